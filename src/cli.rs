@@ -1,0 +1,169 @@
+//! The command line (a contract: other tools depend on these names). Doc comments are the
+//! help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::output::Format;
+
+/// Export Adobe Workfront journal entries (JRNLE) as an exact field-change history.
+#[derive(Debug, Parser)]
+#[command(name = "jrnle-audit", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Query JRNLE and write normalized changes.
+    Export(ExportArgs),
+    /// Print the number of matching journal entries (one integer, newline).
+    Count(CountArgs),
+    /// Turn saved raw JRNLE records into normalized output, with no API calls.
+    Normalize(NormalizeArgs),
+    /// Serve the built-in Workfront simulator on 127.0.0.1.
+    Simulate(SimulateArgs),
+}
+
+/// Where Workfront is and how to reach it. The credential comes from the environment
+/// (WORKFRONT_API_KEY, WORKFRONT_SESSION_ID or WORKFRONT_BEARER_TOKEN) or --api-key-file.
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// The tenant's base URL, e.g. https://acme.my.workfront.com.
+    #[arg(long, env = "WORKFRONT_URL", value_name = "URL")]
+    pub url: Option<String>,
+
+    /// The API version in the path.
+    #[arg(
+        long,
+        env = "WORKFRONT_API_VERSION",
+        value_name = "VERSION",
+        default_value = "v21.0"
+    )]
+    pub api_version: String,
+
+    /// Read the API key (sent as the apiKey header) from this file.
+    #[arg(long, value_name = "PATH")]
+    pub api_key_file: Option<PathBuf>,
+
+    /// Use the bundled sample data on a built-in simulator: no URL or credential needed.
+    #[arg(long)]
+    pub demo: bool,
+
+    /// Allow plain http:// to a host that is not loopback (the credential would travel in
+    /// clear text).
+    #[arg(long)]
+    pub allow_insecure_http: bool,
+}
+
+/// Which journal entries. Repeat a filter to match any of its values.
+#[derive(Debug, Args)]
+pub struct FilterArgs {
+    /// Object type that changed (objObjCode), e.g. TASK, PROJ, OPTASK.
+    #[arg(long = "obj-code", value_name = "CODE")]
+    pub obj_codes: Vec<String>,
+
+    /// Tracked field (fieldName), e.g. status or "DE:Budget Code".
+    #[arg(long = "field", value_name = "NAME")]
+    pub fields: Vec<String>,
+
+    /// Start of the window, inclusive: RFC 3339, Workfront's format, or a date (midnight UTC).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// End of the window, exclusive (default: now).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+
+    /// Id of the changed object (objID).
+    #[arg(long = "obj-id", value_name = "ID")]
+    pub obj_ids: Vec<String>,
+
+    /// Id of the user who made the change (editedByID).
+    #[arg(long = "edited-by", value_name = "USER_ID")]
+    pub edited_by: Vec<String>,
+
+    /// Change type code (changeType), e.g. E, A, D.
+    #[arg(long = "change-type", value_name = "CODE")]
+    pub change_types: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output format [default: from the --output extension, else csv].
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+
+    /// Write here instead of stdout; the file appears only when complete.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Do not prefix CSV cells that start with = + - @ tab or CR with a quote.
+    #[arg(long)]
+    pub no_formula_guard: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub filters: FilterArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CountArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub filters: FilterArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct NormalizeArgs {
+    /// Files of raw JRNLE records ({"data": [...]}, a JSON array, or one per line); - is stdin.
+    #[arg(required = true, value_name = "FILE")]
+    pub inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Port on 127.0.0.1 (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+
+    /// Serve these raw records (same shapes as normalize reads) [default: the demo data].
+    #[arg(long, value_name = "FILE", conflicts_with = "rows")]
+    pub data: Option<PathBuf>,
+
+    /// Serve N generated entries instead.
+    #[arg(long, value_name = "N")]
+    pub rows: Option<usize>,
+
+    /// Seed for the generated entries and for the order of tied rows.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub seed: u64,
+
+    /// The credential the simulator accepts (as apiKey, sessionID or Bearer)
+    /// [default: any non-empty credential].
+    #[arg(long, value_name = "KEY")]
+    pub api_key: Option<String>,
+
+    /// A credential that authenticates but lacks rights: answered with 403.
+    #[arg(long, value_name = "KEY")]
+    pub forbidden_key: Option<String>,
+
+    /// Milliseconds added to each response.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency_ms: u64,
+
+    /// The tenant's IANA time zone, used to render dates.
+    #[arg(long, value_name = "ZONE", default_value = "America/Denver")]
+    pub time_zone: String,
+}

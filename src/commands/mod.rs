@@ -1,0 +1,82 @@
+//! One module per subcommand; `run` dispatches.
+
+mod count;
+mod export;
+mod normalize;
+mod simulate;
+
+use chrono::Utc;
+
+use crate::cli::{Cli, Command, ConnectionArgs, FilterArgs};
+use crate::config::{self, Source};
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use crate::simulator::{SimConfig, Simulator};
+use crate::workfront::client::{Client, Credential};
+use crate::workfront::query::Filters;
+
+/// Per-request timeout until it becomes configurable.
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Export(args) => export::run(args),
+        Command::Count(args) => count::run(args),
+        Command::Normalize(args) => normalize::run(args),
+        Command::Simulate(args) => simulate::run(args),
+    }
+}
+
+/// The checked inputs of a command that queries Workfront.
+struct Query {
+    source: Source,
+    filters: Filters,
+}
+
+fn query(connection: &ConnectionArgs, filters: &FilterArgs) -> Result<Query> {
+    let filters = config::filters(filters, Utc::now())?;
+    let source = config::source(connection, &|var| std::env::var(var).ok())?;
+    Ok(Query { source, filters })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("cannot start the async runtime", e))
+}
+
+/// A client for the source. For the demo this starts the simulator, with the bundled data,
+/// in the current runtime, and the real HTTP path runs against it.
+async fn connect(source: &Source) -> Result<Client> {
+    match source {
+        Source::Tenant(c) => Client::new(&c.url, &c.api_version, &c.credential, REQUEST_TIMEOUT),
+        Source::Demo { api_version } => {
+            let records = crate::input::parse_raw_records(
+                crate::simulator::DEMO_DATA,
+                "fixtures/demo.json",
+            )?;
+            let key = Secret::new(format!(
+                "demo-{}-{}",
+                std::process::id(),
+                Utc::now().timestamp_nanos_opt().unwrap_or_default()
+            ));
+            let config = SimConfig {
+                api_key: Some(key.clone()),
+                ..SimConfig::default()
+            };
+            let addr = Simulator::new(config, &records)
+                .start(0)
+                .await
+                .map_err(|e| Error::io("cannot start the demo simulator", e))?;
+            eprintln!(
+                "jrnle-audit: demo: reading the bundled sample data (fixtures/demo.json) from a \
+                 built-in Workfront simulator at http://{addr}; this is not a real tenant"
+            );
+            let url = reqwest::Url::parse(&format!("http://{addr}"))
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            Client::new(&url, api_version, &Credential::ApiKey(key), REQUEST_TIMEOUT)
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! `simulate`: serve the Workfront simulator until killed.
+
+use std::io::Write;
+use std::time::Duration;
+
+use crate::cli::SimulateArgs;
+use crate::error::{Error, Result};
+use crate::input::parse_raw_records;
+use crate::secret::Secret;
+use crate::simulator::{DEMO_DATA, SimConfig, Simulator, generate};
+
+pub fn run(args: SimulateArgs) -> Result<()> {
+    let zone: chrono_tz::Tz = args.time_zone.parse().map_err(|_| {
+        Error::usage(format!(
+            "unknown --time-zone {:?}: use an IANA name such as America/Denver",
+            args.time_zone
+        ))
+    })?;
+    let records = match (&args.data, args.rows) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Error::usage(format!("cannot read --data {}: {e}", path.display()))
+            })?;
+            parse_raw_records(&text, &path.display().to_string())?
+        }
+        (None, Some(rows)) => generate::generate(rows, args.seed),
+        (None, None) => parse_raw_records(DEMO_DATA, "fixtures/demo.json")?,
+    };
+    let config = SimConfig {
+        api_key: args.api_key.map(Secret::new),
+        forbidden_key: args.forbidden_key.map(Secret::new),
+        latency: Duration::from_millis(args.latency_ms),
+        zone,
+        seed: args.seed,
+    };
+    let entries = records.len();
+    super::runtime()?.block_on(async move {
+        let addr = Simulator::new(config, &records)
+            .start(args.port)
+            .await
+            .map_err(|e| Error::io(format!("cannot listen on 127.0.0.1:{}", args.port), e))?;
+        let mut stdout = std::io::stdout();
+        writeln!(stdout, "listening on http://{addr}")
+            .and_then(|()| stdout.flush())
+            .map_err(|e| Error::io("cannot write to standard output", e))?;
+        eprintln!("jrnle-audit: simulator serving {entries} journal entries; stop with Ctrl-C");
+        tokio::signal::ctrl_c()
+            .await
+            .map_err(|e| Error::io("cannot wait for Ctrl-C", e))
+    })
+}

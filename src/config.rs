@@ -1,0 +1,282 @@
+//! Turning raw arguments and environment into a checked configuration: the connection, the
+//! credential and the filters. Nothing past this point sees raw strings.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use reqwest::Url;
+
+use crate::cli::{ConnectionArgs, FilterArgs};
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use crate::workfront::client::Credential;
+use crate::workfront::date::parse_user_time;
+use crate::workfront::query::Filters;
+
+/// The environment variables that may hold a credential, and the header each becomes.
+pub const CREDENTIAL_VARS: [&str; 3] = [
+    "WORKFRONT_API_KEY",
+    "WORKFRONT_SESSION_ID",
+    "WORKFRONT_BEARER_TOKEN",
+];
+
+/// A checked connection to a real tenant.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub url: Url,
+    pub api_version: String,
+    pub credential: Credential,
+}
+
+/// Where the journal entries come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// The bundled sample data on a built-in simulator.
+    Demo { api_version: String },
+    Tenant(Connection),
+}
+
+/// Check the connection arguments. `env` reads an environment variable (injected for tests).
+pub fn source(args: &ConnectionArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Source> {
+    let api_version = check_version(&args.api_version)?;
+    if args.demo {
+        return Ok(Source::Demo { api_version });
+    }
+    let raw_url = args.url.as_deref().filter(|u| !u.trim().is_empty()).ok_or_else(|| {
+        Error::usage(
+            "no Workfront URL: pass --url https://<domain>.my.workfront.com or set WORKFRONT_URL \
+             (or try --demo)",
+        )
+    })?;
+    let url = check_url(raw_url, args.allow_insecure_http)?;
+    let credential = credential(args.api_key_file.as_deref(), env)?;
+    Ok(Source::Tenant(Connection {
+        url,
+        api_version,
+        credential,
+    }))
+}
+
+fn check_version(v: &str) -> Result<String> {
+    let ok = v
+        .strip_prefix('v')
+        .and_then(|rest| rest.split_once('.'))
+        .is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && a.bytes().all(|c| c.is_ascii_digit())
+                && b.bytes().all(|c| c.is_ascii_digit())
+        });
+    if ok {
+        Ok(v.to_string())
+    } else {
+        Err(Error::usage(format!(
+            "invalid --api-version {v:?}: use the form v21.0"
+        )))
+    }
+}
+
+/// The tenant's base URL: http(s), no credentials, no path, query or fragment; plain http only
+/// to loopback unless allowed. Messages never echo the URL, which could hold a secret.
+pub fn check_url(raw: &str, allow_insecure_http: bool) -> Result<Url> {
+    const HINT: &str = "give the tenant's base URL, e.g. https://acme.my.workfront.com";
+    let url = Url::parse(raw.trim())
+        .map_err(|e| Error::usage(format!("--url is not a valid URL ({e}): {HINT}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::usage(format!(
+            "--url must start with https:// (got {}:): {HINT}",
+            url.scheme()
+        )));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::usage(
+            "--url must not contain a user name or password: put the credential in \
+             WORKFRONT_API_KEY, WORKFRONT_SESSION_ID, WORKFRONT_BEARER_TOKEN or --api-key-file",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() || url.path() != "/" {
+        return Err(Error::usage(format!(
+            "--url must be only the base URL, without a path such as /attask/api or a query: {HINT}"
+        )));
+    }
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    if url.scheme() == "http" && !loopback && !allow_insecure_http {
+        return Err(Error::usage(format!(
+            "refusing plain http:// to {}: the credential would travel in clear text; use \
+             https:// or pass --allow-insecure-http",
+            url.host_str().unwrap_or("?")
+        )));
+    }
+    Ok(url)
+}
+
+/// Exactly one credential, from the environment or `--api-key-file`.
+fn credential(file: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Result<Credential> {
+    let mut found: Vec<(String, Credential)> = Vec::new();
+    for var in CREDENTIAL_VARS {
+        if let Some(value) = env(var).filter(|v| !v.trim().is_empty()) {
+            let secret = Secret::new(value.trim());
+            let credential = match var {
+                "WORKFRONT_API_KEY" => Credential::ApiKey(secret),
+                "WORKFRONT_SESSION_ID" => Credential::SessionId(secret),
+                _ => Credential::Bearer(secret),
+            };
+            found.push((var.to_string(), credential));
+        }
+    }
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::usage(format!(
+                "cannot read --api-key-file {}: {e}",
+                path.display()
+            ))
+        })?;
+        let key = text.trim();
+        if key.is_empty() {
+            return Err(Error::usage(format!(
+                "--api-key-file {} is empty: put the API key in it",
+                path.display()
+            )));
+        }
+        found.push(("--api-key-file".into(), Credential::ApiKey(Secret::new(key))));
+    }
+    match found.len() {
+        1 => Ok(found.remove(0).1),
+        0 => Err(Error::usage(
+            "no credential: set one of WORKFRONT_API_KEY, WORKFRONT_SESSION_ID or \
+             WORKFRONT_BEARER_TOKEN, or pass --api-key-file <PATH>",
+        )),
+        _ => {
+            let names: Vec<String> = found.into_iter().map(|(n, _)| n).collect();
+            Err(Error::usage(format!(
+                "several credentials given ({}): keep exactly one",
+                names.join(", ")
+            )))
+        }
+    }
+}
+
+/// Check the filters; `now` is the default `--until`.
+pub fn filters(args: &FilterArgs, now: DateTime<Utc>) -> Result<Filters> {
+    let time = |flag: &str, value: &Option<String>| {
+        value
+            .as_deref()
+            .map(|v| parse_user_time(v).map_err(|e| Error::usage(format!("--{flag}: {e}"))))
+            .transpose()
+    };
+    let since = time("since", &args.since)?;
+    let until = time("until", &args.until)?.unwrap_or(now);
+    if let Some(since) = since
+        && since >= until
+    {
+        return Err(Error::usage(format!(
+            "--since ({}) must be before --until ({}): the window [since, until) is empty",
+            crate::workfront::date::format_utc_ms(&since),
+            crate::workfront::date::format_utc_ms(&until)
+        )));
+    }
+    let list = |flag: &str, values: &[String]| -> Result<Vec<String>> {
+        if values.iter().any(|v| v.trim().is_empty()) {
+            return Err(Error::usage(format!("--{flag} needs a non-empty value")));
+        }
+        Ok(values.to_vec())
+    };
+    Ok(Filters {
+        obj_codes: list("obj-code", &args.obj_codes)?,
+        fields: list("field", &args.fields)?,
+        obj_ids: list("obj-id", &args.obj_ids)?,
+        edited_by: list("edited-by", &args.edited_by)?,
+        change_types: list("change-type", &args.change_types)?,
+        since,
+        until,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn args(url: Option<&str>) -> ConnectionArgs {
+        ConnectionArgs {
+            url: url.map(String::from),
+            api_version: "v21.0".into(),
+            api_key_file: None,
+            demo: false,
+            allow_insecure_http: false,
+        }
+    }
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn several_credentials_are_named() {
+        let e = env(&[("WORKFRONT_API_KEY", "a"), ("WORKFRONT_BEARER_TOKEN", "b")]);
+        let err = source(&args(Some("https://x.my.workfront.com")), &e).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        let msg = err.to_string();
+        assert!(msg.contains("WORKFRONT_API_KEY") && msg.contains("WORKFRONT_BEARER_TOKEN"));
+        assert!(!msg.contains("WORKFRONT_SESSION_ID"));
+    }
+
+    #[test]
+    fn each_variable_picks_its_header() {
+        let pick = |var: &str| {
+            let vars = [(var, " s3cret\n")];
+            let e = env(&vars);
+            match source(&args(Some("https://x.my.workfront.com")), &e).unwrap() {
+                Source::Tenant(c) => c.credential,
+                Source::Demo { .. } => panic!("not demo"),
+            }
+        };
+        assert_eq!(
+            pick("WORKFRONT_API_KEY"),
+            Credential::ApiKey(Secret::new("s3cret"))
+        );
+        assert_eq!(
+            pick("WORKFRONT_SESSION_ID"),
+            Credential::SessionId(Secret::new("s3cret"))
+        );
+        assert_eq!(
+            pick("WORKFRONT_BEARER_TOKEN"),
+            Credential::Bearer(Secret::new("s3cret"))
+        );
+    }
+
+    #[test]
+    fn urls_are_checked_without_echoing_them() {
+        let ok = |u: &str| check_url(u, false).is_ok();
+        assert!(ok("https://acme.my.workfront.com"));
+        assert!(ok("https://acme.my.workfront.com/"));
+        assert!(ok("http://127.0.0.1:8080"));
+        assert!(ok("http://localhost:1"));
+        assert!(ok("http://[::1]:1"));
+        assert!(!ok("http://acme.my.workfront.com"));
+        assert!(check_url("http://acme.my.workfront.com", true).is_ok());
+        assert!(!ok("https://acme.my.workfront.com/attask/api/v21.0"));
+        assert!(!ok("https://acme.my.workfront.com/?apiKey=x"));
+        assert!(!ok("ftp://acme"));
+        let err = check_url("https://user:pa55word@acme.my.workfront.com", false).unwrap_err();
+        assert!(!err.to_string().contains("pa55word"));
+    }
+
+    #[test]
+    fn versions_must_look_like_v21_0() {
+        assert!(check_version("v21.0").is_ok());
+        assert!(check_version("v22.1").is_ok());
+        for bad in ["21.0", "v21", "v21.x", "latest", "v.0"] {
+            assert!(check_version(bad).is_err(), "{bad}");
+        }
+    }
+}

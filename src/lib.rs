@@ -1,0 +1,15 @@
+//! jrnle-audit: turns Adobe Workfront journal entries (JRNLE) into an exact, verifiable
+//! history of field changes, written as CSV, JSON or JSON Lines.
+//!
+//! The binary is a thin shell over [`commands::run`]; everything it does is reachable here.
+
+pub mod change;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod input;
+pub mod output;
+pub mod secret;
+pub mod simulator;
+pub mod workfront;

@@ -1,0 +1,138 @@
+//! CSV output: RFC 4180 quoting, one header row, and the formula guard.
+
+use std::io::{self, Write};
+
+use crate::change::{COLUMNS, Cell, ChangeRecord};
+
+pub(super) struct CsvWriter<W: Write> {
+    inner: ::csv::Writer<W>,
+    guard: bool,
+}
+
+impl<W: Write> CsvWriter<W> {
+    pub(super) fn new(out: W, guard: bool) -> io::Result<Self> {
+        let mut inner = ::csv::WriterBuilder::new()
+            .quote_style(::csv::QuoteStyle::Necessary)
+            .from_writer(out);
+        inner.write_record(COLUMNS)?;
+        Ok(CsvWriter { inner, guard })
+    }
+
+    pub(super) fn write(&mut self, record: &ChangeRecord) -> io::Result<()> {
+        let cells = record.cells();
+        let fields = cells.iter().map(|cell| match cell {
+            Cell::Null => String::new(),
+            // Number-typed values are never guarded, so `-42` stays a number.
+            Cell::Number(n) => n.clone(),
+            Cell::Bool(b) => b.to_string(),
+            Cell::Text(t) if self.guard => guard_formula(t),
+            Cell::Text(t) => t.clone(),
+        });
+        self.inner.write_record(fields)?;
+        Ok(())
+    }
+
+    /// `csv::Writer` flushes on drop and discards the error; flush here to report it.
+    pub(super) fn finish(self) -> io::Result<W> {
+        self.inner.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+/// Spreadsheets run a cell starting with `=`, `+`, `-`, `@`, tab or carriage return as a
+/// formula (OWASP "CSV injection"); a leading `'` makes them show it as text.
+pub fn guard_formula(text: &str) -> String {
+    match text.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{text}"),
+        _ => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::change::ValueType;
+
+    fn record(old: Cell, new: Cell, name: &str) -> ChangeRecord {
+        ChangeRecord {
+            id: Some("id1".into()),
+            entry_date: Some("2025-01-07T00:00:00.000Z".into()),
+            obj_code: Some("TASK".into()),
+            obj_id: None,
+            obj_name: Some(name.into()),
+            field_name: Some("x".into()),
+            custom_field: false,
+            change_type: Some("E".into()),
+            value_type: ValueType::Text,
+            old_value: old,
+            new_value: new,
+            edited_by_id: None,
+            edited_by_name: None,
+            sub_obj_code: None,
+            sub_obj_id: None,
+            top_obj_code: None,
+            top_obj_id: None,
+        }
+    }
+
+    fn write(records: &[ChangeRecord], guard: bool) -> String {
+        let mut w = CsvWriter::new(Vec::new(), guard).unwrap();
+        for r in records {
+            w.write(r).unwrap();
+        }
+        String::from_utf8(w.finish().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn guard_prefixes_every_dangerous_first_character() {
+        for c in ['=', '+', '-', '@', '\t', '\r'] {
+            assert_eq!(guard_formula(&format!("{c}1")), format!("'{c}1"));
+        }
+        for safe in ["", "a=1", " =1", "'=1", "1-2", "é"] {
+            assert_eq!(guard_formula(safe), safe);
+        }
+    }
+
+    #[test]
+    fn quoting_follows_rfc4180() {
+        let r = record(
+            Cell::Text("a,b".into()),
+            Cell::Text("say \"hi\"\nthere".into()),
+            "plain",
+        );
+        let out = write(&[r], false);
+        let line = out.lines().nth(1).unwrap();
+        assert!(line.contains(",\"a,b\",\"say \"\"hi\"\""), "{out}");
+        assert!(out.starts_with(&COLUMNS.join(",")));
+    }
+
+    #[test]
+    fn guard_skips_numbers_and_can_be_turned_off() {
+        let r = record(
+            Cell::Number("-42".into()),
+            Cell::Text("-42".into()),
+            "=HYPERLINK(\"x\")",
+        );
+        let guarded = write(std::slice::from_ref(&r), true);
+        let row: Vec<String> = ::csv::Reader::from_reader(guarded.as_bytes())
+            .records()
+            .next()
+            .unwrap()
+            .unwrap()
+            .iter()
+            .map(String::from)
+            .collect();
+        assert_eq!(row[4], "'=HYPERLINK(\"x\")");
+        assert_eq!(row[9], "-42");
+        assert_eq!(row[10], "'-42");
+        let raw = write(&[r], false);
+        assert!(raw.contains(",\"=HYPERLINK(\"\"x\"\")\","), "{raw}");
+        assert!(raw.contains(",-42,-42,"), "{raw}");
+    }
+
+    #[test]
+    fn null_is_an_empty_cell() {
+        let out = write(&[record(Cell::Null, Cell::Text(String::new()), "n")], true);
+        let line = out.lines().nth(1).unwrap();
+        assert!(line.contains(",text,,,"), "{line}");
+    }
+}

@@ -1,0 +1,217 @@
+//! Seeded sample data for `simulate --rows N --seed S`: realistic journal entries across a
+//! daylight-saving change, with awkward values and one bulk edit that journals a third of the
+//! rows at a single millisecond.
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::America::Denver;
+use serde_json::{Value, json};
+
+use crate::input::RawRecord;
+use crate::workfront::date::format_workfront;
+
+/// A small, portable PRNG (SplitMix64): the same seed gives the same data on every platform
+/// and every version of this crate's dependencies.
+#[derive(Debug, Clone)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    pub fn new(seed: u64) -> Self {
+        SplitMix64(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+
+    /// A 32-hex id, like Workfront's.
+    pub fn id(&mut self) -> String {
+        format!("{:016x}{:016x}", self.next_u64(), self.next_u64())
+    }
+}
+
+const USERS: [&str; 6] = [
+    "Ada Lovelace",
+    "Grace Hopper",
+    "O'Brien, Pat",
+    "Zoë Ōkubo",
+    "Jean \"JJ\" Dupont",
+    "Integration User",
+];
+
+const STATUSES: [&str; 7] = ["NEW", "PLN", "INP", "ONH", "CUR", "CPL", "CPL:A"];
+
+/// Text values that test quoting, the formula guard and verbatim rendering.
+const AWKWARD_TEXT: [&str; 10] = [
+    "Kick-off, phase 2",
+    "=SUM(A1:A9)",
+    "+1 approved",
+    "-5 days slip",
+    "@channel please review",
+    "\tindented",
+    "line one\nline two",
+    "She said \"ship it\"",
+    "  padded  ",
+    "",
+];
+
+/// `rows` raw JRNLE records, dated in Workfront's format in a US Mountain tenant.
+pub fn generate(rows: usize, seed: u64) -> Vec<RawRecord> {
+    let mut rng = SplitMix64::new(seed);
+    let users: Vec<(String, &str)> = USERS.iter().map(|n| (rng.id(), *n)).collect();
+    let projects: Vec<(String, String)> = (0..(rows / 200).max(2))
+        .map(|i| (rng.id(), format!("Project {i}")))
+        .collect();
+    let objects: Vec<(&str, String, String, usize)> = (0..(rows / 10).max(3))
+        .map(|i| {
+            let code = *rng.pick(&["TASK", "TASK", "OPTASK", "PROJ"]);
+            (code, rng.id(), format!("{code} item {i}"), i % projects.len())
+        })
+        .collect();
+    // Spread over 16 days around the end of US daylight saving time (2025-11-02 08:00Z), so
+    // the data carries both -0600 and -0700 offsets and the repeated autumn hour.
+    let start: DateTime<Utc> = "2025-10-25T00:00:00Z".parse().unwrap_or_default();
+    let span_ms = Duration::days(16).num_milliseconds() as u64;
+    let step = (span_ms / rows.max(1) as u64).max(1);
+    let bulk = if rows >= 30 { rows / 3 } else { 0 };
+    let bulk_at = start + Duration::milliseconds((span_ms / 2 + 7) as i64);
+    let bulk_user = rng.below(users.len() as u64) as usize;
+
+    (0..rows)
+        .map(|i| {
+            let in_bulk = i >= rows / 3 && i < rows / 3 + bulk;
+            let when = if in_bulk {
+                bulk_at
+            } else {
+                start + Duration::milliseconds((i as u64 * step + rng.below(step)) as i64)
+            };
+            let (code, obj_id, name, project) = rng.pick(&objects).clone();
+            let user = &users[if in_bulk {
+                bulk_user
+            } else {
+                rng.below(users.len() as u64) as usize
+            }];
+            let mut r = json!({
+                "ID": rng.id(),
+                "entryDate": format_workfront(&when, &Denver),
+                "changeType": "E",
+                "fieldName": null,
+                "objObjCode": code,
+                "objID": obj_id,
+                "referenceObjectName": name,
+                "subObjCode": null, "subObjID": null,
+                "topObjCode": if code == "PROJ" { Value::Null } else { json!("PROJ") },
+                "topObjID": if code == "PROJ" { Value::Null } else { json!(projects[project].0) },
+                "oldTextVal": null, "newTextVal": null,
+                "oldNumberVal": null, "newNumberVal": null,
+                "oldDateVal": null, "newDateVal": null,
+                "editedByID": user.0,
+                "editedBy": {"ID": user.0, "name": user.1, "objCode": "USER"},
+            });
+            if in_bulk {
+                r["fieldName"] = json!("status");
+                r["oldTextVal"] = json!("INP");
+                r["newTextVal"] = json!("CPL");
+            } else {
+                fill_change(&mut rng, &mut r, when);
+            }
+            match r {
+                Value::Object(map) => map,
+                _ => RawRecord::new(),
+            }
+        })
+        .collect()
+}
+
+/// One field change of a random kind.
+fn fill_change(rng: &mut SplitMix64, r: &mut Value, when: DateTime<Utc>) {
+    let date = |rng: &mut SplitMix64| {
+        let d = when + Duration::minutes(rng.below(60 * 24 * 90) as i64 - 60 * 24 * 30);
+        json!(format_workfront(&d, &Denver))
+    };
+    let numbers = [8.0, 7.75, 0.1, -42.0, 1234.5, 0.00000025, 1e15, 100.0];
+    match rng.below(10) {
+        0..=2 => {
+            r["fieldName"] = json!("status");
+            r["oldTextVal"] = json!(rng.pick(&STATUSES));
+            r["newTextVal"] = json!(rng.pick(&STATUSES));
+        }
+        3 => {
+            r["fieldName"] = json!("name");
+            r["oldTextVal"] = json!(rng.pick(&AWKWARD_TEXT));
+            r["newTextVal"] = json!(rng.pick(&AWKWARD_TEXT));
+        }
+        4 => {
+            r["fieldName"] = json!("DE:Budget Code");
+            r["oldTextVal"] = json!(format!("BC-{}", rng.below(1000)));
+            r["newTextVal"] = json!(format!("BC-{}", rng.below(1000)));
+        }
+        5 => {
+            r["fieldName"] = json!(if rng.below(2) == 0 { "work" } else { "DE:Cost" });
+            r["oldNumberVal"] = json!(rng.pick(&numbers));
+            r["newNumberVal"] = json!(rng.pick(&numbers));
+        }
+        6 => {
+            r["fieldName"] = json!("plannedCompletionDate");
+            r["oldDateVal"] = date(rng);
+            r["newDateVal"] = date(rng);
+        }
+        7 => {
+            // An add: the old value is null.
+            r["changeType"] = json!("A");
+            r["fieldName"] = json!("ownerID");
+            r["newTextVal"] = json!(rng.id());
+        }
+        8 => {
+            // A delete: the new value is null.
+            r["changeType"] = json!("D");
+            r["fieldName"] = json!("DE:Cost");
+            r["oldNumberVal"] = json!(rng.pick(&numbers));
+        }
+        _ => {
+            // Not a field change: an approval event, no field and no values.
+            r["changeType"] = json!(rng.pick(&["AAA", "ARR", "PUB"]));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_data_other_seed_other_data() {
+        assert_eq!(generate(50, 7), generate(50, 7));
+        assert_ne!(generate(50, 7), generate(50, 8));
+    }
+
+    #[test]
+    fn a_third_of_the_rows_share_one_millisecond() {
+        let rows = generate(300, 1);
+        let bulk_date = rows[100]["entryDate"].clone();
+        let same = rows.iter().filter(|r| r["entryDate"] == bulk_date).count();
+        assert!(same >= 100, "{same}");
+        let ids: std::collections::HashSet<_> = rows.iter().map(|r| r["ID"].clone()).collect();
+        assert_eq!(ids.len(), 300);
+    }
+
+    #[test]
+    fn both_daylight_saving_offsets_appear() {
+        let rows = generate(500, 3);
+        let dates: Vec<&str> = rows.iter().map(|r| r["entryDate"].as_str().unwrap()).collect();
+        assert!(dates.iter().any(|d| d.ends_with("-0600")));
+        assert!(dates.iter().any(|d| d.ends_with("-0700")));
+    }
+}

@@ -1,0 +1,234 @@
+//! The simulator's HTTP surface: routes, credentials, error envelopes and the JSON answers.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde_json::{Value, json};
+
+use super::Shared;
+use super::generate::SplitMix64;
+use super::query::{ApiError, SimQuery};
+
+/// Workfront's CDN refuses longer URIs (API notes §1).
+pub const MAX_URI_LEN: usize = 8892;
+
+/// The newest API version; a path without a version reaches it.
+const LATEST: &str = "v22.0";
+/// Versions below this answer 410 Gone: v15–v17 are out of support by late 2026.
+const OLDEST_MAJOR: u32 = 18;
+
+pub(super) async fn handle(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !shared.config.latency.is_zero() {
+        tokio::time::sleep(shared.config.latency).await;
+    }
+    shared.log_request(format!("{method} {uri}"));
+    let uri_len = uri.to_string().len();
+    if uri_len > MAX_URI_LEN {
+        return html(
+            StatusCode::URI_TOO_LONG,
+            "<html><body><h1>414 Request-URI Too Large</h1></body></html>",
+        );
+    }
+    match answer(&shared, &method, &uri, &headers, &body) {
+        Ok(value) => json_response(StatusCode::OK, &value),
+        Err(e) => error_response(&e),
+    }
+}
+
+fn answer(
+    shared: &Shared,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    let (version, action) = route(uri.path())?;
+    let mut params: Vec<(String, String)> = uri
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    if method == Method::POST {
+        // Long queries come as a form body with method=GET (API notes §1).
+        params.extend(form_urlencoded::parse(body).into_owned());
+        if !params.iter().any(|(k, v)| k == "method" && v == "GET") {
+            return Err(unsupported("POST on JRNLE without method=GET would create an object"));
+        }
+    } else if method != Method::GET {
+        return Err(unsupported(&format!("{method} is not supported on JRNLE/{action}")));
+    }
+    authenticate(shared, headers, &params)?;
+    let model = format!("V{}", version.trim_start_matches('v').replace('.', "_"));
+    let zone = shared.config.zone;
+    let query = SimQuery::parse(&params, &model, &zone, Utc::now())?;
+    let entries = shared.entries.read().unwrap_or_else(|e| e.into_inner());
+    let matching = entries.iter().filter(|e| query.matches(e, &zone));
+    match action.as_str() {
+        "count" => Ok(json!({"data": {"count": matching.count()}})),
+        _ => {
+            // Each request gets its own order for rows that tie on every sort key.
+            let n = shared.requests.fetch_add(1, Ordering::Relaxed);
+            let mut rng = SplitMix64::new(shared.config.seed ^ n.wrapping_mul(0x9E37_79B9));
+            let mut rows: Vec<_> = matching.map(|e| (rng.next_u64(), e)).collect();
+            query.order(&mut rows);
+            let data: Vec<Value> = rows
+                .iter()
+                .skip(query.first)
+                .take(query.limit)
+                .map(|(_, e)| Value::Object(e.render(&query.fields, &zone)))
+                .collect();
+            Ok(json!({ "data": data }))
+        }
+    }
+}
+
+/// `/attask/api/<version>/<obj>/<action>` or `/attask/api/<obj>/<action>` → (version, action).
+fn route(path: &str) -> Result<(String, String), ApiError> {
+    let not_found = || ApiError {
+        status: 404,
+        class: "com.attask.common.NotFoundException",
+        message: format!("no API at {path}"),
+    };
+    let rest = path.strip_prefix("/attask/api/").ok_or_else(not_found)?;
+    let parts: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
+    let (version, obj, action) = match parts.as_slice() {
+        [v, o, a] => (v.to_string(), *o, *a),
+        [o, a] => (LATEST.to_string(), *o, *a),
+        _ => return Err(not_found()),
+    };
+    let major = version
+        .strip_prefix('v')
+        .and_then(|v| v.split_once('.'))
+        .and_then(|(m, n)| Some((m.parse::<u32>().ok()?, n.parse::<u32>().ok()?)))
+        .ok_or_else(not_found)?
+        .0;
+    if major < OLDEST_MAJOR {
+        return Err(ApiError {
+            status: 410,
+            class: "com.attask.common.GoneException",
+            message: format!("API version {version} is no longer supported"),
+        });
+    }
+    let latest_major = LATEST[1..3].parse::<u32>().unwrap_or(22);
+    if major > latest_major {
+        return Err(not_found());
+    }
+    if !obj.eq_ignore_ascii_case("JRNLE") && !obj.eq_ignore_ascii_case("journalentry") {
+        return Err(ApiError {
+            status: 404,
+            message: format!("the simulator models only JRNLE, not {obj}"),
+            ..not_found()
+        });
+    }
+    match action {
+        "search" | "count" => Ok((version, action.to_string())),
+        _ => Err(unsupported(&format!("JRNLE/{action} is not supported"))),
+    }
+}
+
+/// One of the three credentials (API notes §2): `apiKey` (header or parameter), `sessionID`
+/// (header or parameter), `Authorization: Bearer`.
+fn authenticate(
+    shared: &Shared,
+    headers: &HeaderMap,
+    params: &[(String, String)],
+) -> Result<(), ApiError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let bearer = header("authorization").and_then(|v| v.strip_prefix("Bearer "));
+    let presented = header("apikey")
+        .or_else(|| param("apiKey"))
+        .or_else(|| header("sessionid"))
+        .or_else(|| param("sessionID"))
+        .or(bearer)
+        .filter(|s| !s.is_empty());
+    let Some(presented) = presented else {
+        return Err(not_logged_in());
+    };
+    if shared
+        .config
+        .forbidden_key
+        .as_ref()
+        .is_some_and(|f| f.expose() == presented)
+    {
+        return Err(ApiError {
+            status: 403,
+            class: "com.attask.common.SecurityException",
+            message: "You do not have sufficient access to view JournalEntry".into(),
+        });
+    }
+    match &shared.config.api_key {
+        Some(key) if key.expose() != presented => Err(not_logged_in()),
+        _ => Ok(()),
+    }
+}
+
+fn not_logged_in() -> ApiError {
+    ApiError {
+        status: 401,
+        class: "com.attask.common.AuthenticationException",
+        message: "You are not currently logged in".into(),
+    }
+}
+
+fn unsupported(message: &str) -> ApiError {
+    ApiError {
+        status: 400,
+        class: "com.attask.common.UnsupportedOperationException",
+        message: message.to_string(),
+    }
+}
+
+fn json_response(status: StatusCode, value: &Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
+        value.to_string(),
+    )
+        .into_response()
+}
+
+fn html(status: StatusCode, body: &'static str) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/html")], body).into_response()
+}
+
+fn error_response(e: &ApiError) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    json_response(
+        status,
+        &json!({"error": {"class": e.class, "message": e.message, "title": e.message}}),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_accept_versions_aliases_and_case() {
+        assert_eq!(route("/attask/api/v21.0/JRNLE/search").unwrap().1, "search");
+        assert_eq!(route("/attask/api/v21.0/jrnle/count").unwrap().1, "count");
+        assert_eq!(route("/attask/api/v19.0/journalentry/search").unwrap().0, "v19.0");
+        assert_eq!(route("/attask/api/JRNLE/search").unwrap().0, LATEST);
+        assert_eq!(route("/attask/api/v15.0/JRNLE/search").unwrap_err().status, 410);
+        assert_eq!(route("/attask/api/v99.0/JRNLE/search").unwrap_err().status, 404);
+        assert_eq!(route("/attask/api/v21.0/TASK/search").unwrap_err().status, 404);
+        assert_eq!(route("/attask/api/v21.0/JRNLE/report").unwrap_err().status, 400);
+        assert_eq!(route("/api/v21.0/JRNLE/search").unwrap_err().status, 404);
+    }
+}

@@ -1,0 +1,682 @@
+//! The simulator's reading of search parameters, as strict as Workfront: filters with
+//! `_Mod`/`_Range`, `OR:n:` groups, one condition per field per group, whole-day date `eq`,
+//! multi-key sort, `$$FIRST`/`$$LIMIT` and `fields`. What Workfront rejects is rejected here.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use super::store::{EDITED_BY_FIELDS, Entry, FIELDS, Kind, Selected, SimValue, field_index};
+use crate::workfront::date::{parse_date, parse_parts};
+
+/// An error answer: status, exception class and message, as in Workfront's envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: u16,
+    pub class: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        ApiError {
+            status: 422,
+            class: "com.attask.common.InvalidParameterException",
+            message: message.into(),
+        }
+    }
+}
+
+/// Workfront's default and largest `$$LIMIT` (API notes §4).
+pub const DEFAULT_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 2000;
+
+/// Fields returned when a search names none: Workfront returns a default set; which one for
+/// JRNLE is not documented, so the simulator picks a small plausible one.
+const DEFAULT_FIELDS: [&str; 5] = ["ID", "objCode", "entryDate", "changeType", "fieldName"];
+
+const MODIFIERS: [&str; 19] = [
+    "eq",
+    "ne",
+    "nee",
+    "cieq",
+    "in",
+    "notin",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "between",
+    "notbetween",
+    "contains",
+    "cicontains",
+    "notcontains",
+    "startswith",
+    "isnull",
+    "notnull",
+    "exacttime",
+];
+
+#[derive(Debug, Clone)]
+enum Target {
+    Field(usize),
+    EditorName,
+}
+
+#[derive(Debug, Clone)]
+enum Operand {
+    Text(String),
+    Number(f64),
+    Date(DateTime<Utc>),
+}
+
+#[derive(Debug, Clone)]
+struct Condition {
+    target: Target,
+    modifier: String,
+    values: Vec<Operand>,
+    range: Option<Operand>,
+}
+
+/// A parsed search or count request.
+#[derive(Debug)]
+pub struct SimQuery {
+    plain: Vec<Condition>,
+    groups: Vec<Vec<Condition>>,
+    /// Field index and descending flag, in key order.
+    pub sort: Vec<(usize, bool)>,
+    pub first: usize,
+    pub limit: usize,
+    pub fields: Vec<Selected>,
+}
+
+/// The raw parts of one condition while parameters are collected.
+#[derive(Default)]
+struct RawCondition {
+    values: Vec<String>,
+    modifier: Option<String>,
+    range: Option<String>,
+}
+
+/// Parameters that are not filters.
+const RESERVED: [&str; 5] = ["fields", "method", "apiKey", "sessionID", "$$FIRST"];
+
+impl SimQuery {
+    /// Read the parameters of a request. `model` names the API version in messages
+    /// (`V21_0`), `zone` is the tenant's zone, `now` the server clock.
+    pub fn parse(
+        params: &[(String, String)],
+        model: &str,
+        zone: &Tz,
+        now: DateTime<Utc>,
+    ) -> Result<SimQuery, ApiError> {
+        let unsupported = |name: &str| {
+            ApiError::invalid(format!(
+                "APIModel {model} does not support field {name} (JournalEntry)"
+            ))
+        };
+        let mut groups: BTreeMap<Option<u32>, BTreeMap<String, RawCondition>> = BTreeMap::new();
+        let mut sorts: Vec<(u32, usize, usize, bool)> = Vec::new();
+        let mut first = 0;
+        let mut limit = DEFAULT_LIMIT;
+        let mut fields = None;
+        for (position, (key, value)) in params.iter().enumerate() {
+            match key.as_str() {
+                "fields" => fields = Some(value.clone()),
+                "$$FIRST" => first = parse_count(key, value)?,
+                "$$LIMIT" => {
+                    let n = parse_count(key, value)?;
+                    if n > MAX_LIMIT {
+                        return Err(ApiError::invalid(format!(
+                            "The requested limit {n} is greater than the maximum allowed limit of {MAX_LIMIT}"
+                        )));
+                    }
+                    limit = if n == 0 { DEFAULT_LIMIT } else { n };
+                }
+                k if RESERVED.contains(&k) || k.starts_with("$$") => {}
+                k => {
+                    let (group, name) = split_group(k)?;
+                    if let Some(sort_name) = name.strip_suffix("_Sort") {
+                        let (field, rank) = split_rank(sort_name);
+                        let index = field_index(field).ok_or_else(|| unsupported(field))?;
+                        let desc = match value.as_str() {
+                            "asc" => false,
+                            "desc" => true,
+                            other => {
+                                return Err(ApiError::invalid(format!(
+                                    "invalid sort direction {other} for {field}: use asc or desc"
+                                )));
+                            }
+                        };
+                        sorts.push((rank, position, index, desc));
+                        continue;
+                    }
+                    let (field, part) = if let Some(f) = name.strip_suffix("_Mod") {
+                        (f, Part::Modifier)
+                    } else if let Some(f) = name.strip_suffix("_Range") {
+                        (f, Part::Range)
+                    } else {
+                        (name, Part::Value)
+                    };
+                    let raw = groups
+                        .entry(group)
+                        .or_default()
+                        .entry(field.to_string())
+                        .or_default();
+                    match part {
+                        // A repeated parameter is another value of the same condition, not a
+                        // second condition (API notes §4); a repeated `_Mod` or `_Range` keeps
+                        // the first, as a request can state only one.
+                        Part::Value => raw.values.push(value.clone()),
+                        Part::Modifier => {
+                            raw.modifier.get_or_insert_with(|| value.clone());
+                        }
+                        Part::Range => {
+                            raw.range.get_or_insert_with(|| value.clone());
+                        }
+                    }
+                }
+            }
+        }
+        let mut plain = Vec::new();
+        let mut or_groups = Vec::new();
+        for (group, conditions) in groups {
+            let mut built = Vec::new();
+            for (name, raw) in conditions {
+                built.push(build_condition(&name, raw, zone, now, &unsupported)?);
+            }
+            match group {
+                None => plain = built,
+                Some(_) => or_groups.push(built),
+            }
+        }
+        sorts.sort_by_key(|&(rank, position, _, _)| (rank, position));
+        Ok(SimQuery {
+            plain,
+            groups: or_groups,
+            sort: sorts.into_iter().map(|(_, _, i, d)| (i, d)).collect(),
+            first,
+            limit,
+            fields: parse_fields(fields.as_deref(), &unsupported)?,
+        })
+    }
+
+    /// Whether an entry matches: the plain conditions ANDed, each `OR:n:` group ANDed, and the
+    /// groups ORed with the plain filters (API notes §4).
+    pub fn matches(&self, entry: &Entry, zone: &Tz) -> bool {
+        let all = |conds: &[Condition]| conds.iter().all(|c| c.matches(entry, zone));
+        if self.groups.is_empty() {
+            return all(&self.plain);
+        }
+        (!self.plain.is_empty() && all(&self.plain)) || self.groups.iter().any(|g| all(g))
+    }
+
+    /// Order the matching entries: by the sort keys, then ties in the order of `tiebreak`
+    /// (random per request: Workfront gives no stable order to rows that tie, API notes §4).
+    pub fn order(&self, rows: &mut [(u64, &Entry)]) {
+        rows.sort_by(|(ta, a), (tb, b)| {
+            for &(index, desc) in &self.sort {
+                let ord = compare_for_sort(a.get(index), b.get(index));
+                let ord = if desc { ord.reverse() } else { ord };
+                if ord != Ordering::Equal {
+                    return ord;
+                }
+            }
+            ta.cmp(tb)
+        });
+    }
+}
+
+enum Part {
+    Value,
+    Modifier,
+    Range,
+}
+
+/// `OR:2:name` → (Some(2), name). Group names are case-sensitive.
+fn split_group(key: &str) -> Result<(Option<u32>, &str), ApiError> {
+    let Some(rest) = key.strip_prefix("OR:") else {
+        return Ok((None, key));
+    };
+    let (n, name) = rest
+        .split_once(':')
+        .ok_or_else(|| ApiError::invalid(format!("invalid filter group in {key}")))?;
+    let n = n
+        .parse::<u32>()
+        .map_err(|_| ApiError::invalid(format!("invalid filter group number in {key}")))?;
+    Ok((Some(n), name))
+}
+
+/// `entryDate_1` → ("entryDate", 1); an unnumbered key ranks after numbered ones.
+fn split_rank(name: &str) -> (&str, u32) {
+    if let Some((field, rank)) = name.rsplit_once('_')
+        && let Ok(r) = rank.parse::<u32>()
+    {
+        return (field, r);
+    }
+    (name, u32::MAX)
+}
+
+fn parse_count(key: &str, value: &str) -> Result<usize, ApiError> {
+    value
+        .parse::<usize>()
+        .map_err(|_| ApiError::invalid(format!("invalid value {value:?} for {key}")))
+}
+
+fn parse_fields(
+    spec: Option<&str>,
+    unsupported: &dyn Fn(&str) -> ApiError,
+) -> Result<Vec<Selected>, ApiError> {
+    let Some(spec) = spec.filter(|s| !s.trim().is_empty()) else {
+        return Ok(DEFAULT_FIELDS
+            .iter()
+            .filter_map(|n| field_index(n).map(Selected::Field))
+            .collect());
+    };
+    let mut out = Vec::new();
+    for name in spec.split(',').map(str::trim) {
+        if name == "*" {
+            out.extend((0..FIELDS.len()).map(Selected::Field));
+        } else if let Some(sub) = name.strip_prefix("editedBy:") {
+            let sub = EDITED_BY_FIELDS
+                .iter()
+                .find(|f| **f == sub)
+                .ok_or_else(|| unsupported(name))?;
+            out.push(Selected::EditedBy(sub));
+        } else {
+            out.push(Selected::Field(
+                field_index(name).ok_or_else(|| unsupported(name))?,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn build_condition(
+    name: &str,
+    raw: RawCondition,
+    zone: &Tz,
+    now: DateTime<Utc>,
+    unsupported: &dyn Fn(&str) -> ApiError,
+) -> Result<Condition, ApiError> {
+    let (target, kind) = if name == "editedBy:name" {
+        (Target::EditorName, Kind::Text)
+    } else {
+        let index = field_index(name).ok_or_else(|| unsupported(name))?;
+        let def = &FIELDS[index];
+        if !def.filterable {
+            return Err(ApiError::invalid(format!(
+                "filtering on {name} is not supported (JournalEntry)"
+            )));
+        }
+        (Target::Field(index), def.kind)
+    };
+    let modifier = match raw.modifier {
+        Some(m) if MODIFIERS.contains(&m.as_str()) => m,
+        Some(m) => {
+            return Err(ApiError::invalid(format!(
+                "invalid modifier {m} for {name}"
+            )));
+        }
+        None if raw.values.len() > 1 => "in".into(),
+        None => "eq".into(),
+    };
+    let needs_value = !matches!(modifier.as_str(), "isnull" | "notnull");
+    if needs_value && raw.values.is_empty() {
+        return Err(ApiError::invalid(format!(
+            "the {modifier} filter on {name} has no value"
+        )));
+    }
+    let mut values = Vec::new();
+    for v in &raw.values {
+        // For `in` on an id field a comma-joined list is several ids; on any other field it
+        // stays one value, which matches nothing (API notes §4).
+        if kind == Kind::Id && matches!(modifier.as_str(), "in" | "notin") {
+            values.extend(v.split(',').map(|s| Operand::Text(s.trim().to_string())));
+        } else {
+            values.push(operand(kind, name, v, zone, now)?);
+        }
+    }
+    let range = match (modifier.as_str(), raw.range) {
+        ("between" | "notbetween", Some(r)) => Some(operand(kind, name, &r, zone, now)?),
+        ("between" | "notbetween", None) => {
+            return Err(ApiError::invalid(format!(
+                "the {modifier} filter on {name} needs {name}_Range"
+            )));
+        }
+        _ => None,
+    };
+    Ok(Condition {
+        target,
+        modifier,
+        values,
+        range,
+    })
+}
+
+fn operand(
+    kind: Kind,
+    name: &str,
+    value: &str,
+    zone: &Tz,
+    now: DateTime<Utc>,
+) -> Result<Operand, ApiError> {
+    match kind {
+        Kind::Id | Kind::Text => Ok(Operand::Text(value.to_string())),
+        Kind::Number => value
+            .trim()
+            .parse::<f64>()
+            .map(Operand::Number)
+            .map_err(|_| ApiError::invalid(format!("invalid number {value:?} for {name}"))),
+        Kind::Date => filter_date(value, zone, now)
+            .map(Operand::Date)
+            .ok_or_else(|| ApiError::invalid(format!("invalid date {value:?} for {name}"))),
+    }
+}
+
+/// A date in a filter: with `Z` or an offset, a plain date or a time without a zone (read in
+/// the tenant's zone), or a wildcard such as `$$NOW`, `$$TODAY-7d` (API notes §4).
+pub fn filter_date(value: &str, zone: &Tz, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let local = |naive: chrono::NaiveDateTime| {
+        zone.from_local_datetime(&naive)
+            .earliest()
+            .map(|d| d.with_timezone(&Utc))
+    };
+    if let Some(rest) = value.strip_prefix("$$NOW") {
+        return Some(now + wildcard_shift(rest)?);
+    }
+    if let Some(rest) = value.strip_prefix("$$TODAY") {
+        let today = now.with_timezone(zone).date_naive();
+        return Some(local(today.and_time(NaiveTime::MIN))? + wildcard_shift(rest)?);
+    }
+    if let Some(day) = parse_date(value) {
+        return local(day.and_time(NaiveTime::MIN));
+    }
+    match parse_parts(value)? {
+        (naive, Some(offset)) => offset
+            .from_local_datetime(&naive)
+            .single()
+            .map(|d| d.with_timezone(&Utc)),
+        (naive, None) => local(naive),
+    }
+}
+
+/// `-7d`, `+1h`, `+2w` or nothing.
+fn wildcard_shift(rest: &str) -> Option<Duration> {
+    if rest.is_empty() {
+        return Some(Duration::zero());
+    }
+    let (sign, body) = match rest.as_bytes()[0] {
+        b'+' => (1, &rest[1..]),
+        b'-' => (-1, &rest[1..]),
+        _ => return None,
+    };
+    let unit = body.chars().last()?;
+    let n: i64 = body[..body.len() - unit.len_utf8()].parse().ok()?;
+    let d = match unit {
+        'h' => Duration::hours(n),
+        'd' => Duration::days(n),
+        'w' => Duration::weeks(n),
+        _ => return None,
+    };
+    Some(d * sign)
+}
+
+impl Condition {
+    fn matches(&self, entry: &Entry, zone: &Tz) -> bool {
+        let editor;
+        let value = match self.target {
+            Target::Field(i) => entry.get(i),
+            Target::EditorName => {
+                editor = entry
+                    .editor_name
+                    .clone()
+                    .map_or(SimValue::Null, SimValue::Text);
+                &editor
+            }
+        };
+        let first = self.values.first();
+        let eq = |op: &Operand| equals(value, op, zone);
+        let cmp = |op: Option<&Operand>| op.and_then(|op| compare(value, op));
+        let text = || value.as_text();
+        let op_text = || match first {
+            Some(Operand::Text(s)) => s.clone(),
+            Some(Operand::Number(n)) => n.to_string(),
+            Some(Operand::Date(d)) => d.to_rfc3339(),
+            None => String::new(),
+        };
+        let between = || {
+            matches!(cmp(first), Some(Ordering::Greater | Ordering::Equal))
+                && matches!(cmp(self.range.as_ref()), Some(Ordering::Less | Ordering::Equal))
+        };
+        let is_null = *value == SimValue::Null;
+        match self.modifier.as_str() {
+            "eq" => first.is_some_and(eq),
+            // `ne` also matches nulls; `nee` does not (API notes §4).
+            "ne" => !first.is_some_and(eq),
+            "nee" => !is_null && !first.is_some_and(eq),
+            "cieq" => text().is_some_and(|t| t.to_lowercase() == op_text().to_lowercase()),
+            "in" => self.values.iter().any(eq),
+            "notin" => !is_null && !self.values.iter().any(eq),
+            "gt" => cmp(first) == Some(Ordering::Greater),
+            "gte" => matches!(cmp(first), Some(Ordering::Greater | Ordering::Equal)),
+            "lt" => cmp(first) == Some(Ordering::Less),
+            "lte" => matches!(cmp(first), Some(Ordering::Less | Ordering::Equal)),
+            "between" => between(),
+            "notbetween" => !is_null && !between(),
+            "contains" => text().is_some_and(|t| t.contains(&op_text())),
+            "cicontains" => {
+                text().is_some_and(|t| t.to_lowercase().contains(&op_text().to_lowercase()))
+            }
+            "notcontains" => !text().is_some_and(|t| t.contains(&op_text())),
+            "startswith" => text().is_some_and(|t| t.starts_with(&op_text())),
+            "isnull" => is_null,
+            "notnull" => !is_null,
+            "exacttime" => cmp(first) == Some(Ordering::Equal),
+            _ => false,
+        }
+    }
+}
+
+/// Equality as `eq` means it: on a date, the whole day in the tenant's zone, not the instant
+/// (API notes §4: never page with date equality).
+fn equals(value: &SimValue, op: &Operand, zone: &Tz) -> bool {
+    match (value, op) {
+        (SimValue::Date(d), Operand::Date(o)) => local_day(d, zone) == local_day(o, zone),
+        _ => compare(value, op) == Some(Ordering::Equal),
+    }
+}
+
+fn local_day(d: &DateTime<Utc>, zone: &Tz) -> NaiveDate {
+    d.with_timezone(zone).date_naive()
+}
+
+/// Compare a stored value with an operand; `None` for null (null matches no comparison).
+fn compare(value: &SimValue, op: &Operand) -> Option<Ordering> {
+    match (value, op) {
+        (SimValue::Null, _) => None,
+        (SimValue::Date(d), Operand::Date(o)) => Some(d.cmp(o)),
+        (SimValue::Number(n), Operand::Number(o)) => n.as_f64()?.partial_cmp(o),
+        (SimValue::Text(t), Operand::Text(o)) => Some(t.as_str().cmp(o.as_str())),
+        (v, Operand::Text(o)) => Some(v.as_text()?.as_str().cmp(o.as_str())),
+        _ => None,
+    }
+}
+
+/// Sort order of two stored values: nulls last (Oracle's default for ascending).
+fn compare_for_sort(a: &SimValue, b: &SimValue) -> Ordering {
+    match (a, b) {
+        (SimValue::Null, SimValue::Null) => Ordering::Equal,
+        (SimValue::Null, _) => Ordering::Greater,
+        (_, SimValue::Null) => Ordering::Less,
+        (SimValue::Date(x), SimValue::Date(y)) => x.cmp(y),
+        (SimValue::Number(x), SimValue::Number(y)) => x
+            .as_f64()
+            .partial_cmp(&y.as_f64())
+            .unwrap_or(Ordering::Equal),
+        (x, y) => x.as_text().cmp(&y.as_text()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono_tz::America::Denver;
+    use serde_json::json;
+
+    fn params(s: &str) -> Vec<(String, String)> {
+        form_urlencoded::parse(s.as_bytes()).into_owned().collect()
+    }
+
+    fn parse(s: &str) -> Result<SimQuery, ApiError> {
+        SimQuery::parse(&params(s), "V21_0", &Denver, Utc::now())
+    }
+
+    fn entry(v: serde_json::Value) -> Entry {
+        Entry::from_raw(v.as_object().unwrap())
+    }
+
+    fn matches(q: &str, e: &Entry) -> bool {
+        parse(q).unwrap().matches(e, &Denver)
+    }
+
+    #[test]
+    fn limit_over_2000_is_refused_with_workfronts_message() {
+        let err = parse("$$LIMIT=2001").unwrap_err();
+        assert_eq!(err.status, 422);
+        assert_eq!(
+            err.message,
+            "The requested limit 2001 is greater than the maximum allowed limit of 2000"
+        );
+        assert_eq!(parse("").unwrap().limit, 100);
+        assert_eq!(parse("$$LIMIT=2000").unwrap().limit, 2000);
+        assert!(parse("$$FIRST=-1").is_err());
+    }
+
+    #[test]
+    fn unknown_and_unfilterable_fields_are_refused() {
+        let err = parse("objCode=TASK").unwrap_err();
+        assert!(err.message.contains("objCode"), "{}", err.message);
+        let err = parse("oldValue=x").unwrap_err();
+        assert_eq!(
+            err.message,
+            "APIModel V21_0 does not support field oldValue (JournalEntry)"
+        );
+        assert!(parse("topObjID=x").is_err());
+        assert!(parse("subObjCode=HOUR").is_err());
+        assert!(parse("fields=ID,oldValue").is_err());
+        assert!(parse("fields=editedBy:emailAddr").is_err());
+        assert!(parse("fieldName_Mod=like&fieldName=x").is_err());
+        assert!(parse("fieldName_Mod=EQ&fieldName=x").is_err());
+        assert!(parse("entryDate=yesterday").is_err());
+        assert!(parse("entryDate=2025-01-01&entryDate_Mod=between").is_err());
+        assert!(parse("FieldName=status").is_err(), "names are case-sensitive");
+    }
+
+    #[test]
+    fn date_eq_matches_the_whole_tenant_day() {
+        // 2025-01-07T20:00-0700 is 2025-01-08T03:00Z, still the 7th in the tenant's zone.
+        let e = entry(json!({"entryDate": "2025-01-07T20:00:00:000-0700"}));
+        assert!(matches("entryDate=2025-01-07T09:00:00Z", &e));
+        assert!(matches("entryDate=2025-01-07", &e));
+        assert!(!matches("entryDate=2025-01-08", &e));
+        assert!(matches("entryDate=2025-01-08T03:00:00.000Z&entryDate_Mod=exacttime", &e));
+        assert!(!matches("entryDate=2025-01-08T03:00:00.001Z&entryDate_Mod=exacttime", &e));
+    }
+
+    #[test]
+    fn between_is_inclusive_at_both_ends() {
+        let e = entry(json!({"entryDate": "2025-01-08T00:00:00.000Z"}));
+        let q = |a: &str, b: &str| {
+            format!("entryDate={a}&entryDate_Mod=between&entryDate_Range={b}")
+        };
+        assert!(matches(&q("2025-01-08T00:00:00.000Z", "2025-01-09T00:00:00Z"), &e));
+        assert!(matches(&q("2025-01-07T00:00:00Z", "2025-01-08T00:00:00.000Z"), &e));
+        assert!(!matches(&q("2025-01-07T00:00:00Z", "2025-01-07T23:59:59.999Z"), &e));
+    }
+
+    #[test]
+    fn a_second_value_is_not_a_second_condition() {
+        // entryDate >= A and entryDate < B written as two conditions is a trap: the second
+        // parameter is another value of the same (first-modifier) condition.
+        let e = entry(json!({"entryDate": "2025-06-01T00:00:00Z"}));
+        let q = "entryDate=2025-01-01T00:00:00Z&entryDate_Mod=gte&entryDate=2025-02-01T00:00:00Z&entryDate_Mod=lt";
+        assert!(matches(q, &e), "only the first value and modifier apply");
+    }
+
+    #[test]
+    fn repeated_values_mean_in_and_comma_lists_only_split_ids() {
+        let e = entry(json!({"objObjCode": "TASK", "objID": "t2"}));
+        assert!(matches("objObjCode=PROJ&objObjCode=TASK", &e));
+        assert!(matches("objObjCode=PROJ&objObjCode=TASK&objObjCode_Mod=in", &e));
+        assert!(!matches("objObjCode=PROJ,TASK&objObjCode_Mod=in", &e));
+        assert!(matches("objID=t1,t2&objID_Mod=in", &e));
+        assert!(!matches("objObjCode=PROJ&objObjCode_Mod=in", &e));
+    }
+
+    #[test]
+    fn ne_matches_nulls_and_nee_does_not() {
+        let e = entry(json!({"fieldName": null}));
+        assert!(matches("fieldName=status&fieldName_Mod=ne", &e));
+        assert!(!matches("fieldName=status&fieldName_Mod=nee", &e));
+        assert!(matches("fieldName_Mod=isnull", &e));
+        assert!(!matches("fieldName_Mod=notnull", &e));
+    }
+
+    #[test]
+    fn or_groups_are_ored_with_the_plain_filters() {
+        let task = entry(json!({"objObjCode": "TASK", "fieldName": "status"}));
+        let proj = entry(json!({"objObjCode": "PROJ", "fieldName": "name"}));
+        let q = "objObjCode=TASK&OR:1:objObjCode=PROJ&OR:1:fieldName=name";
+        assert!(matches(q, &task));
+        assert!(matches(q, &proj));
+        assert!(!matches("objObjCode=TASK&OR:1:objObjCode=PROJ&OR:1:fieldName=x", &proj));
+        assert!(matches("OR:1:objObjCode=PROJ&OR:2:objObjCode=TASK", &task));
+        assert!(!matches("OR:1:objObjCode=PROJ&OR:2:objObjCode=USER", &task));
+    }
+
+    #[test]
+    fn text_modifiers_and_numbers() {
+        let e = entry(json!({"referenceObjectName": "Design Review", "newNumberVal": 7.75}));
+        assert!(matches("referenceObjectName=sign&referenceObjectName_Mod=contains", &e));
+        assert!(matches("referenceObjectName=DESIGN&referenceObjectName_Mod=cicontains", &e));
+        assert!(matches("referenceObjectName=design review&referenceObjectName_Mod=cieq", &e));
+        assert!(matches("referenceObjectName=Des&referenceObjectName_Mod=startswith", &e));
+        assert!(matches("newNumberVal=7&newNumberVal_Mod=gt", &e));
+        assert!(!matches("newNumberVal=7.75&newNumberVal_Mod=lt", &e));
+        assert!(parse("newNumberVal=abc").is_err());
+    }
+
+    #[test]
+    fn sort_keys_follow_their_numbers_and_ties_follow_the_tiebreak() {
+        let q = parse("ID_2_Sort=asc&entryDate_1_Sort=desc").unwrap();
+        assert_eq!(q.sort, vec![(1, true), (0, false)]);
+        let a = entry(json!({"ID": "a", "entryDate": "2025-01-01T00:00:00Z"}));
+        let b = entry(json!({"ID": "b", "entryDate": "2025-01-01T00:00:00Z"}));
+        let q = parse("entryDate_Sort=asc").unwrap();
+        let mut rows = vec![(2, &a), (1, &b)];
+        q.order(&mut rows);
+        assert_eq!(rows[0].1.id().as_deref(), Some("b"));
+        let q = parse("entryDate_1_Sort=asc&ID_2_Sort=asc").unwrap();
+        let mut rows = vec![(2, &b), (1, &a)];
+        q.order(&mut rows);
+        assert_eq!(rows[0].1.id().as_deref(), Some("a"));
+        assert!(parse("entryDate_Sort=up").is_err());
+        assert!(parse("nope_Sort=asc").is_err());
+    }
+
+    #[test]
+    fn wildcards_and_zone_less_times_use_the_tenant_zone() {
+        let now = DateTime::parse_from_rfc3339("2025-07-10T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let d = |s| filter_date(s, &Denver, now).map(|d| d.to_rfc3339());
+        assert_eq!(d("$$NOW").as_deref(), Some("2025-07-10T12:00:00+00:00"));
+        assert_eq!(d("$$TODAY-7d").as_deref(), Some("2025-07-03T06:00:00+00:00"));
+        assert_eq!(d("2025-07-10").as_deref(), Some("2025-07-10T06:00:00+00:00"));
+        assert_eq!(d("2025-01-10T08:00:00").as_deref(), Some("2025-01-10T15:00:00+00:00"));
+        assert_eq!(d("$$NOW+1x"), None);
+    }
+}

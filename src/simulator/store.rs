@@ -1,0 +1,252 @@
+//! The simulator's data: the JRNLE field schema, stored entries, and rendering them as
+//! Workfront does (requested fields only, nulls kept, dates in the tenant's zone).
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde_json::{Map, Value};
+
+use crate::input::RawRecord;
+use crate::workfront::date::{format_workfront, parse_timestamp};
+
+/// The type of a JRNLE field, which decides how filters compare it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An object id: `in` also splits comma-joined values (API notes §4).
+    Id,
+    Text,
+    Number,
+    Date,
+}
+
+pub struct FieldDef {
+    pub name: &'static str,
+    pub kind: Kind,
+    /// Sub/top fields cannot be filtered since v13 (API notes §3).
+    pub filterable: bool,
+}
+
+const fn f(name: &'static str, kind: Kind) -> FieldDef {
+    FieldDef {
+        name,
+        kind,
+        filterable: true,
+    }
+}
+
+const fn unfilterable(name: &'static str, kind: Kind) -> FieldDef {
+    FieldDef {
+        name,
+        kind,
+        filterable: false,
+    }
+}
+
+/// The JRNLE fields the simulator knows. Anything else is "not supported", as in Workfront.
+pub const FIELDS: &[FieldDef] = &[
+    f("ID", Kind::Id),
+    f("entryDate", Kind::Date),
+    f("changeType", Kind::Text),
+    f("fieldName", Kind::Text),
+    f("objObjCode", Kind::Text),
+    f("objID", Kind::Id),
+    f("referenceObjectName", Kind::Text),
+    unfilterable("subObjCode", Kind::Text),
+    unfilterable("subObjID", Kind::Id),
+    unfilterable("topObjCode", Kind::Text),
+    unfilterable("topObjID", Kind::Id),
+    f("oldTextVal", Kind::Text),
+    f("newTextVal", Kind::Text),
+    f("oldNumberVal", Kind::Number),
+    f("newNumberVal", Kind::Number),
+    f("oldDateVal", Kind::Date),
+    f("newDateVal", Kind::Date),
+    f("editedByID", Kind::Id),
+    f("auditRecordID", Kind::Id),
+    f("flags", Kind::Number),
+    f("aux1", Kind::Text),
+    f("aux2", Kind::Text),
+    f("aux3", Kind::Text),
+    f("projectID", Kind::Id),
+    f("taskID", Kind::Id),
+    f("opTaskID", Kind::Id),
+    // Every object has its objCode; it can be asked for but, on JRNLE, not filtered on
+    // (API notes §3: "a filter named objCode is an error").
+    unfilterable("objCode", Kind::Text),
+];
+
+pub fn field_index(name: &str) -> Option<usize> {
+    FIELDS.iter().position(|d| d.name == name)
+}
+
+/// The index of `ID` and `entryDate` in [`FIELDS`].
+pub const ID: usize = 0;
+pub const ENTRY_DATE: usize = 1;
+const EDITED_BY_ID: usize = 17;
+const OBJ_CODE: usize = 26;
+
+/// A stored value. `Raw` keeps a value of the wrong shape (bad data) to serve it verbatim.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SimValue {
+    Null,
+    Text(String),
+    Number(serde_json::Number),
+    Date(DateTime<Utc>),
+    Raw(Value),
+}
+
+impl SimValue {
+    /// The value as text, for text comparisons.
+    pub fn as_text(&self) -> Option<String> {
+        match self {
+            SimValue::Null => None,
+            SimValue::Text(s) => Some(s.clone()),
+            SimValue::Number(n) => Some(n.to_string()),
+            SimValue::Date(d) => Some(d.to_rfc3339()),
+            SimValue::Raw(Value::String(s)) => Some(s.clone()),
+            SimValue::Raw(v) => Some(v.to_string()),
+        }
+    }
+}
+
+/// One journal entry, its values in [`FIELDS`] order, plus its editor's name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub values: Vec<SimValue>,
+    pub editor_name: Option<String>,
+}
+
+/// A field a search asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selected {
+    Field(usize),
+    /// `editedBy:<sub>`: rendered as the nested `editedBy` object.
+    EditedBy(&'static str),
+}
+
+/// The `editedBy` sub-fields modelled (the real USER object has more).
+pub const EDITED_BY_FIELDS: [&str; 3] = ["ID", "name", "objCode"];
+
+impl Entry {
+    /// Build an entry from a raw record as Workfront returns it (the `--data` file).
+    pub fn from_raw(raw: &RawRecord) -> Entry {
+        let values = FIELDS
+            .iter()
+            .map(|def| match raw.get(def.name) {
+                None | Some(Value::Null) => SimValue::Null,
+                Some(v) => typed(def.kind, v),
+            })
+            .collect::<Vec<_>>();
+        let editor_name = match raw.get("editedBy") {
+            Some(Value::Object(u)) => u.get("name").and_then(Value::as_str).map(String::from),
+            _ => None,
+        };
+        let mut entry = Entry {
+            values,
+            editor_name,
+        };
+        entry.values[OBJ_CODE] = SimValue::Text("JRNLE".into());
+        entry
+    }
+
+    pub fn get(&self, index: usize) -> &SimValue {
+        &self.values[index]
+    }
+
+    pub fn id(&self) -> Option<String> {
+        self.values[ID].as_text()
+    }
+
+    /// The record as Workfront renders it for the selected fields.
+    pub fn render(&self, selected: &[Selected], zone: &Tz) -> Map<String, Value> {
+        let mut out = Map::new();
+        let mut editor = Map::new();
+        for sel in selected {
+            match sel {
+                Selected::Field(i) => {
+                    out.insert(FIELDS[*i].name.to_string(), render_value(&self.values[*i], zone));
+                }
+                Selected::EditedBy(sub) => {
+                    let v = match *sub {
+                        "ID" => render_value(&self.values[EDITED_BY_ID], zone),
+                        "name" => self.editor_name.clone().map_or(Value::Null, Value::String),
+                        _ => Value::String("USER".into()),
+                    };
+                    editor.insert(sub.to_string(), v);
+                }
+            }
+        }
+        if selected.iter().any(|s| matches!(s, Selected::EditedBy(_))) {
+            let value = if self.values[EDITED_BY_ID] == SimValue::Null {
+                Value::Null
+            } else {
+                editor.insert("ID".into(), render_value(&self.values[EDITED_BY_ID], zone));
+                editor.insert("objCode".into(), Value::String("USER".into()));
+                Value::Object(editor)
+            };
+            out.insert("editedBy".into(), value);
+        }
+        out
+    }
+}
+
+fn typed(kind: Kind, v: &Value) -> SimValue {
+    match (kind, v) {
+        (Kind::Date, Value::String(s)) => parse_timestamp(s)
+            .map(|d| SimValue::Date(d.with_timezone(&Utc)))
+            .unwrap_or_else(|| SimValue::Raw(v.clone())),
+        (Kind::Number, Value::Number(n)) => SimValue::Number(n.clone()),
+        (Kind::Id | Kind::Text, Value::String(s)) => SimValue::Text(s.clone()),
+        _ => SimValue::Raw(v.clone()),
+    }
+}
+
+fn render_value(v: &SimValue, zone: &Tz) -> Value {
+    match v {
+        SimValue::Null => Value::Null,
+        SimValue::Text(s) => Value::String(s.clone()),
+        SimValue::Number(n) => Value::Number(n.clone()),
+        SimValue::Date(d) => Value::String(format_workfront(d, zone)),
+        SimValue::Raw(v) => v.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn raw_round_trips_through_the_tenant_zone() {
+        let raw = json!({
+            "ID": "a1", "entryDate": "2025-07-01T12:00:00.000Z", "fieldName": "status",
+            "oldTextVal": null, "newTextVal": "INP", "newNumberVal": 8.0,
+            "editedByID": "u1", "editedBy": {"ID": "u1", "name": "Ada", "objCode": "USER"}
+        });
+        let entry = Entry::from_raw(raw.as_object().unwrap());
+        let sel = [
+            Selected::Field(ID),
+            Selected::Field(ENTRY_DATE),
+            Selected::Field(field_index("oldTextVal").unwrap()),
+            Selected::Field(field_index("newNumberVal").unwrap()),
+            Selected::EditedBy("name"),
+        ];
+        let out = Value::Object(entry.render(&sel, &chrono_tz::America::Denver));
+        assert_eq!(
+            out,
+            json!({
+                "ID": "a1", "entryDate": "2025-07-01T06:00:00:000-0600", "oldTextVal": null,
+                "newNumberVal": 8.0,
+                "editedBy": {"ID": "u1", "name": "Ada", "objCode": "USER"}
+            })
+        );
+        assert_eq!(out.to_string().matches("8.0").count(), 1);
+    }
+
+    #[test]
+    fn schema_indices_match_names() {
+        assert_eq!(FIELDS[ID].name, "ID");
+        assert_eq!(FIELDS[ENTRY_DATE].name, "entryDate");
+        assert_eq!(FIELDS[EDITED_BY_ID].name, "editedByID");
+        assert_eq!(FIELDS[OBJ_CODE].name, "objCode");
+    }
+}

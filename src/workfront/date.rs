@@ -1,0 +1,205 @@
+//! Timestamps: Workfront's colon format, RFC 3339, plain dates, and the UTC rendering of output.
+//!
+//! Workfront returns `2020-05-18T17:00:00:000-0600`: tenant-local time, a colon before the
+//! milliseconds and an offset without a colon (API notes §5). Event payloads use a dot there.
+//! The offset changes with daylight saving time, so every instant is converted through the
+//! offset it carries, never through an assumed zone.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+
+/// The parts of a timestamp: the wall-clock time and, when one was written, its offset.
+pub fn parse_parts(s: &str) -> Option<(NaiveDateTime, Option<FixedOffset>)> {
+    let b = s.as_bytes();
+    if b.len() < 19 || !s.is_ascii() {
+        return None;
+    }
+    let date = parse_date(&s[..10])?;
+    if !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (h, m, sec) = (digits(&b[11..13])?, digits(&b[14..16])?, digits(&b[17..19])?);
+    let mut rest = &b[19..];
+    let mut nanos = 0u32;
+    if let [b':' | b'.' | b',', tail @ ..] = rest {
+        let n = tail.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 || n > 9 {
+            return None;
+        }
+        nanos = digits(&tail[..n])? * 10u32.pow(9 - n as u32);
+        rest = &tail[n..];
+    }
+    let time = NaiveTime::from_hms_nano_opt(h, m, sec, nanos)?;
+    let offset = match rest {
+        [] => None,
+        [b'Z' | b'z'] => Some(FixedOffset::east_opt(0)?),
+        [sign @ (b'+' | b'-'), zone @ ..] => {
+            let (hh, mm) = match zone {
+                [a, b] => (digits(&[*a, *b])?, 0),
+                [a, b, c, d] => (digits(&[*a, *b])?, digits(&[*c, *d])?),
+                [a, b, b':', c, d] => (digits(&[*a, *b])?, digits(&[*c, *d])?),
+                _ => return None,
+            };
+            if hh > 23 || mm > 59 {
+                return None;
+            }
+            let secs = (hh * 3600 + mm * 60) as i32;
+            Some(FixedOffset::east_opt(if *sign == b'-' { -secs } else { secs })?)
+        }
+        _ => return None,
+    };
+    Some((date.and_time(time), offset))
+}
+
+/// A timestamp that carries its offset: Workfront's colon format, the dot format, RFC 3339.
+pub fn parse_timestamp(s: &str) -> Option<DateTime<FixedOffset>> {
+    let (naive, offset) = parse_parts(s)?;
+    offset?.from_local_datetime(&naive).single()
+}
+
+/// A strict `YYYY-MM-DD`.
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(
+        digits(&b[..4])? as i32,
+        digits(&b[5..7])?,
+        digits(&b[8..10])?,
+    )
+}
+
+/// A time given by the user (`--since`, `--until`): RFC 3339, Workfront's format, or a date
+/// meaning midnight UTC. A time without a zone is refused: it would be read in whatever zone
+/// the reader assumed, and an audit window must not depend on that.
+pub fn parse_user_time(s: &str) -> Result<DateTime<Utc>, String> {
+    let t = s.trim();
+    if let Some(date) = parse_date(t) {
+        return Ok(date.and_time(NaiveTime::MIN).and_utc());
+    }
+    match parse_parts(t) {
+        Some((naive, Some(offset))) => offset
+            .from_local_datetime(&naive)
+            .single()
+            .map(|dt| dt.with_timezone(&Utc))
+            .ok_or_else(|| format!("time {s:?} is out of range")),
+        Some((_, None)) => Err(format!(
+            "time {s:?} has no time zone: add Z or an offset, e.g. {t}Z or {t}+02:00"
+        )),
+        None => Err(format!(
+            "cannot read time {s:?}: use RFC 3339 (2025-01-07T00:00:00Z, 2025-01-07T09:30:00+02:00), \
+             Workfront's format (2025-01-07T09:30:00:000-0600) or a date (2025-01-07, midnight UTC)"
+        )),
+    }
+}
+
+/// The one output rendering of an instant: UTC, always three fraction digits.
+pub fn format_utc_ms(dt: &DateTime<Utc>) -> String {
+    dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// Workfront's rendering of an instant in a tenant's zone: `2020-05-18T17:00:00:000-0600`.
+pub fn format_workfront<Tz: TimeZone>(dt: &DateTime<Utc>, zone: &Tz) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    let local = dt.with_timezone(zone);
+    format!(
+        "{}:{:03}{}",
+        local.format("%Y-%m-%dT%H:%M:%S"),
+        local.timestamp_subsec_millis(),
+        local.format("%z")
+    )
+}
+
+fn digits(b: &[u8]) -> Option<u32> {
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    b.iter()
+        .try_fold(0u32, |acc, d| acc.checked_mul(10)?.checked_add(u32::from(d - b'0')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono_tz::America::Denver;
+
+    fn utc(s: &str) -> String {
+        format_utc_ms(&parse_timestamp(s).unwrap().with_timezone(&Utc))
+    }
+
+    #[test]
+    fn workfront_colon_format_converts_through_its_offset() {
+        assert_eq!(utc("2020-05-18T17:00:00:000-0600"), "2020-05-18T23:00:00.000Z");
+        assert_eq!(utc("2020-01-18T17:00:00:123-0700"), "2020-01-19T00:00:00.123Z");
+        assert_eq!(utc("2017-10-06T13:36:28.722-0600"), "2017-10-06T19:36:28.722Z");
+    }
+
+    #[test]
+    fn rfc3339_forms_parse() {
+        assert_eq!(utc("2025-01-07T00:00:00Z"), "2025-01-07T00:00:00.000Z");
+        assert_eq!(utc("2025-01-07T09:30:00+02:00"), "2025-01-07T07:30:00.000Z");
+        assert_eq!(utc("2025-01-07T09:30:00.5+0530"), "2025-01-07T04:00:00.500Z");
+        assert_eq!(utc("2025-01-07t09:30:00.123456789z"), "2025-01-07T09:30:00.123Z");
+    }
+
+    #[test]
+    fn repeated_autumn_hour_is_told_apart_by_offset() {
+        // 2025-11-02 01:30 happens twice in Denver: first at -0600, then at -0700.
+        assert_eq!(utc("2025-11-02T01:30:00:000-0600"), "2025-11-02T07:30:00.000Z");
+        assert_eq!(utc("2025-11-02T01:30:00:000-0700"), "2025-11-02T08:30:00.000Z");
+    }
+
+    #[test]
+    fn workfront_rendering_follows_daylight_saving() {
+        let summer = parse_user_time("2025-07-01T12:00:00.007Z").unwrap();
+        let winter = parse_user_time("2025-01-01T12:00:00Z").unwrap();
+        assert_eq!(format_workfront(&summer, &Denver), "2025-07-01T06:00:00:007-0600");
+        assert_eq!(format_workfront(&winter, &Denver), "2025-01-01T05:00:00:000-0700");
+        let first = parse_user_time("2025-11-02T07:30:00Z").unwrap();
+        let second = parse_user_time("2025-11-02T08:30:00Z").unwrap();
+        assert_eq!(format_workfront(&first, &Denver), "2025-11-02T01:30:00:000-0600");
+        assert_eq!(format_workfront(&second, &Denver), "2025-11-02T01:30:00:000-0700");
+        // And back: rendering then parsing is the identity.
+        for dt in [summer, winter, first, second] {
+            let back = parse_timestamp(&format_workfront(&dt, &Denver)).unwrap();
+            assert_eq!(back.with_timezone(&Utc), dt);
+        }
+    }
+
+    #[test]
+    fn user_time_accepts_dates_as_midnight_utc() {
+        let t = parse_user_time("2025-01-07").unwrap();
+        assert_eq!(format_utc_ms(&t), "2025-01-07T00:00:00.000Z");
+        let t = parse_user_time("2020-05-18T17:00:00:000-0600").unwrap();
+        assert_eq!(format_utc_ms(&t), "2020-05-18T23:00:00.000Z");
+    }
+
+    #[test]
+    fn user_time_without_zone_is_refused_with_a_hint() {
+        let err = parse_user_time("2025-01-07T10:00:00").unwrap_err();
+        assert!(err.contains("no time zone"), "{err}");
+        assert!(err.contains("2025-01-07T10:00:00Z"), "{err}");
+    }
+
+    #[test]
+    fn garbage_is_refused() {
+        for bad in [
+            "",
+            "yesterday",
+            "2025-13-01",
+            "2025-02-30",
+            "2025-01-07T25:00:00Z",
+            "2025-01-07T10:00:00+2400",
+            "2025-01-07T10:00:00:Z",
+            "2025-01-07T10:00:00.1234567890Z",
+            "2025-01-07T10:00:00Zjunk",
+            "２０２５-01-07",
+            "2025-1-7",
+        ] {
+            assert!(parse_user_time(bad).is_err(), "{bad:?} should be refused");
+            assert!(parse_timestamp(bad).is_none(), "{bad:?} should be refused");
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! Talking to Workfront's JRNLE API: dates, query building, the HTTP client and paging.
+
+pub mod client;
+pub mod date;
+pub mod fetch;
+pub mod query;
