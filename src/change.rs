@@ -237,7 +237,16 @@ mod tests {
         assert_eq!(render_number(-42.0), "-42");
         assert_eq!(render_number(-0.0), "0");
         assert_eq!(render_number(5e-324), format!("0.{}5", "0".repeat(323)));
-        for x in [0.1, 7.75, 1e-7, 123456.789, 2.5e-7, 1e300, f64::MAX, f64::MIN_POSITIVE] {
+        for x in [
+            0.1,
+            7.75,
+            1e-7,
+            123456.789,
+            2.5e-7,
+            1e300,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+        ] {
             let s = render_number(x);
             assert!(!s.contains('e') && !s.contains('E'), "{s}");
             assert_eq!(s.parse::<f64>().unwrap(), x, "{s} must read back");
@@ -259,13 +268,21 @@ mod tests {
         assert_eq!(r.old_value, Cell::Null);
         assert_eq!(r.new_value, Cell::Text("2025-01-07T17:00:00.000Z".into()));
 
-        let r = norm(json!({"oldTextVal": "a", "oldNumberVal": null, "newNumberVal": 1.5, "oldDateVal": null}));
+        let r = norm(
+            json!({"oldTextVal": "a", "oldNumberVal": null, "newNumberVal": 1.5, "oldDateVal": null}),
+        );
         assert_eq!(r.value_type, ValueType::Number);
-        assert_eq!((r.old_value, r.new_value), (Cell::Null, Cell::Number("1.5".into())));
+        assert_eq!(
+            (r.old_value, r.new_value),
+            (Cell::Null, Cell::Number("1.5".into()))
+        );
 
         let r = norm(json!({"oldTextVal": " a ", "newTextVal": null, "oldNumberVal": null}));
         assert_eq!(r.value_type, ValueType::Text);
-        assert_eq!((r.old_value, r.new_value), (Cell::Text(" a ".into()), Cell::Null));
+        assert_eq!(
+            (r.old_value, r.new_value),
+            (Cell::Text(" a ".into()), Cell::Null)
+        );
 
         let r = norm(json!({"oldTextVal": null, "newTextVal": null}));
         assert_eq!(r.value_type, ValueType::None);

@@ -32,7 +32,9 @@ pub struct Connection {
 #[derive(Debug, Clone)]
 pub enum Source {
     /// The bundled sample data on a built-in simulator.
-    Demo { api_version: String },
+    Demo {
+        api_version: String,
+    },
     Tenant(Connection),
 }
 
@@ -143,7 +145,10 @@ fn credential(file: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Resu
                 path.display()
             )));
         }
-        found.push(("--api-key-file".into(), Credential::ApiKey(Secret::new(key))));
+        found.push((
+            "--api-key-file".into(),
+            Credential::ApiKey(Secret::new(key)),
+        ));
     }
     match found.len() {
         1 => Ok(found.remove(0).1),

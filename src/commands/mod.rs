@@ -53,10 +53,8 @@ async fn connect(source: &Source) -> Result<Client> {
     match source {
         Source::Tenant(c) => Client::new(&c.url, &c.api_version, &c.credential, REQUEST_TIMEOUT),
         Source::Demo { api_version } => {
-            let records = crate::input::parse_raw_records(
-                crate::simulator::DEMO_DATA,
-                "fixtures/demo.json",
-            )?;
+            let records =
+                crate::input::parse_raw_records(crate::simulator::DEMO_DATA, "fixtures/demo.json")?;
             let key = Secret::new(format!(
                 "demo-{}-{}",
                 std::process::id(),

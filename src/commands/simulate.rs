@@ -18,9 +18,8 @@ pub fn run(args: SimulateArgs) -> Result<()> {
     })?;
     let records = match (&args.data, args.rows) {
         (Some(path), _) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                Error::usage(format!("cannot read --data {}: {e}", path.display()))
-            })?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::usage(format!("cannot read --data {}: {e}", path.display())))?;
             parse_raw_records(&text, &path.display().to_string())?
         }
         (None, Some(rows)) => generate::generate(rows, args.seed),
@@ -32,6 +31,7 @@ pub fn run(args: SimulateArgs) -> Result<()> {
         latency: Duration::from_millis(args.latency_ms),
         zone,
         seed: args.seed,
+        count_offset: 0,
     };
     let entries = records.len();
     super::runtime()?.block_on(async move {

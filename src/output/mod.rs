@@ -132,10 +132,7 @@ impl Destination {
     /// Run `write` against the destination. For a file, the bytes go to a temporary file in
     /// the same directory (mode 0600 on Unix: audit data is sensitive), which is flushed,
     /// synced and renamed into place only if `write` succeeds; a failed run leaves no file.
-    pub fn write_with(
-        &self,
-        write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-    ) -> Result<()> {
+    pub fn write_with(&self, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
         match self {
             Destination::Stdout => {
                 let stdout = io::stdout();
@@ -196,8 +193,14 @@ mod tests {
             Format::Json
         );
         assert_eq!(Format::choose(None, p("x.JSON").as_deref()), Format::Json);
-        assert_eq!(Format::choose(None, p("x.ndjson").as_deref()), Format::Ndjson);
-        assert_eq!(Format::choose(None, p("x.jsonl").as_deref()), Format::Ndjson);
+        assert_eq!(
+            Format::choose(None, p("x.ndjson").as_deref()),
+            Format::Ndjson
+        );
+        assert_eq!(
+            Format::choose(None, p("x.jsonl").as_deref()),
+            Format::Ndjson
+        );
         assert_eq!(Format::choose(None, p("x.txt").as_deref()), Format::Csv);
         assert_eq!(Format::choose(None, None), Format::Csv);
     }

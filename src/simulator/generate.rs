@@ -77,7 +77,12 @@ pub fn generate(rows: usize, seed: u64) -> Vec<RawRecord> {
     let objects: Vec<(&str, String, String, usize)> = (0..(rows / 10).max(3))
         .map(|i| {
             let code = *rng.pick(&["TASK", "TASK", "OPTASK", "PROJ"]);
-            (code, rng.id(), format!("{code} item {i}"), i % projects.len())
+            (
+                code,
+                rng.id(),
+                format!("{code} item {i}"),
+                i % projects.len(),
+            )
         })
         .collect();
     // Spread over 16 days around the end of US daylight saving time (2025-11-02 08:00Z), so
@@ -210,7 +215,10 @@ mod tests {
     #[test]
     fn both_daylight_saving_offsets_appear() {
         let rows = generate(500, 3);
-        let dates: Vec<&str> = rows.iter().map(|r| r["entryDate"].as_str().unwrap()).collect();
+        let dates: Vec<&str> = rows
+            .iter()
+            .map(|r| r["entryDate"].as_str().unwrap())
+            .collect();
         assert!(dates.iter().any(|d| d.ends_with("-0600")));
         assert!(dates.iter().any(|d| d.ends_with("-0700")));
     }

@@ -62,10 +62,14 @@ fn answer(
         // Long queries come as a form body with method=GET (API notes §1).
         params.extend(form_urlencoded::parse(body).into_owned());
         if !params.iter().any(|(k, v)| k == "method" && v == "GET") {
-            return Err(unsupported("POST on JRNLE without method=GET would create an object"));
+            return Err(unsupported(
+                "POST on JRNLE without method=GET would create an object",
+            ));
         }
     } else if method != Method::GET {
-        return Err(unsupported(&format!("{method} is not supported on JRNLE/{action}")));
+        return Err(unsupported(&format!(
+            "{method} is not supported on JRNLE/{action}"
+        )));
     }
     authenticate(shared, headers, &params)?;
     let model = format!("V{}", version.trim_start_matches('v').replace('.', "_"));
@@ -74,7 +78,10 @@ fn answer(
     let entries = shared.entries.read().unwrap_or_else(|e| e.into_inner());
     let matching = entries.iter().filter(|e| query.matches(e, &zone));
     match action.as_str() {
-        "count" => Ok(json!({"data": {"count": matching.count()}})),
+        "count" => {
+            let count = (matching.count() as i64 + shared.config.count_offset).max(0);
+            Ok(json!({"data": {"count": count}}))
+        }
         _ => {
             // Each request gets its own order for rows that tie on every sort key.
             let n = shared.requests.fetch_add(1, Ordering::Relaxed);
@@ -223,12 +230,27 @@ mod tests {
     fn routes_accept_versions_aliases_and_case() {
         assert_eq!(route("/attask/api/v21.0/JRNLE/search").unwrap().1, "search");
         assert_eq!(route("/attask/api/v21.0/jrnle/count").unwrap().1, "count");
-        assert_eq!(route("/attask/api/v19.0/journalentry/search").unwrap().0, "v19.0");
+        assert_eq!(
+            route("/attask/api/v19.0/journalentry/search").unwrap().0,
+            "v19.0"
+        );
         assert_eq!(route("/attask/api/JRNLE/search").unwrap().0, LATEST);
-        assert_eq!(route("/attask/api/v15.0/JRNLE/search").unwrap_err().status, 410);
-        assert_eq!(route("/attask/api/v99.0/JRNLE/search").unwrap_err().status, 404);
-        assert_eq!(route("/attask/api/v21.0/TASK/search").unwrap_err().status, 404);
-        assert_eq!(route("/attask/api/v21.0/JRNLE/report").unwrap_err().status, 400);
+        assert_eq!(
+            route("/attask/api/v15.0/JRNLE/search").unwrap_err().status,
+            410
+        );
+        assert_eq!(
+            route("/attask/api/v99.0/JRNLE/search").unwrap_err().status,
+            404
+        );
+        assert_eq!(
+            route("/attask/api/v21.0/TASK/search").unwrap_err().status,
+            404
+        );
+        assert_eq!(
+            route("/attask/api/v21.0/JRNLE/report").unwrap_err().status,
+            400
+        );
         assert_eq!(route("/api/v21.0/JRNLE/search").unwrap_err().status, 404);
     }
 }

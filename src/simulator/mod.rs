@@ -35,6 +35,9 @@ pub struct SimConfig {
     pub zone: Tz,
     /// Seeds the order of tied rows, which differs on each request.
     pub seed: u64,
+    /// A fault for tests: `/count` answers this much more than it should, as when entries
+    /// change between the count and the search. 0 in normal use.
+    pub count_offset: i64,
 }
 
 impl Default for SimConfig {
@@ -45,6 +48,7 @@ impl Default for SimConfig {
             latency: Duration::ZERO,
             zone: chrono_tz::America::Denver,
             seed: 0,
+            count_offset: 0,
         }
     }
 }
@@ -59,7 +63,10 @@ pub(crate) struct Shared {
 
 impl Shared {
     fn log_request(&self, line: String) {
-        self.log.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+        self.log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(line);
     }
 }
 

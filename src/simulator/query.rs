@@ -449,7 +449,10 @@ impl Condition {
         };
         let between = || {
             matches!(cmp(first), Some(Ordering::Greater | Ordering::Equal))
-                && matches!(cmp(self.range.as_ref()), Some(Ordering::Less | Ordering::Equal))
+                && matches!(
+                    cmp(self.range.as_ref()),
+                    Some(Ordering::Less | Ordering::Equal)
+                )
         };
         let is_null = *value == SimValue::Null;
         match self.modifier.as_str() {
@@ -572,7 +575,10 @@ mod tests {
         assert!(parse("fieldName_Mod=EQ&fieldName=x").is_err());
         assert!(parse("entryDate=yesterday").is_err());
         assert!(parse("entryDate=2025-01-01&entryDate_Mod=between").is_err());
-        assert!(parse("FieldName=status").is_err(), "names are case-sensitive");
+        assert!(
+            parse("FieldName=status").is_err(),
+            "names are case-sensitive"
+        );
     }
 
     #[test]
@@ -582,19 +588,33 @@ mod tests {
         assert!(matches("entryDate=2025-01-07T09:00:00Z", &e));
         assert!(matches("entryDate=2025-01-07", &e));
         assert!(!matches("entryDate=2025-01-08", &e));
-        assert!(matches("entryDate=2025-01-08T03:00:00.000Z&entryDate_Mod=exacttime", &e));
-        assert!(!matches("entryDate=2025-01-08T03:00:00.001Z&entryDate_Mod=exacttime", &e));
+        assert!(matches(
+            "entryDate=2025-01-08T03:00:00.000Z&entryDate_Mod=exacttime",
+            &e
+        ));
+        assert!(!matches(
+            "entryDate=2025-01-08T03:00:00.001Z&entryDate_Mod=exacttime",
+            &e
+        ));
     }
 
     #[test]
     fn between_is_inclusive_at_both_ends() {
         let e = entry(json!({"entryDate": "2025-01-08T00:00:00.000Z"}));
-        let q = |a: &str, b: &str| {
-            format!("entryDate={a}&entryDate_Mod=between&entryDate_Range={b}")
-        };
-        assert!(matches(&q("2025-01-08T00:00:00.000Z", "2025-01-09T00:00:00Z"), &e));
-        assert!(matches(&q("2025-01-07T00:00:00Z", "2025-01-08T00:00:00.000Z"), &e));
-        assert!(!matches(&q("2025-01-07T00:00:00Z", "2025-01-07T23:59:59.999Z"), &e));
+        let q =
+            |a: &str, b: &str| format!("entryDate={a}&entryDate_Mod=between&entryDate_Range={b}");
+        assert!(matches(
+            &q("2025-01-08T00:00:00.000Z", "2025-01-09T00:00:00Z"),
+            &e
+        ));
+        assert!(matches(
+            &q("2025-01-07T00:00:00Z", "2025-01-08T00:00:00.000Z"),
+            &e
+        ));
+        assert!(!matches(
+            &q("2025-01-07T00:00:00Z", "2025-01-07T23:59:59.999Z"),
+            &e
+        ));
     }
 
     #[test]
@@ -610,7 +630,10 @@ mod tests {
     fn repeated_values_mean_in_and_comma_lists_only_split_ids() {
         let e = entry(json!({"objObjCode": "TASK", "objID": "t2"}));
         assert!(matches("objObjCode=PROJ&objObjCode=TASK", &e));
-        assert!(matches("objObjCode=PROJ&objObjCode=TASK&objObjCode_Mod=in", &e));
+        assert!(matches(
+            "objObjCode=PROJ&objObjCode=TASK&objObjCode_Mod=in",
+            &e
+        ));
         assert!(!matches("objObjCode=PROJ,TASK&objObjCode_Mod=in", &e));
         assert!(matches("objID=t1,t2&objID_Mod=in", &e));
         assert!(!matches("objObjCode=PROJ&objObjCode_Mod=in", &e));
@@ -632,7 +655,10 @@ mod tests {
         let q = "objObjCode=TASK&OR:1:objObjCode=PROJ&OR:1:fieldName=name";
         assert!(matches(q, &task));
         assert!(matches(q, &proj));
-        assert!(!matches("objObjCode=TASK&OR:1:objObjCode=PROJ&OR:1:fieldName=x", &proj));
+        assert!(!matches(
+            "objObjCode=TASK&OR:1:objObjCode=PROJ&OR:1:fieldName=x",
+            &proj
+        ));
         assert!(matches("OR:1:objObjCode=PROJ&OR:2:objObjCode=TASK", &task));
         assert!(!matches("OR:1:objObjCode=PROJ&OR:2:objObjCode=USER", &task));
     }
@@ -640,10 +666,22 @@ mod tests {
     #[test]
     fn text_modifiers_and_numbers() {
         let e = entry(json!({"referenceObjectName": "Design Review", "newNumberVal": 7.75}));
-        assert!(matches("referenceObjectName=sign&referenceObjectName_Mod=contains", &e));
-        assert!(matches("referenceObjectName=DESIGN&referenceObjectName_Mod=cicontains", &e));
-        assert!(matches("referenceObjectName=design review&referenceObjectName_Mod=cieq", &e));
-        assert!(matches("referenceObjectName=Des&referenceObjectName_Mod=startswith", &e));
+        assert!(matches(
+            "referenceObjectName=sign&referenceObjectName_Mod=contains",
+            &e
+        ));
+        assert!(matches(
+            "referenceObjectName=DESIGN&referenceObjectName_Mod=cicontains",
+            &e
+        ));
+        assert!(matches(
+            "referenceObjectName=design review&referenceObjectName_Mod=cieq",
+            &e
+        ));
+        assert!(matches(
+            "referenceObjectName=Des&referenceObjectName_Mod=startswith",
+            &e
+        ));
         assert!(matches("newNumberVal=7&newNumberVal_Mod=gt", &e));
         assert!(!matches("newNumberVal=7.75&newNumberVal_Mod=lt", &e));
         assert!(parse("newNumberVal=abc").is_err());
@@ -674,9 +712,18 @@ mod tests {
             .with_timezone(&Utc);
         let d = |s| filter_date(s, &Denver, now).map(|d| d.to_rfc3339());
         assert_eq!(d("$$NOW").as_deref(), Some("2025-07-10T12:00:00+00:00"));
-        assert_eq!(d("$$TODAY-7d").as_deref(), Some("2025-07-03T06:00:00+00:00"));
-        assert_eq!(d("2025-07-10").as_deref(), Some("2025-07-10T06:00:00+00:00"));
-        assert_eq!(d("2025-01-10T08:00:00").as_deref(), Some("2025-01-10T15:00:00+00:00"));
+        assert_eq!(
+            d("$$TODAY-7d").as_deref(),
+            Some("2025-07-03T06:00:00+00:00")
+        );
+        assert_eq!(
+            d("2025-07-10").as_deref(),
+            Some("2025-07-10T06:00:00+00:00")
+        );
+        assert_eq!(
+            d("2025-01-10T08:00:00").as_deref(),
+            Some("2025-01-10T15:00:00+00:00")
+        );
         assert_eq!(d("$$NOW+1x"), None);
     }
 }

@@ -163,7 +163,10 @@ impl Entry {
         for sel in selected {
             match sel {
                 Selected::Field(i) => {
-                    out.insert(FIELDS[*i].name.to_string(), render_value(&self.values[*i], zone));
+                    out.insert(
+                        FIELDS[*i].name.to_string(),
+                        render_value(&self.values[*i], zone),
+                    );
                 }
                 Selected::EditedBy(sub) => {
                     let v = match *sub {

@@ -83,7 +83,10 @@ impl Client {
             .ok_or_else(|| Error::Api {
                 path,
                 status: None,
-                message: format!("the count answer has no count: {}", snippet(&body.to_string())),
+                message: format!(
+                    "the count answer has no count: {}",
+                    snippet(&body.to_string())
+                ),
             })
     }
 
@@ -101,7 +104,9 @@ impl Client {
                     .into_iter()
                     .map(|item| match item {
                         Value::Object(record) => Ok(record),
-                        _ => Err(bad("the search answer holds something that is not a record")),
+                        _ => Err(bad(
+                            "the search answer holds something that is not a record",
+                        )),
                     })
                     .collect(),
                 _ => Err(bad("the search answer has no \"data\" array")),
@@ -186,7 +191,11 @@ fn snippet(text: &str) -> String {
     if one_line.chars().count() > 200 {
         s.push('…');
     }
-    if s.is_empty() { "(empty body)".into() } else { s }
+    if s.is_empty() {
+        "(empty body)".into()
+    } else {
+        s
+    }
 }
 
 /// reqwest's error text includes the URL with its query; say what happened without it.
@@ -243,7 +252,10 @@ mod tests {
     #[test]
     fn html_from_a_proxy_is_reported_briefly() {
         let err = interpret("/p", 502, b"<html>\n<body>Bad Gateway</body></html>").unwrap_err();
-        assert_eq!(err.to_string(), "/p: HTTP 502: <html> <body>Bad Gateway</body></html>");
+        assert_eq!(
+            err.to_string(),
+            "/p: HTTP 502: <html> <body>Bad Gateway</body></html>"
+        );
         let err = interpret("/p", 200, b"{\"data\": [").unwrap_err();
         assert!(err.to_string().contains("not valid JSON"), "{err}");
     }
@@ -264,6 +276,10 @@ mod tests {
         assert_eq!(name, "apikey");
         let (name, _) = Credential::SessionId(Secret::new("s")).header().unwrap();
         assert_eq!(name, "sessionid");
-        assert!(Credential::ApiKey(Secret::new("bad\nvalue")).header().is_err());
+        assert!(
+            Credential::ApiKey(Secret::new("bad\nvalue"))
+                .header()
+                .is_err()
+        );
     }
 }

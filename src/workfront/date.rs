@@ -17,7 +17,11 @@ pub fn parse_parts(s: &str) -> Option<(NaiveDateTime, Option<FixedOffset>)> {
     if !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
         return None;
     }
-    let (h, m, sec) = (digits(&b[11..13])?, digits(&b[14..16])?, digits(&b[17..19])?);
+    let (h, m, sec) = (
+        digits(&b[11..13])?,
+        digits(&b[14..16])?,
+        digits(&b[17..19])?,
+    );
     let mut rest = &b[19..];
     let mut nanos = 0u32;
     if let [b':' | b'.' | b',', tail @ ..] = rest {
@@ -43,7 +47,11 @@ pub fn parse_parts(s: &str) -> Option<(NaiveDateTime, Option<FixedOffset>)> {
                 return None;
             }
             let secs = (hh * 3600 + mm * 60) as i32;
-            Some(FixedOffset::east_opt(if *sign == b'-' { -secs } else { secs })?)
+            Some(FixedOffset::east_opt(if *sign == b'-' {
+                -secs
+            } else {
+                secs
+            })?)
         }
         _ => return None,
     };
@@ -116,8 +124,9 @@ fn digits(b: &[u8]) -> Option<u32> {
     if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    b.iter()
-        .try_fold(0u32, |acc, d| acc.checked_mul(10)?.checked_add(u32::from(d - b'0')))
+    b.iter().try_fold(0u32, |acc, d| {
+        acc.checked_mul(10)?.checked_add(u32::from(d - b'0'))
+    })
 }
 
 #[cfg(test)]
@@ -131,36 +140,69 @@ mod tests {
 
     #[test]
     fn workfront_colon_format_converts_through_its_offset() {
-        assert_eq!(utc("2020-05-18T17:00:00:000-0600"), "2020-05-18T23:00:00.000Z");
-        assert_eq!(utc("2020-01-18T17:00:00:123-0700"), "2020-01-19T00:00:00.123Z");
-        assert_eq!(utc("2017-10-06T13:36:28.722-0600"), "2017-10-06T19:36:28.722Z");
+        assert_eq!(
+            utc("2020-05-18T17:00:00:000-0600"),
+            "2020-05-18T23:00:00.000Z"
+        );
+        assert_eq!(
+            utc("2020-01-18T17:00:00:123-0700"),
+            "2020-01-19T00:00:00.123Z"
+        );
+        assert_eq!(
+            utc("2017-10-06T13:36:28.722-0600"),
+            "2017-10-06T19:36:28.722Z"
+        );
     }
 
     #[test]
     fn rfc3339_forms_parse() {
         assert_eq!(utc("2025-01-07T00:00:00Z"), "2025-01-07T00:00:00.000Z");
         assert_eq!(utc("2025-01-07T09:30:00+02:00"), "2025-01-07T07:30:00.000Z");
-        assert_eq!(utc("2025-01-07T09:30:00.5+0530"), "2025-01-07T04:00:00.500Z");
-        assert_eq!(utc("2025-01-07t09:30:00.123456789z"), "2025-01-07T09:30:00.123Z");
+        assert_eq!(
+            utc("2025-01-07T09:30:00.5+0530"),
+            "2025-01-07T04:00:00.500Z"
+        );
+        assert_eq!(
+            utc("2025-01-07t09:30:00.123456789z"),
+            "2025-01-07T09:30:00.123Z"
+        );
     }
 
     #[test]
     fn repeated_autumn_hour_is_told_apart_by_offset() {
         // 2025-11-02 01:30 happens twice in Denver: first at -0600, then at -0700.
-        assert_eq!(utc("2025-11-02T01:30:00:000-0600"), "2025-11-02T07:30:00.000Z");
-        assert_eq!(utc("2025-11-02T01:30:00:000-0700"), "2025-11-02T08:30:00.000Z");
+        assert_eq!(
+            utc("2025-11-02T01:30:00:000-0600"),
+            "2025-11-02T07:30:00.000Z"
+        );
+        assert_eq!(
+            utc("2025-11-02T01:30:00:000-0700"),
+            "2025-11-02T08:30:00.000Z"
+        );
     }
 
     #[test]
     fn workfront_rendering_follows_daylight_saving() {
         let summer = parse_user_time("2025-07-01T12:00:00.007Z").unwrap();
         let winter = parse_user_time("2025-01-01T12:00:00Z").unwrap();
-        assert_eq!(format_workfront(&summer, &Denver), "2025-07-01T06:00:00:007-0600");
-        assert_eq!(format_workfront(&winter, &Denver), "2025-01-01T05:00:00:000-0700");
+        assert_eq!(
+            format_workfront(&summer, &Denver),
+            "2025-07-01T06:00:00:007-0600"
+        );
+        assert_eq!(
+            format_workfront(&winter, &Denver),
+            "2025-01-01T05:00:00:000-0700"
+        );
         let first = parse_user_time("2025-11-02T07:30:00Z").unwrap();
         let second = parse_user_time("2025-11-02T08:30:00Z").unwrap();
-        assert_eq!(format_workfront(&first, &Denver), "2025-11-02T01:30:00:000-0600");
-        assert_eq!(format_workfront(&second, &Denver), "2025-11-02T01:30:00:000-0700");
+        assert_eq!(
+            format_workfront(&first, &Denver),
+            "2025-11-02T01:30:00:000-0600"
+        );
+        assert_eq!(
+            format_workfront(&second, &Denver),
+            "2025-11-02T01:30:00:000-0700"
+        );
         // And back: rendering then parsing is the identity.
         for dt in [summer, winter, first, second] {
             let back = parse_timestamp(&format_workfront(&dt, &Denver)).unwrap();

@@ -82,7 +82,15 @@ fn sort_key(r: &RawRecord) -> (Option<DateTime<Utc>>, String, String) {
     };
     let date = text("entryDate");
     let instant = parse_timestamp(&date).map(|d| d.with_timezone(&Utc));
-    (instant, if instant.is_some() { String::new() } else { date }, text("ID"))
+    (
+        instant,
+        if instant.is_some() {
+            String::new()
+        } else {
+            date
+        },
+        text("ID"),
+    )
 }
 
 #[cfg(test)]

@@ -1,0 +1,165 @@
+//! Every exit code of the README's table, end to end.
+
+use jrnle_audit::secret::Secret;
+use jrnle_audit::simulator::SimConfig;
+
+use crate::util::*;
+
+fn assert_fails(cmd: &mut std::process::Command, code: i32, needle: &str) -> String {
+    let o = run(cmd);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(code), "stderr: {err}");
+    assert!(err.contains(needle), "expected {needle:?} in: {err}");
+    assert!(o.stdout.is_empty(), "no partial output: {}", stdout(&o));
+    assert!(
+        err.starts_with("jrnle-audit: error: ") || err.starts_with("error: "),
+        "{err}"
+    );
+    err
+}
+
+#[test]
+fn exit_0_on_success() {
+    let o = run(bin().args(["export", "--demo"]));
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn exit_1_when_output_cannot_be_written() {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let o = bin()
+        .args(["export", "--demo"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot write standard output"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn exit_2_for_usage_and_configuration_errors() {
+    let sim = sim(&demo_records());
+    assert_fails(bin().arg("export"), 2, "no Workfront URL");
+    assert_fails(
+        bin().arg("export").env("WORKFRONT_URL", &sim.url),
+        2,
+        "no credential",
+    );
+    let err = assert_fails(
+        against(&sim, "export").env("WORKFRONT_SESSION_ID", "x"),
+        2,
+        "several credentials",
+    );
+    assert!(err.contains("WORKFRONT_API_KEY") && err.contains("WORKFRONT_SESSION_ID"));
+    assert_fails(
+        against(&sim, "export").args(["--since", "last tuesday"]),
+        2,
+        "--since: cannot read time",
+    );
+    assert_fails(
+        against(&sim, "export").args(["--until", "2025-01-07T10:00:00"]),
+        2,
+        "no time zone",
+    );
+    assert_fails(
+        against(&sim, "export").args(["--since", "2025-02-01", "--until", "2025-01-01"]),
+        2,
+        "must be before --until",
+    );
+    assert_fails(
+        against(&sim, "export").args(["--format", "xml"]),
+        2,
+        "invalid value 'xml'",
+    );
+    assert_fails(
+        against(&sim, "export").args(["-o", "/nonexistent-dir/out.csv"]),
+        2,
+        "output directory /nonexistent-dir does not exist",
+    );
+    assert_fails(
+        bin()
+            .arg("export")
+            .env("WORKFRONT_URL", &sim.url)
+            .args(["--api-key-file", "/nonexistent/key"]),
+        2,
+        "cannot read --api-key-file /nonexistent/key",
+    );
+    assert_fails(
+        against(&sim, "export").env("WORKFRONT_URL", "http://acme.my.workfront.com"),
+        2,
+        "refusing plain http://",
+    );
+    // None of these reached the API.
+    assert!(sim.simulator.request_log().is_empty());
+}
+
+#[test]
+fn exit_3_when_workfront_refuses_the_credential_or_the_rights() {
+    let config = SimConfig {
+        forbidden_key: Some(Secret::new("no-rights-key")),
+        ..sim_config()
+    };
+    let sim = sim_with(&demo_records(), config);
+    let err = assert_fails(
+        against(&sim, "export").env("WORKFRONT_API_KEY", "wrong-key-123"),
+        3,
+        "HTTP 401: You are not currently logged in",
+    );
+    assert!(!err.contains("wrong-key-123"));
+    assert!(err.contains("/attask/api/v21.0/JRNLE/"), "{err}");
+    assert_fails(
+        against(&sim, "count").env("WORKFRONT_API_KEY", "no-rights-key"),
+        3,
+        "HTTP 403",
+    );
+}
+
+#[test]
+fn exit_4_when_the_api_fails_or_cannot_be_reached() {
+    let sim = sim(&demo_records());
+    assert_fails(
+        against(&sim, "export").args(["--api-version", "v15.0"]),
+        4,
+        "HTTP 410: API version v15.0 is no longer supported",
+    );
+    // A port with nothing listening.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    assert_fails(
+        against(&sim, "export").env("WORKFRONT_URL", format!("http://127.0.0.1:{port}")),
+        4,
+        "could not connect",
+    );
+}
+
+#[test]
+fn exit_5_when_the_count_never_matches_and_nothing_is_written() {
+    let config = SimConfig {
+        count_offset: 1,
+        ..sim_config()
+    };
+    let sim = sim_with(&demo_records(), config);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.csv");
+    let o = run(against(&sim, "export").arg("-o").arg(&out));
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("Workfront counts 31 entries, 30 were fetched"),
+        "{err}"
+    );
+    assert_eq!(err.matches("fetching again").count(), 2, "refetched: {err}");
+    assert!(!out.exists());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real binary against the Workfront simulator over HTTP.
+
+mod count;
+mod exit_codes;
+mod export;
+mod normalize;
+mod simulate;
+mod simulator;
+mod util;

@@ -1,0 +1,113 @@
+//! Test helpers: a hermetic command, a simulator per test, and parsing output back.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use jrnle_audit::input::{RawRecord, parse_raw_records};
+use jrnle_audit::secret::Secret;
+use jrnle_audit::simulator::{DEMO_DATA, SimConfig, SimHandle, Simulator};
+
+/// The key every test simulator accepts.
+pub const KEY: &str = "test-key-4f1c9a7e0b2d";
+
+/// The binary with an empty environment: no stray WORKFRONT_* variable can leak in.
+pub fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_jrnle-audit"));
+    cmd.env_clear().stdin(Stdio::null());
+    cmd
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
+pub fn demo_records() -> Vec<RawRecord> {
+    parse_raw_records(DEMO_DATA, "demo").unwrap()
+}
+
+pub fn sim_config() -> SimConfig {
+    SimConfig {
+        api_key: Some(Secret::new(KEY)),
+        ..SimConfig::default()
+    }
+}
+
+pub fn sim(records: &[RawRecord]) -> SimHandle {
+    sim_with(records, sim_config())
+}
+
+pub fn sim_with(records: &[RawRecord], config: SimConfig) -> SimHandle {
+    Simulator::new(config, records).spawn().unwrap()
+}
+
+/// `jrnle-audit <command>` pointed at `sim` with the test key.
+pub fn against(sim: &SimHandle, command: &str) -> Command {
+    let mut cmd = bin();
+    cmd.arg(command)
+        .env("WORKFRONT_URL", &sim.url)
+        .env("WORKFRONT_API_KEY", KEY);
+    cmd
+}
+
+/// Run and capture.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output().unwrap()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+/// Run, insist on success, return stdout.
+pub fn ok(cmd: &mut Command) -> String {
+    let o = run(cmd);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    stdout(&o)
+}
+
+/// Parse CSV output back into rows keyed by column.
+pub fn csv_rows(text: &str) -> Vec<HashMap<String, String>> {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// Parse NDJSON output back into objects.
+pub fn ndjson_rows(text: &str) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    text.lines()
+        .map(|l| match serde_json::from_str(l).unwrap() {
+            serde_json::Value::Object(m) => m,
+            other => panic!("not an object: {other}"),
+        })
+        .collect()
+}
+
+/// The ids of CSV output, in order.
+pub fn csv_ids(text: &str) -> Vec<String> {
+    csv_rows(text)
+        .into_iter()
+        .map(|r| r["id"].clone())
+        .collect()
+}
+
+/// The raw record's text field.
+pub fn raw_str<'a>(r: &'a RawRecord, key: &str) -> Option<&'a str> {
+    r.get(key).and_then(|v| v.as_str())
+}
