@@ -111,87 +111,245 @@ impl ChangeRecord {
     }
 }
 
-/// Turn one raw JRNLE record (as Workfront returns it) into a change record.
+/// Something odd in a raw record. The value is kept (as text where its type was wrong); the
+/// run warns once per kind with a count and reports the total in its summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Anomaly {
+    MissingField,
+    BadDate,
+    NotText,
+    NotNumber,
+    UnknownChangeType,
+    ControlCharacters,
+    InvalidSurrogate,
+}
+
+impl Anomaly {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Anomaly::MissingField => "lack a JRNLE field (written as null)",
+            Anomaly::BadDate => "have a date that does not parse (kept as text)",
+            Anomaly::NotText => "have a non-text value in a text field (kept as text)",
+            Anomaly::NotNumber => "have a non-number in a number field (kept as text)",
+            Anomaly::UnknownChangeType => "have an unknown changeType (kept verbatim)",
+            Anomaly::ControlCharacters => "have control characters in a value (kept verbatim)",
+            Anomaly::InvalidSurrogate => {
+                "have an unpaired UTF-16 surrogate escape (kept as the literal text \\uXXXX)"
+            }
+        }
+    }
+}
+
+/// Counts of records per anomaly kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Anomalies(std::collections::BTreeMap<Anomaly, u64>);
+
+impl Anomalies {
+    pub fn total(&self) -> u64 {
+        self.0.values().sum()
+    }
+
+    pub fn count(&self, kind: Anomaly) -> u64 {
+        self.0.get(&kind).copied().unwrap_or(0)
+    }
+
+    /// One line per kind: "3 entries have a date that does not parse (kept as text)".
+    pub fn lines(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .map(|(kind, n)| {
+                let noun = if *n == 1 { "entry" } else { "entries" };
+                let text = kind.describe();
+                let text = if *n == 1 {
+                    text.replacen("have", "has", 1).replacen("lack", "lacks", 1)
+                } else {
+                    text.to_string()
+                };
+                format!("{n} {noun} {text}")
+            })
+            .collect()
+    }
+
+    fn add(&mut self, kinds: &std::collections::BTreeSet<Anomaly>) {
+        for kind in kinds {
+            *self.0.entry(*kind).or_default() += 1;
+        }
+    }
+}
+
+/// changeType codes documented up to API v22 (API notes §3); others are kept and reported.
+const KNOWN_CHANGE_TYPES: [&str; 22] = [
+    "A", "E", "D", "DW", "AAA", "AAR", "ARR", "ARA", "ADA", "ADC", "ADN", "ADR", "AAC", "ARC",
+    "RDC", "RDR", "PUB", "AAO", "ADM", "AUL", "ALM", "PFM",
+];
+
+/// The raw fields a record is expected to carry (those every search asks for).
+const EXPECTED_FIELDS: [&str; 19] = [
+    "ID",
+    "entryDate",
+    "changeType",
+    "fieldName",
+    "objObjCode",
+    "objID",
+    "referenceObjectName",
+    "subObjCode",
+    "subObjID",
+    "topObjCode",
+    "topObjID",
+    "oldTextVal",
+    "newTextVal",
+    "oldNumberVal",
+    "newNumberVal",
+    "oldDateVal",
+    "newDateVal",
+    "editedByID",
+    "editedBy",
+];
+
+/// Turn one raw JRNLE record (as Workfront returns it) into a change record, counting what is
+/// odd about it in `anomalies`.
 ///
 /// Never fails: a value of an unexpected shape is kept as text, so no entry is ever dropped.
-pub fn normalize(raw: &Map<String, Value>) -> ChangeRecord {
-    let text = |key: &str| raw.get(key).and_then(render_text);
-    let field_name = text("fieldName");
-    let (value_type, old_value, new_value) = typed_values(raw);
-    let edited_by_name = match raw.get("editedBy") {
-        Some(Value::Object(user)) => user.get("name").and_then(render_text),
-        _ => None,
-    };
-    ChangeRecord {
-        id: text("ID"),
-        entry_date: raw.get("entryDate").and_then(render_date),
-        obj_code: text("objObjCode"),
-        obj_id: text("objID"),
-        obj_name: text("referenceObjectName"),
-        custom_field: field_name.as_deref().is_some_and(|f| f.starts_with("DE:")),
-        field_name,
-        change_type: text("changeType"),
-        value_type,
-        old_value,
-        new_value,
-        edited_by_id: text("editedByID"),
-        edited_by_name,
-        sub_obj_code: text("subObjCode"),
-        sub_obj_id: text("subObjID"),
-        top_obj_code: text("topObjCode"),
-        top_obj_id: text("topObjID"),
+pub fn normalize(raw: &Map<String, Value>, anomalies: &mut Anomalies) -> ChangeRecord {
+    let mut found = std::collections::BTreeSet::new();
+    let record = Reader {
+        raw,
+        found: &mut found,
     }
+    .record();
+    anomalies.add(&found);
+    record
 }
 
-/// Pick the typed pair: date if either date is set, else number, else text, else none.
-fn typed_values(raw: &Map<String, Value>) -> (ValueType, Cell, Cell) {
-    let present = |key: &str| raw.get(key).is_some_and(|v| !v.is_null());
-    let pair = |old: &str, new: &str| present(old) || present(new);
-    let cells = |old: &str, new: &str, render: fn(&Value) -> Cell| {
-        let cell = |key: &str| raw.get(key).map_or(Cell::Null, render);
-        (cell(old), cell(new))
-    };
-    if pair("oldDateVal", "newDateVal") {
-        let (o, n) = cells("oldDateVal", "newDateVal", |v| Cell::text(render_date(v)));
-        (ValueType::Date, o, n)
-    } else if pair("oldNumberVal", "newNumberVal") {
-        let (o, n) = cells("oldNumberVal", "newNumberVal", number_cell);
-        (ValueType::Number, o, n)
-    } else if pair("oldTextVal", "newTextVal") {
-        let (o, n) = cells("oldTextVal", "newTextVal", |v| Cell::text(render_text(v)));
-        (ValueType::Text, o, n)
-    } else {
-        (ValueType::None, Cell::Null, Cell::Null)
-    }
+/// Reads one raw record and notes each kind of oddity met.
+struct Reader<'a> {
+    raw: &'a Map<String, Value>,
+    found: &'a mut std::collections::BTreeSet<Anomaly>,
 }
 
-/// A string verbatim; any other JSON value as its text (so odd data is kept, not dropped).
-fn render_text(v: &Value) -> Option<String> {
-    match v {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(render_json_number(n)),
-        other => Some(other.to_string()),
+impl Reader<'_> {
+    fn record(mut self) -> ChangeRecord {
+        if EXPECTED_FIELDS.iter().any(|f| !self.raw.contains_key(*f)) {
+            self.found.insert(Anomaly::MissingField);
+        }
+        let field_name = self.text("fieldName");
+        let change_type = self.text("changeType");
+        if change_type
+            .as_deref()
+            .is_some_and(|c| !KNOWN_CHANGE_TYPES.contains(&c))
+        {
+            self.found.insert(Anomaly::UnknownChangeType);
+        }
+        let (value_type, old_value, new_value) = self.typed_values();
+        let edited_by_name = match self.raw.get("editedBy") {
+            Some(Value::Object(user)) => user.get("name").and_then(|v| self.text_of(v)),
+            Some(Value::Null) | None => None,
+            Some(other) => {
+                self.found.insert(Anomaly::NotText);
+                Some(other.to_string())
+            }
+        };
+        ChangeRecord {
+            id: self.text("ID"),
+            entry_date: self.date("entryDate"),
+            obj_code: self.text("objObjCode"),
+            obj_id: self.text("objID"),
+            obj_name: self.text("referenceObjectName"),
+            custom_field: field_name.as_deref().is_some_and(|f| f.starts_with("DE:")),
+            field_name,
+            change_type,
+            value_type,
+            old_value,
+            new_value,
+            edited_by_id: self.text("editedByID"),
+            edited_by_name,
+            sub_obj_code: self.text("subObjCode"),
+            sub_obj_id: self.text("subObjID"),
+            top_obj_code: self.text("topObjCode"),
+            top_obj_id: self.text("topObjID"),
+        }
     }
-}
 
-/// A date converted to UTC; a date that does not parse is kept as its raw text.
-fn render_date(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(
-            parse_timestamp(s)
-                .map(|dt| format_utc_ms(&dt.with_timezone(&Utc)))
-                .unwrap_or_else(|| s.clone()),
-        ),
-        other => render_text(other),
+    /// Pick the typed pair: date if either date is set, else number, else text, else none.
+    fn typed_values(&mut self) -> (ValueType, Cell, Cell) {
+        let raw = self.raw;
+        let present = |key: &str| raw.get(key).is_some_and(|v| !v.is_null());
+        let pair = |old: &str, new: &str| present(old) || present(new);
+        if pair("oldDateVal", "newDateVal") {
+            let old = Cell::text(self.date("oldDateVal"));
+            (ValueType::Date, old, Cell::text(self.date("newDateVal")))
+        } else if pair("oldNumberVal", "newNumberVal") {
+            let old = self.number("oldNumberVal");
+            (ValueType::Number, old, self.number("newNumberVal"))
+        } else if pair("oldTextVal", "newTextVal") {
+            let old = Cell::text(self.text("oldTextVal"));
+            (ValueType::Text, old, Cell::text(self.text("newTextVal")))
+        } else {
+            (ValueType::None, Cell::Null, Cell::Null)
+        }
     }
-}
 
-fn number_cell(v: &Value) -> Cell {
-    match v {
-        Value::Null => Cell::Null,
-        Value::Number(n) => Cell::Number(render_json_number(n)),
-        other => Cell::text(render_text(other)),
+    fn text(&mut self, key: &str) -> Option<String> {
+        let v = self.raw.get(key)?;
+        self.text_of(v)
+    }
+
+    /// A string verbatim; any other JSON value as its text (so odd data is kept, not dropped).
+    fn text_of(&mut self, v: &Value) -> Option<String> {
+        let s = match v {
+            Value::Null => return None,
+            Value::String(s) => s.clone(),
+            Value::Number(n) => {
+                self.found.insert(Anomaly::NotText);
+                render_json_number(n)
+            }
+            other => {
+                self.found.insert(Anomaly::NotText);
+                other.to_string()
+            }
+        };
+        if s.chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        {
+            self.found.insert(Anomaly::ControlCharacters);
+        }
+        if crate::workfront::sanitize::has_literal_surrogate(&s) {
+            self.found.insert(Anomaly::InvalidSurrogate);
+        }
+        Some(s)
+    }
+
+    /// A date converted to UTC; a date that does not parse is kept as its raw text.
+    fn date(&mut self, key: &str) -> Option<String> {
+        match self.raw.get(key)? {
+            Value::Null => None,
+            Value::String(s) => match parse_timestamp(s) {
+                Some(dt) => Some(format_utc_ms(&dt.with_timezone(&Utc))),
+                None => {
+                    self.found.insert(Anomaly::BadDate);
+                    self.text_of(&Value::String(s.clone()))
+                }
+            },
+            other => {
+                self.found.insert(Anomaly::BadDate);
+                self.text_of(&Value::String(other.to_string()))
+            }
+        }
+    }
+
+    fn number(&mut self, key: &str) -> Cell {
+        match self.raw.get(key) {
+            None | Some(Value::Null) => Cell::Null,
+            Some(Value::Number(n)) => Cell::Number(render_json_number(n)),
+            Some(other) => {
+                self.found.insert(Anomaly::NotNumber);
+                let text = match other {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                Cell::text(self.text_of(&Value::String(text)))
+            }
+        }
     }
 }
 
@@ -222,7 +380,78 @@ mod tests {
     use serde_json::json;
 
     fn norm(v: Value) -> ChangeRecord {
-        normalize(v.as_object().unwrap())
+        normalize(v.as_object().unwrap(), &mut Anomalies::default())
+    }
+
+    fn anomalies(v: Value) -> Anomalies {
+        let mut a = Anomalies::default();
+        normalize(v.as_object().unwrap(), &mut a);
+        a
+    }
+
+    fn complete(extra: Value) -> Value {
+        let mut base = json!({
+            "ID": "a", "entryDate": "2025-01-07T10:00:00:000-0700", "changeType": "E",
+            "fieldName": "status", "objObjCode": "TASK", "objID": "t", "referenceObjectName": "n",
+            "subObjCode": null, "subObjID": null, "topObjCode": null, "topObjID": null,
+            "oldTextVal": "NEW", "newTextVal": "INP", "oldNumberVal": null, "newNumberVal": null,
+            "oldDateVal": null, "newDateVal": null, "editedByID": "u",
+            "editedBy": {"ID": "u", "name": "Ada", "objCode": "USER"}
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            base[k] = v.clone();
+        }
+        base
+    }
+
+    #[test]
+    fn a_clean_record_has_no_anomalies() {
+        assert_eq!(anomalies(complete(json!({}))).total(), 0);
+    }
+
+    #[test]
+    fn each_oddity_is_counted_once_per_record() {
+        let cases = [
+            (json!({"entryDate": "yesterday"}), Anomaly::BadDate),
+            (json!({"newDateVal": 17}), Anomaly::BadDate),
+            (json!({"fieldName": 42}), Anomaly::NotText),
+            (json!({"newNumberVal": "12,5"}), Anomaly::NotNumber),
+            (json!({"changeType": "ZZZ"}), Anomaly::UnknownChangeType),
+            (
+                json!({"newTextVal": "bell\u{7}"}),
+                Anomaly::ControlCharacters,
+            ),
+            (json!({"newTextVal": "x\\ud800"}), Anomaly::InvalidSurrogate),
+        ];
+        for (extra, kind) in cases {
+            let a = anomalies(complete(extra.clone()));
+            assert_eq!(a.count(kind), 1, "{extra}");
+            assert_eq!(a.total(), 1, "{extra}: {a:?}");
+        }
+        let mut missing = complete(json!({}));
+        missing.as_object_mut().unwrap().remove("topObjID");
+        assert_eq!(anomalies(missing).count(Anomaly::MissingField), 1);
+        let a = anomalies(complete(
+            json!({"oldDateVal": "bad", "newDateVal": "worse"}),
+        ));
+        assert_eq!(
+            a.count(Anomaly::BadDate),
+            1,
+            "one record, one count per kind"
+        );
+        assert_eq!(
+            a.lines(),
+            ["1 entry has a date that does not parse (kept as text)"]
+        );
+    }
+
+    #[test]
+    fn tabs_newlines_and_long_values_are_not_anomalies() {
+        let long = "x".repeat(10_000);
+        let a = anomalies(complete(json!({"newTextVal": format!("a\tb\r\nc{long}")})));
+        assert_eq!(a.total(), 0);
+        let r = norm(complete(json!({"newTextVal": long.clone()})));
+        assert_eq!(r.new_value, Cell::Text(long));
     }
 
     #[test]

@@ -6,11 +6,17 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::output::Format;
+use crate::simulator::faults::FaultKind;
 
 /// Export Adobe Workfront journal entries (JRNLE) as an exact field-change history.
 #[derive(Debug, Parser)]
 #[command(name = "jrnle-audit", version, propagate_version = true)]
 pub struct Cli {
+    /// Trace each request (method, path, status, timing, retries) on stderr. Credentials are
+    /// never shown.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -56,6 +62,22 @@ pub struct ConnectionArgs {
     /// clear text).
     #[arg(long)]
     pub allow_insecure_http: bool,
+
+    /// Seconds before one request is abandoned (and retried).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+
+    /// Retries of a failed request (429, 5xx, broken or garbled answers, network errors)
+    /// before giving up; 0 turns retrying off.
+    #[arg(long, value_name = "N", default_value_t = 8,
+          value_parser = clap::value_parser!(u32).range(0..=30))]
+    pub max_retries: u32,
+
+    /// Requests in flight at once, at most (Workfront allows about 10 per customer).
+    #[arg(long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u64).range(1..=10))]
+    pub max_concurrency: u64,
 }
 
 /// Which journal entries. Repeat a filter to match any of its values.
@@ -166,4 +188,28 @@ pub struct SimulateArgs {
     /// The tenant's IANA time zone, used to render dates.
     #[arg(long, value_name = "ZONE", default_value = "America/Denver")]
     pub time_zone: String,
+
+    /// Probability (0 to 1) that a request misbehaves: a fault drawn at random, seeded by
+    /// --seed, from --faults.
+    #[arg(long, value_name = "RATE", default_value_t = 0.0, value_parser = parse_rate)]
+    pub fault_rate: f64,
+
+    /// The faults to inject [default: all].
+    #[arg(long, value_name = "KIND", value_enum, value_delimiter = ',')]
+    pub faults: Vec<FaultKind>,
+
+    /// Answer 429 when more than N requests are in flight, as Workfront throttles.
+    #[arg(long, value_name = "N")]
+    pub max_concurrent: Option<usize>,
+
+    /// How long the `timeout` fault holds an answer back, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 65_000)]
+    pub stall_ms: u64,
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(format!("{s:?} is not a probability between 0 and 1")),
+    }
 }

@@ -9,9 +9,10 @@ use reqwest::Url;
 use crate::cli::{ConnectionArgs, FilterArgs};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::workfront::client::Credential;
+use crate::workfront::client::{ClientOptions, Credential};
 use crate::workfront::date::parse_user_time;
 use crate::workfront::query::Filters;
+use crate::workfront::retry::RetryPolicy;
 
 /// The environment variables that may hold a credential, and the header each becomes.
 pub const CREDENTIAL_VARS: [&str; 3] = [
@@ -26,6 +27,18 @@ pub struct Connection {
     pub url: Url,
     pub api_version: String,
     pub credential: Credential,
+}
+
+/// The client's wire behaviour from the flags.
+pub fn client_options(args: &ConnectionArgs) -> ClientOptions {
+    ClientOptions {
+        timeout: std::time::Duration::from_secs(args.timeout),
+        max_concurrency: args.max_concurrency as usize,
+        retry: RetryPolicy {
+            max_retries: args.max_retries,
+            ..RetryPolicy::default()
+        },
+    }
 }
 
 /// Where the journal entries come from.
@@ -214,6 +227,9 @@ mod tests {
             api_key_file: None,
             demo: false,
             allow_insecure_http: false,
+            timeout: 60,
+            max_retries: 8,
+            max_concurrency: 4,
         }
     }
 

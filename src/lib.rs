@@ -10,6 +10,8 @@ pub mod config;
 pub mod error;
 pub mod input;
 pub mod output;
+pub mod report;
+pub mod rng;
 pub mod secret;
 pub mod simulator;
 pub mod workfront;

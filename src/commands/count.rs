@@ -8,7 +8,7 @@ use crate::workfront::query::filter_params;
 pub fn run(args: CountArgs) -> Result<()> {
     let query = super::query(&args.connection, &args.filters)?;
     let count = super::runtime()?.block_on(async {
-        let client = super::connect(&query.source).await?;
+        let client = super::connect(&query).await?;
         client.count(&filter_params(&query.filters)).await
     })?;
     Destination::Stdout.write_with(|w| writeln!(w, "{count}"))

@@ -1,6 +1,6 @@
 //! `export`: query JRNLE and write normalized changes.
 
-use crate::change::{ChangeRecord, normalize};
+use crate::change::{Anomalies, ChangeRecord, normalize};
 use crate::cli::ExportArgs;
 use crate::error::Result;
 use crate::output::{Destination, Format, write_all};
@@ -13,9 +13,15 @@ pub fn run(args: ExportArgs) -> Result<()> {
     let format = Format::choose(out.format, out.output.as_deref());
     let query = super::query(&args.connection, &args.filters)?;
     let records = super::runtime()?.block_on(async {
-        let client = super::connect(&query.source).await?;
+        let client = super::connect(&query).await?;
         fetch_all(&client, &query.filters).await
     })?;
-    let changes: Vec<ChangeRecord> = records.iter().map(normalize).collect();
-    destination.write_with(|w| write_all(w, &changes, format, !out.no_formula_guard).map(drop))
+    let mut anomalies = Anomalies::default();
+    let changes: Vec<ChangeRecord> = records
+        .iter()
+        .map(|r| normalize(r, &mut anomalies))
+        .collect();
+    destination.write_with(|w| write_all(w, &changes, format, !out.no_formula_guard).map(drop))?;
+    super::summarize(changes.len(), &destination, &anomalies);
+    Ok(())
 }

@@ -7,18 +7,19 @@ mod simulate;
 
 use chrono::Utc;
 
+use crate::change::Anomalies;
 use crate::cli::{Cli, Command, ConnectionArgs, FilterArgs};
 use crate::config::{self, Source};
 use crate::error::{Error, Result};
+use crate::output::Destination;
+use crate::report;
 use crate::secret::Secret;
 use crate::simulator::{SimConfig, Simulator};
-use crate::workfront::client::{Client, Credential};
+use crate::workfront::client::{Client, ClientOptions, Credential};
 use crate::workfront::query::Filters;
 
-/// Per-request timeout until it becomes configurable.
-const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
-
 pub fn run(cli: Cli) -> Result<()> {
+    crate::report::set_verbose(cli.verbose);
     match cli.command {
         Command::Export(args) => export::run(args),
         Command::Count(args) => count::run(args),
@@ -31,12 +32,18 @@ pub fn run(cli: Cli) -> Result<()> {
 struct Query {
     source: Source,
     filters: Filters,
+    options: ClientOptions,
 }
 
 fn query(connection: &ConnectionArgs, filters: &FilterArgs) -> Result<Query> {
     let filters = config::filters(filters, Utc::now())?;
     let source = config::source(connection, &|var| std::env::var(var).ok())?;
-    Ok(Query { source, filters })
+    report::verbose(format!("{source:?}"));
+    Ok(Query {
+        source,
+        filters,
+        options: config::client_options(connection),
+    })
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -49,9 +56,9 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 
 /// A client for the source. For the demo this starts the simulator, with the bundled data,
 /// in the current runtime, and the real HTTP path runs against it.
-async fn connect(source: &Source) -> Result<Client> {
-    match source {
-        Source::Tenant(c) => Client::new(&c.url, &c.api_version, &c.credential, REQUEST_TIMEOUT),
+async fn connect(query: &Query) -> Result<Client> {
+    match &query.source {
+        Source::Tenant(c) => Client::new(&c.url, &c.api_version, &c.credential, query.options),
         Source::Demo { api_version } => {
             let records =
                 crate::input::parse_raw_records(crate::simulator::DEMO_DATA, "fixtures/demo.json")?;
@@ -68,13 +75,29 @@ async fn connect(source: &Source) -> Result<Client> {
                 .start(0)
                 .await
                 .map_err(|e| Error::io("cannot start the demo simulator", e))?;
-            eprintln!(
-                "jrnle-audit: demo: reading the bundled sample data (fixtures/demo.json) from a \
+            report::note(format!(
+                "demo: reading the bundled sample data (fixtures/demo.json) from a \
                  built-in Workfront simulator at http://{addr}; this is not a real tenant"
-            );
+            ));
             let url = reqwest::Url::parse(&format!("http://{addr}"))
                 .map_err(|e| Error::Internal(e.to_string()))?;
-            Client::new(&url, api_version, &Credential::ApiKey(key), REQUEST_TIMEOUT)
+            Client::new(&url, api_version, &Credential::ApiKey(key), query.options)
         }
     }
+}
+
+/// Warn once per kind of bad data, with its count, then one summary line.
+fn summarize(written: usize, destination: &Destination, anomalies: &Anomalies) {
+    for line in anomalies.lines() {
+        report::warn(line);
+    }
+    let place = match destination {
+        Destination::Stdout => "standard output".to_string(),
+        Destination::File(p) => p.display().to_string(),
+    };
+    let warnings = match anomalies.total() {
+        0 => String::new(),
+        n => format!(" with {n} data warning{}", if n == 1 { "" } else { "s" }),
+    };
+    report::note(format!("wrote {written} entries to {place}{warnings}"));
 }

@@ -2,7 +2,7 @@
 
 use std::io::Read;
 
-use crate::change::{ChangeRecord, normalize};
+use crate::change::{Anomalies, ChangeRecord, normalize};
 use crate::cli::NormalizeArgs;
 use crate::error::{Error, Result};
 use crate::input::parse_raw_records;
@@ -14,6 +14,7 @@ pub fn run(args: NormalizeArgs) -> Result<()> {
     destination.check()?;
     let format = Format::choose(out.format, out.output.as_deref());
     let mut changes: Vec<ChangeRecord> = Vec::new();
+    let mut anomalies = Anomalies::default();
     for input in &args.inputs {
         let (name, text) = if input.as_os_str() == "-" {
             let mut text = String::new();
@@ -27,7 +28,10 @@ pub fn run(args: NormalizeArgs) -> Result<()> {
                 .map_err(|e| Error::usage(format!("cannot read {name}: {e}")))?;
             (name, text)
         };
-        changes.extend(parse_raw_records(&text, &name)?.iter().map(normalize));
+        let records = parse_raw_records(&text, &name)?;
+        changes.extend(records.iter().map(|r| normalize(r, &mut anomalies)));
     }
-    destination.write_with(|w| write_all(w, &changes, format, !out.no_formula_guard).map(drop))
+    destination.write_with(|w| write_all(w, &changes, format, !out.no_formula_guard).map(drop))?;
+    super::summarize(changes.len(), &destination, &anomalies);
+    Ok(())
 }

@@ -7,6 +7,7 @@ use crate::cli::SimulateArgs;
 use crate::error::{Error, Result};
 use crate::input::parse_raw_records;
 use crate::secret::Secret;
+use crate::simulator::faults::FaultConfig;
 use crate::simulator::{DEMO_DATA, SimConfig, Simulator, generate};
 
 pub fn run(args: SimulateArgs) -> Result<()> {
@@ -32,6 +33,12 @@ pub fn run(args: SimulateArgs) -> Result<()> {
         zone,
         seed: args.seed,
         count_offset: 0,
+        faults: FaultConfig {
+            rate: args.fault_rate,
+            kinds: args.faults,
+            max_concurrent: args.max_concurrent,
+            stall: Duration::from_millis(args.stall_ms),
+        },
     };
     let entries = records.len();
     super::runtime()?.block_on(async move {

@@ -7,40 +7,8 @@ use chrono_tz::America::Denver;
 use serde_json::{Value, json};
 
 use crate::input::RawRecord;
+pub use crate::rng::SplitMix64;
 use crate::workfront::date::format_workfront;
-
-/// A small, portable PRNG (SplitMix64): the same seed gives the same data on every platform
-/// and every version of this crate's dependencies.
-#[derive(Debug, Clone)]
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    pub fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-
-    /// A 32-hex id, like Workfront's.
-    pub fn id(&mut self) -> String {
-        format!("{:016x}{:016x}", self.next_u64(), self.next_u64())
-    }
-}
 
 const USERS: [&str; 6] = [
     "Ada Lovelace",

@@ -11,6 +11,7 @@ use chrono::Utc;
 use serde_json::{Value, json};
 
 use super::Shared;
+use super::faults::{FaultKind, damage, early_response};
 use super::generate::SplitMix64;
 use super::query::{ApiError, SimQuery};
 
@@ -29,10 +30,64 @@ pub(super) async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let _in_flight = InFlight::enter(&shared);
     if !shared.config.latency.is_zero() {
         tokio::time::sleep(shared.config.latency).await;
     }
     shared.log_request(format!("{method} {uri}"));
+    let mut response = respond(&shared, &method, &uri, &headers, &body).await;
+    if shared.config.faults.resets() {
+        // New connections for every request, so connection resets keep happening.
+        response.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+    }
+    response
+}
+
+/// Counts requests in flight; past the limit Workfront answers 429.
+struct InFlight<'a>(&'a Shared);
+
+impl<'a> InFlight<'a> {
+    fn enter(shared: &'a Shared) -> Self {
+        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.peak_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(shared)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+async fn respond(
+    shared: &Shared,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let over_limit = shared
+        .config
+        .faults
+        .max_concurrent
+        .is_some_and(|max| shared.in_flight.load(Ordering::SeqCst) > max);
+    let fault = if over_limit {
+        Some(FaultKind::TooMany)
+    } else {
+        shared.draw_fault()
+    };
+    if let Some(kind) = fault {
+        if let Some(response) = early_response(kind) {
+            return response;
+        }
+        if kind == FaultKind::Timeout {
+            tokio::time::sleep(shared.config.faults.stall).await;
+        }
+    }
     let uri_len = uri.to_string().len();
     if uri_len > MAX_URI_LEN {
         return html(
@@ -40,9 +95,12 @@ pub(super) async fn handle(
             "<html><body><h1>414 Request-URI Too Large</h1></body></html>",
         );
     }
-    match answer(&shared, &method, &uri, &headers, &body) {
-        Ok(value) => json_response(StatusCode::OK, &value),
-        Err(e) => error_response(&e),
+    match (answer(shared, method, uri, headers, body), fault) {
+        (Ok(value), Some(kind @ (FaultKind::Truncated | FaultKind::InvalidJson))) => {
+            damage(kind, value.to_string())
+        }
+        (Ok(value), _) => json_response(StatusCode::OK, &value),
+        (Err(e), _) => error_response(&e),
     }
 }
 

@@ -2,13 +2,14 @@
 //! `--demo` and the tests. It follows `shared/workfront-api.md` and rejects what Workfront
 //! rejects; where the notes are silent the choice is said in a comment.
 
+pub mod faults;
 pub mod generate;
 mod http;
 pub mod query;
 pub mod store;
 
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -16,7 +17,10 @@ use chrono_tz::Tz;
 
 use crate::input::RawRecord;
 use crate::secret::Secret;
+use faults::{FaultConfig, FaultyListener};
 use store::Entry;
+
+use crate::rng::SplitMix64;
 
 /// The demo data bundled into the binary (`fixtures/demo.json`).
 pub const DEMO_DATA: &str = include_str!("../../fixtures/demo.json");
@@ -38,6 +42,8 @@ pub struct SimConfig {
     /// A fault for tests: `/count` answers this much more than it should, as when entries
     /// change between the count and the search. 0 in normal use.
     pub count_offset: i64,
+    /// Injected faults and the concurrency limit.
+    pub faults: FaultConfig,
 }
 
 impl Default for SimConfig {
@@ -49,6 +55,7 @@ impl Default for SimConfig {
             zone: chrono_tz::America::Denver,
             seed: 0,
             count_offset: 0,
+            faults: FaultConfig::default(),
         }
     }
 }
@@ -59,6 +66,9 @@ pub(crate) struct Shared {
     entries: RwLock<Vec<Entry>>,
     requests: AtomicU64,
     log: Mutex<Vec<String>>,
+    fault_rng: Mutex<SplitMix64>,
+    in_flight: AtomicUsize,
+    peak_in_flight: AtomicUsize,
 }
 
 impl Shared {
@@ -78,12 +88,16 @@ pub struct Simulator {
 
 impl Simulator {
     pub fn new(config: SimConfig, records: &[RawRecord]) -> Simulator {
+        let config_seed = config.seed;
         Simulator {
             shared: Arc::new(Shared {
                 config,
                 entries: RwLock::new(records.iter().map(Entry::from_raw).collect()),
                 requests: AtomicU64::new(0),
                 log: Mutex::new(Vec::new()),
+                fault_rng: Mutex::new(SplitMix64::new(config_seed ^ 0xFA_17)),
+                in_flight: AtomicUsize::new(0),
+                peak_in_flight: AtomicUsize::new(0),
             }),
         }
     }
@@ -98,6 +112,11 @@ impl Simulator {
             .clone()
     }
 
+    /// The most requests that were ever in flight at once.
+    pub fn peak_concurrency(&self) -> usize {
+        self.shared.peak_in_flight.load(Ordering::Relaxed)
+    }
+
     /// Serve on `listener` until `shutdown` completes.
     pub async fn serve(
         self,
@@ -106,7 +125,11 @@ impl Simulator {
     ) -> std::io::Result<()> {
         let app = axum::Router::new()
             .fallback(http::handle)
-            .with_state(self.shared);
+            .with_state(self.shared.clone());
+        let listener = FaultyListener {
+            inner: listener,
+            shared: self.shared,
+        };
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await

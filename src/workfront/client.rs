@@ -1,15 +1,21 @@
 //! The HTTP client for `JRNLE/search` and `JRNLE/count`: credentials in headers, long queries
 //! as POST, and every kind of failed answer turned into an error that names the path only.
 
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, Url};
 use serde_json::{Map, Value};
+use tokio::sync::Semaphore;
 
 use crate::error::{Error, Result};
+use crate::report;
+use crate::rng::SplitMix64;
 use crate::secret::Secret;
 use crate::workfront::query::{Params, encode};
+use crate::workfront::retry::{RetryPolicy, jitter_source, parse_retry_after, retryable_status};
+use crate::workfront::sanitize::sanitize_json;
 
 /// Workfront's CDN refuses URIs over 8,892 bytes (API notes §1). Past this length the same
 /// parameters go in a form-encoded POST body with `method=GET`.
@@ -41,11 +47,53 @@ impl Credential {
     }
 }
 
-/// A JRNLE client for one tenant and API version.
+/// How the client behaves on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientOptions {
+    /// Per request.
+    pub timeout: Duration,
+    /// Requests in flight at once, at most (Workfront throttles concurrency per customer).
+    pub max_concurrency: usize,
+    pub retry: RetryPolicy,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            timeout: Duration::from_secs(60),
+            max_concurrency: 4,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// A JRNLE client for one tenant and API version. Retries and the concurrency cap live here;
+/// callers (paging) never see them.
 pub struct Client {
     http: reqwest::Client,
     /// `https://tenant/attask/api/<version>/JRNLE/`
     base: Url,
+    limiter: Semaphore,
+    retry: RetryPolicy,
+    jitter: Mutex<SplitMix64>,
+}
+
+/// One failed try: the error to report, and whether another try could succeed.
+#[derive(Debug)]
+pub struct Failure {
+    pub error: Error,
+    pub retryable: bool,
+    pub retry_after: Option<Duration>,
+}
+
+impl Failure {
+    fn new(error: Error, retryable: bool) -> Self {
+        Failure {
+            error,
+            retryable,
+            retry_after: None,
+        }
+    }
 }
 
 impl Client {
@@ -53,7 +101,7 @@ impl Client {
         tenant: &Url,
         api_version: &str,
         credential: &Credential,
-        timeout: Duration,
+        options: ClientOptions,
     ) -> Result<Client> {
         let base = tenant
             .join(&format!("/attask/api/{api_version}/JRNLE/"))
@@ -66,94 +114,197 @@ impl Client {
             .default_headers(headers)
             // A redirect could carry the credential header to another host: follow none.
             .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(10).min(timeout))
-            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(10).min(options.timeout))
+            .timeout(options.timeout)
             .build()
             .map_err(|e| Error::Internal(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Client { http, base })
+        Ok(Client {
+            http,
+            base,
+            limiter: Semaphore::new(options.max_concurrency.max(1)),
+            retry: options.retry,
+            jitter: Mutex::new(jitter_source()),
+        })
     }
 
     /// `JRNLE/count`: the number of entries the filters match.
     pub async fn count(&self, params: &Params) -> Result<u64> {
-        let (path, body) = self.call("count", params).await?;
-        // Documented as {"data": {"count": N}}; some docs show a bare {"count": N}.
-        let data = body.get("data").unwrap_or(&body);
-        data.get("count")
-            .and_then(Value::as_u64)
-            .ok_or_else(|| Error::Api {
-                path,
-                status: None,
-                message: format!(
+        self.call("count", params, |body| {
+            // Documented as {"data": {"count": N}}; some docs show a bare {"count": N}.
+            let data = body.get("data").unwrap_or(&body);
+            data.get("count").and_then(Value::as_u64).ok_or_else(|| {
+                format!(
                     "the count answer has no count: {}",
                     snippet(&body.to_string())
-                ),
+                )
             })
+        })
+        .await
     }
 
     /// `JRNLE/search`: one page of raw records.
     pub async fn search(&self, params: &Params) -> Result<Vec<Map<String, Value>>> {
-        let (path, body) = self.call("search", params).await?;
-        let bad = |what: &str| Error::Api {
-            path: path.clone(),
-            status: None,
-            message: what.to_string(),
-        };
-        match body {
+        self.call("search", params, |body| match body {
             Value::Object(mut o) => match o.remove("data") {
                 Some(Value::Array(items)) => items
                     .into_iter()
                     .map(|item| match item {
                         Value::Object(record) => Ok(record),
-                        _ => Err(bad(
-                            "the search answer holds something that is not a record",
-                        )),
+                        _ => Err("the search answer holds something that is not a record".into()),
                     })
                     .collect(),
-                _ => Err(bad("the search answer has no \"data\" array")),
+                _ => Err("the search answer has no \"data\" array".into()),
             },
-            _ => Err(bad("the search answer is not a JSON object")),
+            _ => Err("the search answer is not a JSON object".into()),
+        })
+        .await
+    }
+
+    /// Send one logical request, retrying what can succeed on another try. `parse` checks the
+    /// shape of a good answer; a malformed one is retried like a broken body.
+    async fn call<T>(
+        &self,
+        action: &str,
+        params: &Params,
+        parse: impl Fn(Value) -> Result<T, String>,
+    ) -> Result<T> {
+        let started = Instant::now();
+        let mut retry = 0;
+        loop {
+            let outcome = {
+                let _permit = self
+                    .limiter
+                    .acquire()
+                    .await
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                self.attempt(action, params).await
+            };
+            let failure = match outcome {
+                Ok((path, value)) => match parse(value) {
+                    Ok(v) => return Ok(v),
+                    Err(message) => Failure::new(
+                        Error::Api {
+                            path,
+                            status: Some(200),
+                            message,
+                        },
+                        true,
+                    ),
+                },
+                Err(f) => f,
+            };
+            if !failure.retryable {
+                return Err(failure.error);
+            }
+            retry += 1;
+            let jitter = self.jitter.lock().unwrap_or_else(|e| e.into_inner()).unit();
+            match self
+                .retry
+                .delay(retry, started.elapsed(), failure.retry_after, jitter)
+            {
+                Some(wait) => {
+                    report::verbose(format!(
+                        "retrying in {} ms after: {} (retry {retry}/{})",
+                        wait.as_millis(),
+                        failure.error,
+                        self.retry.max_retries
+                    ));
+                    tokio::time::sleep(wait).await;
+                }
+                None => return Err(gave_up(failure.error, retry)),
+            }
         }
     }
 
-    /// Send one request; returns the URL path (for messages) and the parsed body.
-    async fn call(&self, action: &str, params: &Params) -> Result<(String, Value)> {
+    /// One HTTP exchange. Returns the URL path (for messages) and the parsed body.
+    async fn attempt(&self, action: &str, params: &Params) -> Result<(String, Value), Failure> {
         let mut url = self
             .base
             .join(action)
-            .map_err(|e| Error::Internal(e.to_string()))?;
+            .map_err(|e| Failure::new(Error::Internal(e.to_string()), false))?;
         let path = url.path().to_string();
         let query = encode(params);
         url.set_query(Some(&query));
-        let request = if url.as_str().len() <= MAX_URL_LEN {
-            self.http.request(Method::GET, url)
+        let started = Instant::now();
+        let (method, request) = if url.as_str().len() <= MAX_URL_LEN {
+            (Method::GET, self.http.request(Method::GET, url))
         } else {
             url.set_query(None);
             let mut form = params.clone();
             form.push(("method".into(), "GET".into()));
-            self.http.request(Method::POST, url).form(&form)
+            (
+                Method::POST,
+                self.http.request(Method::POST, url).form(&form),
+            )
         };
-        let network = |e: reqwest::Error| Error::Network {
-            path: path.clone(),
-            message: describe_transport_error(&e),
+        let network = |e: reqwest::Error| {
+            let error = Error::Network {
+                path: path.clone(),
+                message: describe_transport_error(&e),
+            };
+            report::verbose(format!("{method} {path} -> {error}"));
+            // Building the request is the only failure another try cannot mend.
+            Failure::new(error, !e.is_builder())
         };
         let response = request.send().await.map_err(network)?;
         let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
         let bytes = response.bytes().await.map_err(network)?;
-        interpret(&path, status, &bytes).map(|v| (path, v))
+        report::verbose(format!(
+            "{method} {path}?{} -> HTTP {status}, {} bytes in {} ms",
+            if method == Method::GET {
+                query.as_str()
+            } else {
+                "(POST body)"
+            },
+            bytes.len(),
+            started.elapsed().as_millis()
+        ));
+        interpret(&path, status, &bytes)
+            .map(|v| (path, v))
+            .map_err(|mut f| {
+                f.retry_after = retry_after;
+                f
+            })
+    }
+}
+
+fn gave_up(error: Error, retries: u32) -> Error {
+    let note = format!(" (gave up after {} tries)", retries);
+    match error {
+        Error::Api {
+            path,
+            status,
+            message,
+        } => Error::Api {
+            path,
+            status,
+            message: message + &note,
+        },
+        Error::Network { path, message } => Error::Network {
+            path,
+            message: message + &note,
+        },
+        other => other,
     }
 }
 
 /// Decide what an answer means. Any `"error"` key is a failure, also with HTTP 200
-/// (API notes §6); proxies answer 502/503/504 with HTML.
-pub fn interpret(path: &str, status: u16, body: &[u8]) -> Result<Value> {
-    let parsed = serde_json::from_slice::<Value>(body).ok();
+/// (API notes §6), and is retried then; proxies answer 502/503/504 with HTML.
+pub fn interpret(path: &str, status: u16, body: &[u8]) -> Result<Value, Failure> {
+    let parsed = serde_json::from_str::<Value>(&sanitize_json(body)).ok();
     let server_message = parsed.as_ref().and_then(|v| v.get("error")).map(|e| {
         e.get("message")
             .and_then(Value::as_str)
             .map_or_else(|| e.to_string(), str::to_string)
     });
-    let fail = |message: String| {
-        if status == 401 || status == 403 {
+    let ok_status = (200..300).contains(&status);
+    let fail = |message: String, retryable: bool| {
+        let error = if status == 401 || status == 403 {
             Error::Auth {
                 path: path.to_string(),
                 status,
@@ -165,22 +316,33 @@ pub fn interpret(path: &str, status: u16, body: &[u8]) -> Result<Value> {
                 status: Some(status),
                 message,
             }
-        }
+        };
+        Failure::new(error, retryable)
     };
     match (server_message, parsed) {
-        (Some(message), _) => Err(fail(message)),
-        (None, Some(value)) if (200..300).contains(&status) => Ok(value),
+        (Some(message), _) => Err(fail(message, ok_status || retryable_status(status))),
+        (None, Some(value)) if ok_status => Ok(value),
         (None, _) if (300..400).contains(&status) => Err(fail(
             "Workfront answered with a redirect, which is not followed so the credential \
              stays with this host: use the tenant's final https:// URL"
                 .into(),
+            false,
         )),
-        (None, Some(_)) => Err(fail("an answer without an error message".into())),
-        (None, None) if (200..300).contains(&status) => Err(fail(format!(
-            "the answer is not valid JSON: {}",
-            snippet(&String::from_utf8_lossy(body))
-        ))),
-        (None, None) => Err(fail(snippet(&String::from_utf8_lossy(body)))),
+        (None, Some(_)) => Err(fail(
+            "an answer without an error message".into(),
+            retryable_status(status),
+        )),
+        (None, None) if ok_status => Err(fail(
+            format!(
+                "the answer is not valid JSON: {}",
+                snippet(&String::from_utf8_lossy(body))
+            ),
+            true,
+        )),
+        (None, None) => Err(fail(
+            snippet(&String::from_utf8_lossy(body)),
+            retryable_status(status),
+        )),
     }
 }
 
@@ -229,7 +391,9 @@ mod tests {
     #[test]
     fn error_body_with_http_200_is_a_failure() {
         let body = br#"{"error":{"class":"x","message":"boom"}}"#;
-        let err = interpret("/p", 200, body).unwrap_err();
+        let failure = interpret("/p", 200, body).unwrap_err();
+        assert!(failure.retryable);
+        let err = failure.error;
         assert_eq!(err.exit_code(), 4);
         assert!(err.to_string().contains("boom"), "{err}");
     }
@@ -238,7 +402,9 @@ mod tests {
     fn auth_statuses_map_to_auth_errors() {
         let body = br#"{"error":{"class":"com.attask.common.AuthenticationException","message":"You are not currently logged in"}}"#;
         for status in [401, 403] {
-            let err = interpret("/attask/api/v21.0/JRNLE/search", status, body).unwrap_err();
+            let failure = interpret("/attask/api/v21.0/JRNLE/search", status, body).unwrap_err();
+            assert!(!failure.retryable);
+            let err = failure.error;
             assert_eq!(err.exit_code(), 3);
             assert_eq!(
                 err.to_string(),
@@ -251,13 +417,43 @@ mod tests {
 
     #[test]
     fn html_from_a_proxy_is_reported_briefly() {
-        let err = interpret("/p", 502, b"<html>\n<body>Bad Gateway</body></html>").unwrap_err();
+        let failure = interpret("/p", 502, b"<html>\n<body>Bad Gateway</body></html>").unwrap_err();
+        assert!(failure.retryable);
         assert_eq!(
-            err.to_string(),
+            failure.error.to_string(),
             "/p: HTTP 502: <html> <body>Bad Gateway</body></html>"
         );
-        let err = interpret("/p", 200, b"{\"data\": [").unwrap_err();
-        assert!(err.to_string().contains("not valid JSON"), "{err}");
+        let failure = interpret("/p", 200, b"{\"data\": [").unwrap_err();
+        assert!(failure.retryable, "a body that ends early is retried");
+        assert!(failure.error.to_string().contains("not valid JSON"));
+        let failure = interpret("/p", 200, b"<html>proxy login</html>").unwrap_err();
+        assert!(failure.retryable, "an HTML page with 200 is retried");
+    }
+
+    #[test]
+    fn what_cannot_succeed_is_not_retried() {
+        let body = br#"{"error":{"class":"x","message":"no"}}"#;
+        for status in [400, 401, 403, 404, 410, 422] {
+            assert!(
+                !interpret("/p", status, body).unwrap_err().retryable,
+                "{status}"
+            );
+            assert!(
+                !interpret("/p", status, b"<html/>").unwrap_err().retryable,
+                "{status}"
+            );
+        }
+        for status in [429, 500, 502, 503, 504] {
+            assert!(
+                interpret("/p", status, body).unwrap_err().retryable,
+                "{status}"
+            );
+            assert!(
+                interpret("/p", status, b"<html/>").unwrap_err().retryable,
+                "{status}"
+            );
+        }
+        assert!(!interpret("/p", 302, b"").unwrap_err().retryable);
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub async fn fetch_all(client: &Client, filters: &Filters) -> Result<Vec<RawReco
     let mut last = (0, 0);
     for attempt in 1..=FETCH_ATTEMPTS {
         let expected = client.count(&count_params).await?;
-        let records = fetch_pages(client, filters).await?;
+        let records = fetch_pages(client, filters, expected).await?;
         let got = records.len() as u64;
         if got == expected {
             return Ok(records);
@@ -42,28 +42,37 @@ pub async fn fetch_all(client: &Client, filters: &Filters) -> Result<Vec<RawReco
     })
 }
 
-/// Page with `$$FIRST`/`$$LIMIT` through the `(entryDate, ID)` order until a short page.
-/// Entries seen twice (the data moved under the pages) are kept once.
-async fn fetch_pages(client: &Client, filters: &Filters) -> Result<Vec<RawRecord>> {
-    let mut records = Vec::new();
-    let mut seen = HashSet::new();
-    let mut first = 0;
-    loop {
+/// Page with `$$FIRST`/`$$LIMIT` through the `(entryDate, ID)` order. The pages the count
+/// says exist are fetched concurrently (the client caps requests in flight); if the last of
+/// them is full, more follow one by one until a short page. Entries seen twice (the data moved
+/// under the pages) are kept once.
+async fn fetch_pages(client: &Client, filters: &Filters, expected: u64) -> Result<Vec<RawRecord>> {
+    let known = usize::try_from(expected)
+        .unwrap_or(usize::MAX)
+        .div_ceil(MAX_PAGE)
+        .max(1);
+    let pages = futures::future::try_join_all((0..known).map(|i| async move {
+        client
+            .search(&search_params(filters, i * MAX_PAGE, MAX_PAGE))
+            .await
+    }))
+    .await?;
+    let mut full = pages.last().is_some_and(|p| p.len() == MAX_PAGE);
+    let mut records: Vec<RawRecord> = pages.into_iter().flatten().collect();
+    let mut first = known * MAX_PAGE;
+    while full {
         let page = client
             .search(&search_params(filters, first, MAX_PAGE))
             .await?;
-        let len = page.len();
-        for record in page {
-            match record.get("ID").and_then(Value::as_str) {
-                Some(id) if !seen.insert(id.to_string()) => {}
-                _ => records.push(record),
-            }
-        }
-        if len < MAX_PAGE {
-            break;
-        }
-        first += len;
+        full = page.len() == MAX_PAGE;
+        first += MAX_PAGE;
+        records.extend(page);
     }
+    let mut seen = HashSet::new();
+    records.retain(|record| match record.get("ID").and_then(Value::as_str) {
+        Some(id) => seen.insert(id.to_string()),
+        None => true,
+    });
     sort_records(&mut records);
     Ok(records)
 }

@@ -4,3 +4,5 @@ pub mod client;
 pub mod date;
 pub mod fetch;
 pub mod query;
+pub mod retry;
+pub mod sanitize;

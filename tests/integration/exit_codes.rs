@@ -137,7 +137,9 @@ fn exit_4_when_the_api_fails_or_cannot_be_reached() {
         .unwrap()
         .port();
     assert_fails(
-        against(&sim, "export").env("WORKFRONT_URL", format!("http://127.0.0.1:{port}")),
+        against(&sim, "export")
+            .env("WORKFRONT_URL", format!("http://127.0.0.1:{port}"))
+            .args(["--max-retries", "2"]),
         4,
         "could not connect",
     );
