@@ -9,7 +9,9 @@ pub type RawRecord = Map<String, Value>;
 
 /// Parse the text of one input. `source` names it in error messages.
 pub fn parse_raw_records(text: &str, source: &str) -> Result<Vec<RawRecord>> {
-    let trimmed = text.trim_start_matches('\u{feff}').trim();
+    // Saved answers can hold unpaired surrogate escapes, as live ones can.
+    let sanitized = crate::workfront::sanitize::sanitize_json(text.as_bytes());
+    let trimmed = sanitized.trim_start_matches('\u{feff}').trim();
     if trimmed.is_empty() {
         return Ok(Vec::new());
     }

@@ -3,10 +3,22 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use jrnle_audit::cli::Cli;
+use jrnle_audit::cli::{Cli, one_line_usage_error};
+use jrnle_audit::error::exit;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) if !err.use_stderr() => {
+            // --help and --version.
+            let _ = err.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => {
+            eprintln!("jrnle-audit: error: {}", one_line_usage_error(&err));
+            return ExitCode::from(exit::USAGE);
+        }
+    };
     match jrnle_audit::commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         // A closed stdout (`| head`) is not a failure.

@@ -115,6 +115,8 @@ impl Shared {
         if rng.unit() >= faults.rate {
             return None;
         }
+        self.faults_injected
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let kinds: Vec<FaultKind> = faults
             .enabled()
             .iter()
@@ -133,9 +135,14 @@ impl Shared {
         if !faults.resets() {
             return false;
         }
-        let mut rng = self.fault_rng.lock().unwrap_or_else(|e| e.into_inner());
+        let mut rng = self.reset_rng.lock().unwrap_or_else(|e| e.into_inner());
         // Spread the rate over the kinds so each kind is as frequent as the others.
-        rng.unit() < faults.rate / faults.enabled().len() as f64
+        let reset = rng.unit() < faults.rate / faults.enabled().len() as f64;
+        if reset {
+            self.faults_injected
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        reset
     }
 }
 

@@ -67,8 +67,12 @@ pub(crate) struct Shared {
     requests: AtomicU64,
     log: Mutex<Vec<String>>,
     fault_rng: Mutex<SplitMix64>,
+    /// Separate from `fault_rng`, so the sequence of per-request draws depends on the seed
+    /// alone, not on how connections interleave with requests.
+    reset_rng: Mutex<SplitMix64>,
     in_flight: AtomicUsize,
     peak_in_flight: AtomicUsize,
+    faults_injected: AtomicU64,
 }
 
 impl Shared {
@@ -96,8 +100,10 @@ impl Simulator {
                 requests: AtomicU64::new(0),
                 log: Mutex::new(Vec::new()),
                 fault_rng: Mutex::new(SplitMix64::new(config_seed ^ 0xFA_17)),
+                reset_rng: Mutex::new(SplitMix64::new(config_seed ^ 0x5E_5E7)),
                 in_flight: AtomicUsize::new(0),
                 peak_in_flight: AtomicUsize::new(0),
+                faults_injected: AtomicU64::new(0),
             }),
         }
     }
@@ -115,6 +121,12 @@ impl Simulator {
     /// The most requests that were ever in flight at once.
     pub fn peak_concurrency(&self) -> usize {
         self.shared.peak_in_flight.load(Ordering::Relaxed)
+    }
+
+    /// How many faults were injected so far (drawn at random, not counting 429s for going over
+    /// the concurrency limit).
+    pub fn faults_injected(&self) -> u64 {
+        self.shared.faults_injected.load(Ordering::Relaxed)
     }
 
     /// Serve on `listener` until `shutdown` completes.
@@ -147,7 +159,12 @@ impl Simulator {
     /// Serve on a background thread with its own runtime (for tests); stops when the handle
     /// is dropped.
     pub fn spawn(self) -> std::io::Result<SimHandle> {
-        let std_listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+        self.spawn_on(0)
+    }
+
+    /// As [`Simulator::spawn`], on a given port of 127.0.0.1 (0 = any).
+    pub fn spawn_on(self, port: u16) -> std::io::Result<SimHandle> {
+        let std_listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -4,6 +4,8 @@ mod count;
 mod exit_codes;
 mod export;
 mod normalize;
+mod resilience;
+mod security;
 mod simulate;
 mod simulator;
 mod util;

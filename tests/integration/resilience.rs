@@ -1,0 +1,170 @@
+//! Faults from the API: every kind is retried until the export is byte-identical to a
+//! fault-free one; what cannot succeed fails at once; the concurrency cap holds.
+
+use std::time::Duration;
+
+use jrnle_audit::input::RawRecord;
+use jrnle_audit::simulator::SimConfig;
+use jrnle_audit::simulator::faults::{FaultConfig, FaultKind};
+use jrnle_audit::simulator::generate::generate;
+
+use crate::util::*;
+
+/// Client flags for a faulty server: short timeouts (the stall fault is 2 s) and many retries.
+const PATIENT: [&str; 6] = [
+    "--timeout",
+    "1",
+    "--max-retries",
+    "30",
+    "--max-concurrency",
+    "3",
+];
+
+fn faulty(rate: f64, kinds: Vec<FaultKind>, max_concurrent: Option<usize>) -> SimConfig {
+    SimConfig {
+        faults: FaultConfig {
+            rate,
+            kinds,
+            max_concurrent,
+            stall: Duration::from_secs(2),
+        },
+        seed: 42,
+        ..sim_config()
+    }
+}
+
+fn export(sim: &jrnle_audit::simulator::SimHandle, format: &str, extra: &[&str]) -> String {
+    ok(against(sim, "export")
+        .args(["--format", format, "--until", "2026-01-01"])
+        .args(extra))
+}
+
+fn records() -> Vec<RawRecord> {
+    // Three pages, including a bulk edit that spans pages.
+    generate(4500, 8)
+}
+
+#[test]
+fn each_fault_kind_alone_is_survived_with_identical_output() {
+    let records = records();
+    let clean = export(&sim(&records), "ndjson", &[]);
+    for kind in FaultKind::ALL {
+        let sim = sim_with(&records, faulty(0.3, vec![kind], None));
+        let out = export(&sim, "ndjson", &PATIENT);
+        assert!(
+            sim.simulator.faults_injected() > 0,
+            "{kind:?} was never injected: the test proves nothing"
+        );
+        assert_eq!(out, clean, "{kind:?}");
+    }
+}
+
+#[test]
+fn fifteen_percent_faults_and_a_cap_of_3_give_identical_exports_in_every_format() {
+    // Eleven pages: with the simulator's seed, the draws for the first requests hold faults.
+    let records = generate(21_000, 8);
+    let clean = sim(&records);
+    for format in ["csv", "json", "ndjson"] {
+        let expected = export(&clean, format, &[]);
+        let sim = sim_with(&records, faulty(0.15, Vec::new(), Some(3)));
+        let out = export(&sim, format, &PATIENT);
+        assert!(sim.simulator.faults_injected() > 0);
+        assert_eq!(out, expected, "{format}");
+    }
+}
+
+#[test]
+fn a_client_over_the_servers_limit_is_throttled_and_retries() {
+    let records = generate(9000, 3);
+    let config = SimConfig {
+        latency: Duration::from_millis(30),
+        ..faulty(0.0, Vec::new(), Some(1))
+    };
+    let sim = sim_with(&records, config);
+    let expected = export(&self::sim(&records), "csv", &[]);
+    let out = export(
+        &sim,
+        "csv",
+        &["--max-concurrency", "4", "--max-retries", "30"],
+    );
+    assert_eq!(out, expected);
+    // 1 count + 5 pages would be 6 requests; 429s made the client ask again.
+    assert!(sim.simulator.request_log().len() > 6);
+}
+
+#[test]
+fn requests_in_flight_never_exceed_the_cap() {
+    let records = generate(12_000, 4);
+    for cap in [1usize, 3] {
+        let config = SimConfig {
+            latency: Duration::from_millis(40),
+            ..sim_config()
+        };
+        let sim = sim_with(&records, config);
+        ok(against(&sim, "count").args(["--max-concurrency", &cap.to_string()]));
+        export(&sim, "csv", &["--max-concurrency", &cap.to_string()]);
+        let peak = sim.simulator.peak_concurrency();
+        assert!(peak <= cap, "peak {peak} over cap {cap}");
+        assert_eq!(peak, cap, "six pages should keep {cap} requests busy");
+    }
+}
+
+#[test]
+fn what_cannot_succeed_fails_at_once_without_retrying() {
+    let sim = sim(&demo_records());
+    let o = run(against(&sim, "export").args(["--api-version", "v15.0"]));
+    assert_eq!(o.status.code(), Some(4));
+    assert!(stderr(&o).contains("HTTP 410"), "{}", stderr(&o));
+    let o = run(against(&sim, "export").env("WORKFRONT_API_KEY", "wrong"));
+    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(sim.simulator.request_log().len(), 2, "one try each");
+}
+
+#[test]
+fn giving_up_names_the_path_status_and_message_with_exit_4() {
+    let sim = sim_with(
+        &demo_records(),
+        faulty(1.0, vec![FaultKind::ServerError], None),
+    );
+    let o = run(against(&sim, "export").args(["--max-retries", "2"]));
+    assert_eq!(o.status.code(), Some(4));
+    let err = stderr(&o);
+    assert!(
+        err.contains(
+            "/attask/api/v21.0/JRNLE/count: HTTP 500: An unexpected error occurred (gave up after 3 tries)"
+        ),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(
+        sim.simulator.request_log().len(),
+        3,
+        "the first try and 2 retries"
+    );
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn a_server_that_comes_up_late_is_waited_for() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = bin()
+        .args(["count", "--max-retries", "12"])
+        .env("WORKFRONT_URL", format!("http://127.0.0.1:{port}"))
+        .env("WORKFRONT_API_KEY", KEY)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Connections are refused until the simulator starts.
+    std::thread::sleep(Duration::from_millis(700));
+    let _sim = jrnle_audit::simulator::Simulator::new(sim_config(), &demo_records())
+        .spawn_on(port)
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "30\n");
+}
