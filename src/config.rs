@@ -72,6 +72,27 @@ pub fn source(args: &ConnectionArgs, env: &dyn Fn(&str) -> Option<String>) -> Re
     }))
 }
 
+impl Source {
+    /// For `-v`: where, which version, which kind of credential (never its value).
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Demo { api_version } => format!("demo simulator, API {api_version}"),
+            Source::Tenant(c) => {
+                let kind = match c.credential {
+                    Credential::ApiKey(_) => "apiKey header",
+                    Credential::SessionId(_) => "sessionID header",
+                    Credential::Bearer(_) => "Authorization: Bearer header",
+                };
+                format!(
+                    "tenant {}, API {}, credential: {kind} (redacted)",
+                    c.url.as_str().trim_end_matches('/'),
+                    c.api_version
+                )
+            }
+        }
+    }
+}
+
 fn check_version(v: &str) -> Result<String> {
     let ok = v
         .strip_prefix('v')

@@ -38,7 +38,7 @@ struct Query {
 fn query(connection: &ConnectionArgs, filters: &FilterArgs) -> Result<Query> {
     let filters = config::filters(filters, Utc::now())?;
     let source = config::source(connection, &|var| std::env::var(var).ok())?;
-    report::verbose(format!("{source:?}"));
+    report::verbose(source.describe());
     Ok(Query {
         source,
         filters,

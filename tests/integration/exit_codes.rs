@@ -11,10 +11,8 @@ fn assert_fails(cmd: &mut std::process::Command, code: i32, needle: &str) -> Str
     assert_eq!(o.status.code(), Some(code), "stderr: {err}");
     assert!(err.contains(needle), "expected {needle:?} in: {err}");
     assert!(o.stdout.is_empty(), "no partial output: {}", stdout(&o));
-    assert!(
-        err.starts_with("jrnle-audit: error: ") || err.starts_with("error: "),
-        "{err}"
-    );
+    assert!(err.starts_with("jrnle-audit: error: "), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
     err
 }
 
@@ -77,7 +75,12 @@ fn exit_2_for_usage_and_configuration_errors() {
     assert_fails(
         against(&sim, "export").args(["--format", "xml"]),
         2,
-        "invalid value 'xml'",
+        "invalid value 'xml' for '--format <FORMAT>'; [possible values: csv, json, ndjson]",
+    );
+    assert_fails(
+        against(&sim, "export").args(["--max-concurrency", "11"]),
+        2,
+        "11 is not in 1..=10",
     );
     assert_fails(
         against(&sim, "export").args(["-o", "/nonexistent-dir/out.csv"]),
@@ -96,6 +99,18 @@ fn exit_2_for_usage_and_configuration_errors() {
         against(&sim, "export").env("WORKFRONT_URL", "http://acme.my.workfront.com"),
         2,
         "refusing plain http://",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("key");
+    std::fs::write(&empty, "\n").unwrap();
+    assert_fails(
+        bin()
+            .arg("export")
+            .env("WORKFRONT_URL", &sim.url)
+            .arg("--api-key-file")
+            .arg(&empty),
+        2,
+        "is empty",
     );
     // None of these reached the API.
     assert!(sim.simulator.request_log().is_empty());

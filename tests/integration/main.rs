@@ -3,6 +3,7 @@
 mod count;
 mod exit_codes;
 mod export;
+mod fuzz;
 mod normalize;
 mod resilience;
 mod security;
