@@ -31,6 +31,10 @@ pub enum Command {
     Normalize(NormalizeArgs),
     /// Serve the built-in Workfront simulator on 127.0.0.1.
     Simulate(SimulateArgs),
+    /// Deliver the entries no earlier run delivered: one data file and its manifest per run.
+    Sync(SyncArgs),
+    /// Check an out-dir of sync: every file against its manifest, the hash chain, the windows.
+    Verify(VerifyArgs),
 }
 
 /// Where Workfront is and how to reach it. The credential comes from the environment
@@ -155,6 +159,56 @@ pub struct NormalizeArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub filters: FilterArgs,
+
+    /// Where the data files and manifests go (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
+
+    /// The state file [default: DIR/.jrnle-sync-state.json].
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// Format of the data files.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: Format,
+
+    /// Do not prefix CSV cells that start with = + - @ tab or CR with a quote.
+    #[arg(long)]
+    pub no_formula_guard: bool,
+
+    /// How far behind now each window ends: entries can become visible a little after the
+    /// instant they carry (e.g. 500ms, 30s, 5m, 2h).
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub lag: String,
+
+    /// How far before the window each run looks again for entries that became visible later
+    /// still; those are delivered once, in the next file.
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub lookback: String,
+
+    /// Accept other filters, format or tenant than the series in --out-dir has, and record the
+    /// change in the next manifest.
+    #[arg(long)]
+    pub new_series: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// An out-dir written by sync.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// The state file to compare with [default: DIR/.jrnle-sync-state.json if present].
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub struct SimulateArgs {
     /// Port on 127.0.0.1 (0 = any free port).
     #[arg(long, default_value_t = 0)]
@@ -205,6 +259,14 @@ pub struct SimulateArgs {
     /// How long the `timeout` fault holds an answer back, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 65_000)]
     pub stall_ms: u64,
+
+    /// Append this many new entries per second while serving, as on a live tenant.
+    #[arg(long, value_name = "ROWS_PER_SEC")]
+    pub grow_rate: Option<f64>,
+
+    /// New entries carry an instant up to this many milliseconds before they become visible.
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    pub grow_delay_ms: u64,
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {

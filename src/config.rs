@@ -236,6 +236,31 @@ pub fn filters(args: &FilterArgs, now: DateTime<Utc>) -> Result<Filters> {
     })
 }
 
+/// A duration such as `500ms`, `30s`, `5m`, `2h` or `1d`.
+pub fn parse_duration(flag: &str, text: &str) -> Result<std::time::Duration> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: u64 = number.parse().map_err(|_| bad_duration(flag, text))?;
+    let ms = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(bad_duration(flag, text)),
+    };
+    n.checked_mul(ms)
+        .map(std::time::Duration::from_millis)
+        .ok_or_else(|| bad_duration(flag, text))
+}
+
+fn bad_duration(flag: &str, text: &str) -> Error {
+    Error::usage(format!(
+        "--{flag} {text:?} is not a duration: use a number and a unit, e.g. 500ms, 30s, 5m, 2h"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,6 +336,20 @@ mod tests {
         assert!(!ok("ftp://acme"));
         let err = check_url("https://user:pa55word@acme.my.workfront.com", false).unwrap_err();
         assert!(!err.to_string().contains("pa55word"));
+    }
+
+    #[test]
+    fn durations_take_their_units() {
+        let d = |s| parse_duration("lag", s).map(|d| d.as_millis());
+        assert_eq!(d("500ms").unwrap(), 500);
+        assert_eq!(d("30s").unwrap(), 30_000);
+        assert_eq!(d("5m").unwrap(), 300_000);
+        assert_eq!(d("2h").unwrap(), 7_200_000);
+        assert_eq!(d("0s").unwrap(), 0);
+        for bad in ["", "30", "s", "1.5s", "-1s", "3 days", "30S"] {
+            let err = parse_duration("lag", bad).unwrap_err();
+            assert!(err.to_string().contains("--lag"), "{bad}");
+        }
     }
 
     #[test]

@@ -67,6 +67,10 @@ pub enum Error {
         got: u64,
     },
 
+    /// Committed evidence is not intact: a file changed, went missing or appeared.
+    #[error("{dir}: {}", problems.join("; "))]
+    Verify { dir: String, problems: Vec<String> },
+
     /// A bug or an impossible state.
     #[error("internal error: {0}")]
     Internal(String),
@@ -80,7 +84,7 @@ impl Error {
             Error::Io { .. } | Error::Write { .. } | Error::Internal(_) => exit::INTERNAL,
             Error::Auth { .. } => exit::AUTH,
             Error::Api { .. } | Error::Network { .. } => exit::API,
-            Error::Incomplete { .. } => exit::INCOMPLETE,
+            Error::Incomplete { .. } | Error::Verify { .. } => exit::INCOMPLETE,
         }
     }
 

@@ -14,4 +14,5 @@ pub mod report;
 pub mod rng;
 pub mod secret;
 pub mod simulator;
+pub mod sync;
 pub mod workfront;

@@ -4,6 +4,8 @@ mod count;
 mod export;
 mod normalize;
 mod simulate;
+mod sync;
+mod verify;
 
 use chrono::Utc;
 
@@ -25,6 +27,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Count(args) => count::run(args),
         Command::Normalize(args) => normalize::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::Sync(args) => sync::run(args),
+        Command::Verify(args) => verify::run(args),
     }
 }
 

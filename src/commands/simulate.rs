@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::input::parse_raw_records;
 use crate::secret::Secret;
 use crate::simulator::faults::FaultConfig;
-use crate::simulator::{DEMO_DATA, SimConfig, Simulator, generate};
+use crate::simulator::{DEMO_DATA, Growth, SimConfig, Simulator, generate};
 
 pub fn run(args: SimulateArgs) -> Result<()> {
     let zone: chrono_tz::Tz = args.time_zone.parse().map_err(|_| {
@@ -39,6 +39,10 @@ pub fn run(args: SimulateArgs) -> Result<()> {
             max_concurrent: args.max_concurrent,
             stall: Duration::from_millis(args.stall_ms),
         },
+        growth: args.grow_rate.map(|rate| Growth {
+            rate_per_sec: rate,
+            max_delay: Duration::from_millis(args.grow_delay_ms),
+        }),
     };
     let entries = records.len();
     super::runtime()?.block_on(async move {

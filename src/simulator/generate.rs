@@ -35,24 +35,88 @@ const AWKWARD_TEXT: [&str; 10] = [
     "",
 ];
 
+/// A source of realistic journal entries: a fixed cast of users, projects and objects, and a
+/// seeded generator for the changes.
+pub struct Generator {
+    rng: SplitMix64,
+    users: Vec<(String, &'static str)>,
+    projects: Vec<String>,
+    objects: Vec<(&'static str, String, String, usize)>,
+}
+
+impl Generator {
+    /// A cast sized for about `rows` entries.
+    pub fn new(seed: u64, rows: usize) -> Generator {
+        let mut rng = SplitMix64::new(seed);
+        let users = USERS.iter().map(|n| (rng.id(), *n)).collect();
+        let projects: Vec<String> = (0..(rows / 200).max(2)).map(|_| rng.id()).collect();
+        let objects = (0..(rows / 10).max(3))
+            .map(|i| {
+                let code = *rng.pick(&["TASK", "TASK", "OPTASK", "PROJ"]);
+                (
+                    code,
+                    rng.id(),
+                    format!("{code} item {i}"),
+                    i % projects.len(),
+                )
+            })
+            .collect();
+        Generator {
+            rng,
+            users,
+            projects,
+            objects,
+        }
+    }
+
+    /// One entry journaled at `when`: a random change, or, for a bulk edit, the same status
+    /// change by `bulk_user`.
+    pub fn entry(&mut self, when: DateTime<Utc>, bulk_user: Option<usize>) -> RawRecord {
+        let rng = &mut self.rng;
+        let (code, obj_id, name, project) = rng.pick(&self.objects).clone();
+        let user = &self.users[match bulk_user {
+            Some(u) => u % self.users.len(),
+            None => rng.below(self.users.len() as u64) as usize,
+        }];
+        let mut r = json!({
+            "ID": rng.id(),
+            "entryDate": format_workfront(&when, &Denver),
+            "changeType": "E",
+            "fieldName": null,
+            "objObjCode": code,
+            "objID": obj_id,
+            "referenceObjectName": name,
+            "subObjCode": null, "subObjID": null,
+            "topObjCode": if code == "PROJ" { Value::Null } else { json!("PROJ") },
+            "topObjID": if code == "PROJ" { Value::Null } else { json!(self.projects[project]) },
+            "oldTextVal": null, "newTextVal": null,
+            "oldNumberVal": null, "newNumberVal": null,
+            "oldDateVal": null, "newDateVal": null,
+            "editedByID": user.0,
+            "editedBy": {"ID": user.0, "name": user.1, "objCode": "USER"},
+        });
+        if bulk_user.is_some() {
+            r["fieldName"] = json!("status");
+            r["oldTextVal"] = json!("INP");
+            r["newTextVal"] = json!("CPL");
+        } else {
+            fill_change(rng, &mut r, when);
+        }
+        match r {
+            Value::Object(map) => map,
+            _ => RawRecord::new(),
+        }
+    }
+
+    /// A number in `0..n`, from the same seeded sequence.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.rng.below(n)
+    }
+}
+
 /// `rows` raw JRNLE records, dated in Workfront's format in a US Mountain tenant.
 pub fn generate(rows: usize, seed: u64) -> Vec<RawRecord> {
-    let mut rng = SplitMix64::new(seed);
-    let users: Vec<(String, &str)> = USERS.iter().map(|n| (rng.id(), *n)).collect();
-    let projects: Vec<(String, String)> = (0..(rows / 200).max(2))
-        .map(|i| (rng.id(), format!("Project {i}")))
-        .collect();
-    let objects: Vec<(&str, String, String, usize)> = (0..(rows / 10).max(3))
-        .map(|i| {
-            let code = *rng.pick(&["TASK", "TASK", "OPTASK", "PROJ"]);
-            (
-                code,
-                rng.id(),
-                format!("{code} item {i}"),
-                i % projects.len(),
-            )
-        })
-        .collect();
+    let mut generator = Generator::new(seed, rows);
     // Spread over 16 days around the end of US daylight saving time (2025-11-02 08:00Z), so
     // the data carries both -0600 and -0700 offsets and the repeated autumn hour.
     let start: DateTime<Utc> = "2025-10-25T00:00:00Z".parse().unwrap_or_default();
@@ -60,49 +124,14 @@ pub fn generate(rows: usize, seed: u64) -> Vec<RawRecord> {
     let step = (span_ms / rows.max(1) as u64).max(1);
     let bulk = if rows >= 30 { rows / 3 } else { 0 };
     let bulk_at = start + Duration::milliseconds((span_ms / 2 + 7) as i64);
-    let bulk_user = rng.below(users.len() as u64) as usize;
-
+    let bulk_user = generator.below(USERS.len() as u64) as usize;
     (0..rows)
         .map(|i| {
-            let in_bulk = i >= rows / 3 && i < rows / 3 + bulk;
-            let when = if in_bulk {
-                bulk_at
+            if i >= rows / 3 && i < rows / 3 + bulk {
+                generator.entry(bulk_at, Some(bulk_user))
             } else {
-                start + Duration::milliseconds((i as u64 * step + rng.below(step)) as i64)
-            };
-            let (code, obj_id, name, project) = rng.pick(&objects).clone();
-            let user = &users[if in_bulk {
-                bulk_user
-            } else {
-                rng.below(users.len() as u64) as usize
-            }];
-            let mut r = json!({
-                "ID": rng.id(),
-                "entryDate": format_workfront(&when, &Denver),
-                "changeType": "E",
-                "fieldName": null,
-                "objObjCode": code,
-                "objID": obj_id,
-                "referenceObjectName": name,
-                "subObjCode": null, "subObjID": null,
-                "topObjCode": if code == "PROJ" { Value::Null } else { json!("PROJ") },
-                "topObjID": if code == "PROJ" { Value::Null } else { json!(projects[project].0) },
-                "oldTextVal": null, "newTextVal": null,
-                "oldNumberVal": null, "newNumberVal": null,
-                "oldDateVal": null, "newDateVal": null,
-                "editedByID": user.0,
-                "editedBy": {"ID": user.0, "name": user.1, "objCode": "USER"},
-            });
-            if in_bulk {
-                r["fieldName"] = json!("status");
-                r["oldTextVal"] = json!("INP");
-                r["newTextVal"] = json!("CPL");
-            } else {
-                fill_change(&mut rng, &mut r, when);
-            }
-            match r {
-                Value::Object(map) => map,
-                _ => RawRecord::new(),
+                let offset = i as u64 * step + generator.below(step);
+                generator.entry(start + Duration::milliseconds(offset as i64), None)
             }
         })
         .collect()

@@ -44,6 +44,18 @@ pub struct SimConfig {
     pub count_offset: i64,
     /// Injected faults and the concurrency limit.
     pub faults: FaultConfig,
+    /// New entries appended while serving, as on a live tenant.
+    pub growth: Option<Growth>,
+}
+
+/// Entries appended while the simulator serves.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Growth {
+    /// New entries per second.
+    pub rate_per_sec: f64,
+    /// Each new entry carries an instant up to this much before it becomes visible, as a
+    /// journal entry's timestamp can precede its commit.
+    pub max_delay: Duration,
 }
 
 impl Default for SimConfig {
@@ -56,6 +68,7 @@ impl Default for SimConfig {
             seed: 0,
             count_offset: 0,
             faults: FaultConfig::default(),
+            growth: None,
         }
     }
 }
@@ -73,6 +86,7 @@ pub(crate) struct Shared {
     in_flight: AtomicUsize,
     peak_in_flight: AtomicUsize,
     faults_injected: AtomicU64,
+    growth_stopped: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -104,6 +118,7 @@ impl Simulator {
                 in_flight: AtomicUsize::new(0),
                 peak_in_flight: AtomicUsize::new(0),
                 faults_injected: AtomicU64::new(0),
+                growth_stopped: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -129,6 +144,57 @@ impl Simulator {
         self.shared.faults_injected.load(Ordering::Relaxed)
     }
 
+    /// Every stored entry's id and instant, for tests that check what was delivered.
+    pub fn entries_snapshot(&self) -> Vec<(String, Option<chrono::DateTime<chrono::Utc>>)> {
+        let entries = self
+            .shared
+            .entries
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        entries
+            .iter()
+            .map(|e| {
+                let when = match e.get(store::ENTRY_DATE) {
+                    store::SimValue::Date(d) => Some(*d),
+                    _ => None,
+                };
+                (e.id().unwrap_or_default(), when)
+            })
+            .collect()
+    }
+
+    /// Stop appending entries (a test's way to let the data settle).
+    pub fn stop_growth(&self) {
+        self.shared.growth_stopped.store(true, Ordering::SeqCst);
+    }
+
+    /// Append entries at the configured rate until the runtime ends or growth is stopped.
+    async fn grow(shared: Arc<Shared>, growth: Growth) {
+        let tick = Duration::from_millis(50);
+        let per_tick = growth.rate_per_sec * tick.as_secs_f64();
+        let mut generator = generate::Generator::new(shared.config.seed ^ 0x6E0, 1000);
+        let mut owed = 0.0;
+        let delay_ms = growth.max_delay.as_millis().max(1) as u64;
+        loop {
+            tokio::time::sleep(tick).await;
+            if shared.growth_stopped.load(Ordering::SeqCst) {
+                return;
+            }
+            owed += per_tick;
+            let now = chrono::Utc::now();
+            let mut fresh = Vec::new();
+            while owed >= 1.0 {
+                owed -= 1.0;
+                let back = chrono::Duration::milliseconds(generator.below(delay_ms) as i64);
+                fresh.push(Entry::from_raw(&generator.entry(now - back, None)));
+            }
+            if !fresh.is_empty() {
+                let mut entries = shared.entries.write().unwrap_or_else(|e| e.into_inner());
+                entries.extend(fresh);
+            }
+        }
+    }
+
     /// Serve on `listener` until `shutdown` completes.
     pub async fn serve(
         self,
@@ -138,6 +204,9 @@ impl Simulator {
         let app = axum::Router::new()
             .fallback(http::handle)
             .with_state(self.shared.clone());
+        if let Some(growth) = self.shared.config.growth {
+            tokio::spawn(Self::grow(self.shared.clone(), growth));
+        }
         let listener = FaultyListener {
             inner: listener,
             shared: self.shared,

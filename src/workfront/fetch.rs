@@ -16,6 +16,14 @@ use crate::workfront::query::{Filters, MAX_PAGE, filter_params, search_params};
 pub const FETCH_ATTEMPTS: usize = 3;
 
 /// Fetch every entry matching `filters`, sorted by `(entryDate, ID)`, each exactly once.
+///
+/// The check: what was fetched must match Workfront's count. On a live tenant entries keep
+/// being journaled, also into a window being fetched (an entry can become visible a little
+/// after the instant it carries), so the count is taken again after the pages: a result
+/// between the count before and the count after is every entry that existed when the fetch
+/// began (journal entries are only ever added, and sorted offset paging never skips an entry
+/// when others are inserted, it only repeats one, which is dropped), plus some that arrived
+/// during it. Anything else is fetched again.
 pub async fn fetch_all(client: &Client, filters: &Filters) -> Result<Vec<RawRecord>> {
     let count_params = filter_params(filters);
     let mut last = (0, 0);
@@ -26,13 +34,22 @@ pub async fn fetch_all(client: &Client, filters: &Filters) -> Result<Vec<RawReco
         if got == expected {
             return Ok(records);
         }
-        last = (expected, got);
-        if attempt < FETCH_ATTEMPTS {
-            eprintln!(
-                "jrnle-audit: warning: Workfront counts {expected} entries in {} but {got} were \
-                 fetched; fetching again ({attempt}/{FETCH_ATTEMPTS})",
+        let after = client.count(&count_params).await?;
+        if expected <= got && got <= after {
+            crate::report::verbose(format!(
+                "{} entries were journaled in {} during the fetch",
+                after - expected,
                 filters.window()
-            );
+            ));
+            return Ok(records);
+        }
+        last = (after, got);
+        if attempt < FETCH_ATTEMPTS {
+            crate::report::warn(format!(
+                "Workfront counts {after} entries in {} but {got} were fetched; fetching \
+                 again ({attempt}/{FETCH_ATTEMPTS})",
+                filters.window()
+            ));
         }
     }
     Err(Error::Incomplete {

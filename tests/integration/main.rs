@@ -9,4 +9,5 @@ mod resilience;
 mod security;
 mod simulate;
 mod simulator;
+mod sync;
 mod util;

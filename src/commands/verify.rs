@@ -1,0 +1,40 @@
+//! `verify`: check an out-dir's evidence.
+
+use crate::cli::VerifyArgs;
+use crate::error::{Error, Result};
+use crate::report;
+use crate::sync::verify::verify;
+
+pub fn run(args: VerifyArgs) -> Result<()> {
+    if !args.dir.is_dir() {
+        return Err(Error::usage(format!(
+            "{} is not a directory: give the --out-dir of a sync",
+            args.dir.display()
+        )));
+    }
+    let found = verify(&args.dir, args.state.as_deref())?;
+    if found.problems.is_empty() {
+        let span = match (&found.first_from, &found.last_to) {
+            (Some(a), Some(b)) => format!(", windows [{a}, {b})"),
+            _ => String::new(),
+        };
+        println!(
+            "{}: intact: {} manifests, {} entries{span}, hash chain and data files verified",
+            args.dir.display(),
+            found.manifests,
+            found.rows
+        );
+        return Ok(());
+    }
+    for problem in &found.problems {
+        report::note(format!("verify: {problem}"));
+    }
+    Err(Error::Verify {
+        dir: args.dir.display().to_string(),
+        problems: vec![format!(
+            "{} problem{} found",
+            found.problems.len(),
+            if found.problems.len() == 1 { "" } else { "s" }
+        )],
+    })
+}

@@ -1,0 +1,158 @@
+//! Crash-safe file writing for the out-dir, cleanup of interrupted runs, and reading back the
+//! ids a committed data file delivered.
+
+use std::collections::HashSet;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::output::Format;
+
+use super::PARTIAL_SUFFIX;
+
+/// Write `bytes` to `path` so that `path` either does not exist or holds all of them: write to
+/// `<path>.partial`, fsync, rename, fsync the directory. Mode 0600 on Unix.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let fail = |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let partial = partial_path(path);
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&partial).map_err(fail)?;
+    file.write_all(bytes).map_err(fail)?;
+    file.sync_all().map_err(fail)?;
+    drop(file);
+    fs::rename(&partial, path).map_err(fail)?;
+    if let Some(dir) = path.parent()
+        && let Ok(d) = File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+fn partial_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(PARTIAL_SUFFIX);
+    path.with_file_name(name)
+}
+
+/// Remove `*.partial` leftovers of interrupted runs; returns their names.
+pub fn remove_partials(dir: &Path) -> Result<Vec<String>> {
+    let mut removed = Vec::new();
+    for entry in read_dir(dir)? {
+        if entry.ends_with(PARTIAL_SUFFIX) {
+            fs::remove_file(dir.join(&entry))
+                .map_err(|e| Error::io(format!("cannot remove {entry}"), e))?;
+            removed.push(entry);
+        }
+    }
+    Ok(removed)
+}
+
+/// The file names in `dir`, sorted.
+pub fn read_dir(dir: &Path) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    let entries =
+        fs::read_dir(dir).map_err(|e| Error::io(format!("cannot read {}", dir.display()), e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(format!("cannot read {}", dir.display()), e))?;
+        names.push(entry.file_name().to_string_lossy().into_owned());
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// The ids in a data file this tool wrote, in any format.
+pub fn delivered_ids(path: &Path, format: Format) -> Result<HashSet<String>> {
+    let bad = |what: String| {
+        Error::usage(format!(
+            "cannot read the committed data file {}: {what}; run `jrnle-audit verify`",
+            path.display()
+        ))
+    };
+    let text = fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let mut ids = HashSet::new();
+    match format {
+        Format::Csv => {
+            let mut reader = csv::Reader::from_reader(text.as_bytes());
+            let headers = reader.headers().map_err(|e| bad(e.to_string()))?.clone();
+            let column = headers
+                .iter()
+                .position(|h| h == "id")
+                .ok_or_else(|| bad("no id column".into()))?;
+            for row in reader.records() {
+                let row = row.map_err(|e| bad(e.to_string()))?;
+                ids.insert(unguard(row.get(column).unwrap_or_default()).to_string());
+            }
+        }
+        Format::Json | Format::Ndjson => {
+            let rows: Vec<Value> = if format == Format::Json {
+                serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?
+            } else {
+                text.lines()
+                    .map(serde_json::from_str)
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| bad(e.to_string()))?
+            };
+            for row in rows {
+                if let Some(id) = row.get("id").and_then(Value::as_str) {
+                    ids.insert(id.to_string());
+                }
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// Undo the CSV formula guard on a cell.
+fn unguard(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if crate::output::guard_formula(rest) == cell => rest,
+        _ => cell,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_leaves_the_whole_file_and_no_partial() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.csv");
+        write_atomic(&path, b"x,y\n").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"x,y\n");
+        assert_eq!(read_dir(dir.path()).unwrap(), ["a.csv"]);
+        fs::write(dir.path().join("b.csv.partial"), "half").unwrap();
+        assert_eq!(remove_partials(dir.path()).unwrap(), ["b.csv.partial"]);
+        assert_eq!(read_dir(dir.path()).unwrap(), ["a.csv"]);
+    }
+
+    #[test]
+    fn ids_read_back_from_every_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("a.csv");
+        fs::write(&csv, "id,entry_date\nabc,x\n'=odd,y\n").unwrap();
+        let ids = delivered_ids(&csv, Format::Csv).unwrap();
+        assert!(ids.contains("abc") && ids.contains("=odd"));
+        let json = dir.path().join("a.json");
+        fs::write(&json, "[\n{\"id\":\"j1\"},\n{\"id\":\"j2\"}\n]\n").unwrap();
+        assert_eq!(delivered_ids(&json, Format::Json).unwrap().len(), 2);
+        let nd = dir.path().join("a.ndjson");
+        fs::write(&nd, "{\"id\":\"n1\"}\n").unwrap();
+        assert!(delivered_ids(&nd, Format::Ndjson).unwrap().contains("n1"));
+        fs::write(&nd, "{oops\n").unwrap();
+        assert!(delivered_ids(&nd, Format::Ndjson).is_err());
+    }
+}

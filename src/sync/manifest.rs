@@ -1,0 +1,207 @@
+//! Manifests: what each data file holds, its SHA-256, and the SHA-256 of the manifest before
+//! it, so the files of an out-dir form a hash chain (as CloudTrail's digest files do).
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::output::Format;
+
+use super::MANIFEST_SUFFIX;
+use super::files::read_dir;
+
+pub const MANIFEST_VERSION: u32 = 1;
+
+/// What a series exports. A run with a different query is refused unless it starts a new
+/// series; lists are kept sorted so the order of repeated flags does not matter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeriesQuery {
+    pub tenant_url: String,
+    pub obj_codes: Vec<String>,
+    pub fields: Vec<String>,
+    pub obj_ids: Vec<String>,
+    pub edited_by: Vec<String>,
+    pub change_types: Vec<String>,
+    pub format: String,
+    pub formula_guard: bool,
+}
+
+/// `[from, to)`, in UTC with milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataFile {
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// One committed run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub manifest_version: u32,
+    pub tool: String,
+    pub tool_version: String,
+    pub api_version: String,
+    pub query: SeriesQuery,
+    /// The entries whose instant is in this window; the windows of a series are contiguous.
+    pub window: Window,
+    /// Where this run looked for entries of earlier windows that became visible late.
+    pub lookback_from: String,
+    /// Rows in the data file.
+    pub row_count: u64,
+    /// Of those, entries of earlier windows seen for the first time in this run.
+    pub late_row_count: u64,
+    /// What Workfront counted for `window` when the run fetched it.
+    pub server_count: u64,
+    pub data_file: DataFile,
+    /// SHA-256 of the previous manifest's bytes; `null` for the first.
+    pub previous_manifest_sha256: Option<String>,
+    pub written_at: String,
+}
+
+impl Manifest {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
+        bytes.push(b'\n');
+        bytes
+    }
+
+    pub fn window_from(&self) -> Option<DateTime<Utc>> {
+        parse_instant(&self.window.from)
+    }
+
+    pub fn window_to(&self) -> Option<DateTime<Utc>> {
+        parse_instant(&self.window.to)
+    }
+}
+
+fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
+    crate::workfront::date::parse_timestamp(s).map(|d| d.with_timezone(&Utc))
+}
+
+/// A manifest on disk with its name and the hash of its bytes.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    pub name: String,
+    pub sha256: String,
+    pub manifest: Manifest,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `20250107T000000.000Z`: sorts in time order and is safe in file names everywhere.
+pub fn compact(dt: &DateTime<Utc>) -> String {
+    dt.format("%Y%m%dT%H%M%S%.3fZ").to_string()
+}
+
+pub fn extension(format: Format) -> &'static str {
+    match format {
+        Format::Csv => "csv",
+        Format::Json => "json",
+        Format::Ndjson => "ndjson",
+    }
+}
+
+pub fn format_named(name: &str) -> Option<Format> {
+    match name {
+        "csv" => Some(Format::Csv),
+        "json" => Some(Format::Json),
+        "ndjson" => Some(Format::Ndjson),
+        _ => None,
+    }
+}
+
+/// `jrnle-<from>-<to>.<ext>`
+pub fn data_file_name(from: &DateTime<Utc>, to: &DateTime<Utc>, format: Format) -> String {
+    format!(
+        "jrnle-{}-{}.{}",
+        compact(from),
+        compact(to),
+        extension(format)
+    )
+}
+
+pub fn manifest_name(data_file: &str) -> String {
+    format!("{data_file}{MANIFEST_SUFFIX}")
+}
+
+/// Every manifest in `dir`, in name (= time) order. A manifest that cannot be read is an
+/// error here; `verify` reports it as a problem instead.
+pub fn load_chain(dir: &Path) -> Result<Vec<Committed>> {
+    let mut chain = Vec::new();
+    for name in read_dir(dir)? {
+        if !name.ends_with(MANIFEST_SUFFIX) {
+            continue;
+        }
+        chain.push(load_one(dir, &name).map_err(|problem| Error::Verify {
+            dir: dir.display().to_string(),
+            problems: vec![problem],
+        })?);
+    }
+    Ok(chain)
+}
+
+/// Read and parse one manifest; the error is a problem description.
+pub fn load_one(dir: &Path, name: &str) -> Result<Committed, String> {
+    let bytes = std::fs::read(dir.join(name)).map_err(|e| format!("{name}: cannot read: {e}"))?;
+    let manifest: Manifest =
+        serde_json::from_slice(&bytes).map_err(|e| format!("{name}: not a valid manifest: {e}"))?;
+    Ok(Committed {
+        name: name.to_string(),
+        sha256: sha256_hex(&bytes),
+        manifest,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_sort_in_time_order_and_say_the_window() {
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let a = data_file_name(
+            &t("2025-01-07T00:00:00Z"),
+            &t("2025-01-08T00:00:00Z"),
+            Format::Csv,
+        );
+        assert_eq!(a, "jrnle-20250107T000000.000Z-20250108T000000.000Z.csv");
+        let b = data_file_name(
+            &t("2025-01-08T00:00:00Z"),
+            &t("2025-01-08T00:00:00.5Z"),
+            Format::Csv,
+        );
+        let c = data_file_name(
+            &t("2025-01-08T00:00:00.5Z"),
+            &t("2025-01-10T00:00:00Z"),
+            Format::Csv,
+        );
+        assert!(a < b && b < c);
+        assert_eq!(manifest_name(&a), format!("{a}.manifest.json"));
+        assert!(
+            manifest_name(&a) < b,
+            "a manifest sorts right after its data file"
+        );
+    }
+
+    #[test]
+    fn sha256_matches_a_known_vector() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

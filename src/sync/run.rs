@@ -1,0 +1,360 @@
+//! One `sync` run: lock, clean up, find the watermark, fetch `[watermark - lookback, now - lag)`,
+//! drop what earlier files delivered, commit one data file and its manifest, update the state.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, DurationRound, Utc};
+
+use crate::change::{Anomalies, ChangeRecord, normalize};
+use crate::error::{Error, Result};
+use crate::output::{Format, RecordWriter};
+use crate::report;
+use crate::workfront::client::Client;
+use crate::workfront::date::format_utc_ms;
+use crate::workfront::fetch::fetch_all;
+use crate::workfront::query::{Filters, filter_params};
+
+use super::files::{delivered_ids, read_dir, remove_partials, write_atomic};
+use super::lock::DirLock;
+use super::manifest::{
+    Committed, DataFile, MANIFEST_VERSION, Manifest, SeriesQuery, Window, data_file_name,
+    format_named, load_chain, manifest_name, sha256_hex,
+};
+use super::state::{self, State};
+use super::{MANIFEST_SUFFIX, STATE_FILE};
+
+/// A checked sync request.
+#[derive(Debug, Clone)]
+pub struct SyncPlan {
+    pub out_dir: PathBuf,
+    pub state_path: PathBuf,
+    /// Filters without a window; `since` is the first run's start.
+    pub filters: Filters,
+    pub format: Format,
+    pub formula_guard: bool,
+    pub lag: Duration,
+    pub lookback: Duration,
+    pub new_series: bool,
+    pub tenant_url: String,
+    pub api_version: String,
+}
+
+/// What a run committed.
+#[derive(Debug)]
+pub struct Outcome {
+    pub data_file: String,
+    pub window: Window,
+    pub rows: u64,
+    pub late_rows: u64,
+    pub anomalies: Anomalies,
+}
+
+impl SyncPlan {
+    pub fn default_state_path(out_dir: &Path) -> PathBuf {
+        out_dir.join(STATE_FILE)
+    }
+
+    fn series_query(&self) -> SeriesQuery {
+        let sorted = |v: &[String]| {
+            let mut v = v.to_vec();
+            v.sort();
+            v.dedup();
+            v
+        };
+        SeriesQuery {
+            tenant_url: self.tenant_url.clone(),
+            obj_codes: sorted(&self.filters.obj_codes),
+            fields: sorted(&self.filters.fields),
+            obj_ids: sorted(&self.filters.obj_ids),
+            edited_by: sorted(&self.filters.edited_by),
+            change_types: sorted(&self.filters.change_types),
+            format: super::manifest::extension(self.format).to_string(),
+            formula_guard: self.formula_guard,
+        }
+    }
+}
+
+/// Everything before the network: lock, cleanup, where the series stands. Holding the
+/// returned lock keeps other runs out until the run ends.
+pub struct Prepared {
+    _lock: DirLock,
+    chain: Vec<Committed>,
+    from: DateTime<Utc>,
+    series_start: DateTime<Utc>,
+}
+
+pub fn prepare(plan: &SyncPlan, now: DateTime<Utc>) -> Result<Option<(Prepared, DateTime<Utc>)>> {
+    std::fs::create_dir_all(&plan.out_dir).map_err(|e| {
+        Error::usage(format!(
+            "cannot create --out-dir {}: {e}",
+            plan.out_dir.display()
+        ))
+    })?;
+    let lock = DirLock::acquire(&plan.out_dir)?;
+    for name in remove_partials(&plan.out_dir)? {
+        report::note(format!("removed {name}, left by an interrupted run"));
+    }
+    let chain = load_chain(&plan.out_dir)?;
+    check_state(plan, &chain)?;
+    let (from, series_start) = match (chain.last(), chain.first()) {
+        (Some(last), Some(first)) => {
+            let query = plan.series_query();
+            if last.manifest.query != query && !plan.new_series {
+                return Err(Error::usage(format!(
+                    "{} holds a series with other filters, format or tenant than this run \
+                     ({}): use the same ones, another --out-dir, or --new-series to record the change",
+                    plan.out_dir.display(),
+                    describe_difference(&last.manifest.query, &query)
+                )));
+            }
+            let to = last
+                .manifest
+                .window_to()
+                .ok_or_else(|| Error::usage(format!("{}: unreadable window end", last.name)))?;
+            let start = first.manifest.window_from().unwrap_or(to);
+            (to, start)
+        }
+        _ => {
+            let since = plan.filters.since.ok_or_else(|| {
+                Error::usage(format!(
+                    "{} holds no series yet: the first sync needs --since <TIME>",
+                    plan.out_dir.display()
+                ))
+            })?;
+            (since, since)
+        }
+    };
+    remove_orphans(plan, &from)?;
+    let to = (now - chrono::Duration::from_std(plan.lag).unwrap_or_default())
+        .duration_trunc(chrono::Duration::milliseconds(1))
+        .unwrap_or(now);
+    if to <= from {
+        report::note(format!(
+            "nothing to do: the next window starts at {} and --lag puts its end at {}",
+            format_utc_ms(&from),
+            format_utc_ms(&to)
+        ));
+        return Ok(None);
+    }
+    Ok(Some((
+        Prepared {
+            _lock: lock,
+            chain,
+            from,
+            series_start,
+        },
+        to,
+    )))
+}
+
+/// The state file must agree with the manifests, or be behind them by one interrupted commit.
+fn check_state(plan: &SyncPlan, chain: &[Committed]) -> Result<()> {
+    let Some(state) = state::load(&plan.state_path)? else {
+        if let Some(last) = chain.last() {
+            report::note(format!(
+                "no state file: continuing from the newest manifest, {}",
+                last.name
+            ));
+        }
+        return Ok(());
+    };
+    let known = chain
+        .iter()
+        .find(|c| c.name == state.last_manifest && c.sha256 == state.last_manifest_sha256);
+    match known {
+        Some(c) if chain.last().is_some_and(|last| last.name != c.name) => {
+            report::note(
+                "the state file was behind the manifests (an interrupted run); it is brought up to date",
+            );
+            Ok(())
+        }
+        Some(_) => Ok(()),
+        None => Err(Error::Verify {
+            dir: plan.out_dir.display().to_string(),
+            problems: vec![format!(
+                "the state file {} records manifest {}, which is missing or altered: \
+                 committed files were removed or edited; run `jrnle-audit verify {}`",
+                plan.state_path.display(),
+                state.last_manifest,
+                plan.out_dir.display()
+            )],
+        }),
+    }
+}
+
+/// A data file whose window starts at the watermark but has no manifest is an interrupted
+/// commit: it was never delivered, so it goes.
+fn remove_orphans(plan: &SyncPlan, from: &DateTime<Utc>) -> Result<()> {
+    let prefix = format!("jrnle-{}-", super::manifest::compact(from));
+    let names = read_dir(&plan.out_dir)?;
+    for name in &names {
+        let committed = names.contains(&format!("{name}{MANIFEST_SUFFIX}"));
+        if name.starts_with(&prefix) && !name.ends_with(MANIFEST_SUFFIX) && !committed {
+            std::fs::remove_file(plan.out_dir.join(name))
+                .map_err(|e| Error::io(format!("cannot remove {name}"), e))?;
+            report::note(format!(
+                "removed {name}, an uncommitted file of an interrupted run"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn describe_difference(old: &SeriesQuery, new: &SeriesQuery) -> String {
+    let mut d = Vec::new();
+    let mut field = |name: &str, a: String, b: String| {
+        if a != b {
+            d.push(format!("{name} was {a}, now {b}"));
+        }
+    };
+    field("tenant", old.tenant_url.clone(), new.tenant_url.clone());
+    field(
+        "--obj-code",
+        format!("{:?}", old.obj_codes),
+        format!("{:?}", new.obj_codes),
+    );
+    field(
+        "--field",
+        format!("{:?}", old.fields),
+        format!("{:?}", new.fields),
+    );
+    field(
+        "--obj-id",
+        format!("{:?}", old.obj_ids),
+        format!("{:?}", new.obj_ids),
+    );
+    field(
+        "--edited-by",
+        format!("{:?}", old.edited_by),
+        format!("{:?}", new.edited_by),
+    );
+    field(
+        "--change-type",
+        format!("{:?}", old.change_types),
+        format!("{:?}", new.change_types),
+    );
+    field("--format", old.format.clone(), new.format.clone());
+    field(
+        "formula guard",
+        old.formula_guard.to_string(),
+        new.formula_guard.to_string(),
+    );
+    d.join(", ")
+}
+
+/// Fetch, write and commit one window.
+pub async fn run(
+    plan: &SyncPlan,
+    prepared: Prepared,
+    to: DateTime<Utc>,
+    client: &Client,
+) -> Result<Outcome> {
+    let from = prepared.from;
+    let lookback = chrono::Duration::from_std(plan.lookback).unwrap_or_default();
+    let query_from = (from - lookback).max(prepared.series_start);
+    let window_filters = Filters {
+        since: Some(from),
+        until: to,
+        ..plan.filters.clone()
+    };
+    let server_count = client.count(&filter_params(&window_filters)).await?;
+    let records = fetch_all(
+        client,
+        &Filters {
+            since: Some(query_from),
+            ..window_filters
+        },
+    )
+    .await?;
+    let delivered = delivered_since(plan, &prepared.chain, &query_from)?;
+    let mut anomalies = Anomalies::default();
+    let mut late_rows = 0;
+    let changes: Vec<ChangeRecord> = records
+        .iter()
+        .map(|r| normalize(r, &mut anomalies))
+        .filter(|c| c.id.as_ref().is_none_or(|id| !delivered.contains(id)))
+        .inspect(|c| {
+            if c.entry_date.as_deref() < Some(format_utc_ms(&from).as_str()) {
+                late_rows += 1;
+            }
+        })
+        .collect();
+    let mut writer = RecordWriter::new(Vec::new(), plan.format, plan.formula_guard)
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    for change in &changes {
+        writer
+            .write(change)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+    }
+    let bytes = writer
+        .finish()
+        .map_err(|e| Error::Internal(e.to_string()))?;
+
+    let name = data_file_name(&from, &to, plan.format);
+    let window = Window {
+        from: format_utc_ms(&from),
+        to: format_utc_ms(&to),
+    };
+    let manifest = Manifest {
+        manifest_version: MANIFEST_VERSION,
+        tool: "jrnle-audit".into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        api_version: plan.api_version.clone(),
+        query: plan.series_query(),
+        window: window.clone(),
+        lookback_from: format_utc_ms(&query_from),
+        row_count: changes.len() as u64,
+        late_row_count: late_rows,
+        server_count,
+        data_file: DataFile {
+            name: name.clone(),
+            size: bytes.len() as u64,
+            sha256: sha256_hex(&bytes),
+        },
+        previous_manifest_sha256: prepared.chain.last().map(|c| c.sha256.clone()),
+        written_at: format_utc_ms(&Utc::now()),
+    };
+    let manifest_bytes = manifest.to_bytes();
+    let manifest_file = manifest_name(&name);
+    // The data file first, then the manifest: the manifest's arrival is the commit.
+    write_atomic(&plan.out_dir.join(&name), &bytes)?;
+    write_atomic(&plan.out_dir.join(&manifest_file), &manifest_bytes)?;
+    state::save(
+        &plan.state_path,
+        &State {
+            state_version: 1,
+            watermark: window.to.clone(),
+            last_manifest: manifest_file,
+            last_manifest_sha256: sha256_hex(&manifest_bytes),
+        },
+    )?;
+    Ok(Outcome {
+        data_file: name,
+        window,
+        rows: changes.len() as u64,
+        late_rows,
+        anomalies,
+    })
+}
+
+/// The ids delivered by committed files whose window reaches past `since`.
+fn delivered_since(
+    plan: &SyncPlan,
+    chain: &[Committed],
+    since: &DateTime<Utc>,
+) -> Result<HashSet<String>> {
+    let mut ids = HashSet::new();
+    for c in chain.iter().rev() {
+        if c.manifest.window_to().is_some_and(|to| to <= *since) {
+            break;
+        }
+        let format = format_named(&c.manifest.query.format).unwrap_or(Format::Csv);
+        ids.extend(delivered_ids(
+            &plan.out_dir.join(&c.manifest.data_file.name),
+            format,
+        )?);
+    }
+    Ok(ids)
+}

@@ -1,0 +1,154 @@
+//! `verify`: every data file against its manifest, the hash chain from the first manifest to
+//! the last, contiguous windows, no file unaccounted for, and the state file's record of the
+//! newest manifest.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use crate::error::Result;
+
+use super::files::read_dir;
+use super::manifest::{Committed, data_file_name, format_named, load_one, sha256_hex};
+use super::state;
+use super::{LOCK_FILE, MANIFEST_SUFFIX, PARTIAL_SUFFIX, STATE_FILE};
+
+/// What verification found.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub manifests: usize,
+    pub rows: u64,
+    pub first_from: Option<String>,
+    pub last_to: Option<String>,
+    pub problems: Vec<String>,
+}
+
+/// Check `dir`. `state_path` is the state file to compare with (the default one in `dir` when
+/// it exists).
+pub fn verify(dir: &Path, state_path: Option<&Path>) -> Result<Report> {
+    let mut report = Report::default();
+    let names = read_dir(dir)?;
+    let mut chain: Vec<Committed> = Vec::new();
+    for name in names.iter().filter(|n| n.ends_with(MANIFEST_SUFFIX)) {
+        match load_one(dir, name) {
+            Ok(c) => chain.push(c),
+            Err(problem) => report.problems.push(problem),
+        }
+    }
+    let mut accounted: HashSet<&str> = [LOCK_FILE, STATE_FILE].into_iter().collect();
+    let mut previous: Option<&Committed> = None;
+    for c in &chain {
+        let m = &c.manifest;
+        accounted.insert(&c.name);
+        accounted.insert(&m.data_file.name);
+        let p = &mut report.problems;
+        if c.name != format!("{}{MANIFEST_SUFFIX}", m.data_file.name) {
+            p.push(format!(
+                "{}: names data file {}, not the one its own name says",
+                c.name, m.data_file.name
+            ));
+        }
+        match (
+            m.window_from(),
+            m.window_to(),
+            format_named(&m.query.format),
+        ) {
+            (Some(from), Some(to), Some(format)) => {
+                if from >= to {
+                    p.push(format!(
+                        "{}: the window [{}, {}) is empty",
+                        c.name, m.window.from, m.window.to
+                    ));
+                }
+                if data_file_name(&from, &to, format) != m.data_file.name {
+                    p.push(format!(
+                        "{}: the data file name {} does not match the window [{}, {})",
+                        c.name, m.data_file.name, m.window.from, m.window.to
+                    ));
+                }
+            }
+            _ => p.push(format!("{}: unreadable window or format", c.name)),
+        }
+        match previous {
+            None if m.previous_manifest_sha256.is_some() => p.push(format!(
+                "{}: the first manifest present points to an earlier one: the start of the chain was removed",
+                c.name
+            )),
+            Some(prev) => {
+                if m.previous_manifest_sha256.as_deref() != Some(prev.sha256.as_str()) {
+                    p.push(format!(
+                        "{}: chain broken after {}: its previous_manifest_sha256 does not match \
+                         (a manifest was removed, edited, added or reordered)",
+                        c.name, prev.name
+                    ));
+                }
+                if m.window.from != prev.manifest.window.to {
+                    p.push(format!(
+                        "{}: window starts at {} but the previous one ended at {}: not contiguous",
+                        c.name, m.window.from, prev.manifest.window.to
+                    ));
+                }
+            }
+            None => {}
+        }
+        check_data_file(dir, c, p);
+        report.rows += m.row_count;
+        previous = Some(c);
+    }
+    report.manifests = chain.len();
+    report.first_from = chain.first().map(|c| c.manifest.window.from.clone());
+    report.last_to = chain.last().map(|c| c.manifest.window.to.clone());
+    for name in &names {
+        if !accounted.contains(name.as_str()) && !name.ends_with(PARTIAL_SUFFIX) {
+            report
+                .problems
+                .push(format!("{name}: not part of any manifest (added by hand?)"));
+        }
+    }
+    let default_state = dir.join(STATE_FILE);
+    let state_path = state_path.unwrap_or(&default_state);
+    if let Some(state) = state::load(state_path)? {
+        match chain.last() {
+            Some(last) if last.name == state.last_manifest && last.sha256 == state.last_manifest_sha256 => {}
+            Some(last) if chain.iter().any(|c| c.name == state.last_manifest) => report.problems.push(format!(
+                "the state file {} records {} as the newest manifest, but {} is newer: \
+                 harmless if a sync was interrupted just after committing, otherwise a manifest was added",
+                state_path.display(),
+                state.last_manifest,
+                last.name
+            )),
+            _ => report.problems.push(format!(
+                "the state file {} records {} as the newest manifest, which is missing or \
+                 altered: the newest committed files were removed or edited",
+                state_path.display(),
+                state.last_manifest
+            )),
+        }
+    }
+    Ok(report)
+}
+
+fn check_data_file(dir: &Path, c: &Committed, problems: &mut Vec<String>) {
+    let data = &c.manifest.data_file;
+    match std::fs::read(dir.join(&data.name)) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            problems.push(format!("{}: missing (listed in {})", data.name, c.name));
+        }
+        Err(e) => problems.push(format!("{}: cannot read: {e}", data.name)),
+        Ok(bytes) => {
+            if bytes.len() as u64 != data.size {
+                problems.push(format!(
+                    "{}: {} bytes, the manifest says {}",
+                    data.name,
+                    bytes.len(),
+                    data.size
+                ));
+            }
+            if sha256_hex(&bytes) != data.sha256 {
+                problems.push(format!(
+                    "{}: SHA-256 does not match its manifest: the file was altered",
+                    data.name
+                ));
+            }
+        }
+    }
+}

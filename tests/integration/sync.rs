@@ -1,0 +1,447 @@
+//! `sync` and `verify`: exactly-once delivery across runs, crashes and lost state; every kind
+//! of tampering caught.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jrnle_audit::rng::SplitMix64;
+use jrnle_audit::simulator::generate::generate;
+use jrnle_audit::simulator::{Growth, SimConfig, SimHandle};
+
+use crate::util::*;
+
+const SINCE: &str = "2025-10-01";
+
+fn sync(sim: &SimHandle, dir: &Path) -> std::process::Command {
+    let mut cmd = against(sim, "sync");
+    cmd.arg("--out-dir")
+        .arg(dir)
+        .args(["--since", SINCE, "--format", "ndjson", "--lag", "0s"]);
+    cmd
+}
+
+/// Every id in the committed data files, with how often it occurs.
+fn committed_ids(dir: &Path) -> HashMap<String, usize> {
+    let mut ids = HashMap::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if !name.ends_with(".ndjson") {
+            continue;
+        }
+        assert!(
+            dir.join(format!("{name}.manifest.json")).exists(),
+            "{name} has no manifest: an uncommitted file survived"
+        );
+        for row in ndjson_rows(&fs::read_to_string(&path).unwrap()) {
+            *ids.entry(row["id"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+    }
+    ids
+}
+
+fn manifests(dir: &Path) -> Vec<serde_json::Value> {
+    let mut names: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".manifest.json"))
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .map(|p| serde_json::from_slice(&fs::read(p).unwrap()).unwrap())
+        .collect()
+}
+
+fn verify(dir: &Path) -> std::process::Output {
+    run(bin().arg("verify").arg(dir))
+}
+
+#[test]
+fn the_first_run_needs_since_and_sync_takes_no_until() {
+    let sim = sim(&demo_records());
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(against(&sim, "sync").arg("--out-dir").arg(dir.path()));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("the first sync needs --since"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(sync(&sim, dir.path()).args(["--until", "2026-01-01"]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no --until"));
+    let o = run(against(&sim, "sync")
+        .arg("--out-dir")
+        .arg(dir.path())
+        .args(["--since", SINCE, "--lag", "soon"]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--lag \"soon\" is not a duration"));
+}
+
+#[test]
+fn runs_deliver_every_entry_once_and_an_empty_window_is_still_evidence() {
+    let records = generate(3000, 12);
+    let sim = sim(&records);
+    let dir = tempfile::tempdir().unwrap();
+    ok(&mut sync(&sim, dir.path()));
+    ok(&mut sync(&sim, dir.path()));
+    let ids = committed_ids(dir.path());
+    assert_eq!(ids.len(), 3000);
+    assert!(ids.values().all(|n| *n == 1));
+    let m = manifests(dir.path());
+    assert_eq!(m.len(), 2);
+    assert_eq!(m[0]["row_count"], 3000);
+    assert_eq!(m[0]["server_count"], 3000);
+    assert_eq!(m[1]["row_count"], 0, "the second window is empty");
+    assert_eq!(m[1]["window"]["from"], m[0]["window"]["to"]);
+    assert_eq!(m[0]["window"]["from"], "2025-10-01T00:00:00.000Z");
+    assert_eq!(m[0]["previous_manifest_sha256"], serde_json::Value::Null);
+    assert!(m[1]["previous_manifest_sha256"].is_string());
+    assert_eq!(m[0]["query"]["tenant_url"], sim.url.as_str());
+    let o = verify(dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("intact: 2 manifests, 3000 entries"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(stdout(&o).lines().count(), 1);
+}
+
+#[test]
+fn filters_and_format_are_fixed_unless_a_new_series_is_asked_for() {
+    let sim = sim(&demo_records());
+    let dir = tempfile::tempdir().unwrap();
+    ok(&mut sync(&sim, dir.path()));
+    let o = run(sync(&sim, dir.path()).args(["--field", "status"]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--field was [], now [\"status\"]"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(sync(&sim, dir.path()).args(["--format", "csv"]));
+    assert_eq!(o.status.code(), Some(2));
+    // The order of repeated flags does not matter.
+    let d2 = tempfile::tempdir().unwrap();
+    ok(sync(&sim, d2.path()).args(["--obj-code", "TASK", "--obj-code", "PROJ"]));
+    ok(sync(&sim, d2.path()).args(["--obj-code", "PROJ", "--obj-code", "TASK"]));
+    ok(sync(&sim, dir.path()).args(["--field", "status", "--new-series"]));
+    assert_eq!(manifests(dir.path())[1]["query"]["fields"][0], "status");
+    assert_eq!(verify(dir.path()).status.code(), Some(0));
+}
+
+#[test]
+fn a_second_run_on_the_same_out_dir_is_refused_while_one_runs() {
+    let sim = sim(&demo_records());
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path()).unwrap();
+    let lock = fs::File::create(dir.path().join(".jrnle-sync.lock")).unwrap();
+    lock.lock().unwrap();
+    let o = run(&mut sync(&sim, dir.path()));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("another sync is running"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(manifests(dir.path()).len(), 0);
+    drop(lock);
+    ok(&mut sync(&sim, dir.path()));
+}
+
+#[test]
+fn a_lost_state_file_is_recovered_and_a_stale_one_is_caught_up() {
+    let sim = sim(&generate(500, 2));
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join(".jrnle-sync-state.json");
+    ok(&mut sync(&sim, dir.path()));
+    let first_state = fs::read(&state).unwrap();
+    fs::remove_file(&state).unwrap();
+    let o = run(&mut sync(&sim, dir.path()));
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("no state file: continuing from the newest manifest"));
+    // A state file one commit behind (a crash between the manifest and the state).
+    ok(&mut sync(&sim, dir.path()));
+    fs::write(&state, &first_state).unwrap_or_else(|_| unreachable!());
+    let o = run(&mut sync(&sim, dir.path()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(committed_ids(dir.path()).len(), 500);
+    assert_eq!(verify(dir.path()).status.code(), Some(0));
+}
+
+#[test]
+fn a_state_file_naming_a_removed_manifest_stops_the_run() {
+    let sim = sim(&demo_records());
+    let dir = tempfile::tempdir().unwrap();
+    ok(&mut sync(&sim, dir.path()));
+    ok(&mut sync(&sim, dir.path()));
+    let newest = newest_pair(dir.path());
+    for f in &newest {
+        fs::remove_file(f).unwrap();
+    }
+    let o = run(&mut sync(&sim, dir.path()));
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(stderr(&o).contains("missing or altered"), "{}", stderr(&o));
+}
+
+#[test]
+fn leftovers_of_an_interrupted_run_are_cleaned_up() {
+    let sim = sim(&demo_records());
+    let dir = tempfile::tempdir().unwrap();
+    ok(&mut sync(&sim, dir.path()));
+    let watermark = manifests(dir.path())[0]["window"]["to"]
+        .as_str()
+        .unwrap()
+        .replace(['-', ':'], "");
+    let orphan = dir
+        .path()
+        .join(format!("jrnle-{watermark}-29991231T000000.000Z.ndjson"));
+    fs::write(&orphan, "{\"id\":\"x\"}\n").unwrap();
+    fs::write(dir.path().join("half.ndjson.manifest.json.partial"), "{").unwrap();
+    let o = run(&mut sync(&sim, dir.path()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!orphan.exists());
+    assert!(
+        !dir.path()
+            .join("half.ndjson.manifest.json.partial")
+            .exists()
+    );
+    assert_eq!(verify(dir.path()).status.code(), Some(0));
+}
+
+fn newest_pair(dir: &Path) -> [PathBuf; 2] {
+    let m = manifests(dir);
+    let name = m.last().unwrap()["data_file"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    [dir.join(&name), dir.join(format!("{name}.manifest.json"))]
+}
+
+/// Runs killed with SIGKILL at random moments while the tenant keeps journaling, some entries
+/// visible only up to 2 s after the instant they carry: afterwards the committed files hold
+/// every entry exactly once.
+#[test]
+fn runs_killed_at_random_moments_lose_and_duplicate_nothing() {
+    let config = SimConfig {
+        latency: Duration::from_millis(15),
+        growth: Some(Growth {
+            rate_per_sec: 150.0,
+            max_delay: Duration::from_secs(2),
+        }),
+        ..sim_config()
+    };
+    let sim = sim_with(&generate(3000, 77), config);
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = SplitMix64::new(
+        std::env::var("KILL_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(20261128),
+    );
+    let run_once = |sleep_ms: u64| {
+        let mut child = against(&sim, "sync")
+            .arg("--out-dir")
+            .arg(dir.path())
+            .args(["--since", SINCE, "--format", "ndjson", "--lag", "300ms"])
+            .args(["--lookback", "1m"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(sleep_ms));
+        let killed = child.try_wait().unwrap().is_none();
+        if killed {
+            child.kill().unwrap();
+        }
+        let status = child.wait().unwrap();
+        // A run that ended on its own must have succeeded.
+        assert!(status.success() || killed, "a run failed: {status}");
+        killed
+    };
+    // Kill moments are drawn from a range that adapts to how long a run takes on this
+    // machine, so that both killed and finished runs are many however loaded it is.
+    let (mut killed, mut finished, mut range) = (0, 0, 400u64);
+    for _ in 0..80 {
+        if run_once(rng.below(range)) {
+            killed += 1;
+            range += 60;
+        } else {
+            finished += 1;
+            range = range.saturating_sub(30).max(60);
+        }
+        if killed >= 10 && finished >= 10 {
+            break;
+        }
+    }
+    assert!(
+        killed >= 10 && finished >= 10,
+        "{killed} killed, {finished} finished: the test proves little"
+    );
+    sim.simulator.stop_growth();
+    // Every entry is visible 2 s after its instant; then two clean runs catch up.
+    std::thread::sleep(Duration::from_millis(2300));
+    for _ in 0..2 {
+        ok(against(&sim, "sync")
+            .arg("--out-dir")
+            .arg(dir.path())
+            .args([
+                "--since",
+                SINCE,
+                "--format",
+                "ndjson",
+                "--lag",
+                "0s",
+                "--lookback",
+                "1m",
+            ]));
+    }
+    let committed = committed_ids(dir.path());
+    let twice: Vec<_> = committed.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "delivered more than once: {twice:?}");
+    let last_to = manifests(dir.path()).last().unwrap()["window"]["to"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let until: chrono::DateTime<chrono::Utc> = last_to.parse().unwrap();
+    let since: chrono::DateTime<chrono::Utc> = "2025-10-01T00:00:00Z".parse().unwrap();
+    let expected: HashSet<String> = sim
+        .simulator
+        .entries_snapshot()
+        .into_iter()
+        .filter(|(_, when)| when.is_some_and(|w| w >= since && w < until))
+        .map(|(id, _)| id)
+        .collect();
+    let got: HashSet<String> = committed.into_keys().collect();
+    let missing: Vec<_> = expected.difference(&got).collect();
+    let extra: Vec<_> = got.difference(&expected).collect();
+    assert!(
+        missing.is_empty(),
+        "{} entries lost: {missing:?}",
+        missing.len()
+    );
+    assert!(extra.is_empty(), "unexpected entries: {extra:?}");
+    assert!(expected.len() > 3000, "the tenant grew during the runs");
+    let late: u64 = manifests(dir.path())
+        .iter()
+        .map(|m| m["late_row_count"].as_u64().unwrap())
+        .sum();
+    assert!(
+        late > 0,
+        "no entry arrived late: the lookback was not exercised: {:?}",
+        manifests(dir.path())
+            .iter()
+            .map(|m| (m["window"]["from"].clone(), m["row_count"].clone()))
+            .collect::<Vec<_>>()
+    );
+    let o = verify(dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// An out-dir of four committed runs, to tamper with.
+fn evidence() -> (tempfile::TempDir, Vec<String>) {
+    let sim = sim(&generate(800, 5));
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..4 {
+        ok(&mut sync(&sim, dir.path()));
+        std::thread::sleep(Duration::from_millis(3));
+    }
+    let names: Vec<String> = manifests(dir.path())
+        .iter()
+        .map(|m| m["data_file"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names.len(), 4);
+    assert_eq!(verify(dir.path()).status.code(), Some(0));
+    (dir, names)
+}
+
+fn assert_caught(dir: &Path, needle: &str) {
+    let o = verify(dir);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(5), "{err}");
+    assert!(err.contains(needle), "expected {needle:?} in:\n{err}");
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn verify_catches_one_changed_byte() {
+    let (dir, names) = evidence();
+    let path = dir.path().join(&names[0]);
+    let mut bytes = fs::read(&path).unwrap();
+    bytes[100] ^= 0x01;
+    fs::write(&path, bytes).unwrap();
+    assert_caught(dir.path(), "SHA-256 does not match its manifest");
+}
+
+#[test]
+fn verify_catches_a_removed_data_file() {
+    let (dir, names) = evidence();
+    fs::remove_file(dir.path().join(&names[1])).unwrap();
+    assert_caught(dir.path(), &format!("{}: missing", names[1]));
+}
+
+#[test]
+fn verify_catches_a_removed_manifest() {
+    let (dir, names) = evidence();
+    fs::remove_file(dir.path().join(format!("{}.manifest.json", names[1]))).unwrap();
+    assert_caught(dir.path(), "chain broken");
+    assert_caught(
+        dir.path(),
+        &format!("{}: not part of any manifest", names[1]),
+    );
+}
+
+#[test]
+fn verify_catches_the_newest_files_removed() {
+    let (dir, _) = evidence();
+    for f in newest_pair(dir.path()) {
+        fs::remove_file(f).unwrap();
+    }
+    assert_caught(
+        dir.path(),
+        "the newest committed files were removed or edited",
+    );
+}
+
+#[test]
+fn verify_catches_swapped_files() {
+    let (dir, names) = evidence();
+    let (a, b) = (dir.path().join(&names[0]), dir.path().join(&names[2]));
+    let tmp = dir.path().join("swap.tmp");
+    fs::rename(&a, &tmp).unwrap();
+    fs::rename(&b, &a).unwrap();
+    fs::rename(&tmp, &b).unwrap();
+    assert_caught(dir.path(), &format!("{}: SHA-256 does not match", names[0]));
+    assert_caught(dir.path(), &format!("{}: SHA-256 does not match", names[2]));
+}
+
+#[test]
+fn verify_catches_a_file_added_by_hand() {
+    let (dir, _) = evidence();
+    fs::write(
+        dir.path()
+            .join("jrnle-20251231T000000.000Z-20260101T000000.000Z.ndjson"),
+        "{}\n",
+    )
+    .unwrap();
+    assert_caught(dir.path(), "not part of any manifest (added by hand?)");
+}
+
+#[test]
+fn verify_catches_an_edited_manifest() {
+    let (dir, names) = evidence();
+    let path = dir.path().join(format!("{}.manifest.json", names[1]));
+    let text = fs::read_to_string(&path).unwrap();
+    let edited = text.replacen("\"row_count\": ", "\"row_count\": 1", 1);
+    assert_ne!(text, edited);
+    fs::write(&path, edited).unwrap();
+    assert_caught(
+        dir.path(),
+        &format!("chain broken after {}.manifest.json", names[1]),
+    );
+}
