@@ -1,10 +1,12 @@
 //! The normalized change record (a contract: see the README) and how a raw JRNLE record
-//! becomes one.
+//! becomes one. This is the hot path of `normalize` and of large exports: text is borrowed
+//! from the input where it can be, and dates are parsed and written without format strings.
 
-use chrono::Utc;
-use serde_json::{Map, Value};
+use std::borrow::Cow;
 
-use crate::workfront::date::{format_utc_ms, parse_timestamp};
+use crate::workfront::date::{parse_timestamp, write_utc_ms};
+use crate::workfront::record::{EditedBy, Field, RawJrnle};
+use crate::workfront::sanitize::has_literal_surrogate;
 
 /// The output columns, in contract order.
 pub const COLUMNS: [&str; 17] = [
@@ -47,48 +49,72 @@ impl ValueType {
     }
 }
 
+type Text<'a> = Option<Cow<'a, str>>;
+
 /// One rendered cell. `Number` holds the rendered decimal, written as a JSON number and exempt
 /// from the CSV formula guard; `Bool` is `custom_field`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Cell {
+pub enum Cell<'a> {
     Null,
-    Text(String),
-    Number(String),
+    Text(&'a str),
+    Number(&'a str),
     Bool(bool),
 }
 
-impl Cell {
-    fn text(s: Option<String>) -> Cell {
-        s.map_or(Cell::Null, Cell::Text)
+/// A value of the old/new pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value<'a> {
+    Null,
+    Text(Cow<'a, str>),
+    Number(String),
+}
+
+impl Value<'_> {
+    fn into_owned(self) -> Value<'static> {
+        match self {
+            Value::Null => Value::Null,
+            Value::Text(t) => Value::Text(Cow::Owned(t.into_owned())),
+            Value::Number(n) => Value::Number(n),
+        }
+    }
+
+    fn cell(&self) -> Cell<'_> {
+        match self {
+            Value::Null => Cell::Null,
+            Value::Text(t) => Cell::Text(t),
+            Value::Number(n) => Cell::Number(n),
+        }
     }
 }
 
 /// One field change, rendered and ready to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChangeRecord {
-    pub id: Option<String>,
-    pub entry_date: Option<String>,
-    pub obj_code: Option<String>,
-    pub obj_id: Option<String>,
-    pub obj_name: Option<String>,
-    pub field_name: Option<String>,
+pub struct ChangeRecord<'a> {
+    pub id: Text<'a>,
+    pub entry_date: Text<'a>,
+    pub obj_code: Text<'a>,
+    pub obj_id: Text<'a>,
+    pub obj_name: Text<'a>,
+    pub field_name: Text<'a>,
     pub custom_field: bool,
-    pub change_type: Option<String>,
+    pub change_type: Text<'a>,
     pub value_type: ValueType,
-    pub old_value: Cell,
-    pub new_value: Cell,
-    pub edited_by_id: Option<String>,
-    pub edited_by_name: Option<String>,
-    pub sub_obj_code: Option<String>,
-    pub sub_obj_id: Option<String>,
-    pub top_obj_code: Option<String>,
-    pub top_obj_id: Option<String>,
+    pub old_value: Value<'a>,
+    pub new_value: Value<'a>,
+    pub edited_by_id: Text<'a>,
+    pub edited_by_name: Text<'a>,
+    pub sub_obj_code: Text<'a>,
+    pub sub_obj_id: Text<'a>,
+    pub top_obj_code: Text<'a>,
+    pub top_obj_id: Text<'a>,
 }
 
-impl ChangeRecord {
+impl<'a> ChangeRecord<'a> {
     /// The cells in column order.
-    pub fn cells(&self) -> [Cell; 17] {
-        let t = |s: &Option<String>| Cell::text(s.clone());
+    pub fn cells(&self) -> [Cell<'_>; 17] {
+        fn t<'s>(s: &'s Text<'_>) -> Cell<'s> {
+            s.as_deref().map_or(Cell::Null, Cell::Text)
+        }
         [
             t(&self.id),
             t(&self.entry_date),
@@ -98,9 +124,9 @@ impl ChangeRecord {
             t(&self.field_name),
             Cell::Bool(self.custom_field),
             t(&self.change_type),
-            Cell::Text(self.value_type.as_str().to_string()),
-            self.old_value.clone(),
-            self.new_value.clone(),
+            Cell::Text(self.value_type.as_str()),
+            self.old_value.cell(),
+            self.new_value.cell(),
             t(&self.edited_by_id),
             t(&self.edited_by_name),
             t(&self.sub_obj_code),
@@ -108,6 +134,39 @@ impl ChangeRecord {
             t(&self.top_obj_code),
             t(&self.top_obj_id),
         ]
+    }
+
+    /// The same record owning all its text (to outlive the input it borrowed from).
+    pub fn into_owned(self) -> ChangeRecord<'static> {
+        let o = |t: Text<'a>| t.map(|c| Cow::Owned(c.into_owned()));
+        ChangeRecord {
+            id: o(self.id),
+            entry_date: o(self.entry_date),
+            obj_code: o(self.obj_code),
+            obj_id: o(self.obj_id),
+            obj_name: o(self.obj_name),
+            field_name: o(self.field_name),
+            custom_field: self.custom_field,
+            change_type: o(self.change_type),
+            value_type: self.value_type,
+            old_value: self.old_value.into_owned(),
+            new_value: self.new_value.into_owned(),
+            edited_by_id: o(self.edited_by_id),
+            edited_by_name: o(self.edited_by_name),
+            sub_obj_code: o(self.sub_obj_code),
+            sub_obj_id: o(self.sub_obj_id),
+            top_obj_code: o(self.top_obj_code),
+            top_obj_id: o(self.top_obj_id),
+        }
+    }
+
+    /// The output order: `(entry_date, id)`. Dates are fixed-width UTC, so text order is time
+    /// order.
+    pub fn sort_key(&self) -> (&str, &str) {
+        (
+            self.entry_date.as_deref().unwrap_or(""),
+            self.id.as_deref().unwrap_or(""),
+        )
     }
 }
 
@@ -124,6 +183,16 @@ pub enum Anomaly {
     InvalidSurrogate,
 }
 
+const KINDS: [Anomaly; 7] = [
+    Anomaly::MissingField,
+    Anomaly::BadDate,
+    Anomaly::NotText,
+    Anomaly::NotNumber,
+    Anomaly::UnknownChangeType,
+    Anomaly::ControlCharacters,
+    Anomaly::InvalidSurrogate,
+];
+
 impl Anomaly {
     pub fn describe(self) -> &'static str {
         match self {
@@ -138,42 +207,70 @@ impl Anomaly {
             }
         }
     }
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+/// The kinds of oddity one record has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AnomalySet(u8);
+
+impl AnomalySet {
+    fn insert(&mut self, kind: Anomaly) {
+        self.0 |= kind.bit();
+    }
+
+    pub fn contains(self, kind: Anomaly) -> bool {
+        self.0 & kind.bit() != 0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
 }
 
 /// Counts of records per anomaly kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Anomalies(std::collections::BTreeMap<Anomaly, u64>);
+pub struct Anomalies([u64; 7]);
 
 impl Anomalies {
+    pub fn add(&mut self, set: AnomalySet) {
+        if set.is_empty() {
+            return;
+        }
+        for (i, kind) in KINDS.iter().enumerate() {
+            if set.contains(*kind) {
+                self.0[i] += 1;
+            }
+        }
+    }
+
     pub fn total(&self) -> u64 {
-        self.0.values().sum()
+        self.0.iter().sum()
     }
 
     pub fn count(&self, kind: Anomaly) -> u64 {
-        self.0.get(&kind).copied().unwrap_or(0)
+        self.0[kind as usize]
     }
 
     /// One line per kind: "3 entries have a date that does not parse (kept as text)".
     pub fn lines(&self) -> Vec<String> {
-        self.0
+        KINDS
             .iter()
-            .map(|(kind, n)| {
-                let noun = if *n == 1 { "entry" } else { "entries" };
+            .filter(|k| self.count(**k) > 0)
+            .map(|kind| {
+                let n = self.count(*kind);
                 let text = kind.describe();
-                let text = if *n == 1 {
-                    text.replacen("have", "has", 1).replacen("lack", "lacks", 1)
+                if n == 1 {
+                    let text = text.replacen("have", "has", 1).replacen("lack", "lacks", 1);
+                    format!("1 entry {text}")
                 } else {
-                    text.to_string()
-                };
-                format!("{n} {noun} {text}")
+                    format!("{n} entries {text}")
+                }
             })
             .collect()
-    }
-
-    fn add(&mut self, kinds: &std::collections::BTreeSet<Anomaly>) {
-        for kind in kinds {
-            *self.0.entry(*kind).or_default() += 1;
-        }
     }
 }
 
@@ -183,171 +280,150 @@ const KNOWN_CHANGE_TYPES: [&str; 22] = [
     "RDC", "RDR", "PUB", "AAO", "ADM", "AUL", "ALM", "PFM",
 ];
 
-/// The raw fields a record is expected to carry (those every search asks for).
-const EXPECTED_FIELDS: [&str; 19] = [
-    "ID",
-    "entryDate",
-    "changeType",
-    "fieldName",
-    "objObjCode",
-    "objID",
-    "referenceObjectName",
-    "subObjCode",
-    "subObjID",
-    "topObjCode",
-    "topObjID",
-    "oldTextVal",
-    "newTextVal",
-    "oldNumberVal",
-    "newNumberVal",
-    "oldDateVal",
-    "newDateVal",
-    "editedByID",
-    "editedBy",
-];
-
-/// Turn one raw JRNLE record (as Workfront returns it) into a change record, counting what is
-/// odd about it in `anomalies`.
+/// Turn one raw JRNLE record (as Workfront returns it) into a change record, with the kinds
+/// of oddity met on the way.
 ///
 /// Never fails: a value of an unexpected shape is kept as text, so no entry is ever dropped.
-pub fn normalize(raw: &Map<String, Value>, anomalies: &mut Anomalies) -> ChangeRecord {
-    let mut found = std::collections::BTreeSet::new();
-    let record = Reader {
-        raw,
-        found: &mut found,
+pub fn normalize(raw: RawJrnle<'_>) -> (ChangeRecord<'_>, AnomalySet) {
+    let mut found = AnomalySet::default();
+    if raw.lacks_a_field() {
+        found.insert(Anomaly::MissingField);
     }
-    .record();
-    anomalies.add(&found);
-    record
+    let mut r = Reader { found: &mut found };
+    let field_name = r.text(raw.field_name);
+    let change_type = r.text(raw.change_type);
+    if change_type
+        .as_deref()
+        .is_some_and(|c| !KNOWN_CHANGE_TYPES.contains(&c))
+    {
+        r.found.insert(Anomaly::UnknownChangeType);
+    }
+    let (value_type, old_value, new_value) = if raw.old_date.is_set() || raw.new_date.is_set() {
+        let (o, n) = (r.date(raw.old_date), r.date(raw.new_date));
+        (ValueType::Date, text_value(o), text_value(n))
+    } else if raw.old_number.is_set() || raw.new_number.is_set() {
+        let (o, n) = (r.number(raw.old_number), r.number(raw.new_number));
+        (ValueType::Number, o, n)
+    } else if raw.old_text.is_set() || raw.new_text.is_set() {
+        let (o, n) = (r.text(raw.old_text), r.text(raw.new_text));
+        (ValueType::Text, text_value(o), text_value(n))
+    } else {
+        (ValueType::None, Value::Null, Value::Null)
+    };
+    let edited_by_name = match raw.edited_by {
+        EditedBy::User { name } => r.text(name),
+        EditedBy::Missing | EditedBy::Null => None,
+        EditedBy::Other(f) => {
+            r.found.insert(Anomaly::NotText);
+            r.text(f)
+        }
+    };
+    let record = ChangeRecord {
+        id: r.text(raw.id),
+        entry_date: r.date(raw.entry_date),
+        obj_code: r.text(raw.obj_code),
+        obj_id: r.text(raw.obj_id),
+        obj_name: r.text(raw.obj_name),
+        custom_field: field_name.as_deref().is_some_and(|f| f.starts_with("DE:")),
+        field_name,
+        change_type,
+        value_type,
+        old_value,
+        new_value,
+        edited_by_id: r.text(raw.edited_by_id),
+        edited_by_name,
+        sub_obj_code: r.text(raw.sub_obj_code),
+        sub_obj_id: r.text(raw.sub_obj_id),
+        top_obj_code: r.text(raw.top_obj_code),
+        top_obj_id: r.text(raw.top_obj_id),
+    };
+    (record, found)
 }
 
-/// Reads one raw record and notes each kind of oddity met.
-struct Reader<'a> {
-    raw: &'a Map<String, Value>,
-    found: &'a mut std::collections::BTreeSet<Anomaly>,
+fn text_value(t: Text<'_>) -> Value<'_> {
+    t.map_or(Value::Null, Value::Text)
+}
+
+/// Notes each kind of oddity met while reading one record's fields.
+struct Reader<'s> {
+    found: &'s mut AnomalySet,
 }
 
 impl Reader<'_> {
-    fn record(mut self) -> ChangeRecord {
-        if EXPECTED_FIELDS.iter().any(|f| !self.raw.contains_key(*f)) {
-            self.found.insert(Anomaly::MissingField);
-        }
-        let field_name = self.text("fieldName");
-        let change_type = self.text("changeType");
-        if change_type
-            .as_deref()
-            .is_some_and(|c| !KNOWN_CHANGE_TYPES.contains(&c))
-        {
-            self.found.insert(Anomaly::UnknownChangeType);
-        }
-        let (value_type, old_value, new_value) = self.typed_values();
-        let edited_by_name = match self.raw.get("editedBy") {
-            Some(Value::Object(user)) => user.get("name").and_then(|v| self.text_of(v)),
-            Some(Value::Null) | None => None,
-            Some(other) => {
-                self.found.insert(Anomaly::NotText);
-                Some(other.to_string())
-            }
-        };
-        ChangeRecord {
-            id: self.text("ID"),
-            entry_date: self.date("entryDate"),
-            obj_code: self.text("objObjCode"),
-            obj_id: self.text("objID"),
-            obj_name: self.text("referenceObjectName"),
-            custom_field: field_name.as_deref().is_some_and(|f| f.starts_with("DE:")),
-            field_name,
-            change_type,
-            value_type,
-            old_value,
-            new_value,
-            edited_by_id: self.text("editedByID"),
-            edited_by_name,
-            sub_obj_code: self.text("subObjCode"),
-            sub_obj_id: self.text("subObjID"),
-            top_obj_code: self.text("topObjCode"),
-            top_obj_id: self.text("topObjID"),
-        }
-    }
-
-    /// Pick the typed pair: date if either date is set, else number, else text, else none.
-    fn typed_values(&mut self) -> (ValueType, Cell, Cell) {
-        let raw = self.raw;
-        let present = |key: &str| raw.get(key).is_some_and(|v| !v.is_null());
-        let pair = |old: &str, new: &str| present(old) || present(new);
-        if pair("oldDateVal", "newDateVal") {
-            let old = Cell::text(self.date("oldDateVal"));
-            (ValueType::Date, old, Cell::text(self.date("newDateVal")))
-        } else if pair("oldNumberVal", "newNumberVal") {
-            let old = self.number("oldNumberVal");
-            (ValueType::Number, old, self.number("newNumberVal"))
-        } else if pair("oldTextVal", "newTextVal") {
-            let old = Cell::text(self.text("oldTextVal"));
-            (ValueType::Text, old, Cell::text(self.text("newTextVal")))
-        } else {
-            (ValueType::None, Cell::Null, Cell::Null)
-        }
-    }
-
-    fn text(&mut self, key: &str) -> Option<String> {
-        let v = self.raw.get(key)?;
-        self.text_of(v)
-    }
-
     /// A string verbatim; any other JSON value as its text (so odd data is kept, not dropped).
-    fn text_of(&mut self, v: &Value) -> Option<String> {
-        let s = match v {
-            Value::Null => return None,
-            Value::String(s) => s.clone(),
-            Value::Number(n) => {
+    fn text<'a>(&mut self, f: Field<'a>) -> Text<'a> {
+        let s = match f {
+            Field::Missing | Field::Null => return None,
+            Field::Text(s) => s,
+            Field::Number(n) => {
                 self.found.insert(Anomaly::NotText);
-                render_json_number(n)
+                Cow::Owned(render_json_number(&n))
             }
-            other => {
+            Field::Other(v) => {
                 self.found.insert(Anomaly::NotText);
-                other.to_string()
+                Cow::Owned(v.to_string())
             }
         };
-        if s.chars()
-            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-        {
-            self.found.insert(Anomaly::ControlCharacters);
-        }
-        if crate::workfront::sanitize::has_literal_surrogate(&s) {
-            self.found.insert(Anomaly::InvalidSurrogate);
-        }
+        self.check(&s);
         Some(s)
     }
 
+    /// Control characters other than tab and line ends, and surrogate escapes made literal.
+    fn check(&mut self, s: &str) {
+        let bytes = s.as_bytes();
+        if bytes
+            .iter()
+            .any(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f)
+            || (bytes.iter().any(|&b| b >= 0x80)
+                && s.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c)))
+        {
+            self.found.insert(Anomaly::ControlCharacters);
+        }
+        if bytes.contains(&b'\\') && has_literal_surrogate(s) {
+            self.found.insert(Anomaly::InvalidSurrogate);
+        }
+    }
+
     /// A date converted to UTC; a date that does not parse is kept as its raw text.
-    fn date(&mut self, key: &str) -> Option<String> {
-        match self.raw.get(key)? {
-            Value::Null => None,
-            Value::String(s) => match parse_timestamp(s) {
-                Some(dt) => Some(format_utc_ms(&dt.with_timezone(&Utc))),
+    fn date<'a>(&mut self, f: Field<'a>) -> Text<'a> {
+        match f {
+            Field::Missing | Field::Null => None,
+            Field::Text(s) => match parse_timestamp(&s) {
+                Some(dt) => {
+                    let mut out = String::with_capacity(24);
+                    write_utc_ms(&mut out, &dt.with_timezone(&chrono::Utc));
+                    Some(Cow::Owned(out))
+                }
                 None => {
                     self.found.insert(Anomaly::BadDate);
-                    self.text_of(&Value::String(s.clone()))
+                    self.check(&s);
+                    Some(s)
                 }
             },
             other => {
                 self.found.insert(Anomaly::BadDate);
-                self.text_of(&Value::String(other.to_string()))
+                let text = match other {
+                    Field::Number(n) => render_json_number(&n),
+                    Field::Other(v) => v.to_string(),
+                    _ => String::new(),
+                };
+                Some(Cow::Owned(text))
             }
         }
     }
 
-    fn number(&mut self, key: &str) -> Cell {
-        match self.raw.get(key) {
-            None | Some(Value::Null) => Cell::Null,
-            Some(Value::Number(n)) => Cell::Number(render_json_number(n)),
-            Some(other) => {
+    fn number<'a>(&mut self, f: Field<'a>) -> Value<'a> {
+        match f {
+            Field::Missing | Field::Null => Value::Null,
+            Field::Number(n) => Value::Number(render_json_number(&n)),
+            Field::Text(s) => {
                 self.found.insert(Anomaly::NotNumber);
-                let text = match other {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                Cell::text(self.text_of(&Value::String(text)))
+                self.check(&s);
+                Value::Text(s)
+            }
+            Field::Other(v) => {
+                self.found.insert(Anomaly::NotNumber);
+                Value::Text(Cow::Owned(v.to_string()))
             }
         }
     }
@@ -377,19 +453,20 @@ pub fn render_number(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::workfront::record::from_map;
+    use serde_json::{Value as Json, json};
 
-    fn norm(v: Value) -> ChangeRecord {
-        normalize(v.as_object().unwrap(), &mut Anomalies::default())
+    fn norm(v: Json) -> ChangeRecord<'static> {
+        normalize(from_map(v.as_object().unwrap())).0
     }
 
-    fn anomalies(v: Value) -> Anomalies {
+    fn anomalies(v: Json) -> Anomalies {
         let mut a = Anomalies::default();
-        normalize(v.as_object().unwrap(), &mut a);
+        a.add(normalize(from_map(v.as_object().unwrap())).1);
         a
     }
 
-    fn complete(extra: Value) -> Value {
+    fn complete(extra: Json) -> Json {
         let mut base = json!({
             "ID": "a", "entryDate": "2025-01-07T10:00:00:000-0700", "changeType": "E",
             "fieldName": "status", "objObjCode": "TASK", "objID": "t", "referenceObjectName": "n",
@@ -451,7 +528,7 @@ mod tests {
         let a = anomalies(complete(json!({"newTextVal": format!("a\tb\r\nc{long}")})));
         assert_eq!(a.total(), 0);
         let r = norm(complete(json!({"newTextVal": long.clone()})));
-        assert_eq!(r.new_value, Cell::Text(long));
+        assert_eq!(r.new_value, Value::Text(long.into()));
     }
 
     #[test]
@@ -485,8 +562,8 @@ mod tests {
     #[test]
     fn json_numbers_keep_large_integers_exact() {
         let r = norm(json!({"oldNumberVal": 9007199254740993_u64, "newNumberVal": 8.0}));
-        assert_eq!(r.old_value, Cell::Number("9007199254740993".into()));
-        assert_eq!(r.new_value, Cell::Number("8".into()));
+        assert_eq!(r.old_value, Value::Number("9007199254740993".into()));
+        assert_eq!(r.new_value, Value::Number("8".into()));
     }
 
     #[test]
@@ -494,8 +571,8 @@ mod tests {
         let all = json!({"oldTextVal": "a", "newNumberVal": 1.5, "newDateVal": "2025-01-07T10:00:00:000-0700"});
         let r = norm(all);
         assert_eq!(r.value_type, ValueType::Date);
-        assert_eq!(r.old_value, Cell::Null);
-        assert_eq!(r.new_value, Cell::Text("2025-01-07T17:00:00.000Z".into()));
+        assert_eq!(r.old_value, Value::Null);
+        assert_eq!(r.new_value, Value::Text("2025-01-07T17:00:00.000Z".into()));
 
         let r = norm(
             json!({"oldTextVal": "a", "oldNumberVal": null, "newNumberVal": 1.5, "oldDateVal": null}),
@@ -503,26 +580,26 @@ mod tests {
         assert_eq!(r.value_type, ValueType::Number);
         assert_eq!(
             (r.old_value, r.new_value),
-            (Cell::Null, Cell::Number("1.5".into()))
+            (Value::Null, Value::Number("1.5".into()))
         );
 
         let r = norm(json!({"oldTextVal": " a ", "newTextVal": null, "oldNumberVal": null}));
         assert_eq!(r.value_type, ValueType::Text);
         assert_eq!(
             (r.old_value, r.new_value),
-            (Cell::Text(" a ".into()), Cell::Null)
+            (Value::Text(" a ".into()), Value::Null)
         );
 
         let r = norm(json!({"oldTextVal": null, "newTextVal": null}));
         assert_eq!(r.value_type, ValueType::None);
-        assert_eq!((r.old_value, r.new_value), (Cell::Null, Cell::Null));
+        assert_eq!((r.old_value, r.new_value), (Value::Null, Value::Null));
     }
 
     #[test]
     fn empty_text_is_not_null() {
         let r = norm(json!({"oldTextVal": "", "newTextVal": "x"}));
         assert_eq!(r.value_type, ValueType::Text);
-        assert_eq!(r.old_value, Cell::Text(String::new()));
+        assert_eq!(r.old_value, Value::Text(String::new().into()));
     }
 
     #[test]
@@ -550,10 +627,10 @@ mod tests {
     fn odd_shapes_are_kept_as_text() {
         let r = norm(json!({"ID": 17, "oldDateVal": "not a date", "newDateVal": 5}));
         assert_eq!(r.id.as_deref(), Some("17"));
-        assert_eq!(r.old_value, Cell::Text("not a date".into()));
-        assert_eq!(r.new_value, Cell::Text("5".into()));
+        assert_eq!(r.old_value, Value::Text("not a date".into()));
+        assert_eq!(r.new_value, Value::Text("5".into()));
         let r = norm(json!({"newNumberVal": "12,5", "fieldName": ["x"]}));
-        assert_eq!(r.new_value, Cell::Text("12,5".into()));
+        assert_eq!(r.new_value, Value::Text("12,5".into()));
         assert_eq!(r.field_name.as_deref(), Some("[\"x\"]"));
     }
 }

@@ -1,112 +1,248 @@
 //! Reading saved raw JRNLE records: a Workfront response body (`{"data": [...]}`), a JSON
-//! array of records, or one record per line (JSON Lines).
+//! array of records, or one record per line (JSON Lines). JSON Lines is read line by line in
+//! constant memory; a body or an array (one API page holds at most 2,000 records) is read
+//! whole.
 
+use std::io::BufRead;
+
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::workfront::record::RawJrnle;
+use crate::workfront::sanitize::sanitize_json;
 
 pub type RawRecord = Map<String, Value>;
 
-/// Parse the text of one input. `source` names it in error messages.
-pub fn parse_raw_records(text: &str, source: &str) -> Result<Vec<RawRecord>> {
-    // Saved answers can hold unpaired surrogate escapes, as live ones can.
-    let sanitized = crate::workfront::sanitize::sanitize_json(text.as_bytes());
-    let trimmed = sanitized.trim_start_matches('\u{feff}').trim();
-    if trimmed.is_empty() {
-        return Ok(Vec::new());
-    }
-    match serde_json::from_str::<Value>(trimmed) {
-        Ok(Value::Object(mut body)) if body.contains_key("data") => match body.remove("data") {
-            Some(Value::Array(items)) => into_records(items, source),
-            _ => Err(bad(
-                source,
-                "\"data\" is not an array of records: save the body of a JRNLE/search answer",
-            )),
-        },
-        Ok(Value::Object(body)) if body.contains_key("error") => Err(bad(
-            source,
-            "this is a Workfront error answer, not records: save a successful JRNLE/search answer",
-        )),
-        Ok(Value::Object(record)) => Ok(vec![record]),
-        Ok(Value::Array(items)) => into_records(items, source),
-        Ok(_) => Err(bad(source, NOT_RECORDS)),
-        Err(whole) if !trimmed.contains('\n') => {
-            Err(bad(source, &format!("not valid JSON: {whole}")))
-        }
-        Err(_) => {
-            // Not one JSON value: read it as one record per line.
-            let mut records = Vec::new();
-            for (n, line) in trimmed.lines().enumerate() {
-                if line.trim().is_empty() {
-                    continue;
-                }
-                match serde_json::from_str::<Value>(line) {
-                    Ok(Value::Object(record)) => records.push(record),
-                    Ok(_) => return Err(bad(source, &format!("line {}: {NOT_RECORDS}", n + 1))),
-                    Err(e) => {
-                        return Err(bad(source, &format!("line {}: not valid JSON: {e}", n + 1)));
-                    }
-                }
-            }
-            Ok(records)
-        }
-    }
-}
-
 const NOT_RECORDS: &str = "expected JRNLE records: {\"data\": [...]}, a JSON array of objects, \
                            or one JSON object per line";
-
-fn into_records(items: Vec<Value>, source: &str) -> Result<Vec<RawRecord>> {
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(i, item)| match item {
-            Value::Object(record) => Ok(record),
-            _ => Err(bad(
-                source,
-                &format!("item {i} is not a JSON object: {NOT_RECORDS}"),
-            )),
-        })
-        .collect()
-}
 
 fn bad(source: &str, what: &str) -> Error {
     Error::usage(format!("{source}: {what}"))
 }
 
+/// Call `each` on every record of `reader`, in input order; returns how many there were.
+/// `source` names the input in error messages.
+pub fn for_each_record(
+    mut reader: impl BufRead,
+    source: &str,
+    mut each: impl FnMut(RawJrnle<'_>) -> Result<()>,
+) -> Result<u64> {
+    let read_err = |e: std::io::Error| bad(source, &format!("cannot read: {e}"));
+    let mut line = Vec::new();
+    let mut number = 0usize;
+    // The first line that is not blank decides the shape.
+    loop {
+        line.clear();
+        number += 1;
+        if reader.read_until(b'\n', &mut line).map_err(read_err)? == 0 {
+            return Ok(0);
+        }
+        let text = line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&line);
+        if !text.iter().all(u8::is_ascii_whitespace) {
+            line = text.to_vec();
+            break;
+        }
+    }
+    let first = sanitize_json(&line).into_owned();
+    match serde_json::from_str::<Value>(&first) {
+        Ok(Value::Object(o)) if !(o.contains_key("data") || only_error(&o)) => {
+            // One record per line.
+            slow_line(&first, number, source, &mut each)?;
+            let mut n = 1;
+            loop {
+                line.clear();
+                number += 1;
+                if reader.read_until(b'\n', &mut line).map_err(read_err)? == 0 {
+                    return Ok(n);
+                }
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                let text = sanitize_json(&line);
+                // Fast path: parse straight into the record, borrowing from the line.
+                // (A derived struct would also read an array positionally: objects only.)
+                let object = text.trim_start().starts_with('{');
+                match serde_json::from_str::<RawJrnle>(&text) {
+                    Ok(raw) if object => each(raw)?,
+                    _ => slow_line(&text, number, source, &mut each)?,
+                }
+                n += 1;
+            }
+        }
+        _ => {
+            // A whole document: read the rest.
+            let mut all = line;
+            reader.read_to_end(&mut all).map_err(read_err)?;
+            let text = sanitize_json(&all);
+            let value: Value = serde_json::from_str(&text)
+                .map_err(|e| bad(source, &format!("not valid JSON: {e}")))?;
+            let items = match &value {
+                Value::Object(o) if only_error(o) => {
+                    return Err(bad(
+                        source,
+                        "this is a Workfront error answer, not records: save a successful JRNLE/search answer",
+                    ));
+                }
+                Value::Object(o) => match o.get("data") {
+                    Some(Value::Array(items)) => items,
+                    _ => {
+                        return Err(bad(
+                            source,
+                            "\"data\" is not an array of records: save the body of a JRNLE/search answer",
+                        ));
+                    }
+                },
+                Value::Array(items) => items,
+                _ => return Err(bad(source, NOT_RECORDS)),
+            };
+            for (i, item) in items.iter().enumerate() {
+                one(item, source, &format!("item {i}"), &mut each)?;
+            }
+            Ok(items.len() as u64)
+        }
+    }
+}
+
+/// A line the fast path refused: say precisely why.
+fn slow_line(
+    text: &str,
+    number: usize,
+    source: &str,
+    each: &mut impl FnMut(RawJrnle<'_>) -> Result<()>,
+) -> Result<()> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| bad(source, &format!("line {number}: not valid JSON: {e}")))?;
+    one(&value, source, &format!("line {number}"), each)
+}
+
+fn only_error(o: &Map<String, Value>) -> bool {
+    o.contains_key("error") && !o.contains_key("data") && o.len() <= 2
+}
+
+/// One record from a parsed value.
+fn one(
+    value: &Value,
+    source: &str,
+    at: &str,
+    each: &mut impl FnMut(RawJrnle<'_>) -> Result<()>,
+) -> Result<()> {
+    if !value.is_object() {
+        return Err(bad(
+            source,
+            &format!("{at} is not a JSON object: {NOT_RECORDS}"),
+        ));
+    }
+    let raw = RawJrnle::deserialize(value)
+        .map_err(|e| bad(source, &format!("{at}: not a JRNLE record: {e}")))?;
+    each(raw)
+}
+
+/// All records of a text as JSON objects (the simulator's `--data` and the demo data).
+pub fn parse_raw_records(text: &str, source: &str) -> Result<Vec<RawRecord>> {
+    let mut records = Vec::new();
+    let sanitized = sanitize_json(text.as_bytes());
+    let trimmed = sanitized.trim_start_matches('\u{feff}').trim();
+    let value = serde_json::from_str::<Value>(trimmed);
+    let items: Vec<Value> =
+        match value {
+            Ok(Value::Object(mut o)) if o.contains_key("data") => match o.remove("data") {
+                Some(Value::Array(items)) => items,
+                _ => return Err(bad(source, "\"data\" is not an array of records")),
+            },
+            Ok(Value::Object(o)) if only_error(&o) => {
+                return Err(bad(source, "this is a Workfront error answer, not records"));
+            }
+            Ok(Value::Array(items)) => items,
+            Ok(Value::Object(o)) => vec![Value::Object(o)],
+            Ok(_) => return Err(bad(source, NOT_RECORDS)),
+            Err(_) if trimmed.is_empty() => Vec::new(),
+            Err(whole) if !trimmed.contains('\n') => {
+                return Err(bad(source, &format!("not valid JSON: {whole}")));
+            }
+            Err(_) => {
+                let mut items = Vec::new();
+                for (n, line) in trimmed.lines().enumerate() {
+                    if line.trim().is_empty() {
+                        continue;
+                    }
+                    items.push(serde_json::from_str(line).map_err(|e| {
+                        bad(source, &format!("line {}: not valid JSON: {e}", n + 1))
+                    })?);
+                }
+                items
+            }
+        };
+    for (i, item) in items.into_iter().enumerate() {
+        match item {
+            Value::Object(record) => records.push(record),
+            _ => {
+                return Err(bad(
+                    source,
+                    &format!("item {i} is not a JSON object: {NOT_RECORDS}"),
+                ));
+            }
+        }
+    }
+    Ok(records)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workfront::record::Field;
 
     fn ids(text: &str) -> Vec<String> {
-        parse_raw_records(text, "t")
-            .unwrap()
-            .iter()
-            .map(|r| r["ID"].as_str().unwrap().to_string())
-            .collect()
+        let mut out = Vec::new();
+        for_each_record(text.as_bytes(), "t", |r| {
+            if let Field::Text(id) = r.id {
+                out.push(id.into_owned());
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            out,
+            parse_raw_records(text, "t")
+                .unwrap()
+                .iter()
+                .map(|r| r["ID"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>(),
+            "both readers agree"
+        );
+        out
+    }
+
+    fn err(text: &str) -> String {
+        let e = for_each_record(text.as_bytes(), "f", |_| Ok(())).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        e.to_string()
     }
 
     #[test]
     fn reads_all_three_shapes_in_input_order() {
         assert_eq!(ids(r#"{"data":[{"ID":"b"},{"ID":"a"}]}"#), ["b", "a"]);
+        assert_eq!(
+            ids("{\n \"data\": [\n  {\"ID\":\"b\"},\n  {\"ID\":\"a\"}\n ]\n}\n"),
+            ["b", "a"]
+        );
         assert_eq!(ids(r#"[{"ID":"b"},{"ID":"a"}]"#), ["b", "a"]);
+        assert_eq!(ids("[\n{\"ID\":\"b\"},\n{\"ID\":\"a\"}\n]"), ["b", "a"]);
         assert_eq!(ids("{\"ID\":\"b\"}\n\n{\"ID\":\"a\"}\n"), ["b", "a"]);
         assert_eq!(ids("{\"ID\":\"only\"}"), ["only"]);
         assert_eq!(ids("\u{feff}[]"), Vec::<String>::new());
-        assert_eq!(ids("  "), Vec::<String>::new());
+        assert_eq!(ids("  \n"), Vec::<String>::new());
+        assert_eq!(ids("{\"ID\":\"x\\ud800\"}\n"), ["x\\ud800"]);
     }
 
     #[test]
     fn bad_input_says_where() {
-        let err = parse_raw_records("{\"ID\":1}\n{oops", "f.ndjson").unwrap_err();
-        assert!(err.to_string().starts_with("f.ndjson: line 2:"), "{err}");
-        assert_eq!(err.exit_code(), 2);
-        let err = parse_raw_records("[1]", "f").unwrap_err();
-        assert!(err.to_string().contains("item 0"), "{err}");
-        let err = parse_raw_records(r#"{"error":{"message":"x"}}"#, "f").unwrap_err();
-        assert!(err.to_string().contains("error answer"), "{err}");
-        let err = parse_raw_records("{oops", "f").unwrap_err();
-        assert!(err.to_string().contains("not valid JSON"), "{err}");
-        assert!(parse_raw_records("42", "f").is_err());
+        assert!(err("{\"ID\":\"1\"}\n{oops").starts_with("f: line 2: not valid JSON"));
+        assert!(err("{\"ID\":\"1\"}\n\n[1]\n").contains("line 3 is not a JSON object"));
+        assert!(err("[1]").contains("item 0 is not a JSON object"));
+        assert!(err(r#"{"error":{"message":"x"}}"#).contains("error answer"));
+        assert!(err("{oops").contains("not valid JSON"));
+        assert!(err("42").contains("expected JRNLE records"));
+        assert!(err(r#"{"data": 3}"#).contains("\"data\" is not an array"));
     }
 }

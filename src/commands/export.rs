@@ -1,10 +1,10 @@
-//! `export`: query JRNLE and write normalized changes.
+//! `export`: query JRNLE and stream normalized changes to the output as windows complete.
 
-use crate::change::{Anomalies, ChangeRecord, normalize};
+use crate::change::Anomalies;
 use crate::cli::ExportArgs;
 use crate::error::Result;
-use crate::output::{Destination, Format, write_all};
-use crate::workfront::fetch::fetch_all;
+use crate::output::{Destination, Format, RecordWriter};
+use crate::workfront::fetch::fetch;
 
 pub fn run(args: ExportArgs) -> Result<()> {
     let out = &args.output;
@@ -12,16 +12,33 @@ pub fn run(args: ExportArgs) -> Result<()> {
     destination.check()?;
     let format = Format::choose(out.format, out.output.as_deref());
     let query = super::query(&args.connection, &args.filters)?;
-    let records = super::runtime()?.block_on(async {
-        let client = super::connect(&query).await?;
-        fetch_all(&client, &query.filters).await
-    })?;
+    let mut output = destination.open()?;
     let mut anomalies = Anomalies::default();
-    let changes: Vec<ChangeRecord> = records
-        .iter()
-        .map(|r| normalize(r, &mut anomalies))
-        .collect();
-    destination.write_with(|w| write_all(w, &changes, format, !out.no_formula_guard).map(drop))?;
-    super::summarize(changes.len(), &destination, &anomalies);
+    let written = super::runtime()?.block_on(async {
+        let client = super::connect(&query).await?;
+        let mut writer = RecordWriter::new(&mut output, format, !out.no_formula_guard)
+            .map_err(|e| super::write_error(&destination, e))?;
+        let stats = fetch(
+            &client,
+            &query.filters,
+            query.options.max_concurrency,
+            |window| {
+                for f in window {
+                    anomalies.add(f.anomalies);
+                    writer
+                        .write(&f.record)
+                        .map_err(|e| super::write_error(&destination, e))?;
+                }
+                Ok(())
+            },
+        )
+        .await?;
+        writer
+            .finish()
+            .map_err(|e| super::write_error(&destination, e))?;
+        Ok::<_, crate::error::Error>(stats.entries)
+    })?;
+    output.commit()?;
+    super::summarize(written, &destination, &anomalies);
     Ok(())
 }

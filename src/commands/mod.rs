@@ -90,8 +90,19 @@ async fn connect(query: &Query) -> Result<Client> {
     }
 }
 
+/// The error for a failed write to `destination`.
+fn write_error(destination: &Destination, source: std::io::Error) -> Error {
+    Error::Write {
+        path: match destination {
+            Destination::Stdout => "standard output".into(),
+            Destination::File(p) => p.clone(),
+        },
+        source,
+    }
+}
+
 /// Warn once per kind of bad data, with its count, then one summary line.
-fn summarize(written: usize, destination: &Destination, anomalies: &Anomalies) {
+fn summarize(written: u64, destination: &Destination, anomalies: &Anomalies) {
     for line in anomalies.lines() {
         report::warn(line);
     }

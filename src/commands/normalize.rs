@@ -1,37 +1,52 @@
-//! `normalize`: saved raw JRNLE records in, normalized output out, in input order.
+//! `normalize`: saved raw JRNLE records in, normalized output out, in input order, streaming.
 
-use std::io::Read;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
 
-use crate::change::{Anomalies, ChangeRecord, normalize};
+use crate::change::{Anomalies, normalize};
 use crate::cli::NormalizeArgs;
 use crate::error::{Error, Result};
-use crate::input::parse_raw_records;
-use crate::output::{Destination, Format, write_all};
+use crate::input::for_each_record;
+use crate::output::{Destination, Format, RecordWriter};
 
 pub fn run(args: NormalizeArgs) -> Result<()> {
     let out = &args.output;
     let destination = Destination::from_arg(out.output.as_deref());
     destination.check()?;
     let format = Format::choose(out.format, out.output.as_deref());
-    let mut changes: Vec<ChangeRecord> = Vec::new();
-    let mut anomalies = Anomalies::default();
+    // Open every input first: a missing file fails before anything is written.
+    let mut inputs: Vec<(String, Box<dyn BufRead>)> = Vec::new();
     for input in &args.inputs {
-        let (name, text) = if input.as_os_str() == "-" {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| Error::usage(format!("cannot read standard input: {e}")))?;
-            ("standard input".to_string(), text)
+        if input.as_os_str() == "-" {
+            inputs.push((
+                "standard input".into(),
+                Box::new(BufReader::with_capacity(1 << 20, std::io::stdin())),
+            ));
         } else {
             let name = input.display().to_string();
-            let text = std::fs::read_to_string(input)
-                .map_err(|e| Error::usage(format!("cannot read {name}: {e}")))?;
-            (name, text)
-        };
-        let records = parse_raw_records(&text, &name)?;
-        changes.extend(records.iter().map(|r| normalize(r, &mut anomalies)));
+            let file =
+                File::open(input).map_err(|e| Error::usage(format!("cannot read {name}: {e}")))?;
+            inputs.push((name, Box::new(BufReader::with_capacity(1 << 20, file))));
+        }
     }
-    destination.write_with(|w| write_all(w, &changes, format, !out.no_formula_guard).map(drop))?;
-    super::summarize(changes.len(), &destination, &anomalies);
+    let mut output = destination.open()?;
+    let mut anomalies = Anomalies::default();
+    let mut written = 0;
+    let mut writer = RecordWriter::new(&mut output, format, !out.no_formula_guard)
+        .map_err(|e| super::write_error(&destination, e))?;
+    for (name, reader) in inputs {
+        written += for_each_record(reader, &name, |raw| {
+            let (record, found) = normalize(raw);
+            anomalies.add(found);
+            writer
+                .write(&record)
+                .map_err(|e| super::write_error(&destination, e))
+        })?;
+    }
+    writer
+        .finish()
+        .map_err(|e| super::write_error(&destination, e))?;
+    output.commit()?;
+    super::summarize(written, &destination, &anomalies);
     Ok(())
 }

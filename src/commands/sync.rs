@@ -36,6 +36,7 @@ pub fn run(args: SyncArgs) -> Result<()> {
         new_series: args.new_series,
         tenant_url,
         api_version,
+        concurrency: query.options.max_concurrency,
     };
     let Some((prepared, to)) = prepare(&plan, Utc::now())? else {
         return Ok(());

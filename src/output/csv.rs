@@ -1,5 +1,6 @@
 //! CSV output: RFC 4180 quoting, one header row, and the formula guard.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use crate::change::{COLUMNS, Cell, ChangeRecord};
@@ -18,17 +19,20 @@ impl<W: Write> CsvWriter<W> {
         Ok(CsvWriter { inner, guard })
     }
 
-    pub(super) fn write(&mut self, record: &ChangeRecord) -> io::Result<()> {
-        let cells = record.cells();
-        let fields = cells.iter().map(|cell| match cell {
-            Cell::Null => String::new(),
-            // Number-typed values are never guarded, so `-42` stays a number.
-            Cell::Number(n) => n.clone(),
-            Cell::Bool(b) => b.to_string(),
-            Cell::Text(t) if self.guard => guard_formula(t),
-            Cell::Text(t) => t.clone(),
-        });
-        self.inner.write_record(fields)?;
+    pub(super) fn write(&mut self, record: &ChangeRecord<'_>) -> io::Result<()> {
+        for cell in record.cells() {
+            let field: Cow<'_, str> = match cell {
+                Cell::Null => Cow::Borrowed(""),
+                // Number-typed values are never guarded, so `-42` stays a number.
+                Cell::Number(n) => Cow::Borrowed(n),
+                Cell::Bool(true) => Cow::Borrowed("true"),
+                Cell::Bool(false) => Cow::Borrowed("false"),
+                Cell::Text(t) if self.guard => guard_formula(t),
+                Cell::Text(t) => Cow::Borrowed(t),
+            };
+            self.inner.write_field(field.as_bytes())?;
+        }
+        self.inner.write_record(None::<&[u8]>)?;
         Ok(())
     }
 
@@ -40,25 +44,25 @@ impl<W: Write> CsvWriter<W> {
 
 /// Spreadsheets run a cell starting with `=`, `+`, `-`, `@`, tab or carriage return as a
 /// formula (OWASP "CSV injection"); a leading `'` makes them show it as text.
-pub fn guard_formula(text: &str) -> String {
+pub fn guard_formula(text: &str) -> Cow<'_, str> {
     match text.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{text}"),
-        _ => text.to_string(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => Cow::Owned(format!("'{text}")),
+        _ => Cow::Borrowed(text),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::change::ValueType;
+    use crate::change::{Value, ValueType};
 
-    fn record(old: Cell, new: Cell, name: &str) -> ChangeRecord {
+    fn record(old: Value<'static>, new: Value<'static>, name: &str) -> ChangeRecord<'static> {
         ChangeRecord {
             id: Some("id1".into()),
             entry_date: Some("2025-01-07T00:00:00.000Z".into()),
             obj_code: Some("TASK".into()),
             obj_id: None,
-            obj_name: Some(name.into()),
+            obj_name: Some(name.to_string().into()),
             field_name: Some("x".into()),
             custom_field: false,
             change_type: Some("E".into()),
@@ -95,8 +99,8 @@ mod tests {
     #[test]
     fn quoting_follows_rfc4180() {
         let r = record(
-            Cell::Text("a,b".into()),
-            Cell::Text("say \"hi\"\nthere".into()),
+            Value::Text("a,b".into()),
+            Value::Text("say \"hi\"\nthere".into()),
             "plain",
         );
         let out = write(&[r], false);
@@ -108,8 +112,8 @@ mod tests {
     #[test]
     fn guard_skips_numbers_and_can_be_turned_off() {
         let r = record(
-            Cell::Number("-42".into()),
-            Cell::Text("-42".into()),
+            Value::Number("-42".into()),
+            Value::Text("-42".into()),
             "=HYPERLINK(\"x\")",
         );
         let guarded = write(std::slice::from_ref(&r), true);
@@ -131,7 +135,7 @@ mod tests {
 
     #[test]
     fn null_is_an_empty_cell() {
-        let out = write(&[record(Cell::Null, Cell::Text(String::new()), "n")], true);
+        let out = write(&[record(Value::Null, Value::Text("".into()), "n")], true);
         let line = out.lines().nth(1).unwrap();
         assert!(line.contains(",text,,,"), "{line}");
     }

@@ -1,5 +1,5 @@
 //! JSON and JSON Lines output. Written by hand so numbers keep the exact rendering of the CSV
-//! output and the bytes are the same on every run.
+//! output and the bytes are the same on every run; strings are escaped as serde_json does.
 
 use std::io::{self, Write};
 
@@ -10,6 +10,7 @@ pub(super) struct JsonWriter<W: Write> {
     /// `true` for one JSON array, `false` for one object per line.
     array: bool,
     first: bool,
+    line: Vec<u8>,
 }
 
 impl<W: Write> JsonWriter<W> {
@@ -21,34 +22,37 @@ impl<W: Write> JsonWriter<W> {
             out,
             array,
             first: true,
+            line: Vec::with_capacity(1024),
         })
     }
 
-    pub(super) fn write(&mut self, record: &ChangeRecord) -> io::Result<()> {
-        let mut line = String::with_capacity(512);
+    pub(super) fn write(&mut self, record: &ChangeRecord<'_>) -> io::Result<()> {
+        let line = &mut self.line;
+        line.clear();
         if self.array {
-            line.push_str(if self.first { "\n" } else { ",\n" });
+            line.extend_from_slice(if self.first { b"\n" } else { b",\n" });
         }
         self.first = false;
-        line.push('{');
+        line.push(b'{');
         for (i, (key, cell)) in COLUMNS.iter().zip(record.cells()).enumerate() {
             if i > 0 {
-                line.push(',');
+                line.push(b',');
             }
-            push_string(&mut line, key);
-            line.push(':');
+            push_string(line, key);
+            line.push(b':');
             match cell {
-                Cell::Null => line.push_str("null"),
-                Cell::Number(n) => line.push_str(&n),
-                Cell::Bool(b) => line.push_str(if b { "true" } else { "false" }),
-                Cell::Text(t) => push_string(&mut line, &t),
+                Cell::Null => line.extend_from_slice(b"null"),
+                Cell::Number(n) => line.extend_from_slice(n.as_bytes()),
+                Cell::Bool(true) => line.extend_from_slice(b"true"),
+                Cell::Bool(false) => line.extend_from_slice(b"false"),
+                Cell::Text(t) => push_string(line, t),
             }
         }
-        line.push('}');
+        line.push(b'}');
         if !self.array {
-            line.push('\n');
+            line.push(b'\n');
         }
-        self.out.write_all(line.as_bytes())
+        self.out.write_all(line)
     }
 
     pub(super) fn finish(mut self) -> io::Result<W> {
@@ -61,7 +65,55 @@ impl<W: Write> JsonWriter<W> {
     }
 }
 
-fn push_string(out: &mut String, s: &str) {
-    // serde_json's string escaping cannot fail for a &str.
-    out.push_str(&serde_json::to_string(s).unwrap_or_default());
+/// A JSON string, escaped exactly as serde_json escapes it: `"` `\` and the control characters
+/// (`\b \f \n \r \t`, others as `\u00XX`); everything else as is.
+fn push_string(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0x00..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        if escape.is_empty() {
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[(b >> 4) as usize]);
+            out.push(HEX[(b & 0xf) as usize]);
+        } else {
+            out.extend_from_slice(escape);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_escaped_exactly_as_serde_json_does() {
+        let mut all = String::new();
+        for c in 0u8..0x80 {
+            all.push(c as char);
+        }
+        all.push_str("é€😀\u{2028}");
+        let mut out = Vec::new();
+        push_string(&mut out, &all);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            serde_json::to_string(&all).unwrap()
+        );
+    }
 }

@@ -62,7 +62,7 @@ impl<W: Write> RecordWriter<W> {
         Ok(RecordWriter { kind })
     }
 
-    pub fn write(&mut self, record: &ChangeRecord) -> io::Result<()> {
+    pub fn write(&mut self, record: &ChangeRecord<'_>) -> io::Result<()> {
         match &mut self.kind {
             Kind::Csv(w) => w.write(record),
             Kind::Json(w) => w.write(record),
@@ -81,7 +81,7 @@ impl<W: Write> RecordWriter<W> {
 /// Write all records to `out` in `format`.
 pub fn write_all<W: Write>(
     out: W,
-    records: &[ChangeRecord],
+    records: &[ChangeRecord<'_>],
     format: Format,
     formula_guard: bool,
 ) -> io::Result<W> {
@@ -129,40 +129,121 @@ impl Destination {
         Ok(())
     }
 
-    /// Run `write` against the destination. For a file, the bytes go to a temporary file in
-    /// the same directory (mode 0600 on Unix: audit data is sensitive), which is flushed,
-    /// synced and renamed into place only if `write` succeeds; a failed run leaves no file.
-    pub fn write_with(&self, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
+    /// Open the destination for streaming output. For a file, the bytes go to a temporary
+    /// file in the same directory (mode 0600 on Unix: audit data is sensitive), which
+    /// [`Output::commit`] flushes, syncs and renames into place; dropped uncommitted, it is
+    /// removed, so a failed run leaves no file. For stdout, the first [`HOLD_BACK`] bytes are
+    /// held until commit, so a run that fails early prints nothing.
+    pub fn open(&self) -> Result<Output> {
         match self {
-            Destination::Stdout => {
-                let stdout = io::stdout();
-                let mut out = BufWriter::new(stdout.lock());
-                write(&mut out)
-                    .and_then(|()| out.flush())
-                    .map_err(|source| Error::Write {
-                        path: "standard output".into(),
-                        source,
-                    })
-            }
+            Destination::Stdout => Ok(Output::Stdout {
+                held: Vec::new(),
+                streaming: false,
+            }),
             Destination::File(path) => {
-                let fail = |source| Error::Write {
-                    path: path.clone(),
-                    source,
-                };
                 let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
                 let tmp = tempfile::Builder::new()
                     .prefix(&format!(".{name}."))
                     .suffix(".tmp")
                     .tempfile_in(parent_dir(path))
-                    .map_err(fail)?;
-                let mut out = BufWriter::new(tmp);
-                write(&mut out).map_err(fail)?;
+                    .map_err(|source| Error::Write {
+                        path: path.clone(),
+                        source,
+                    })?;
+                Ok(Output::File {
+                    out: BufWriter::with_capacity(256 * 1024, tmp),
+                    path: path.clone(),
+                })
+            }
+        }
+    }
+
+    /// Run `write` against the destination and commit.
+    pub fn write_with(&self, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
+        let mut out = self.open()?;
+        write(&mut out).map_err(|source| out.error(source))?;
+        out.commit()
+    }
+}
+
+/// How much stdout output is held back before it streams.
+pub const HOLD_BACK: usize = 8 * 1024 * 1024;
+
+/// An open destination (see [`Destination::open`]).
+pub enum Output {
+    Stdout {
+        held: Vec<u8>,
+        streaming: bool,
+    },
+    File {
+        out: BufWriter<tempfile::NamedTempFile>,
+        path: PathBuf,
+    },
+}
+
+impl Output {
+    /// The error for a failed write here.
+    pub fn error(&self, source: io::Error) -> Error {
+        Error::Write {
+            path: match self {
+                Output::Stdout { .. } => "standard output".into(),
+                Output::File { path, .. } => path.clone(),
+            },
+            source,
+        }
+    }
+
+    /// Finish: flush stdout, or sync and rename the file into place.
+    pub fn commit(self) -> Result<()> {
+        match self {
+            Output::Stdout { held, .. } => {
+                let mut stdout = io::stdout().lock();
+                stdout
+                    .write_all(&held)
+                    .and_then(|()| stdout.flush())
+                    .map_err(|source| Error::Write {
+                        path: "standard output".into(),
+                        source,
+                    })
+            }
+            Output::File { out, path } => {
+                let fail = |source| Error::Write {
+                    path: path.clone(),
+                    source,
+                };
                 let tmp = out.into_inner().map_err(|e| fail(e.into_error()))?;
                 tmp.as_file().sync_all().map_err(fail)?;
-                tmp.persist(path).map_err(|e| fail(e.error))?;
-                sync_dir(parent_dir(path));
+                tmp.persist(&path).map_err(|e| fail(e.error))?;
+                sync_dir(parent_dir(&path));
                 Ok(())
             }
+        }
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Output::File { out, .. } => out.write(buf),
+            Output::Stdout { held, streaming } => {
+                held.extend_from_slice(buf);
+                if *streaming || held.len() >= HOLD_BACK {
+                    *streaming = true;
+                    if held.len() >= 64 * 1024 {
+                        io::stdout().lock().write_all(held)?;
+                        held.clear();
+                    }
+                }
+                Ok(buf.len())
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Output::File { out, .. } => out.flush(),
+            // Held bytes go out on commit.
+            Output::Stdout { .. } => Ok(()),
         }
     }
 }

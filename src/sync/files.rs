@@ -3,7 +3,9 @@
 
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{BufWriter, Write};
+
+use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -13,32 +15,91 @@ use crate::output::Format;
 
 use super::PARTIAL_SUFFIX;
 
-/// Write `bytes` to `path` so that `path` either does not exist or holds all of them: write to
-/// `<path>.partial`, fsync, rename, fsync the directory. Mode 0600 on Unix.
+/// A file written under `<path>.partial` and renamed to `path` only on [`AtomicFile::commit`],
+/// after an fsync, so `path` either does not exist or holds every byte. It hashes what it
+/// writes (SHA-256) and counts it. Mode 0600 on Unix.
+pub struct AtomicFile {
+    path: PathBuf,
+    partial: PathBuf,
+    out: BufWriter<File>,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl AtomicFile {
+    pub fn create(path: &Path) -> Result<AtomicFile> {
+        let partial = partial_path(path);
+        let mut options = OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(&partial).map_err(|source| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            partial,
+            out: BufWriter::with_capacity(256 * 1024, file),
+            hasher: Sha256::new(),
+            size: 0,
+        })
+    }
+
+    /// The error for a failed write to this file.
+    pub fn error(&self, source: std::io::Error) -> Error {
+        Error::Write {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Flush, fsync, rename into place, fsync the directory. Returns size and SHA-256.
+    pub fn commit(self) -> Result<(u64, String)> {
+        let fail = |source| Error::Write {
+            path: self.path.clone(),
+            source,
+        };
+        let file = self.out.into_inner().map_err(|e| fail(e.into_error()))?;
+        file.sync_all().map_err(fail)?;
+        drop(file);
+        fs::rename(&self.partial, &self.path).map_err(fail)?;
+        if let Some(dir) = self.path.parent()
+            && let Ok(d) = File::open(dir)
+        {
+            let _ = d.sync_all();
+        }
+        let sha = self
+            .hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok((self.size, sha))
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// Write `bytes` to `path` all or nothing (see [`AtomicFile`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let fail = |source| Error::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let partial = partial_path(path);
-    let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&partial).map_err(fail)?;
-    file.write_all(bytes).map_err(fail)?;
-    file.sync_all().map_err(fail)?;
-    drop(file);
-    fs::rename(&partial, path).map_err(fail)?;
-    if let Some(dir) = path.parent()
-        && let Ok(d) = File::open(dir)
-    {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(bytes).map_err(|e| file.error(e))?;
+    file.commit().map(drop)
 }
 
 fn partial_path(path: &Path) -> PathBuf {

@@ -7,16 +7,16 @@ use std::time::Duration;
 
 use chrono::{DateTime, DurationRound, Utc};
 
-use crate::change::{Anomalies, ChangeRecord, normalize};
+use crate::change::Anomalies;
 use crate::error::{Error, Result};
 use crate::output::{Format, RecordWriter};
 use crate::report;
 use crate::workfront::client::Client;
 use crate::workfront::date::format_utc_ms;
-use crate::workfront::fetch::fetch_all;
+use crate::workfront::fetch::fetch;
 use crate::workfront::query::{Filters, filter_params};
 
-use super::files::{delivered_ids, read_dir, remove_partials, write_atomic};
+use super::files::{AtomicFile, delivered_ids, read_dir, remove_partials, write_atomic};
 use super::lock::DirLock;
 use super::manifest::{
     Committed, DataFile, MANIFEST_VERSION, Manifest, SeriesQuery, Window, data_file_name,
@@ -39,6 +39,8 @@ pub struct SyncPlan {
     pub new_series: bool,
     pub tenant_url: String,
     pub api_version: String,
+    /// Requests in flight at once, at most.
+    pub concurrency: usize,
 }
 
 /// What a run committed.
@@ -260,43 +262,62 @@ pub async fn run(
         ..plan.filters.clone()
     };
     let server_count = client.count(&filter_params(&window_filters)).await?;
-    let records = fetch_all(
+    let delivered = delivered_since(plan, &prepared.chain, &query_from)?;
+    let name = data_file_name(&from, &to, plan.format);
+    let mut file = AtomicFile::create(&plan.out_dir.join(&name))?;
+    let mut anomalies = Anomalies::default();
+    let (mut rows, mut late_rows) = (0u64, 0u64);
+    let from_text = format_utc_ms(&from);
+    let mut writer = RecordWriter::new(&mut file, plan.format, plan.formula_guard)
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let mut failed = None;
+    fetch(
         client,
         &Filters {
             since: Some(query_from),
             ..window_filters
         },
-    )
-    .await?;
-    let delivered = delivered_since(plan, &prepared.chain, &query_from)?;
-    let mut anomalies = Anomalies::default();
-    let mut late_rows = 0;
-    let changes: Vec<ChangeRecord> = records
-        .iter()
-        .map(|r| normalize(r, &mut anomalies))
-        .filter(|c| c.id.as_ref().is_none_or(|id| !delivered.contains(id)))
-        .inspect(|c| {
-            if c.entry_date.as_deref() < Some(format_utc_ms(&from).as_str()) {
-                late_rows += 1;
+        plan.concurrency,
+        |window| {
+            for f in window {
+                if f.record
+                    .id
+                    .as_deref()
+                    .is_some_and(|id| delivered.contains(id))
+                {
+                    continue;
+                }
+                if f.record.entry_date.as_deref() < Some(from_text.as_str()) {
+                    late_rows += 1;
+                }
+                anomalies.add(f.anomalies);
+                rows += 1;
+                if let Err(e) = writer.write(&f.record) {
+                    failed = Some(e);
+                    return Err(Error::Internal("write failed".into()));
+                }
             }
-        })
-        .collect();
-    let mut writer = RecordWriter::new(Vec::new(), plan.format, plan.formula_guard)
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    for change in &changes {
-        writer
-            .write(change)
-            .map_err(|e| Error::Internal(e.to_string()))?;
-    }
-    let bytes = writer
-        .finish()
-        .map_err(|e| Error::Internal(e.to_string()))?;
-
-    let name = data_file_name(&from, &to, plan.format);
+            Ok(())
+        },
+    )
+    .await
+    .map_err(|e| match failed.take() {
+        Some(io) => Error::Write {
+            path: plan.out_dir.join(&name),
+            source: io,
+        },
+        None => e,
+    })?;
+    writer.finish().map_err(|e| Error::Write {
+        path: plan.out_dir.join(&name),
+        source: e,
+    })?;
     let window = Window {
-        from: format_utc_ms(&from),
+        from: from_text.clone(),
         to: format_utc_ms(&to),
     };
+    // The data file first, then the manifest: the manifest's arrival is the commit.
+    let (size, sha256) = file.commit()?;
     let manifest = Manifest {
         manifest_version: MANIFEST_VERSION,
         tool: "jrnle-audit".into(),
@@ -305,21 +326,19 @@ pub async fn run(
         query: plan.series_query(),
         window: window.clone(),
         lookback_from: format_utc_ms(&query_from),
-        row_count: changes.len() as u64,
+        row_count: rows,
         late_row_count: late_rows,
         server_count,
         data_file: DataFile {
             name: name.clone(),
-            size: bytes.len() as u64,
-            sha256: sha256_hex(&bytes),
+            size,
+            sha256,
         },
         previous_manifest_sha256: prepared.chain.last().map(|c| c.sha256.clone()),
         written_at: format_utc_ms(&Utc::now()),
     };
     let manifest_bytes = manifest.to_bytes();
     let manifest_file = manifest_name(&name);
-    // The data file first, then the manifest: the manifest's arrival is the commit.
-    write_atomic(&plan.out_dir.join(&name), &bytes)?;
     write_atomic(&plan.out_dir.join(&manifest_file), &manifest_bytes)?;
     state::save(
         &plan.state_path,
@@ -333,7 +352,7 @@ pub async fn run(
     Ok(Outcome {
         data_file: name,
         window,
-        rows: changes.len() as u64,
+        rows,
         late_rows,
         anomalies,
     })

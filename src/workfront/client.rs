@@ -6,14 +6,17 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, Url};
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::Value;
 use tokio::sync::Semaphore;
 
+use crate::change::{AnomalySet, ChangeRecord, normalize};
 use crate::error::{Error, Result};
 use crate::report;
 use crate::rng::SplitMix64;
 use crate::secret::Secret;
 use crate::workfront::query::{Params, encode};
+use crate::workfront::record::RawJrnle;
 use crate::workfront::retry::{RetryPolicy, jitter_source, parse_retry_after, retryable_status};
 use crate::workfront::sanitize::sanitize_json;
 
@@ -76,6 +79,15 @@ pub struct Client {
     limiter: Semaphore,
     retry: RetryPolicy,
     jitter: Mutex<SplitMix64>,
+    requests: std::sync::atomic::AtomicU64,
+    retries: std::sync::atomic::AtomicU64,
+}
+
+/// One entry as fetched: its record, owning its text, and its oddities.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub record: ChangeRecord<'static>,
+    pub anomalies: AnomalySet,
 }
 
 /// One failed try: the error to report, and whether another try could succeed.
@@ -124,40 +136,75 @@ impl Client {
             limiter: Semaphore::new(options.max_concurrency.max(1)),
             retry: options.retry,
             jitter: Mutex::new(jitter_source()),
+            requests: Default::default(),
+            retries: Default::default(),
         })
     }
 
     /// `JRNLE/count`: the number of entries the filters match.
     pub async fn count(&self, params: &Params) -> Result<u64> {
-        self.call("count", params, |body| {
+        #[derive(Deserialize)]
+        struct Count {
+            count: Option<u64>,
+        }
+        #[derive(Deserialize)]
+        struct Body {
+            data: Option<Count>,
+            count: Option<u64>,
+            error: Option<Value>,
+        }
+        self.call("count", params, |text| {
+            let body: Body = parse_body(text)?;
+            if let Some(e) = body.error {
+                return Err(error_message(&e));
+            }
             // Documented as {"data": {"count": N}}; some docs show a bare {"count": N}.
-            let data = body.get("data").unwrap_or(&body);
-            data.get("count").and_then(Value::as_u64).ok_or_else(|| {
-                format!(
-                    "the count answer has no count: {}",
-                    snippet(&body.to_string())
-                )
-            })
+            body.data
+                .and_then(|d| d.count)
+                .or(body.count)
+                .ok_or_else(|| format!("the count answer has no count: {}", snippet(text)))
         })
         .await
     }
 
-    /// `JRNLE/search`: one page of raw records.
-    pub async fn search(&self, params: &Params) -> Result<Vec<Map<String, Value>>> {
-        self.call("search", params, |body| match body {
-            Value::Object(mut o) => match o.remove("data") {
-                Some(Value::Array(items)) => items
-                    .into_iter()
-                    .map(|item| match item {
-                        Value::Object(record) => Ok(record),
-                        _ => Err("the search answer holds something that is not a record".into()),
-                    })
-                    .collect(),
-                _ => Err("the search answer has no \"data\" array".into()),
-            },
-            _ => Err("the search answer is not a JSON object".into()),
+    /// `JRNLE/search`: one page, normalized as it is parsed (text borrowed from the body).
+    pub async fn search(&self, params: &Params) -> Result<Vec<Fetched>> {
+        #[derive(Deserialize)]
+        struct Body<'a> {
+            #[serde(borrow)]
+            data: Option<Vec<RawJrnle<'a>>>,
+            error: Option<Value>,
+        }
+        self.call("search", params, |text| {
+            let body: Body = parse_body(text)?;
+            if let Some(e) = body.error {
+                return Err(error_message(&e));
+            }
+            let data = body
+                .data
+                .ok_or_else(|| "the search answer has no \"data\" array".to_string())?;
+            Ok(data
+                .into_iter()
+                .map(|raw| {
+                    let (record, anomalies) = normalize(raw);
+                    Fetched {
+                        record: record.into_owned(),
+                        anomalies,
+                    }
+                })
+                .collect())
         })
         .await
+    }
+
+    /// Requests sent so far, retries included.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Retries so far.
+    pub fn retries(&self) -> u64 {
+        self.retries.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Send one logical request, retrying what can succeed on another try. `parse` checks the
@@ -166,7 +213,7 @@ impl Client {
         &self,
         action: &str,
         params: &Params,
-        parse: impl Fn(Value) -> Result<T, String>,
+        parse: impl Fn(&str) -> Result<T, String>,
     ) -> Result<T> {
         let started = Instant::now();
         let mut retry = 0;
@@ -180,7 +227,7 @@ impl Client {
                 self.attempt(action, params).await
             };
             let failure = match outcome {
-                Ok((path, value)) => match parse(value) {
+                Ok((path, text)) => match parse(&text) {
                     Ok(v) => return Ok(v),
                     Err(message) => Failure::new(
                         Error::Api {
@@ -197,6 +244,8 @@ impl Client {
                 return Err(failure.error);
             }
             retry += 1;
+            self.retries
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let jitter = self.jitter.lock().unwrap_or_else(|e| e.into_inner()).unit();
             match self
                 .retry
@@ -217,7 +266,9 @@ impl Client {
     }
 
     /// One HTTP exchange. Returns the URL path (for messages) and the parsed body.
-    async fn attempt(&self, action: &str, params: &Params) -> Result<(String, Value), Failure> {
+    async fn attempt(&self, action: &str, params: &Params) -> Result<(String, String), Failure> {
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut url = self
             .base
             .join(action)
@@ -264,13 +315,34 @@ impl Client {
             bytes.len(),
             started.elapsed().as_millis()
         ));
-        interpret(&path, status, &bytes)
-            .map(|v| (path, v))
-            .map_err(|mut f| {
+        if (200..300).contains(&status) {
+            // The body is checked as it is parsed, by the caller's `parse`.
+            return Ok((path, sanitize_json(&bytes).into_owned()));
+        }
+        Err(match interpret(&path, status, &bytes) {
+            Err(mut f) => {
                 f.retry_after = retry_after;
                 f
-            })
+            }
+            Ok(_) => Failure::new(
+                Error::Internal("a failed status read as success".into()),
+                false,
+            ),
+        })
     }
+}
+
+/// Parse a 2xx body; a body that is not the JSON expected is a garbled answer (retried).
+fn parse_body<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, String> {
+    serde_json::from_str(text)
+        .map_err(|e| format!("the answer is not valid JSON ({e}): {}", snippet(text)))
+}
+
+/// The server's message from an `"error"` value.
+fn error_message(e: &Value) -> String {
+    e.get("message")
+        .and_then(Value::as_str)
+        .map_or_else(|| e.to_string(), str::to_string)
 }
 
 fn gave_up(error: Error, retries: u32) -> Error {
@@ -297,11 +369,10 @@ fn gave_up(error: Error, retries: u32) -> Error {
 /// (API notes §6), and is retried then; proxies answer 502/503/504 with HTML.
 pub fn interpret(path: &str, status: u16, body: &[u8]) -> Result<Value, Failure> {
     let parsed = serde_json::from_str::<Value>(&sanitize_json(body)).ok();
-    let server_message = parsed.as_ref().and_then(|v| v.get("error")).map(|e| {
-        e.get("message")
-            .and_then(Value::as_str)
-            .map_or_else(|| e.to_string(), str::to_string)
-    });
+    let server_message = parsed
+        .as_ref()
+        .and_then(|v| v.get("error"))
+        .map(error_message);
     let ok_status = (200..300).contains(&status);
     let fail = |message: String, retryable: bool| {
         let error = if status == 401 || status == 403 {

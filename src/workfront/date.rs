@@ -103,7 +103,36 @@ pub fn parse_user_time(s: &str) -> Result<DateTime<Utc>, String> {
 
 /// The one output rendering of an instant: UTC, always three fraction digits.
 pub fn format_utc_ms(dt: &DateTime<Utc>) -> String {
-    dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    let mut out = String::with_capacity(24);
+    write_utc_ms(&mut out, dt);
+    out
+}
+
+/// [`format_utc_ms`] into a buffer, digit by digit: this runs once or more per exported row.
+/// Years outside 0..=9999 (which Workfront never sends) fall back to chrono's formatting.
+pub fn write_utc_ms(out: &mut String, dt: &DateTime<Utc>) {
+    use chrono::{Datelike, Timelike};
+    let year = dt.year();
+    if !(0..=9999).contains(&year) {
+        out.push_str(&dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+        return;
+    }
+    let ms = dt.timestamp_subsec_millis().min(999);
+    let mut buf = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, width: usize, mut v: u32| {
+        for i in (0..width).rev() {
+            buf[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, year as u32);
+    put(5, 2, dt.month());
+    put(8, 2, dt.day());
+    put(11, 2, dt.hour());
+    put(14, 2, dt.minute());
+    put(17, 2, dt.second());
+    put(20, 3, ms);
+    out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
 }
 
 /// Workfront's rendering of an instant in a tenant's zone: `2020-05-18T17:00:00:000-0600`.
@@ -207,6 +236,26 @@ mod tests {
         for dt in [summer, winter, first, second] {
             let back = parse_timestamp(&format_workfront(&dt, &Denver)).unwrap();
             assert_eq!(back.with_timezone(&Utc), dt);
+        }
+    }
+
+    #[test]
+    fn the_fast_writer_agrees_with_chrono() {
+        for ms in [
+            0i64,
+            1,
+            999,
+            1_736_208_000_123,
+            253_402_300_799_999,
+            -1,
+            4_102_444_800_000,
+        ] {
+            let dt = DateTime::<Utc>::from_timestamp_millis(ms).unwrap();
+            assert_eq!(
+                format_utc_ms(&dt),
+                dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+                "{ms}"
+            );
         }
     }
 

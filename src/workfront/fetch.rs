@@ -1,56 +1,224 @@
-//! Fetching every entry of a query exactly once: page through a total order, then check the
-//! result against Workfront's own count, refetching on a mismatch.
+//! Fetching every entry of a query exactly once, fast and in constant memory: the range is
+//! split into counted windows, pages of several windows are fetched concurrently (the client
+//! caps requests in flight), and each window is checked against its count and handed on in
+//! `(entry_date, id)` order as soon as it is complete.
 
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use futures::{StreamExt, TryStreamExt};
 
 use crate::error::{Error, Result};
-use crate::input::RawRecord;
-use crate::workfront::client::Client;
-use crate::workfront::date::parse_timestamp;
-use crate::workfront::query::{Filters, MAX_PAGE, filter_params, search_params};
+use crate::report;
+use crate::workfront::client::{Client, Fetched};
+use crate::workfront::query::{Filters, MAX_PAGE, Params, filter_params, search_params};
+use crate::workfront::window::Window;
 
-/// How many times a query is fetched in full before a count mismatch is final.
+/// How many times a window is fetched in full before a count mismatch is final.
 pub const FETCH_ATTEMPTS: usize = 3;
 
-/// Fetch every entry matching `filters`, sorted by `(entryDate, ID)`, each exactly once.
-///
-/// The check: what was fetched must match Workfront's count. On a live tenant entries keep
-/// being journaled, also into a window being fetched (an entry can become visible a little
-/// after the instant it carries), so the count is taken again after the pages: a result
-/// between the count before and the count after is every entry that existed when the fetch
-/// began (journal entries are only ever added, and sorted offset paging never skips an entry
-/// when others are inserted, it only repeats one, which is dropped), plus some that arrived
-/// during it. Anything else is fetched again.
-pub async fn fetch_all(client: &Client, filters: &Filters) -> Result<Vec<RawRecord>> {
-    let count_params = filter_params(filters);
-    let mut last = (0, 0);
-    for attempt in 1..=FETCH_ATTEMPTS {
-        let expected = client.count(&count_params).await?;
-        let records = fetch_pages(client, filters, expected).await?;
-        let got = records.len() as u64;
-        if got == expected {
+/// What a fetch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FetchStats {
+    pub windows: usize,
+    pub entries: u64,
+    /// Workfront's count for the whole range, from the plan.
+    pub expected: u64,
+}
+
+/// Fetch every entry matching `filters` and hand them to `emit`, one window at a time, in
+/// `(entry_date, id)` order, each exactly once.
+pub async fn fetch(
+    client: &Client,
+    filters: &Filters,
+    concurrency: usize,
+    mut emit: impl FnMut(Vec<Fetched>) -> Result<()>,
+) -> Result<FetchStats> {
+    let windows = plan(client, filters).await?;
+    let mut stats = FetchStats {
+        windows: windows.len(),
+        expected: windows.iter().map(|w| w.count).sum(),
+        ..FetchStats::default()
+    };
+    report::verbose(format!(
+        "{} entries in {} windows",
+        stats.expected,
+        windows.len()
+    ));
+    // Every page of every window, in order; `buffered` keeps `concurrency` requests in flight
+    // and yields the pages in order, so at most that many pages wait beside the window being
+    // assembled.
+    let pages = futures::stream::iter(
+        windows
+            .iter()
+            .enumerate()
+            .flat_map(|(i, w)| (0..w.pages(MAX_PAGE)).map(move |p| (i, p))),
+    )
+    .map(|(i, p)| {
+        let params = search_params(
+            &window_filters(filters, &windows[i]),
+            p * MAX_PAGE,
+            MAX_PAGE,
+        );
+        async move { client.search(&params).await.map(|page| (i, page)) }
+    })
+    .buffered(concurrency.max(1));
+    futures::pin_mut!(pages);
+    let mut current: Option<(usize, Vec<Fetched>, usize)> = None;
+    let finish = |i: usize, records: Vec<Fetched>, last_len: usize| {
+        let window = windows[i];
+        let wf = window_filters(filters, &window);
+        async move { complete_window(client, &wf, window, records, last_len).await }
+    };
+    while let Some((i, page)) = pages.try_next().await? {
+        match &mut current {
+            Some((at, records, last_len)) if *at == i => {
+                *last_len = page.len();
+                records.extend(page);
+            }
+            _ => {
+                if let Some((at, records, last_len)) = current.take() {
+                    let done = finish(at, records, last_len).await?;
+                    stats.entries += done.len() as u64;
+                    emit(done)?;
+                }
+                let len = page.len();
+                current = Some((i, page, len));
+            }
+        }
+    }
+    if let Some((at, records, last_len)) = current.take() {
+        let done = finish(at, records, last_len).await?;
+        stats.entries += done.len() as u64;
+        emit(done)?;
+    }
+    Ok(stats)
+}
+
+fn window_filters(base: &Filters, w: &Window) -> Filters {
+    Filters {
+        since: Some(w.since),
+        until: w.until,
+        ..base.clone()
+    }
+}
+
+/// Count the range, then split windows that hold too many entries until none does. Empty
+/// windows are dropped: no page request is ever made for them.
+pub async fn plan(client: &Client, filters: &Filters) -> Result<Vec<Window>> {
+    let Some(since) = start_of(client, filters).await? else {
+        return Ok(Vec::new());
+    };
+    let root = Window {
+        since,
+        until: filters.until,
+        count: client
+            .count(&filter_params(&Filters {
+                since: Some(since),
+                ..filters.clone()
+            }))
+            .await?,
+    };
+    let mut done = Vec::new();
+    let mut todo = vec![root];
+    while let Some(w) = todo.pop() {
+        if w.count == 0 {
+            continue;
+        }
+        if !w.too_big() {
+            done.push(w);
+            continue;
+        }
+        let parts = w.split();
+        let counts = futures::future::try_join_all(parts.iter().map(|(a, b)| {
+            let params: Params = filter_params(&Filters {
+                since: Some(*a),
+                until: *b,
+                ..filters.clone()
+            });
+            async move { client.count(&params).await }
+        }))
+        .await?;
+        // Later parts go on the stack first, so windows come off it in time order.
+        for ((since, until), count) in parts.into_iter().zip(counts).rev() {
+            todo.push(Window {
+                since,
+                until,
+                count,
+            });
+        }
+    }
+    done.sort_by_key(|w| w.since);
+    Ok(done)
+}
+
+/// The start of the range: `--since`, or the first matching entry's instant (one request).
+async fn start_of(client: &Client, filters: &Filters) -> Result<Option<DateTime<Utc>>> {
+    if let Some(since) = filters.since {
+        return Ok(Some(since));
+    }
+    let first = client.search(&search_params(filters, 0, 1)).await?;
+    Ok(first.first().and_then(|f| {
+        f.record
+            .entry_date
+            .as_deref()
+            .and_then(crate::workfront::date::parse_timestamp)
+            .map(|d| d.with_timezone(&Utc))
+    }))
+}
+
+/// Check a window's entries against its count, fetching more or again where needed, and put
+/// them in order. `last_len` is the size of its last page: a full one means the window grew.
+async fn complete_window(
+    client: &Client,
+    filters: &Filters,
+    window: Window,
+    mut records: Vec<Fetched>,
+    mut last_len: usize,
+) -> Result<Vec<Fetched>> {
+    let mut first = window.pages(MAX_PAGE) * MAX_PAGE;
+    // More entries than counted (journaled since): page on until a short page.
+    while last_len == MAX_PAGE {
+        let page = client
+            .search(&search_params(filters, first, MAX_PAGE))
+            .await?;
+        last_len = page.len();
+        first += MAX_PAGE;
+        records.extend(page);
+    }
+    dedupe_and_sort(&mut records);
+    if accept(client, filters, window.count, records.len() as u64).await? {
+        return Ok(records);
+    }
+    // Slow path: fetch the window again, sequentially, until the counts agree.
+    let mut last = (window.count, records.len() as u64);
+    // The concurrent fetch was the first attempt.
+    for attempt in 2..=FETCH_ATTEMPTS {
+        report::warn(format!(
+            "Workfront counts {} entries in {} but {} were fetched; fetching again ({attempt}/{FETCH_ATTEMPTS})",
+            last.0,
+            filters.window(),
+            last.1
+        ));
+        let expected = client.count(&filter_params(filters)).await?;
+        let mut records = Vec::new();
+        let mut first = 0;
+        loop {
+            let page = client
+                .search(&search_params(filters, first, MAX_PAGE))
+                .await?;
+            let len = page.len();
+            records.extend(page);
+            if len < MAX_PAGE {
+                break;
+            }
+            first += MAX_PAGE;
+        }
+        dedupe_and_sort(&mut records);
+        if accept(client, filters, expected, records.len() as u64).await? {
             return Ok(records);
         }
-        let after = client.count(&count_params).await?;
-        if expected <= got && got <= after {
-            crate::report::verbose(format!(
-                "{} entries were journaled in {} during the fetch",
-                after - expected,
-                filters.window()
-            ));
-            return Ok(records);
-        }
-        last = (after, got);
-        if attempt < FETCH_ATTEMPTS {
-            crate::report::warn(format!(
-                "Workfront counts {after} entries in {} but {got} were fetched; fetching \
-                 again ({attempt}/{FETCH_ATTEMPTS})",
-                filters.window()
-            ));
-        }
+        last = (expected, records.len() as u64);
     }
     Err(Error::Incomplete {
         window: filters.window(),
@@ -59,87 +227,35 @@ pub async fn fetch_all(client: &Client, filters: &Filters) -> Result<Vec<RawReco
     })
 }
 
-/// Page with `$$FIRST`/`$$LIMIT` through the `(entryDate, ID)` order. The pages the count
-/// says exist are fetched concurrently (the client caps requests in flight); if the last of
-/// them is full, more follow one by one until a short page. Entries seen twice (the data moved
-/// under the pages) are kept once.
-async fn fetch_pages(client: &Client, filters: &Filters, expected: u64) -> Result<Vec<RawRecord>> {
-    let known = usize::try_from(expected)
-        .unwrap_or(usize::MAX)
-        .div_ceil(MAX_PAGE)
-        .max(1);
-    let pages = futures::future::try_join_all((0..known).map(|i| async move {
-        client
-            .search(&search_params(filters, i * MAX_PAGE, MAX_PAGE))
-            .await
-    }))
-    .await?;
-    let mut full = pages.last().is_some_and(|p| p.len() == MAX_PAGE);
-    let mut records: Vec<RawRecord> = pages.into_iter().flatten().collect();
-    let mut first = known * MAX_PAGE;
-    while full {
-        let page = client
-            .search(&search_params(filters, first, MAX_PAGE))
-            .await?;
-        full = page.len() == MAX_PAGE;
-        first += MAX_PAGE;
-        records.extend(page);
+/// The completeness check. What was fetched must match Workfront's count. On a live tenant
+/// entries keep being journaled, also into a window being fetched (an entry can become visible
+/// a little after the instant it carries), so on a mismatch the count is taken again: a result
+/// between the count before and the count after is every entry that existed when the fetch
+/// began (journal entries are only ever added, and sorted offset paging never skips an entry
+/// when others are inserted, it only repeats one, which is dropped), plus some that arrived
+/// during it.
+async fn accept(client: &Client, filters: &Filters, expected: u64, got: u64) -> Result<bool> {
+    if got == expected {
+        return Ok(true);
     }
-    let mut seen = HashSet::new();
-    records.retain(|record| match record.get("ID").and_then(Value::as_str) {
+    let after = client.count(&filter_params(filters)).await?;
+    if expected <= got && got <= after {
+        report::verbose(format!(
+            "{} entries were journaled in {} during the fetch",
+            after - expected,
+            filters.window()
+        ));
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// Keep each id once and put the window in `(entry_date, id)` order.
+fn dedupe_and_sort(records: &mut Vec<Fetched>) {
+    let mut seen = HashSet::with_capacity(records.len());
+    records.retain(|f| match f.record.id.as_deref() {
         Some(id) => seen.insert(id.to_string()),
         None => true,
     });
-    sort_records(&mut records);
-    Ok(records)
-}
-
-/// The output order: `(entryDate as an instant, ID)`, whatever order the pages came in.
-/// An entry whose date does not parse sorts first, by its raw text.
-pub fn sort_records(records: &mut [RawRecord]) {
-    records.sort_by_cached_key(sort_key);
-}
-
-fn sort_key(r: &RawRecord) -> (Option<DateTime<Utc>>, String, String) {
-    let text = |k: &str| match r.get(k) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => String::new(),
-        Some(other) => other.to_string(),
-    };
-    let date = text("entryDate");
-    let instant = parse_timestamp(&date).map(|d| d.with_timezone(&Utc));
-    (
-        instant,
-        if instant.is_some() {
-            String::new()
-        } else {
-            date
-        },
-        text("ID"),
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn sorts_by_instant_across_offsets_then_id() {
-        let rec = |id: &str, date: &str| {
-            json!({"ID": id, "entryDate": date})
-                .as_object()
-                .unwrap()
-                .clone()
-        };
-        let mut v = vec![
-            rec("b", "2025-11-02T01:30:00:000-0700"), // 08:30Z
-            rec("c", "2025-11-02T01:30:00:000-0600"), // 07:30Z
-            rec("a", "2025-11-02T01:30:00:000-0600"), // 07:30Z, same instant as c
-            rec("z", "garbage"),
-        ];
-        sort_records(&mut v);
-        let ids: Vec<_> = v.iter().map(|r| r["ID"].as_str().unwrap()).collect();
-        assert_eq!(ids, ["z", "a", "c", "b"]);
-    }
+    records.sort_by(|a, b| a.record.sort_key().cmp(&b.record.sort_key()));
 }

@@ -4,5 +4,7 @@ pub mod client;
 pub mod date;
 pub mod fetch;
 pub mod query;
+pub mod record;
 pub mod retry;
 pub mod sanitize;
+pub mod window;

@@ -8,6 +8,7 @@ use jrnle_audit::output::{Format, write_all};
 use jrnle_audit::workfront::date::{
     format_utc_ms, format_workfront, parse_timestamp, parse_user_time,
 };
+use jrnle_audit::workfront::record::from_map;
 use jrnle_audit::workfront::sanitize::sanitize_json;
 use proptest::prelude::*;
 use serde_json::Value;
@@ -112,7 +113,8 @@ proptest! {
             }
         }
         let mut anomalies = Anomalies::default();
-        let record = normalize(&raw, &mut anomalies);
+        let (record, found) = normalize(from_map(&raw));
+        anomalies.add(found);
         if let Some(Value::String(id)) = raw.get("ID") {
             prop_assert_eq!(record.id.as_deref(), Some(id.as_str()));
         }

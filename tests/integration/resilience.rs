@@ -131,7 +131,7 @@ fn giving_up_names_the_path_status_and_message_with_exit_4() {
     let err = stderr(&o);
     assert!(
         err.contains(
-            "/attask/api/v21.0/JRNLE/count: HTTP 500: An unexpected error occurred (gave up after 3 tries)"
+            "/attask/api/v21.0/JRNLE/search: HTTP 500: An unexpected error occurred (gave up after 3 tries)"
         ),
         "{err}"
     );
