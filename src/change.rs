@@ -371,13 +371,22 @@ impl Reader<'_> {
     /// Control characters other than tab and line ends, and surrogate escapes made literal.
     fn check(&mut self, s: &str) {
         let bytes = s.as_bytes();
-        if bytes
-            .iter()
-            .any(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f)
-            || (bytes.iter().any(|&b| b >= 0x80)
-                && s.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c)))
-        {
-            self.found.insert(Anomaly::ControlCharacters);
+        // One pass: C0 controls but tab and line ends, DEL, and C1 controls (U+0080 to
+        // U+009F, encoded as 0xC2 0x80..=0x9F).
+        // A branch-free scan first (it vectorizes); the exact test only when it hits.
+        let suspect = bytes.iter().fold(false, |acc, &b| {
+            acc | (b < 0x20) | (b == 0x7f) | (b == 0xc2)
+        });
+        let mut prev = 0u8;
+        for &b in bytes.iter().take(if suspect { usize::MAX } else { 0 }) {
+            if (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
+                || b == 0x7f
+                || (prev == 0xc2 && (0x80..=0x9f).contains(&b))
+            {
+                self.found.insert(Anomaly::ControlCharacters);
+                break;
+            }
+            prev = b;
         }
         if bytes.contains(&b'\\') && has_literal_surrogate(s) {
             self.found.insert(Anomaly::InvalidSurrogate);
@@ -499,6 +508,14 @@ mod tests {
                 Anomaly::ControlCharacters,
             ),
             (json!({"newTextVal": "x\\ud800"}), Anomaly::InvalidSurrogate),
+            (
+                json!({"newTextVal": "next line\u{85}"}),
+                Anomaly::ControlCharacters,
+            ),
+            (
+                json!({"newTextVal": "del\u{7f}"}),
+                Anomaly::ControlCharacters,
+            ),
         ];
         for (extra, kind) in cases {
             let a = anomalies(complete(extra.clone()));

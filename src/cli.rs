@@ -267,6 +267,11 @@ pub struct SimulateArgs {
     /// New entries carry an instant up to this many milliseconds before they become visible.
     #[arg(long, value_name = "MS", default_value_t = 2000)]
     pub grow_delay_ms: u64,
+
+    /// Do not serve: write the --rows generated records to stdout as JSON Lines (raw JRNLE
+    /// records, as `normalize` reads them) and exit.
+    #[arg(long, requires = "rows")]
+    pub dump: bool,
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {

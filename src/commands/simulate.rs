@@ -17,6 +17,9 @@ pub fn run(args: SimulateArgs) -> Result<()> {
             args.time_zone
         ))
     })?;
+    if args.dump {
+        return dump(args.rows.unwrap_or_default(), args.seed);
+    }
     let records = match (&args.data, args.rows) {
         (Some(path), _) => {
             let text = std::fs::read_to_string(path)
@@ -59,4 +62,29 @@ pub fn run(args: SimulateArgs) -> Result<()> {
             .await
             .map_err(|e| Error::io("cannot wait for Ctrl-C", e))
     })
+}
+
+/// Generated records as JSON Lines on stdout, one at a time.
+fn dump(rows: usize, seed: u64) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+    let mut failed = None;
+    generate::generate_each(rows, seed, |record| {
+        if failed.is_none()
+            && let Err(e) = serde_json::to_writer(&mut out, &record)
+                .and_then(|()| out.write_all(b"\n").map_err(serde_json::Error::io))
+        {
+            failed = Some(e);
+        }
+    });
+    match failed {
+        Some(e) => Err(Error::Write {
+            path: "standard output".into(),
+            source: e.into(),
+        }),
+        None => out.flush().map_err(|source| Error::Write {
+            path: "standard output".into(),
+            source,
+        }),
+    }
 }

@@ -116,6 +116,13 @@ impl Generator {
 
 /// `rows` raw JRNLE records, dated in Workfront's format in a US Mountain tenant.
 pub fn generate(rows: usize, seed: u64) -> Vec<RawRecord> {
+    let mut all = Vec::with_capacity(rows);
+    generate_each(rows, seed, |r| all.push(r));
+    all
+}
+
+/// The records of [`generate`], one at a time (for data sets too big to hold).
+pub fn generate_each(rows: usize, seed: u64, mut each: impl FnMut(RawRecord)) {
     let mut generator = Generator::new(seed, rows);
     // Spread over 16 days around the end of US daylight saving time (2025-11-02 08:00Z), so
     // the data carries both -0600 and -0700 offsets and the repeated autumn hour.
@@ -125,16 +132,15 @@ pub fn generate(rows: usize, seed: u64) -> Vec<RawRecord> {
     let bulk = if rows >= 30 { rows / 3 } else { 0 };
     let bulk_at = start + Duration::milliseconds((span_ms / 2 + 7) as i64);
     let bulk_user = generator.below(USERS.len() as u64) as usize;
-    (0..rows)
-        .map(|i| {
-            if i >= rows / 3 && i < rows / 3 + bulk {
-                generator.entry(bulk_at, Some(bulk_user))
-            } else {
-                let offset = i as u64 * step + generator.below(step);
-                generator.entry(start + Duration::milliseconds(offset as i64), None)
-            }
-        })
-        .collect()
+    for i in 0..rows {
+        let record = if i >= rows / 3 && i < rows / 3 + bulk {
+            generator.entry(bulk_at, Some(bulk_user))
+        } else {
+            let offset = i as u64 * step + generator.below(step);
+            generator.entry(start + Duration::milliseconds(offset as i64), None)
+        };
+        each(record);
+    }
 }
 
 /// One field change of a random kind.

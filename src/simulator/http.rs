@@ -14,6 +14,7 @@ use super::Shared;
 use super::faults::{FaultKind, damage, early_response};
 use super::generate::SplitMix64;
 use super::query::{ApiError, SimQuery};
+use super::store;
 
 /// Workfront's CDN refuses longer URIs (API notes §1).
 pub const MAX_URI_LEN: usize = 8892;
@@ -134,11 +135,34 @@ fn answer(
     let zone = shared.config.zone;
     let query = SimQuery::parse(&params, &model, &zone, Utc::now())?;
     let entries = shared.entries.read().unwrap_or_else(|e| e.into_inner());
-    let matching = entries.iter().filter(|e| query.matches(e, &zone));
+    // Entries are kept in (entryDate, ID) order, so a date range narrows the scan to a slice
+    // by binary search; every entry of the slice is still checked against the full query.
+    let candidates = match query.date_bounds() {
+        Some((lo, hi)) => {
+            let start = lo.map_or(0, |lo| {
+                entries.partition_point(|e| store::date_of(e).is_some_and(|d| d < lo))
+            });
+            let end = hi.map_or(entries.len(), |hi| {
+                entries.partition_point(|e| store::date_of(e).is_some_and(|d| d <= hi))
+            });
+            &entries[start..end.max(start)]
+        }
+        None => &entries[..],
+    };
+    let matching = candidates.iter().filter(|e| query.matches(e, &zone));
     match action.as_str() {
         "count" => {
             let count = (matching.count() as i64 + shared.config.count_offset).max(0);
             Ok(json!({"data": {"count": count}}))
+        }
+        _ if query.is_stored_order() => {
+            // Sorted on (entryDate, ID), a total order: the stored order, read lazily.
+            let data: Vec<Value> = matching
+                .skip(query.first)
+                .take(query.limit)
+                .map(|e| Value::Object(e.render(&query.fields, &zone)))
+                .collect();
+            Ok(json!({ "data": data }))
         }
         _ => {
             // Each request gets its own order for rows that tie on every sort key.

@@ -110,7 +110,11 @@ impl Simulator {
         Simulator {
             shared: Arc::new(Shared {
                 config,
-                entries: RwLock::new(records.iter().map(Entry::from_raw).collect()),
+                entries: RwLock::new({
+                    let mut entries: Vec<Entry> = records.iter().map(Entry::from_raw).collect();
+                    store::sort_entries(&mut entries);
+                    entries
+                }),
                 requests: AtomicU64::new(0),
                 log: Mutex::new(Vec::new()),
                 fault_rng: Mutex::new(SplitMix64::new(config_seed ^ 0xFA_17)),
@@ -190,7 +194,10 @@ impl Simulator {
             }
             if !fresh.is_empty() {
                 let mut entries = shared.entries.write().unwrap_or_else(|e| e.into_inner());
-                entries.extend(fresh);
+                for entry in fresh {
+                    let at = entries.partition_point(|e| store::stored_order(e, &entry).is_lt());
+                    entries.insert(at, entry);
+                }
             }
         }
     }

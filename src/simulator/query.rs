@@ -203,6 +203,36 @@ impl SimQuery {
         })
     }
 
+    /// Bounds on entryDate that every match satisfies, when the query says so plainly: a
+    /// plain (not `OR:`) condition on entryDate with a range modifier. `None` means no bound
+    /// is known and every entry must be checked.
+    pub fn date_bounds(&self) -> Option<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
+        if !self.groups.is_empty() {
+            return None;
+        }
+        let c = self
+            .plain
+            .iter()
+            .find(|c| matches!(c.target, Target::Field(super::store::ENTRY_DATE)))?;
+        let date = |o: Option<&Operand>| match o {
+            Some(Operand::Date(d)) => Some(*d),
+            _ => None,
+        };
+        let first = date(c.values.first());
+        match c.modifier.as_str() {
+            "between" => Some((first, date(c.range.as_ref()))),
+            "gt" | "gte" => Some((first, None)),
+            "lt" | "lte" => Some((None, first)),
+            "exacttime" => Some((first, first)),
+            _ => None,
+        }
+    }
+
+    /// Whether the sort is `entryDate` then `ID`, both ascending: the stored order.
+    pub fn is_stored_order(&self) -> bool {
+        self.sort == [(super::store::ENTRY_DATE, false), (super::store::ID, false)]
+    }
+
     /// Whether an entry matches: the plain conditions ANDed, each `OR:n:` group ANDed, and the
     /// groups ORed with the plain filters (API notes §4).
     pub fn matches(&self, entry: &Entry, zone: &Tz) -> bool {

@@ -192,6 +192,26 @@ impl Entry {
     }
 }
 
+/// An entry's instant, if its date parsed.
+pub fn date_of(e: &Entry) -> Option<DateTime<Utc>> {
+    match e.get(ENTRY_DATE) {
+        SimValue::Date(d) => Some(*d),
+        _ => None,
+    }
+}
+
+/// The stored order: by entryDate then ID, as `entryDate_1_Sort=asc&ID_2_Sort=asc` sorts
+/// (entries whose date is not a date last).
+pub fn stored_order(a: &Entry, b: &Entry) -> std::cmp::Ordering {
+    let key = |e: &Entry| (date_of(e).is_none(), date_of(e), e.id());
+    key(a).cmp(&key(b))
+}
+
+/// Put entries in the stored order.
+pub fn sort_entries(entries: &mut [Entry]) {
+    entries.sort_by(stored_order);
+}
+
 fn typed(kind: Kind, v: &Value) -> SimValue {
     match (kind, v) {
         (Kind::Date, Value::String(s)) => parse_timestamp(s)

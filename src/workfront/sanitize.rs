@@ -8,7 +8,10 @@ use std::borrow::Cow;
 
 /// The body as text with every unpaired surrogate escape made literal.
 pub fn sanitize_json(body: &[u8]) -> Cow<'_, str> {
-    let text = String::from_utf8_lossy(body);
+    let text = match std::str::from_utf8(body) {
+        Ok(valid) => Cow::Borrowed(valid),
+        Err(_) => String::from_utf8_lossy(body),
+    };
     if !text.contains("\\u") {
         return text;
     }
