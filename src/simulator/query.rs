@@ -80,6 +80,9 @@ struct Condition {
     range: Option<Operand>,
 }
 
+/// Lower and upper bounds (both inclusive) on entryDate; `None` is unbounded.
+pub type DateBounds = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// A parsed search or count request.
 #[derive(Debug)]
 pub struct SimQuery {
@@ -206,7 +209,7 @@ impl SimQuery {
     /// Bounds on entryDate that every match satisfies, when the query says so plainly: a
     /// plain (not `OR:`) condition on entryDate with a range modifier. `None` means no bound
     /// is known and every entry must be checked.
-    pub fn date_bounds(&self) -> Option<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
+    pub fn date_bounds(&self) -> Option<DateBounds> {
         if !self.groups.is_empty() {
             return None;
         }
