@@ -227,7 +227,7 @@ impl Client {
                 self.attempt(action, params).await
             };
             let failure = match outcome {
-                Ok((path, text)) => match parse(&text) {
+                Ok((path, body)) => match parse(&sanitize_json(&body)) {
                     Ok(v) => return Ok(v),
                     Err(message) => Failure::new(
                         Error::Api {
@@ -266,7 +266,11 @@ impl Client {
     }
 
     /// One HTTP exchange. Returns the URL path (for messages) and the parsed body.
-    async fn attempt(&self, action: &str, params: &Params) -> Result<(String, String), Failure> {
+    async fn attempt(
+        &self,
+        action: &str,
+        params: &Params,
+    ) -> Result<(String, bytes::Bytes), Failure> {
         self.requests
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut url = self
@@ -317,7 +321,7 @@ impl Client {
         ));
         if (200..300).contains(&status) {
             // The body is checked as it is parsed, by the caller's `parse`.
-            return Ok((path, sanitize_json(&bytes).into_owned()));
+            return Ok((path, bytes));
         }
         Err(match interpret(&path, status, &bytes) {
             Err(mut f) => {

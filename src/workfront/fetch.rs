@@ -5,13 +5,15 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use futures::{StreamExt, TryStreamExt};
 
 use crate::error::{Error, Result};
 use crate::report;
 use crate::workfront::client::{Client, Fetched};
-use crate::workfront::query::{Filters, MAX_PAGE, Params, filter_params, search_params};
+use crate::workfront::query::{
+    Filters, MAX_PAGE, Params, filter_params, last_entry_params, search_params,
+};
 use crate::workfront::window::Window;
 
 /// How many times a window is fetched in full before a count mismatch is final.
@@ -103,13 +105,14 @@ fn window_filters(base: &Filters, w: &Window) -> Filters {
     }
 }
 
-/// Count the range, then split windows that hold too many entries until none does. Empty
-/// windows are dropped: no page request is ever made for them.
+/// Count the range, then split windows that hold too many entries until none does, all the
+/// windows of one level at once. Empty windows are dropped: no page request is ever made for
+/// them.
 pub async fn plan(client: &Client, filters: &Filters) -> Result<Vec<Window>> {
     let Some(since) = start_of(client, filters).await? else {
         return Ok(Vec::new());
     };
-    let root = Window {
+    let mut root = Window {
         since,
         until: filters.until,
         count: client
@@ -119,37 +122,123 @@ pub async fn plan(client: &Client, filters: &Filters) -> Result<Vec<Window>> {
             }))
             .await?,
     };
-    let mut done = Vec::new();
-    let mut todo = vec![root];
-    while let Some(w) = todo.pop() {
-        if w.count == 0 {
-            continue;
-        }
-        if !w.too_big() {
-            done.push(w);
-            continue;
-        }
-        let parts = w.split();
-        let counts = futures::future::try_join_all(parts.iter().map(|(a, b)| {
-            let params: Params = filter_params(&Filters {
-                since: Some(*a),
-                until: *b,
-                ..filters.clone()
-            });
-            async move { client.count(&params).await }
-        }))
+    if root.too_big() {
+        // Narrow the range to where the entries are (two one-row probes): entries that fill
+        // a few days of a range of years would otherwise cost a level of counts.
+        let scope = window_filters(filters, &root);
+        let (first, last) = futures::future::try_join(
+            async {
+                match filters.since {
+                    Some(_) => client.search(&search_params(&scope, 0, 1)).await,
+                    None => Ok(Vec::new()),
+                }
+            },
+            client.search(&last_entry_params(&scope)),
+        )
         .await?;
-        // Later parts go on the stack first, so windows come off it in time order.
-        for ((since, until), count) in parts.into_iter().zip(counts).rev() {
-            todo.push(Window {
-                since,
-                until,
-                count,
-            });
+        if let Some(first) = first.first().and_then(|f| instant(&f.record)) {
+            root.since = root.since.max(first);
         }
+        if let Some(last) = last.first().and_then(|f| instant(&f.record)) {
+            root.until = root.until.min(last + Duration::milliseconds(1));
+        }
+    }
+    let mut done = Vec::new();
+    let mut level = vec![(root, false)];
+    while !level.is_empty() {
+        let mut big = Vec::new();
+        for (w, concentrated) in level {
+            if w.count == 0 {
+                continue;
+            }
+            if w.too_big() {
+                big.push((w, concentrated));
+            } else {
+                done.push(w);
+            }
+        }
+        let splits = futures::future::try_join_all(
+            big.iter()
+                .map(|(w, concentrated)| split_window(client, filters, *w, *concentrated)),
+        )
+        .await?;
+        level = splits.into_iter().flatten().collect();
     }
     done.sort_by_key(|w| w.since);
     Ok(done)
+}
+
+/// Split one window in time and count the parts. Each part comes with whether it holds most
+/// of its parent's entries: such a part may hold a burst (a bulk edit puts thousands of
+/// entries on one millisecond, which no split in time can divide), so its next split also
+/// gives the millisecond of its middle entry a part of its own, found with one probe, instead
+/// of closing in on it level by level.
+async fn split_window(
+    client: &Client,
+    filters: &Filters,
+    w: Window,
+    concentrated: bool,
+) -> Result<Vec<(Window, bool)>> {
+    let mut parts = w.split();
+    if concentrated {
+        let probe = search_params(&window_filters(filters, &w), (w.count / 2) as usize, 1);
+        let middle = client.search(&probe).await?;
+        if let Some(m) = middle.first().and_then(|f| instant(&f.record)) {
+            parts = carve(&parts, m);
+        }
+    }
+    let counts = futures::future::try_join_all(parts.iter().map(|(a, b)| {
+        let params: Params = filter_params(&Filters {
+            since: Some(*a),
+            until: *b,
+            ..filters.clone()
+        });
+        async move { client.count(&params).await }
+    }))
+    .await?;
+    Ok(parts
+        .into_iter()
+        .zip(counts)
+        .map(|((since, until), count)| {
+            let part = Window {
+                since,
+                until,
+                count,
+            };
+            (part, count * 2 > w.count)
+        })
+        .collect())
+}
+
+/// Give the millisecond `m` a part of its own, cutting the part that holds it.
+fn carve(
+    parts: &[(DateTime<Utc>, DateTime<Utc>)],
+    m: DateTime<Utc>,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let next = m + Duration::milliseconds(1);
+    let mut out = Vec::with_capacity(parts.len() + 2);
+    for &(a, b) in parts {
+        if a <= m && m < b {
+            if a < m {
+                out.push((a, m));
+            }
+            out.push((m, next.min(b)));
+            if next < b {
+                out.push((next, b));
+            }
+        } else {
+            out.push((a, b));
+        }
+    }
+    out
+}
+
+fn instant(record: &crate::change::ChangeRecord<'_>) -> Option<DateTime<Utc>> {
+    record
+        .entry_date
+        .as_deref()
+        .and_then(crate::workfront::date::parse_timestamp)
+        .map(|d| d.with_timezone(&Utc))
 }
 
 /// The start of the range: `--since`, or the first matching entry's instant (one request).
@@ -158,13 +247,7 @@ async fn start_of(client: &Client, filters: &Filters) -> Result<Option<DateTime<
         return Ok(Some(since));
     }
     let first = client.search(&search_params(filters, 0, 1)).await?;
-    Ok(first.first().and_then(|f| {
-        f.record
-            .entry_date
-            .as_deref()
-            .and_then(crate::workfront::date::parse_timestamp)
-            .map(|d| d.with_timezone(&Utc))
-    }))
+    Ok(first.first().and_then(|f| instant(&f.record)))
 }
 
 /// Check a window's entries against its count, fetching more or again where needed, and put
@@ -177,8 +260,9 @@ async fn complete_window(
     mut last_len: usize,
 ) -> Result<Vec<Fetched>> {
     let mut first = window.pages(MAX_PAGE) * MAX_PAGE;
-    // More entries than counted (journaled since): page on until a short page.
-    while last_len == MAX_PAGE {
+    // Entries journaled since the count can push the last ones past the counted pages: while
+    // the last page is full and entries are still missing, page on.
+    while last_len == MAX_PAGE && distinct(&records) < window.count {
         let page = client
             .search(&search_params(filters, first, MAX_PAGE))
             .await?;
@@ -250,6 +334,14 @@ async fn accept(client: &Client, filters: &Filters, expected: u64, got: u64) -> 
     Ok(false)
 }
 
+fn distinct(records: &[Fetched]) -> u64 {
+    records
+        .iter()
+        .filter_map(|f| f.record.id.as_deref())
+        .collect::<HashSet<_>>()
+        .len() as u64
+}
+
 /// Keep each id once and put the window in `(entry_date, id)` order.
 fn dedupe_and_sort(records: &mut Vec<Fetched>) {
     let mut seen = HashSet::with_capacity(records.len());
@@ -258,4 +350,31 @@ fn dedupe_and_sort(records: &mut Vec<Fetched>) {
         None => true,
     });
     records.sort_by(|a, b| a.record.sort_key().cmp(&b.record.sort_key()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn carving_gives_the_millisecond_its_own_part_and_keeps_the_cover() {
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let parts = vec![
+            (t("2025-01-01T00:00:00Z"), t("2025-01-02T00:00:00Z")),
+            (t("2025-01-02T00:00:00Z"), t("2025-01-03T00:00:00Z")),
+        ];
+        let m = t("2025-01-02T00:00:00Z");
+        let out = carve(&parts, m);
+        assert_eq!(out.len(), 3);
+        assert_eq!(out[1], (m, m + Duration::milliseconds(1)));
+        let m = t("2025-01-01T12:00:00Z");
+        let out = carve(&parts, m);
+        assert_eq!(out.len(), 4);
+        assert_eq!(out[0].0, parts[0].0);
+        assert_eq!(out.last().unwrap().1, parts[1].1);
+        for pair in out.windows(2) {
+            assert_eq!(pair[0].1, pair[1].0);
+        }
+        assert_eq!(carve(&parts, t("2030-01-01T00:00:00Z")), parts);
+    }
 }

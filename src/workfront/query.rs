@@ -112,6 +112,17 @@ pub fn search_params(f: &Filters, first: usize, limit: usize) -> Params {
     p
 }
 
+/// The newest matching entry: the same query sorted the other way, one row.
+pub fn last_entry_params(f: &Filters) -> Params {
+    let mut p = filter_params(f);
+    p.push(("fields".into(), SEARCH_FIELDS.join(",")));
+    p.push(("entryDate_1_Sort".into(), "desc".into()));
+    p.push(("ID_2_Sort".into(), "desc".into()));
+    p.push(("$$FIRST".into(), "0".into()));
+    p.push(("$$LIMIT".into(), "1".into()));
+    p
+}
+
 /// Form-encode parameters for a query string or a POST body.
 pub fn encode(params: &[(String, String)]) -> String {
     form_urlencoded::Serializer::new(String::new())

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 pub const WINDOW_TARGET: u64 = 10_000;
 
 /// Into how many parts one split cuts a window at most.
-const MAX_PARTS: u64 = 64;
+const MAX_PARTS: u64 = 256;
 
 /// `[since, until)` with Workfront's count for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,8 +28,8 @@ impl Window {
     /// Equal slices of time, as many as the count says are needed, each at least 1 ms.
     pub fn split(&self) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
         let width = (self.until - self.since).num_milliseconds().max(1) as u64;
-        let parts = self
-            .count
+        // Half again as many parts as the count strictly needs, so that uneven parts still fit.
+        let parts = (self.count + self.count / 2)
             .div_ceil(WINDOW_TARGET)
             .clamp(2, MAX_PARTS)
             .min(width);
@@ -98,7 +98,8 @@ mod tests {
             assert!(parts.iter().all(|(a, b)| a < b), "non-empty");
             assert!(parts.len() as u64 <= MAX_PARTS);
         }
-        assert_eq!(w(1000, 25_000).split().len(), 3);
+        assert_eq!(w(1000, 25_000).split().len(), 4);
+        assert_eq!(w(1000, 10_001).split().len(), 2);
     }
 
     #[test]

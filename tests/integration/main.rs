@@ -6,6 +6,7 @@ mod export;
 mod fuzz;
 mod normalize;
 mod resilience;
+mod scale;
 mod security;
 mod simulate;
 mod simulator;

@@ -1,0 +1,90 @@
+//! Windowed concurrent fetching: the same bytes at every concurrency, no request for an empty
+//! window, shallow offsets, and about one page request per 2,000 entries.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use jrnle_audit::simulator::generate::generate;
+use jrnle_audit::workfront::date::parse_timestamp;
+use jrnle_audit::workfront::window::WINDOW_TARGET;
+
+use crate::util::*;
+
+/// The parameters of each logged request to `action`.
+fn requests(log: &[String], action: &str) -> Vec<HashMap<String, String>> {
+    log.iter()
+        .filter(|l| l.contains(&format!("/JRNLE/{action}?")))
+        .map(|l| {
+            let query = l.split_once('?').unwrap().1;
+            form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .collect()
+}
+
+fn instant(s: &str) -> DateTime<Utc> {
+    parse_timestamp(s).unwrap().with_timezone(&Utc)
+}
+
+#[test]
+fn exports_are_byte_identical_at_every_concurrency() {
+    // 36,000 entries; a bulk edit puts 12,000 of them on one millisecond, more than a window
+    // holds, so that window is paged whole.
+    let records = generate(36_000, 31);
+    let sim = sim(&records);
+    let outputs: Vec<String> = ["1", "4", "10"]
+        .iter()
+        .map(|c| ok(against(&sim, "export").args(["--max-concurrency", c, "--format", "ndjson"])))
+        .collect();
+    assert_eq!(ndjson_rows(&outputs[0]).len(), 36_000);
+    assert_eq!(outputs[0], outputs[1]);
+    assert_eq!(outputs[0], outputs[2]);
+}
+
+#[test]
+fn windows_cost_about_one_page_per_2000_entries_and_never_an_empty_window() {
+    let records = generate(60_000, 9);
+    let sim = sim(&records);
+    // A range of a year around data that fills 16 days: most of it is empty.
+    ok(against(&sim, "export").args(["--since", "2025-06-01", "--until", "2026-06-01"]));
+    let log = sim.simulator.request_log();
+    let searches = requests(&log, "search");
+    let counts = requests(&log, "count");
+    let dates: Vec<DateTime<Utc>> = records
+        .iter()
+        .map(|r| instant(r["entryDate"].as_str().unwrap()))
+        .collect();
+    let mut pages = 0;
+    for s in &searches {
+        if s["$$LIMIT"] == "1" {
+            continue; // a one-row probe while planning
+        }
+        pages += 1;
+        let (lo, hi) = (instant(&s["entryDate"]), instant(&s["entryDate_Range"]));
+        let holds = dates.iter().filter(|d| **d >= lo && **d <= hi).count();
+        assert!(
+            holds > 0,
+            "a page was asked of an empty window [{lo}, {hi}]"
+        );
+        let first: usize = s["$$FIRST"].parse().unwrap();
+        assert!(first < holds, "a page beyond its window's entries");
+        // Offsets stay within one window: at most the window target, unless the window is a
+        // single millisecond (a bulk edit), which no split can divide.
+        assert!(
+            first < WINDOW_TARGET as usize || hi == lo,
+            "a deep offset: {first}"
+        );
+    }
+    let minimum = 60_000usize.div_ceil(2000);
+    assert!(pages >= minimum);
+    assert!(
+        pages <= minimum + 20,
+        "{pages} page requests for 60,000 entries"
+    );
+    assert!(
+        counts.len() < pages,
+        "{} counts for {pages} pages",
+        counts.len()
+    );
+}
