@@ -14,7 +14,7 @@ use crate::workfront::client::{Client, Fetched};
 use crate::workfront::query::{
     Filters, MAX_PAGE, Params, filter_params, last_entry_params, search_params,
 };
-use crate::workfront::window::Window;
+use crate::workfront::window::{WINDOW_TARGET, Window};
 
 /// How many times a window is fetched in full before a count mismatch is final.
 pub const FETCH_ATTEMPTS: usize = 3;
@@ -66,35 +66,112 @@ pub async fn fetch(
     })
     .buffered(concurrency.max(1));
     futures::pin_mut!(pages);
-    let mut current: Option<(usize, Vec<Fetched>, usize)> = None;
-    let finish = |i: usize, records: Vec<Fetched>, last_len: usize| {
-        let window = windows[i];
-        let wf = window_filters(filters, &window);
-        async move { complete_window(client, &wf, window, records, last_len).await }
-    };
+    let mut current: Option<Assembly> = None;
     while let Some((i, page)) = pages.try_next().await? {
-        match &mut current {
-            Some((at, records, last_len)) if *at == i => {
-                *last_len = page.len();
-                records.extend(page);
+        if current.as_ref().is_none_or(|c| c.window != i) {
+            if let Some(done) = current.take() {
+                stats.entries += done.finish(client, filters, &windows, &mut emit).await?;
             }
-            _ => {
-                if let Some((at, records, last_len)) = current.take() {
-                    let done = finish(at, records, last_len).await?;
-                    stats.entries += done.len() as u64;
-                    emit(done)?;
-                }
-                let len = page.len();
-                current = Some((i, page, len));
-            }
+            current = Some(Assembly::new(i, windows[i]));
+        }
+        if let Some(c) = current.as_mut() {
+            c.add(page, &mut emit)?;
         }
     }
-    if let Some((at, records, last_len)) = current.take() {
-        let done = finish(at, records, last_len).await?;
-        stats.entries += done.len() as u64;
-        emit(done)?;
+    if let Some(done) = current.take() {
+        stats.entries += done.finish(client, filters, &windows, &mut emit).await?;
     }
     Ok(stats)
+}
+
+/// The window whose pages are arriving. A window of up to [`WINDOW_TARGET`] entries is
+/// gathered whole, so a count mismatch can be mended by fetching it again before anything of
+/// it is written. A bigger one (a burst on one millisecond, which no split divides) is passed
+/// on page by page to keep memory flat: its pages come sorted on the unique key
+/// `(entryDate, ID)`, so an entry repeated across a page boundary is dropped by keeping only
+/// keys above the last one passed on.
+struct Assembly {
+    window: usize,
+    streaming: bool,
+    records: Vec<Fetched>,
+    last_len: usize,
+    passed: u64,
+    last_key: Option<(String, String)>,
+}
+
+impl Assembly {
+    fn new(window: usize, w: Window) -> Assembly {
+        Assembly {
+            window,
+            streaming: w.count > WINDOW_TARGET,
+            records: Vec::new(),
+            last_len: 0,
+            passed: 0,
+            last_key: None,
+        }
+    }
+
+    fn add(
+        &mut self,
+        mut page: Vec<Fetched>,
+        emit: &mut impl FnMut(Vec<Fetched>) -> Result<()>,
+    ) -> Result<()> {
+        self.last_len = page.len();
+        if !self.streaming {
+            self.records.extend(page);
+            return Ok(());
+        }
+        page.sort_by(|a, b| a.record.sort_key().cmp(&b.record.sort_key()));
+        let last = self.last_key.take();
+        page.retain(|f| {
+            last.as_ref()
+                .is_none_or(|(d, id)| f.record.sort_key() > (d.as_str(), id.as_str()))
+        });
+        self.last_key = match page.last() {
+            Some(f) => {
+                let (d, id) = f.record.sort_key();
+                Some((d.to_string(), id.to_string()))
+            }
+            None => last,
+        };
+        self.passed += page.len() as u64;
+        emit(page)
+    }
+
+    /// Check the window against its count and pass on what is still held. Returns how many
+    /// entries the window passed on in all.
+    async fn finish(
+        mut self,
+        client: &Client,
+        filters: &Filters,
+        windows: &[Window],
+        emit: &mut impl FnMut(Vec<Fetched>) -> Result<()>,
+    ) -> Result<u64> {
+        let window = windows[self.window];
+        let wf = window_filters(filters, &window);
+        if !self.streaming {
+            let done = complete_window(client, &wf, window, self.records, self.last_len).await?;
+            let n = done.len() as u64;
+            emit(done)?;
+            return Ok(n);
+        }
+        // Entries journaled since the count can push the last ones past the counted pages.
+        let mut first = window.pages(MAX_PAGE) * MAX_PAGE;
+        while self.last_len == MAX_PAGE && self.passed < window.count {
+            let page = client.search(&search_params(&wf, first, MAX_PAGE)).await?;
+            first += MAX_PAGE;
+            self.add(page, emit)?;
+        }
+        if accept(client, &wf, window.count, self.passed).await? {
+            return Ok(self.passed);
+        }
+        // Part of this window is already written: it cannot be fetched again.
+        Err(Error::Incomplete {
+            window: wf.window(),
+            expected: window.count,
+            got: self.passed,
+        })
+    }
 }
 
 fn window_filters(base: &Filters, w: &Window) -> Filters {
