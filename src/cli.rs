@@ -10,12 +10,21 @@ use crate::simulator::faults::FaultKind;
 
 /// Export Adobe Workfront journal entries (JRNLE) as an exact field-change history.
 #[derive(Debug, Parser)]
-#[command(name = "jrnle-audit", version, propagate_version = true)]
+#[command(
+    name = "jrnle-audit",
+    version,
+    propagate_version = true,
+    after_help = TOP_HELP
+)]
 pub struct Cli {
-    /// Trace each request (method, path, status, timing, retries) on stderr. Credentials are
-    /// never shown.
-    #[arg(short, long, global = true)]
-    pub verbose: bool,
+    /// Trace on stderr: -v each request (method, path, status, timing, retries), -vv also the
+    /// window planning. Credentials are never shown.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Print nothing but errors (no progress, warnings or summary).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
 
     #[command(subcommand)]
     pub command: Command,
@@ -24,6 +33,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Query JRNLE and write normalized changes.
+    #[command(after_help = EXPORT_HELP)]
     Export(ExportArgs),
     /// Print the number of matching journal entries (one integer, newline).
     Count(CountArgs),
@@ -32,10 +42,53 @@ pub enum Command {
     /// Serve the built-in Workfront simulator on 127.0.0.1.
     Simulate(SimulateArgs),
     /// Deliver the entries no earlier run delivered: one data file and its manifest per run.
+    #[command(after_help = SYNC_HELP)]
     Sync(SyncArgs),
     /// Check an out-dir of sync: every file against its manifest, the hash chain, the windows.
     Verify(VerifyArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
 }
+
+const TOP_HELP: &str = "\
+Environment:
+  WORKFRONT_URL            the tenant's base URL (or --url)
+  WORKFRONT_API_KEY        API key, sent as the apiKey header
+  WORKFRONT_SESSION_ID     session id, sent as the sessionID header
+  WORKFRONT_BEARER_TOKEN   Adobe IMS token, sent as Authorization: Bearer
+  WORKFRONT_API_VERSION    API version (default v21.0)
+  Exactly one credential: one of the three variables, or --api-key-file.
+
+Examples:
+  Try it on bundled sample data:
+    jrnle-audit export --demo
+  Status changes of tasks over the last week, for a spreadsheet:
+    jrnle-audit export --obj-code TASK --field status --since 7d -o status.csv
+  An hourly compliance export (cron), then an integrity check:
+    jrnle-audit sync --out-dir /srv/audit --since 2025-01-01
+    jrnle-audit verify /srv/audit
+
+Exit codes: 0 ok, 1 internal or I/O error, 2 usage, 3 credential or rights refused,
+4 API or network failure, 5 incomplete export or evidence not intact.";
+
+const EXPORT_HELP: &str = "\
+Examples:
+  jrnle-audit export --obj-code TASK --field status --since 7d -o status.csv
+  jrnle-audit export --field \"DE:Budget Code\" --since 2025-01-01 --until 2025-04-01 -o q1.json
+  jrnle-audit export --obj-code PROJ --obj-code PRGM --since 36h --format ndjson | jq .
+  jrnle-audit export --demo";
+
+const SYNC_HELP: &str = "\
+Examples:
+  crontab, every hour:
+    0 * * * * jrnle-audit sync --out-dir /srv/audit/status --since 2025-01-01 --field status
+  check the evidence:
+    jrnle-audit verify /srv/audit/status";
 
 /// Where Workfront is and how to reach it. The credential comes from the environment
 /// (WORKFRONT_API_KEY, WORKFRONT_SESSION_ID or WORKFRONT_BEARER_TOKEN) or --api-key-file.
@@ -95,11 +148,13 @@ pub struct FilterArgs {
     #[arg(long = "field", value_name = "NAME")]
     pub fields: Vec<String>,
 
-    /// Start of the window, inclusive: RFC 3339, Workfront's format, or a date (midnight UTC).
+    /// Start of the window, inclusive: RFC 3339 (2025-01-07T00:00:00Z), Workfront's format
+    /// (2025-01-07T09:30:00:000-0600), a date (2025-01-07, midnight UTC) or a time ago (30m,
+    /// 36h, 7d, 2w).
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
 
-    /// End of the window, exclusive (default: now).
+    /// End of the window, exclusive (default: now); the same forms as --since.
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
 

@@ -10,7 +10,7 @@ use crate::cli::{ConnectionArgs, FilterArgs};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::workfront::client::{ClientOptions, Credential};
-use crate::workfront::date::parse_user_time;
+use crate::workfront::date::parse_user_time_at;
 use crate::workfront::query::Filters;
 use crate::workfront::retry::RetryPolicy;
 
@@ -205,7 +205,7 @@ pub fn filters(args: &FilterArgs, now: DateTime<Utc>) -> Result<Filters> {
     let time = |flag: &str, value: &Option<String>| {
         value
             .as_deref()
-            .map(|v| parse_user_time(v).map_err(|e| Error::usage(format!("--{flag}: {e}"))))
+            .map(|v| parse_user_time_at(v, now).map_err(|e| Error::usage(format!("--{flag}: {e}"))))
             .transpose()
     };
     let since = time("since", &args.since)?;

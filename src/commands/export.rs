@@ -1,12 +1,16 @@
 //! `export`: query JRNLE and stream normalized changes to the output as windows complete.
 
+use std::time::Instant;
+
 use crate::change::Anomalies;
 use crate::cli::ExportArgs;
 use crate::error::Result;
 use crate::output::{Destination, Format, RecordWriter};
+use crate::report;
 use crate::workfront::fetch::fetch;
 
 pub fn run(args: ExportArgs) -> Result<()> {
+    let started = Instant::now();
     let out = &args.output;
     let destination = Destination::from_arg(out.output.as_deref());
     destination.check()?;
@@ -14,7 +18,8 @@ pub fn run(args: ExportArgs) -> Result<()> {
     let query = super::query(&args.connection, &args.filters)?;
     let mut output = destination.open()?;
     let mut anomalies = Anomalies::default();
-    let written = super::runtime()?.block_on(async {
+    let progress = report::progress_bar("entries");
+    let (written, requests, retries) = super::runtime()?.block_on(async {
         let client = super::connect(&query).await?;
         let mut writer = RecordWriter::new(&mut output, format, !out.no_formula_guard)
             .map_err(|e| super::write_error(&destination, e))?;
@@ -22,6 +27,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
             &client,
             &query.filters,
             query.options.max_concurrency,
+            &progress,
             |window| {
                 for f in window {
                     anomalies.add(f.anomalies);
@@ -32,13 +38,21 @@ pub fn run(args: ExportArgs) -> Result<()> {
                 Ok(())
             },
         )
-        .await?;
+        .await;
+        progress.finish();
+        let stats = stats?;
         writer
             .finish()
             .map_err(|e| super::write_error(&destination, e))?;
-        Ok::<_, crate::error::Error>(stats.entries)
+        Ok::<_, crate::error::Error>((stats.entries, client.requests(), client.retries()))
     })?;
     output.commit()?;
-    super::summarize(written, &destination, &anomalies);
+    super::summarize(&super::Summary {
+        written,
+        destination: &destination,
+        anomalies: &anomalies,
+        requests: Some((requests, retries)),
+        elapsed: started.elapsed(),
+    });
     Ok(())
 }

@@ -21,7 +21,7 @@ use crate::workfront::client::{Client, ClientOptions, Credential};
 use crate::workfront::query::Filters;
 
 pub fn run(cli: Cli) -> Result<()> {
-    crate::report::set_verbose(cli.verbose);
+    crate::report::set_level(cli.quiet, cli.verbose);
     match cli.command {
         Command::Export(args) => export::run(args),
         Command::Count(args) => count::run(args),
@@ -29,6 +29,20 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Simulate(args) => simulate::run(args),
         Command::Sync(args) => sync::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "jrnle-audit", &mut out);
+            Destination::Stdout.write_with(|w| w.write_all(&out))
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cmd)
+                .render(&mut out)
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            Destination::Stdout.write_with(|w| w.write_all(&out))
+        }
     }
 }
 
@@ -101,18 +115,37 @@ fn write_error(destination: &Destination, source: std::io::Error) -> Error {
     }
 }
 
-/// Warn once per kind of bad data, with its count, then one summary line.
-fn summarize(written: u64, destination: &Destination, anomalies: &Anomalies) {
-    for line in anomalies.lines() {
+/// What a run did, for its closing line.
+struct Summary<'a> {
+    written: u64,
+    destination: &'a Destination,
+    anomalies: &'a Anomalies,
+    /// Requests made and retries among them, for runs that talk to Workfront.
+    requests: Option<(u64, u64)>,
+    elapsed: std::time::Duration,
+}
+
+/// Warn once per kind of bad data, with its count, then one summary line: entries written,
+/// where, how long, requests and retries, warnings.
+fn summarize(s: &Summary<'_>) {
+    for line in s.anomalies.lines() {
         report::warn(line);
     }
-    let place = match destination {
+    let place = match s.destination {
         Destination::Stdout => "standard output".to_string(),
         Destination::File(p) => p.display().to_string(),
     };
-    let warnings = match anomalies.total() {
-        0 => String::new(),
-        n => format!(" with {n} data warning{}", if n == 1 { "" } else { "s" }),
-    };
-    report::note(format!("wrote {written} entries to {place}{warnings}"));
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut parts = Vec::new();
+    if let Some((requests, retries)) = s.requests {
+        parts.push(plural(requests, "request", "requests"));
+        parts.push(plural(retries, "retry", "retries"));
+    }
+    parts.push(plural(s.anomalies.total(), "data warning", "data warnings"));
+    report::note(format!(
+        "wrote {} to {place} in {:.1} s ({})",
+        plural(s.written, "entry", "entries"),
+        s.elapsed.as_secs_f64(),
+        parts.join(", ")
+    ));
 }

@@ -10,6 +10,7 @@ use crate::input::for_each_record;
 use crate::output::{Destination, Format, RecordWriter};
 
 pub fn run(args: NormalizeArgs) -> Result<()> {
+    let started = std::time::Instant::now();
     let out = &args.output;
     let destination = Destination::from_arg(out.output.as_deref());
     destination.check()?;
@@ -47,6 +48,12 @@ pub fn run(args: NormalizeArgs) -> Result<()> {
         .finish()
         .map_err(|e| super::write_error(&destination, e))?;
     output.commit()?;
-    super::summarize(written, &destination, &anomalies);
+    super::summarize(&super::Summary {
+        written,
+        destination: &destination,
+        anomalies: &anomalies,
+        requests: None,
+        elapsed: started.elapsed(),
+    });
     Ok(())
 }

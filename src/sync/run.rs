@@ -278,6 +278,7 @@ pub async fn run(
             ..window_filters
         },
         plan.concurrency,
+        &indicatif::ProgressBar::hidden(),
         |window| {
             for f in window {
                 if f.record

@@ -81,7 +81,17 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
 /// meaning midnight UTC. A time without a zone is refused: it would be read in whatever zone
 /// the reader assumed, and an audit window must not depend on that.
 pub fn parse_user_time(s: &str) -> Result<DateTime<Utc>, String> {
+    parse_user_time_at(s, Utc::now())
+}
+
+/// [`parse_user_time`], also taking a time relative to `now`: `30m`, `36h`, `7d`, `2w` ago.
+pub fn parse_user_time_at(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
     let t = s.trim();
+    if let Some(ago) = relative(t) {
+        return now
+            .checked_sub_signed(ago)
+            .ok_or_else(|| format!("time {s:?} is out of range"));
+    }
     if let Some(date) = parse_date(t) {
         return Ok(date.and_time(NaiveTime::MIN).and_utc());
     }
@@ -96,7 +106,8 @@ pub fn parse_user_time(s: &str) -> Result<DateTime<Utc>, String> {
         )),
         None => Err(format!(
             "cannot read time {s:?}: use RFC 3339 (2025-01-07T00:00:00Z, 2025-01-07T09:30:00+02:00), \
-             Workfront's format (2025-01-07T09:30:00:000-0600) or a date (2025-01-07, midnight UTC)"
+             Workfront's format (2025-01-07T09:30:00:000-0600), a date (2025-01-07, midnight UTC) \
+             or a time ago (30m, 36h, 7d, 2w)"
         )),
     }
 }
@@ -147,6 +158,22 @@ where
         local.timestamp_subsec_millis(),
         local.format("%z")
     )
+}
+
+/// `30m`, `36h`, `7d`, `2w`: a span back from now.
+fn relative(t: &str) -> Option<chrono::Duration> {
+    let unit = t.chars().last()?;
+    let n: i64 = t[..t.len() - unit.len_utf8()].parse().ok()?;
+    if n < 0 || !t.as_bytes()[0].is_ascii_digit() {
+        return None;
+    }
+    match unit {
+        'm' => chrono::Duration::try_minutes(n),
+        'h' => chrono::Duration::try_hours(n),
+        'd' => chrono::Duration::try_days(n),
+        'w' => chrono::Duration::try_weeks(n),
+        _ => None,
+    }
 }
 
 fn digits(b: &[u8]) -> Option<u32> {
@@ -265,6 +292,20 @@ mod tests {
         assert_eq!(format_utc_ms(&t), "2025-01-07T00:00:00.000Z");
         let t = parse_user_time("2020-05-18T17:00:00:000-0600").unwrap();
         assert_eq!(format_utc_ms(&t), "2020-05-18T23:00:00.000Z");
+    }
+
+    #[test]
+    fn relative_times_count_back_from_now() {
+        let now = parse_user_time("2025-01-08T12:00:00Z").unwrap();
+        let at = |s| format_utc_ms(&parse_user_time_at(s, now).unwrap());
+        assert_eq!(at("7d"), "2025-01-01T12:00:00.000Z");
+        assert_eq!(at("36h"), "2025-01-07T00:00:00.000Z");
+        assert_eq!(at("90m"), "2025-01-08T10:30:00.000Z");
+        assert_eq!(at("1w"), "2025-01-01T12:00:00.000Z");
+        assert_eq!(at("0d"), "2025-01-08T12:00:00.000Z");
+        for bad in ["7", "d", "-7d", "+7d", "7y", "7 d", "99999999999999d"] {
+            assert!(parse_user_time_at(bad, now).is_err(), "{bad}");
+        }
     }
 
     #[test]

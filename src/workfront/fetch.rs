@@ -34,9 +34,15 @@ pub async fn fetch(
     client: &Client,
     filters: &Filters,
     concurrency: usize,
+    progress: &indicatif::ProgressBar,
     mut emit: impl FnMut(Vec<Fetched>) -> Result<()>,
 ) -> Result<FetchStats> {
     let windows = plan(client, filters).await?;
+    progress.set_length(windows.iter().map(|w| w.count).sum());
+    let mut emit = |batch: Vec<Fetched>| {
+        progress.inc(batch.len() as u64);
+        emit(batch)
+    };
     let mut stats = FetchStats {
         windows: windows.len(),
         expected: windows.iter().map(|w| w.count).sum(),
@@ -47,6 +53,14 @@ pub async fn fetch(
         stats.expected,
         windows.len()
     ));
+    for w in &windows {
+        report::debug(format!(
+            "window [{}, {}): {} entries",
+            crate::workfront::date::format_utc_ms(&w.since),
+            crate::workfront::date::format_utc_ms(&w.until),
+            w.count
+        ));
+    }
     // Every page of every window, in order; `buffered` keeps `concurrency` requests in flight
     // and yields the pages in order, so at most that many pages wait beside the window being
     // assembled.

@@ -12,3 +12,4 @@ mod simulate;
 mod simulator;
 mod sync;
 mod util;
+mod ux;

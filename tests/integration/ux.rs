@@ -1,0 +1,166 @@
+//! Running it at a terminal: progress, summary, quiet and verbose, help, completions, man,
+//! relative times.
+
+use std::process::Command;
+
+use jrnle_audit::simulator::SimConfig;
+use jrnle_audit::simulator::faults::{FaultConfig, FaultKind};
+
+use crate::util::*;
+
+#[test]
+fn the_summary_says_what_was_written_where_with_requests_retries_and_time() {
+    let config = SimConfig {
+        faults: FaultConfig {
+            rate: 0.5,
+            kinds: vec![FaultKind::ServerError],
+            ..FaultConfig::default()
+        },
+        seed: 3,
+        ..sim_config()
+    };
+    let sim = sim_with(&demo_records(), config);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.csv");
+    let o = run(against(&sim, "export")
+        .args(["--max-retries", "20", "-o"])
+        .arg(&out));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    let summary = err.lines().last().unwrap();
+    let requests = sim.simulator.request_log().len();
+    let faults = sim.simulator.faults_injected();
+    assert!(faults > 0);
+    assert!(
+        summary.starts_with(&format!(
+            "jrnle-audit: wrote 30 entries to {} in ",
+            out.display()
+        )),
+        "{summary}"
+    );
+    assert!(
+        summary.ends_with(&format!(
+            " s ({requests} requests, {faults} {}, 0 data warnings)",
+            if faults == 1 { "retry" } else { "retries" }
+        )),
+        "{summary}"
+    );
+}
+
+#[test]
+fn quiet_prints_nothing_but_errors_and_verbose_adds_traces() {
+    let sim = sim(&demo_records());
+    let o = run(against(&sim, "export").arg("-q"));
+    assert_eq!(o.status.code(), Some(0));
+    assert!(o.stderr.is_empty(), "{}", stderr(&o));
+    assert_eq!(csv_ids(&stdout(&o)).len(), 30);
+    let o = run(against(&sim, "export")
+        .arg("-q")
+        .env_remove("WORKFRONT_URL"));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no Workfront URL"));
+    let one = stderr(&run(against(&sim, "export").arg("-v")));
+    assert!(one.contains("GET /attask/api/v21.0/JRNLE/search?"), "{one}");
+    assert!(!one.contains("window ["), "{one}");
+    let two = stderr(&run(against(&sim, "export").arg("-vv")));
+    assert!(two.contains("window ["), "{two}");
+    assert_eq!(
+        run(against(&sim, "export").args(["-q", "-v"]))
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn the_progress_bar_stays_out_of_pipes_and_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(bin()
+        .args(["export", "--demo", "-o"])
+        .arg(dir.path().join("x.csv")));
+    let err = stderr(&o);
+    assert!(!err.contains("30/30"), "{err}");
+    assert!(!err.contains('\r') && !err.contains('\u{1b}'), "{err:?}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_progress_bar_shows_at_a_terminal() {
+    // util-linux `script` runs the command on a pseudo terminal and copies what it shows.
+    if Command::new("script").arg("--version").output().is_err() {
+        panic!("`script` (util-linux) is needed for this test");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cmd = format!(
+        "{} export --demo -o {}",
+        env!("CARGO_BIN_EXE_jrnle-audit"),
+        dir.path().join("x.csv").display()
+    );
+    let o = Command::new("script")
+        .args(["-qefc", &cmd, "/dev/null"])
+        .env_clear()
+        .env("TERM", "xterm")
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{screen}");
+    assert!(screen.contains("30/30 entries"), "{screen:?}");
+    assert!(screen.contains("wrote 30 entries"), "{screen:?}");
+}
+
+#[test]
+fn completions_and_man_page_are_printed() {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let out = ok(bin().args(["completions", shell]));
+        assert!(out.contains("jrnle-audit"), "{shell}");
+        assert!(out.contains("--since"), "{shell}");
+    }
+    let man = ok(bin().arg("man"));
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH"),
+        "{}",
+        &man[..80]
+    );
+    assert!(man.contains("jrnle\\-audit"));
+    assert_eq!(
+        run(bin().args(["completions", "tcsh"])).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn help_teaches_with_examples_and_the_environment() {
+    let top = ok(bin().arg("--help"));
+    for needle in [
+        "WORKFRONT_API_KEY",
+        "Examples:",
+        "--since 7d",
+        "jrnle-audit sync",
+    ] {
+        assert!(top.contains(needle), "{needle} in:\n{top}");
+    }
+    let export = ok(bin().args(["export", "--help"]));
+    assert!(
+        export.contains("Examples:") && export.contains("36h"),
+        "{export}"
+    );
+}
+
+#[test]
+fn relative_times_select_the_recent_past() {
+    // Entries journaled now and long ago: `--since 1h` keeps only the recent ones.
+    let now = chrono::Utc::now();
+    let recent = (now - chrono::Duration::minutes(10)).to_rfc3339();
+    let mut records = demo_records();
+    records[0]["entryDate"] = serde_json::json!(recent);
+    let sim = sim(&records);
+    let out = ok(against(&sim, "export").args(["--since", "1h"]));
+    assert_eq!(csv_ids(&out), [records[0]["ID"].as_str().unwrap()]);
+    let o = run(against(&sim, "export").args(["--since", "7y"]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("a time ago (30m, 36h, 7d, 2w)"),
+        "{}",
+        stderr(&o)
+    );
+}
