@@ -29,6 +29,30 @@ pub const COLUMNS: [&str; 17] = [
     "top_obj_id",
 ];
 
+/// The columns `--labels` adds after the contract columns.
+pub const LABEL_COLUMNS: [&str; 3] = ["change_label", "old_label", "new_label"];
+
+/// Readable words for the codes of one record (`--labels`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Labels {
+    pub change_label: Option<String>,
+    pub old_label: Option<String>,
+    pub new_label: Option<String>,
+}
+
+impl Labels {
+    pub fn cells(&self) -> [Cell<'_>; 3] {
+        fn t(s: &Option<String>) -> Cell<'_> {
+            s.as_deref().map_or(Cell::Null, Cell::Text)
+        }
+        [
+            t(&self.change_label),
+            t(&self.old_label),
+            t(&self.new_label),
+        ]
+    }
+}
+
 /// Which typed pair of the journal entry the old and new values came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValueType {
@@ -107,6 +131,8 @@ pub struct ChangeRecord<'a> {
     pub sub_obj_id: Text<'a>,
     pub top_obj_code: Text<'a>,
     pub top_obj_id: Text<'a>,
+    /// Filled only with `--labels`.
+    pub labels: Option<Box<Labels>>,
 }
 
 impl<'a> ChangeRecord<'a> {
@@ -157,6 +183,53 @@ impl<'a> ChangeRecord<'a> {
             sub_obj_id: o(self.sub_obj_id),
             top_obj_code: o(self.top_obj_code),
             top_obj_id: o(self.top_obj_id),
+            labels: self.labels,
+        }
+    }
+
+    /// The record with its dates shown in `zone`, with the offset (`--tz`), instead of UTC.
+    pub fn in_zone(&self, zone: &chrono_tz::Tz) -> ChangeRecord<'_> {
+        fn borrow<'s>(t: &'s Text<'_>) -> Text<'s> {
+            t.as_deref().map(Cow::Borrowed)
+        }
+        fn local<'s>(s: &'s str, zone: &chrono_tz::Tz) -> Cow<'s, str> {
+            match parse_timestamp(s) {
+                Some(dt) => Cow::Owned(
+                    dt.with_timezone(zone)
+                        .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
+                        .to_string(),
+                ),
+                None => Cow::Borrowed(s),
+            }
+        }
+        fn value<'s>(v: &'s Value<'_>, is_date: bool, zone: &chrono_tz::Tz) -> Value<'s> {
+            match v {
+                Value::Null => Value::Null,
+                Value::Text(t) if is_date => Value::Text(local(t, zone)),
+                Value::Text(t) => Value::Text(Cow::Borrowed(t)),
+                Value::Number(n) => Value::Number(n.clone()),
+            }
+        }
+        let is_date = self.value_type == ValueType::Date;
+        ChangeRecord {
+            id: borrow(&self.id),
+            entry_date: self.entry_date.as_deref().map(|d| local(d, zone)),
+            obj_code: borrow(&self.obj_code),
+            obj_id: borrow(&self.obj_id),
+            obj_name: borrow(&self.obj_name),
+            field_name: borrow(&self.field_name),
+            custom_field: self.custom_field,
+            change_type: borrow(&self.change_type),
+            value_type: self.value_type,
+            old_value: value(&self.old_value, is_date, zone),
+            new_value: value(&self.new_value, is_date, zone),
+            edited_by_id: borrow(&self.edited_by_id),
+            edited_by_name: borrow(&self.edited_by_name),
+            sub_obj_code: borrow(&self.sub_obj_code),
+            sub_obj_id: borrow(&self.sub_obj_id),
+            top_obj_code: borrow(&self.top_obj_code),
+            top_obj_id: borrow(&self.top_obj_id),
+            labels: self.labels.clone(),
         }
     }
 
@@ -336,6 +409,7 @@ pub fn normalize(raw: RawJrnle<'_>) -> (ChangeRecord<'_>, AnomalySet) {
         sub_obj_id: r.text(raw.sub_obj_id),
         top_obj_code: r.text(raw.top_obj_code),
         top_obj_id: r.text(raw.top_obj_id),
+        labels: None,
     };
     (record, found)
 }

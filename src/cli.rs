@@ -184,6 +184,16 @@ pub struct OutputArgs {
     /// Do not prefix CSV cells that start with = + - @ tab or CR with a quote.
     #[arg(long)]
     pub no_formula_guard: bool,
+
+    /// Show dates in this IANA time zone with its offset (e.g. Europe/Stockholm:
+    /// 2025-01-07T10:00:00.000+01:00) instead of UTC.
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+
+    /// CSV for Excel: a UTF-8 byte-order mark and CRLF line ends, so accented names show
+    /// right (the formula guard stays on).
+    #[arg(long, conflicts_with = "no_formula_guard")]
+    pub excel: bool,
 }
 
 #[derive(Debug, Args)]
@@ -194,6 +204,11 @@ pub struct ExportArgs {
     pub filters: FilterArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+
+    /// Add change_label (A -> Add, E -> Edit, ...) and old_label/new_label: status,
+    /// condition and priority codes in words, from each object type's metadata.
+    #[arg(long)]
+    pub labels: bool,
 }
 
 #[derive(Debug, Args)]

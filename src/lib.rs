@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod input;
+pub mod labels;
 pub mod output;
 pub mod report;
 pub mod rng;

@@ -15,13 +15,27 @@ pub fn run(args: ExportArgs) -> Result<()> {
     let destination = Destination::from_arg(out.output.as_deref());
     destination.check()?;
     let format = Format::choose(out.format, out.output.as_deref());
+    let options = super::write_options(out, format, args.labels)?;
     let query = super::query(&args.connection, &args.filters)?;
     let mut output = destination.open()?;
     let mut anomalies = Anomalies::default();
     let progress = report::progress_bar("entries");
     let (written, requests, retries) = super::runtime()?.block_on(async {
         let client = super::connect(&query).await?;
-        let mut writer = RecordWriter::new(&mut output, format, !out.no_formula_guard)
+        let labeler = if args.labels {
+            let objects: Vec<String> = if query.filters.obj_codes.is_empty() {
+                crate::labels::DEFAULT_OBJECTS
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect()
+            } else {
+                query.filters.obj_codes.clone()
+            };
+            Some(crate::labels::Labeler::load(&client, &objects).await)
+        } else {
+            None
+        };
+        let mut writer = RecordWriter::with_options(&mut output, format, &options)
             .map_err(|e| super::write_error(&destination, e))?;
         let stats = fetch(
             &client,
@@ -29,8 +43,11 @@ pub fn run(args: ExportArgs) -> Result<()> {
             query.options.max_concurrency,
             &progress,
             |window| {
-                for f in window {
+                for mut f in window {
                     anomalies.add(f.anomalies);
+                    if let Some(labeler) = &labeler {
+                        f.record.labels = Some(Box::new(labeler.label(&f.record)));
+                    }
                     writer
                         .write(&f.record)
                         .map_err(|e| super::write_error(&destination, e))?;

@@ -13,7 +13,7 @@ use crate::change::Anomalies;
 use crate::cli::{Cli, Command, ConnectionArgs, FilterArgs};
 use crate::config::{self, Source};
 use crate::error::{Error, Result};
-use crate::output::Destination;
+use crate::output::{Destination, Format, WriteOptions};
 use crate::report;
 use crate::secret::Secret;
 use crate::simulator::{SimConfig, Simulator};
@@ -113,6 +113,36 @@ fn write_error(destination: &Destination, source: std::io::Error) -> Error {
         },
         source,
     }
+}
+
+/// The writing options from the output flags, checked.
+fn write_options(
+    out: &crate::cli::OutputArgs,
+    format: Format,
+    labels: bool,
+) -> Result<WriteOptions> {
+    if out.excel && format != Format::Csv {
+        return Err(Error::usage(
+            "--excel writes CSV: drop --format or use a .csv file name",
+        ));
+    }
+    let zone = out
+        .tz
+        .as_deref()
+        .map(|z| {
+            z.parse::<chrono_tz::Tz>().map_err(|_| {
+                Error::usage(format!(
+                    "unknown --tz {z:?}: use an IANA time zone name such as Europe/Stockholm or America/New_York"
+                ))
+            })
+        })
+        .transpose()?;
+    Ok(WriteOptions {
+        formula_guard: !out.no_formula_guard,
+        zone,
+        excel: out.excel,
+        labels,
+    })
 }
 
 /// What a run did, for its closing line.

@@ -15,6 +15,7 @@ pub fn run(args: NormalizeArgs) -> Result<()> {
     let destination = Destination::from_arg(out.output.as_deref());
     destination.check()?;
     let format = Format::choose(out.format, out.output.as_deref());
+    let options = super::write_options(out, format, false)?;
     // Open every input first: a missing file fails before anything is written.
     let mut inputs: Vec<(String, Box<dyn BufRead>)> = Vec::new();
     for input in &args.inputs {
@@ -33,7 +34,7 @@ pub fn run(args: NormalizeArgs) -> Result<()> {
     let mut output = destination.open()?;
     let mut anomalies = Anomalies::default();
     let mut written = 0;
-    let mut writer = RecordWriter::new(&mut output, format, !out.no_formula_guard)
+    let mut writer = RecordWriter::with_options(&mut output, format, &options)
         .map_err(|e| super::write_error(&destination, e))?;
     for (name, reader) in inputs {
         written += for_each_record(reader, &name, |raw| {

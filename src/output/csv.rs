@@ -3,24 +3,53 @@
 use std::borrow::Cow;
 use std::io::{self, Write};
 
-use crate::change::{COLUMNS, Cell, ChangeRecord};
+use crate::change::{COLUMNS, Cell, ChangeRecord, LABEL_COLUMNS};
 
 pub(super) struct CsvWriter<W: Write> {
     inner: ::csv::Writer<W>,
     guard: bool,
+    labels: bool,
 }
 
 impl<W: Write> CsvWriter<W> {
-    pub(super) fn new(out: W, guard: bool) -> io::Result<Self> {
+    /// `excel`: a UTF-8 byte-order mark and CRLF line ends, so Excel reads accents right.
+    pub(super) fn new(mut out: W, guard: bool, excel: bool, labels: bool) -> io::Result<Self> {
+        if excel {
+            out.write_all("\u{feff}".as_bytes())?;
+        }
         let mut inner = ::csv::WriterBuilder::new()
             .quote_style(::csv::QuoteStyle::Necessary)
+            .terminator(if excel {
+                ::csv::Terminator::CRLF
+            } else {
+                ::csv::Terminator::Any(b'\n')
+            })
             .from_writer(out);
-        inner.write_record(COLUMNS)?;
-        Ok(CsvWriter { inner, guard })
+        for column in COLUMNS {
+            inner.write_field(column)?;
+        }
+        if labels {
+            for column in LABEL_COLUMNS {
+                inner.write_field(column)?;
+            }
+        }
+        inner.write_record(None::<&[u8]>)?;
+        Ok(CsvWriter {
+            inner,
+            guard,
+            labels,
+        })
     }
 
     pub(super) fn write(&mut self, record: &ChangeRecord<'_>) -> io::Result<()> {
-        for cell in record.cells() {
+        let labels = record.labels.as_deref().cloned().unwrap_or_default();
+        let extra = if self.labels {
+            &labels.cells()[..]
+        } else {
+            &[]
+        };
+        for cell in record.cells().iter().chain(extra) {
+            let cell = cell.clone();
             let field: Cow<'_, str> = match cell {
                 Cell::Null => Cow::Borrowed(""),
                 // Number-typed values are never guarded, so `-42` stays a number.
@@ -75,11 +104,12 @@ mod tests {
             sub_obj_id: None,
             top_obj_code: None,
             top_obj_id: None,
+            labels: None,
         }
     }
 
     fn write(records: &[ChangeRecord], guard: bool) -> String {
-        let mut w = CsvWriter::new(Vec::new(), guard).unwrap();
+        let mut w = CsvWriter::new(Vec::new(), guard, false, false).unwrap();
         for r in records {
             w.write(r).unwrap();
         }

@@ -3,18 +3,19 @@
 
 use std::io::{self, Write};
 
-use crate::change::{COLUMNS, Cell, ChangeRecord};
+use crate::change::{COLUMNS, Cell, ChangeRecord, LABEL_COLUMNS};
 
 pub(super) struct JsonWriter<W: Write> {
     out: W,
     /// `true` for one JSON array, `false` for one object per line.
     array: bool,
     first: bool,
+    labels: bool,
     line: Vec<u8>,
 }
 
 impl<W: Write> JsonWriter<W> {
-    pub(super) fn new(mut out: W, array: bool) -> io::Result<Self> {
+    pub(super) fn new(mut out: W, array: bool, labels: bool) -> io::Result<Self> {
         if array {
             out.write_all(b"[")?;
         }
@@ -22,6 +23,7 @@ impl<W: Write> JsonWriter<W> {
             out,
             array,
             first: true,
+            labels,
             line: Vec::with_capacity(1024),
         })
     }
@@ -34,7 +36,19 @@ impl<W: Write> JsonWriter<W> {
         }
         self.first = false;
         line.push(b'{');
-        for (i, (key, cell)) in COLUMNS.iter().zip(record.cells()).enumerate() {
+        let labels = record.labels.as_deref().cloned().unwrap_or_default();
+        let (extra_keys, extra_cells) = if self.labels {
+            (&LABEL_COLUMNS[..], &labels.cells()[..])
+        } else {
+            (&[][..], &[][..])
+        };
+        let cells = record.cells();
+        let pairs = COLUMNS
+            .iter()
+            .zip(cells.iter())
+            .chain(extra_keys.iter().zip(extra_cells));
+        for (i, (key, cell)) in pairs.enumerate() {
+            let cell = cell.clone();
             if i > 0 {
                 line.push(b',');
             }

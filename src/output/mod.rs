@@ -40,9 +40,23 @@ impl Format {
     }
 }
 
+/// How records are written, beyond the format.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WriteOptions {
+    /// CSV only: quote-prefix cells a spreadsheet would run as a formula.
+    pub formula_guard: bool,
+    /// Show dates in this zone with their offset instead of UTC (`--tz`).
+    pub zone: Option<chrono_tz::Tz>,
+    /// CSV only: byte-order mark and CRLF line ends for Excel (`--excel`).
+    pub excel: bool,
+    /// Add the `--labels` columns.
+    pub labels: bool,
+}
+
 /// Writes change records one at a time in one format; `finish` reports any write error.
 pub struct RecordWriter<W: Write> {
     kind: Kind<W>,
+    zone: Option<chrono_tz::Tz>,
 }
 
 enum Kind<W: Write> {
@@ -54,15 +68,36 @@ impl<W: Write> RecordWriter<W> {
     /// Start writing (the CSV header or the opening bracket goes out here).
     /// `formula_guard` applies to CSV only: JSON output is never altered.
     pub fn new(out: W, format: Format, formula_guard: bool) -> io::Result<Self> {
-        let kind = match format {
-            Format::Csv => Kind::Csv(Box::new(csv::CsvWriter::new(out, formula_guard)?)),
-            Format::Json => Kind::Json(json::JsonWriter::new(out, true)?),
-            Format::Ndjson => Kind::Json(json::JsonWriter::new(out, false)?),
+        let options = WriteOptions {
+            formula_guard,
+            ..WriteOptions::default()
         };
-        Ok(RecordWriter { kind })
+        Self::with_options(out, format, &options)
+    }
+
+    pub fn with_options(out: W, format: Format, o: &WriteOptions) -> io::Result<Self> {
+        let kind = match format {
+            Format::Csv => Kind::Csv(Box::new(csv::CsvWriter::new(
+                out,
+                o.formula_guard,
+                o.excel,
+                o.labels,
+            )?)),
+            Format::Json => Kind::Json(json::JsonWriter::new(out, true, o.labels)?),
+            Format::Ndjson => Kind::Json(json::JsonWriter::new(out, false, o.labels)?),
+        };
+        Ok(RecordWriter { kind, zone: o.zone })
     }
 
     pub fn write(&mut self, record: &ChangeRecord<'_>) -> io::Result<()> {
+        if let Some(zone) = self.zone {
+            let local = record.in_zone(&zone);
+            return self.write_as_is(&local);
+        }
+        self.write_as_is(record)
+    }
+
+    fn write_as_is(&mut self, record: &ChangeRecord<'_>) -> io::Result<()> {
         match &mut self.kind {
             Kind::Csv(w) => w.write(record),
             Kind::Json(w) => w.write(record),

@@ -131,6 +131,9 @@ fn answer(
         )));
     }
     authenticate(shared, headers, &params)?;
+    if let Some(obj) = action.strip_prefix("metadata:") {
+        return super::metadata::metadata(obj).ok_or_else(|| ApiError::invalid("unknown object"));
+    }
     let model = format!("V{}", version.trim_start_matches('v').replace('.', "_"));
     let zone = shared.config.zone;
     let query = SimQuery::parse(&params, &model, &zone, Utc::now())?;
@@ -211,6 +214,9 @@ fn route(path: &str) -> Result<(String, String), ApiError> {
     let latest_major = LATEST[1..3].parse::<u32>().unwrap_or(22);
     if major > latest_major {
         return Err(not_found());
+    }
+    if action == "metadata" && super::metadata::metadata(obj).is_some() {
+        return Ok((version, format!("metadata:{obj}")));
     }
     if !obj.eq_ignore_ascii_case("JRNLE") && !obj.eq_ignore_ascii_case("journalentry") {
         return Err(ApiError {
@@ -334,5 +340,13 @@ mod tests {
             400
         );
         assert_eq!(route("/api/v21.0/JRNLE/search").unwrap_err().status, 404);
+        assert_eq!(
+            route("/attask/api/v21.0/task/metadata").unwrap().1,
+            "metadata:task"
+        );
+        assert_eq!(
+            route("/attask/api/v21.0/NOPE/metadata").unwrap_err().status,
+            404
+        );
     }
 }

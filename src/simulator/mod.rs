@@ -5,6 +5,7 @@
 pub mod faults;
 pub mod generate;
 mod http;
+pub mod metadata;
 pub mod query;
 pub mod store;
 

@@ -74,7 +74,7 @@ impl Default for ClientOptions {
 /// callers (paging) never see them.
 pub struct Client {
     http: reqwest::Client,
-    /// `https://tenant/attask/api/<version>/JRNLE/`
+    /// `https://tenant/attask/api/<version>/`
     base: Url,
     limiter: Semaphore,
     retry: RetryPolicy,
@@ -116,7 +116,7 @@ impl Client {
         options: ClientOptions,
     ) -> Result<Client> {
         let base = tenant
-            .join(&format!("/attask/api/{api_version}/JRNLE/"))
+            .join(&format!("/attask/api/{api_version}/"))
             .map_err(|e| Error::usage(format!("cannot build the API URL: {e}")))?;
         let (name, value) = credential.header()?;
         let mut headers = HeaderMap::new();
@@ -153,7 +153,7 @@ impl Client {
             count: Option<u64>,
             error: Option<Value>,
         }
-        self.call("count", params, |text| {
+        self.call("JRNLE/count", params, |text| {
             let body: Body = parse_body(text)?;
             if let Some(e) = body.error {
                 return Err(error_message(&e));
@@ -175,7 +175,7 @@ impl Client {
             data: Option<Vec<RawJrnle<'a>>>,
             error: Option<Value>,
         }
-        self.call("search", params, |text| {
+        self.call("JRNLE/search", params, |text| {
             let body: Body = parse_body(text)?;
             if let Some(e) = body.error {
                 return Err(error_message(&e));
@@ -193,6 +193,24 @@ impl Client {
                     }
                 })
                 .collect())
+        })
+        .await
+    }
+
+    /// `<OBJ>/metadata`: the object's fields; for enumerated ones, `possibleValues`.
+    pub async fn metadata(&self, obj_code: &str) -> Result<Value> {
+        #[derive(Deserialize)]
+        struct Body {
+            data: Option<Value>,
+            error: Option<Value>,
+        }
+        self.call(&format!("{obj_code}/metadata"), &Vec::new(), |text| {
+            let body: Body = parse_body(text)?;
+            if let Some(e) = body.error {
+                return Err(error_message(&e));
+            }
+            body.data
+                .ok_or_else(|| "the metadata answer has no \"data\"".to_string())
         })
         .await
     }
@@ -279,7 +297,7 @@ impl Client {
             .map_err(|e| Failure::new(Error::Internal(e.to_string()), false))?;
         let path = url.path().to_string();
         let query = encode(params);
-        url.set_query(Some(&query));
+        url.set_query((!query.is_empty()).then_some(query.as_str()));
         let started = Instant::now();
         let (method, request) = if url.as_str().len() <= MAX_URL_LEN {
             (Method::GET, self.http.request(Method::GET, url))
