@@ -92,20 +92,15 @@ Examples:
 
 /// Where Workfront is and how to reach it. The credential comes from the environment
 /// (WORKFRONT_API_KEY, WORKFRONT_SESSION_ID or WORKFRONT_BEARER_TOKEN) or --api-key-file.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ConnectionArgs {
     /// The tenant's base URL, e.g. https://acme.my.workfront.com.
     #[arg(long, env = "WORKFRONT_URL", value_name = "URL")]
     pub url: Option<String>,
 
-    /// The API version in the path.
-    #[arg(
-        long,
-        env = "WORKFRONT_API_VERSION",
-        value_name = "VERSION",
-        default_value = "v21.0"
-    )]
-    pub api_version: String,
+    /// The API version in the path [default: v21.0].
+    #[arg(long, env = "WORKFRONT_API_VERSION", value_name = "VERSION")]
+    pub api_version: Option<String>,
 
     /// Read the API key (sent as the apiKey header) from this file.
     #[arg(long, value_name = "PATH")]
@@ -114,6 +109,21 @@ pub struct ConnectionArgs {
     /// Use the bundled sample data on a built-in simulator: no URL or credential needed.
     #[arg(long)]
     pub demo: bool,
+
+    /// Use this named profile of the config file (URL, API version, where the credential
+    /// comes from, default filters). Flags and WORKFRONT_* variables override it.
+    #[arg(long, env = "WORKFRONT_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// The config file [default: $XDG_CONFIG_HOME/jrnle-audit/config.toml, else
+    /// ~/.config/jrnle-audit/config.toml].
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// The credential a profile named (filled in from the profile, never from the command
+    /// line).
+    #[arg(skip)]
+    pub profile_credential: Option<crate::workfront::client::Credential>,
 
     /// Allow plain http:// to a host that is not loopback (the credential would travel in
     /// clear text).
@@ -138,7 +148,7 @@ pub struct ConnectionArgs {
 }
 
 /// Which journal entries. Repeat a filter to match any of its values.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct FilterArgs {
     /// Object type that changed (objObjCode), e.g. TASK, PROJ, OPTASK.
     #[arg(long = "obj-code", value_name = "CODE")]

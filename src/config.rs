@@ -21,6 +21,17 @@ pub const CREDENTIAL_VARS: [&str; 3] = [
     "WORKFRONT_BEARER_TOKEN",
 ];
 
+/// The API version when neither a flag, the environment nor a profile names one.
+pub const DEFAULT_API_VERSION: &str = "v21.0";
+
+/// Whether a credential is given directly (environment or `--api-key-file`).
+pub fn any_credential(args: &ConnectionArgs, env: &dyn Fn(&str) -> Option<String>) -> bool {
+    args.api_key_file.is_some()
+        || CREDENTIAL_VARS
+            .iter()
+            .any(|v| env(v).is_some_and(|s| !s.trim().is_empty()))
+}
+
 /// A checked connection to a real tenant.
 #[derive(Debug, Clone)]
 pub struct Connection {
@@ -53,7 +64,7 @@ pub enum Source {
 
 /// Check the connection arguments. `env` reads an environment variable (injected for tests).
 pub fn source(args: &ConnectionArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Source> {
-    let api_version = check_version(&args.api_version)?;
+    let api_version = check_version(args.api_version.as_deref().unwrap_or(DEFAULT_API_VERSION))?;
     if args.demo {
         return Ok(Source::Demo { api_version });
     }
@@ -64,7 +75,14 @@ pub fn source(args: &ConnectionArgs, env: &dyn Fn(&str) -> Option<String>) -> Re
         )
     })?;
     let url = check_url(raw_url, args.allow_insecure_http)?;
-    let credential = credential(args.api_key_file.as_deref(), env)?;
+    let credential = match credential(args.api_key_file.as_deref(), env) {
+        // No credential given directly: the profile's, if it names one.
+        Err(_) if !any_credential(args, env) && args.profile_credential.is_some() => args
+            .profile_credential
+            .clone()
+            .unwrap_or(Credential::ApiKey(Secret::new(""))),
+        other => other?,
+    };
     Ok(Source::Tenant(Connection {
         url,
         api_version,
@@ -269,9 +287,12 @@ mod tests {
     fn args(url: Option<&str>) -> ConnectionArgs {
         ConnectionArgs {
             url: url.map(String::from),
-            api_version: "v21.0".into(),
+            api_version: None,
             api_key_file: None,
             demo: false,
+            profile: None,
+            config: None,
+            profile_credential: None,
             allow_insecure_http: false,
             timeout: 60,
             max_retries: 8,

@@ -11,6 +11,7 @@ pub mod error;
 pub mod input;
 pub mod labels;
 pub mod output;
+pub mod profile;
 pub mod report;
 pub mod rng;
 pub mod secret;

@@ -54,8 +54,12 @@ struct Query {
 }
 
 fn query(connection: &ConnectionArgs, filters: &FilterArgs) -> Result<Query> {
-    let filters = config::filters(filters, Utc::now())?;
-    let source = config::source(connection, &|var| std::env::var(var).ok())?;
+    let env = |var: &str| std::env::var(var).ok();
+    let (mut connection, mut filters) = (connection.clone(), filters.clone());
+    crate::profile::apply(&mut connection, &mut filters, &env)?;
+    let connection = &connection;
+    let filters = config::filters(&filters, Utc::now())?;
+    let source = config::source(connection, &env)?;
     report::verbose(source.describe());
     Ok(Query {
         source,

@@ -5,6 +5,7 @@ mod exit_codes;
 mod export;
 mod fuzz;
 mod normalize;
+mod profiles;
 mod readable;
 mod resilience;
 mod scale;

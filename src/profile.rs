@@ -1,0 +1,194 @@
+//! Named profiles in a TOML config file: a tenant's URL, API version, where its credential
+//! comes from (an environment variable or a file, never the secret itself), and default
+//! filters. Precedence: flags and WORKFRONT_* variables, then the profile, then defaults.
+//!
+//! ```toml
+//! [profiles.acme]
+//! url = "https://acme.my.workfront.com"
+//! api_version = "v21.0"
+//! api_key_env = "ACME_WORKFRONT_KEY"   # or api_key_file, session_id_env, bearer_token_env
+//! obj_codes = ["TASK", "OPTASK"]
+//! fields = ["status"]
+//! since = "7d"
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::cli::{ConnectionArgs, FilterArgs};
+use crate::config::any_credential;
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use crate::workfront::client::Credential;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    profiles: BTreeMap<String, Profile>,
+}
+
+/// One profile. Unknown keys are refused, so a typo does not pass silently.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub url: Option<String>,
+    pub api_version: Option<String>,
+    pub api_key_env: Option<String>,
+    pub api_key_file: Option<PathBuf>,
+    pub session_id_env: Option<String>,
+    pub bearer_token_env: Option<String>,
+    #[serde(default)]
+    pub obj_codes: Vec<String>,
+    #[serde(default)]
+    pub fields: Vec<String>,
+    #[serde(default)]
+    pub obj_ids: Vec<String>,
+    #[serde(default)]
+    pub edited_by: Vec<String>,
+    #[serde(default)]
+    pub change_types: Vec<String>,
+    pub since: Option<String>,
+}
+
+/// Keys that would hold a secret: refused with a pointer to the right way.
+const SECRET_KEYS: [&str; 6] = [
+    "api_key",
+    "apikey",
+    "session_id",
+    "bearer_token",
+    "token",
+    "password",
+];
+
+/// The config file's place: `--config`, else `$XDG_CONFIG_HOME/jrnle-audit/config.toml`,
+/// else `~/.config/jrnle-audit/config.toml`.
+pub fn config_path(
+    explicit: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(p.to_path_buf());
+    }
+    let base = env("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| Path::new(&h).join(".config")))?;
+    Some(base.join("jrnle-audit").join("config.toml"))
+}
+
+/// Read profile `name` from `path`.
+pub fn load(path: &Path, name: &str) -> Result<Profile> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::usage(format!(
+            "profile {name:?}: cannot read the config file {}: {e}; create it or pass --config <PATH>",
+            path.display()
+        ))
+    })?;
+    let raw: toml::Table = toml::from_str(&text).map_err(|e| {
+        Error::usage(format!(
+            "{} is not valid TOML: {}",
+            path.display(),
+            e.to_string().lines().next().unwrap_or_default()
+        ))
+    })?;
+    if let Some(toml::Value::Table(profiles)) = raw.get("profiles") {
+        for (pname, p) in profiles {
+            if let toml::Value::Table(p) = p
+                && let Some(key) = SECRET_KEYS.iter().find(|k| p.contains_key(**k))
+            {
+                return Err(Error::usage(format!(
+                    "{}: profile {pname:?} holds a secret ({key}): a config file must not; name \
+                     an environment variable (api_key_env, session_id_env, bearer_token_env) or \
+                     a file (api_key_file) instead",
+                    path.display()
+                )));
+            }
+        }
+    }
+    let mut file: ConfigFile = toml::from_str(&text).map_err(|e| {
+        Error::usage(format!(
+            "{}: {}",
+            path.display(),
+            e.to_string().lines().collect::<Vec<_>>().join(" ")
+        ))
+    })?;
+    let known: Vec<String> = file.profiles.keys().cloned().collect();
+    file.profiles.remove(name).ok_or_else(|| {
+        Error::usage(format!(
+            "no profile {name:?} in {}{}",
+            path.display(),
+            if known.is_empty() {
+                String::new()
+            } else {
+                format!(" (it has: {})", known.join(", "))
+            }
+        ))
+    })
+}
+
+/// Fill what the flags leave unset from the profile named by `--profile`/`WORKFRONT_PROFILE`.
+pub fn apply(
+    connection: &mut ConnectionArgs,
+    filters: &mut FilterArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<()> {
+    let Some(name) = connection.profile.clone() else {
+        return Ok(());
+    };
+    if connection.demo {
+        return Ok(());
+    }
+    let path = config_path(connection.config.as_deref(), env).ok_or_else(|| {
+        Error::usage("--profile needs a config file: pass --config <PATH> or set HOME")
+    })?;
+    let p = load(&path, &name)?;
+    connection.url = connection.url.take().or(p.url);
+    connection.api_version = connection.api_version.take().or(p.api_version);
+    let fill = |flag: &mut Vec<String>, default: Vec<String>| {
+        if flag.is_empty() {
+            *flag = default;
+        }
+    };
+    fill(&mut filters.obj_codes, p.obj_codes);
+    fill(&mut filters.fields, p.fields);
+    fill(&mut filters.obj_ids, p.obj_ids);
+    fill(&mut filters.edited_by, p.edited_by);
+    fill(&mut filters.change_types, p.change_types);
+    filters.since = filters.since.take().or(p.since);
+    if any_credential(connection, env) {
+        return Ok(());
+    }
+    let sources = [
+        p.api_key_env.as_ref().map(|v| ("api_key_env", v)),
+        p.session_id_env.as_ref().map(|v| ("session_id_env", v)),
+        p.bearer_token_env.as_ref().map(|v| ("bearer_token_env", v)),
+    ];
+    let named: Vec<(&str, &String)> = sources.into_iter().flatten().collect();
+    match (named.as_slice(), p.api_key_file) {
+        ([], None) => {}
+        ([], Some(file)) => connection.api_key_file = Some(file),
+        ([(kind, var)], None) => {
+            let value = env(var).filter(|v| !v.trim().is_empty()).ok_or_else(|| {
+                Error::usage(format!(
+                    "profile {name:?} takes its credential from ${var} ({kind}), which is not set"
+                ))
+            })?;
+            let secret = Secret::new(value.trim());
+            connection.profile_credential = Some(match *kind {
+                "api_key_env" => Credential::ApiKey(secret),
+                "session_id_env" => Credential::SessionId(secret),
+                _ => Credential::Bearer(secret),
+            });
+        }
+        _ => {
+            return Err(Error::usage(format!(
+                "profile {name:?} names several credentials: keep one of api_key_env, \
+                 api_key_file, session_id_env, bearer_token_env"
+            )));
+        }
+    }
+    Ok(())
+}
