@@ -53,6 +53,17 @@ pub enum Command {
     },
     /// Print the man page (roff).
     Man,
+    /// List the fields that have journal entries, per object type, with counts and the last
+    /// change (journal entries exist only for tracked fields).
+    Fields(FieldsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FieldsArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub filters: FilterArgs,
 }
 
 const TOP_HELP: &str = "\

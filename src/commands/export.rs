@@ -20,6 +20,9 @@ pub fn run(args: ExportArgs) -> Result<()> {
     let mut output = destination.open()?;
     let mut anomalies = Anomalies::default();
     let progress = report::progress_bar("entries");
+    // The asked-for fields that no entry has shown yet.
+    let mut seen_fields: std::collections::HashSet<String> =
+        query.filters.fields.iter().cloned().collect();
     let (written, requests, retries) = super::runtime()?.block_on(async {
         let client = super::connect(&query).await?;
         let labeler = if args.labels {
@@ -45,6 +48,9 @@ pub fn run(args: ExportArgs) -> Result<()> {
             |window| {
                 for mut f in window {
                     anomalies.add(f.anomalies);
+                    if let Some(field) = f.record.field_name.as_deref() {
+                        seen_fields.remove(field);
+                    }
                     if let Some(labeler) = &labeler {
                         f.record.labels = Some(Box::new(labeler.label(&f.record)));
                     }
@@ -64,6 +70,16 @@ pub fn run(args: ExportArgs) -> Result<()> {
         Ok::<_, crate::error::Error>((stats.entries, client.requests(), client.retries()))
     })?;
     output.commit()?;
+    let mut unseen: Vec<&String> = seen_fields.iter().collect();
+    unseen.sort();
+    for field in unseen {
+        report::warn(format!(
+            "no entries for --field {field:?} in {}: the field may not be tracked (Setup > \
+             Interface > Update Feeds), or is spelled otherwise (`jrnle-audit fields` lists \
+             the fields that have entries)",
+            query.filters.window()
+        ));
+    }
     super::summarize(&super::Summary {
         written,
         destination: &destination,

@@ -2,6 +2,7 @@
 
 mod count;
 mod export;
+mod fields;
 mod normalize;
 mod simulate;
 mod sync;
@@ -35,6 +36,7 @@ pub fn run(cli: Cli) -> Result<()> {
             clap_complete::generate(shell, &mut cmd, "jrnle-audit", &mut out);
             Destination::Stdout.write_with(|w| w.write_all(&out))
         }
+        Command::Fields(args) => fields::run(args),
         Command::Man => {
             let cmd = <Cli as clap::CommandFactory>::command();
             let mut out = Vec::new();

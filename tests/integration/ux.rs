@@ -164,3 +164,48 @@ fn relative_times_select_the_recent_past() {
         stderr(&o)
     );
 }
+
+#[test]
+fn fields_lists_what_has_entries_per_object_type() {
+    let sim = sim(&demo_records());
+    let out = ok(against(&sim, "fields").args(["--since", "2025-01-01"]));
+    let mut lines = out.lines();
+    assert_eq!(
+        lines.next(),
+        Some("obj_code\tfield_name\tentries\tlast_change")
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split('\t').collect()).collect();
+    let find = |obj: &str, field: &str| {
+        rows.iter()
+            .find(|r| r[0] == obj && r[1] == field)
+            .unwrap_or_else(|| panic!("{obj} {field} in {out}"))
+            .clone()
+    };
+    // Computed here from the raw data.
+    let task_status: Vec<_> = demo_records()
+        .into_iter()
+        .filter(|r| {
+            raw_str(r, "objObjCode") == Some("TASK") && raw_str(r, "fieldName") == Some("status")
+        })
+        .collect();
+    assert_eq!(find("TASK", "status")[2], task_status.len().to_string());
+    assert_eq!(find("TASK", "status")[3], "2025-11-14T23:00:00.000Z");
+    assert_eq!(find("PROJ", "DE:Cost")[2], "1");
+    assert!(rows.iter().all(|r| r[1] != "nosuchfield"));
+    // Filters narrow it.
+    let optask =
+        ok(against(&sim, "fields").args(["--since", "2025-01-01", "--obj-code", "OPTASK"]));
+    assert!(optask.lines().skip(1).all(|l| l.starts_with("OPTASK\t")));
+}
+
+#[test]
+fn a_field_without_entries_is_warned_about_not_silently_empty() {
+    let sim = sim(&demo_records());
+    let o = run(against(&sim, "export").args(["--field", "Status", "--field", "status"]));
+    assert_eq!(o.status.code(), Some(0));
+    let err = stderr(&o);
+    assert!(err.contains("no entries for --field \"Status\""), "{err}");
+    assert!(err.contains("may not be tracked"), "{err}");
+    assert!(!err.contains("--field \"status\""), "{err}");
+    assert!(csv_ids(&stdout(&o)).len() > 1);
+}

@@ -1,0 +1,65 @@
+//! `fields`: which fields have journal entries, per object type. Journal entries exist only
+//! for tracked fields (Setup → Interface → Update Feeds), so this shows what an export can
+//! and cannot see. Workfront's aggregate queries are not used: the entries are fetched and
+//! tallied here, so the answer is exact for the window.
+
+use std::collections::BTreeMap;
+
+use crate::cli::FieldsArgs;
+use crate::error::Result;
+use crate::output::Destination;
+use crate::report;
+use crate::workfront::fetch::fetch;
+
+/// The window when `--since` is not given.
+const DEFAULT_SINCE: &str = "30d";
+
+pub fn run(mut args: FieldsArgs) -> Result<()> {
+    if args.filters.since.is_none() {
+        args.filters.since = Some(DEFAULT_SINCE.into());
+    }
+    let query = super::query(&args.connection, &args.filters)?;
+    let progress = report::progress_bar("entries");
+    // (object type, field) → (entries, last change)
+    let mut tally: BTreeMap<(String, String), (u64, String)> = BTreeMap::new();
+    super::runtime()?.block_on(async {
+        let client = super::connect(&query).await?;
+        let result = fetch(
+            &client,
+            &query.filters,
+            query.options.max_concurrency,
+            &progress,
+            |window| {
+                for f in window {
+                    let r = f.record;
+                    let key = (
+                        r.obj_code.as_deref().unwrap_or("").to_string(),
+                        r.field_name.as_deref().unwrap_or("(none)").to_string(),
+                    );
+                    let slot = tally.entry(key).or_default();
+                    slot.0 += 1;
+                    // Windows come in time order: the latest entry seen is the last change.
+                    slot.1 = r.entry_date.as_deref().unwrap_or("").to_string();
+                }
+                Ok(())
+            },
+        )
+        .await;
+        progress.finish_and_clear();
+        result.map(drop)
+    })?;
+    let window = query.filters.window();
+    Destination::Stdout.write_with(|w| {
+        writeln!(w, "obj_code\tfield_name\tentries\tlast_change")?;
+        for ((obj, field), (n, last)) in &tally {
+            writeln!(w, "{obj}\t{field}\t{n}\t{last}")?;
+        }
+        Ok(())
+    })?;
+    report::note(format!(
+        "{} fields with entries in {window}; a field that is not listed has no entries there \
+         (it may not be tracked: Setup > Interface > Update Feeds)",
+        tally.len()
+    ));
+    Ok(())
+}
