@@ -54,11 +54,10 @@ pub struct Filters {
 impl Filters {
     /// The window as `[since, until)`, for messages.
     pub fn window(&self) -> String {
-        let since = self
-            .since
-            .as_ref()
-            .map_or_else(|| "-inf".to_string(), format_utc_ms);
-        format!("[{since}, {})", format_utc_ms(&self.until))
+        match &self.since {
+            Some(since) => format!("[{}, {})", format_utc_ms(since), format_utc_ms(&self.until)),
+            None => format!("the entries before {}", format_utc_ms(&self.until)),
+        }
     }
 }
 
