@@ -104,16 +104,18 @@ Examples:
 /// Where Workfront is and how to reach it. The credential comes from the environment
 /// (WORKFRONT_API_KEY, WORKFRONT_SESSION_ID or WORKFRONT_BEARER_TOKEN) or --api-key-file.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Connection")]
 pub struct ConnectionArgs {
     /// The tenant's base URL, e.g. https://acme.my.workfront.com.
     #[arg(long, env = "WORKFRONT_URL", value_name = "URL")]
     pub url: Option<String>,
 
-    /// The API version in the path [default: v21.0].
+    /// The API version in the path, e.g. v22.0 [default: v21.0].
     #[arg(long, env = "WORKFRONT_API_VERSION", value_name = "VERSION")]
     pub api_version: Option<String>,
 
-    /// Read the API key (sent as the apiKey header) from this file.
+    /// Read the API key (sent as the apiKey header) from this file, e.g.
+    /// /run/secrets/workfront-key.
     #[arg(long, value_name = "PATH")]
     pub api_key_file: Option<PathBuf>,
 
@@ -121,8 +123,8 @@ pub struct ConnectionArgs {
     #[arg(long)]
     pub demo: bool,
 
-    /// Use this named profile of the config file (URL, API version, where the credential
-    /// comes from, default filters). Flags and WORKFRONT_* variables override it.
+    /// Use this named profile of the config file, e.g. acme (URL, API version, where the
+    /// credential comes from, default filters). Flags and WORKFRONT_* variables override it.
     #[arg(long, env = "WORKFRONT_PROFILE", value_name = "NAME")]
     pub profile: Option<String>,
 
@@ -141,18 +143,19 @@ pub struct ConnectionArgs {
     #[arg(long)]
     pub allow_insecure_http: bool,
 
-    /// Seconds before one request is abandoned (and retried).
+    /// Seconds before one request is abandoned (and retried), e.g. 30.
     #[arg(long, value_name = "SECONDS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
 
     /// Retries of a failed request (429, 5xx, broken or garbled answers, network errors)
-    /// before giving up; 0 turns retrying off.
+    /// before giving up, e.g. 3; 0 turns retrying off.
     #[arg(long, value_name = "N", default_value_t = 8,
           value_parser = clap::value_parser!(u32).range(0..=30))]
     pub max_retries: u32,
 
-    /// Requests in flight at once, at most (Workfront allows about 10 per customer).
+    /// Requests in flight at once, at most, e.g. 10 (Workfront allows about 10 per
+    /// customer).
     #[arg(long, value_name = "N", default_value_t = 4,
           value_parser = clap::value_parser!(u64).range(1..=10))]
     pub max_concurrency: u64,
@@ -160,6 +163,7 @@ pub struct ConnectionArgs {
 
 /// Which journal entries. Repeat a filter to match any of its values.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Filters")]
 pub struct FilterArgs {
     /// Object type that changed (objObjCode), e.g. TASK, PROJ, OPTASK.
     #[arg(long = "obj-code", value_name = "CODE")]
@@ -179,11 +183,11 @@ pub struct FilterArgs {
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
 
-    /// Id of the changed object (objID).
+    /// Id of the changed object (objID), e.g. 5f3e9a0c00a1b2c3d4e5f60718293a4b.
     #[arg(long = "obj-id", value_name = "ID")]
     pub obj_ids: Vec<String>,
 
-    /// Id of the user who made the change (editedByID).
+    /// Id of the user who made the change (editedByID), e.g. 4d0c1e2f3a4b5c6d7e8f90a1b2c3d4e5.
     #[arg(long = "edited-by", value_name = "USER_ID")]
     pub edited_by: Vec<String>,
 
@@ -193,12 +197,13 @@ pub struct FilterArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Output")]
 pub struct OutputArgs {
-    /// Output format [default: from the --output extension, else csv].
+    /// Output format, e.g. ndjson [default: from the --output extension, else csv].
     #[arg(long, value_enum)]
     pub format: Option<Format>,
 
-    /// Write here instead of stdout; the file appears only when complete.
+    /// Write here instead of stdout, e.g. audit.csv; the file appears only when complete.
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
 
