@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 
+pub use crate::anomaly::{Anomalies, Anomaly, AnomalySet};
 use crate::workfront::date::{parse_timestamp, write_utc_ms};
 use crate::workfront::record::{EditedBy, Field, RawJrnle};
 use crate::workfront::sanitize::has_literal_surrogate;
@@ -240,110 +241,6 @@ impl<'a> ChangeRecord<'a> {
             self.entry_date.as_deref().unwrap_or(""),
             self.id.as_deref().unwrap_or(""),
         )
-    }
-}
-
-/// Something odd in a raw record. The value is kept (as text where its type was wrong); the
-/// run warns once per kind with a count and reports the total in its summary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Anomaly {
-    MissingField,
-    BadDate,
-    NotText,
-    NotNumber,
-    UnknownChangeType,
-    ControlCharacters,
-    InvalidSurrogate,
-}
-
-const KINDS: [Anomaly; 7] = [
-    Anomaly::MissingField,
-    Anomaly::BadDate,
-    Anomaly::NotText,
-    Anomaly::NotNumber,
-    Anomaly::UnknownChangeType,
-    Anomaly::ControlCharacters,
-    Anomaly::InvalidSurrogate,
-];
-
-impl Anomaly {
-    pub fn describe(self) -> &'static str {
-        match self {
-            Anomaly::MissingField => "lack a JRNLE field (written as null)",
-            Anomaly::BadDate => "have a date that does not parse (kept as text)",
-            Anomaly::NotText => "have a non-text value in a text field (kept as text)",
-            Anomaly::NotNumber => "have a non-number in a number field (kept as text)",
-            Anomaly::UnknownChangeType => "have an unknown changeType (kept verbatim)",
-            Anomaly::ControlCharacters => "have control characters in a value (kept verbatim)",
-            Anomaly::InvalidSurrogate => {
-                "have an unpaired UTF-16 surrogate escape (kept as the literal text \\uXXXX)"
-            }
-        }
-    }
-
-    fn bit(self) -> u8 {
-        1 << (self as u8)
-    }
-}
-
-/// The kinds of oddity one record has.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct AnomalySet(u8);
-
-impl AnomalySet {
-    fn insert(&mut self, kind: Anomaly) {
-        self.0 |= kind.bit();
-    }
-
-    pub fn contains(self, kind: Anomaly) -> bool {
-        self.0 & kind.bit() != 0
-    }
-
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-}
-
-/// Counts of records per anomaly kind.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Anomalies([u64; 7]);
-
-impl Anomalies {
-    pub fn add(&mut self, set: AnomalySet) {
-        if set.is_empty() {
-            return;
-        }
-        for (i, kind) in KINDS.iter().enumerate() {
-            if set.contains(*kind) {
-                self.0[i] += 1;
-            }
-        }
-    }
-
-    pub fn total(&self) -> u64 {
-        self.0.iter().sum()
-    }
-
-    pub fn count(&self, kind: Anomaly) -> u64 {
-        self.0[kind as usize]
-    }
-
-    /// One line per kind: "3 entries have a date that does not parse (kept as text)".
-    pub fn lines(&self) -> Vec<String> {
-        KINDS
-            .iter()
-            .filter(|k| self.count(**k) > 0)
-            .map(|kind| {
-                let n = self.count(*kind);
-                let text = kind.describe();
-                if n == 1 {
-                    let text = text.replacen("have", "has", 1).replacen("lack", "lacks", 1);
-                    format!("1 entry {text}")
-                } else {
-                    format!("{n} entries {text}")
-                }
-            })
-            .collect()
     }
 }
 

@@ -2,6 +2,7 @@
 //! `--demo` and the tests. It follows `shared/workfront-api.md` and rejects what Workfront
 //! rejects; where the notes are silent the choice is said in a comment.
 
+mod eval;
 pub mod faults;
 pub mod generate;
 mod http;
