@@ -75,13 +75,10 @@ pub fn source(args: &ConnectionArgs, env: &dyn Fn(&str) -> Option<String>) -> Re
         )
     })?;
     let url = check_url(raw_url, args.allow_insecure_http)?;
-    let credential = match credential(args.api_key_file.as_deref(), env) {
-        // No credential given directly: the profile's, if it names one.
-        Err(_) if !any_credential(args, env) && args.profile_credential.is_some() => args
-            .profile_credential
-            .clone()
-            .unwrap_or(Credential::ApiKey(Secret::new(""))),
-        other => other?,
+    // A credential given directly wins; else the one a profile named.
+    let credential = match &args.profile_credential {
+        Some(from_profile) if !any_credential(args, env) => from_profile.clone(),
+        _ => credential(args.api_key_file.as_deref(), env)?,
     };
     Ok(Source::Tenant(Connection {
         url,
