@@ -3,7 +3,7 @@
 //! caps requests in flight), and each window is checked against its count and handed on in
 //! `(entry_date, id)` order as soon as it is complete.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
 use futures::{StreamExt, TryStreamExt};
@@ -37,64 +37,57 @@ pub async fn fetch(
     progress: &indicatif::ProgressBar,
     mut emit: impl FnMut(Vec<Fetched>) -> Result<()>,
 ) -> Result<FetchStats> {
-    let windows = plan(client, filters).await?;
-    progress.set_length(windows.iter().map(|w| w.count).sum());
     let mut emit = |batch: Vec<Fetched>| {
         progress.inc(batch.len() as u64);
         emit(batch)
     };
-    let mut stats = FetchStats {
-        windows: windows.len(),
-        expected: windows.iter().map(|w| w.count).sum(),
-        ..FetchStats::default()
-    };
-    report::verbose(format!(
-        "{} entries in {} windows",
-        stats.expected,
-        windows.len()
-    ));
-    for w in &windows {
-        report::debug(format!(
-            "window [{}, {}): {} entries",
-            crate::workfront::date::format_utc_ms(&w.since),
-            crate::workfront::date::format_utc_ms(&w.until),
-            w.count
-        ));
-    }
-    // Every page of every window, in order; `buffered` keeps `concurrency` requests in flight
-    // and yields the pages in order, so at most that many pages wait beside the window being
-    // assembled.
-    let pages = futures::stream::iter(
-        windows
-            .iter()
-            .enumerate()
-            .flat_map(|(i, w)| (0..w.pages(MAX_PAGE)).map(move |p| (i, p))),
-    )
-    .map(|(i, p)| {
-        let params = search_params(
-            &window_filters(filters, &windows[i]),
-            p * MAX_PAGE,
-            MAX_PAGE,
-        );
-        async move { client.search(&params).await.map(|page| (i, page)) }
-    })
-    .buffered(concurrency.max(1));
+    let mut stats = FetchStats::default();
+    // Windows come from the planner in time order as soon as they are final, while it goes on
+    // splitting later ones; every page of every window is a request, and `try_buffered` keeps
+    // `concurrency` of them in flight (planning counts share the client's cap) and yields the
+    // pages in order, so at most that many pages wait beside the window being assembled.
+    let pages = plan(client, filters)
+        .inspect_ok(|w| {
+            progress.inc_length(w.count);
+            report::debug(format!(
+                "window [{}, {}): {} entries",
+                crate::workfront::date::format_utc_ms(&w.since),
+                crate::workfront::date::format_utc_ms(&w.until),
+                w.count
+            ));
+        })
+        .enumerate()
+        .map(|(i, w)| {
+            w.map(|w| futures::stream::iter((0..w.pages(MAX_PAGE)).map(move |p| Ok((i, w, p)))))
+        })
+        .try_flatten()
+        .map_ok(|(i, w, p)| {
+            let params = search_params(&window_filters(filters, &w), p * MAX_PAGE, MAX_PAGE);
+            async move { client.search(&params).await.map(|page| (i, w, page)) }
+        })
+        .try_buffered(concurrency.max(1));
     futures::pin_mut!(pages);
     let mut current: Option<Assembly> = None;
-    while let Some((i, page)) = pages.try_next().await? {
-        if current.as_ref().is_none_or(|c| c.window != i) {
+    while let Some((i, w, page)) = pages.try_next().await? {
+        if current.as_ref().is_none_or(|c| c.index != i) {
             if let Some(done) = current.take() {
-                stats.entries += done.finish(client, filters, &windows, &mut emit).await?;
+                stats.entries += done.finish(client, filters, &mut emit).await?;
             }
-            current = Some(Assembly::new(i, windows[i]));
+            stats.windows += 1;
+            stats.expected += w.count;
+            current = Some(Assembly::new(i, w));
         }
         if let Some(c) = current.as_mut() {
             c.add(page, &mut emit)?;
         }
     }
     if let Some(done) = current.take() {
-        stats.entries += done.finish(client, filters, &windows, &mut emit).await?;
+        stats.entries += done.finish(client, filters, &mut emit).await?;
     }
+    report::verbose(format!(
+        "{} entries in {} windows",
+        stats.expected, stats.windows
+    ));
     Ok(stats)
 }
 
@@ -105,7 +98,8 @@ pub async fn fetch(
 /// `(entryDate, ID)`, so an entry repeated across a page boundary is dropped by keeping only
 /// keys above the last one passed on.
 struct Assembly {
-    window: usize,
+    index: usize,
+    window: Window,
     streaming: bool,
     records: Vec<Fetched>,
     last_len: usize,
@@ -114,9 +108,10 @@ struct Assembly {
 }
 
 impl Assembly {
-    fn new(window: usize, w: Window) -> Assembly {
+    fn new(index: usize, w: Window) -> Assembly {
         Assembly {
-            window,
+            index,
+            window: w,
             streaming: w.count > WINDOW_TARGET,
             records: Vec::new(),
             last_len: 0,
@@ -158,10 +153,9 @@ impl Assembly {
         mut self,
         client: &Client,
         filters: &Filters,
-        windows: &[Window],
         emit: &mut impl FnMut(Vec<Fetched>) -> Result<()>,
     ) -> Result<u64> {
-        let window = windows[self.window];
+        let window = self.window;
         let wf = window_filters(filters, &window);
         if !self.streaming {
             let done = complete_window(client, &wf, window, self.records, self.last_len).await?;
@@ -196,12 +190,78 @@ fn window_filters(base: &Filters, w: &Window) -> Filters {
     }
 }
 
-/// Count the range, then split windows that hold too many entries until none does, all the
-/// windows of one level at once. Empty windows are dropped: no page request is ever made for
-/// them.
-pub async fn plan(client: &Client, filters: &Filters) -> Result<Vec<Window>> {
+/// A window of the plan, or one still to split.
+enum Node {
+    Ready(Window),
+    Split(Window, bool),
+}
+
+impl Node {
+    /// Empty windows are dropped: no page request is ever made for them.
+    fn of(w: Window, concentrated: bool) -> Option<Node> {
+        match w.count {
+            0 => None,
+            _ if w.too_big() => Some(Node::Split(w, concentrated)),
+            _ => Some(Node::Ready(w)),
+        }
+    }
+}
+
+/// The windows of the query, in time order, each handed out as soon as it and every window
+/// before it are final. The range is counted, then windows that hold too many entries are
+/// split until none does, all the windows waiting for a split at once.
+pub fn plan<'a>(
+    client: &'a Client,
+    filters: &'a Filters,
+) -> impl futures::Stream<Item = Result<Window>> + 'a {
+    futures::stream::try_unfold(None, move |frontier: Option<VecDeque<Node>>| async move {
+        let mut frontier = match frontier {
+            Some(f) => f,
+            None => root(client, filters).await?.into_iter().collect(),
+        };
+        loop {
+            match frontier.pop_front() {
+                None => return Ok(None),
+                Some(Node::Ready(w)) => return Ok(Some((w, Some(frontier)))),
+                Some(split) => {
+                    frontier.push_front(split);
+                    let pending: Vec<(Window, bool)> = frontier
+                        .iter()
+                        .filter_map(|n| match n {
+                            Node::Split(w, c) => Some((*w, *c)),
+                            Node::Ready(_) => None,
+                        })
+                        .collect();
+                    let mut parts = futures::future::try_join_all(
+                        pending
+                            .iter()
+                            .map(|(w, c)| split_window(client, filters, *w, *c)),
+                    )
+                    .await?
+                    .into_iter();
+                    frontier = frontier
+                        .into_iter()
+                        .flat_map(|n| match n {
+                            Node::Ready(w) => vec![Node::Ready(w)],
+                            Node::Split(..) => parts
+                                .next()
+                                .unwrap_or_default()
+                                .into_iter()
+                                .filter_map(|(w, c)| Node::of(w, c))
+                                .collect(),
+                        })
+                        .collect();
+                }
+            }
+        }
+    })
+}
+
+/// The whole range as one window, counted, and narrowed to where its entries are when it
+/// must be split.
+async fn root(client: &Client, filters: &Filters) -> Result<Option<Node>> {
     let Some(since) = start_of(client, filters).await? else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
     let mut root = Window {
         since,
@@ -234,29 +294,7 @@ pub async fn plan(client: &Client, filters: &Filters) -> Result<Vec<Window>> {
             root.until = root.until.min(last + Duration::milliseconds(1));
         }
     }
-    let mut done = Vec::new();
-    let mut level = vec![(root, false)];
-    while !level.is_empty() {
-        let mut big = Vec::new();
-        for (w, concentrated) in level {
-            if w.count == 0 {
-                continue;
-            }
-            if w.too_big() {
-                big.push((w, concentrated));
-            } else {
-                done.push(w);
-            }
-        }
-        let splits = futures::future::try_join_all(
-            big.iter()
-                .map(|(w, concentrated)| split_window(client, filters, *w, *concentrated)),
-        )
-        .await?;
-        level = splits.into_iter().flatten().collect();
-    }
-    done.sort_by_key(|w| w.since);
-    Ok(done)
+    Ok(Node::of(root, false))
 }
 
 /// Split one window in time and count the parts. Each part comes with whether it holds most
