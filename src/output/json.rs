@@ -81,7 +81,7 @@ impl<W: Write> JsonWriter<W> {
 
 /// A JSON string, escaped exactly as serde_json escapes it: `"` `\` and the control characters
 /// (`\b \f \n \r \t`, others as `\u00XX`); everything else as is.
-fn push_string(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn push_string(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
     let bytes = s.as_bytes();

@@ -3,6 +3,8 @@
 mod csv;
 mod json;
 
+pub(crate) use self::json::push_string as push_json_string;
+
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};

@@ -200,8 +200,8 @@ pub(super) fn early_response(kind: FaultKind) -> Option<Response> {
 
 /// Damage a real JSON answer: cut it in half, either as a complete HTTP response whose JSON
 /// ends early, or as a connection that breaks in the middle of the body.
-pub(super) fn damage(kind: FaultKind, body: String) -> Response {
-    let half = Bytes::from(body.as_bytes()[..body.len() / 2].to_vec());
+pub(super) fn damage(kind: FaultKind, body: Vec<u8>) -> Response {
+    let half = Bytes::from(body[..body.len() / 2].to_vec());
     match kind {
         FaultKind::Truncated => {
             let chunks: Vec<Result<Bytes, std::io::Error>> = vec![

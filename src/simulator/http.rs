@@ -97,10 +97,15 @@ async fn respond(
         );
     }
     match (answer(shared, method, uri, headers, body), fault) {
-        (Ok(value), Some(kind @ (FaultKind::Truncated | FaultKind::InvalidJson))) => {
-            damage(kind, value.to_string())
+        (Ok(body), Some(kind @ (FaultKind::Truncated | FaultKind::InvalidJson))) => {
+            damage(kind, body)
         }
-        (Ok(value), _) => json_response(StatusCode::OK, &value),
+        (Ok(body), _) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
+            body,
+        )
+            .into_response(),
         (Err(e), _) => error_response(&e),
     }
 }
@@ -111,7 +116,7 @@ fn answer(
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<Value, ApiError> {
+) -> Result<Vec<u8>, ApiError> {
     let (version, action) = route(uri.path())?;
     let mut params: Vec<(String, String)> = uri
         .query()
@@ -132,7 +137,9 @@ fn answer(
     }
     authenticate(shared, headers, &params)?;
     if let Some(obj) = action.strip_prefix("metadata:") {
-        return super::metadata::metadata(obj).ok_or_else(|| ApiError::invalid("unknown object"));
+        return super::metadata::metadata(obj)
+            .map(|m| m.to_string().into_bytes())
+            .ok_or_else(|| ApiError::invalid("unknown object"));
     }
     let model = format!("V{}", version.trim_start_matches('v').replace('.', "_"));
     let zone = shared.config.zone;
@@ -156,16 +163,12 @@ fn answer(
     match action.as_str() {
         "count" => {
             let count = (matching.count() as i64 + shared.config.count_offset).max(0);
-            Ok(json!({"data": {"count": count}}))
+            Ok(json!({"data": {"count": count}}).to_string().into_bytes())
         }
         _ if query.is_stored_order() => {
             // Sorted on (entryDate, ID), a total order: the stored order, read lazily.
-            let data: Vec<Value> = matching
-                .skip(query.first)
-                .take(query.limit)
-                .map(|e| Value::Object(e.render(&query.fields, &zone)))
-                .collect();
-            Ok(json!({ "data": data }))
+            let rows = matching.skip(query.first).take(query.limit);
+            Ok(search_body(rows, &query.fields, &zone))
         }
         _ => {
             // Each request gets its own order for rows that tie on every sort key.
@@ -173,15 +176,32 @@ fn answer(
             let mut rng = SplitMix64::new(shared.config.seed ^ n.wrapping_mul(0x9E37_79B9));
             let mut rows: Vec<_> = matching.map(|e| (rng.next_u64(), e)).collect();
             query.order(&mut rows);
-            let data: Vec<Value> = rows
+            let rows = rows
                 .iter()
                 .skip(query.first)
                 .take(query.limit)
-                .map(|(_, e)| Value::Object(e.render(&query.fields, &zone)))
-                .collect();
-            Ok(json!({ "data": data }))
+                .map(|(_, e)| *e);
+            Ok(search_body(rows, &query.fields, &zone))
         }
     }
+}
+
+/// `{"data": [...]}` for a page of entries.
+fn search_body<'e>(
+    rows: impl Iterator<Item = &'e store::Entry>,
+    fields: &[store::Selected],
+    zone: &chrono_tz::Tz,
+) -> Vec<u8> {
+    let mut body = Vec::with_capacity(64 * 1024);
+    body.extend_from_slice(b"{\"data\":[");
+    for (i, e) in rows.enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        e.render_json(&mut body, fields, zone);
+    }
+    body.extend_from_slice(b"]}");
+    body
 }
 
 /// `/attask/api/<version>/<obj>/<action>` or `/attask/api/<obj>/<action>` → (version, action).

@@ -3,9 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::input::RawRecord;
+use crate::output::push_json_string;
 use crate::workfront::date::{format_workfront, parse_timestamp};
 
 /// The type of a JRNLE field, which decides how filters compare it.
@@ -155,40 +156,62 @@ impl Entry {
     pub fn id(&self) -> Option<String> {
         self.values[ID].as_text()
     }
+}
 
-    /// The record as Workfront renders it for the selected fields.
-    pub fn render(&self, selected: &[Selected], zone: &Tz) -> Map<String, Value> {
-        let mut out = Map::new();
-        let mut editor = Map::new();
+impl Entry {
+    /// The record as Workfront renders it for the selected fields (requested fields only,
+    /// nulls kept, dates in the tenant's zone), written straight as JSON text.
+    pub fn render_json(&self, out: &mut Vec<u8>, selected: &[Selected], zone: &Tz) {
+        out.push(b'{');
+        let mut first = true;
+        let mut key = |out: &mut Vec<u8>, name: &str| {
+            if !std::mem::take(&mut first) {
+                out.push(b',');
+            }
+            push_json_string(out, name);
+            out.push(b':');
+        };
         for sel in selected {
-            match sel {
-                Selected::Field(i) => {
-                    out.insert(
-                        FIELDS[*i].name.to_string(),
-                        render_value(&self.values[*i], zone),
-                    );
-                }
-                Selected::EditedBy(sub) => {
-                    let v = match *sub {
-                        "ID" => render_value(&self.values[EDITED_BY_ID], zone),
-                        "name" => self.editor_name.clone().map_or(Value::Null, Value::String),
-                        _ => Value::String("USER".into()),
-                    };
-                    editor.insert(sub.to_string(), v);
-                }
+            if let Selected::Field(i) = sel {
+                key(out, FIELDS[*i].name);
+                write_value(out, &self.values[*i], zone);
             }
         }
-        if selected.iter().any(|s| matches!(s, Selected::EditedBy(_))) {
-            let value = if self.values[EDITED_BY_ID] == SimValue::Null {
-                Value::Null
+        let subs: Vec<&str> = selected
+            .iter()
+            .filter_map(|s| match s {
+                Selected::EditedBy(sub) => Some(*sub),
+                Selected::Field(_) => None,
+            })
+            .collect();
+        if !subs.is_empty() {
+            key(out, "editedBy");
+            if self.values[EDITED_BY_ID] == SimValue::Null {
+                out.extend_from_slice(b"null");
             } else {
-                editor.insert("ID".into(), render_value(&self.values[EDITED_BY_ID], zone));
-                editor.insert("objCode".into(), Value::String("USER".into()));
-                Value::Object(editor)
-            };
-            out.insert("editedBy".into(), value);
+                out.extend_from_slice(b"{\"ID\":");
+                write_value(out, &self.values[EDITED_BY_ID], zone);
+                if subs.contains(&"name") {
+                    out.extend_from_slice(b",\"name\":");
+                    match &self.editor_name {
+                        Some(n) => push_json_string(out, n),
+                        None => out.extend_from_slice(b"null"),
+                    }
+                }
+                out.extend_from_slice(b",\"objCode\":\"USER\"}");
+            }
         }
-        out
+        out.push(b'}');
+    }
+}
+
+fn write_value(out: &mut Vec<u8>, v: &SimValue, zone: &Tz) {
+    match v {
+        SimValue::Null => out.extend_from_slice(b"null"),
+        SimValue::Text(s) => push_json_string(out, s),
+        SimValue::Number(n) => out.extend_from_slice(n.to_string().as_bytes()),
+        SimValue::Date(d) => push_json_string(out, &format_workfront(d, zone)),
+        SimValue::Raw(v) => out.extend_from_slice(v.to_string().as_bytes()),
     }
 }
 
@@ -223,16 +246,6 @@ fn typed(kind: Kind, v: &Value) -> SimValue {
     }
 }
 
-fn render_value(v: &SimValue, zone: &Tz) -> Value {
-    match v {
-        SimValue::Null => Value::Null,
-        SimValue::Text(s) => Value::String(s.clone()),
-        SimValue::Number(n) => Value::Number(n.clone()),
-        SimValue::Date(d) => Value::String(format_workfront(d, zone)),
-        SimValue::Raw(v) => v.clone(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,16 +266,21 @@ mod tests {
             Selected::Field(field_index("newNumberVal").unwrap()),
             Selected::EditedBy("name"),
         ];
-        let out = Value::Object(entry.render(&sel, &chrono_tz::America::Denver));
+        let mut bytes = Vec::new();
+        entry.render_json(&mut bytes, &sel, &chrono_tz::America::Denver);
+        let text = String::from_utf8(bytes).unwrap();
         assert_eq!(
-            out,
+            serde_json::from_str::<Value>(&text).unwrap(),
             json!({
                 "ID": "a1", "entryDate": "2025-07-01T06:00:00:000-0600", "oldTextVal": null,
                 "newNumberVal": 8.0,
                 "editedBy": {"ID": "u1", "name": "Ada", "objCode": "USER"}
             })
         );
-        assert_eq!(out.to_string().matches("8.0").count(), 1);
+        assert!(
+            text.contains("\"newNumberVal\":8.0"),
+            "numbers as Workfront writes them: {text}"
+        );
     }
 
     #[test]
