@@ -261,15 +261,16 @@ pub struct SyncArgs {
     #[command(flatten)]
     pub filters: FilterArgs,
 
-    /// Where the data files and manifests go (created if missing).
+    /// Where the data files and manifests go, e.g. /srv/audit/status (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out_dir: PathBuf,
 
-    /// The state file [default: DIR/.jrnle-sync-state.json].
+    /// The state file, e.g. /var/lib/jrnle-audit/status.json
+    /// [default: DIR/.jrnle-sync-state.json].
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
 
-    /// Format of the data files.
+    /// Format of the data files, e.g. ndjson.
     #[arg(long, value_enum, default_value = "csv")]
     pub format: Format,
 
@@ -288,37 +289,39 @@ pub struct SyncArgs {
     pub lookback: String,
 
     /// Accept other filters, format or tenant than the series in --out-dir has, and record the
-    /// change in the next manifest.
+    /// change in the next manifest (e.g. after adding a --field).
     #[arg(long)]
     pub new_series: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// An out-dir written by sync.
+    /// An out-dir written by sync, e.g. /srv/audit/status.
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
 
-    /// The state file to compare with [default: DIR/.jrnle-sync-state.json if present].
+    /// The state file to compare with, e.g. /var/lib/jrnle-audit/status.json
+    /// [default: DIR/.jrnle-sync-state.json if present].
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
-    /// Port on 127.0.0.1 (0 = any free port).
+    /// Port on 127.0.0.1, e.g. 8080 (0 = any free port).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
 
-    /// Serve these raw records (same shapes as normalize reads) [default: the demo data].
+    /// Serve these raw records, e.g. saved-page.json (same shapes as normalize reads)
+    /// [default: the demo data].
     #[arg(long, value_name = "FILE", conflicts_with = "rows")]
     pub data: Option<PathBuf>,
 
-    /// Serve N generated entries instead.
+    /// Serve N generated entries instead, e.g. 100000.
     #[arg(long, value_name = "N")]
     pub rows: Option<usize>,
 
-    /// Seed for the generated entries and for the order of tied rows.
+    /// Seed for the generated entries and for the order of tied rows, e.g. 7.
     #[arg(long, value_name = "S", default_value_t = 1)]
     pub seed: u64,
 
@@ -331,11 +334,11 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "KEY")]
     pub forbidden_key: Option<String>,
 
-    /// Milliseconds added to each response.
+    /// Milliseconds added to each response, e.g. 50.
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub latency_ms: u64,
 
-    /// The tenant's IANA time zone, used to render dates.
+    /// The tenant's IANA time zone, used to render dates, e.g. Europe/Paris.
     #[arg(long, value_name = "ZONE", default_value = "America/Denver")]
     pub time_zone: String,
 
