@@ -1,6 +1,6 @@
-//! Messages on stderr: the progress bar, notes, warnings and `-v`/`-vv` tracing, at the level
-//! `-q`/`-v` set. Nothing here ever receives a credential: callers pass paths, statuses and
-//! counts only.
+//! Messages on stderr: the progress bar, notes, warnings and `-v`/`-vv` logs (`tracing`
+//! events, shown by a subscriber installed for `-v`), at the level `-q`/`-v` set. Nothing here
+//! ever receives a credential: callers pass paths, statuses and counts only.
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -11,6 +11,24 @@ static LEVEL: AtomicU8 = AtomicU8::new(1);
 pub fn set_level(quiet: bool, verbose: u8) {
     let level = if quiet { 0 } else { 1 + verbose.min(2) };
     LEVEL.store(level, Ordering::Relaxed);
+    if level >= 2 {
+        let max = if level >= 3 {
+            tracing::Level::DEBUG
+        } else {
+            tracing::Level::INFO
+        };
+        // This crate's events only: the HTTP libraries' own debug logs stay out.
+        use tracing_subscriber::prelude::*;
+        let layer = tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_target(false)
+            .without_time()
+            .with_filter(
+                tracing_subscriber::filter::Targets::new().with_target("jrnle_audit", max),
+            );
+        // One subscriber per process; a second call (tests) keeps the first.
+        let _ = tracing_subscriber::registry().with(layer).try_init();
+    }
 }
 
 fn level() -> u8 {
@@ -21,17 +39,17 @@ pub fn is_verbose() -> bool {
     level() >= 2
 }
 
-/// A trace line, shown with `-v`: requests, retries.
+/// A log line, shown with `-v`: requests, retries.
 pub fn verbose(message: impl AsRef<str>) {
     if level() >= 2 {
-        eprintln!("jrnle-audit: {}", message.as_ref());
+        tracing::info!("{}", message.as_ref());
     }
 }
 
 /// A detail, shown with `-vv`: window planning.
 pub fn debug(message: impl AsRef<str>) {
     if level() >= 3 {
-        eprintln!("jrnle-audit: {}", message.as_ref());
+        tracing::debug!("{}", message.as_ref());
     }
 }
 
