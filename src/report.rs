@@ -35,10 +35,6 @@ fn level() -> u8 {
     LEVEL.load(Ordering::Relaxed)
 }
 
-pub fn is_verbose() -> bool {
-    level() >= 2
-}
-
 /// A log line, shown with `-v`: requests, retries.
 pub fn verbose(message: impl AsRef<str>) {
     if level() >= 2 {

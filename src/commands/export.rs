@@ -39,7 +39,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
             None
         };
         let mut writer = RecordWriter::with_options(&mut output, format, &options)
-            .map_err(|e| super::write_error(&destination, e))?;
+            .map_err(|e| destination.error(e))?;
         let stats = fetch(
             &client,
             &query.filters,
@@ -54,9 +54,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
                     if let Some(labeler) = &labeler {
                         f.record.labels = Some(Box::new(labeler.label(&f.record)));
                     }
-                    writer
-                        .write(&f.record)
-                        .map_err(|e| super::write_error(&destination, e))?;
+                    writer.write(&f.record).map_err(|e| destination.error(e))?;
                 }
                 Ok(())
             },
@@ -64,9 +62,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
         .await;
         progress.finish();
         let stats = stats?;
-        writer
-            .finish()
-            .map_err(|e| super::write_error(&destination, e))?;
+        writer.finish().map_err(|e| destination.error(e))?;
         Ok::<_, crate::error::Error>((stats.entries, client.requests(), client.retries()))
     })?;
     output.commit()?;

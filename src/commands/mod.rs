@@ -84,8 +84,7 @@ async fn connect(query: &Query) -> Result<Client> {
     match &query.source {
         Source::Tenant(c) => Client::new(&c.url, &c.api_version, &c.credential, query.options),
         Source::Demo { api_version } => {
-            let records =
-                crate::input::parse_raw_records(crate::simulator::DEMO_DATA, "fixtures/demo.json")?;
+            let records = crate::simulator::demo_records()?;
             let key = Secret::new(format!(
                 "demo-{}-{}",
                 std::process::id(),
@@ -107,17 +106,6 @@ async fn connect(query: &Query) -> Result<Client> {
                 .map_err(|e| Error::Internal(e.to_string()))?;
             Client::new(&url, api_version, &Credential::ApiKey(key), query.options)
         }
-    }
-}
-
-/// The error for a failed write to `destination`.
-fn write_error(destination: &Destination, source: std::io::Error) -> Error {
-    Error::Write {
-        path: match destination {
-            Destination::Stdout => "standard output".into(),
-            Destination::File(p) => p.clone(),
-        },
-        source,
     }
 }
 
@@ -167,10 +155,7 @@ fn summarize(s: &Summary<'_>) {
     for line in s.anomalies.lines() {
         report::warn(line);
     }
-    let place = match s.destination {
-        Destination::Stdout => "standard output".to_string(),
-        Destination::File(p) => p.display().to_string(),
-    };
+    let place = s.destination.name().display().to_string();
     let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let mut parts = Vec::new();
     if let Some((requests, retries)) = s.requests {

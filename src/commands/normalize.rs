@@ -35,19 +35,15 @@ pub fn run(args: NormalizeArgs) -> Result<()> {
     let mut anomalies = Anomalies::default();
     let mut written = 0;
     let mut writer = RecordWriter::with_options(&mut output, format, &options)
-        .map_err(|e| super::write_error(&destination, e))?;
+        .map_err(|e| destination.error(e))?;
     for (name, reader) in inputs {
         written += for_each_record(reader, &name, |raw| {
             let (record, found) = normalize(raw);
             anomalies.add(found);
-            writer
-                .write(&record)
-                .map_err(|e| super::write_error(&destination, e))
+            writer.write(&record).map_err(|e| destination.error(e))
         })?;
     }
-    writer
-        .finish()
-        .map_err(|e| super::write_error(&destination, e))?;
+    writer.finish().map_err(|e| destination.error(e))?;
     output.commit()?;
     super::summarize(&super::Summary {
         written,

@@ -6,9 +6,10 @@ use std::time::Duration;
 use crate::cli::SimulateArgs;
 use crate::error::{Error, Result};
 use crate::input::parse_raw_records;
+use crate::output::Destination;
 use crate::secret::Secret;
 use crate::simulator::faults::FaultConfig;
-use crate::simulator::{DEMO_DATA, Growth, SimConfig, Simulator, generate};
+use crate::simulator::{Growth, SimConfig, Simulator, demo_records, generate};
 
 pub fn run(args: SimulateArgs) -> Result<()> {
     let zone: chrono_tz::Tz = args.time_zone.parse().map_err(|_| {
@@ -27,7 +28,7 @@ pub fn run(args: SimulateArgs) -> Result<()> {
             parse_raw_records(&text, &path.display().to_string())?
         }
         (None, Some(rows)) => generate::generate(rows, args.seed),
-        (None, None) => parse_raw_records(DEMO_DATA, "fixtures/demo.json")?,
+        (None, None) => demo_records()?,
     };
     let config = SimConfig {
         api_key: args.api_key.map(Secret::new),
@@ -78,13 +79,9 @@ fn dump(rows: usize, seed: u64) -> Result<()> {
         }
     });
     match failed {
-        Some(e) => Err(Error::Write {
-            path: "standard output".into(),
-            source: e.into(),
-        }),
-        None => out.flush().map_err(|source| Error::Write {
-            path: "standard output".into(),
-            source,
-        }),
+        Some(e) => Err(Destination::Stdout.error(e.into())),
+        None => out
+            .flush()
+            .map_err(|source| Destination::Stdout.error(source)),
     }
 }

@@ -145,6 +145,22 @@ impl Destination {
         }
     }
 
+    /// The destination's name in messages.
+    pub fn name(&self) -> PathBuf {
+        match self {
+            Destination::Stdout => PathBuf::from("standard output"),
+            Destination::File(path) => path.clone(),
+        }
+    }
+
+    /// The error for a failed write here.
+    pub fn error(&self, source: io::Error) -> Error {
+        Error::Write {
+            path: self.name(),
+            source,
+        }
+    }
+
     /// Check, before any work is done, that the file can be created where asked.
     pub fn check(&self) -> Result<()> {
         let Destination::File(path) = self else {
@@ -221,12 +237,12 @@ pub enum Output {
 impl Output {
     /// The error for a failed write here.
     pub fn error(&self, source: io::Error) -> Error {
-        Error::Write {
-            path: match self {
-                Output::Stdout { .. } => "standard output".into(),
-                Output::File { path, .. } => path.clone(),
+        match self {
+            Output::Stdout { .. } => Destination::Stdout.error(source),
+            Output::File { path, .. } => Error::Write {
+                path: path.clone(),
+                source,
             },
-            source,
         }
     }
 
@@ -238,10 +254,7 @@ impl Output {
                 stdout
                     .write_all(&held)
                     .and_then(|()| stdout.flush())
-                    .map_err(|source| Error::Write {
-                        path: "standard output".into(),
-                        source,
-                    })
+                    .map_err(|source| Destination::Stdout.error(source))
             }
             Output::File { out, path } => {
                 let fail = |source| Error::Write {

@@ -27,6 +27,11 @@ use crate::rng::SplitMix64;
 /// The demo data bundled into the binary (`fixtures/demo.json`).
 pub const DEMO_DATA: &str = include_str!("../../fixtures/demo.json");
 
+/// The bundled demo records.
+pub fn demo_records() -> crate::error::Result<Vec<RawRecord>> {
+    crate::input::parse_raw_records(DEMO_DATA, "fixtures/demo.json")
+}
+
 /// How a simulator behaves.
 #[derive(Debug, Clone)]
 pub struct SimConfig {

@@ -156,9 +156,7 @@ impl Entry {
     pub fn id(&self) -> Option<String> {
         self.values[ID].as_text()
     }
-}
 
-impl Entry {
     /// The record as Workfront renders it for the selected fields (requested fields only,
     /// nulls kept, dates in the tenant's zone), written straight as JSON text.
     pub fn render_json(&self, out: &mut Vec<u8>, selected: &[Selected], zone: &Tz) {

@@ -72,12 +72,7 @@ impl AtomicFile {
         {
             let _ = d.sync_all();
         }
-        let sha = self
-            .hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let sha = super::manifest::hex(&self.hasher.finalize());
         Ok((self.size, sha))
     }
 }

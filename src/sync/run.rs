@@ -205,45 +205,30 @@ fn remove_orphans(plan: &SyncPlan, from: &DateTime<Utc>) -> Result<()> {
 }
 
 fn describe_difference(old: &SeriesQuery, new: &SeriesQuery) -> String {
-    let mut d = Vec::new();
-    let mut field = |name: &str, a: String, b: String| {
-        if a != b {
-            d.push(format!("{name} was {a}, now {b}"));
-        }
-    };
-    field("tenant", old.tenant_url.clone(), new.tenant_url.clone());
-    field(
-        "--obj-code",
-        format!("{:?}", old.obj_codes),
-        format!("{:?}", new.obj_codes),
-    );
-    field(
-        "--field",
-        format!("{:?}", old.fields),
-        format!("{:?}", new.fields),
-    );
-    field(
-        "--obj-id",
-        format!("{:?}", old.obj_ids),
-        format!("{:?}", new.obj_ids),
-    );
-    field(
-        "--edited-by",
-        format!("{:?}", old.edited_by),
-        format!("{:?}", new.edited_by),
-    );
-    field(
-        "--change-type",
-        format!("{:?}", old.change_types),
-        format!("{:?}", new.change_types),
-    );
-    field("--format", old.format.clone(), new.format.clone());
-    field(
-        "formula guard",
-        old.formula_guard.to_string(),
-        new.formula_guard.to_string(),
-    );
-    d.join(", ")
+    let list = |v: &[String]| format!("{v:?}");
+    [
+        ("tenant", old.tenant_url.clone(), new.tenant_url.clone()),
+        ("--obj-code", list(&old.obj_codes), list(&new.obj_codes)),
+        ("--field", list(&old.fields), list(&new.fields)),
+        ("--obj-id", list(&old.obj_ids), list(&new.obj_ids)),
+        ("--edited-by", list(&old.edited_by), list(&new.edited_by)),
+        (
+            "--change-type",
+            list(&old.change_types),
+            list(&new.change_types),
+        ),
+        ("--format", old.format.clone(), new.format.clone()),
+        (
+            "formula guard",
+            old.formula_guard.to_string(),
+            new.formula_guard.to_string(),
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, a, b)| a != b)
+    .map(|(name, a, b)| format!("{name} was {a}, now {b}"))
+    .collect::<Vec<_>>()
+    .join(", ")
 }
 
 /// Fetch, write and commit one window.
