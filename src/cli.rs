@@ -338,6 +338,11 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub latency_ms: u64,
 
+    /// Up to this many milliseconds more, drawn for each response (seeded by --seed), so that
+    /// answers come back out of order as they do from Workfront, e.g. 100.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency_jitter_ms: u64,
+
     /// The tenant's IANA time zone, used to render dates, e.g. Europe/Paris.
     #[arg(long, value_name = "ZONE", default_value = "America/Denver")]
     pub time_zone: String,

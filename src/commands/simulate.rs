@@ -34,6 +34,7 @@ pub fn run(args: SimulateArgs) -> Result<()> {
         api_key: args.api_key.map(Secret::new),
         forbidden_key: args.forbidden_key.map(Secret::new),
         latency: Duration::from_millis(args.latency_ms),
+        latency_jitter: Duration::from_millis(args.latency_jitter_ms),
         zone,
         seed: args.seed,
         count_offset: 0,

@@ -32,8 +32,9 @@ pub(super) async fn handle(
     body: Bytes,
 ) -> Response {
     let _in_flight = InFlight::enter(&shared);
-    if !shared.config.latency.is_zero() {
-        tokio::time::sleep(shared.config.latency).await;
+    let delay = shared.delay();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
     }
     shared.log_request(format!("{method} {uri}"));
     let mut response = respond(&shared, &method, &uri, &headers, &body).await;

@@ -42,6 +42,8 @@ pub struct SimConfig {
     pub forbidden_key: Option<Secret>,
     /// Added before each answer.
     pub latency: Duration,
+    /// Up to this much more, drawn for each answer: answers overtake each other.
+    pub latency_jitter: Duration,
     /// The tenant's time zone, in which dates are rendered (with its daylight saving time).
     pub zone: Tz,
     /// Seeds the order of tied rows, which differs on each request.
@@ -71,6 +73,7 @@ impl Default for SimConfig {
             api_key: None,
             forbidden_key: None,
             latency: Duration::ZERO,
+            latency_jitter: Duration::ZERO,
             zone: chrono_tz::America::Denver,
             seed: 0,
             count_offset: 0,
@@ -90,6 +93,7 @@ pub(crate) struct Shared {
     /// Separate from `fault_rng`, so the sequence of per-request draws depends on the seed
     /// alone, not on how connections interleave with requests.
     reset_rng: Mutex<SplitMix64>,
+    jitter_rng: Mutex<SplitMix64>,
     in_flight: AtomicUsize,
     peak_in_flight: AtomicUsize,
     faults_injected: AtomicU64,
@@ -97,6 +101,20 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// How long to hold this answer back: the latency and a draw of the jitter.
+    fn delay(&self) -> Duration {
+        let jitter = self.config.latency_jitter.as_millis() as u64;
+        let extra = match jitter {
+            0 => 0,
+            j => self
+                .jitter_rng
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .below(j + 1),
+        };
+        self.config.latency + Duration::from_millis(extra)
+    }
+
     fn log_request(&self, line: String) {
         self.log
             .lock()
@@ -126,6 +144,7 @@ impl Simulator {
                 log: Mutex::new(Vec::new()),
                 fault_rng: Mutex::new(SplitMix64::new(config_seed ^ 0xFA_17)),
                 reset_rng: Mutex::new(SplitMix64::new(config_seed ^ 0x5E_5E7)),
+                jitter_rng: Mutex::new(SplitMix64::new(config_seed ^ 0x1A7E)),
                 in_flight: AtomicUsize::new(0),
                 peak_in_flight: AtomicUsize::new(0),
                 faults_injected: AtomicU64::new(0),

@@ -11,6 +11,7 @@ use futures::{StreamExt, TryStreamExt};
 use crate::error::{Error, Result};
 use crate::report;
 use crate::workfront::client::{Client, Fetched};
+use crate::workfront::paging::{self, Chain, Step};
 use crate::workfront::query::{
     Filters, MAX_PAGE, Params, filter_params, last_entry_params, search_params,
 };
@@ -49,20 +50,17 @@ pub async fn fetch(
     let pages = plan(client, filters)
         .inspect_ok(|w| {
             progress.inc_length(w.count);
-            report::debug(format!(
-                "window [{}, {}): {} entries",
-                crate::workfront::date::format_utc_ms(&w.since),
-                crate::workfront::date::format_utc_ms(&w.until),
-                w.count
-            ));
+            report::debug(format!("window {w}: {} entries", w.count));
         })
         .enumerate()
         .map(|(i, w)| {
-            w.map(|w| futures::stream::iter((0..w.pages(MAX_PAGE)).map(move |p| Ok((i, w, p)))))
+            w.map(|w| {
+                futures::stream::iter((0..paging::pages_for(w.count)).map(move |p| Ok((i, w, p))))
+            })
         })
         .try_flatten()
         .map_ok(|(i, w, p)| {
-            let params = search_params(&window_filters(filters, &w), p * MAX_PAGE, MAX_PAGE);
+            let params = search_params(&window_filters(filters, &w), paging::offset(p), MAX_PAGE);
             async move { client.search(&params).await.map(|page| (i, w, page)) }
         })
         .try_buffered(concurrency.max(1));
@@ -91,18 +89,21 @@ pub async fn fetch(
     Ok(stats)
 }
 
-/// The window whose pages are arriving. A window of up to [`WINDOW_TARGET`] entries is
-/// gathered whole, so a count mismatch can be mended by fetching it again before anything of
-/// it is written. A bigger one (a burst on one millisecond, which no split divides) is passed
-/// on page by page to keep memory flat: its pages come sorted on the unique key
-/// `(entryDate, ID)`, so an entry repeated across a page boundary is dropped by keeping only
-/// keys above the last one passed on.
+/// The window whose pages are arriving, checked page by page (see [`paging`]). A window of up
+/// to [`WINDOW_TARGET`] entries is gathered whole, so a count mismatch can be mended by fetching
+/// it again before anything of it is written. A bigger one (a burst on one millisecond, which
+/// no split divides) is passed on page by page to keep memory flat: its pages come sorted on
+/// the unique key `(entryDate, ID)`, so an entry repeated across a page boundary is dropped by
+/// keeping only keys above the last one passed on.
 struct Assembly {
     index: usize,
     window: Window,
     streaming: bool,
+    chain: Chain,
+    /// Set when a page did not touch the one before it: the planned pages still arriving are
+    /// dropped, and paging resumes in order.
+    gap: bool,
     records: Vec<Fetched>,
-    last_len: usize,
     passed: u64,
     last_key: Option<(String, String)>,
 }
@@ -113,19 +114,43 @@ impl Assembly {
             index,
             window: w,
             streaming: w.count > WINDOW_TARGET,
+            chain: Chain::default(),
+            gap: false,
             records: Vec::new(),
-            last_len: 0,
             passed: 0,
             last_key: None,
         }
     }
 
+    /// A planned page, in page order.
     fn add(
+        &mut self,
+        page: Vec<Fetched>,
+        emit: &mut impl FnMut(Vec<Fetched>) -> Result<()>,
+    ) -> Result<()> {
+        if self.gap {
+            return Ok(());
+        }
+        match self.chain.take(&page) {
+            Step::Past => Ok(()),
+            Step::Gap => {
+                report::verbose(format!(
+                    "entries appeared in {} while its pages were read; reading on in order",
+                    self.window
+                ));
+                self.gap = true;
+                self.chain.resume_at();
+                Ok(())
+            }
+            Step::More | Step::End => self.keep(page, emit),
+        }
+    }
+
+    fn keep(
         &mut self,
         mut page: Vec<Fetched>,
         emit: &mut impl FnMut(Vec<Fetched>) -> Result<()>,
     ) -> Result<()> {
-        self.last_len = page.len();
         if !self.streaming {
             self.records.extend(page);
             return Ok(());
@@ -147,8 +172,8 @@ impl Assembly {
         emit(page)
     }
 
-    /// Check the window against its count and pass on what is still held. Returns how many
-    /// entries the window passed on in all.
+    /// Read on in order until a short page proves the end, check the window against its count
+    /// and pass on what is still held. Returns how many entries the window passed on in all.
     async fn finish(
         mut self,
         client: &Client,
@@ -157,20 +182,15 @@ impl Assembly {
     ) -> Result<u64> {
         let window = self.window;
         let wf = window_filters(filters, &window);
+        let mut chain = std::mem::take(&mut self.chain);
+        let unbroken = read_in_order(client, &wf, &mut chain, |page| self.keep(page, emit)).await?;
         if !self.streaming {
-            let done = complete_window(client, &wf, window, self.records, self.last_len).await?;
+            let done = complete_window(client, &wf, window, self.records, unbroken).await?;
             let n = done.len() as u64;
             emit(done)?;
             return Ok(n);
         }
-        // Entries journaled since the count can push the last ones past the counted pages.
-        let mut first = window.pages(MAX_PAGE) * MAX_PAGE;
-        while self.last_len == MAX_PAGE && self.passed < window.count {
-            let page = client.search(&search_params(&wf, first, MAX_PAGE)).await?;
-            first += MAX_PAGE;
-            self.add(page, emit)?;
-        }
-        if accept(client, &wf, window.count, self.passed).await? {
+        if unbroken && accept(client, &wf, window.count, self.passed).await? {
             return Ok(self.passed);
         }
         // Part of this window is already written: it cannot be fetched again.
@@ -180,6 +200,27 @@ impl Assembly {
             got: self.passed,
         })
     }
+}
+
+/// Read a window's pages in order, from the page `chain` expects next until a short page,
+/// handing each on. Read in order, pages cannot leave a gap on a live tenant; one that does
+/// shows an inconsistent server: `false`.
+async fn read_in_order(
+    client: &Client,
+    filters: &Filters,
+    chain: &mut Chain,
+    mut take: impl FnMut(Vec<Fetched>) -> Result<()>,
+) -> Result<bool> {
+    while !chain.ended() {
+        let params = search_params(filters, paging::offset(chain.next_page()), MAX_PAGE);
+        let page = client.search(&params).await?;
+        match chain.take(&page) {
+            Step::Gap => return Ok(false),
+            Step::Past => break,
+            Step::More | Step::End => take(page)?,
+        }
+    }
+    Ok(true)
 }
 
 fn window_filters(base: &Filters, w: &Window) -> Filters {
@@ -331,7 +372,22 @@ async fn split_window(
         async move { client.count(&params).await }
     }))
     .await?;
-    counts.push(w.count.saturating_sub(counts.iter().sum()));
+    // The parent was counted before its parts, so on a live tenant the difference can fall
+    // short, never over. Only a part counted 0 is known to be empty: a derived 0 is counted.
+    let derived = w.count.saturating_sub(counts.iter().sum());
+    let derived = match (derived, parts.last()) {
+        (0, Some((a, b))) => {
+            client
+                .count(&filter_params(&Filters {
+                    since: Some(*a),
+                    until: *b,
+                    ..filters.clone()
+                }))
+                .await?
+        }
+        _ => derived,
+    };
+    counts.push(derived);
     Ok(parts
         .into_iter()
         .zip(counts)
@@ -386,31 +442,20 @@ async fn start_of(client: &Client, filters: &Filters) -> Result<Option<DateTime<
     Ok(first.first().and_then(|f| instant(&f.record)))
 }
 
-/// Check a window's entries against its count, fetching more or again where needed, and put
-/// them in order. `last_len` is the size of its last page: a full one means the window grew.
+/// Check a window's entries against its count, fetching it again where needed, and put them
+/// in order. `unbroken`: the pages read touched each other up to a short page.
 async fn complete_window(
     client: &Client,
     filters: &Filters,
     window: Window,
     mut records: Vec<Fetched>,
-    mut last_len: usize,
+    unbroken: bool,
 ) -> Result<Vec<Fetched>> {
-    let mut first = window.pages(MAX_PAGE) * MAX_PAGE;
-    // Entries journaled since the count can push the last ones past the counted pages: while
-    // the last page is full and entries are still missing, page on.
-    while last_len == MAX_PAGE && distinct(&records) < window.count {
-        let page = client
-            .search(&search_params(filters, first, MAX_PAGE))
-            .await?;
-        last_len = page.len();
-        first += MAX_PAGE;
-        records.extend(page);
-    }
     dedupe_and_sort(&mut records);
-    if accept(client, filters, window.count, records.len() as u64).await? {
+    if unbroken && accept(client, filters, window.count, records.len() as u64).await? {
         return Ok(records);
     }
-    // Slow path: fetch the window again, sequentially, until the counts agree.
+    // Slow path: fetch the window again, in order, until the counts agree.
     let mut last = (window.count, records.len() as u64);
     // The concurrent fetch was the first attempt.
     for attempt in 2..=FETCH_ATTEMPTS {
@@ -422,20 +467,13 @@ async fn complete_window(
         ));
         let expected = client.count(&filter_params(filters)).await?;
         let mut records = Vec::new();
-        let mut first = 0;
-        loop {
-            let page = client
-                .search(&search_params(filters, first, MAX_PAGE))
-                .await?;
-            let len = page.len();
+        let unbroken = read_in_order(client, filters, &mut Chain::default(), |page| {
             records.extend(page);
-            if len < MAX_PAGE {
-                break;
-            }
-            first += MAX_PAGE;
-        }
+            Ok(())
+        })
+        .await?;
         dedupe_and_sort(&mut records);
-        if accept(client, filters, expected, records.len() as u64).await? {
+        if unbroken && accept(client, filters, expected, records.len() as u64).await? {
             return Ok(records);
         }
         last = (expected, records.len() as u64);
@@ -468,14 +506,6 @@ async fn accept(client: &Client, filters: &Filters, expected: u64, got: u64) -> 
         return Ok(true);
     }
     Ok(false)
-}
-
-fn distinct(records: &[Fetched]) -> u64 {
-    records
-        .iter()
-        .filter_map(|f| f.record.id.as_deref())
-        .collect::<HashSet<_>>()
-        .len() as u64
 }
 
 /// Keep each id once and put the window in `(entry_date, id)` order.

@@ -47,12 +47,18 @@ impl Window {
             })
             .collect()
     }
+}
 
-    /// How many pages of `page` entries the window needs.
-    pub fn pages(&self, page: usize) -> usize {
-        usize::try_from(self.count)
-            .unwrap_or(usize::MAX)
-            .div_ceil(page)
+/// `[since, until)`, for messages.
+impl std::fmt::Display for Window {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::workfront::date::format_utc_ms;
+        write!(
+            f,
+            "[{}, {})",
+            format_utc_ms(&self.since),
+            format_utc_ms(&self.until)
+        )
     }
 }
 
@@ -103,9 +109,10 @@ mod tests {
     }
 
     #[test]
-    fn page_counts_round_up() {
-        assert_eq!(w(10, 0).pages(2000), 0);
-        assert_eq!(w(10, 2000).pages(2000), 1);
-        assert_eq!(w(10, 2001).pages(2000), 2);
+    fn displays_as_a_half_open_range() {
+        assert_eq!(
+            w(1500, 3).to_string(),
+            "[2025-01-01T00:00:00.000Z, 2025-01-01T00:00:01.500Z)"
+        );
     }
 }
