@@ -77,6 +77,10 @@ pub struct Client {
     /// `https://tenant/attask/api/<version>/`
     base: Url,
     limiter: Semaphore,
+    /// Pages queue here before they queue for `limiter`, so at most as many pages as there are
+    /// slots wait there: a count or probe that plans the windows, which the pages behind them
+    /// wait for, goes to the first slot that frees up instead of behind every page lined up.
+    pages: Semaphore,
     retry: RetryPolicy,
     jitter: Mutex<SplitMix64>,
     requests: std::sync::atomic::AtomicU64,
@@ -134,6 +138,7 @@ impl Client {
             http,
             base,
             limiter: Semaphore::new(options.max_concurrency.max(1)),
+            pages: Semaphore::new(options.max_concurrency.max(1)),
             retry: options.retry,
             jitter: Mutex::new(jitter_source()),
             requests: Default::default(),
@@ -165,6 +170,16 @@ impl Client {
                 .ok_or_else(|| format!("the count answer has no count: {}", snippet(text)))
         })
         .await
+    }
+
+    /// [`Client::search`] for a page of entries, which lets requests that plan go first.
+    pub async fn page(&self, params: &Params) -> Result<Vec<Fetched>> {
+        let _turn = self
+            .pages
+            .acquire()
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        self.search(params).await
     }
 
     /// `JRNLE/search`: one page, normalized as it is parsed (text borrowed from the body).
@@ -231,8 +246,11 @@ impl Client {
         &self,
         action: &str,
         params: &Params,
-        parse: impl Fn(&str) -> Result<T, String>,
-    ) -> Result<T> {
+        parse: impl Fn(&str) -> Result<T, String> + Copy + Send + 'static,
+    ) -> Result<T>
+    where
+        T: Send + 'static,
+    {
         let started = Instant::now();
         let mut retry = 0;
         loop {
@@ -245,17 +263,24 @@ impl Client {
                 self.attempt(action, params).await
             };
             let failure = match outcome {
-                Ok((path, body)) => match parse(&sanitize_json(&body)) {
-                    Ok(v) => return Ok(v),
-                    Err(message) => Failure::new(
-                        Error::Api {
-                            path,
-                            status: Some(200),
-                            message,
-                        },
-                        true,
-                    ),
-                },
+                // Parsed on another thread, so this one goes on sending requests and reading
+                // answers meanwhile (a page is a few milliseconds of parsing).
+                Ok((path, body)) => {
+                    match tokio::task::spawn_blocking(move || parse(&sanitize_json(&body)))
+                        .await
+                        .map_err(|e| Error::Internal(format!("parsing an answer: {e}")))?
+                    {
+                        Ok(v) => return Ok(v),
+                        Err(message) => Failure::new(
+                            Error::Api {
+                                path,
+                                status: Some(200),
+                                message,
+                            },
+                            true,
+                        ),
+                    }
+                }
                 Err(f) => f,
             };
             if !failure.retryable {

@@ -3,19 +3,20 @@
 //! caps requests in flight), and each window is checked against its count and handed on in
 //! `(entry_date, id)` order as soon as it is complete.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 
-use chrono::{DateTime, Duration, Utc};
 use futures::{StreamExt, TryStreamExt};
 
 use crate::error::{Error, Result};
 use crate::report;
 use crate::workfront::client::{Client, Fetched};
 use crate::workfront::paging::{self, Chain, Step};
-use crate::workfront::query::{
-    Filters, MAX_PAGE, Params, filter_params, last_entry_params, search_params,
-};
+use crate::workfront::plan::plan;
+use crate::workfront::query::{Filters, MAX_PAGE, filter_params, search_params};
 use crate::workfront::window::{WINDOW_TARGET, Window};
+
+/// Pages lined up per request in flight (see [`fetch`]).
+const LOOKAHEAD: usize = 2;
 
 /// How many times a window is fetched in full before a count mismatch is final.
 pub const FETCH_ATTEMPTS: usize = 3;
@@ -42,12 +43,25 @@ pub async fn fetch(
         progress.inc(batch.len() as u64);
         emit(batch)
     };
-    let mut stats = FetchStats::default();
-    // Windows come from the planner in time order as soon as they are final, while it goes on
-    // splitting later ones; every page of every window is a request, and `try_buffered` keeps
-    // `concurrency` of them in flight (planning counts share the client's cap) and yields the
-    // pages in order, so at most that many pages wait beside the window being assembled.
-    let pages = plan(client, filters)
+    // The planner runs on its own, ahead of the pages: it hands each window out in time order
+    // as soon as it is final, while it goes on splitting later ones. (Polled only when the
+    // pages wanted another window, its counts would sit on the client's slots unread.)
+    let (windows, planned) = futures::channel::mpsc::unbounded();
+    let planner = async move {
+        let plan = plan(client, filters);
+        futures::pin_mut!(plan);
+        while let Some(w) = plan.next().await {
+            let failed = w.is_err();
+            if windows.unbounded_send(w).is_err() || failed {
+                break;
+            }
+        }
+    };
+    // Every page of every window is a request. The client keeps `concurrency` requests in
+    // flight (planning counts share its cap); `try_buffered` lines up twice that many pages
+    // and yields them in order, so a slow page holds up the output but not the requests
+    // behind it, and at most that many pages wait beside the window being assembled.
+    let pages = planned
         .inspect_ok(|w| {
             progress.inc_length(w.count);
             report::debug(format!("window {w}: {} entries", w.count));
@@ -60,28 +74,38 @@ pub async fn fetch(
         })
         .try_flatten()
         .map_ok(|(i, w, p)| {
-            let params = search_params(&window_filters(filters, &w), paging::offset(p), MAX_PAGE);
-            async move { client.search(&params).await.map(|page| (i, w, page)) }
+            let params = search_params(&w.scope(filters), paging::offset(p), MAX_PAGE);
+            async move { client.page(&params).await.map(|page| (i, w, page)) }
         })
-        .try_buffered(concurrency.max(1));
-    futures::pin_mut!(pages);
-    let mut current: Option<Assembly> = None;
-    while let Some((i, w, page)) = pages.try_next().await? {
-        if current.as_ref().is_none_or(|c| c.index != i) {
-            if let Some(done) = current.take() {
-                stats.entries += done.finish(client, filters, &mut emit).await?;
+        .try_buffered(concurrency.max(1) * LOOKAHEAD);
+    let assemble = async {
+        let mut stats = FetchStats::default();
+        futures::pin_mut!(pages);
+        let mut current: Option<Assembly> = None;
+        while let Some((i, w, page)) = pages.try_next().await? {
+            if current.as_ref().is_none_or(|c| c.index != i) {
+                if let Some(done) = current.take() {
+                    stats.entries += done.finish(client, filters, &mut emit).await?;
+                }
+                stats.windows += 1;
+                stats.expected += w.count;
+                current = Some(Assembly::new(i, w));
             }
-            stats.windows += 1;
-            stats.expected += w.count;
-            current = Some(Assembly::new(i, w));
+            if let Some(c) = current.as_mut() {
+                c.add(page, &mut emit)?;
+            }
         }
-        if let Some(c) = current.as_mut() {
-            c.add(page, &mut emit)?;
+        if let Some(done) = current.take() {
+            stats.entries += done.finish(client, filters, &mut emit).await?;
         }
-    }
-    if let Some(done) = current.take() {
-        stats.entries += done.finish(client, filters, &mut emit).await?;
-    }
+        Ok::<FetchStats, Error>(stats)
+    };
+    futures::pin_mut!(planner, assemble);
+    let stats = match futures::future::select(assemble, planner).await {
+        // Done or failed: the planner, if still running, is dropped.
+        futures::future::Either::Left((result, _)) => result?,
+        futures::future::Either::Right(((), assemble)) => assemble.await?,
+    };
     report::verbose(format!(
         "{} entries in {} windows",
         stats.expected, stats.windows
@@ -181,7 +205,7 @@ impl Assembly {
         emit: &mut impl FnMut(Vec<Fetched>) -> Result<()>,
     ) -> Result<u64> {
         let window = self.window;
-        let wf = window_filters(filters, &window);
+        let wf = window.scope(filters);
         let mut chain = std::mem::take(&mut self.chain);
         let unbroken = read_in_order(client, &wf, &mut chain, |page| self.keep(page, emit)).await?;
         if !self.streaming {
@@ -221,225 +245,6 @@ async fn read_in_order(
         }
     }
     Ok(true)
-}
-
-fn window_filters(base: &Filters, w: &Window) -> Filters {
-    Filters {
-        since: Some(w.since),
-        until: w.until,
-        ..base.clone()
-    }
-}
-
-/// A window of the plan, or one still to split.
-enum Node {
-    Ready(Window),
-    Split(Window, bool),
-}
-
-impl Node {
-    /// Empty windows are dropped: no page request is ever made for them.
-    fn of(w: Window, concentrated: bool) -> Option<Node> {
-        match w.count {
-            0 => None,
-            _ if w.too_big() => Some(Node::Split(w, concentrated)),
-            _ => Some(Node::Ready(w)),
-        }
-    }
-}
-
-/// The windows of the query, in time order, each handed out as soon as it and every window
-/// before it are final. The range is counted, then windows that hold too many entries are
-/// split until none does, all the windows waiting for a split at once.
-pub fn plan<'a>(
-    client: &'a Client,
-    filters: &'a Filters,
-) -> impl futures::Stream<Item = Result<Window>> + 'a {
-    futures::stream::try_unfold(None, move |frontier: Option<VecDeque<Node>>| async move {
-        let mut frontier = match frontier {
-            Some(f) => f,
-            None => root(client, filters).await?.into_iter().collect(),
-        };
-        loop {
-            match frontier.pop_front() {
-                None => return Ok(None),
-                Some(Node::Ready(w)) => return Ok(Some((w, Some(frontier)))),
-                Some(split) => {
-                    frontier.push_front(split);
-                    let pending: Vec<(Window, bool)> = frontier
-                        .iter()
-                        .filter_map(|n| match n {
-                            Node::Split(w, c) => Some((*w, *c)),
-                            Node::Ready(_) => None,
-                        })
-                        .collect();
-                    let mut parts = futures::future::try_join_all(
-                        pending
-                            .iter()
-                            .map(|(w, c)| split_window(client, filters, *w, *c)),
-                    )
-                    .await?
-                    .into_iter();
-                    frontier = frontier
-                        .into_iter()
-                        .flat_map(|n| match n {
-                            Node::Ready(w) => vec![Node::Ready(w)],
-                            Node::Split(..) => parts
-                                .next()
-                                .unwrap_or_default()
-                                .into_iter()
-                                .filter_map(|(w, c)| Node::of(w, c))
-                                .collect(),
-                        })
-                        .collect();
-                }
-            }
-        }
-    })
-}
-
-/// The whole range as one window, counted, and narrowed to where its entries are when it
-/// must be split.
-async fn root(client: &Client, filters: &Filters) -> Result<Option<Node>> {
-    let Some(since) = start_of(client, filters).await? else {
-        return Ok(None);
-    };
-    let mut root = Window {
-        since,
-        until: filters.until,
-        count: client
-            .count(&filter_params(&Filters {
-                since: Some(since),
-                ..filters.clone()
-            }))
-            .await?,
-    };
-    if root.too_big() {
-        // Narrow the range to where the entries are (two one-row probes): entries that fill
-        // a few days of a range of years would otherwise cost a level of counts.
-        let scope = window_filters(filters, &root);
-        let (first, last) = futures::future::try_join(
-            async {
-                match filters.since {
-                    Some(_) => client.search(&search_params(&scope, 0, 1)).await,
-                    None => Ok(Vec::new()),
-                }
-            },
-            client.search(&last_entry_params(&scope)),
-        )
-        .await?;
-        if let Some(first) = first.first().and_then(|f| instant(&f.record)) {
-            root.since = root.since.max(first);
-        }
-        if let Some(last) = last.first().and_then(|f| instant(&f.record)) {
-            root.until = root.until.min(last + Duration::milliseconds(1));
-        }
-    }
-    Ok(Node::of(root, false))
-}
-
-/// Split one window in time and count the parts. Each part comes with whether it holds most
-/// of its parent's entries: such a part may hold a burst (a bulk edit puts thousands of
-/// entries on one millisecond, which no split in time can divide), so its next split also
-/// gives the millisecond of its middle entry a part of its own, found with one probe, instead
-/// of closing in on it level by level.
-async fn split_window(
-    client: &Client,
-    filters: &Filters,
-    w: Window,
-    concentrated: bool,
-) -> Result<Vec<(Window, bool)>> {
-    let mut parts = w.split();
-    if concentrated {
-        let probe = search_params(&window_filters(filters, &w), (w.count / 2) as usize, 1);
-        let middle = client.search(&probe).await?;
-        if let Some(m) = middle.first().and_then(|f| instant(&f.record)) {
-            parts = carve(&parts, m);
-        }
-    }
-    // The parts cover the window exactly, so the last part's count is the window's less the
-    // others': one request saved per split. (Should entries arrive meanwhile, the window's
-    // completeness check still holds it to a fresh count.)
-    let (_, counted) = parts
-        .split_last()
-        .ok_or_else(|| Error::Internal("a window split into no parts".into()))?;
-    let mut counts = futures::future::try_join_all(counted.iter().map(|(a, b)| {
-        let params: Params = filter_params(&Filters {
-            since: Some(*a),
-            until: *b,
-            ..filters.clone()
-        });
-        async move { client.count(&params).await }
-    }))
-    .await?;
-    // The parent was counted before its parts, so on a live tenant the difference can fall
-    // short, never over. Only a part counted 0 is known to be empty: a derived 0 is counted.
-    let derived = w.count.saturating_sub(counts.iter().sum());
-    let derived = match (derived, parts.last()) {
-        (0, Some((a, b))) => {
-            client
-                .count(&filter_params(&Filters {
-                    since: Some(*a),
-                    until: *b,
-                    ..filters.clone()
-                }))
-                .await?
-        }
-        _ => derived,
-    };
-    counts.push(derived);
-    Ok(parts
-        .into_iter()
-        .zip(counts)
-        .map(|((since, until), count)| {
-            let part = Window {
-                since,
-                until,
-                count,
-            };
-            (part, count * 2 > w.count)
-        })
-        .collect())
-}
-
-/// Give the millisecond `m` a part of its own, cutting the part that holds it.
-fn carve(
-    parts: &[(DateTime<Utc>, DateTime<Utc>)],
-    m: DateTime<Utc>,
-) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
-    let next = m + Duration::milliseconds(1);
-    let mut out = Vec::with_capacity(parts.len() + 2);
-    for &(a, b) in parts {
-        if a <= m && m < b {
-            if a < m {
-                out.push((a, m));
-            }
-            out.push((m, next.min(b)));
-            if next < b {
-                out.push((next, b));
-            }
-        } else {
-            out.push((a, b));
-        }
-    }
-    out
-}
-
-fn instant(record: &crate::change::ChangeRecord<'_>) -> Option<DateTime<Utc>> {
-    record
-        .entry_date
-        .as_deref()
-        .and_then(crate::workfront::date::parse_timestamp)
-        .map(|d| d.with_timezone(&Utc))
-}
-
-/// The start of the range: `--since`, or the first matching entry's instant (one request).
-async fn start_of(client: &Client, filters: &Filters) -> Result<Option<DateTime<Utc>>> {
-    if let Some(since) = filters.since {
-        return Ok(Some(since));
-    }
-    let first = client.search(&search_params(filters, 0, 1)).await?;
-    Ok(first.first().and_then(|f| instant(&f.record)))
 }
 
 /// Check a window's entries against its count, fetching it again where needed, and put them
@@ -516,31 +321,4 @@ fn dedupe_and_sort(records: &mut Vec<Fetched>) {
         None => true,
     });
     records.sort_by(|a, b| a.record.sort_key().cmp(&b.record.sort_key()));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn carving_gives_the_millisecond_its_own_part_and_keeps_the_cover() {
-        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
-        let parts = vec![
-            (t("2025-01-01T00:00:00Z"), t("2025-01-02T00:00:00Z")),
-            (t("2025-01-02T00:00:00Z"), t("2025-01-03T00:00:00Z")),
-        ];
-        let m = t("2025-01-02T00:00:00Z");
-        let out = carve(&parts, m);
-        assert_eq!(out.len(), 3);
-        assert_eq!(out[1], (m, m + Duration::milliseconds(1)));
-        let m = t("2025-01-01T12:00:00Z");
-        let out = carve(&parts, m);
-        assert_eq!(out.len(), 4);
-        assert_eq!(out[0].0, parts[0].0);
-        assert_eq!(out.last().unwrap().1, parts[1].1);
-        for pair in out.windows(2) {
-            assert_eq!(pair[0].1, pair[1].0);
-        }
-        assert_eq!(carve(&parts, t("2030-01-01T00:00:00Z")), parts);
-    }
 }

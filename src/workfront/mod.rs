@@ -4,6 +4,7 @@ pub mod client;
 pub mod date;
 pub mod fetch;
 pub mod paging;
+pub mod plan;
 pub mod query;
 pub mod record;
 pub mod retry;

@@ -3,6 +3,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::workfront::query::Filters;
+
 /// A window holds at most this many entries, when time can split it that far: five pages.
 pub const WINDOW_TARGET: u64 = 10_000;
 
@@ -46,6 +48,17 @@ impl Window {
                 )
             })
             .collect()
+    }
+}
+
+impl Window {
+    /// `base`'s filters, limited to this window.
+    pub fn scope(&self, base: &Filters) -> Filters {
+        Filters {
+            since: Some(self.since),
+            until: self.until,
+            ..base.clone()
+        }
     }
 }
 

@@ -1,0 +1,224 @@
+//! Planning the windows of a query: the range is counted and split in time until no window
+//! holds more than
+//! [`WINDOW_TARGET`](crate::workfront::window::WINDOW_TARGET) entries (save a burst on one millisecond), and the windows
+//! are handed out in time order, each as soon as it and every window before it are final, so
+//! pages of the first windows are fetched while later ones are still being split.
+
+use chrono::{DateTime, Duration, Utc};
+use futures::stream::{self, BoxStream, FuturesOrdered};
+use futures::{StreamExt, TryStreamExt};
+
+use crate::error::{Error, Result};
+use crate::workfront::client::Client;
+use crate::workfront::query::{Filters, filter_params, last_entry_params, search_params};
+use crate::workfront::window::Window;
+
+/// A window of the plan, or one still to split.
+enum Node {
+    Ready(Window),
+    /// With whether it holds most of its parent's entries (see [`parts`]).
+    Split(Window, bool),
+}
+
+impl Node {
+    /// Empty windows are dropped: no page request is ever made for them.
+    fn of(w: Window, concentrated: bool) -> Option<Node> {
+        match w.count {
+            0 => None,
+            _ if w.too_big() => Some(Node::Split(w, concentrated)),
+            _ => Some(Node::Ready(w)),
+        }
+    }
+}
+
+/// The windows of the query, in time order. Every window that must be split is split as soon
+/// as it is counted, all at once, and each window is handed out as soon as it and every window
+/// before it are final.
+pub fn plan<'a>(
+    client: &'a Client,
+    filters: &'a Filters,
+) -> impl futures::Stream<Item = Result<Window>> + 'a {
+    stream::once(root(client, filters))
+        .map_ok(move |root| match root {
+            Some(node) => subtree(client, filters, node),
+            None => stream::empty().boxed(),
+        })
+        .try_flatten()
+}
+
+/// The final windows of one node, in time order.
+fn subtree<'a>(
+    client: &'a Client,
+    filters: &'a Filters,
+    node: Node,
+) -> BoxStream<'a, Result<Window>> {
+    match node {
+        Node::Ready(w) => stream::once(async move { Ok(w) }).boxed(),
+        // Every part is planned at once; a part that needs no split is ready as soon as its
+        // count (and those before it) are in.
+        Node::Split(w, concentrated) => parts(client, filters, w, concentrated)
+            .try_filter_map(|(w, c)| async move { Ok(Node::of(w, c)) })
+            .map_ok(move |node| subtree(client, filters, node).try_collect::<Vec<_>>())
+            .try_buffered(MAX_PARTS_IN_PLANNING)
+            .map_ok(|ws| stream::iter(ws.into_iter().map(Ok)))
+            .try_flatten()
+            .boxed(),
+    }
+}
+
+/// How many parts of one window are planned at once (a split makes at most 256, and more
+/// with a carved millisecond).
+const MAX_PARTS_IN_PLANNING: usize = 512;
+
+/// The whole range as one window, counted, and narrowed to where its entries are when it
+/// must be split: entries that fill a few days of a range of years would otherwise cost a
+/// level of counts. The count and the two one-row probes for the first and the last entry go
+/// out at once: one round trip instead of two, for two probes a small range does not need.
+async fn root(client: &Client, filters: &Filters) -> Result<Option<Node>> {
+    let (count, first, last) = futures::future::try_join3(
+        client.count(&filter_params(filters)),
+        client.search(&search_params(filters, 0, 1)),
+        client.search(&last_entry_params(filters)),
+    )
+    .await?;
+    let first = first.first().and_then(|f| instant(&f.record));
+    let Some(since) = filters.since.or(first) else {
+        return Ok(None);
+    };
+    let mut root = Window {
+        since,
+        until: filters.until,
+        count,
+    };
+    if root.too_big() {
+        if let Some(first) = first {
+            root.since = root.since.max(first);
+        }
+        if let Some(last) = last.first().and_then(|f| instant(&f.record)) {
+            root.until = root.until.min(last + Duration::milliseconds(1));
+        }
+    }
+    Ok(Node::of(root, false))
+}
+
+/// Split one window in time and count the parts, yielding each part in order as soon as its
+/// count is in. Each part comes with whether it holds most of its parent's entries: such a
+/// part may hold a burst (a bulk edit puts thousands of entries on one millisecond, which no
+/// split in time can divide), so its next split also gives the millisecond of its middle entry
+/// a part of its own, found with one probe, instead of closing in on it level by level.
+fn parts<'a>(
+    client: &'a Client,
+    filters: &'a Filters,
+    w: Window,
+    concentrated: bool,
+) -> impl futures::Stream<Item = Result<(Window, bool)>> + 'a {
+    let count_of = move |(since, until): (DateTime<Utc>, DateTime<Utc>)| async move {
+        let mut part = Window {
+            since,
+            until,
+            count: 0,
+        };
+        part.count = client.count(&filter_params(&part.scope(filters))).await?;
+        Ok::<Window, Error>(part)
+    };
+    stream::once(async move {
+        let mut parts = w.split();
+        if concentrated {
+            let probe = search_params(&w.scope(filters), (w.count / 2) as usize, 1);
+            let middle = client.search(&probe).await?;
+            if let Some(m) = middle.first().and_then(|f| instant(&f.record)) {
+                parts = carve(&parts, m);
+            }
+        }
+        let last = parts
+            .pop()
+            .ok_or_else(|| Error::Internal("a window split into no parts".into()))?;
+        let counted: FuturesOrdered<_> = parts.into_iter().map(count_of).collect();
+        Ok::<_, Error>((counted, last))
+    })
+    .map_ok(move |(counted, last)| {
+        // The parts cover the window exactly, so the last part's count is the window's less
+        // the others': one request saved per split. The parent was counted before its parts,
+        // so on a live tenant the difference can fall short, never over (and a window's
+        // paging reads on to its end anyway); only a part counted 0 is known to be empty, so
+        // a derived 0 is counted.
+        stream::try_unfold(Some((counted, last, 0u64)), move |state| async move {
+            let Some((mut counted, last, sum)) = state else {
+                return Ok(None);
+            };
+            if let Some(part) = counted.next().await {
+                let part = part?;
+                return Ok(Some((part, Some((counted, last, sum + part.count)))));
+            }
+            let part = match w.count.saturating_sub(sum) {
+                0 => count_of(last).await?,
+                count => Window {
+                    since: last.0,
+                    until: last.1,
+                    count,
+                },
+            };
+            Ok(Some((part, None)))
+        })
+        .map_ok(move |part| (part, part.count * 2 > w.count))
+    })
+    .try_flatten()
+}
+
+/// Give the millisecond `m` a part of its own, cutting the part that holds it.
+fn carve(
+    parts: &[(DateTime<Utc>, DateTime<Utc>)],
+    m: DateTime<Utc>,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let next = m + Duration::milliseconds(1);
+    let mut out = Vec::with_capacity(parts.len() + 2);
+    for &(a, b) in parts {
+        if a <= m && m < b {
+            if a < m {
+                out.push((a, m));
+            }
+            out.push((m, next.min(b)));
+            if next < b {
+                out.push((next, b));
+            }
+        } else {
+            out.push((a, b));
+        }
+    }
+    out
+}
+
+fn instant(record: &crate::change::ChangeRecord<'_>) -> Option<DateTime<Utc>> {
+    record
+        .entry_date
+        .as_deref()
+        .and_then(crate::workfront::date::parse_timestamp)
+        .map(|d| d.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn carving_gives_the_millisecond_its_own_part_and_keeps_the_cover() {
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let parts = vec![
+            (t("2025-01-01T00:00:00Z"), t("2025-01-02T00:00:00Z")),
+            (t("2025-01-02T00:00:00Z"), t("2025-01-03T00:00:00Z")),
+        ];
+        let m = t("2025-01-02T00:00:00Z");
+        let out = carve(&parts, m);
+        assert_eq!(out.len(), 3);
+        assert_eq!(out[1], (m, m + Duration::milliseconds(1)));
+        let m = t("2025-01-01T12:00:00Z");
+        let out = carve(&parts, m);
+        assert_eq!(out.len(), 4);
+        assert_eq!(out[0].0, parts[0].0);
+        assert_eq!(out.last().unwrap().1, parts[1].1);
+        for pair in out.windows(2) {
+            assert_eq!(pair[0].1, pair[1].0);
+        }
+        assert_eq!(carve(&parts, t("2030-01-01T00:00:00Z")), parts);
+    }
+}
