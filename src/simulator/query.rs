@@ -232,9 +232,22 @@ impl SimQuery {
         }
     }
 
+    /// Whether the entries within [`SimQuery::date_bounds`] are exactly the matches: the query
+    /// is one plain condition on entryDate, inclusive at both ends, so no entry needs checking.
+    pub fn is_date_range_only(&self) -> bool {
+        self.plain.len() == 1
+            && matches!(self.plain[0].modifier.as_str(), "between" | "exacttime")
+            && matches!(self.date_bounds(), Some((Some(_), Some(_))))
+    }
+
     /// Whether the sort is `entryDate` then `ID`, both ascending: the stored order.
     pub fn is_stored_order(&self) -> bool {
         self.sort == [(super::store::ENTRY_DATE, false), (super::store::ID, false)]
+    }
+
+    /// Whether the sort is `entryDate` then `ID`, both descending: the stored order reversed.
+    pub fn is_reverse_stored_order(&self) -> bool {
+        self.sort == [(super::store::ENTRY_DATE, true), (super::store::ID, true)]
     }
 
     /// Whether an entry matches: the plain conditions ANDed, each `OR:n:` group ANDed, and the

@@ -122,42 +122,67 @@ pub fn format_utc_ms(dt: &DateTime<Utc>) -> String {
 /// [`format_utc_ms`] into a buffer, digit by digit: this runs once or more per exported row.
 /// Years outside 0..=9999 (which Workfront never sends) fall back to chrono's formatting.
 pub fn write_utc_ms(out: &mut String, dt: &DateTime<Utc>) {
-    use chrono::{Datelike, Timelike};
-    let year = dt.year();
-    if !(0..=9999).contains(&year) {
+    if !write_fields(out, dt, b'.') {
         out.push_str(&dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
         return;
     }
-    let ms = dt.timestamp_subsec_millis().min(999);
-    let mut buf = *b"0000-00-00T00:00:00.000Z";
-    let mut put = |at: usize, width: usize, mut v: u32| {
-        for i in (0..width).rev() {
-            buf[at + i] = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
-    };
-    put(0, 4, year as u32);
-    put(5, 2, dt.month());
-    put(8, 2, dt.day());
-    put(11, 2, dt.hour());
-    put(14, 2, dt.minute());
-    put(17, 2, dt.second());
-    put(20, 3, ms);
+    out.push('Z');
+}
+
+/// `YYYY-MM-DDTHH:MM:SS`, `sep`, three digits of milliseconds; `false` (and nothing written)
+/// for a year outside 0..=9999.
+fn write_fields<T: chrono::Datelike + chrono::Timelike>(out: &mut String, t: &T, sep: u8) -> bool {
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        return false;
+    }
+    let ms = (t.nanosecond() / 1_000_000).min(999);
+    let mut buf = *b"0000-00-00T00:00:00.000";
+    buf[19] = sep;
+    put_digits(&mut buf[0..4], year as u32);
+    put_digits(&mut buf[5..7], t.month());
+    put_digits(&mut buf[8..10], t.day());
+    put_digits(&mut buf[11..13], t.hour());
+    put_digits(&mut buf[14..16], t.minute());
+    put_digits(&mut buf[17..19], t.second());
+    put_digits(&mut buf[20..23], ms);
     out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
+    true
+}
+
+/// `v` in decimal, zero-padded to fill `buf`.
+fn put_digits(buf: &mut [u8], mut v: u32) {
+    for b in buf.iter_mut().rev() {
+        *b = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
 }
 
 /// Workfront's rendering of an instant in a tenant's zone: `2020-05-18T17:00:00:000-0600`.
+/// Digit by digit: the simulator renders several per entry it serves.
 pub fn format_workfront<Tz: TimeZone>(dt: &DateTime<Utc>, zone: &Tz) -> String
 where
     Tz::Offset: std::fmt::Display,
 {
+    use chrono::Offset;
     let local = dt.with_timezone(zone);
-    format!(
-        "{}:{:03}{}",
-        local.format("%Y-%m-%dT%H:%M:%S"),
-        local.timestamp_subsec_millis(),
-        local.format("%z")
-    )
+    let mut out = String::with_capacity(28);
+    if !write_fields(&mut out, &local, b':') {
+        return format!(
+            "{}:{:03}{}",
+            local.format("%Y-%m-%dT%H:%M:%S"),
+            local.timestamp_subsec_millis(),
+            local.format("%z")
+        );
+    }
+    let offset = local.offset().fix().local_minus_utc();
+    out.push(if offset < 0 { '-' } else { '+' });
+    let minutes = offset.unsigned_abs() / 60;
+    let mut hhmm = *b"0000";
+    put_digits(&mut hhmm[0..2], minutes / 60);
+    put_digits(&mut hhmm[2..4], minutes % 60);
+    out.push_str(std::str::from_utf8(&hhmm).unwrap_or_default());
+    out
 }
 
 /// `30m`, `36h`, `7d`, `2w`: a span back from now.
@@ -258,6 +283,14 @@ mod tests {
         assert_eq!(
             format_workfront(&second, &Denver),
             "2025-11-02T01:30:00:000-0700"
+        );
+        assert_eq!(
+            format_workfront(&summer, &chrono_tz::Asia::Kolkata),
+            "2025-07-01T17:30:00:007+0530"
+        );
+        assert_eq!(
+            format_workfront(&winter, &chrono_tz::UTC),
+            "2025-01-01T12:00:00:000+0000"
         );
         // And back: rendering then parsing is the identity.
         for dt in [summer, winter, first, second] {
