@@ -1,7 +1,7 @@
 //! The HTTP client for `JRNLE/search` and `JRNLE/count`: credentials in headers, long queries
 //! as POST, and every kind of failed answer turned into an error that names the path only.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -71,20 +71,32 @@ impl Default for ClientOptions {
 }
 
 /// A JRNLE client for one tenant and API version. Retries and the concurrency cap live here;
-/// callers (paging) never see them.
+/// callers (paging) never see them. Clones share the connections, the cap and the tallies, so
+/// a request can run as a task of its own.
+#[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
     /// `https://tenant/attask/api/<version>/`
     base: Url,
-    limiter: Semaphore,
-    /// Pages queue here before they queue for `limiter`, so at most as many pages as there are
-    /// slots wait there: a count or probe that plans the windows, which the pages behind them
-    /// wait for, goes to the first slot that frees up instead of behind every page lined up.
-    pages: Semaphore,
+    limiter: Arc<Semaphore>,
+    /// Pages queue here before they queue for `limiter`, and hold it as long as a slot, so at
+    /// most as many pages as there are slots wait there: a count or probe that plans the
+    /// windows, which the pages behind them wait for, goes to the first slot that frees up
+    /// instead of behind every page lined up.
+    pages: Arc<Semaphore>,
     retry: RetryPolicy,
-    jitter: Mutex<SplitMix64>,
-    requests: std::sync::atomic::AtomicU64,
-    retries: std::sync::atomic::AtomicU64,
+    jitter: Arc<Mutex<SplitMix64>>,
+    requests: Arc<std::sync::atomic::AtomicU64>,
+    retries: Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// Which queue a request waits in for a slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    /// Counts, probes, metadata: the requests everything else waits for.
+    Plan,
+    /// Pages of entries: at most as many wait for a slot as there are slots.
+    Page,
 }
 
 /// One entry as fetched: its record, owning its text, and its oddities.
@@ -137,10 +149,10 @@ impl Client {
         Ok(Client {
             http,
             base,
-            limiter: Semaphore::new(options.max_concurrency.max(1)),
-            pages: Semaphore::new(options.max_concurrency.max(1)),
+            limiter: Arc::new(Semaphore::new(options.max_concurrency.max(1))),
+            pages: Arc::new(Semaphore::new(options.max_concurrency.max(1))),
             retry: options.retry,
-            jitter: Mutex::new(jitter_source()),
+            jitter: Arc::new(Mutex::new(jitter_source())),
             requests: Default::default(),
             retries: Default::default(),
         })
@@ -158,7 +170,7 @@ impl Client {
             count: Option<u64>,
             error: Option<Value>,
         }
-        self.call("JRNLE/count", params, |text| {
+        self.call("JRNLE/count", params, Lane::Plan, |text| {
             let body: Body = parse_body(text)?;
             if let Some(e) = body.error {
                 return Err(error_message(&e));
@@ -174,23 +186,22 @@ impl Client {
 
     /// [`Client::search`] for a page of entries, which lets requests that plan go first.
     pub async fn page(&self, params: &Params) -> Result<Vec<Fetched>> {
-        let _turn = self
-            .pages
-            .acquire()
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        self.search(params).await
+        self.search_in(Lane::Page, params).await
     }
 
     /// `JRNLE/search`: one page, normalized as it is parsed (text borrowed from the body).
     pub async fn search(&self, params: &Params) -> Result<Vec<Fetched>> {
+        self.search_in(Lane::Plan, params).await
+    }
+
+    async fn search_in(&self, lane: Lane, params: &Params) -> Result<Vec<Fetched>> {
         #[derive(Deserialize)]
         struct Body<'a> {
             #[serde(borrow)]
             data: Option<Vec<RawJrnle<'a>>>,
             error: Option<Value>,
         }
-        self.call("JRNLE/search", params, |text| {
+        self.call("JRNLE/search", params, lane, |text| {
             let body: Body = parse_body(text)?;
             if let Some(e) = body.error {
                 return Err(error_message(&e));
@@ -219,14 +230,19 @@ impl Client {
             data: Option<Value>,
             error: Option<Value>,
         }
-        self.call(&format!("{obj_code}/metadata"), &Vec::new(), |text| {
-            let body: Body = parse_body(text)?;
-            if let Some(e) = body.error {
-                return Err(error_message(&e));
-            }
-            body.data
-                .ok_or_else(|| "the metadata answer has no \"data\"".to_string())
-        })
+        self.call(
+            &format!("{obj_code}/metadata"),
+            &Vec::new(),
+            Lane::Plan,
+            |text| {
+                let body: Body = parse_body(text)?;
+                if let Some(e) = body.error {
+                    return Err(error_message(&e));
+                }
+                body.data
+                    .ok_or_else(|| "the metadata answer has no \"data\"".to_string())
+            },
+        )
         .await
     }
 
@@ -246,6 +262,7 @@ impl Client {
         &self,
         action: &str,
         params: &Params,
+        lane: Lane,
         parse: impl Fn(&str) -> Result<T, String> + Copy + Send + 'static,
     ) -> Result<T>
     where
@@ -255,6 +272,15 @@ impl Client {
         let mut retry = 0;
         loop {
             let outcome = {
+                let _queued = match lane {
+                    Lane::Page => Some(
+                        self.pages
+                            .acquire()
+                            .await
+                            .map_err(|e| Error::Internal(e.to_string()))?,
+                    ),
+                    Lane::Plan => None,
+                };
                 let _permit = self
                     .limiter
                     .acquire()

@@ -75,7 +75,11 @@ pub async fn fetch(
         .try_flatten()
         .map_ok(|(i, w, p)| {
             let params = search_params(&w.scope(filters), paging::offset(p), MAX_PAGE);
-            async move { client.page(&params).await.map(|page| (i, w, page)) }
+            // Each page is a task of its own, so its answer is read and parsed as it arrives,
+            // also while this task is busy putting a window in order and writing it out.
+            let client = client.clone();
+            let page = Task(tokio::spawn(async move { client.page(&params).await }));
+            async move { page.await.map(|page| (i, w, page)) }
         })
         .try_buffered(concurrency.max(1) * LOOKAHEAD);
     let assemble = async {
@@ -111,6 +115,28 @@ pub async fn fetch(
         stats.expected, stats.windows
     ));
     Ok(stats)
+}
+
+/// A spawned request, cancelled when dropped (an export that fails stops its requests).
+struct Task<T>(tokio::task::JoinHandle<Result<T>>);
+
+impl<T> Future for Task<T> {
+    type Output = Result<T>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<T>> {
+        std::pin::Pin::new(&mut self.0).poll(cx).map(|joined| {
+            joined.unwrap_or_else(|e| Err(Error::Internal(format!("a request task failed: {e}"))))
+        })
+    }
+}
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The window whose pages are arriving, checked page by page (see [`paging`]). A window of up
