@@ -289,24 +289,17 @@ impl Client {
                 self.attempt(action, params).await
             };
             let failure = match outcome {
-                // Parsed on another thread, so this one goes on sending requests and reading
-                // answers meanwhile (a page is a few milliseconds of parsing).
-                Ok((path, body)) => {
-                    match tokio::task::spawn_blocking(move || parse(&sanitize_json(&body)))
-                        .await
-                        .map_err(|e| Error::Internal(format!("parsing an answer: {e}")))?
-                    {
-                        Ok(v) => return Ok(v),
-                        Err(message) => Failure::new(
-                            Error::Api {
-                                path,
-                                status: Some(200),
-                                message,
-                            },
-                            true,
-                        ),
-                    }
-                }
+                Ok((path, body)) => match parse(&sanitize_json(&body)) {
+                    Ok(v) => return Ok(v),
+                    Err(message) => Failure::new(
+                        Error::Api {
+                            path,
+                            status: Some(200),
+                            message,
+                        },
+                        true,
+                    ),
+                },
                 Err(f) => f,
             };
             if !failure.retryable {

@@ -15,7 +15,7 @@ use crate::workfront::plan::plan;
 use crate::workfront::query::{Filters, MAX_PAGE, filter_params, search_params};
 use crate::workfront::window::{WINDOW_TARGET, Window};
 
-/// Pages lined up per request in flight (see [`fetch`]).
+/// Pages lined up beyond the requests in flight (see [`fetch`]).
 const LOOKAHEAD: usize = 2;
 
 /// How many times a window is fetched in full before a count mismatch is final.
@@ -58,9 +58,9 @@ pub async fn fetch(
         }
     };
     // Every page of every window is a request. The client keeps `concurrency` requests in
-    // flight (planning counts share its cap); `try_buffered` lines up twice that many pages
-    // and yields them in order, so a slow page holds up the output but not the requests
-    // behind it, and at most that many pages wait beside the window being assembled.
+    // flight (planning counts share its cap); `try_buffered` lines up a few pages more and
+    // yields them in order, so a slow page holds up the output but not the next requests,
+    // and at most that many pages wait beside the window being assembled.
     let pages = planned
         .inspect_ok(|w| {
             progress.inc_length(w.count);
@@ -81,7 +81,7 @@ pub async fn fetch(
             let page = Task(tokio::spawn(async move { client.page(&params).await }));
             async move { page.await.map(|page| (i, w, page)) }
         })
-        .try_buffered(concurrency.max(1) * LOOKAHEAD);
+        .try_buffered(concurrency.max(1) + LOOKAHEAD);
     let assemble = async {
         let mut stats = FetchStats::default();
         futures::pin_mut!(pages);
@@ -166,7 +166,11 @@ impl Assembly {
             streaming: w.count > WINDOW_TARGET,
             chain: Chain::default(),
             gap: false,
-            records: Vec::new(),
+            // Room for the window as counted (at most [`WINDOW_TARGET`]), not twice as much.
+            records: match w.count > WINDOW_TARGET {
+                true => Vec::new(),
+                false => Vec::with_capacity(w.count as usize),
+            },
             passed: 0,
             last_key: None,
         }

@@ -180,3 +180,43 @@ fn exit_5_when_the_count_never_matches_and_nothing_is_written() {
     assert!(!out.exists());
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn exit_5_when_a_window_too_big_to_split_does_not_match_its_count() {
+    // 12,000 entries on one millisecond (a bulk edit): more than a window holds and no split
+    // can divide it, so it is passed on page by page and cannot be fetched again. A count that
+    // stays one over what the pages hold must still fail, with nothing written.
+    let mut records = jrnle_audit::simulator::generate::generate(12_000, 3);
+    for r in &mut records {
+        r.insert("entryDate".into(), "2025-11-02T01:30:00:007-0600".into());
+    }
+    let config = SimConfig {
+        count_offset: 1,
+        ..sim_config()
+    };
+    let sim = sim_with(&records, config);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.csv");
+    let o = run(against(&sim, "export")
+        .args(["--since", "2025-11-01", "--until", "2025-11-03", "-o"])
+        .arg(&out));
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(
+            "completeness check failed for [2025-11-02T07:30:00.007Z, 2025-11-02T07:30:00.008Z): \
+             Workfront counts 12001 entries, 12000 were fetched; nothing was written"
+        ),
+        "{err}"
+    );
+    assert!(!out.exists());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    // The pages were read once: a window passed on page by page is not fetched again.
+    let pages = sim
+        .simulator
+        .request_log()
+        .iter()
+        .filter(|r| r.contains("/search?") && r.contains("LIMIT=2000"))
+        .count();
+    assert_eq!(pages, 12_000usize.div_ceil(1999));
+}
