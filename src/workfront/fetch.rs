@@ -5,13 +5,14 @@
 
 use std::collections::HashSet;
 
+use futures::future::Either;
 use futures::{StreamExt, TryStreamExt};
 
 use crate::error::{Error, Result};
 use crate::report;
 use crate::workfront::client::{Client, Fetched};
 use crate::workfront::paging::{self, Chain, Step};
-use crate::workfront::plan::plan;
+use crate::workfront::plan::{Planned, plan};
 use crate::workfront::query::{Filters, MAX_PAGE, filter_params, search_params};
 use crate::workfront::window::{WINDOW_TARGET, Window};
 
@@ -62,24 +63,37 @@ pub async fn fetch(
     // yields them in order, so a slow page holds up the output but not the next requests,
     // and at most that many pages wait beside the window being assembled.
     let pages = planned
-        .inspect_ok(|w| {
+        .inspect_ok(|p| {
+            let w = &p.window;
             progress.inc_length(w.count);
             report::debug(format!("window {w}: {} entries", w.count));
         })
         .enumerate()
-        .map(|(i, w)| {
-            w.map(|w| {
-                futures::stream::iter((0..paging::pages_for(w.count)).map(move |p| Ok((i, w, p))))
-            })
+        .map(|(i, planned)| {
+            planned.map(
+                |Planned {
+                     window: w,
+                     first_page,
+                 }| {
+                    let mut first_page = first_page;
+                    futures::stream::iter(
+                        (0..paging::pages_for(w.count))
+                            .map(move |p| Ok((i, w, p, first_page.take().filter(|_| p == 0)))),
+                    )
+                },
+            )
         })
         .try_flatten()
-        .map_ok(|(i, w, p)| {
-            let params = search_params(&w.scope(filters), paging::offset(p), MAX_PAGE);
-            // Each page is a task of its own, so its answer is read and parsed as it arrives,
-            // also while this task is busy putting a window in order and writing it out.
-            let client = client.clone();
-            let page = Task(tokio::spawn(async move { client.page(&params).await }));
-            async move { page.await.map(|page| (i, w, page)) }
+        .map_ok(|(i, w, p, ready)| match ready {
+            Some(page) => Either::Left(futures::future::ready(Ok((i, w, page)))),
+            None => {
+                let params = search_params(&w.scope(filters), paging::offset(p), MAX_PAGE);
+                // Each page is a task of its own, so its answer is read and parsed as it
+                // arrives, also while this task is busy putting a window in order and writing.
+                let client = client.clone();
+                let page = Task(tokio::spawn(async move { client.page(&params).await }));
+                Either::Right(async move { page.await.map(|page| (i, w, page)) })
+            }
         })
         .try_buffered(concurrency.max(1) + LOOKAHEAD);
     let assemble = async {

@@ -9,8 +9,9 @@ use futures::stream::{self, BoxStream, FuturesOrdered};
 use futures::{StreamExt, TryStreamExt};
 
 use crate::error::{Error, Result};
-use crate::workfront::client::Client;
-use crate::workfront::query::{Filters, filter_params, last_entry_params, search_params};
+use crate::workfront::client::{Client, Fetched};
+use crate::workfront::date::format_utc_ms;
+use crate::workfront::query::{Filters, MAX_PAGE, filter_params, last_entry_params, search_params};
 use crate::workfront::window::Window;
 
 /// A window of the plan, or one still to split.
@@ -31,19 +32,49 @@ impl Node {
     }
 }
 
+/// A window of the plan, with its first page when the plan has read it already.
+#[derive(Debug)]
+pub struct Planned {
+    pub window: Window,
+    /// Page 0 of the window (see [`first_page_of`]).
+    pub first_page: Option<Vec<Fetched>>,
+}
+
 /// The windows of the query, in time order. Every window that must be split is split as soon
 /// as it is counted, all at once, and each window is handed out as soon as it and every window
-/// before it are final.
+/// before it are final. The first comes with its first page, read while the range was counted.
 pub fn plan<'a>(
     client: &'a Client,
     filters: &'a Filters,
-) -> impl futures::Stream<Item = Result<Window>> + 'a {
+) -> impl futures::Stream<Item = Result<Planned>> + 'a {
     stream::once(root(client, filters))
-        .map_ok(move |root| match root {
-            Some(node) => subtree(client, filters, node),
-            None => stream::empty().boxed(),
+        .map_ok(move |(root, page)| {
+            let mut page = Some(page);
+            let windows = match root {
+                Some(node) => subtree(client, filters, node),
+                None => stream::empty().boxed(),
+            };
+            windows.map_ok(move |window| Planned {
+                window,
+                first_page: page.take().and_then(|p| first_page_of(&window, p)),
+            })
         })
         .try_flatten()
+}
+
+/// Page 0 of the first window, from page 0 of the whole range: the window starts where the
+/// range's entries start, so the range's first entries are the window's, up to its end. Kept
+/// only when it holds no entry before the window (one journaled since the window was
+/// counted, in a part then empty): the entries from the window's end on are dropped, and a
+/// page left short by that has seen the window's end, as a short page does.
+fn first_page_of(window: &Window, page: Vec<Fetched>) -> Option<Vec<Fetched>> {
+    let since = format_utc_ms(&window.since);
+    let until = format_utc_ms(&window.until);
+    let date = |f: &Fetched| f.record.entry_date.as_deref().unwrap_or("").to_string();
+    if page.iter().any(|f| date(f) < since) {
+        return None;
+    }
+    Some(page.into_iter().filter(|f| date(f) < until).collect())
 }
 
 /// The final windows of one node, in time order.
@@ -72,18 +103,19 @@ const MAX_PARTS_IN_PLANNING: usize = 512;
 
 /// The whole range as one window, counted, and narrowed to where its entries are when it
 /// must be split: entries that fill a few days of a range of years would otherwise cost a
-/// level of counts. The count and the two one-row probes for the first and the last entry go
-/// out at once: one round trip instead of two, for two probes a small range does not need.
-async fn root(client: &Client, filters: &Filters) -> Result<Option<Node>> {
-    let (count, first, last) = futures::future::try_join3(
+/// level of counts. The count, the first page (which also shows the first entry) and a probe
+/// for the last entry go out at once: one round trip, and a range of up to a page is then
+/// fetched already; a small range has no use for the probe.
+async fn root(client: &Client, filters: &Filters) -> Result<(Option<Node>, Vec<Fetched>)> {
+    let (count, page, last) = futures::future::try_join3(
         client.count(&filter_params(filters)),
-        client.search(&search_params(filters, 0, 1)),
+        client.page(&search_params(filters, 0, MAX_PAGE)),
         client.search(&last_entry_params(filters)),
     )
     .await?;
-    let first = first.first().and_then(|f| instant(&f.record));
+    let first = page.first().and_then(|f| instant(&f.record));
     let Some(since) = filters.since.or(first) else {
-        return Ok(None);
+        return Ok((None, page));
     };
     let mut root = Window {
         since,
@@ -98,7 +130,7 @@ async fn root(client: &Client, filters: &Filters) -> Result<Option<Node>> {
             root.until = root.until.min(last + Duration::milliseconds(1));
         }
     }
-    Ok(Node::of(root, false))
+    Ok((Node::of(root, false), page))
 }
 
 /// Split one window in time and count the parts, yielding each part in order as soon as its
@@ -199,6 +231,43 @@ fn instant(record: &crate::change::ChangeRecord<'_>) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(id: &str, date: &str) -> Fetched {
+        let text = format!(r#"{{"ID":"{id}","entryDate":"{date}"}}"#);
+        let raw: crate::workfront::record::RawJrnle = serde_json::from_str(&text).unwrap();
+        let (record, anomalies) = crate::change::normalize(raw);
+        Fetched {
+            record: record.into_owned(),
+            anomalies,
+        }
+    }
+
+    #[test]
+    fn the_ranges_first_page_serves_the_first_window_up_to_its_end() {
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let window = Window {
+            since: t("2025-01-01T00:00:00Z"),
+            until: t("2025-01-02T00:00:00Z"),
+            count: 2,
+        };
+        let page = vec![
+            entry("a", "2025-01-01T00:00:00:000+0000"),
+            entry("b", "2025-01-01T23:59:59:999+0000"),
+            entry("c", "2025-01-02T00:00:00:000+0000"),
+        ];
+        let kept = first_page_of(&window, page).unwrap();
+        let ids: Vec<_> = kept
+            .iter()
+            .map(|f| f.record.id.as_deref().unwrap())
+            .collect();
+        assert_eq!(ids, ["a", "b"], "the window's end is exclusive");
+        // An entry before the window (journaled into a part counted empty) voids the page.
+        let early = vec![
+            entry("z", "2024-12-31T23:59:59:999+0000"),
+            entry("a", "2025-01-01T00:00:00:000+0000"),
+        ];
+        assert!(first_page_of(&window, early).is_none());
+    }
 
     #[test]
     fn carving_gives_the_millisecond_its_own_part_and_keeps_the_cover() {

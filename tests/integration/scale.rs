@@ -88,3 +88,23 @@ fn windows_cost_about_one_page_per_2000_entries_and_never_an_empty_window() {
         counts.len()
     );
 }
+
+#[test]
+fn a_range_of_up_to_a_page_costs_one_round_trip() {
+    // The count, the first page and the probe for the last entry go out together; the page
+    // is the whole export, so nothing else is asked.
+    let config = jrnle_audit::simulator::SimConfig {
+        latency: std::time::Duration::from_millis(100),
+        ..sim_config()
+    };
+    let sim = sim_with(&demo_records(), config);
+    let out = ok(against(&sim, "export").args(["--max-concurrency", "4"]));
+    assert_eq!(csv_ids(&out).len(), 30);
+    let log = sim.simulator.request_log();
+    assert_eq!(requests(&log, "count").len(), 1, "{log:#?}");
+    let searches = requests(&log, "search");
+    assert_eq!(searches.len(), 2, "{log:#?}");
+    assert!(searches.iter().any(|s| s["$$LIMIT"] == "2000"));
+    assert!(searches.iter().any(|s| s["$$LIMIT"] == "1"));
+    assert_eq!(sim.simulator.peak_concurrency(), 3);
+}
