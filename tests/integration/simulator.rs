@@ -46,6 +46,17 @@ fn error_message(body: &str) -> String {
 
 const AUTH: [(&str, &str); 1] = [("apiKey", KEY)];
 
+/// The IDs of a search answer, in its order.
+fn page_ids(body: &str) -> Vec<String> {
+    let v: Value = serde_json::from_str(body).unwrap();
+    v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ID"].as_str().unwrap().to_string())
+        .collect()
+}
+
 #[test]
 fn refuses_without_the_credential_and_accepts_each_form() {
     let sim = sim(&demo_records());
@@ -138,13 +149,7 @@ fn tied_rows_come_back_in_a_different_order_on_each_request() {
             ),
             &AUTH,
         );
-        let v: Value = serde_json::from_str(&body).unwrap();
-        v["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["ID"].as_str().unwrap().to_string())
-            .collect::<Vec<_>>()
+        page_ids(&body)
     };
     let first = order();
     assert!(
@@ -192,13 +197,7 @@ fn plain_date_ranges_and_newest_first_answer_as_the_full_evaluation_does() {
     let ids = |tail: &str| -> Vec<String> {
         let (status, body) = get(&api(&sim, tail), &AUTH);
         assert_eq!(status, 200, "{body}");
-        let v: Value = serde_json::from_str(&body).unwrap();
-        v["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["ID"].as_str().unwrap().to_string())
-            .collect()
+        page_ids(&body)
     };
     let count = |tail: &str| -> u64 {
         let (_, body) = get(&api(&sim, tail), &AUTH);
