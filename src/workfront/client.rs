@@ -90,6 +90,35 @@ pub struct Client {
     retries: Arc<std::sync::atomic::AtomicU64>,
 }
 
+/// A spawned request, cancelled when dropped (an export that fails stops its requests).
+pub struct Task<T>(tokio::task::JoinHandle<Result<T>>);
+
+impl<T: Send + 'static> Task<T> {
+    /// Run `request` on the runtime, on its own.
+    pub fn spawn(request: impl Future<Output = Result<T>> + Send + 'static) -> Task<T> {
+        Task(tokio::spawn(request))
+    }
+}
+
+impl<T> Future for Task<T> {
+    type Output = Result<T>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<T>> {
+        std::pin::Pin::new(&mut self.0).poll(cx).map(|joined| {
+            joined.unwrap_or_else(|e| Err(Error::Internal(format!("a request task failed: {e}"))))
+        })
+    }
+}
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Which queue a request waits in for a slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Lane {

@@ -6,15 +6,18 @@
 use std::collections::HashSet;
 
 use futures::future::Either;
-use futures::{StreamExt, TryStreamExt};
+use futures::{SinkExt, StreamExt, TryStreamExt};
 
 use crate::error::{Error, Result};
 use crate::report;
-use crate::workfront::client::{Client, Fetched};
+use crate::workfront::client::{Client, Fetched, Task};
 use crate::workfront::paging::{self, Chain, Step};
 use crate::workfront::plan::{Planned, plan};
 use crate::workfront::query::{Filters, MAX_PAGE, filter_params, search_params};
 use crate::workfront::window::{WINDOW_TARGET, Window};
+
+/// How many planned windows may wait for their pages (see [`fetch`]).
+const PLAN_AHEAD: usize = 64;
 
 /// Pages lined up beyond the requests in flight (see [`fetch`]).
 const LOOKAHEAD: usize = 2;
@@ -46,14 +49,16 @@ pub async fn fetch(
     };
     // The planner runs on its own, ahead of the pages: it hands each window out in time order
     // as soon as it is final, while it goes on splitting later ones. (Polled only when the
-    // pages wanted another window, its counts would sit on the client's slots unread.)
-    let (windows, planned) = futures::channel::mpsc::unbounded();
+    // pages wanted another window, it would leave slots idle.) It stays at most
+    // `PLAN_AHEAD` windows ahead, so a huge export starts writing early; its requests are
+    // tasks of their own, so none of them holds a slot while it waits.
+    let (mut windows, planned) = futures::channel::mpsc::channel(PLAN_AHEAD);
     let planner = async move {
         let plan = plan(client, filters);
         futures::pin_mut!(plan);
         while let Some(w) = plan.next().await {
             let failed = w.is_err();
-            if windows.unbounded_send(w).is_err() || failed {
+            if windows.send(w).await.is_err() || failed {
                 break;
             }
         }
@@ -91,7 +96,7 @@ pub async fn fetch(
                 // Each page is a task of its own, so its answer is read and parsed as it
                 // arrives, also while this task is busy putting a window in order and writing.
                 let client = client.clone();
-                let page = Task(tokio::spawn(async move { client.page(&params).await }));
+                let page = Task::spawn(async move { client.page(&params).await });
                 Either::Right(async move { page.await.map(|page| (i, w, page)) })
             }
         })
@@ -129,28 +134,6 @@ pub async fn fetch(
         stats.expected, stats.windows
     ));
     Ok(stats)
-}
-
-/// A spawned request, cancelled when dropped (an export that fails stops its requests).
-struct Task<T>(tokio::task::JoinHandle<Result<T>>);
-
-impl<T> Future for Task<T> {
-    type Output = Result<T>;
-
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<T>> {
-        std::pin::Pin::new(&mut self.0).poll(cx).map(|joined| {
-            joined.unwrap_or_else(|e| Err(Error::Internal(format!("a request task failed: {e}"))))
-        })
-    }
-}
-
-impl<T> Drop for Task<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 /// The window whose pages are arriving, checked page by page (see [`paging`]). A window of up

@@ -9,7 +9,7 @@ use futures::stream::{self, BoxStream, FuturesOrdered};
 use futures::{StreamExt, TryStreamExt};
 
 use crate::error::{Error, Result};
-use crate::workfront::client::{Client, Fetched};
+use crate::workfront::client::{Client, Fetched, Task};
 use crate::workfront::date::format_utc_ms;
 use crate::workfront::query::{Filters, MAX_PAGE, filter_params, last_entry_params, search_params};
 use crate::workfront::window::Window;
@@ -144,14 +144,21 @@ fn parts<'a>(
     w: Window,
     concentrated: bool,
 ) -> impl futures::Stream<Item = Result<(Window, bool)>> + 'a {
-    let count_of = move |(since, until): (DateTime<Utc>, DateTime<Utc>)| async move {
+    // Each count is a task of its own: it completes, and frees its slot, even while the
+    // planner waits for the pages to catch up.
+    let count_of = move |(since, until): (DateTime<Utc>, DateTime<Utc>)| {
         let mut part = Window {
             since,
             until,
             count: 0,
         };
-        part.count = client.count(&filter_params(&part.scope(filters))).await?;
-        Ok::<Window, Error>(part)
+        let params = filter_params(&part.scope(filters));
+        let client = client.clone();
+        let count = Task::spawn(async move { client.count(&params).await });
+        async move {
+            part.count = count.await?;
+            Ok::<Window, Error>(part)
+        }
     };
     stream::once(async move {
         let mut parts = w.split();
