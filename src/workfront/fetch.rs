@@ -16,10 +16,10 @@ use crate::workfront::plan::{Planned, plan};
 use crate::workfront::query::{Filters, MAX_PAGE, filter_params, search_params};
 use crate::workfront::window::{WINDOW_TARGET, Window};
 
-/// How many planned windows may wait for their pages (see [`fetch`]).
+/// How many planned windows may wait for their pages (see [`plan_ahead`]).
 const PLAN_AHEAD: usize = 64;
 
-/// Pages lined up beyond the requests in flight (see [`fetch`]).
+/// Pages lined up beyond the requests in flight (see [`pages`]).
 const LOOKAHEAD: usize = 2;
 
 /// How many times a window is fetched in full before a count mismatch is final.
@@ -43,15 +43,44 @@ pub async fn fetch(
     progress: &indicatif::ProgressBar,
     mut emit: impl FnMut(Vec<Fetched>) -> Result<()>,
 ) -> Result<FetchStats> {
-    let mut emit = |batch: Vec<Fetched>| {
+    let emit = |batch: Vec<Fetched>| {
         progress.inc(batch.len() as u64);
         emit(batch)
     };
-    // The planner runs on its own, ahead of the pages: it hands each window out in time order
-    // as soon as it is final, while it goes on splitting later ones. (Polled only when the
-    // pages wanted another window, it would leave slots idle.) It stays at most
-    // `PLAN_AHEAD` windows ahead, so a huge export starts writing early; its requests are
-    // tasks of their own, so none of them holds a slot while it waits.
+    let (planner, planned) = plan_ahead(client, filters);
+    let planned = planned.inspect_ok(|p| {
+        let w = &p.window;
+        progress.inc_length(w.count);
+        report::debug(format!("window {w}: {} entries", w.count));
+    });
+    let pages = pages(client, filters, planned, concurrency);
+    let assemble = assemble(client, filters, pages, emit);
+    futures::pin_mut!(planner, assemble);
+    let stats = match futures::future::select(assemble, planner).await {
+        // Done or failed: the planner, if still running, is dropped.
+        Either::Left((result, _)) => result?,
+        Either::Right(((), assemble)) => assemble.await?,
+    };
+    report::verbose(format!(
+        "{} entries in {} windows",
+        stats.expected, stats.windows
+    ));
+    Ok(stats)
+}
+
+/// The planner, to run beside the pages, and the windows it hands out. It runs on its own,
+/// ahead of the pages: it hands each window out in time order as soon as it is final, while
+/// it goes on splitting later ones. (Polled only when the pages wanted another window, it
+/// would leave slots idle.) It stays at most [`PLAN_AHEAD`] windows ahead, so a huge export
+/// starts writing early; its requests are tasks of their own, so none of them holds a slot
+/// while it waits.
+fn plan_ahead<'a>(
+    client: &'a Client,
+    filters: &'a Filters,
+) -> (
+    impl Future<Output = ()> + 'a,
+    impl futures::Stream<Item = Result<Planned>> + 'a,
+) {
     let (mut windows, planned) = futures::channel::mpsc::channel(PLAN_AHEAD);
     let planner = async move {
         let plan = plan(client, filters);
@@ -63,30 +92,30 @@ pub async fn fetch(
             }
         }
     };
-    // Every page of every window is a request. The client keeps `concurrency` requests in
-    // flight (planning counts share its cap); `try_buffered` lines up a few pages more and
-    // yields them in order, so a slow page holds up the output but not the next requests,
-    // and at most that many pages wait beside the window being assembled.
-    let pages = planned
-        .inspect_ok(|p| {
-            let w = &p.window;
-            progress.inc_length(w.count);
-            report::debug(format!("window {w}: {} entries", w.count));
-        })
+    (planner, planned)
+}
+
+/// Every page of every window, in order, as `(window number, window, page)`. Each page is a
+/// request (but the first window's first, which the plan read already). The client keeps
+/// `concurrency` requests in flight (planning counts share its cap); `try_buffered` lines up a
+/// few pages more and yields them in order, so a slow page holds up the output but not the
+/// next requests, and at most that many pages wait beside the window being assembled.
+fn pages<'a>(
+    client: &'a Client,
+    filters: &'a Filters,
+    planned: impl futures::Stream<Item = Result<Planned>> + 'a,
+    concurrency: usize,
+) -> impl futures::Stream<Item = Result<(usize, Window, Vec<Fetched>)>> + 'a {
+    planned
         .enumerate()
         .map(|(i, planned)| {
-            planned.map(
-                |Planned {
-                     window: w,
-                     first_page,
-                 }| {
-                    let mut first_page = first_page;
-                    futures::stream::iter(
-                        (0..paging::pages_for(w.count))
-                            .map(move |p| Ok((i, w, p, first_page.take().filter(|_| p == 0)))),
-                    )
-                },
-            )
+            planned.map(|Planned { window, first_page }| {
+                let mut first_page = first_page;
+                futures::stream::iter(
+                    (0..paging::pages_for(window.count))
+                        .map(move |p| Ok((i, window, p, first_page.take().filter(|_| p == 0)))),
+                )
+            })
         })
         .try_flatten()
         .map_ok(|(i, w, p, ready)| match ready {
@@ -100,39 +129,35 @@ pub async fn fetch(
                 Either::Right(async move { page.await.map(|page| (i, w, page)) })
             }
         })
-        .try_buffered(concurrency.max(1) + LOOKAHEAD);
-    let assemble = async {
-        let mut stats = FetchStats::default();
-        futures::pin_mut!(pages);
-        let mut current: Option<Assembly> = None;
-        while let Some((i, w, page)) = pages.try_next().await? {
-            if current.as_ref().is_none_or(|c| c.index != i) {
-                if let Some(done) = current.take() {
-                    stats.entries += done.finish(client, filters, &mut emit).await?;
-                }
-                stats.windows += 1;
-                stats.expected += w.count;
-                current = Some(Assembly::new(i, w));
+        .try_buffered(concurrency.max(1) + LOOKAHEAD)
+}
+
+/// Gather the pages into windows, check each, and pass the entries on in order.
+async fn assemble(
+    client: &Client,
+    filters: &Filters,
+    pages: impl futures::Stream<Item = Result<(usize, Window, Vec<Fetched>)>>,
+    mut emit: impl FnMut(Vec<Fetched>) -> Result<()>,
+) -> Result<FetchStats> {
+    let mut stats = FetchStats::default();
+    futures::pin_mut!(pages);
+    let mut current: Option<Assembly> = None;
+    while let Some((i, w, page)) = pages.try_next().await? {
+        if current.as_ref().is_none_or(|c| c.index != i) {
+            if let Some(done) = current.take() {
+                stats.entries += done.finish(client, filters, &mut emit).await?;
             }
-            if let Some(c) = current.as_mut() {
-                c.add(page, &mut emit)?;
-            }
+            stats.windows += 1;
+            stats.expected += w.count;
+            current = Some(Assembly::new(i, w));
         }
-        if let Some(done) = current.take() {
-            stats.entries += done.finish(client, filters, &mut emit).await?;
+        if let Some(c) = current.as_mut() {
+            c.add(page, &mut emit)?;
         }
-        Ok::<FetchStats, Error>(stats)
-    };
-    futures::pin_mut!(planner, assemble);
-    let stats = match futures::future::select(assemble, planner).await {
-        // Done or failed: the planner, if still running, is dropped.
-        futures::future::Either::Left((result, _)) => result?,
-        futures::future::Either::Right(((), assemble)) => assemble.await?,
-    };
-    report::verbose(format!(
-        "{} entries in {} windows",
-        stats.expected, stats.windows
-    ));
+    }
+    if let Some(done) = current.take() {
+        stats.entries += done.finish(client, filters, &mut emit).await?;
+    }
     Ok(stats)
 }
 
