@@ -62,6 +62,12 @@ pub fn for_each_record(
                 let text = sanitize_json(&line);
                 // Fast path: parse straight into the record, borrowing from the line.
                 // (A derived struct would also read an array positionally: objects only.)
+                // Fastest: the usual flat shape, read without serde's general machinery.
+                if let Some(raw) = crate::workfront::scan::record(&text) {
+                    each(raw)?;
+                    n += 1;
+                    continue;
+                }
                 let object = text.trim_start().starts_with('{');
                 match serde_json::from_str::<RawJrnle>(&text) {
                     Ok(raw) if object => each(raw)?,

@@ -231,13 +231,18 @@ impl Client {
             error: Option<Value>,
         }
         self.call("JRNLE/search", params, lane, |text| {
-            let body: Body = parse_body(text)?;
-            if let Some(e) = body.error {
-                return Err(error_message(&e));
-            }
-            let data = body
-                .data
-                .ok_or_else(|| "the search answer has no \"data\" array".to_string())?;
+            // The usual answer is read by the fast reader; anything else the general way.
+            let data = match crate::workfront::scan::page(text) {
+                Some(data) => data,
+                None => {
+                    let body: Body = parse_body(text)?;
+                    if let Some(e) = body.error {
+                        return Err(error_message(&e));
+                    }
+                    body.data
+                        .ok_or_else(|| "the search answer has no \"data\" array".to_string())?
+                }
+            };
             Ok(data
                 .into_iter()
                 .map(|raw| {

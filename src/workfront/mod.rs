@@ -9,4 +9,5 @@ pub mod query;
 pub mod record;
 pub mod retry;
 pub mod sanitize;
+pub mod scan;
 pub mod window;

@@ -9,8 +9,9 @@ use jrnle_audit::workfront::date::{
     format_utc_ms, format_workfront, parse_timestamp, parse_user_time,
 };
 use jrnle_audit::workfront::query::SEARCH_FIELDS;
-use jrnle_audit::workfront::record::from_map;
+use jrnle_audit::workfront::record::{RawJrnle, from_map};
 use jrnle_audit::workfront::sanitize::sanitize_json;
+use jrnle_audit::workfront::scan;
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -112,6 +113,62 @@ proptest! {
         let json = write_all(Vec::new(), &[record], Format::Ndjson, false).unwrap();
         let back: Value = serde_json::from_slice(&json).unwrap();
         prop_assert!(back.is_object(), "the JSON output parses");
+    }
+
+    #[test]
+    fn the_fast_record_reader_agrees_with_serde_json(
+        values in prop::collection::vec(json_value(), 19),
+        present in prop::collection::vec(any::<bool>(), 19),
+        pretty in any::<bool>(),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let mut raw = serde_json::Map::new();
+        for ((field, value), keep) in fields().into_iter().zip(values).zip(present) {
+            if keep {
+                raw.insert(field.to_string(), value);
+            }
+        }
+        let text = if pretty {
+            serde_json::to_string_pretty(&raw).unwrap()
+        } else {
+            serde_json::to_string(&raw).unwrap()
+        };
+        // Whatever the fast reader takes, serde_json reads the same; what it leaves, serde
+        // reads (or refuses) as ever. Also on text cut short anywhere.
+        let general = serde_json::from_str::<RawJrnle>(&text).ok();
+        if let Some(fast) = scan::record(&text) {
+            prop_assert_eq!(Some(fast), general);
+        }
+        let end = cut.index(text.len() + 1);
+        if let Some(cut) = text.get(..end)
+            && let Some(fast) = scan::record(cut)
+        {
+            prop_assert_eq!(Some(fast), serde_json::from_str::<RawJrnle>(cut).ok());
+        }
+    }
+
+    #[test]
+    fn the_fast_record_reader_takes_plain_records(
+        values in prop::collection::vec(prop_oneof![
+            Just(Value::Null),
+            "[a-zA-Z0-9 :.+-]{0,40}".prop_map(Value::String),
+            any::<i32>().prop_map(|i| serde_json::json!(i)),
+        ], 19),
+    ) {
+        let raw: serde_json::Map<String, Value> = fields()
+            .into_iter()
+            .map(String::from)
+            .zip(values)
+            .collect();
+        let text = serde_json::to_string(&raw).unwrap();
+        prop_assert!(scan::record(&text).is_some(), "{}", text);
+    }
+
+    #[test]
+    fn the_fast_record_reader_never_panics(text in any::<String>()) {
+        if let Some(fast) = scan::record(&text) {
+            prop_assert_eq!(Some(fast), serde_json::from_str::<RawJrnle>(&text).ok());
+        }
     }
 
     #[test]

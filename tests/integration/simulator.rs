@@ -264,3 +264,30 @@ fn plain_date_ranges_and_newest_first_answer_as_the_full_evaluation_does() {
 fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+#[test]
+fn the_fast_reader_takes_the_simulators_answers_as_serde_json_reads_them() {
+    #[derive(serde::Deserialize)]
+    struct Body<'a> {
+        #[serde(borrow)]
+        data: Vec<jrnle_audit::workfront::record::RawJrnle<'a>>,
+    }
+    let sim = sim(&generate(6000, 21));
+    let mut fast = 0;
+    for first in [0, 2000, 4000] {
+        let (_, body) = get(
+            &api(
+                &sim,
+                &format!("search?entryDate_1_Sort=asc&ID_2_Sort=asc&$$FIRST={first}&$$LIMIT=2000"),
+            ),
+            &AUTH,
+        );
+        let general: Body = serde_json::from_str(&body).unwrap();
+        assert_eq!(general.data.len(), 2000);
+        if let Some(records) = jrnle_audit::workfront::scan::page(&body) {
+            assert_eq!(records, general.data);
+            fast += 1;
+        }
+    }
+    assert_eq!(fast, 3, "the simulator answers in the usual shape");
+}

@@ -1,0 +1,324 @@
+//! A fast, strict reader for the usual shape of one JRNLE record: a flat JSON object whose
+//! values are plain strings, `null` or numbers, with `editedBy` as a flat object. It reads the
+//! record straight into a [`RawJrnle`] that borrows its strings from the text, without the
+//! general machinery of serde. Whatever it does not know for sure (an escape in a string,
+//! `true`, an array, a nested object elsewhere, a repeated key, anything malformed) it leaves
+//! to serde_json by answering `None`: the caller then parses the text the general way, so the
+//! result, and any error, is exactly serde_json's.
+
+use std::borrow::Cow;
+
+use crate::workfront::record::{EditedBy, Field, RawJrnle};
+
+/// The record in `text`, or `None` when serde_json must read it.
+pub fn record(text: &str) -> Option<RawJrnle<'_>> {
+    let mut s = Scanner::new(text);
+    let raw = s.record()?;
+    s.end().then_some(raw)
+}
+
+/// The records of a search answer, `{"data": [record, ...]}`, or `None` when serde_json must
+/// read it (any record not of the usual shape, or anything else in the answer).
+pub fn page(text: &str) -> Option<Vec<RawJrnle<'_>>> {
+    let mut s = Scanner::new(text);
+    let mut records = Vec::new();
+    let mut data = false;
+    s.object(|s, key| {
+        if key != "data" || data {
+            return None;
+        }
+        data = true;
+        s.eat(b'[')?;
+        s.ws();
+        if s.bytes.get(s.at) == Some(&b']') {
+            s.at += 1;
+            return Some(());
+        }
+        loop {
+            records.push(s.record()?);
+            match s.next_byte()? {
+                b',' => {}
+                b']' => return Some(()),
+                _ => return None,
+            }
+        }
+    })?;
+    (data && s.end()).then_some(records)
+}
+
+const EDITED_BY: u8 = 18;
+
+/// Which field of [`RawJrnle`] a key fills (its bit in the set of keys seen).
+fn slot(key: &str) -> Option<u8> {
+    Some(match key {
+        "ID" => 0,
+        "entryDate" => 1,
+        "changeType" => 2,
+        "fieldName" => 3,
+        "objObjCode" => 4,
+        "objID" => 5,
+        "referenceObjectName" => 6,
+        "subObjCode" => 7,
+        "subObjID" => 8,
+        "topObjCode" => 9,
+        "topObjID" => 10,
+        "oldTextVal" => 11,
+        "newTextVal" => 12,
+        "oldNumberVal" => 13,
+        "newNumberVal" => 14,
+        "oldDateVal" => 15,
+        "newDateVal" => 16,
+        "editedByID" => 17,
+        "editedBy" => EDITED_BY,
+        _ => return None,
+    })
+}
+
+fn field_mut<'r, 'a>(raw: &'r mut RawJrnle<'a>, bit: u8) -> &'r mut Field<'a> {
+    match bit {
+        0 => &mut raw.id,
+        1 => &mut raw.entry_date,
+        2 => &mut raw.change_type,
+        3 => &mut raw.field_name,
+        4 => &mut raw.obj_code,
+        5 => &mut raw.obj_id,
+        6 => &mut raw.obj_name,
+        7 => &mut raw.sub_obj_code,
+        8 => &mut raw.sub_obj_id,
+        9 => &mut raw.top_obj_code,
+        10 => &mut raw.top_obj_id,
+        11 => &mut raw.old_text,
+        12 => &mut raw.new_text,
+        13 => &mut raw.old_number,
+        14 => &mut raw.new_number,
+        15 => &mut raw.old_date,
+        16 => &mut raw.new_date,
+        _ => &mut raw.edited_by_id,
+    }
+}
+
+struct Scanner<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Scanner<'a> {
+    fn new(text: &'a str) -> Scanner<'a> {
+        Scanner {
+            text,
+            bytes: text.as_bytes(),
+            at: 0,
+        }
+    }
+
+    /// Nothing but white space is left.
+    fn end(&mut self) -> bool {
+        self.ws();
+        self.at == self.bytes.len()
+    }
+
+    /// The next byte that is not white space, taken.
+    fn next_byte(&mut self) -> Option<u8> {
+        self.ws();
+        let b = *self.bytes.get(self.at)?;
+        self.at += 1;
+        Some(b)
+    }
+
+    /// One record object.
+    fn record(&mut self) -> Option<RawJrnle<'a>> {
+        let mut raw = RawJrnle::default();
+        let mut seen = 0u32;
+        self.object(|s, key| {
+            let slot = slot(key);
+            if let Some(bit) = slot {
+                if seen & (1 << bit) != 0 {
+                    return None; // a repeated key: serde_json says which
+                }
+                seen |= 1 << bit;
+            }
+            match slot {
+                Some(EDITED_BY) => raw.edited_by = s.edited_by()?,
+                Some(bit) => *field_mut(&mut raw, bit) = s.field()?,
+                None => {
+                    s.field()?; // a field the tool does not read
+                }
+            }
+            Some(())
+        })?;
+        Some(raw)
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        self.ws();
+        (self.bytes.get(self.at) == Some(&byte)).then(|| self.at += 1)
+    }
+
+    /// `{ "key": value, ... }`, calling `member` with the scanner placed at each value.
+    fn object(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        self.ws();
+        if self.bytes.get(self.at) == Some(&b'}') {
+            self.at += 1;
+            return Some(());
+        }
+        loop {
+            self.ws();
+            let key = self.string()?;
+            self.eat(b':')?;
+            self.ws();
+            member(self, key)?;
+            match self.next_byte()? {
+                b',' => {}
+                b'}' => return Some(()),
+                _ => return None,
+            }
+        }
+    }
+
+    /// A string with no escape and no control character, borrowed.
+    fn string(&mut self) -> Option<&'a str> {
+        if self.bytes.get(self.at) != Some(&b'"') {
+            return None;
+        }
+        let start = self.at + 1;
+        let len = self.bytes[start..]
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        let end = start + len;
+        if self.bytes[end] != b'"' {
+            return None;
+        }
+        self.at = end + 1;
+        // The delimiters are ASCII, so the slice falls on character boundaries.
+        self.text.get(start..end)
+    }
+
+    /// A field's value: a plain string, `null` or a number.
+    fn field(&mut self) -> Option<Field<'a>> {
+        match self.bytes.get(self.at)? {
+            b'"' => self.string().map(|s| Field::Text(Cow::Borrowed(s))),
+            b'n' => {
+                let null = self.bytes.get(self.at..self.at + 4)? == b"null";
+                null.then(|| {
+                    self.at += 4;
+                    Field::Null
+                })
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = self.at;
+                let len = self.bytes[start..]
+                    .iter()
+                    .position(|b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+                    .unwrap_or(self.bytes.len() - start);
+                self.at = start + len;
+                // The number itself the general way: serde_json's rules and precision.
+                serde_json::from_str::<Field>(self.text.get(start..self.at)?).ok()
+            }
+            _ => None,
+        }
+    }
+
+    /// `editedBy`: `null`, a plain string or number (kept as odd), or a flat object of
+    /// which only `name` is read.
+    fn edited_by(&mut self) -> Option<EditedBy<'a>> {
+        match self.bytes.get(self.at)? {
+            b'{' => {
+                let mut name = Field::Missing;
+                let mut named = false;
+                self.object(|s, key| {
+                    let value = s.field()?;
+                    if key == "name" {
+                        if named {
+                            return None;
+                        }
+                        named = true;
+                        name = value;
+                    }
+                    Some(())
+                })?;
+                Some(EditedBy::User { name })
+            }
+            _ => match self.field()? {
+                Field::Null => Some(EditedBy::Null),
+                other => Some(EditedBy::Other(other)),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What serde_json makes of `text`, through the derived reader.
+    fn general(text: &str) -> Option<RawJrnle<'_>> {
+        serde_json::from_str(text).ok()
+    }
+
+    #[test]
+    fn reads_the_usual_record_as_serde_json_does() {
+        let text = r#"{"ID":"390b","changeType":"A","editedBy":{"ID":"e0","name":"Zoë Ōkubo","objCode":"USER"},"editedByID":"e0","entryDate":"2025-10-24T18:00:00:371-0600","fieldName":"ownerID","newDateVal":null,"newNumberVal":12.50,"newTextVal":"1d2a","objID":"4500","objObjCode":"PROJ","oldDateVal":null,"oldNumberVal":-3,"oldTextVal":null,"referenceObjectName":"PROJ item 21342","subObjCode":null,"subObjID":null,"topObjCode":null,"topObjID":null,"extra":7}"#;
+        let fast = record(text).expect("the usual shape");
+        assert_eq!(Some(&fast), general(text).as_ref());
+        assert!(matches!(fast.id, Field::Text(Cow::Borrowed("390b"))));
+        assert!(matches!(fast.edited_by, EditedBy::User { .. }));
+        let spaced = " { \"ID\" : \"a\" ,\n\"editedBy\" : null , \"oldNumberVal\" : 1e3 } \r\n";
+        assert_eq!(record(spaced), general(spaced));
+        assert_eq!(record("{}"), general("{}"));
+    }
+
+    #[test]
+    fn reads_a_search_answer_as_serde_json_does() {
+        #[derive(serde::Deserialize)]
+        struct Body<'a> {
+            #[serde(borrow)]
+            data: Vec<RawJrnle<'a>>,
+        }
+        let text = r#"{"data":[{"ID":"a","entryDate":"2025-01-01T00:00:00:000-0700"}, {"ID":"b","editedBy":{"name":"N"}}]}"#;
+        let general: Body = serde_json::from_str(text).unwrap();
+        assert_eq!(page(text), Some(general.data));
+        assert_eq!(page(r#" { "data" : [ ] } "#), Some(Vec::new()));
+        for odd in [
+            r#"{"data":[{"ID":"a\n"}]}"#,
+            r#"{"data":[],"error":{}}"#,
+            r#"{"data":[{"ID":"a"},]}"#,
+            r#"{"data":{}}"#,
+            r#"{"error":{"message":"x"}}"#,
+            r#"{}"#,
+        ] {
+            assert!(page(odd).is_none(), "{odd}");
+        }
+    }
+
+    #[test]
+    fn leaves_everything_else_to_serde_json() {
+        for text in [
+            r#"{"ID":"a\"b"}"#,       // an escape
+            r#"{"ID":"a\u0000"}"#,    // an escape
+            "{\"ID\":\"a\tb\"}",      // a raw control character (invalid JSON)
+            r#"{"ID":true}"#,         // a boolean
+            r#"{"ID":["a"]}"#,        // an array
+            r#"{"x":{"y":1}}"#,       // a nested object elsewhere
+            r#"{"ID":"a","ID":"b"}"#, // a repeated key
+            r#"{"ID":"a"} x"#,        // trailing text
+            r#"{"ID":"a",}"#,         // a trailing comma
+            r#"{"ID":"a""#,           // cut short
+            r#"{"ID":nul}"#,          // not null
+            r#"{"ID":01}"#,           // not a JSON number
+            r#"{"ID":1.}"#,           // not a JSON number
+            r#"{"editedBy":{"name":"a","name":"b"}}"#,
+            r#"["ID"]"#,
+            "",
+        ] {
+            assert!(record(text).is_none(), "{text}");
+        }
+    }
+}
