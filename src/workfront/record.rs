@@ -18,8 +18,9 @@ pub enum Field<'a> {
     Null,
     Text(Cow<'a, str>),
     Number(serde_json::Number),
-    /// A boolean, an array or an object: the wrong shape for any JRNLE field.
-    Other(Value),
+    /// A boolean, an array or an object: the wrong shape for any JRNLE field. (Boxed: it is
+    /// rare, and a smaller field makes every record cheaper to build and move.)
+    Other(Box<Value>),
 }
 
 impl Field<'_> {
@@ -82,13 +83,13 @@ impl<'de: 'a, 'a> Visitor<'de> for FieldVisitor<'a> {
             .ok_or_else(|| E::custom("a number that is not finite"))
     }
     fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Field::Other(Value::Bool(v)))
+        Ok(Field::Other(Box::new(Value::Bool(v))))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        Value::deserialize(SeqAccessDeserializer::new(seq)).map(Field::Other)
+        Value::deserialize(SeqAccessDeserializer::new(seq)).map(|v| Field::Other(Box::new(v)))
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        Value::deserialize(MapAccessDeserializer::new(map)).map(Field::Other)
+        Value::deserialize(MapAccessDeserializer::new(map)).map(|v| Field::Other(Box::new(v)))
     }
 }
 
@@ -141,14 +142,16 @@ impl<'de: 'a, 'a> Deserialize<'de> for EditedBy<'a> {
                 Ok(EditedBy::Other(Field::Number(v.into())))
             }
             fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-                Ok(EditedBy::Other(Field::Other(serde_json::json!(v))))
+                Ok(EditedBy::Other(Field::Other(Box::new(serde_json::json!(
+                    v
+                )))))
             }
             fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
-                Ok(EditedBy::Other(Field::Other(Value::Bool(v))))
+                Ok(EditedBy::Other(Field::Other(Box::new(Value::Bool(v)))))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
                 Value::deserialize(SeqAccessDeserializer::new(seq))
-                    .map(|v| EditedBy::Other(Field::Other(v)))
+                    .map(|v| EditedBy::Other(Field::Other(Box::new(v))))
             }
         }
         d.deserialize_any(V(std::marker::PhantomData))
@@ -293,7 +296,10 @@ mod tests {
         );
         assert_eq!(r.entry_date, Field::Null);
         assert_eq!(r.change_type, Field::Number(7.into()));
-        assert_eq!(r.field_name, Field::Other(serde_json::json!(["x"])));
+        assert_eq!(
+            r.field_name,
+            Field::Other(Box::new(serde_json::json!(["x"])))
+        );
         assert_eq!(r.old_text, Field::Text(Cow::Owned("t\"q".into())));
         assert_eq!(r.new_text, Field::Missing);
         assert_eq!(
