@@ -135,6 +135,19 @@ pub struct Fetched {
     pub anomalies: AnomalySet,
 }
 
+#[cfg(test)]
+impl Fetched {
+    /// One record's JSON text, as a search answer would bring it.
+    pub(crate) fn from_json(text: &str) -> Fetched {
+        let raw: RawJrnle = serde_json::from_str(text).expect("a record");
+        let (record, anomalies) = normalize(raw);
+        Fetched {
+            record: record.into_owned(),
+            anomalies,
+        }
+    }
+}
+
 /// One failed try: the error to report, and whether another try could succeed.
 #[derive(Debug)]
 pub struct Failure {

@@ -23,6 +23,7 @@
 //! that checked, which cannot leave a gap (an entry's position only ever grows, so a page read
 //! later at the next offset starts at or before where the previous page ended).
 
+use crate::anomaly::Anomaly;
 use crate::workfront::client::Fetched;
 use crate::workfront::query::MAX_PAGE;
 
@@ -71,8 +72,25 @@ pub struct Chain {
 
 impl Chain {
     /// Take the next page in offset order (page number `self.next_page()`).
+    ///
+    /// A page with an entry whose date is not a date (which Workfront does not send: the
+    /// windows filter on that date) cannot be placed among the others, so its touching is
+    /// taken on trust rather than made a gap that reading again would never close.
     pub fn take(&mut self, page: &[Fetched]) -> Step {
-        self.take_keys(page.iter().map(|f| f.record.sort_key()), page.len())
+        let comparable = page.iter().all(|f| {
+            f.record.entry_date.is_some()
+                && f.record.id.is_some()
+                && !f.anomalies.contains(Anomaly::BadDate)
+        });
+        if !comparable {
+            self.last = None;
+        }
+        let step = self.take_keys(page.iter().map(|f| f.record.sort_key()), page.len());
+        if !comparable {
+            // Nor can the next page be placed after this one.
+            self.last = None;
+        }
+        step
     }
 
     /// [`Chain::take`] for a page given as its `(entryDate, ID)` keys and its length.
@@ -91,7 +109,9 @@ impl Chain {
             // here, or one that starts after the previous one ended, leaves a possible gap.
             let touches = match (&low, &self.last) {
                 (Some(low), Some((d, id))) => *low <= (d.as_str(), id.as_str()),
-                _ => false,
+                // Nothing to compare with (see `take`): taken on trust.
+                (Some(_), None) => true,
+                (None, _) => false,
             };
             if !touches {
                 return Step::Gap;
@@ -221,6 +241,34 @@ mod tests {
             entries.dedup();
             p += 1;
         }
+    }
+
+    /// Entries as fetched, with these dates (Workfront's format) and ids.
+    fn fetched(entries: &[(&str, String)]) -> Vec<Fetched> {
+        entries
+            .iter()
+            .map(|(date, id)| {
+                Fetched::from_json(&format!(r#"{{"ID":"{id}","entryDate":"{date}"}}"#))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_page_with_an_entry_whose_date_is_not_a_date_is_taken_on_trust() {
+        let good = |from: usize| -> Vec<(&str, String)> {
+            (from..from + MAX_PAGE)
+                .map(|n| ("2025-01-01T00:00:00:000+0000", format!("{n:08}")))
+                .collect()
+        };
+        // Pages that do not touch, but the second holds a date that cannot be compared.
+        let mut chain = Chain::default();
+        assert_eq!(chain.take(&fetched(&good(0))), Step::More);
+        let mut odd = good(5000);
+        odd[0].0 = "not a date";
+        assert_eq!(chain.take(&fetched(&odd)), Step::More, "not a gap");
+        // Neither can the next page be placed after it; the one after that is checked again.
+        assert_eq!(chain.take(&fetched(&good(9000))), Step::More);
+        assert_eq!(chain.take(&fetched(&good(20_000))), Step::Gap);
     }
 
     #[test]

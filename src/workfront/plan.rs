@@ -240,13 +240,7 @@ mod tests {
     use super::*;
 
     fn entry(id: &str, date: &str) -> Fetched {
-        let text = format!(r#"{{"ID":"{id}","entryDate":"{date}"}}"#);
-        let raw: crate::workfront::record::RawJrnle = serde_json::from_str(&text).unwrap();
-        let (record, anomalies) = crate::change::normalize(raw);
-        Fetched {
-            record: record.into_owned(),
-            anomalies,
-        }
+        Fetched::from_json(&format!(r#"{{"ID":"{id}","entryDate":"{date}"}}"#))
     }
 
     #[test]
