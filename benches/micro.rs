@@ -51,6 +51,32 @@ fn records(c: &mut Criterion) {
             }
         })
     });
+    g.bench_function("parse_only", |b| {
+        b.iter(|| {
+            for line in &input {
+                black_box(serde_json::from_str::<RawJrnle>(line).unwrap());
+            }
+        })
+    });
+    g.bench_function("fast_parse_only", |b| {
+        b.iter(|| {
+            for line in &input {
+                black_box(
+                    jrnle_audit::workfront::scan::record(line)
+                        .unwrap_or_else(|| serde_json::from_str(line).unwrap()),
+                );
+            }
+        })
+    });
+    g.bench_function("fast_parse_and_normalize", |b| {
+        b.iter(|| {
+            for line in &input {
+                let raw = jrnle_audit::workfront::scan::record(line)
+                    .unwrap_or_else(|| serde_json::from_str(line).unwrap());
+                black_box(normalize(raw));
+            }
+        })
+    });
     for (name, format) in [("write_csv", Format::Csv), ("write_ndjson", Format::Ndjson)] {
         let parsed: Vec<RawJrnle> = input
             .iter()

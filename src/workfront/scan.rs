@@ -1,7 +1,7 @@
 //! A fast, strict reader for the usual shape of one JRNLE record: a flat JSON object whose
 //! values are plain strings, `null` or numbers, with `editedBy` as a flat object. It reads the
 //! record straight into a [`RawJrnle`] that borrows its strings from the text, without the
-//! general machinery of serde. Whatever it does not know for sure (an escape in a string,
+//! general machinery of serde. Whatever it does not know for sure (a `\u` escape,
 //! `true`, an array, a nested object elsewhere, a repeated key, anything malformed) it leaves
 //! to serde_json by answering `None`: the caller then parses the text the general way, so the
 //! result, and any error, is exactly serde_json's.
@@ -183,28 +183,63 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// A string with no escape and no control character, borrowed.
+    /// A string with no escape and no control character, borrowed (keys).
     fn string(&mut self) -> Option<&'a str> {
+        match self.text_value()? {
+            Cow::Borrowed(s) => Some(s),
+            Cow::Owned(_) => None,
+        }
+    }
+
+    /// A string value: borrowed when it has no escape; with the simple escapes (`\"`, `\\`,
+    /// `\/`, `\b`, `\f`, `\n`, `\r`, `\t`) read into an owned string, as serde_json does.
+    /// A `\u` escape is left to serde_json, with its rules for surrogates.
+    fn text_value(&mut self) -> Option<Cow<'a, str>> {
         if self.bytes.get(self.at) != Some(&b'"') {
             return None;
         }
         let start = self.at + 1;
-        let len = self.bytes[start..]
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-        let end = start + len;
-        if self.bytes[end] != b'"' {
-            return None;
+        let mut run = start;
+        let mut owned: Option<String> = None;
+        loop {
+            let end = run + stop(&self.bytes[run..])?;
+            // The delimiters are ASCII, so the slices fall on character boundaries.
+            match self.bytes[end] {
+                b'"' => {
+                    self.at = end + 1;
+                    return match owned {
+                        None => self.text.get(start..end).map(Cow::Borrowed),
+                        Some(mut text) => {
+                            text.push_str(self.text.get(run..end)?);
+                            Some(Cow::Owned(text))
+                        }
+                    };
+                }
+                b'\\' => {
+                    let text = owned.get_or_insert_with(String::new);
+                    text.push_str(self.text.get(run..end)?);
+                    text.push(match self.bytes.get(end + 1)? {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        _ => return None,
+                    });
+                    run = end + 2;
+                }
+                _ => return None, // a raw control character: not JSON
+            }
         }
-        self.at = end + 1;
-        // The delimiters are ASCII, so the slice falls on character boundaries.
-        self.text.get(start..end)
     }
 
     /// A field's value: a plain string, `null` or a number.
     fn field(&mut self) -> Option<Field<'a>> {
         match self.bytes.get(self.at)? {
-            b'"' => self.string().map(|s| Field::Text(Cow::Borrowed(s))),
+            b'"' => self.text_value().map(Field::Text),
             b'n' => {
                 let null = self.bytes.get(self.at..self.at + 4)? == b"null";
                 null.then(|| {
@@ -254,6 +289,32 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// Where the first `"`, `\\` or control character is: eight bytes at a time (most strings
+/// are 32-character ids), then byte by byte.
+fn stop(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut at = 0;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().ok()?);
+        // A byte's high bit is set where it is zero after the xor (a quote, a backslash) or
+        // below 0x20; only bits above the first such byte can be set by mistake, and only the
+        // lowest one is used.
+        let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+        let found = zero(w ^ (ONES * u64::from(b'"')))
+            | zero(w ^ (ONES * u64::from(b'\\')))
+            | (w.wrapping_sub(ONES * 0x20) & !w & HIGHS);
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    bytes[at..]
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .map(|i| at + i)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,6 +334,11 @@ mod tests {
         let spaced = " { \"ID\" : \"a\" ,\n\"editedBy\" : null , \"oldNumberVal\" : 1e3 } \r\n";
         assert_eq!(record(spaced), general(spaced));
         assert_eq!(record("{}"), general("{}"));
+        let escaped =
+            r#"{"ID":"a\"b\\c\/d\b\f\n\r\t","referenceObjectName":"\"","oldTextVal":"x\ny"}"#;
+        let fast = record(escaped).expect("simple escapes");
+        assert_eq!(Some(&fast), general(escaped).as_ref());
+        assert!(matches!(&fast.id, Field::Text(Cow::Owned(s)) if s == "a\"b\\c/d\u{8}\u{c}\n\r\t"));
     }
 
     #[test]
@@ -287,7 +353,7 @@ mod tests {
         assert_eq!(page(text), Some(general.data));
         assert_eq!(page(r#" { "data" : [ ] } "#), Some(Vec::new()));
         for odd in [
-            r#"{"data":[{"ID":"a\n"}]}"#,
+            r#"{"data":[{"ID":"a\u0041"}]}"#,
             r#"{"data":[],"error":{}}"#,
             r#"{"data":[{"ID":"a"},]}"#,
             r#"{"data":{}}"#,
@@ -299,10 +365,42 @@ mod tests {
     }
 
     #[test]
+    fn finds_the_first_quote_backslash_or_control_character() {
+        let slow = |b: &[u8]| b.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+        let mut cases: Vec<Vec<u8>> = vec![b"".to_vec(), b"abc".to_vec()];
+        for len in 0..20 {
+            for stop_byte in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+                for at in 0..len {
+                    let mut v: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+                    v[at] = stop_byte;
+                    cases.push(v.clone());
+                    // Bytes around the stop that the arithmetic could confuse.
+                    if at + 1 < len {
+                        v[at + 1] = 0x80;
+                        cases.push(v.clone());
+                    }
+                    if at > 0 {
+                        v[at - 1] = 0xff;
+                        cases.push(v);
+                    }
+                }
+            }
+        }
+        cases.push("Zoë Ōkubo 早\"".as_bytes().to_vec());
+        cases.push(vec![
+            0x20, 0x21, 0x23, 0x5b, 0x5d, 0x7f, 0x80, 0xff, 0x21, 0x22,
+        ]);
+        for case in cases {
+            assert_eq!(stop(&case), slow(&case), "{case:?}");
+        }
+    }
+
+    #[test]
     fn leaves_everything_else_to_serde_json() {
         for text in [
-            r#"{"ID":"a\"b"}"#,       // an escape
-            r#"{"ID":"a\u0000"}"#,    // an escape
+            r#"{"ID":"a\u0000"}"#,    // a \u escape
+            r#"{"ID":"a\x"}"#,        // not an escape
+            r#"{"I\nD":"a"}"#,        // an escape in a key
             "{\"ID\":\"a\tb\"}",      // a raw control character (invalid JSON)
             r#"{"ID":true}"#,         // a boolean
             r#"{"ID":["a"]}"#,        // an array
