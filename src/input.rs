@@ -56,24 +56,7 @@ pub fn for_each_record(
                 if reader.read_until(b'\n', &mut line).map_err(read_err)? == 0 {
                     return Ok(n);
                 }
-                if line.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                let text = sanitize_json(&line);
-                // Fast path: parse straight into the record, borrowing from the line.
-                // (A derived struct would also read an array positionally: objects only.)
-                // Fastest: the usual flat shape, read without serde's general machinery.
-                if let Some(raw) = crate::workfront::scan::record(&text) {
-                    each(raw)?;
-                    n += 1;
-                    continue;
-                }
-                let object = text.trim_start().starts_with('{');
-                match serde_json::from_str::<RawJrnle>(&text) {
-                    Ok(raw) if object => each(raw)?,
-                    _ => slow_line(&text, number, source, &mut each)?,
-                }
-                n += 1;
+                n += record_line(&line, number, source, &mut each)?;
             }
         }
         _ => {
@@ -108,6 +91,32 @@ pub fn for_each_record(
             Ok(items.len() as u64)
         }
     }
+}
+
+/// One line of JSON Lines: its record, or nothing for a blank line. Returns how many records.
+fn record_line(
+    line: &[u8],
+    number: usize,
+    source: &str,
+    each: &mut impl FnMut(RawJrnle<'_>) -> Result<()>,
+) -> Result<u64> {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Ok(0);
+    }
+    let text = sanitize_json(line);
+    // Fastest: the usual flat shape, read without serde's general machinery.
+    if let Some(raw) = crate::workfront::scan::record(&text) {
+        each(raw)?;
+        return Ok(1);
+    }
+    // Then serde straight into the record, borrowing from the line. (A derived struct would
+    // also read an array positionally: objects only.)
+    let object = text.trim_start().starts_with('{');
+    match serde_json::from_str::<RawJrnle>(&text) {
+        Ok(raw) if object => each(raw)?,
+        _ => slow_line(&text, number, source, each)?,
+    }
+    Ok(1)
 }
 
 /// A line the fast path refused: say precisely why.
