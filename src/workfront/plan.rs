@@ -1,8 +1,7 @@
 //! Planning the windows of a query: the range is counted and split in time until no window
-//! holds more than
-//! [`WINDOW_TARGET`](crate::workfront::window::WINDOW_TARGET) entries (save a burst on one millisecond), and the windows
-//! are handed out in time order, each as soon as it and every window before it are final, so
-//! pages of the first windows are fetched while later ones are still being split.
+//! holds more than [`WINDOW_TARGET`] entries (save a burst on one millisecond), and the
+//! windows are handed out in time order, each as soon as it and every window before it are
+//! final, so pages of the first windows are fetched while later ones are still being split.
 
 use chrono::{DateTime, Duration, Utc};
 use futures::stream::{self, BoxStream, FuturesOrdered};
@@ -12,6 +11,8 @@ use crate::error::{Error, Result};
 use crate::workfront::client::{Client, Fetched, Task};
 use crate::workfront::date::format_utc_ms;
 use crate::workfront::query::{Filters, MAX_PAGE, filter_params, last_entry_params, search_params};
+#[cfg(doc)]
+use crate::workfront::window::WINDOW_TARGET;
 use crate::workfront::window::Window;
 
 /// A window of the plan, or one still to split.
@@ -70,11 +71,14 @@ pub fn plan<'a>(
 fn first_page_of(window: &Window, page: Vec<Fetched>) -> Option<Vec<Fetched>> {
     let since = format_utc_ms(&window.since);
     let until = format_utc_ms(&window.until);
-    let date = |f: &Fetched| f.record.entry_date.as_deref().unwrap_or("").to_string();
-    if page.iter().any(|f| date(f) < since) {
+    let before_end = |f: &Fetched| f.record.entry_date.as_deref().unwrap_or("") < until.as_str();
+    if page
+        .iter()
+        .any(|f| f.record.entry_date.as_deref().unwrap_or("") < since.as_str())
+    {
         return None;
     }
-    Some(page.into_iter().filter(|f| date(f) < until).collect())
+    Some(page.into_iter().filter(before_end).collect())
 }
 
 /// The final windows of one node, in time order.
@@ -114,8 +118,12 @@ async fn root(client: &Client, filters: &Filters) -> Result<(Option<Node>, Vec<F
     )
     .await?;
     let first = page.first().and_then(|f| instant(&f.record));
-    let Some(since) = filters.since.or(first) else {
-        return Ok((None, page));
+    // Without --since the range starts at the first entry; should its date not read (which
+    // Workfront does not send), at the epoch, so that what was counted is still fetched.
+    let since = match (filters.since, first) {
+        (Some(since), _) | (None, Some(since)) => since,
+        (None, None) if count > 0 => DateTime::UNIX_EPOCH,
+        (None, None) => return Ok((None, page)),
     };
     let mut root = Window {
         since,
