@@ -152,7 +152,7 @@ fn parts<'a>(
     w: Window,
     concentrated: bool,
 ) -> impl futures::Stream<Item = Result<(Window, bool)>> + 'a {
-    // Each count is a task of its own: it completes, and frees its slot, even while the
+    // Each request is a task of its own: it completes, and frees its slot, even while the
     // planner waits for the pages to catch up.
     let count_of = move |(since, until): (DateTime<Utc>, DateTime<Utc>)| {
         let mut part = Window {
@@ -172,7 +172,8 @@ fn parts<'a>(
         let mut parts = w.split();
         if concentrated {
             let probe = search_params(&w.scope(filters), (w.count / 2) as usize, 1);
-            let middle = client.search(&probe).await?;
+            let client = client.clone();
+            let middle = Task::spawn(async move { client.search(&probe).await }).await?;
             if let Some(m) = middle.first().and_then(|f| instant(&f.record)) {
                 parts = carve(&parts, m);
             }
