@@ -1,7 +1,8 @@
 //! Reading saved raw JRNLE records: a Workfront response body (`{"data": [...]}`), a JSON
-//! array of records, or one record per line (JSON Lines). JSON Lines is read line by line in
-//! constant memory; a body or an array (one API page holds at most 2,000 records) is read
-//! whole.
+//! array of records, one record, or one record per line (JSON Lines). JSON Lines is read line
+//! by line in constant memory; a body or an array (one API page holds at most 2,000 records)
+//! is read whole. `normalize` and the simulator's `--data` read the same shapes, through one
+//! reader.
 
 use std::io::BufRead;
 
@@ -21,17 +22,26 @@ fn bad(source: &str, what: &str) -> Error {
     Error::usage(format!("{source}: {what}"))
 }
 
-/// Call `each` on every record of `reader`, in input order; returns how many there were.
-/// `source` names the input in error messages.
-pub fn for_each_record(
+/// One piece of input as the shape reader hands it on: a line of JSON Lines (with its line
+/// number), or an item of a whole document (with where it stands, for messages).
+enum Item<'l> {
+    Line(&'l [u8], usize),
+    Value(Value, String),
+}
+
+/// Read the shapes, handing on each line or item; returns the sum of what `each` returns
+/// (how many records). The first line that is not blank decides: a JSON object that is not a
+/// search answer or an error answer starts JSON Lines, read line by line in constant memory;
+/// anything else is one document, read whole: `{"data": [...]}`, an array of records, or a
+/// single record.
+fn read_items(
     mut reader: impl BufRead,
     source: &str,
-    mut each: impl FnMut(RawJrnle<'_>) -> Result<()>,
+    mut each: impl FnMut(Item<'_>) -> Result<u64>,
 ) -> Result<u64> {
     let read_err = |e: std::io::Error| bad(source, &format!("cannot read: {e}"));
     let mut line = Vec::new();
     let mut number = 0usize;
-    // The first line that is not blank decides the shape.
     loop {
         line.clear();
         number += 1;
@@ -44,53 +54,92 @@ pub fn for_each_record(
             break;
         }
     }
-    let first = sanitize_json(&line).into_owned();
-    match serde_json::from_str::<Value>(&first) {
-        Ok(Value::Object(o)) if !(o.contains_key("data") || only_error(&o)) => {
-            // One record per line.
-            slow_line(&first, number, source, &mut each)?;
-            let mut n = 1;
-            loop {
-                line.clear();
-                number += 1;
-                if reader.read_until(b'\n', &mut line).map_err(read_err)? == 0 {
-                    return Ok(n);
-                }
-                n += record_line(&line, number, source, &mut each)?;
+    let first = serde_json::from_str::<Value>(&sanitize_json(&line));
+    if let Ok(Value::Object(o)) = &first
+        && !(o.contains_key("data") || only_error(o))
+    {
+        let mut n = each(Item::Line(&line, number))?;
+        let mut next = Vec::new();
+        loop {
+            next.clear();
+            number += 1;
+            if reader.read_until(b'\n', &mut next).map_err(read_err)? == 0 {
+                return Ok(n);
             }
-        }
-        _ => {
-            // A whole document: read the rest.
-            let mut all = line;
-            reader.read_to_end(&mut all).map_err(read_err)?;
-            let text = sanitize_json(&all);
-            let value: Value = serde_json::from_str(&text)
-                .map_err(|e| bad(source, &format!("not valid JSON: {e}")))?;
-            let items = match &value {
-                Value::Object(o) if only_error(o) => {
-                    return Err(bad(
-                        source,
-                        "this is a Workfront error answer, not records: save a successful JRNLE/search answer",
-                    ));
-                }
-                Value::Object(o) => match o.get("data") {
-                    Some(Value::Array(items)) => items,
-                    _ => {
-                        return Err(bad(
-                            source,
-                            "\"data\" is not an array of records: save the body of a JRNLE/search answer",
-                        ));
-                    }
-                },
-                Value::Array(items) => items,
-                _ => return Err(bad(source, NOT_RECORDS)),
-            };
-            for (i, item) in items.iter().enumerate() {
-                one(item, source, &format!("item {i}"), &mut each)?;
-            }
-            Ok(items.len() as u64)
+            n += each(Item::Line(&next, number))?;
         }
     }
+    let mut all = line;
+    reader.read_to_end(&mut all).map_err(read_err)?;
+    let value: Value = serde_json::from_str(&sanitize_json(&all))
+        .map_err(|e| bad(source, &format!("not valid JSON: {e}")))?;
+    let items = match value {
+        Value::Object(o) if only_error(&o) => {
+            return Err(bad(
+                source,
+                "this is a Workfront error answer, not records: save a successful JRNLE/search answer",
+            ));
+        }
+        Value::Object(mut o) if o.contains_key("data") => match o.remove("data") {
+            Some(Value::Array(items)) => items,
+            _ => {
+                return Err(bad(
+                    source,
+                    "\"data\" is not an array of records: save the body of a JRNLE/search answer",
+                ));
+            }
+        },
+        // One record, over several lines.
+        Value::Object(o) => vec![Value::Object(o)],
+        Value::Array(items) => items,
+        _ => return Err(bad(source, NOT_RECORDS)),
+    };
+    let mut n = 0;
+    for (i, item) in items.into_iter().enumerate() {
+        n += each(Item::Value(item, format!("item {i}")))?;
+    }
+    Ok(n)
+}
+
+/// Call `each` on every record of `reader`, in input order; returns how many there were.
+/// `source` names the input in error messages.
+pub fn for_each_record(
+    reader: impl BufRead,
+    source: &str,
+    mut each: impl FnMut(RawJrnle<'_>) -> Result<()>,
+) -> Result<u64> {
+    read_items(reader, source, |item| match item {
+        Item::Line(line, number) => record_line(line, number, source, &mut each),
+        Item::Value(value, at) => one(&value, source, &at, &mut each).map(|()| 1),
+    })
+}
+
+/// All records of a text as JSON objects (the simulator's `--data` and the demo data), read
+/// as [`for_each_record`] reads them.
+pub fn parse_raw_records(text: &str, source: &str) -> Result<Vec<RawRecord>> {
+    let mut records = Vec::new();
+    read_items(text.as_bytes(), source, |item| {
+        let (value, at) = match item {
+            Item::Line(line, _) if line.iter().all(u8::is_ascii_whitespace) => return Ok(0),
+            Item::Line(line, number) => {
+                let value = serde_json::from_str(&sanitize_json(line))
+                    .map_err(|e| bad(source, &format!("line {number}: not valid JSON: {e}")))?;
+                (value, format!("line {number}"))
+            }
+            Item::Value(value, at) => (value, at),
+        };
+        match value {
+            Value::Object(record) => records.push(record),
+            _ => {
+                return Err(bad(
+                    source,
+                    &format!("{at} is not a JSON object: {NOT_RECORDS}"),
+                ));
+            }
+        }
+        Ok(1)
+    })?;
+    Ok(records)
 }
 
 /// One line of JSON Lines: its record, or nothing for a blank line. Returns how many records.
@@ -153,55 +202,6 @@ fn one(
     each(raw)
 }
 
-/// All records of a text as JSON objects (the simulator's `--data` and the demo data).
-pub fn parse_raw_records(text: &str, source: &str) -> Result<Vec<RawRecord>> {
-    let mut records = Vec::new();
-    let sanitized = sanitize_json(text.as_bytes());
-    let trimmed = sanitized.trim_start_matches('\u{feff}').trim();
-    let value = serde_json::from_str::<Value>(trimmed);
-    let items: Vec<Value> =
-        match value {
-            Ok(Value::Object(mut o)) if o.contains_key("data") => match o.remove("data") {
-                Some(Value::Array(items)) => items,
-                _ => return Err(bad(source, "\"data\" is not an array of records")),
-            },
-            Ok(Value::Object(o)) if only_error(&o) => {
-                return Err(bad(source, "this is a Workfront error answer, not records"));
-            }
-            Ok(Value::Array(items)) => items,
-            Ok(Value::Object(o)) => vec![Value::Object(o)],
-            Ok(_) => return Err(bad(source, NOT_RECORDS)),
-            Err(_) if trimmed.is_empty() => Vec::new(),
-            Err(whole) if !trimmed.contains('\n') => {
-                return Err(bad(source, &format!("not valid JSON: {whole}")));
-            }
-            Err(_) => {
-                let mut items = Vec::new();
-                for (n, line) in trimmed.lines().enumerate() {
-                    if line.trim().is_empty() {
-                        continue;
-                    }
-                    items.push(serde_json::from_str(line).map_err(|e| {
-                        bad(source, &format!("line {}: not valid JSON: {e}", n + 1))
-                    })?);
-                }
-                items
-            }
-        };
-    for (i, item) in items.into_iter().enumerate() {
-        match item {
-            Value::Object(record) => records.push(record),
-            _ => {
-                return Err(bad(
-                    source,
-                    &format!("item {i} is not a JSON object: {NOT_RECORDS}"),
-                ));
-            }
-        }
-    }
-    Ok(records)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,6 +245,7 @@ mod tests {
         assert_eq!(ids("[\n{\"ID\":\"b\"},\n{\"ID\":\"a\"}\n]"), ["b", "a"]);
         assert_eq!(ids("{\"ID\":\"b\"}\n\n{\"ID\":\"a\"}\n"), ["b", "a"]);
         assert_eq!(ids("{\"ID\":\"only\"}"), ["only"]);
+        assert_eq!(ids("{\n  \"ID\": \"pretty\"\n}\n"), ["pretty"]);
         assert_eq!(ids("\u{feff}[]"), Vec::<String>::new());
         assert_eq!(ids("  \n"), Vec::<String>::new());
         assert_eq!(ids("{\"ID\":\"x\\ud800\"}\n"), ["x\\ud800"]);
