@@ -28,10 +28,7 @@ pub fn page(text: &str) -> Option<Vec<RawJrnle<'_>>> {
             return None;
         }
         data = true;
-        s.eat(b'[')?;
-        s.ws();
-        if s.bytes.get(s.at) == Some(&b']') {
-            s.at += 1;
+        if s.open(b'[', b']')? {
             return Some(());
         }
         loop {
@@ -161,12 +158,20 @@ impl<'a> Scanner<'a> {
         (self.bytes.get(self.at) == Some(&byte)).then(|| self.at += 1)
     }
 
+    /// `open`, then whether `close` follows at once (an empty object or array).
+    fn open(&mut self, open: u8, close: u8) -> Option<bool> {
+        self.eat(open)?;
+        self.ws();
+        let empty = self.bytes.get(self.at) == Some(&close);
+        if empty {
+            self.at += 1;
+        }
+        Some(empty)
+    }
+
     /// `{ "key": value, ... }`, calling `member` with the scanner placed at each value.
     fn object(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
-        self.eat(b'{')?;
-        self.ws();
-        if self.bytes.get(self.at) == Some(&b'}') {
-            self.at += 1;
+        if self.open(b'{', b'}')? {
             return Some(());
         }
         loop {
