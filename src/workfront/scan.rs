@@ -401,6 +401,50 @@ mod tests {
     }
 
     #[test]
+    fn every_field_name_finds_its_own_slot_and_near_misses_none() {
+        let names = [
+            "ID",
+            "entryDate",
+            "changeType",
+            "fieldName",
+            "objObjCode",
+            "objID",
+            "referenceObjectName",
+            "subObjCode",
+            "subObjID",
+            "topObjCode",
+            "topObjID",
+            "oldTextVal",
+            "newTextVal",
+            "oldNumberVal",
+            "newNumberVal",
+            "oldDateVal",
+            "newDateVal",
+            "editedByID",
+            "editedBy",
+        ];
+        for (bit, name) in names.iter().enumerate() {
+            assert_eq!(slot(name), Some(bit as u8), "{name}");
+            let upper = name.to_uppercase();
+            if upper != *name {
+                assert_eq!(slot(&upper), None, "{upper}");
+            }
+        }
+        for miss in [
+            "",
+            "I",
+            "id",
+            "objId",
+            "oldTextVaL",
+            "editedbyID",
+            "objObjCodes",
+            "x",
+        ] {
+            assert_eq!(slot(miss), None, "{miss}");
+        }
+    }
+
+    #[test]
     fn leaves_everything_else_to_serde_json() {
         for text in [
             r#"{"ID":"a\u0000"}"#,    // a \u escape
