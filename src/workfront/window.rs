@@ -30,8 +30,11 @@ impl Window {
     /// Equal slices of time, as many as the count says are needed, each at least 1 ms.
     pub fn split(&self) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
         let width = (self.until - self.since).num_milliseconds().max(1) as u64;
-        // Half again as many parts as the count strictly needs, so that uneven parts still fit.
-        let parts = (self.count + self.count / 2)
+        // A tenth more parts than the count strictly needs, so that most uneven parts still
+        // fit; a part that does not is split again. (`benches/split_model.py` counts the
+        // requests, counts and pages together, on uniform and daily-rhythm data: 1.05 to 1.1
+        // cost the fewest overall; 1.5, used before, up to 13 % more.)
+        let parts = (self.count + self.count / 10)
             .div_ceil(WINDOW_TARGET)
             .clamp(2, MAX_PARTS)
             .min(width);
@@ -117,7 +120,7 @@ mod tests {
             assert!(parts.iter().all(|(a, b)| a < b), "non-empty");
             assert!(parts.len() as u64 <= MAX_PARTS);
         }
-        assert_eq!(w(1000, 25_000).split().len(), 4);
+        assert_eq!(w(1000, 25_000).split().len(), 3);
         assert_eq!(w(1000, 10_001).split().len(), 2);
     }
 
