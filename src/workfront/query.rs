@@ -32,6 +32,14 @@ pub const SEARCH_FIELDS: [&str; 19] = [
     "editedBy:name",
 ];
 
+/// The key one of [`SEARCH_FIELDS`] has in a record: a referenced object's field
+/// (`editedBy:name`) comes inside the reference (`editedBy`).
+pub fn record_key(field: &str) -> &str {
+    field
+        .split_once(':')
+        .map_or(field, |(reference, _)| reference)
+}
+
 /// Workfront's largest `$$LIMIT`; one more is an error.
 pub const MAX_PAGE: usize = 2000;
 

@@ -402,27 +402,9 @@ mod tests {
 
     #[test]
     fn every_field_name_finds_its_own_slot_and_near_misses_none() {
-        let names = [
-            "ID",
-            "entryDate",
-            "changeType",
-            "fieldName",
-            "objObjCode",
-            "objID",
-            "referenceObjectName",
-            "subObjCode",
-            "subObjID",
-            "topObjCode",
-            "topObjID",
-            "oldTextVal",
-            "newTextVal",
-            "oldNumberVal",
-            "newNumberVal",
-            "oldDateVal",
-            "newDateVal",
-            "editedByID",
-            "editedBy",
-        ];
+        use crate::workfront::query::{SEARCH_FIELDS, record_key};
+        // The slots follow the order of the fields every search asks for.
+        let names = SEARCH_FIELDS.map(record_key);
         for (bit, name) in names.iter().enumerate() {
             assert_eq!(slot(name), Some(bit as u8), "{name}");
             let upper = name.to_uppercase();

@@ -8,7 +8,7 @@ use jrnle_audit::output::{Format, write_all};
 use jrnle_audit::workfront::date::{
     format_utc_ms, format_workfront, parse_timestamp, parse_user_time,
 };
-use jrnle_audit::workfront::query::SEARCH_FIELDS;
+use jrnle_audit::workfront::query::{SEARCH_FIELDS, record_key};
 use jrnle_audit::workfront::record::{RawJrnle, from_map};
 use jrnle_audit::workfront::sanitize::sanitize_json;
 use jrnle_audit::workfront::scan;
@@ -42,10 +42,7 @@ fn json_value() -> impl Strategy<Value = Value> {
 
 /// The raw fields a record carries: those every search asks for, with the `editedBy` reference.
 fn fields() -> Vec<&'static str> {
-    SEARCH_FIELDS
-        .iter()
-        .map(|f| if *f == "editedBy:name" { "editedBy" } else { f })
-        .collect()
+    SEARCH_FIELDS.iter().map(|f| record_key(f)).collect()
 }
 
 proptest! {
