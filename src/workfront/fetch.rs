@@ -182,16 +182,18 @@ struct Assembly {
 
 impl Assembly {
     fn new(index: usize, w: Window) -> Assembly {
+        let streaming = w.count > WINDOW_TARGET;
         Assembly {
             index,
             window: w,
-            streaming: w.count > WINDOW_TARGET,
+            streaming,
             chain: Chain::default(),
             gap: false,
             // Room for the window as counted (at most [`WINDOW_TARGET`]), not twice as much.
-            records: match w.count > WINDOW_TARGET {
-                true => Vec::new(),
-                false => Vec::with_capacity(w.count as usize),
+            records: if streaming {
+                Vec::new()
+            } else {
+                Vec::with_capacity(w.count as usize)
             },
             passed: 0,
             last_key: None,
