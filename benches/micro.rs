@@ -4,11 +4,11 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use jrnle_audit::change::normalize;
+use jrnle_audit::model::date::{format_utc_ms, parse_timestamp};
+use jrnle_audit::model::raw::RawJrnle;
+use jrnle_audit::normalize::normalize;
 use jrnle_audit::output::{Format, RecordWriter};
 use jrnle_audit::simulator::generate::generate;
-use jrnle_audit::workfront::date::{format_utc_ms, parse_timestamp};
-use jrnle_audit::workfront::record::RawJrnle;
 
 fn lines(n: usize) -> Vec<String> {
     generate(n, 7)
@@ -62,7 +62,7 @@ fn records(c: &mut Criterion) {
         b.iter(|| {
             for line in &input {
                 black_box(
-                    jrnle_audit::workfront::scan::record(line)
+                    jrnle_audit::model::scan::record(line)
                         .unwrap_or_else(|| serde_json::from_str(line).unwrap()),
                 );
             }
@@ -71,7 +71,7 @@ fn records(c: &mut Criterion) {
     g.bench_function("fast_parse_and_normalize", |b| {
         b.iter(|| {
             for line in &input {
-                let raw = jrnle_audit::workfront::scan::record(line)
+                let raw = jrnle_audit::model::scan::record(line)
                     .unwrap_or_else(|| serde_json::from_str(line).unwrap());
                 black_box(normalize(raw));
             }

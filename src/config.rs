@@ -8,9 +8,9 @@ use reqwest::Url;
 
 use crate::cli::{ConnectionArgs, FilterArgs};
 use crate::error::{Error, Result};
+use crate::model::date::parse_user_time_at;
 use crate::secret::Secret;
 use crate::workfront::client::{ClientOptions, Credential};
-use crate::workfront::date::parse_user_time_at;
 use crate::workfront::query::Filters;
 use crate::workfront::retry::RetryPolicy;
 
@@ -230,8 +230,8 @@ pub fn filters(args: &FilterArgs, now: DateTime<Utc>) -> Result<Filters> {
     {
         return Err(Error::usage(format!(
             "--since ({}) must be before --until ({}): the window [since, until) is empty",
-            crate::workfront::date::format_utc_ms(&since),
-            crate::workfront::date::format_utc_ms(&until)
+            crate::model::date::format_utc_ms(&since),
+            crate::model::date::format_utc_ms(&until)
         )));
     }
     let list = |flag: &str, values: &[String]| -> Result<Vec<String>> {

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::workfront::record::RawJrnle;
-use crate::workfront::sanitize::sanitize_json;
+use crate::model::raw::RawJrnle;
+use crate::model::sanitize::sanitize_json;
 
 pub type RawRecord = Map<String, Value>;
 
@@ -154,7 +154,7 @@ fn record_line(
     }
     let text = sanitize_json(line);
     // Fastest: the usual flat shape, read without serde's general machinery.
-    if let Some(raw) = crate::workfront::scan::record(&text) {
+    if let Some(raw) = crate::model::scan::record(&text) {
         each(raw)?;
         return Ok(1);
     }
@@ -205,7 +205,7 @@ fn one(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workfront::record::Field;
+    use crate::model::raw::Field;
 
     fn ids(text: &str) -> Vec<String> {
         let mut out = Vec::new();

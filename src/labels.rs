@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::change::{ChangeRecord, Labels, ValueType};
-use crate::report;
+use crate::console;
+use crate::model::change::{ChangeRecord, Labels, ValueType};
 use crate::workfront::client::Client;
 
 /// Words for the change types documented in the API notes (§3). The approval codes (v17+)
@@ -66,7 +66,7 @@ impl Labeler {
         for (obj, answer) in objects.iter().zip(answers) {
             match answer {
                 Ok(data) => labeler.add_metadata(obj, &data),
-                Err(e) => report::verbose(format!("no labels for {obj}: {e}")),
+                Err(e) => console::verbose(format!("no labels for {obj}: {e}")),
             }
         }
         labeler
@@ -81,12 +81,12 @@ impl Labeler {
             .zip(r.field_name.as_deref())
             .and_then(|(obj, field)| self.enums.get(obj)?.get(field))
             .filter(|_| matches!(r.value_type, ValueType::Text | ValueType::Number));
-        let word = |v: &crate::change::Value<'_>| -> Option<String> {
+        let word = |v: &crate::model::change::Value<'_>| -> Option<String> {
             let map = values?;
             let code = match v {
-                crate::change::Value::Null => return None,
-                crate::change::Value::Text(t) => t.as_ref(),
-                crate::change::Value::Number(n) => n.as_str(),
+                crate::model::change::Value::Null => return None,
+                crate::model::change::Value::Text(t) => t.as_ref(),
+                crate::model::change::Value::Number(n) => n.as_str(),
             };
             Some(map.get(code).cloned().unwrap_or_else(|| code.to_string()))
         };
@@ -104,8 +104,8 @@ impl Labeler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::change::normalize;
-    use crate::workfront::record::from_map;
+    use crate::model::raw::from_map;
+    use crate::normalize::normalize;
     use serde_json::json;
 
     fn labeler() -> Labeler {

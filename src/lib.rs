@@ -3,17 +3,17 @@
 //!
 //! The binary is a thin shell over [`commands::run`]; everything it does is reachable here.
 
-pub mod anomaly;
-pub mod change;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod input;
 pub mod labels;
+pub mod model;
+pub mod normalize;
 pub mod output;
 pub mod profile;
-pub mod report;
 pub mod rng;
 pub mod secret;
 pub mod simulator;

@@ -2,11 +2,11 @@
 
 use std::time::Instant;
 
-use crate::change::Anomalies;
 use crate::cli::ExportArgs;
+use crate::console;
 use crate::error::Result;
+use crate::model::anomaly::Anomalies;
 use crate::output::{Destination, Format, RecordWriter};
-use crate::report;
 use crate::workfront::fetch::fetch;
 
 pub fn run(args: ExportArgs) -> Result<()> {
@@ -19,7 +19,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
     let query = super::query(&args.connection, &args.filters)?;
     let mut output = destination.open()?;
     let mut anomalies = Anomalies::default();
-    let progress = report::progress_bar("entries");
+    let progress = console::progress_bar("entries");
     // The asked-for fields that no entry has shown yet.
     let mut seen_fields: std::collections::HashSet<String> =
         query.filters.fields.iter().cloned().collect();
@@ -69,7 +69,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
     let mut unseen: Vec<&String> = seen_fields.iter().collect();
     unseen.sort();
     for field in unseen {
-        report::warn(format!(
+        console::warn(format!(
             "no entries for --field {field:?} in {}: the field may not be tracked (Setup > \
              Interface > Update Feeds), or is spelled otherwise (`jrnle-audit fields` lists \
              the fields that have entries)",

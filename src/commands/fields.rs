@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 
 use crate::cli::FieldsArgs;
+use crate::console;
 use crate::error::Result;
 use crate::output::Destination;
-use crate::report;
 use crate::workfront::fetch::fetch;
 
 /// The window when `--since` is not given.
@@ -19,7 +19,7 @@ pub fn run(mut args: FieldsArgs) -> Result<()> {
         args.filters.since = Some(DEFAULT_SINCE.into());
     }
     let query = super::query(&args.connection, &args.filters)?;
-    let progress = report::progress_bar("entries");
+    let progress = console::progress_bar("entries");
     // (object type, field) → (entries, last change)
     let mut tally: BTreeMap<(String, String), (u64, String)> = BTreeMap::new();
     super::runtime()?.block_on(async {
@@ -56,7 +56,7 @@ pub fn run(mut args: FieldsArgs) -> Result<()> {
         }
         Ok(())
     })?;
-    report::note(format!(
+    console::note(format!(
         "{} fields with entries in {window}; a field that is not listed has no entries there \
          (it may not be tracked: Setup > Interface > Update Feeds)",
         tally.len()

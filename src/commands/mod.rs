@@ -10,19 +10,19 @@ mod verify;
 
 use chrono::Utc;
 
-use crate::change::Anomalies;
 use crate::cli::{Cli, Command, ConnectionArgs, FilterArgs};
 use crate::config::{self, Source};
+use crate::console;
 use crate::error::{Error, Result};
+use crate::model::anomaly::Anomalies;
 use crate::output::{Destination, Format, WriteOptions};
-use crate::report;
 use crate::secret::Secret;
 use crate::simulator::{SimConfig, Simulator};
 use crate::workfront::client::{Client, ClientOptions, Credential};
 use crate::workfront::query::Filters;
 
 pub fn run(cli: Cli) -> Result<()> {
-    crate::report::set_level(cli.quiet, cli.verbose);
+    crate::console::set_level(cli.quiet, cli.verbose);
     match cli.command {
         Command::Export(args) => export::run(args),
         Command::Count(args) => count::run(args),
@@ -62,7 +62,7 @@ fn query(connection: &ConnectionArgs, filters: &FilterArgs) -> Result<Query> {
     let connection = &connection;
     let filters = config::filters(&filters, Utc::now())?;
     let source = config::source(connection, &env)?;
-    report::verbose(source.describe());
+    console::verbose(source.describe());
     Ok(Query {
         source,
         filters,
@@ -98,7 +98,7 @@ async fn connect(query: &Query) -> Result<Client> {
                 .start(0)
                 .await
                 .map_err(|e| Error::io("cannot start the demo simulator", e))?;
-            report::note(format!(
+            console::note(format!(
                 "demo: reading the bundled sample data (fixtures/demo.json) from a \
                  built-in Workfront simulator at http://{addr}; this is not a real tenant"
             ));
@@ -153,7 +153,7 @@ struct Summary<'a> {
 /// where, how long, requests and retries, warnings.
 fn summarize(s: &Summary<'_>) {
     for line in s.anomalies.lines() {
-        report::warn(line);
+        console::warn(line);
     }
     let place = s.destination.name().display().to_string();
     let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
@@ -163,7 +163,7 @@ fn summarize(s: &Summary<'_>) {
         parts.push(plural(retries, "retry", "retries"));
     }
     parts.push(plural(s.anomalies.total(), "data warning", "data warnings"));
-    report::note(format!(
+    console::note(format!(
         "wrote {} to {place} in {:.1} s ({})",
         plural(s.written, "entry", "entries"),
         s.elapsed.as_secs_f64(),

@@ -3,10 +3,11 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 
-use crate::change::{Anomalies, normalize};
 use crate::cli::NormalizeArgs;
 use crate::error::{Error, Result};
 use crate::input::for_each_record;
+use crate::model::anomaly::Anomalies;
+use crate::normalize::normalize;
 use crate::output::{Destination, Format, RecordWriter};
 
 pub fn run(args: NormalizeArgs) -> Result<()> {

@@ -4,8 +4,8 @@ use chrono::Utc;
 
 use crate::cli::SyncArgs;
 use crate::config::{Source, parse_duration};
+use crate::console;
 use crate::error::{Error, Result};
-use crate::report;
 use crate::sync::run::{SyncPlan, prepare, run as run_window};
 
 pub fn run(args: SyncArgs) -> Result<()> {
@@ -46,13 +46,13 @@ pub fn run(args: SyncArgs) -> Result<()> {
         run_window(&plan, prepared, to, &client).await
     })?;
     for line in outcome.anomalies.lines() {
-        report::warn(line);
+        console::warn(line);
     }
     let late = match outcome.late_rows {
         0 => String::new(),
         n => format!(", {n} of them late arrivals from earlier windows"),
     };
-    report::note(format!(
+    console::note(format!(
         "committed {} for [{}, {}): {} entries{late}",
         outcome.data_file, outcome.window.from, outcome.window.to, outcome.rows
     ));

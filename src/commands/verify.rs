@@ -1,8 +1,8 @@
 //! `verify`: check an out-dir's evidence.
 
 use crate::cli::VerifyArgs;
+use crate::console;
 use crate::error::{Error, Result};
-use crate::report;
 use crate::sync::verify::verify;
 
 pub fn run(args: VerifyArgs) -> Result<()> {
@@ -27,7 +27,7 @@ pub fn run(args: VerifyArgs) -> Result<()> {
         return Ok(());
     }
     for problem in &found.problems {
-        report::note(format!("verify: {problem}"));
+        console::note(format!("verify: {problem}"));
     }
     Err(Error::Verify {
         dir: args.dir.display().to_string(),

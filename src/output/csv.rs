@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::io::{self, Write};
 
-use crate::change::{COLUMNS, Cell, ChangeRecord, LABEL_COLUMNS};
+use crate::model::change::{COLUMNS, Cell, ChangeRecord, LABEL_COLUMNS};
 
 pub(super) struct CsvWriter<W: Write> {
     inner: ::csv::Writer<W>,
@@ -83,7 +83,7 @@ pub fn guard_formula(text: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::change::{Value, ValueType};
+    use crate::model::change::{Value, ValueType};
 
     fn record(old: Value<'static>, new: Value<'static>, name: &str) -> ChangeRecord<'static> {
         ChangeRecord {
@@ -105,6 +105,7 @@ mod tests {
             top_obj_code: None,
             top_obj_id: None,
             labels: None,
+            source: crate::model::change::SourceKind::Journal,
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use crate::change::{COLUMNS, Cell, ChangeRecord, LABEL_COLUMNS};
+use crate::model::change::{COLUMNS, Cell, ChangeRecord, LABEL_COLUMNS};
 
 pub(super) struct JsonWriter<W: Write> {
     out: W,

@@ -9,8 +9,8 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use crate::change::ChangeRecord;
 use crate::error::{Error, Result};
+use crate::model::change::ChangeRecord;
 
 pub use self::csv::guard_formula;
 

@@ -7,8 +7,8 @@ use chrono_tz::America::Denver;
 use serde_json::{Value, json};
 
 use crate::input::RawRecord;
+use crate::model::date::format_workfront;
 pub use crate::rng::SplitMix64;
-use crate::workfront::date::format_workfront;
 
 const USERS: [&str; 6] = [
     "Ada Lovelace",

@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 
 use super::eval::compare_for_sort;
 use super::store::{EDITED_BY_FIELDS, Entry, FIELDS, Kind, Selected, field_index};
-use crate::workfront::date::{parse_date, parse_parts};
+use crate::model::date::{parse_date, parse_parts};
 
 /// An error answer: status, exception class and message, as in Workfront's envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,8 +6,8 @@ use chrono_tz::Tz;
 use serde_json::Value;
 
 use crate::input::RawRecord;
+use crate::model::date::{format_workfront, parse_timestamp};
 use crate::output::push_json_string;
-use crate::workfront::date::{format_workfront, parse_timestamp};
 
 /// The type of a JRNLE field, which decides how filters compare it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

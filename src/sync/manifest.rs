@@ -84,7 +84,7 @@ impl Manifest {
 }
 
 fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
-    crate::workfront::date::parse_timestamp(s).map(|d| d.with_timezone(&Utc))
+    crate::model::date::parse_timestamp(s).map(|d| d.with_timezone(&Utc))
 }
 
 /// A manifest on disk with its name and the hash of its bytes.

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, DurationRound, Utc};
 
-use crate::change::Anomalies;
+use crate::console;
 use crate::error::{Error, Result};
+use crate::model::anomaly::Anomalies;
+use crate::model::date::format_utc_ms;
 use crate::output::{Format, RecordWriter};
-use crate::report;
 use crate::workfront::client::Client;
-use crate::workfront::date::format_utc_ms;
 use crate::workfront::fetch::fetch;
 use crate::workfront::query::{Filters, filter_params};
 
@@ -96,7 +96,7 @@ pub fn prepare(plan: &SyncPlan, now: DateTime<Utc>) -> Result<Option<(Prepared, 
     })?;
     let lock = DirLock::acquire(&plan.out_dir)?;
     for name in remove_partials(&plan.out_dir)? {
-        report::note(format!("removed {name}, left by an interrupted run"));
+        console::note(format!("removed {name}, left by an interrupted run"));
     }
     let chain = load_chain(&plan.out_dir)?;
     check_state(plan, &chain)?;
@@ -133,7 +133,7 @@ pub fn prepare(plan: &SyncPlan, now: DateTime<Utc>) -> Result<Option<(Prepared, 
         .duration_trunc(chrono::Duration::milliseconds(1))
         .unwrap_or(now);
     if to <= from {
-        report::note(format!(
+        console::note(format!(
             "nothing to do: the next window starts at {} and --lag puts its end at {}",
             format_utc_ms(&from),
             format_utc_ms(&to)
@@ -155,7 +155,7 @@ pub fn prepare(plan: &SyncPlan, now: DateTime<Utc>) -> Result<Option<(Prepared, 
 fn check_state(plan: &SyncPlan, chain: &[Committed]) -> Result<()> {
     let Some(state) = state::load(&plan.state_path)? else {
         if let Some(last) = chain.last() {
-            report::note(format!(
+            console::note(format!(
                 "no state file: continuing from the newest manifest, {}",
                 last.name
             ));
@@ -167,7 +167,7 @@ fn check_state(plan: &SyncPlan, chain: &[Committed]) -> Result<()> {
         .find(|c| c.name == state.last_manifest && c.sha256 == state.last_manifest_sha256);
     match known {
         Some(c) if chain.last().is_some_and(|last| last.name != c.name) => {
-            report::note(
+            console::note(
                 "the state file was behind the manifests (an interrupted run); it is brought up to date",
             );
             Ok(())
@@ -196,7 +196,7 @@ fn remove_orphans(plan: &SyncPlan, from: &DateTime<Utc>) -> Result<()> {
         if name.starts_with(&prefix) && !name.ends_with(MANIFEST_SUFFIX) && !committed {
             std::fs::remove_file(plan.out_dir.join(name))
                 .map_err(|e| Error::io(format!("cannot remove {name}"), e))?;
-            report::note(format!(
+            console::note(format!(
                 "removed {name}, an uncommitted file of an interrupted run"
             ));
         }

@@ -10,15 +10,17 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
-use crate::change::{AnomalySet, ChangeRecord, normalize};
+use crate::console;
 use crate::error::{Error, Result};
-use crate::report;
+use crate::model::anomaly::AnomalySet;
+use crate::model::change::ChangeRecord;
+use crate::model::raw::RawJrnle;
+use crate::model::sanitize::sanitize_json;
+use crate::normalize::normalize;
 use crate::rng::SplitMix64;
 use crate::secret::Secret;
 use crate::workfront::query::{Params, encode};
-use crate::workfront::record::RawJrnle;
 use crate::workfront::retry::{RetryPolicy, jitter_source, parse_retry_after, retryable_status};
-use crate::workfront::sanitize::sanitize_json;
 
 /// Workfront's CDN refuses URIs over 8,892 bytes (API notes §1). Past this length the same
 /// parameters go in a form-encoded POST body with `method=GET`.
@@ -245,7 +247,7 @@ impl Client {
         }
         self.call("JRNLE/search", params, lane, |text| {
             // The usual answer is read by the fast reader; anything else the general way.
-            let data = match crate::workfront::scan::page(text) {
+            let data = match crate::model::scan::page(text) {
                 Some(data) => data,
                 None => {
                     let body: Body = parse_body(text)?;
@@ -361,7 +363,7 @@ impl Client {
                 .delay(retry, started.elapsed(), failure.retry_after, jitter)
             {
                 Some(wait) => {
-                    report::verbose(format!(
+                    console::verbose(format!(
                         "retrying in {} ms after: {} (retry {retry}/{})",
                         wait.as_millis(),
                         failure.error,
@@ -406,7 +408,7 @@ impl Client {
                 path: path.clone(),
                 message: describe_transport_error(&e),
             };
-            report::verbose(format!("{method} {path} -> {error}"));
+            console::verbose(format!("{method} {path} -> {error}"));
             // Building the request is the only failure another try cannot mend.
             Failure::new(error, !e.is_builder())
         };
@@ -418,7 +420,7 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
         let bytes = response.bytes().await.map_err(network)?;
-        report::verbose(format!(
+        console::verbose(format!(
             "{method} {path}?{} -> HTTP {status}, {} bytes in {} ms",
             if method == Method::GET {
                 query.as_str()

@@ -8,8 +8,8 @@ use std::collections::HashSet;
 use futures::future::Either;
 use futures::{SinkExt, StreamExt, TryStreamExt};
 
+use crate::console;
 use crate::error::{Error, Result};
-use crate::report;
 use crate::workfront::client::{Client, Fetched, Task};
 use crate::workfront::paging::{self, Chain, Step};
 use crate::workfront::plan::{Planned, plan};
@@ -51,7 +51,7 @@ pub async fn fetch(
     let planned = planned.inspect_ok(|p| {
         let w = &p.window;
         progress.inc_length(w.count);
-        report::debug(format!("window {w}: {} entries", w.count));
+        console::debug(format!("window {w}: {} entries", w.count));
     });
     let pages = pages(client, filters, planned, concurrency);
     let assemble = assemble(client, filters, pages, emit);
@@ -61,7 +61,7 @@ pub async fn fetch(
         Either::Left((result, _)) => result?,
         Either::Right(((), assemble)) => assemble.await?,
     };
-    report::verbose(format!(
+    console::verbose(format!(
         "{} entries in {} windows",
         stats.expected, stats.windows
     ));
@@ -212,7 +212,7 @@ impl Assembly {
         match self.chain.take(&page) {
             Step::Past => Ok(()),
             Step::Gap => {
-                report::verbose(format!(
+                console::verbose(format!(
                     "entries appeared in {} while its pages were read; reading on in order",
                     self.window
                 ));
@@ -318,7 +318,7 @@ async fn complete_window(
     let mut last = (window.count, records.len() as u64);
     // The concurrent fetch was the first attempt.
     for attempt in 2..=FETCH_ATTEMPTS {
-        report::warn(format!(
+        console::warn(format!(
             "Workfront counts {} entries in {} but {} were fetched; fetching again ({attempt}/{FETCH_ATTEMPTS})",
             last.0,
             filters.window(),
@@ -357,7 +357,7 @@ async fn accept(client: &Client, filters: &Filters, expected: u64, got: u64) -> 
     }
     let after = client.count(&filter_params(filters)).await?;
     if expected <= got && got <= after {
-        report::verbose(format!(
+        console::verbose(format!(
             "{} entries were journaled in {} during the fetch",
             after - expected,
             filters.window()

@@ -23,7 +23,7 @@
 //! that checked, which cannot leave a gap (an entry's position only ever grows, so a page read
 //! later at the next offset starts at or before where the previous page ended).
 
-use crate::anomaly::Anomaly;
+use crate::model::anomaly::Anomaly;
 use crate::workfront::client::Fetched;
 use crate::workfront::query::MAX_PAGE;
 

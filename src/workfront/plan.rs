@@ -8,8 +8,8 @@ use futures::stream::{self, BoxStream, FuturesOrdered};
 use futures::{StreamExt, TryStreamExt};
 
 use crate::error::{Error, Result};
+use crate::model::date::format_utc_ms;
 use crate::workfront::client::{Client, Fetched, Task};
-use crate::workfront::date::format_utc_ms;
 use crate::workfront::query::{Filters, MAX_PAGE, filter_params, last_entry_params, search_params};
 #[cfg(doc)]
 use crate::workfront::window::WINDOW_TARGET;
@@ -236,11 +236,11 @@ fn carve(
     out
 }
 
-fn instant(record: &crate::change::ChangeRecord<'_>) -> Option<DateTime<Utc>> {
+fn instant(record: &crate::model::change::ChangeRecord<'_>) -> Option<DateTime<Utc>> {
     record
         .entry_date
         .as_deref()
-        .and_then(crate::workfront::date::parse_timestamp)
+        .and_then(crate::model::date::parse_timestamp)
         .map(|d| d.with_timezone(&Utc))
 }
 

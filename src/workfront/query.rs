@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::workfront::date::format_utc_ms;
+use crate::model::date::format_utc_ms;
 
 /// The fields every search asks for, never `*`.
 pub const SEARCH_FIELDS: [&str; 19] = [
@@ -140,7 +140,7 @@ pub fn encode(params: &[(String, String)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workfront::date::parse_user_time;
+    use crate::model::date::parse_user_time;
 
     fn filters() -> Filters {
         Filters {

@@ -68,7 +68,7 @@ impl Window {
 /// `[since, until)`, for messages.
 impl std::fmt::Display for Window {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use crate::workfront::date::format_utc_ms;
+        use crate::model::date::format_utc_ms;
         write!(
             f,
             "[{}, {})",

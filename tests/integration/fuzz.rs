@@ -2,16 +2,15 @@
 //! normalizer never panic, and what they accept they keep exactly.
 
 use chrono::{DateTime, TimeZone, Utc};
-use jrnle_audit::change::{Anomalies, normalize};
 use jrnle_audit::input::parse_raw_records;
+use jrnle_audit::model::anomaly::Anomalies;
+use jrnle_audit::model::date::{format_utc_ms, format_workfront, parse_timestamp, parse_user_time};
+use jrnle_audit::model::raw::{RawJrnle, from_map};
+use jrnle_audit::model::sanitize::sanitize_json;
+use jrnle_audit::model::scan;
+use jrnle_audit::normalize::normalize;
 use jrnle_audit::output::{Format, write_all};
-use jrnle_audit::workfront::date::{
-    format_utc_ms, format_workfront, parse_timestamp, parse_user_time,
-};
 use jrnle_audit::workfront::query::{SEARCH_FIELDS, record_key};
-use jrnle_audit::workfront::record::{RawJrnle, from_map};
-use jrnle_audit::workfront::sanitize::sanitize_json;
-use jrnle_audit::workfront::scan;
 use proptest::prelude::*;
 use serde_json::Value;
 

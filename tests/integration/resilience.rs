@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use jrnle_audit::input::RawRecord;
+use jrnle_audit::model::date::format_workfront;
 use jrnle_audit::simulator::SimConfig;
 use jrnle_audit::simulator::faults::{FaultConfig, FaultKind};
 use jrnle_audit::simulator::generate::generate;
-use jrnle_audit::workfront::date::format_workfront;
 
 use crate::util::*;
 

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use jrnle_audit::model::date::parse_timestamp;
 use jrnle_audit::simulator::generate::generate;
-use jrnle_audit::workfront::date::parse_timestamp;
 use jrnle_audit::workfront::window::WINDOW_TARGET;
 
 use crate::util::*;

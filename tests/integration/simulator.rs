@@ -270,7 +270,7 @@ fn the_fast_reader_takes_the_simulators_answers_as_serde_json_reads_them() {
     #[derive(serde::Deserialize)]
     struct Body<'a> {
         #[serde(borrow)]
-        data: Vec<jrnle_audit::workfront::record::RawJrnle<'a>>,
+        data: Vec<jrnle_audit::model::raw::RawJrnle<'a>>,
     }
     let sim = sim(&generate(6000, 21));
     let mut fast = 0;
@@ -284,7 +284,7 @@ fn the_fast_reader_takes_the_simulators_answers_as_serde_json_reads_them() {
         );
         let general: Body = serde_json::from_str(&body).unwrap();
         assert_eq!(general.data.len(), 2000);
-        if let Some(records) = jrnle_audit::workfront::scan::page(&body) {
+        if let Some(records) = jrnle_audit::model::scan::page(&body) {
             assert_eq!(records, general.data);
             fast += 1;
         }

@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 
-use crate::workfront::record::{EditedBy, Field, RawJrnle};
+use crate::model::raw::{EditedBy, Field, RawJrnle};
 
 /// The record in `text`, or `None` when serde_json must read it.
 pub fn record(text: &str) -> Option<RawJrnle<'_>> {

@@ -1,248 +1,16 @@
-//! The normalized change record (a contract: see the README) and how a raw JRNLE record
-//! becomes one. This is the hot path of `normalize` and of large exports: text is borrowed
-//! from the input where it can be, and dates are parsed and written without format strings.
+//! How a raw JRNLE record becomes a change record. This is the hot path of `normalize` and of
+//! large exports: text is borrowed from the input where it can be, and dates are parsed and
+//! written without format strings.
 
 use std::borrow::Cow;
 
-pub use crate::anomaly::{Anomalies, Anomaly, AnomalySet};
-use crate::workfront::date::{parse_timestamp, write_utc_ms};
-use crate::workfront::record::{EditedBy, Field, RawJrnle};
-use crate::workfront::sanitize::has_literal_surrogate;
+use crate::model::anomaly::{Anomaly, AnomalySet};
+use crate::model::change::{ChangeRecord, SourceKind, Value, ValueType};
+use crate::model::date::{parse_timestamp, write_utc_ms};
+use crate::model::raw::{EditedBy, Field, RawJrnle};
+use crate::model::sanitize::has_literal_surrogate;
 
-/// The output columns, in contract order.
-pub const COLUMNS: [&str; 17] = [
-    "id",
-    "entry_date",
-    "obj_code",
-    "obj_id",
-    "obj_name",
-    "field_name",
-    "custom_field",
-    "change_type",
-    "value_type",
-    "old_value",
-    "new_value",
-    "edited_by_id",
-    "edited_by_name",
-    "sub_obj_code",
-    "sub_obj_id",
-    "top_obj_code",
-    "top_obj_id",
-];
-
-/// The columns `--labels` adds after the contract columns.
-pub const LABEL_COLUMNS: [&str; 3] = ["change_label", "old_label", "new_label"];
-
-/// Readable words for the codes of one record (`--labels`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Labels {
-    pub change_label: Option<String>,
-    pub old_label: Option<String>,
-    pub new_label: Option<String>,
-}
-
-impl Labels {
-    pub fn cells(&self) -> [Cell<'_>; 3] {
-        fn t(s: &Option<String>) -> Cell<'_> {
-            s.as_deref().map_or(Cell::Null, Cell::Text)
-        }
-        [
-            t(&self.change_label),
-            t(&self.old_label),
-            t(&self.new_label),
-        ]
-    }
-}
-
-/// Which typed pair of the journal entry the old and new values came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ValueType {
-    Date,
-    Number,
-    Text,
-    None,
-}
-
-impl ValueType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ValueType::Date => "date",
-            ValueType::Number => "number",
-            ValueType::Text => "text",
-            ValueType::None => "none",
-        }
-    }
-}
-
-type Text<'a> = Option<Cow<'a, str>>;
-
-/// One rendered cell. `Number` holds the rendered decimal, written as a JSON number and exempt
-/// from the CSV formula guard; `Bool` is `custom_field`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Cell<'a> {
-    Null,
-    Text(&'a str),
-    Number(&'a str),
-    Bool(bool),
-}
-
-/// A value of the old/new pair.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Value<'a> {
-    Null,
-    Text(Cow<'a, str>),
-    Number(String),
-}
-
-impl Value<'_> {
-    fn into_owned(self) -> Value<'static> {
-        match self {
-            Value::Null => Value::Null,
-            Value::Text(t) => Value::Text(Cow::Owned(t.into_owned())),
-            Value::Number(n) => Value::Number(n),
-        }
-    }
-
-    fn cell(&self) -> Cell<'_> {
-        match self {
-            Value::Null => Cell::Null,
-            Value::Text(t) => Cell::Text(t),
-            Value::Number(n) => Cell::Number(n),
-        }
-    }
-}
-
-/// One field change, rendered and ready to write.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChangeRecord<'a> {
-    pub id: Text<'a>,
-    pub entry_date: Text<'a>,
-    pub obj_code: Text<'a>,
-    pub obj_id: Text<'a>,
-    pub obj_name: Text<'a>,
-    pub field_name: Text<'a>,
-    pub custom_field: bool,
-    pub change_type: Text<'a>,
-    pub value_type: ValueType,
-    pub old_value: Value<'a>,
-    pub new_value: Value<'a>,
-    pub edited_by_id: Text<'a>,
-    pub edited_by_name: Text<'a>,
-    pub sub_obj_code: Text<'a>,
-    pub sub_obj_id: Text<'a>,
-    pub top_obj_code: Text<'a>,
-    pub top_obj_id: Text<'a>,
-    /// Filled only with `--labels`.
-    pub labels: Option<Box<Labels>>,
-}
-
-impl<'a> ChangeRecord<'a> {
-    /// The cells in column order.
-    pub fn cells(&self) -> [Cell<'_>; 17] {
-        fn t<'s>(s: &'s Text<'_>) -> Cell<'s> {
-            s.as_deref().map_or(Cell::Null, Cell::Text)
-        }
-        [
-            t(&self.id),
-            t(&self.entry_date),
-            t(&self.obj_code),
-            t(&self.obj_id),
-            t(&self.obj_name),
-            t(&self.field_name),
-            Cell::Bool(self.custom_field),
-            t(&self.change_type),
-            Cell::Text(self.value_type.as_str()),
-            self.old_value.cell(),
-            self.new_value.cell(),
-            t(&self.edited_by_id),
-            t(&self.edited_by_name),
-            t(&self.sub_obj_code),
-            t(&self.sub_obj_id),
-            t(&self.top_obj_code),
-            t(&self.top_obj_id),
-        ]
-    }
-
-    /// The same record owning all its text (to outlive the input it borrowed from).
-    pub fn into_owned(self) -> ChangeRecord<'static> {
-        let o = |t: Text<'a>| t.map(|c| Cow::Owned(c.into_owned()));
-        ChangeRecord {
-            id: o(self.id),
-            entry_date: o(self.entry_date),
-            obj_code: o(self.obj_code),
-            obj_id: o(self.obj_id),
-            obj_name: o(self.obj_name),
-            field_name: o(self.field_name),
-            custom_field: self.custom_field,
-            change_type: o(self.change_type),
-            value_type: self.value_type,
-            old_value: self.old_value.into_owned(),
-            new_value: self.new_value.into_owned(),
-            edited_by_id: o(self.edited_by_id),
-            edited_by_name: o(self.edited_by_name),
-            sub_obj_code: o(self.sub_obj_code),
-            sub_obj_id: o(self.sub_obj_id),
-            top_obj_code: o(self.top_obj_code),
-            top_obj_id: o(self.top_obj_id),
-            labels: self.labels,
-        }
-    }
-
-    /// The record with its dates shown in `zone`, with the offset (`--tz`), instead of UTC.
-    pub fn in_zone(&self, zone: &chrono_tz::Tz) -> ChangeRecord<'_> {
-        fn borrow<'s>(t: &'s Text<'_>) -> Text<'s> {
-            t.as_deref().map(Cow::Borrowed)
-        }
-        fn local<'s>(s: &'s str, zone: &chrono_tz::Tz) -> Cow<'s, str> {
-            match parse_timestamp(s) {
-                Some(dt) => Cow::Owned(
-                    dt.with_timezone(zone)
-                        .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
-                        .to_string(),
-                ),
-                None => Cow::Borrowed(s),
-            }
-        }
-        fn value<'s>(v: &'s Value<'_>, is_date: bool, zone: &chrono_tz::Tz) -> Value<'s> {
-            match v {
-                Value::Null => Value::Null,
-                Value::Text(t) if is_date => Value::Text(local(t, zone)),
-                Value::Text(t) => Value::Text(Cow::Borrowed(t)),
-                Value::Number(n) => Value::Number(n.clone()),
-            }
-        }
-        let is_date = self.value_type == ValueType::Date;
-        ChangeRecord {
-            id: borrow(&self.id),
-            entry_date: self.entry_date.as_deref().map(|d| local(d, zone)),
-            obj_code: borrow(&self.obj_code),
-            obj_id: borrow(&self.obj_id),
-            obj_name: borrow(&self.obj_name),
-            field_name: borrow(&self.field_name),
-            custom_field: self.custom_field,
-            change_type: borrow(&self.change_type),
-            value_type: self.value_type,
-            old_value: value(&self.old_value, is_date, zone),
-            new_value: value(&self.new_value, is_date, zone),
-            edited_by_id: borrow(&self.edited_by_id),
-            edited_by_name: borrow(&self.edited_by_name),
-            sub_obj_code: borrow(&self.sub_obj_code),
-            sub_obj_id: borrow(&self.sub_obj_id),
-            top_obj_code: borrow(&self.top_obj_code),
-            top_obj_id: borrow(&self.top_obj_id),
-            labels: self.labels.clone(),
-        }
-    }
-
-    /// The output order: `(entry_date, id)`. Dates are fixed-width UTC, so text order is time
-    /// order.
-    pub fn sort_key(&self) -> (&str, &str) {
-        (
-            self.entry_date.as_deref().unwrap_or(""),
-            self.id.as_deref().unwrap_or(""),
-        )
-    }
-}
+use crate::model::change::Text;
 
 /// changeType codes documented up to API v22 (API notes §3); others are kept and reported.
 const KNOWN_CHANGE_TYPES: [&str; 22] = [
@@ -307,6 +75,7 @@ pub fn normalize(raw: RawJrnle<'_>) -> (ChangeRecord<'_>, AnomalySet) {
         top_obj_code: r.text(raw.top_obj_code),
         top_obj_id: r.text(raw.top_obj_id),
         labels: None,
+        source: SourceKind::Journal,
     };
     (record, found)
 }
@@ -433,7 +202,8 @@ pub fn render_number(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workfront::record::from_map;
+    use crate::model::anomaly::Anomalies;
+    use crate::model::raw::from_map;
     use serde_json::{Value as Json, json};
 
     fn norm(v: Json) -> ChangeRecord<'static> {
