@@ -7,7 +7,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use jrnle_audit::model::date::{format_utc_ms, parse_timestamp};
 use jrnle_audit::model::raw::RawJrnle;
 use jrnle_audit::normalize::normalize;
-use jrnle_audit::output::{Format, RecordWriter};
+use jrnle_audit::output::{Format, WriteOptions, open_sink};
 use jrnle_audit::simulator::generate::generate;
 
 fn lines(n: usize) -> Vec<String> {
@@ -85,7 +85,12 @@ fn records(c: &mut Criterion) {
         let normalized: Vec<_> = parsed.into_iter().map(|r| normalize(r).0).collect();
         g.bench_function(name, |b| {
             b.iter(|| {
-                let mut w = RecordWriter::new(std::io::sink(), format, true).unwrap();
+                let options = WriteOptions {
+                    formula_guard: true,
+                    ..WriteOptions::default()
+                };
+                let mut out = std::io::sink();
+                let mut w = open_sink(format, &mut out, &options).unwrap();
                 for r in &normalized {
                     w.write(r).unwrap();
                 }

@@ -52,9 +52,9 @@ pub fn client_options(args: &ConnectionArgs) -> ClientOptions {
     }
 }
 
-/// Where the journal entries come from.
+/// Which Workfront a run talks to.
 #[derive(Debug, Clone)]
-pub enum Source {
+pub enum Target {
     /// The bundled sample data on a built-in simulator.
     Demo {
         api_version: String,
@@ -63,10 +63,10 @@ pub enum Source {
 }
 
 /// Check the connection arguments. `env` reads an environment variable (injected for tests).
-pub fn source(args: &ConnectionArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Source> {
+pub fn target(args: &ConnectionArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Target> {
     let api_version = check_version(args.api_version.as_deref().unwrap_or(DEFAULT_API_VERSION))?;
     if args.demo {
-        return Ok(Source::Demo { api_version });
+        return Ok(Target::Demo { api_version });
     }
     let raw_url = args.url.as_deref().filter(|u| !u.trim().is_empty()).ok_or_else(|| {
         Error::usage(
@@ -80,19 +80,19 @@ pub fn source(args: &ConnectionArgs, env: &dyn Fn(&str) -> Option<String>) -> Re
         Some(from_profile) if !any_credential(args, env) => from_profile.clone(),
         _ => credential(args.api_key_file.as_deref(), env)?,
     };
-    Ok(Source::Tenant(Connection {
+    Ok(Target::Tenant(Connection {
         url,
         api_version,
         credential,
     }))
 }
 
-impl Source {
+impl Target {
     /// For `-v`: where, which version, which kind of credential (never its value).
     pub fn describe(&self) -> String {
         match self {
-            Source::Demo { api_version } => format!("demo simulator, API {api_version}"),
-            Source::Tenant(c) => {
+            Target::Demo { api_version } => format!("demo simulator, API {api_version}"),
+            Target::Tenant(c) => {
                 let kind = match c.credential {
                     Credential::ApiKey(_) => "apiKey header",
                     Credential::SessionId(_) => "sessionID header",
@@ -308,7 +308,7 @@ mod tests {
     #[test]
     fn several_credentials_are_named() {
         let e = env(&[("WORKFRONT_API_KEY", "a"), ("WORKFRONT_BEARER_TOKEN", "b")]);
-        let err = source(&args(Some("https://x.my.workfront.com")), &e).unwrap_err();
+        let err = target(&args(Some("https://x.my.workfront.com")), &e).unwrap_err();
         assert_eq!(err.exit_code(), 2);
         let msg = err.to_string();
         assert!(msg.contains("WORKFRONT_API_KEY") && msg.contains("WORKFRONT_BEARER_TOKEN"));
@@ -320,9 +320,9 @@ mod tests {
         let pick = |var: &str| {
             let vars = [(var, " s3cret\n")];
             let e = env(&vars);
-            match source(&args(Some("https://x.my.workfront.com")), &e).unwrap() {
-                Source::Tenant(c) => c.credential,
-                Source::Demo { .. } => panic!("not demo"),
+            match target(&args(Some("https://x.my.workfront.com")), &e).unwrap() {
+                Target::Tenant(c) => c.credential,
+                Target::Demo { .. } => panic!("not demo"),
             }
         };
         assert_eq!(

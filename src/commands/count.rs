@@ -3,13 +3,21 @@
 use crate::cli::CountArgs;
 use crate::error::Result;
 use crate::output::Destination;
-use crate::workfront::query::filter_params;
+use crate::settings::Settings;
+use crate::source::{ChangeSource, TimeRange};
 
 pub fn run(args: CountArgs) -> Result<()> {
-    let query = super::query(&args.connection, &args.filters)?;
+    let settings = Settings::resolve(&args.connection, &args.filters)?;
+    let range = TimeRange {
+        since: settings.filters.since,
+        until: settings.filters.until,
+    };
     let count = super::runtime()?.block_on(async {
-        let client = super::connect(&query).await?;
-        client.count(&filter_params(&query.filters)).await
+        let client = settings.client().await?;
+        let source = settings.journal(&client, indicatif::ProgressBar::hidden());
+        source.expected(&range).await
     })?;
+    // A journal query always has a count.
+    let count = count.unwrap_or_default();
     Destination::Stdout.write_with(|w| writeln!(w, "{count}"))
 }

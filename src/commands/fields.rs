@@ -8,8 +8,11 @@ use std::collections::BTreeMap;
 use crate::cli::FieldsArgs;
 use crate::console;
 use crate::error::Result;
+use crate::model::anomaly::AnomalySet;
+use crate::model::change::ChangeRecord;
 use crate::output::Destination;
-use crate::workfront::fetch::fetch;
+use crate::settings::Settings;
+use crate::source::{ChangeSource, Receiver};
 
 /// The window when `--since` is not given.
 const DEFAULT_SINCE: &str = "30d";
@@ -18,37 +21,18 @@ pub fn run(mut args: FieldsArgs) -> Result<()> {
     if args.filters.since.is_none() {
         args.filters.since = Some(DEFAULT_SINCE.into());
     }
-    let query = super::query(&args.connection, &args.filters)?;
+    let settings = Settings::resolve(&args.connection, &args.filters)?;
     let progress = console::progress_bar("entries");
-    // (object type, field) → (entries, last change)
-    let mut tally: BTreeMap<(String, String), (u64, String)> = BTreeMap::new();
+    let mut tally = Tally::default();
     super::runtime()?.block_on(async {
-        let client = super::connect(&query).await?;
-        let result = fetch(
-            &client,
-            &query.filters,
-            query.options.max_concurrency,
-            &progress,
-            |window| {
-                for f in window {
-                    let r = f.record;
-                    let key = (
-                        r.obj_code.as_deref().unwrap_or("").to_string(),
-                        r.field_name.as_deref().unwrap_or("(none)").to_string(),
-                    );
-                    let slot = tally.entry(key).or_default();
-                    slot.0 += 1;
-                    // Windows come in time order: the latest entry seen is the last change.
-                    slot.1 = r.entry_date.as_deref().unwrap_or("").to_string();
-                }
-                Ok(())
-            },
-        )
-        .await;
+        let client = settings.client().await?;
+        let mut source = settings.journal(&client, progress.clone());
+        let result = source.deliver(None, &mut tally).await;
         progress.finish_and_clear();
         result.map(drop)
     })?;
-    let window = query.filters.window();
+    let tally = tally.0;
+    let window = settings.filters.window();
     Destination::Stdout.write_with(|w| {
         writeln!(w, "obj_code\tfield_name\tentries\tlast_change")?;
         for ((obj, field), (n, last)) in &tally {
@@ -62,4 +46,22 @@ pub fn run(mut args: FieldsArgs) -> Result<()> {
         tally.len()
     ));
     Ok(())
+}
+
+/// (object type, field) → (entries, last change).
+#[derive(Default)]
+struct Tally(BTreeMap<(String, String), (u64, String)>);
+
+impl Receiver for Tally {
+    fn take(&mut self, r: ChangeRecord<'_>, _: AnomalySet) -> Result<()> {
+        let key = (
+            r.obj_code.as_deref().unwrap_or("").to_string(),
+            r.field_name.as_deref().unwrap_or("(none)").to_string(),
+        );
+        let slot = self.0.entry(key).or_default();
+        slot.0 += 1;
+        // Records come in time order: the latest seen is the last change.
+        slot.1 = r.entry_date.as_deref().unwrap_or("").to_string();
+        Ok(())
+    }
 }

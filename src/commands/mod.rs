@@ -8,21 +8,14 @@ mod simulate;
 mod sync;
 mod verify;
 
-use chrono::Utc;
-
-use crate::cli::{Cli, Command, ConnectionArgs, FilterArgs};
-use crate::config::{self, Source};
+use crate::cli::{Cli, Command};
 use crate::console;
 use crate::error::{Error, Result};
 use crate::model::anomaly::Anomalies;
-use crate::output::{Destination, Format, WriteOptions};
-use crate::secret::Secret;
-use crate::simulator::{SimConfig, Simulator};
-use crate::workfront::client::{Client, ClientOptions, Credential};
-use crate::workfront::query::Filters;
+use crate::output::Destination;
 
 pub fn run(cli: Cli) -> Result<()> {
-    crate::console::set_level(cli.quiet, cli.verbose);
+    console::set_level(cli.quiet, cli.verbose);
     match cli.command {
         Command::Export(args) => export::run(args),
         Command::Count(args) => count::run(args),
@@ -48,95 +41,12 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// The checked inputs of a command that queries Workfront.
-struct Query {
-    source: Source,
-    filters: Filters,
-    options: ClientOptions,
-}
-
-fn query(connection: &ConnectionArgs, filters: &FilterArgs) -> Result<Query> {
-    let env = |var: &str| std::env::var(var).ok();
-    let (mut connection, mut filters) = (connection.clone(), filters.clone());
-    crate::profile::apply(&mut connection, &mut filters, &env)?;
-    let connection = &connection;
-    let filters = config::filters(&filters, Utc::now())?;
-    let source = config::source(connection, &env)?;
-    console::verbose(source.describe());
-    Ok(Query {
-        source,
-        filters,
-        options: config::client_options(connection),
-    })
-}
-
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| Error::io("cannot start the async runtime", e))
-}
-
-/// A client for the source. For the demo this starts the simulator, with the bundled data,
-/// in the current runtime, and the real HTTP path runs against it.
-async fn connect(query: &Query) -> Result<Client> {
-    match &query.source {
-        Source::Tenant(c) => Client::new(&c.url, &c.api_version, &c.credential, query.options),
-        Source::Demo { api_version } => {
-            let records = crate::simulator::demo_records()?;
-            let key = Secret::new(format!(
-                "demo-{}-{}",
-                std::process::id(),
-                Utc::now().timestamp_nanos_opt().unwrap_or_default()
-            ));
-            let config = SimConfig {
-                api_key: Some(key.clone()),
-                ..SimConfig::default()
-            };
-            let addr = Simulator::new(config, &records)
-                .start(0)
-                .await
-                .map_err(|e| Error::io("cannot start the demo simulator", e))?;
-            console::note(format!(
-                "demo: reading the bundled sample data (fixtures/demo.json) from a \
-                 built-in Workfront simulator at http://{addr}; this is not a real tenant"
-            ));
-            let url = reqwest::Url::parse(&format!("http://{addr}"))
-                .map_err(|e| Error::Internal(e.to_string()))?;
-            Client::new(&url, api_version, &Credential::ApiKey(key), query.options)
-        }
-    }
-}
-
-/// The writing options from the output flags, checked.
-fn write_options(
-    out: &crate::cli::OutputArgs,
-    format: Format,
-    labels: bool,
-) -> Result<WriteOptions> {
-    if out.excel && format != Format::Csv {
-        return Err(Error::usage(
-            "--excel writes CSV: drop --format or use a .csv file name",
-        ));
-    }
-    let zone = out
-        .tz
-        .as_deref()
-        .map(|z| {
-            z.parse::<chrono_tz::Tz>().map_err(|_| {
-                Error::usage(format!(
-                    "unknown --tz {z:?}: use an IANA time zone name such as Europe/Stockholm or America/New_York"
-                ))
-            })
-        })
-        .transpose()?;
-    Ok(WriteOptions {
-        formula_guard: !out.no_formula_guard,
-        zone,
-        excel: out.excel,
-        labels,
-    })
 }
 
 /// What a run did, for its closing line.

@@ -158,6 +158,37 @@ impl<'de: 'a, 'a> Deserialize<'de> for EditedBy<'a> {
     }
 }
 
+/// The JRNLE fields the tool reads, as a search asks for them (never `*`).
+pub const SEARCH_FIELDS: [&str; 19] = [
+    "ID",
+    "entryDate",
+    "changeType",
+    "fieldName",
+    "objObjCode",
+    "objID",
+    "referenceObjectName",
+    "subObjCode",
+    "subObjID",
+    "topObjCode",
+    "topObjID",
+    "oldTextVal",
+    "newTextVal",
+    "oldNumberVal",
+    "newNumberVal",
+    "oldDateVal",
+    "newDateVal",
+    "editedByID",
+    "editedBy:name",
+];
+
+/// The key one of [`SEARCH_FIELDS`] has in a record: a referenced object's field
+/// (`editedBy:name`) comes inside the reference (`editedBy`).
+pub fn record_key(field: &str) -> &str {
+    field
+        .split_once(':')
+        .map_or(field, |(reference, _)| reference)
+}
+
 /// The JRNLE fields the tool reads. Other fields in the record are ignored.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 pub struct RawJrnle<'a> {

@@ -402,7 +402,7 @@ mod tests {
 
     #[test]
     fn every_field_name_finds_its_own_slot_and_near_misses_none() {
-        use crate::workfront::query::{SEARCH_FIELDS, record_key};
+        use crate::model::raw::{SEARCH_FIELDS, record_key};
         // The slots follow the order of the fields every search asks for.
         let names = SEARCH_FIELDS.map(record_key);
         for (bit, name) in names.iter().enumerate() {

@@ -1,9 +1,24 @@
 //! CSV output: RFC 4180 quoting, one header row, and the formula guard.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::io::{self, Write};
 
 use crate::model::change::{COLUMNS, Cell, ChangeRecord, LABEL_COLUMNS};
+use crate::output::{RecordSink, WriteOptions};
+
+/// A CSV sink (the format table's `open`).
+pub(super) fn open<'a>(
+    out: &'a mut (dyn Write + 'a),
+    o: &WriteOptions,
+) -> io::Result<Box<dyn RecordSink + 'a>> {
+    Ok(Box::new(CsvWriter::new(
+        out,
+        o.formula_guard,
+        o.excel,
+        o.labels,
+    )?))
+}
 
 pub(super) struct CsvWriter<W: Write> {
     inner: ::csv::Writer<W>,
@@ -68,6 +83,41 @@ impl<W: Write> CsvWriter<W> {
     /// `csv::Writer` flushes on drop and discards the error; flush here to report it.
     pub(super) fn finish(self) -> io::Result<W> {
         self.inner.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+impl<W: Write> RecordSink for CsvWriter<W> {
+    fn write(&mut self, record: &ChangeRecord<'_>) -> io::Result<()> {
+        CsvWriter::write(self, record)
+    }
+
+    fn finish(self: Box<Self>) -> io::Result<()> {
+        CsvWriter::finish(*self).map(drop)
+    }
+}
+
+/// The ids of a CSV data file this tool wrote (the format table's `read_ids`), with the
+/// formula guard undone.
+pub(super) fn read_ids(bytes: &[u8]) -> Result<HashSet<String>, String> {
+    let mut reader = ::csv::Reader::from_reader(bytes);
+    let headers = reader.headers().map_err(|e| e.to_string())?.clone();
+    let column = headers
+        .iter()
+        .position(|h| h == "id")
+        .ok_or_else(|| "no id column".to_string())?;
+    let mut ids = HashSet::new();
+    for row in reader.records() {
+        let row = row.map_err(|e| e.to_string())?;
+        ids.insert(unguard_formula(row.get(column).unwrap_or_default()).to_string());
+    }
+    Ok(ids)
+}
+
+/// Undo the formula guard on a cell.
+pub fn unguard_formula(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if guard_formula(rest) == cell => rest,
+        _ => cell,
     }
 }
 

@@ -1,9 +1,53 @@
 //! JSON and JSON Lines output. Written by hand so numbers keep the exact rendering of the CSV
 //! output and the bytes are the same on every run; strings are escaped as serde_json does.
 
+use std::collections::HashSet;
 use std::io::{self, Write};
 
+use serde_json::Value;
+
 use crate::model::change::{COLUMNS, Cell, ChangeRecord, LABEL_COLUMNS};
+use crate::output::{RecordSink, WriteOptions};
+
+/// A JSON array sink (the format table's `open`).
+pub(super) fn open_array<'a>(
+    out: &'a mut (dyn Write + 'a),
+    o: &WriteOptions,
+) -> io::Result<Box<dyn RecordSink + 'a>> {
+    Ok(Box::new(JsonWriter::new(out, true, o.labels)?))
+}
+
+/// A JSON Lines sink (the format table's `open`).
+pub(super) fn open_lines<'a>(
+    out: &'a mut (dyn Write + 'a),
+    o: &WriteOptions,
+) -> io::Result<Box<dyn RecordSink + 'a>> {
+    Ok(Box::new(JsonWriter::new(out, false, o.labels)?))
+}
+
+/// The ids of a JSON array data file (the format table's `read_ids`).
+pub(super) fn read_array_ids(bytes: &[u8]) -> Result<HashSet<String>, String> {
+    let rows: Vec<Value> = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    Ok(ids_of(rows))
+}
+
+/// The ids of a JSON Lines data file (the format table's `read_ids`).
+pub(super) fn read_line_ids(bytes: &[u8]) -> Result<HashSet<String>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
+    let rows: Vec<Value> = text
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    Ok(ids_of(rows))
+}
+
+fn ids_of(rows: Vec<Value>) -> HashSet<String> {
+    rows.iter()
+        .filter_map(|row| row.get("id").and_then(Value::as_str))
+        .map(str::to_string)
+        .collect()
+}
 
 pub(super) struct JsonWriter<W: Write> {
     out: W,
@@ -76,6 +120,16 @@ impl<W: Write> JsonWriter<W> {
         }
         self.out.flush()?;
         Ok(self.out)
+    }
+}
+
+impl<W: Write> RecordSink for JsonWriter<W> {
+    fn write(&mut self, record: &ChangeRecord<'_>) -> io::Result<()> {
+        JsonWriter::write(self, record)
+    }
+
+    fn finish(self: Box<Self>) -> io::Result<()> {
+        JsonWriter::finish(*self).map(drop)
     }
 }
 

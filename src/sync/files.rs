@@ -8,8 +8,6 @@ use std::io::{BufWriter, Write};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
 use crate::error::{Error, Result};
 use crate::output::Format;
 
@@ -129,7 +127,7 @@ pub fn read_dir(dir: &Path) -> Result<Vec<String>> {
     Ok(names)
 }
 
-/// The ids in a data file this tool wrote, in any format.
+/// The ids in a data file this tool wrote, read back as the format table says.
 pub fn delivered_ids(path: &Path, format: Format) -> Result<HashSet<String>> {
     let bad = |what: String| {
         Error::usage(format!(
@@ -137,46 +135,14 @@ pub fn delivered_ids(path: &Path, format: Format) -> Result<HashSet<String>> {
             path.display()
         ))
     };
+    let read = format.spec().read_ids.ok_or_else(|| {
+        bad(format!(
+            "{} files cannot be read back to find what they delivered",
+            format.spec().name
+        ))
+    })?;
     let text = fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-    let mut ids = HashSet::new();
-    match format {
-        Format::Csv => {
-            let mut reader = csv::Reader::from_reader(text.as_bytes());
-            let headers = reader.headers().map_err(|e| bad(e.to_string()))?.clone();
-            let column = headers
-                .iter()
-                .position(|h| h == "id")
-                .ok_or_else(|| bad("no id column".into()))?;
-            for row in reader.records() {
-                let row = row.map_err(|e| bad(e.to_string()))?;
-                ids.insert(unguard(row.get(column).unwrap_or_default()).to_string());
-            }
-        }
-        Format::Json | Format::Ndjson => {
-            let rows: Vec<Value> = if format == Format::Json {
-                serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?
-            } else {
-                text.lines()
-                    .map(serde_json::from_str)
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| bad(e.to_string()))?
-            };
-            for row in rows {
-                if let Some(id) = row.get("id").and_then(Value::as_str) {
-                    ids.insert(id.to_string());
-                }
-            }
-        }
-    }
-    Ok(ids)
-}
-
-/// Undo the CSV formula guard on a cell.
-fn unguard(cell: &str) -> &str {
-    match cell.strip_prefix('\'') {
-        Some(rest) if crate::output::guard_formula(rest) == cell => rest,
-        _ => cell,
-    }
+    read(text.as_bytes()).map_err(bad)
 }
 
 #[cfg(test)]

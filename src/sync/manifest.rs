@@ -59,8 +59,9 @@ pub struct Manifest {
     pub row_count: u64,
     /// Of those, entries of earlier windows seen for the first time in this run.
     pub late_row_count: u64,
-    /// What Workfront counted for `window` when the run fetched it.
-    pub server_count: u64,
+    /// What Workfront counted for `window` when the run fetched it (`null` from a source
+    /// that cannot count).
+    pub server_count: Option<u64>,
     pub data_file: DataFile,
     /// SHA-256 of the previous manifest's bytes; `null` for the first.
     pub previous_manifest_sha256: Option<String>,
@@ -109,30 +110,13 @@ pub fn compact(dt: &DateTime<Utc>) -> String {
     dt.format("%Y%m%dT%H%M%S%.3fZ").to_string()
 }
 
-pub fn extension(format: Format) -> &'static str {
-    match format {
-        Format::Csv => "csv",
-        Format::Json => "json",
-        Format::Ndjson => "ndjson",
-    }
-}
-
-pub fn format_named(name: &str) -> Option<Format> {
-    match name {
-        "csv" => Some(Format::Csv),
-        "json" => Some(Format::Json),
-        "ndjson" => Some(Format::Ndjson),
-        _ => None,
-    }
-}
-
 /// `jrnle-<from>-<to>.<ext>`
 pub fn data_file_name(from: &DateTime<Utc>, to: &DateTime<Utc>, format: Format) -> String {
     format!(
         "jrnle-{}-{}.{}",
         compact(from),
         compact(to),
-        extension(format)
+        format.spec().extension()
     )
 }
 

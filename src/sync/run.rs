@@ -8,19 +8,19 @@ use std::time::Duration;
 use chrono::{DateTime, DurationRound, Utc};
 
 use crate::console;
+use crate::deliver::Delivery;
 use crate::error::{Error, Result};
 use crate::model::anomaly::Anomalies;
 use crate::model::date::format_utc_ms;
-use crate::output::{Format, RecordWriter};
-use crate::workfront::client::Client;
-use crate::workfront::fetch::fetch;
-use crate::workfront::query::{Filters, filter_params};
+use crate::output::{Format, WriteOptions, open_sink};
+use crate::source::{ChangeSource, TimeRange};
+use crate::workfront::query::Filters;
 
 use super::files::{AtomicFile, delivered_ids, read_dir, remove_partials, write_atomic};
 use super::lock::DirLock;
 use super::manifest::{
     Committed, DataFile, MANIFEST_VERSION, Manifest, SeriesQuery, Window, data_file_name,
-    format_named, load_chain, manifest_name, sha256_hex,
+    load_chain, manifest_name, sha256_hex,
 };
 use super::state::{self, State};
 use super::{MANIFEST_SUFFIX, STATE_FILE};
@@ -39,8 +39,6 @@ pub struct SyncPlan {
     pub new_series: bool,
     pub tenant_url: String,
     pub api_version: String,
-    /// Requests in flight at once, at most.
-    pub concurrency: usize,
 }
 
 /// What a run committed.
@@ -72,7 +70,7 @@ impl SyncPlan {
             obj_ids: sorted(&self.filters.obj_ids),
             edited_by: sorted(&self.filters.edited_by),
             change_types: sorted(&self.filters.change_types),
-            format: super::manifest::extension(self.format).to_string(),
+            format: self.format.spec().name.to_string(),
             formula_guard: self.formula_guard,
         }
     }
@@ -231,77 +229,46 @@ fn describe_difference(old: &SeriesQuery, new: &SeriesQuery) -> String {
     .join(", ")
 }
 
-/// Fetch, write and commit one window.
+/// Fetch, write and commit one window: `[from, to)` and, for late arrivals, the lookback
+/// before it.
 pub async fn run(
     plan: &SyncPlan,
     prepared: Prepared,
     to: DateTime<Utc>,
-    client: &Client,
+    source: &mut dyn ChangeSource,
 ) -> Result<Outcome> {
     let from = prepared.from;
     let lookback = chrono::Duration::from_std(plan.lookback).unwrap_or_default();
     let query_from = (from - lookback).max(prepared.series_start);
-    let window_filters = Filters {
+    let window_range = TimeRange {
         since: Some(from),
         until: to,
-        ..plan.filters.clone()
     };
-    let server_count = client.count(&filter_params(&window_filters)).await?;
+    let server_count = source.expected(&window_range).await?;
     let delivered = delivered_since(plan, &prepared.chain, &query_from)?;
     let name = data_file_name(&from, &to, plan.format);
-    let mut file = AtomicFile::create(&plan.out_dir.join(&name))?;
-    let mut anomalies = Anomalies::default();
-    let (mut rows, mut late_rows) = (0u64, 0u64);
-    let from_text = format_utc_ms(&from);
-    let mut writer = RecordWriter::new(&mut file, plan.format, plan.formula_guard)
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    let mut failed = None;
-    fetch(
-        client,
-        &Filters {
-            since: Some(query_from),
-            ..window_filters
-        },
-        plan.concurrency,
-        &indicatif::ProgressBar::hidden(),
-        |window| {
-            for f in window {
-                if f.record
-                    .id
-                    .as_deref()
-                    .is_some_and(|id| delivered.contains(id))
-                {
-                    continue;
-                }
-                if f.record.entry_date.as_deref() < Some(from_text.as_str()) {
-                    late_rows += 1;
-                }
-                anomalies.add(f.anomalies);
-                rows += 1;
-                if let Err(e) = writer.write(&f.record) {
-                    failed = Some(e);
-                    return Err(Error::Internal("write failed".into()));
-                }
-            }
-            Ok(())
-        },
-    )
-    .await
-    .map_err(|e| match failed.take() {
-        Some(io) => Error::Write {
-            path: plan.out_dir.join(&name),
-            source: io,
-        },
-        None => e,
-    })?;
-    writer.finish().map_err(|e| Error::Write {
-        path: plan.out_dir.join(&name),
-        source: e,
-    })?;
+    let path = plan.out_dir.join(&name);
+    let mut file = AtomicFile::create(&path)?;
     let window = Window {
-        from: from_text.clone(),
+        from: format_utc_ms(&from),
         to: format_utc_ms(&to),
     };
+    let options = WriteOptions {
+        formula_guard: plan.formula_guard,
+        ..WriteOptions::default()
+    };
+    let sink = open_sink(plan.format, &mut file, &options).map_err(|e| Error::Write {
+        path: path.clone(),
+        source: e,
+    })?;
+    let range = TimeRange {
+        since: Some(query_from),
+        ..window_range
+    };
+    let done = Delivery::new(sink, path)
+        .skipping(&delivered, window.from.clone())
+        .run(source, Some(range))
+        .await?;
     // The data file first, then the manifest: the manifest's arrival is the commit.
     let (size, sha256) = file.commit()?;
     let manifest = Manifest {
@@ -312,8 +279,8 @@ pub async fn run(
         query: plan.series_query(),
         window: window.clone(),
         lookback_from: format_utc_ms(&query_from),
-        row_count: rows,
-        late_row_count: late_rows,
+        row_count: done.written,
+        late_row_count: done.late,
         server_count,
         data_file: DataFile {
             name: name.clone(),
@@ -323,25 +290,30 @@ pub async fn run(
         previous_manifest_sha256: prepared.chain.last().map(|c| c.sha256.clone()),
         written_at: format_utc_ms(&Utc::now()),
     };
+    commit_manifest(plan, &name, &manifest)?;
+    Ok(Outcome {
+        data_file: name,
+        window,
+        rows: done.written,
+        late_rows: done.late,
+        anomalies: done.anomalies,
+    })
+}
+
+/// Write the manifest (the commit point), then bring the state file up to date.
+fn commit_manifest(plan: &SyncPlan, data_file: &str, manifest: &Manifest) -> Result<()> {
     let manifest_bytes = manifest.to_bytes();
-    let manifest_file = manifest_name(&name);
+    let manifest_file = manifest_name(data_file);
     write_atomic(&plan.out_dir.join(&manifest_file), &manifest_bytes)?;
     state::save(
         &plan.state_path,
         &State {
             state_version: 1,
-            watermark: window.to.clone(),
+            watermark: manifest.window.to.clone(),
             last_manifest: manifest_file,
             last_manifest_sha256: sha256_hex(&manifest_bytes),
         },
-    )?;
-    Ok(Outcome {
-        data_file: name,
-        window,
-        rows,
-        late_rows,
-        anomalies,
-    })
+    )
 }
 
 /// The ids delivered by committed files whose window reaches past `since`.
@@ -355,7 +327,7 @@ fn delivered_since(
         if c.manifest.window_to().is_some_and(|to| to <= *since) {
             break;
         }
-        let format = format_named(&c.manifest.query.format).unwrap_or(Format::Csv);
+        let format = Format::named(&c.manifest.query.format).unwrap_or(Format::Csv);
         ids.extend(delivered_ids(
             &plan.out_dir.join(&c.manifest.data_file.name),
             format,

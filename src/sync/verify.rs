@@ -6,9 +6,10 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use crate::error::Result;
+use crate::output::Format;
 
 use super::files::read_dir;
-use super::manifest::{Committed, data_file_name, format_named, load_one, sha256_hex};
+use super::manifest::{Committed, data_file_name, load_one, sha256_hex};
 use super::state;
 use super::{LOCK_FILE, MANIFEST_SUFFIX, PARTIAL_SUFFIX, STATE_FILE};
 
@@ -50,7 +51,7 @@ pub fn verify(dir: &Path, state_path: Option<&Path>) -> Result<Report> {
         match (
             m.window_from(),
             m.window_to(),
-            format_named(&m.query.format),
+            Format::named(&m.query.format),
         ) {
             (Some(from), Some(to), Some(format)) => {
                 if from >= to {

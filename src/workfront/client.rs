@@ -1,5 +1,6 @@
-//! The HTTP client for `JRNLE/search` and `JRNLE/count`: credentials in headers, long queries
-//! as POST, and every kind of failed answer turned into an error that names the path only.
+//! The HTTP client for `<OBJ>/search`, `<OBJ>/count` and `<OBJ>/metadata`: credentials in
+//! headers, long queries as POST, retries under a concurrency cap, and every kind of failed
+//! answer turned into an error that names the path only.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -12,13 +13,10 @@ use tokio::sync::Semaphore;
 
 use crate::console;
 use crate::error::{Error, Result};
-use crate::model::anomaly::AnomalySet;
-use crate::model::change::ChangeRecord;
-use crate::model::raw::RawJrnle;
 use crate::model::sanitize::sanitize_json;
-use crate::normalize::normalize;
 use crate::rng::SplitMix64;
 use crate::secret::Secret;
+use crate::workfront::object::ObjectType;
 use crate::workfront::query::{Params, encode};
 use crate::workfront::retry::{RetryPolicy, jitter_source, parse_retry_after, retryable_status};
 
@@ -130,26 +128,6 @@ enum Lane {
     Page,
 }
 
-/// One entry as fetched: its record, owning its text, and its oddities.
-#[derive(Debug, Clone)]
-pub struct Fetched {
-    pub record: ChangeRecord<'static>,
-    pub anomalies: AnomalySet,
-}
-
-#[cfg(test)]
-impl Fetched {
-    /// One record's JSON text, as a search answer would bring it.
-    pub(crate) fn from_json(text: &str) -> Fetched {
-        let raw: RawJrnle = serde_json::from_str(text).expect("a record");
-        let (record, anomalies) = normalize(raw);
-        Fetched {
-            record: record.into_owned(),
-            anomalies,
-        }
-    }
-}
-
 /// One failed try: the error to report, and whether another try could succeed.
 #[derive(Debug)]
 pub struct Failure {
@@ -202,8 +180,8 @@ impl Client {
         })
     }
 
-    /// `JRNLE/count`: the number of entries the filters match.
-    pub async fn count(&self, params: &Params) -> Result<u64> {
+    /// `<OBJ>/count`: the number of records the parameters match.
+    pub async fn count<O: ObjectType>(&self, object: &O, params: &Params) -> Result<u64> {
         #[derive(Deserialize)]
         struct Count {
             count: Option<u64>,
@@ -214,7 +192,8 @@ impl Client {
             count: Option<u64>,
             error: Option<Value>,
         }
-        self.call("JRNLE/count", params, Lane::Plan, |text| {
+        let action = format!("{}/count", object.code());
+        self.call(&action, params, Lane::Plan, |text| {
             let body: Body = parse_body(text)?;
             if let Some(e) = body.error {
                 return Err(error_message(&e));
@@ -228,48 +207,28 @@ impl Client {
         .await
     }
 
-    /// [`Client::search`] for a page of entries, which lets requests that plan go first.
-    pub async fn page(&self, params: &Params) -> Result<Vec<Fetched>> {
-        self.search_in(Lane::Page, params).await
+    /// [`Client::search`] for a page of records, which lets requests that plan go first.
+    pub async fn page<O: ObjectType>(&self, object: &O, params: &Params) -> Result<Vec<O::Record>> {
+        self.search_in(object, Lane::Page, params).await
     }
 
-    /// `JRNLE/search`: one page, normalized as it is parsed (text borrowed from the body).
-    pub async fn search(&self, params: &Params) -> Result<Vec<Fetched>> {
-        self.search_in(Lane::Plan, params).await
+    /// `<OBJ>/search`: one page of the object's records, parsed from the answer.
+    pub async fn search<O: ObjectType>(
+        &self,
+        object: &O,
+        params: &Params,
+    ) -> Result<Vec<O::Record>> {
+        self.search_in(object, Lane::Plan, params).await
     }
 
-    async fn search_in(&self, lane: Lane, params: &Params) -> Result<Vec<Fetched>> {
-        #[derive(Deserialize)]
-        struct Body<'a> {
-            #[serde(borrow)]
-            data: Option<Vec<RawJrnle<'a>>>,
-            error: Option<Value>,
-        }
-        self.call("JRNLE/search", params, lane, |text| {
-            // The usual answer is read by the fast reader; anything else the general way.
-            let data = match crate::model::scan::page(text) {
-                Some(data) => data,
-                None => {
-                    let body: Body = parse_body(text)?;
-                    if let Some(e) = body.error {
-                        return Err(error_message(&e));
-                    }
-                    body.data
-                        .ok_or_else(|| "the search answer has no \"data\" array".to_string())?
-                }
-            };
-            Ok(data
-                .into_iter()
-                .map(|raw| {
-                    let (record, anomalies) = normalize(raw);
-                    Fetched {
-                        record: record.into_owned(),
-                        anomalies,
-                    }
-                })
-                .collect())
-        })
-        .await
+    async fn search_in<O: ObjectType>(
+        &self,
+        object: &O,
+        lane: Lane,
+        params: &Params,
+    ) -> Result<Vec<O::Record>> {
+        let action = format!("{}/search", object.code());
+        self.call(&action, params, lane, O::parse_page).await
     }
 
     /// `<OBJ>/metadata`: the object's fields; for enumerated ones, `possibleValues`.
@@ -376,7 +335,8 @@ impl Client {
         }
     }
 
-    /// One HTTP exchange. Returns the URL path (for messages) and the parsed body.
+    /// One HTTP exchange. Returns the URL path (for messages) and the body of a 2xx answer,
+    /// unparsed (the caller's `parse` checks it).
     async fn attempt(
         &self,
         action: &str,
@@ -448,13 +408,13 @@ impl Client {
 }
 
 /// Parse a 2xx body; a body that is not the JSON expected is a garbled answer (retried).
-fn parse_body<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, String> {
+pub(crate) fn parse_body<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, String> {
     serde_json::from_str(text)
         .map_err(|e| format!("the answer is not valid JSON ({e}): {}", snippet(text)))
 }
 
 /// The server's message from an `"error"` value.
-fn error_message(e: &Value) -> String {
+pub(crate) fn error_message(e: &Value) -> String {
     e.get("message")
         .and_then(Value::as_str)
         .map_or_else(|| e.to_string(), str::to_string)

@@ -10,10 +10,11 @@ use futures::{SinkExt, StreamExt, TryStreamExt};
 
 use crate::console;
 use crate::error::{Error, Result};
-use crate::workfront::client::{Client, Fetched, Task};
+use crate::workfront::client::{Client, Task};
+use crate::workfront::object::{Keyed, ObjectType};
 use crate::workfront::paging::{self, Chain, Step};
 use crate::workfront::plan::{Planned, plan};
-use crate::workfront::query::{Filters, MAX_PAGE, filter_params, search_params};
+use crate::workfront::query::{MAX_PAGE, Search};
 use crate::workfront::window::{WINDOW_TARGET, Window};
 
 /// How many planned windows may wait for their pages (see [`plan_ahead`]).
@@ -36,14 +37,14 @@ pub struct FetchStats {
 
 /// Fetch every entry matching `filters` and hand them to `emit`, one window at a time, in
 /// `(entry_date, id)` order, each exactly once.
-pub async fn fetch(
+pub async fn fetch<O: ObjectType>(
     client: &Client,
-    filters: &Filters,
+    filters: &Search<O>,
     concurrency: usize,
     progress: &indicatif::ProgressBar,
-    mut emit: impl FnMut(Vec<Fetched>) -> Result<()>,
+    mut emit: impl FnMut(Vec<O::Record>) -> Result<()>,
 ) -> Result<FetchStats> {
-    let emit = |batch: Vec<Fetched>| {
+    let emit = |batch: Vec<O::Record>| {
         progress.inc(batch.len() as u64);
         emit(batch)
     };
@@ -74,12 +75,12 @@ pub async fn fetch(
 /// would leave slots idle.) It stays at most [`PLAN_AHEAD`] windows ahead, so a huge export
 /// starts writing early; its requests are tasks of their own, so none of them holds a slot
 /// while it waits.
-fn plan_ahead<'a>(
+fn plan_ahead<'a, O: ObjectType>(
     client: &'a Client,
-    filters: &'a Filters,
+    filters: &'a Search<O>,
 ) -> (
     impl Future<Output = ()> + 'a,
-    impl futures::Stream<Item = Result<Planned>> + 'a,
+    impl futures::Stream<Item = Result<Planned<O>>> + 'a,
 ) {
     let (mut windows, planned) = futures::channel::mpsc::channel(PLAN_AHEAD);
     let planner = async move {
@@ -100,12 +101,12 @@ fn plan_ahead<'a>(
 /// `concurrency` requests in flight (planning counts share its cap); `try_buffered` lines up a
 /// few pages more and yields them in order, so a slow page holds up the output but not the
 /// next requests, and at most that many pages wait beside the window being assembled.
-fn pages<'a>(
+fn pages<'a, O: ObjectType>(
     client: &'a Client,
-    filters: &'a Filters,
-    planned: impl futures::Stream<Item = Result<Planned>> + 'a,
+    filters: &'a Search<O>,
+    planned: impl futures::Stream<Item = Result<Planned<O>>> + 'a,
     concurrency: usize,
-) -> impl futures::Stream<Item = Result<(usize, Window, Vec<Fetched>)>> + 'a {
+) -> impl futures::Stream<Item = Result<(usize, Window, Vec<O::Record>)>> + 'a {
     planned
         .enumerate()
         .map(|(i, planned)| {
@@ -121,11 +122,12 @@ fn pages<'a>(
         .map_ok(|(i, w, p, ready)| match ready {
             Some(page) => Either::Left(futures::future::ready(Ok((i, w, page)))),
             None => {
-                let params = search_params(&w.scope(filters), paging::offset(p), MAX_PAGE);
+                let params = w.scope(filters).page_params(paging::offset(p), MAX_PAGE);
                 // Each page is a task of its own, so its answer is read and parsed as it
                 // arrives, also while this task is busy putting a window in order and writing.
                 let client = client.clone();
-                let page = Task::spawn(async move { client.page(&params).await });
+                let object = filters.object.clone();
+                let page = Task::spawn(async move { client.page(&object, &params).await });
                 Either::Right(async move { page.await.map(|page| (i, w, page)) })
             }
         })
@@ -133,15 +135,15 @@ fn pages<'a>(
 }
 
 /// Gather the pages into windows, check each, and pass the entries on in order.
-async fn assemble(
+async fn assemble<O: ObjectType>(
     client: &Client,
-    filters: &Filters,
-    pages: impl futures::Stream<Item = Result<(usize, Window, Vec<Fetched>)>>,
-    mut emit: impl FnMut(Vec<Fetched>) -> Result<()>,
+    filters: &Search<O>,
+    pages: impl futures::Stream<Item = Result<(usize, Window, Vec<O::Record>)>>,
+    mut emit: impl FnMut(Vec<O::Record>) -> Result<()>,
 ) -> Result<FetchStats> {
     let mut stats = FetchStats::default();
     futures::pin_mut!(pages);
-    let mut current: Option<Assembly> = None;
+    let mut current: Option<Assembly<O>> = None;
     while let Some((i, w, page)) = pages.try_next().await? {
         if current.as_ref().is_none_or(|c| c.index != i) {
             if let Some(done) = current.take() {
@@ -167,7 +169,7 @@ async fn assemble(
 /// no split divides) is passed on page by page to keep memory flat: its pages come sorted on
 /// the unique key `(entryDate, ID)`, so an entry repeated across a page boundary is dropped by
 /// keeping only keys above the last one passed on.
-struct Assembly {
+struct Assembly<O: ObjectType> {
     index: usize,
     window: Window,
     streaming: bool,
@@ -175,13 +177,13 @@ struct Assembly {
     /// Set when a page did not touch the one before it: the planned pages still arriving are
     /// dropped, and paging resumes in order.
     gap: bool,
-    records: Vec<Fetched>,
+    records: Vec<O::Record>,
     passed: u64,
     last_key: Option<(String, String)>,
 }
 
-impl Assembly {
-    fn new(index: usize, w: Window) -> Assembly {
+impl<O: ObjectType> Assembly<O> {
+    fn new(index: usize, w: Window) -> Assembly<O> {
         let streaming = w.count > WINDOW_TARGET;
         Assembly {
             index,
@@ -203,8 +205,8 @@ impl Assembly {
     /// A planned page, in page order.
     fn add(
         &mut self,
-        page: Vec<Fetched>,
-        emit: &mut impl FnMut(Vec<Fetched>) -> Result<()>,
+        page: Vec<O::Record>,
+        emit: &mut impl FnMut(Vec<O::Record>) -> Result<()>,
     ) -> Result<()> {
         if self.gap {
             return Ok(());
@@ -226,22 +228,22 @@ impl Assembly {
 
     fn keep(
         &mut self,
-        mut page: Vec<Fetched>,
-        emit: &mut impl FnMut(Vec<Fetched>) -> Result<()>,
+        mut page: Vec<O::Record>,
+        emit: &mut impl FnMut(Vec<O::Record>) -> Result<()>,
     ) -> Result<()> {
         if !self.streaming {
             self.records.extend(page);
             return Ok(());
         }
-        page.sort_by(|a, b| a.record.sort_key().cmp(&b.record.sort_key()));
+        page.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         let last = self.last_key.take();
         page.retain(|f| {
             last.as_ref()
-                .is_none_or(|(d, id)| f.record.sort_key() > (d.as_str(), id.as_str()))
+                .is_none_or(|(d, id)| f.sort_key() > (d.as_str(), id.as_str()))
         });
         self.last_key = match page.last() {
             Some(f) => {
-                let (d, id) = f.record.sort_key();
+                let (d, id) = f.sort_key();
                 Some((d.to_string(), id.to_string()))
             }
             None => last,
@@ -255,8 +257,8 @@ impl Assembly {
     async fn finish(
         mut self,
         client: &Client,
-        filters: &Filters,
-        emit: &mut impl FnMut(Vec<Fetched>) -> Result<()>,
+        filters: &Search<O>,
+        emit: &mut impl FnMut(Vec<O::Record>) -> Result<()>,
     ) -> Result<u64> {
         let window = self.window;
         let wf = window.scope(filters);
@@ -283,15 +285,15 @@ impl Assembly {
 /// Read a window's pages in order, from the page `chain` expects next until a short page,
 /// handing each on. Read in order, pages cannot leave a gap on a live tenant; one that does
 /// shows an inconsistent server: `false`.
-async fn read_in_order(
+async fn read_in_order<O: ObjectType>(
     client: &Client,
-    filters: &Filters,
+    filters: &Search<O>,
     chain: &mut Chain,
-    mut take: impl FnMut(Vec<Fetched>) -> Result<()>,
+    mut take: impl FnMut(Vec<O::Record>) -> Result<()>,
 ) -> Result<bool> {
     while !chain.ended() {
-        let params = search_params(filters, paging::offset(chain.next_page()), MAX_PAGE);
-        let page = client.search(&params).await?;
+        let params = filters.page_params(paging::offset(chain.next_page()), MAX_PAGE);
+        let page = client.search(&filters.object, &params).await?;
         match chain.take(&page) {
             Step::Gap => return Ok(false),
             Step::Past => break,
@@ -303,13 +305,13 @@ async fn read_in_order(
 
 /// Check a window's entries against its count, fetching it again where needed, and put them
 /// in order. `unbroken`: the pages read touched each other up to a short page.
-async fn complete_window(
+async fn complete_window<O: ObjectType>(
     client: &Client,
-    filters: &Filters,
+    filters: &Search<O>,
     window: Window,
-    mut records: Vec<Fetched>,
+    mut records: Vec<O::Record>,
     unbroken: bool,
-) -> Result<Vec<Fetched>> {
+) -> Result<Vec<O::Record>> {
     dedupe_and_sort(&mut records);
     if unbroken && accept(client, filters, window.count, records.len() as u64).await? {
         return Ok(records);
@@ -324,7 +326,9 @@ async fn complete_window(
             filters.window(),
             last.1
         ));
-        let expected = client.count(&filter_params(filters)).await?;
+        let expected = client
+            .count(&filters.object, &filters.count_params())
+            .await?;
         let mut records = Vec::new();
         let unbroken = read_in_order(client, filters, &mut Chain::default(), |page| {
             records.extend(page);
@@ -351,11 +355,18 @@ async fn complete_window(
 /// began (journal entries are only ever added, and sorted offset paging never skips an entry
 /// when others are inserted, it only repeats one, which is dropped), plus some that arrived
 /// during it.
-async fn accept(client: &Client, filters: &Filters, expected: u64, got: u64) -> Result<bool> {
+async fn accept<O: ObjectType>(
+    client: &Client,
+    filters: &Search<O>,
+    expected: u64,
+    got: u64,
+) -> Result<bool> {
     if got == expected {
         return Ok(true);
     }
-    let after = client.count(&filter_params(filters)).await?;
+    let after = client
+        .count(&filters.object, &filters.count_params())
+        .await?;
     if expected <= got && got <= after {
         console::verbose(format!(
             "{} entries were journaled in {} during the fetch",
@@ -368,11 +379,11 @@ async fn accept(client: &Client, filters: &Filters, expected: u64, got: u64) -> 
 }
 
 /// Keep each id once and put the window in `(entry_date, id)` order.
-fn dedupe_and_sort(records: &mut Vec<Fetched>) {
+fn dedupe_and_sort<R: Keyed>(records: &mut Vec<R>) {
     let mut seen = HashSet::with_capacity(records.len());
-    records.retain(|f| match f.record.id.as_deref() {
+    records.retain(|f| match f.id() {
         Some(id) => seen.insert(id.to_string()),
         None => true,
     });
-    records.sort_by(|a, b| a.record.sort_key().cmp(&b.record.sort_key()));
+    records.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
 }

@@ -1,7 +1,12 @@
-//! Talking to Workfront's JRNLE API: dates, query building, the HTTP client and paging.
+//! The Workfront API layer: the HTTP client with retries and a concurrency cap, query
+//! building, and counted windows paged without loss, for any searchable object type
+//! ([`object::ObjectType`]; journal entries are [`jrnle::Journal`]). It returns raw records
+//! and knows nothing of normalized records, output or sync.
 
 pub mod client;
 pub mod fetch;
+pub mod jrnle;
+pub mod object;
 pub mod paging;
 pub mod plan;
 pub mod query;

@@ -23,8 +23,7 @@
 //! that checked, which cannot leave a gap (an entry's position only ever grows, so a page read
 //! later at the next offset starts at or before where the previous page ended).
 
-use crate::model::anomaly::Anomaly;
-use crate::workfront::client::Fetched;
+use crate::workfront::object::Keyed;
 use crate::workfront::query::MAX_PAGE;
 
 /// How far apart consecutive pages start: one less than a page, so each full page shares its
@@ -73,19 +72,15 @@ pub struct Chain {
 impl Chain {
     /// Take the next page in offset order (page number `self.next_page()`).
     ///
-    /// A page with an entry whose date is not a date (which Workfront does not send: the
+    /// A page with a record whose date is not a date (which Workfront does not send: the
     /// windows filter on that date) cannot be placed among the others, so its touching is
     /// taken on trust rather than made a gap that reading again would never close.
-    pub fn take(&mut self, page: &[Fetched]) -> Step {
-        let comparable = page.iter().all(|f| {
-            f.record.entry_date.is_some()
-                && f.record.id.is_some()
-                && !f.anomalies.contains(Anomaly::BadDate)
-        });
+    pub fn take(&mut self, page: &[impl Keyed]) -> Step {
+        let comparable = page.iter().all(Keyed::comparable);
         if !comparable {
             self.last = None;
         }
-        let step = self.take_keys(page.iter().map(|f| f.record.sort_key()), page.len());
+        let step = self.take_keys(page.iter().map(Keyed::sort_key), page.len());
         if !comparable {
             // Nor can the next page be placed after this one.
             self.last = None;
@@ -154,6 +149,7 @@ impl Chain {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workfront::jrnle::JournalEntry;
 
     /// Page `p` of `entries` as offset paging returns it, as keys.
     fn page(entries: &[usize], p: usize) -> Vec<(String, String)> {
@@ -244,11 +240,11 @@ mod tests {
     }
 
     /// Entries as fetched, with these dates (Workfront's format) and ids.
-    fn fetched(entries: &[(&str, String)]) -> Vec<Fetched> {
+    fn fetched(entries: &[(&str, String)]) -> Vec<JournalEntry> {
         entries
             .iter()
             .map(|(date, id)| {
-                Fetched::from_json(&format!(r#"{{"ID":"{id}","entryDate":"{date}"}}"#))
+                JournalEntry::from_json(&format!(r#"{{"ID":"{id}","entryDate":"{date}"}}"#))
             })
             .collect()
     }

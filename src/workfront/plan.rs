@@ -9,8 +9,9 @@ use futures::{StreamExt, TryStreamExt};
 
 use crate::error::{Error, Result};
 use crate::model::date::format_utc_ms;
-use crate::workfront::client::{Client, Fetched, Task};
-use crate::workfront::query::{Filters, MAX_PAGE, filter_params, last_entry_params, search_params};
+use crate::workfront::client::{Client, Task};
+use crate::workfront::object::{Keyed, ObjectType};
+use crate::workfront::query::{MAX_PAGE, Search};
 #[cfg(doc)]
 use crate::workfront::window::WINDOW_TARGET;
 use crate::workfront::window::Window;
@@ -35,19 +36,19 @@ impl Node {
 
 /// A window of the plan, with its first page when the plan has read it already.
 #[derive(Debug)]
-pub struct Planned {
+pub struct Planned<O: ObjectType> {
     pub window: Window,
     /// Page 0 of the window (see [`first_page_of`]).
-    pub first_page: Option<Vec<Fetched>>,
+    pub first_page: Option<Vec<O::Record>>,
 }
 
 /// The windows of the query, in time order. Every window that must be split is split as soon
 /// as it is counted, all at once, and each window is handed out as soon as it and every window
 /// before it are final. The first comes with its first page, read while the range was counted.
-pub fn plan<'a>(
+pub fn plan<'a, O: ObjectType>(
     client: &'a Client,
-    filters: &'a Filters,
-) -> impl futures::Stream<Item = Result<Planned>> + 'a {
+    filters: &'a Search<O>,
+) -> impl futures::Stream<Item = Result<Planned<O>>> + 'a {
     stream::once(root(client, filters))
         .map_ok(move |(root, page)| {
             let mut page = Some(page);
@@ -68,23 +69,20 @@ pub fn plan<'a>(
 /// only when it holds no entry before the window (one journaled since the window was
 /// counted, in a part then empty): the entries from the window's end on are dropped, and a
 /// page left short by that has seen the window's end, as a short page does.
-fn first_page_of(window: &Window, page: Vec<Fetched>) -> Option<Vec<Fetched>> {
+fn first_page_of<R: Keyed>(window: &Window, page: Vec<R>) -> Option<Vec<R>> {
     let since = format_utc_ms(&window.since);
     let until = format_utc_ms(&window.until);
-    let before_end = |f: &Fetched| f.record.entry_date.as_deref().unwrap_or("") < until.as_str();
-    if page
-        .iter()
-        .any(|f| f.record.entry_date.as_deref().unwrap_or("") < since.as_str())
-    {
+    let before_end = |f: &R| f.sort_key().0 < until.as_str();
+    if page.iter().any(|f| f.sort_key().0 < since.as_str()) {
         return None;
     }
     Some(page.into_iter().filter(before_end).collect())
 }
 
 /// The final windows of one node, in time order.
-fn subtree<'a>(
+fn subtree<'a, O: ObjectType>(
     client: &'a Client,
-    filters: &'a Filters,
+    filters: &'a Search<O>,
     node: Node,
 ) -> BoxStream<'a, Result<Window>> {
     match node {
@@ -110,14 +108,17 @@ const MAX_PARTS_IN_PLANNING: usize = 512;
 /// level of counts. The count, the first page (which also shows the first entry) and a probe
 /// for the last entry go out at once: one round trip, and a range of up to a page is then
 /// fetched already; a small range has no use for the probe.
-async fn root(client: &Client, filters: &Filters) -> Result<(Option<Node>, Vec<Fetched>)> {
+async fn root<O: ObjectType>(
+    client: &Client,
+    filters: &Search<O>,
+) -> Result<(Option<Node>, Vec<O::Record>)> {
     let (count, page, last) = futures::future::try_join3(
-        client.count(&filter_params(filters)),
-        client.page(&search_params(filters, 0, MAX_PAGE)),
-        client.search(&last_entry_params(filters)),
+        client.count(&filters.object, &filters.count_params()),
+        client.page(&filters.object, &filters.page_params(0, MAX_PAGE)),
+        client.search(&filters.object, &filters.last_params()),
     )
     .await?;
-    let first = page.first().and_then(|f| instant(&f.record));
+    let first = page.first().and_then(instant);
     // Without --since the range starts at the first entry; should its date not read (which
     // Workfront does not send), at the epoch, so that what was counted is still fetched.
     let since = match (filters.since, first) {
@@ -134,7 +135,7 @@ async fn root(client: &Client, filters: &Filters) -> Result<(Option<Node>, Vec<F
         if let Some(first) = first {
             root.since = root.since.max(first);
         }
-        if let Some(last) = last.first().and_then(|f| instant(&f.record)) {
+        if let Some(last) = last.first().and_then(instant) {
             root.until = root.until.min(last + Duration::milliseconds(1));
         }
     }
@@ -146,9 +147,9 @@ async fn root(client: &Client, filters: &Filters) -> Result<(Option<Node>, Vec<F
 /// part may hold a burst (a bulk edit puts thousands of entries on one millisecond, which no
 /// split in time can divide), so its next split also gives the millisecond of its middle entry
 /// a part of its own, found with one probe, instead of closing in on it level by level.
-fn parts<'a>(
+fn parts<'a, O: ObjectType>(
     client: &'a Client,
-    filters: &'a Filters,
+    filters: &'a Search<O>,
     w: Window,
     concentrated: bool,
 ) -> impl futures::Stream<Item = Result<(Window, bool)>> + 'a {
@@ -160,9 +161,9 @@ fn parts<'a>(
             until,
             count: 0,
         };
-        let params = filter_params(&part.scope(filters));
-        let client = client.clone();
-        let count = Task::spawn(async move { client.count(&params).await });
+        let params = part.scope(filters).count_params();
+        let (client, object) = (client.clone(), filters.object.clone());
+        let count = Task::spawn(async move { client.count(&object, &params).await });
         async move {
             part.count = count.await?;
             Ok::<Window, Error>(part)
@@ -171,10 +172,10 @@ fn parts<'a>(
     stream::once(async move {
         let mut parts = w.split();
         if concentrated {
-            let probe = search_params(&w.scope(filters), (w.count / 2) as usize, 1);
-            let client = client.clone();
-            let middle = Task::spawn(async move { client.search(&probe).await }).await?;
-            if let Some(m) = middle.first().and_then(|f| instant(&f.record)) {
+            let probe = w.scope(filters).page_params((w.count / 2) as usize, 1);
+            let (client, object) = (client.clone(), filters.object.clone());
+            let middle = Task::spawn(async move { client.search(&object, &probe).await }).await?;
+            if let Some(m) = middle.first().and_then(instant) {
                 parts = carve(&parts, m);
             }
         }
@@ -236,20 +237,21 @@ fn carve(
     out
 }
 
-fn instant(record: &crate::model::change::ChangeRecord<'_>) -> Option<DateTime<Utc>> {
-    record
-        .entry_date
-        .as_deref()
-        .and_then(crate::model::date::parse_timestamp)
+/// A record's instant, when its date reads as one.
+fn instant(record: &impl Keyed) -> Option<DateTime<Utc>> {
+    Some(record)
+        .filter(|r| r.comparable())
+        .and_then(|r| crate::model::date::parse_timestamp(r.sort_key().0))
         .map(|d| d.with_timezone(&Utc))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workfront::jrnle::JournalEntry;
 
-    fn entry(id: &str, date: &str) -> Fetched {
-        Fetched::from_json(&format!(r#"{{"ID":"{id}","entryDate":"{date}"}}"#))
+    fn entry(id: &str, date: &str) -> JournalEntry {
+        JournalEntry::from_json(&format!(r#"{{"ID":"{id}","entryDate":"{date}"}}"#))
     }
 
     #[test]
@@ -266,10 +268,7 @@ mod tests {
             entry("c", "2025-01-02T00:00:00:000+0000"),
         ];
         let kept = first_page_of(&window, page).unwrap();
-        let ids: Vec<_> = kept
-            .iter()
-            .map(|f| f.record.id.as_deref().unwrap())
-            .collect();
+        let ids: Vec<_> = kept.iter().map(|f| f.id().unwrap()).collect();
         assert_eq!(ids, ["a", "b"], "the window's end is exclusive");
         // An entry before the window (journaled into a part counted empty) voids the page.
         let early = vec![

@@ -1,4 +1,5 @@
-//! Building JRNLE query parameters: filters, the date range, sort, fields and paging.
+//! Building query parameters: the user's JRNLE filters, the date range, sort, fields and
+//! paging, for any [`ObjectType`].
 //!
 //! The traps this avoids (API notes §4): one condition per field per filter group, so the date
 //! range is a single inclusive `between`; several values of a text field are repeated
@@ -8,37 +9,8 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::model::date::format_utc_ms;
-
-/// The fields every search asks for, never `*`.
-pub const SEARCH_FIELDS: [&str; 19] = [
-    "ID",
-    "entryDate",
-    "changeType",
-    "fieldName",
-    "objObjCode",
-    "objID",
-    "referenceObjectName",
-    "subObjCode",
-    "subObjID",
-    "topObjCode",
-    "topObjID",
-    "oldTextVal",
-    "newTextVal",
-    "oldNumberVal",
-    "newNumberVal",
-    "oldDateVal",
-    "newDateVal",
-    "editedByID",
-    "editedBy:name",
-];
-
-/// The key one of [`SEARCH_FIELDS`] has in a record: a referenced object's field
-/// (`editedBy:name`) comes inside the reference (`editedBy`).
-pub fn record_key(field: &str) -> &str {
-    field
-        .split_once(':')
-        .map_or(field, |(reference, _)| reference)
-}
+use crate::workfront::jrnle::Journal;
+use crate::workfront::object::ObjectType;
 
 /// Workfront's largest `$$LIMIT`; one more is an error.
 pub const MAX_PAGE: usize = 2000;
@@ -62,15 +34,23 @@ pub struct Filters {
 impl Filters {
     /// The window as `[since, until)`, for messages.
     pub fn window(&self) -> String {
-        match &self.since {
-            Some(since) => format!("[{}, {})", format_utc_ms(since), format_utc_ms(&self.until)),
-            None => format!("the entries before {}", format_utc_ms(&self.until)),
+        describe_window(self.since.as_ref(), &self.until)
+    }
+}
+
+impl Filters {
+    /// The JRNLE search these filters ask for.
+    pub fn search(&self) -> Search<Journal> {
+        Search {
+            object: Journal::new(self),
+            since: self.since,
+            until: self.until,
         }
     }
 }
 
-/// The filter parameters, shared by `/count` and `/search`.
-pub fn filter_params(f: &Filters) -> Params {
+/// The JRNLE conditions of the filters (all but the window).
+pub(crate) fn journal_conditions(f: &Filters) -> Params {
     let mut p = Params::new();
     for (name, values) in [
         ("objObjCode", &f.obj_codes),
@@ -80,20 +60,6 @@ pub fn filter_params(f: &Filters) -> Params {
         ("changeType", &f.change_types),
     ] {
         push_condition(&mut p, name, values);
-    }
-    // `between` is inclusive at both ends and dates have millisecond precision, so the
-    // half-open [since, until) is `between since and until - 1 ms`.
-    let last = format_utc_ms(&(f.until - Duration::milliseconds(1)));
-    match &f.since {
-        Some(since) => {
-            p.push(("entryDate".into(), format_utc_ms(since)));
-            p.push(("entryDate_Mod".into(), "between".into()));
-            p.push(("entryDate_Range".into(), last));
-        }
-        None => {
-            p.push(("entryDate".into(), last));
-            p.push(("entryDate_Mod".into(), "lte".into()));
-        }
     }
     p
 }
@@ -108,26 +74,81 @@ fn push_condition(p: &mut Params, name: &str, values: &[String]) {
     }
 }
 
-/// A page of a search: filters, explicit fields, a total order, and the page bounds.
-pub fn search_params(f: &Filters, first: usize, limit: usize) -> Params {
-    let mut p = filter_params(f);
-    p.push(("fields".into(), SEARCH_FIELDS.join(",")));
-    p.push(("entryDate_1_Sort".into(), "asc".into()));
-    p.push(("ID_2_Sort".into(), "asc".into()));
-    p.push(("$$FIRST".into(), first.to_string()));
-    p.push(("$$LIMIT".into(), limit.to_string()));
-    p
+/// What the API layer fetches: an object type with its conditions, within `[since, until)`
+/// of its date field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Search<O> {
+    pub object: O,
+    /// Inclusive; `None` means from the beginning.
+    pub since: Option<DateTime<Utc>>,
+    /// Exclusive.
+    pub until: DateTime<Utc>,
 }
 
-/// The newest matching entry: the same query sorted the other way, one row.
-pub fn last_entry_params(f: &Filters) -> Params {
-    let mut p = filter_params(f);
-    p.push(("fields".into(), SEARCH_FIELDS.join(",")));
-    p.push(("entryDate_1_Sort".into(), "desc".into()));
-    p.push(("ID_2_Sort".into(), "desc".into()));
-    p.push(("$$FIRST".into(), "0".into()));
-    p.push(("$$LIMIT".into(), "1".into()));
-    p
+impl<O: ObjectType> Search<O> {
+    /// The window as `[since, until)`, for messages.
+    pub fn window(&self) -> String {
+        describe_window(self.since.as_ref(), &self.until)
+    }
+
+    /// The same search within `[since, until)`.
+    pub fn within(&self, since: DateTime<Utc>, until: DateTime<Utc>) -> Search<O> {
+        Search {
+            object: self.object.clone(),
+            since: Some(since),
+            until,
+        }
+    }
+
+    /// The parameters of a `/count`, which every `/search` starts with: the conditions and
+    /// the window.
+    pub fn count_params(&self) -> Params {
+        let mut p = Params::new();
+        self.object.conditions(&mut p);
+        let field = self.object.date_field();
+        // `between` is inclusive at both ends and dates have millisecond precision, so the
+        // half-open [since, until) is `between since and until - 1 ms`.
+        let last = format_utc_ms(&(self.until - Duration::milliseconds(1)));
+        match &self.since {
+            Some(since) => {
+                p.push((field.into(), format_utc_ms(since)));
+                p.push((format!("{field}_Mod"), "between".into()));
+                p.push((format!("{field}_Range"), last));
+            }
+            None => {
+                p.push((field.into(), last));
+                p.push((format!("{field}_Mod"), "lte".into()));
+            }
+        }
+        p
+    }
+
+    /// A page of a search: conditions, window, explicit fields, a total order, page bounds.
+    pub fn page_params(&self, first: usize, limit: usize) -> Params {
+        self.sorted("asc", first, limit)
+    }
+
+    /// The newest matching record: the same query sorted the other way, one row.
+    pub fn last_params(&self) -> Params {
+        self.sorted("desc", 0, 1)
+    }
+
+    fn sorted(&self, order: &str, first: usize, limit: usize) -> Params {
+        let mut p = self.count_params();
+        p.push(("fields".into(), self.object.fields()));
+        p.push((format!("{}_1_Sort", self.object.date_field()), order.into()));
+        p.push(("ID_2_Sort".into(), order.into()));
+        p.push(("$$FIRST".into(), first.to_string()));
+        p.push(("$$LIMIT".into(), limit.to_string()));
+        p
+    }
+}
+
+fn describe_window(since: Option<&DateTime<Utc>>, until: &DateTime<Utc>) -> String {
+    match since {
+        Some(since) => format!("[{}, {})", format_utc_ms(since), format_utc_ms(until)),
+        None => format!("the entries before {}", format_utc_ms(until)),
+    }
 }
 
 /// Form-encode parameters for a query string or a POST body.
@@ -163,7 +184,7 @@ mod tests {
 
     #[test]
     fn half_open_window_is_one_inclusive_between() {
-        let p = filter_params(&filters());
+        let p = filters().search().count_params();
         assert_eq!(get(&p, "entryDate"), ["2025-01-07T00:00:00.000Z"]);
         assert_eq!(get(&p, "entryDate_Mod"), ["between"]);
         assert_eq!(get(&p, "entryDate_Range"), ["2025-01-07T23:59:59.999Z"]);
@@ -171,10 +192,12 @@ mod tests {
 
     #[test]
     fn open_start_is_one_lte() {
-        let p = filter_params(&Filters {
+        let p = Filters {
             since: None,
             ..filters()
-        });
+        }
+        .search()
+        .count_params();
         assert_eq!(get(&p, "entryDate"), ["2025-01-07T23:59:59.999Z"]);
         assert_eq!(get(&p, "entryDate_Mod"), ["lte"]);
         assert!(get(&p, "entryDate_Range").is_empty());
@@ -182,11 +205,13 @@ mod tests {
 
     #[test]
     fn several_values_repeat_with_in_and_one_value_is_plain() {
-        let p = filter_params(&Filters {
+        let p = Filters {
             obj_codes: vec!["TASK".into(), "PROJ".into()],
             fields: vec!["DE:Budget Code".into()],
             ..filters()
-        });
+        }
+        .search()
+        .count_params();
         assert_eq!(get(&p, "objObjCode"), ["TASK", "PROJ"]);
         assert_eq!(get(&p, "objObjCode_Mod"), ["in"]);
         assert_eq!(get(&p, "fieldName"), ["DE:Budget Code"]);
@@ -197,7 +222,7 @@ mod tests {
 
     #[test]
     fn search_sorts_on_a_unique_key_and_names_its_fields() {
-        let p = search_params(&filters(), 4000, MAX_PAGE);
+        let p = filters().search().page_params(4000, MAX_PAGE);
         assert_eq!(get(&p, "entryDate_1_Sort"), ["asc"]);
         assert_eq!(get(&p, "ID_2_Sort"), ["asc"]);
         assert_eq!(get(&p, "$$FIRST"), ["4000"]);

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::workfront::query::Filters;
+use crate::workfront::object::ObjectType;
+use crate::workfront::query::Search;
 
 /// A window holds at most this many entries, when time can split it that far: five pages.
 pub const WINDOW_TARGET: u64 = 10_000;
@@ -55,13 +56,9 @@ impl Window {
 }
 
 impl Window {
-    /// `base`'s filters, limited to this window.
-    pub fn scope(&self, base: &Filters) -> Filters {
-        Filters {
-            since: Some(self.since),
-            until: self.until,
-            ..base.clone()
-        }
+    /// `base`, limited to this window.
+    pub fn scope<O: ObjectType>(&self, base: &Search<O>) -> Search<O> {
+        base.within(self.since, self.until)
     }
 }
 

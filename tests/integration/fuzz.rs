@@ -6,11 +6,11 @@ use jrnle_audit::input::parse_raw_records;
 use jrnle_audit::model::anomaly::Anomalies;
 use jrnle_audit::model::date::{format_utc_ms, format_workfront, parse_timestamp, parse_user_time};
 use jrnle_audit::model::raw::{RawJrnle, from_map};
+use jrnle_audit::model::raw::{SEARCH_FIELDS, record_key};
 use jrnle_audit::model::sanitize::sanitize_json;
 use jrnle_audit::model::scan;
 use jrnle_audit::normalize::normalize;
 use jrnle_audit::output::{Format, write_all};
-use jrnle_audit::workfront::query::{SEARCH_FIELDS, record_key};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -103,10 +103,12 @@ proptest! {
             prop_assert_eq!(record.id.as_deref(), Some(id.as_str()));
         }
         for format in [Format::Csv, Format::Json, Format::Ndjson] {
-            let out = write_all(Vec::new(), std::slice::from_ref(&record), format, true).unwrap();
+            let mut out = Vec::new();
+            write_all(&mut out, std::slice::from_ref(&record), format, true).unwrap();
             prop_assert!(!out.is_empty());
         }
-        let json = write_all(Vec::new(), &[record], Format::Ndjson, false).unwrap();
+        let mut json = Vec::new();
+        write_all(&mut json, &[record], Format::Ndjson, false).unwrap();
         let back: Value = serde_json::from_slice(&json).unwrap();
         prop_assert!(back.is_object(), "the JSON output parses");
     }

@@ -1,0 +1,237 @@
+//! Where output goes: stdout (the start held back, so a run that fails early prints nothing)
+//! or a file written under a temporary name and renamed into place only when complete.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Where output goes: stdout, or a file that appears under its name only when complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    Stdout,
+    File(PathBuf),
+}
+
+impl Destination {
+    pub fn from_arg(path: Option<&Path>) -> Destination {
+        match path {
+            None => Destination::Stdout,
+            Some(p) if p.as_os_str() == "-" => Destination::Stdout,
+            Some(p) => Destination::File(p.to_path_buf()),
+        }
+    }
+
+    /// The destination's name in messages.
+    pub fn name(&self) -> PathBuf {
+        match self {
+            Destination::Stdout => PathBuf::from("standard output"),
+            Destination::File(path) => path.clone(),
+        }
+    }
+
+    /// The error for a failed write here.
+    pub fn error(&self, source: io::Error) -> Error {
+        Error::Write {
+            path: self.name(),
+            source,
+        }
+    }
+
+    /// Check, before any work is done, that the file can be created where asked.
+    pub fn check(&self) -> Result<()> {
+        let Destination::File(path) = self else {
+            return Ok(());
+        };
+        let dir = parent_dir(path);
+        if !dir.is_dir() {
+            return Err(Error::usage(format!(
+                "output directory {} does not exist: create it or choose another --output",
+                dir.display()
+            )));
+        }
+        if path.is_dir() {
+            return Err(Error::usage(format!(
+                "--output {} is a directory: give a file name",
+                path.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Open the destination for streaming output. For a file, the bytes go to a temporary
+    /// file in the same directory (mode 0600 on Unix: audit data is sensitive), which
+    /// [`Output::commit`] flushes, syncs and renames into place; dropped uncommitted, it is
+    /// removed, so a failed run leaves no file. For stdout, the first [`HOLD_BACK`] bytes are
+    /// held until commit, so a run that fails early prints nothing.
+    pub fn open(&self) -> Result<Output> {
+        match self {
+            Destination::Stdout => Ok(Output::Stdout {
+                held: Vec::new(),
+                streaming: false,
+            }),
+            Destination::File(path) => {
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+                let tmp = tempfile::Builder::new()
+                    .prefix(&format!(".{name}."))
+                    .suffix(".tmp")
+                    .tempfile_in(parent_dir(path))
+                    .map_err(|source| Error::Write {
+                        path: path.clone(),
+                        source,
+                    })?;
+                Ok(Output::File {
+                    out: BufWriter::with_capacity(256 * 1024, tmp),
+                    path: path.clone(),
+                })
+            }
+        }
+    }
+
+    /// Run `write` against the destination and commit.
+    pub fn write_with(&self, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
+        let mut out = self.open()?;
+        write(&mut out).map_err(|source| out.error(source))?;
+        out.commit()
+    }
+}
+
+/// How much stdout output is held back before it streams.
+pub const HOLD_BACK: usize = 8 * 1024 * 1024;
+
+/// An open destination (see [`Destination::open`]).
+pub enum Output {
+    Stdout {
+        held: Vec<u8>,
+        streaming: bool,
+    },
+    File {
+        out: BufWriter<tempfile::NamedTempFile>,
+        path: PathBuf,
+    },
+}
+
+impl Output {
+    /// The error for a failed write here.
+    pub fn error(&self, source: io::Error) -> Error {
+        match self {
+            Output::Stdout { .. } => Destination::Stdout.error(source),
+            Output::File { path, .. } => Error::Write {
+                path: path.clone(),
+                source,
+            },
+        }
+    }
+
+    /// Finish: flush stdout, or sync and rename the file into place.
+    pub fn commit(self) -> Result<()> {
+        match self {
+            Output::Stdout { held, .. } => {
+                let mut stdout = io::stdout().lock();
+                stdout
+                    .write_all(&held)
+                    .and_then(|()| stdout.flush())
+                    .map_err(|source| Destination::Stdout.error(source))
+            }
+            Output::File { out, path } => {
+                let fail = |source| Error::Write {
+                    path: path.clone(),
+                    source,
+                };
+                let tmp = out.into_inner().map_err(|e| fail(e.into_error()))?;
+                tmp.as_file().sync_all().map_err(fail)?;
+                tmp.persist(&path).map_err(|e| fail(e.error))?;
+                sync_dir(parent_dir(&path));
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Output::File { out, .. } => out.write(buf),
+            Output::Stdout { held, streaming } => {
+                held.extend_from_slice(buf);
+                if *streaming || held.len() >= HOLD_BACK {
+                    *streaming = true;
+                    if held.len() >= 64 * 1024 {
+                        io::stdout().lock().write_all(held)?;
+                        held.clear();
+                    }
+                }
+                Ok(buf.len())
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Output::File { out, .. } => out.flush(),
+            // Held bytes go out on commit.
+            Output::Stdout { .. } => Ok(()),
+        }
+    }
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Make the rename durable. Best effort: not every platform can open a directory.
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_write_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        let dest = Destination::File(path.clone());
+        let err = dest
+            .write_with(|w| {
+                w.write_all(b"half")?;
+                Err(io::Error::other("boom"))
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("boom"));
+        assert!(!path.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn successful_write_lands_whole_and_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        Destination::File(path.clone())
+            .write_with(|w| w.write_all(b"all of it"))
+            .unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"all of it");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn missing_directory_is_a_usage_error() {
+        let dest = Destination::File("/nonexistent-dir-jrnle/x.csv".into());
+        let err = dest.check().unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("does not exist"));
+    }
+}

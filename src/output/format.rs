@@ -1,0 +1,143 @@
+//! The format table: everything the tool knows about an output format, in one place: its
+//! name, the `-o` extensions that choose it, whether `--excel` applies and stdout can take it,
+//! how to open a sink writing it, and how `sync` reads back the ids a data file delivered.
+//! A new format is a sink module and one row here.
+
+use std::collections::HashSet;
+use std::io::{self, Write};
+use std::path::Path;
+
+use crate::output::{RecordSink, WriteOptions, csv, json};
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// RFC 4180 CSV with one header row.
+    Csv,
+    /// One JSON array.
+    Json,
+    /// JSON Lines: one object per line.
+    Ndjson,
+}
+
+/// Opens a sink writing into `out`.
+pub type OpenSink =
+    for<'a> fn(&'a mut (dyn Write + 'a), &WriteOptions) -> io::Result<Box<dyn RecordSink + 'a>>;
+
+/// Reads the ids of a data file's bytes; the error says what is wrong with it.
+pub type ReadIds = fn(&[u8]) -> Result<HashSet<String>, String>;
+
+/// One row of the table.
+pub struct FormatSpec {
+    pub format: Format,
+    /// As `--format` and manifests name it.
+    pub name: &'static str,
+    /// The `-o` extensions that choose it, lower case; the first is the one `sync` writes.
+    pub extensions: &'static [&'static str],
+    /// Whether `--excel` (byte-order mark, CRLF) applies.
+    pub excel: bool,
+    pub open: OpenSink,
+    /// How `sync` reads back what a committed file delivered; `None` if it cannot.
+    pub read_ids: Option<ReadIds>,
+}
+
+impl FormatSpec {
+    /// The extension of files written in this format.
+    pub fn extension(&self) -> &'static str {
+        self.extensions[0]
+    }
+}
+
+/// Every format, the default (CSV) first.
+pub static FORMATS: [FormatSpec; 3] = [
+    FormatSpec {
+        format: Format::Csv,
+        name: "csv",
+        extensions: &["csv"],
+        excel: true,
+        open: csv::open,
+        read_ids: Some(csv::read_ids),
+    },
+    FormatSpec {
+        format: Format::Json,
+        name: "json",
+        extensions: &["json"],
+        excel: false,
+        open: json::open_array,
+        read_ids: Some(json::read_array_ids),
+    },
+    FormatSpec {
+        format: Format::Ndjson,
+        name: "ndjson",
+        extensions: &["ndjson", "jsonl"],
+        excel: false,
+        open: json::open_lines,
+        read_ids: Some(json::read_line_ids),
+    },
+];
+
+impl Format {
+    /// This format's row of the table.
+    pub fn spec(self) -> &'static FormatSpec {
+        FORMATS
+            .iter()
+            .find(|s| s.format == self)
+            .unwrap_or(&FORMATS[0])
+    }
+
+    /// The format a manifest names.
+    pub fn named(name: &str) -> Option<Format> {
+        FORMATS.iter().find(|s| s.name == name).map(|s| s.format)
+    }
+
+    /// `--format` if given, else from the output file's extension, else CSV.
+    pub fn choose(explicit: Option<Format>, output: Option<&Path>) -> Format {
+        explicit.unwrap_or_else(|| {
+            let ext = output
+                .and_then(Path::extension)
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase);
+            FORMATS
+                .iter()
+                .find(|s| ext.as_deref().is_some_and(|e| s.extensions.contains(&e)))
+                .unwrap_or(&FORMATS[0])
+                .format
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_comes_from_flag_then_extension_then_csv() {
+        let p = |s: &str| Some(Path::new(s).to_path_buf());
+        assert_eq!(
+            Format::choose(Some(Format::Json), p("x.csv").as_deref()),
+            Format::Json
+        );
+        assert_eq!(Format::choose(None, p("x.JSON").as_deref()), Format::Json);
+        assert_eq!(
+            Format::choose(None, p("x.ndjson").as_deref()),
+            Format::Ndjson
+        );
+        assert_eq!(
+            Format::choose(None, p("x.jsonl").as_deref()),
+            Format::Ndjson
+        );
+        assert_eq!(Format::choose(None, p("x.txt").as_deref()), Format::Csv);
+        assert_eq!(Format::choose(None, None), Format::Csv);
+    }
+
+    #[test]
+    fn every_format_has_one_row_and_names_read_back() {
+        for format in [Format::Csv, Format::Json, Format::Ndjson] {
+            assert_eq!(FORMATS.iter().filter(|s| s.format == format).count(), 1);
+            assert_eq!(Format::named(format.spec().name), Some(format));
+            let name = format!("x.{}", format.spec().extension());
+            assert_eq!(Format::choose(None, Some(Path::new(&name))), format);
+        }
+        assert_eq!(Format::named("xml"), None);
+    }
+}

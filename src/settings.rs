@@ -1,0 +1,152 @@
+//! One resolved run: flags, environment and profile resolved once (as ripgrep's `HiArgs`)
+//! into values that hand out what a command needs: [`Settings`] the client and the journal
+//! source, [`OutputSettings`] the destination and the sink. Nothing past this point sees raw
+//! arguments.
+
+use chrono::Utc;
+
+use crate::cli::{ConnectionArgs, FilterArgs, OutputArgs};
+use crate::config::{self, Target};
+use crate::console;
+use crate::error::{Error, Result};
+use crate::output::{Destination, Format, Output, RecordSink, WriteOptions, open_sink};
+use crate::secret::Secret;
+use crate::simulator::{SimConfig, Simulator};
+use crate::source::journal::JournalSource;
+use crate::workfront::client::{Client, ClientOptions, Credential};
+use crate::workfront::query::Filters;
+
+/// The checked inputs of a command that queries Workfront.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub target: Target,
+    pub filters: Filters,
+    pub options: ClientOptions,
+}
+
+impl Settings {
+    /// Resolve the connection and filter flags, with the profile and the environment.
+    pub fn resolve(connection: &ConnectionArgs, filters: &FilterArgs) -> Result<Settings> {
+        let env = |var: &str| std::env::var(var).ok();
+        let (mut connection, mut filters) = (connection.clone(), filters.clone());
+        crate::profile::apply(&mut connection, &mut filters, &env)?;
+        let filters = config::filters(&filters, Utc::now())?;
+        let target = config::target(&connection, &env)?;
+        console::verbose(target.describe());
+        Ok(Settings {
+            target,
+            filters,
+            options: config::client_options(&connection),
+        })
+    }
+
+    /// A client for the target. For the demo this starts the simulator, with the bundled
+    /// data, in the current runtime, and the real HTTP path runs against it.
+    pub async fn client(&self) -> Result<Client> {
+        match &self.target {
+            Target::Tenant(c) => Client::new(&c.url, &c.api_version, &c.credential, self.options),
+            Target::Demo { api_version } => {
+                let records = crate::simulator::demo_records()?;
+                let key = Secret::new(format!(
+                    "demo-{}-{}",
+                    std::process::id(),
+                    Utc::now().timestamp_nanos_opt().unwrap_or_default()
+                ));
+                let config = SimConfig {
+                    api_key: Some(key.clone()),
+                    ..SimConfig::default()
+                };
+                let addr = Simulator::new(config, &records)
+                    .start(0)
+                    .await
+                    .map_err(|e| Error::io("cannot start the demo simulator", e))?;
+                console::note(format!(
+                    "demo: reading the bundled sample data (fixtures/demo.json) from a \
+                     built-in Workfront simulator at http://{addr}; this is not a real tenant"
+                ));
+                let url = reqwest::Url::parse(&format!("http://{addr}"))
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                Client::new(&url, api_version, &Credential::ApiKey(key), self.options)
+            }
+        }
+    }
+
+    /// The journal entries of the filters, fetched through `client`.
+    pub fn journal<'c>(
+        &self,
+        client: &'c Client,
+        progress: indicatif::ProgressBar,
+    ) -> JournalSource<'c> {
+        JournalSource::new(
+            client,
+            self.filters.clone(),
+            self.options.max_concurrency,
+            progress,
+        )
+    }
+
+    /// The tenant URL (`demo` for the demo) and API version, as manifests record them.
+    pub fn tenant(&self) -> (String, String) {
+        match &self.target {
+            Target::Tenant(c) => (
+                c.url.as_str().trim_end_matches('/').to_string(),
+                c.api_version.clone(),
+            ),
+            Target::Demo { api_version } => ("demo".to_string(), api_version.clone()),
+        }
+    }
+}
+
+/// The checked output flags: where, in which format, how.
+#[derive(Debug, Clone)]
+pub struct OutputSettings {
+    pub destination: Destination,
+    pub format: Format,
+    pub options: WriteOptions,
+}
+
+impl OutputSettings {
+    /// Resolve the output flags; the destination is checked before any work is done.
+    pub fn resolve(out: &OutputArgs, labels: bool) -> Result<OutputSettings> {
+        let destination = Destination::from_arg(out.output.as_deref());
+        destination.check()?;
+        let format = Format::choose(out.format, out.output.as_deref());
+        if out.excel && !format.spec().excel {
+            return Err(Error::usage(
+                "--excel writes CSV: drop --format or use a .csv file name",
+            ));
+        }
+        let zone = out
+            .tz
+            .as_deref()
+            .map(|z| {
+                z.parse::<chrono_tz::Tz>().map_err(|_| {
+                    Error::usage(format!(
+                        "unknown --tz {z:?}: use an IANA time zone name such as Europe/Stockholm or America/New_York"
+                    ))
+                })
+            })
+            .transpose()?;
+        let options = WriteOptions {
+            formula_guard: !out.no_formula_guard,
+            zone,
+            excel: out.excel,
+            labels,
+        };
+        Ok(OutputSettings {
+            destination,
+            format,
+            options,
+        })
+    }
+
+    /// Open the destination (see [`Destination::open`]).
+    pub fn open(&self) -> Result<Output> {
+        self.destination.open()
+    }
+
+    /// A sink writing the format into `output`.
+    pub fn sink<'a>(&self, output: &'a mut Output) -> Result<Box<dyn RecordSink + 'a>> {
+        open_sink(self.format, output, &self.options).map_err(|e| self.destination.error(e))
+    }
+}
