@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Args, Parser, Subcommand};
 
 use crate::output::Format;
-use crate::simulator::faults::FaultKind;
 
 /// Export Adobe Workfront journal entries (JRNLE) as an exact field-change history.
 #[derive(Debug, Parser)]
@@ -132,11 +132,6 @@ pub struct ConnectionArgs {
     /// ~/.config/jrnle-audit/config.toml].
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
-
-    /// The credential a profile named (filled in from the profile, never from the command
-    /// line).
-    #[arg(skip)]
-    pub profile_credential: Option<crate::workfront::client::Credential>,
 
     /// Allow plain http:// to a host that is not loopback (the credential would travel in
     /// clear text).
@@ -353,8 +348,8 @@ pub struct SimulateArgs {
     pub fault_rate: f64,
 
     /// The faults to inject [default: all].
-    #[arg(long, value_name = "KIND", value_enum, value_delimiter = ',')]
-    pub faults: Vec<FaultKind>,
+    #[arg(long, value_name = "KIND", value_parser = fault_names(), value_delimiter = ',')]
+    pub faults: Vec<String>,
 
     /// Answer 429 when more than N requests are in flight, as Workfront throttles.
     #[arg(long, value_name = "N")]
@@ -376,6 +371,44 @@ pub struct SimulateArgs {
     /// records, as `normalize` reads them) and exit.
     #[arg(long, requires = "rows")]
     pub dump: bool,
+}
+
+/// The faults `simulate --faults` takes, with their help. The names are the contract; the
+/// simulator maps each to the fault it injects.
+pub const FAULTS: [(&str, &str); 11] = [
+    (
+        "429",
+        "429 \"Too many concurrent API requests for the given customer.\"",
+    ),
+    ("500", "500 with Workfront's JSON error envelope"),
+    ("502", "502 with a proxy's HTML page"),
+    ("503", "503 with a proxy's HTML page and `Retry-After: 1`"),
+    ("504", "504 with a proxy's HTML page"),
+    (
+        "reset",
+        "The connection is reset as it is accepted, before any answer",
+    ),
+    (
+        "timeout",
+        "No answer until the stall time has passed (the client times out first)",
+    ),
+    (
+        "truncated",
+        "The connection breaks in the middle of the body",
+    ),
+    ("invalid-json", "HTTP 200 whose JSON body ends early"),
+    (
+        "html",
+        "HTTP 200 with an HTML page (a proxy's login or error page)",
+    ),
+    (
+        "error-200",
+        "HTTP 200 with an `\"error\"` body (API notes §6)",
+    ),
+];
+
+fn fault_names() -> PossibleValuesParser {
+    PossibleValuesParser::new(FAULTS.map(|(name, help)| PossibleValue::new(name).help(help)))
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {

@@ -1,36 +1,20 @@
 //! Turning raw arguments and environment into a checked configuration: the connection, the
 //! credential and the filters. Nothing past this point sees raw strings.
 
-use std::path::Path;
-
 use chrono::{DateTime, Utc};
 use reqwest::Url;
 
+use crate::auth::resolve::{any_credential, credential};
+use crate::auth::{Authenticator, Credential};
 use crate::cli::{ConnectionArgs, FilterArgs};
 use crate::error::{Error, Result};
 use crate::model::date::parse_user_time_at;
-use crate::secret::Secret;
-use crate::workfront::client::{ClientOptions, Credential};
+use crate::workfront::client::ClientOptions;
 use crate::workfront::query::Filters;
 use crate::workfront::retry::RetryPolicy;
 
-/// The environment variables that may hold a credential, and the header each becomes.
-pub const CREDENTIAL_VARS: [&str; 3] = [
-    "WORKFRONT_API_KEY",
-    "WORKFRONT_SESSION_ID",
-    "WORKFRONT_BEARER_TOKEN",
-];
-
 /// The API version when neither a flag, the environment nor a profile names one.
 pub const DEFAULT_API_VERSION: &str = "v21.0";
-
-/// Whether a credential is given directly (environment or `--api-key-file`).
-pub fn any_credential(args: &ConnectionArgs, env: &dyn Fn(&str) -> Option<String>) -> bool {
-    args.api_key_file.is_some()
-        || CREDENTIAL_VARS
-            .iter()
-            .any(|v| env(v).is_some_and(|s| !s.trim().is_empty()))
-}
 
 /// A checked connection to a real tenant.
 #[derive(Debug, Clone)]
@@ -62,8 +46,13 @@ pub enum Target {
     Tenant(Connection),
 }
 
-/// Check the connection arguments. `env` reads an environment variable (injected for tests).
-pub fn target(args: &ConnectionArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Target> {
+/// Check the connection arguments. `from_profile` is the credential a profile named; `env`
+/// reads an environment variable (injected for tests).
+pub fn target(
+    args: &ConnectionArgs,
+    from_profile: Option<Credential>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Target> {
     let api_version = check_version(args.api_version.as_deref().unwrap_or(DEFAULT_API_VERSION))?;
     if args.demo {
         return Ok(Target::Demo { api_version });
@@ -76,8 +65,8 @@ pub fn target(args: &ConnectionArgs, env: &dyn Fn(&str) -> Option<String>) -> Re
     })?;
     let url = check_url(raw_url, args.allow_insecure_http)?;
     // A credential given directly wins; else the one a profile named.
-    let credential = match &args.profile_credential {
-        Some(from_profile) if !any_credential(args, env) => from_profile.clone(),
+    let credential = match from_profile {
+        Some(c) if !any_credential(args.api_key_file.as_deref(), env) => c,
         _ => credential(args.api_key_file.as_deref(), env)?,
     };
     Ok(Target::Tenant(Connection {
@@ -92,18 +81,12 @@ impl Target {
     pub fn describe(&self) -> String {
         match self {
             Target::Demo { api_version } => format!("demo simulator, API {api_version}"),
-            Target::Tenant(c) => {
-                let kind = match c.credential {
-                    Credential::ApiKey(_) => "apiKey header",
-                    Credential::SessionId(_) => "sessionID header",
-                    Credential::Bearer(_) => "Authorization: Bearer header",
-                };
-                format!(
-                    "tenant {}, API {}, credential: {kind} (redacted)",
-                    c.url.as_str().trim_end_matches('/'),
-                    c.api_version
-                )
-            }
+            Target::Tenant(c) => format!(
+                "tenant {}, API {}, credential: {}",
+                c.url.as_str().trim_end_matches('/'),
+                c.api_version,
+                c.credential.describe()
+            ),
         }
     }
 }
@@ -164,55 +147,6 @@ pub fn check_url(raw: &str, allow_insecure_http: bool) -> Result<Url> {
         )));
     }
     Ok(url)
-}
-
-/// Exactly one credential, from the environment or `--api-key-file`.
-fn credential(file: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Result<Credential> {
-    let mut found: Vec<(String, Credential)> = Vec::new();
-    for var in CREDENTIAL_VARS {
-        if let Some(value) = env(var).filter(|v| !v.trim().is_empty()) {
-            let secret = Secret::new(value.trim());
-            let credential = match var {
-                "WORKFRONT_API_KEY" => Credential::ApiKey(secret),
-                "WORKFRONT_SESSION_ID" => Credential::SessionId(secret),
-                _ => Credential::Bearer(secret),
-            };
-            found.push((var.to_string(), credential));
-        }
-    }
-    if let Some(path) = file {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::usage(format!(
-                "cannot read --api-key-file {}: {e}",
-                path.display()
-            ))
-        })?;
-        let key = text.trim();
-        if key.is_empty() {
-            return Err(Error::usage(format!(
-                "--api-key-file {} is empty: put the API key in it",
-                path.display()
-            )));
-        }
-        found.push((
-            "--api-key-file".into(),
-            Credential::ApiKey(Secret::new(key)),
-        ));
-    }
-    match found.len() {
-        1 => Ok(found.remove(0).1),
-        0 => Err(Error::usage(
-            "no credential: set one of WORKFRONT_API_KEY, WORKFRONT_SESSION_ID or \
-             WORKFRONT_BEARER_TOKEN, or pass --api-key-file <PATH>",
-        )),
-        _ => {
-            let names: Vec<String> = found.into_iter().map(|(n, _)| n).collect();
-            Err(Error::usage(format!(
-                "several credentials given ({}): keep exactly one",
-                names.join(", ")
-            )))
-        }
-    }
 }
 
 /// Check the filters; `now` is the default `--until`.
@@ -279,6 +213,7 @@ fn bad_duration(flag: &str, text: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::Secret;
     use std::collections::HashMap;
 
     fn args(url: Option<&str>) -> ConnectionArgs {
@@ -289,7 +224,6 @@ mod tests {
             demo: false,
             profile: None,
             config: None,
-            profile_credential: None,
             allow_insecure_http: false,
             timeout: 60,
             max_retries: 8,
@@ -308,7 +242,7 @@ mod tests {
     #[test]
     fn several_credentials_are_named() {
         let e = env(&[("WORKFRONT_API_KEY", "a"), ("WORKFRONT_BEARER_TOKEN", "b")]);
-        let err = target(&args(Some("https://x.my.workfront.com")), &e).unwrap_err();
+        let err = target(&args(Some("https://x.my.workfront.com")), None, &e).unwrap_err();
         assert_eq!(err.exit_code(), 2);
         let msg = err.to_string();
         assert!(msg.contains("WORKFRONT_API_KEY") && msg.contains("WORKFRONT_BEARER_TOKEN"));
@@ -320,7 +254,7 @@ mod tests {
         let pick = |var: &str| {
             let vars = [(var, " s3cret\n")];
             let e = env(&vars);
-            match target(&args(Some("https://x.my.workfront.com")), &e).unwrap() {
+            match target(&args(Some("https://x.my.workfront.com")), None, &e).unwrap() {
                 Target::Tenant(c) => c.credential,
                 Target::Demo { .. } => panic!("not demo"),
             }

@@ -3,6 +3,7 @@
 //!
 //! The binary is a thin shell over [`commands::run`]; everything it does is reachable here.
 
+pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -17,11 +17,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::auth::Credential;
+use crate::auth::resolve::{FromProfile, ProfileKeys, any_credential, from_profile};
 use crate::cli::{ConnectionArgs, FilterArgs};
-use crate::config::any_credential;
 use crate::error::{Error, Result};
-use crate::secret::Secret;
-use crate::workfront::client::Credential;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -130,16 +129,17 @@ pub fn load(path: &Path, name: &str) -> Result<Profile> {
 }
 
 /// Fill what the flags leave unset from the profile named by `--profile`/`WORKFRONT_PROFILE`.
+/// Returns the credential the profile names, when no credential is given directly.
 pub fn apply(
     connection: &mut ConnectionArgs,
     filters: &mut FilterArgs,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<()> {
+) -> Result<Option<Credential>> {
     let Some(name) = connection.profile.clone() else {
-        return Ok(());
+        return Ok(None);
     };
     if connection.demo {
-        return Ok(());
+        return Ok(None);
     }
     let path = config_path(connection.config.as_deref(), env).ok_or_else(|| {
         Error::usage("--profile needs a config file: pass --config <PATH> or set HOME")
@@ -158,37 +158,21 @@ pub fn apply(
     fill(&mut filters.edited_by, p.edited_by);
     fill(&mut filters.change_types, p.change_types);
     filters.since = filters.since.take().or(p.since);
-    if any_credential(connection, env) {
-        return Ok(());
+    if any_credential(connection.api_key_file.as_deref(), env) {
+        return Ok(None);
     }
-    let sources = [
-        p.api_key_env.as_ref().map(|v| ("api_key_env", v)),
-        p.session_id_env.as_ref().map(|v| ("session_id_env", v)),
-        p.bearer_token_env.as_ref().map(|v| ("bearer_token_env", v)),
-    ];
-    let named: Vec<(&str, &String)> = sources.into_iter().flatten().collect();
-    match (named.as_slice(), p.api_key_file) {
-        ([], None) => {}
-        ([], Some(file)) => connection.api_key_file = Some(file),
-        ([(kind, var)], None) => {
-            let value = env(var).filter(|v| !v.trim().is_empty()).ok_or_else(|| {
-                Error::usage(format!(
-                    "profile {name:?} takes its credential from ${var} ({kind}), which is not set"
-                ))
-            })?;
-            let secret = Secret::new(value.trim());
-            connection.profile_credential = Some(match *kind {
-                "api_key_env" => Credential::ApiKey(secret),
-                "session_id_env" => Credential::SessionId(secret),
-                _ => Credential::Bearer(secret),
-            });
+    let keys = ProfileKeys {
+        api_key_env: p.api_key_env.as_deref(),
+        session_id_env: p.session_id_env.as_deref(),
+        bearer_token_env: p.bearer_token_env.as_deref(),
+        api_key_file: p.api_key_file.as_deref(),
+    };
+    match from_profile(&name, &keys, env)? {
+        FromProfile::Nothing => Ok(None),
+        FromProfile::File(file) => {
+            connection.api_key_file = Some(file);
+            Ok(None)
         }
-        _ => {
-            return Err(Error::usage(format!(
-                "profile {name:?} names several credentials: keep one of api_key_env, \
-                 api_key_file, session_id_env, bearer_token_env"
-            )));
-        }
+        FromProfile::Credential(c) => Ok(Some(c)),
     }
-    Ok(())
 }

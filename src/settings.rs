@@ -3,8 +3,11 @@
 //! source, [`OutputSettings`] the destination and the sink. Nothing past this point sees raw
 //! arguments.
 
+use std::sync::Arc;
+
 use chrono::Utc;
 
+use crate::auth::Credential;
 use crate::cli::{ConnectionArgs, FilterArgs, OutputArgs};
 use crate::config::{self, Target};
 use crate::console;
@@ -13,7 +16,7 @@ use crate::output::{Destination, Format, Output, RecordSink, WriteOptions, open_
 use crate::secret::Secret;
 use crate::simulator::{SimConfig, Simulator};
 use crate::source::journal::JournalSource;
-use crate::workfront::client::{Client, ClientOptions, Credential};
+use crate::workfront::client::{Client, ClientOptions};
 use crate::workfront::query::Filters;
 
 /// The checked inputs of a command that queries Workfront.
@@ -29,9 +32,9 @@ impl Settings {
     pub fn resolve(connection: &ConnectionArgs, filters: &FilterArgs) -> Result<Settings> {
         let env = |var: &str| std::env::var(var).ok();
         let (mut connection, mut filters) = (connection.clone(), filters.clone());
-        crate::profile::apply(&mut connection, &mut filters, &env)?;
+        let from_profile = crate::profile::apply(&mut connection, &mut filters, &env)?;
         let filters = config::filters(&filters, Utc::now())?;
-        let target = config::target(&connection, &env)?;
+        let target = config::target(&connection, from_profile, &env)?;
         console::verbose(target.describe());
         Ok(Settings {
             target,
@@ -44,7 +47,12 @@ impl Settings {
     /// data, in the current runtime, and the real HTTP path runs against it.
     pub async fn client(&self) -> Result<Client> {
         match &self.target {
-            Target::Tenant(c) => Client::new(&c.url, &c.api_version, &c.credential, self.options),
+            Target::Tenant(c) => {
+                // A credential that cannot be sent fails here, before any request.
+                c.credential.to_header()?;
+                let auth = Arc::new(c.credential.clone());
+                Client::new(&c.url, &c.api_version, auth, self.options)
+            }
             Target::Demo { api_version } => {
                 let records = crate::simulator::demo_records()?;
                 let key = Secret::new(format!(
@@ -66,7 +74,8 @@ impl Settings {
                 ));
                 let url = reqwest::Url::parse(&format!("http://{addr}"))
                     .map_err(|e| Error::Internal(e.to_string()))?;
-                Client::new(&url, api_version, &Credential::ApiKey(key), self.options)
+                let auth = Arc::new(Credential::ApiKey(key));
+                Client::new(&url, api_version, auth, self.options)
             }
         }
     }

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::input::parse_raw_records;
 use crate::output::Destination;
 use crate::secret::Secret;
-use crate::simulator::faults::FaultConfig;
+use crate::simulator::faults::{FaultConfig, FaultKind};
 use crate::simulator::{Growth, SimConfig, Simulator, demo_records, generate};
 
 pub fn run(args: SimulateArgs) -> Result<()> {
@@ -40,7 +40,7 @@ pub fn run(args: SimulateArgs) -> Result<()> {
         count_offset: 0,
         faults: FaultConfig {
             rate: args.fault_rate,
-            kinds: args.faults,
+            kinds: fault_kinds(&args.faults)?,
             max_concurrent: args.max_concurrent,
             stall: Duration::from_millis(args.stall_ms),
         },
@@ -66,6 +66,14 @@ pub fn run(args: SimulateArgs) -> Result<()> {
     })
 }
 
+/// The faults named by `--faults` (clap has checked the names).
+fn fault_kinds(names: &[String]) -> Result<Vec<FaultKind>> {
+    names
+        .iter()
+        .map(|n| FaultKind::named(n).ok_or_else(|| Error::usage(format!("unknown --faults {n:?}"))))
+        .collect()
+}
+
 /// Generated records as JSON Lines on stdout, one at a time.
 fn dump(rows: usize, seed: u64) -> Result<()> {
     let stdout = std::io::stdout();
@@ -84,5 +92,20 @@ fn dump(rows: usize, seed: u64) -> Result<()> {
         None => out
             .flush()
             .map_err(|source| Destination::Stdout.error(source)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fault_flag_names_one_fault_and_every_fault_has_a_flag() {
+        let names: Vec<String> = crate::cli::FAULTS
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .collect();
+        let kinds = fault_kinds(&names).unwrap();
+        assert_eq!(kinds, FaultKind::ALL);
     }
 }

@@ -12,22 +12,17 @@ use serde_json::json;
 use super::Shared;
 
 /// One kind of misbehaviour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FaultKind {
     /// 429 "Too many concurrent API requests for the given customer."
-    #[value(name = "429")]
     TooMany,
     /// 500 with Workfront's JSON error envelope.
-    #[value(name = "500")]
     ServerError,
     /// 502 with a proxy's HTML page.
-    #[value(name = "502")]
     BadGateway,
     /// 503 with a proxy's HTML page and `Retry-After: 1`.
-    #[value(name = "503")]
     Unavailable,
     /// 504 with a proxy's HTML page.
-    #[value(name = "504")]
     GatewayTimeout,
     /// The connection is reset as it is accepted, before any answer.
     Reset,
@@ -40,11 +35,32 @@ pub enum FaultKind {
     /// HTTP 200 with an HTML page (a proxy's login or error page).
     Html,
     /// HTTP 200 with an `"error"` body (API notes §6).
-    #[value(name = "error-200")]
     ErrorBody,
 }
 
 impl FaultKind {
+    /// The name `simulate --faults` gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::TooMany => "429",
+            FaultKind::ServerError => "500",
+            FaultKind::BadGateway => "502",
+            FaultKind::Unavailable => "503",
+            FaultKind::GatewayTimeout => "504",
+            FaultKind::Reset => "reset",
+            FaultKind::Timeout => "timeout",
+            FaultKind::Truncated => "truncated",
+            FaultKind::InvalidJson => "invalid-json",
+            FaultKind::Html => "html",
+            FaultKind::ErrorBody => "error-200",
+        }
+    }
+
+    /// The fault of a name.
+    pub fn named(name: &str) -> Option<FaultKind> {
+        FaultKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     pub const ALL: [FaultKind; 11] = [
         FaultKind::TooMany,
         FaultKind::ServerError,

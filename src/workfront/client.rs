@@ -5,17 +5,16 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, Url};
 use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
+use crate::auth::Authenticator;
 use crate::console;
 use crate::error::{Error, Result};
 use crate::model::sanitize::sanitize_json;
 use crate::rng::SplitMix64;
-use crate::secret::Secret;
 use crate::workfront::object::ObjectType;
 use crate::workfront::query::{Params, encode};
 use crate::workfront::retry::{RetryPolicy, jitter_source, parse_retry_after, retryable_status};
@@ -23,32 +22,6 @@ use crate::workfront::retry::{RetryPolicy, jitter_source, parse_retry_after, ret
 /// Workfront's CDN refuses URIs over 8,892 bytes (API notes §1). Past this length the same
 /// parameters go in a form-encoded POST body with `method=GET`.
 pub const MAX_URL_LEN: usize = 8000;
-
-/// One of the three credentials Workfront accepts (API notes §2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Credential {
-    /// `apiKey` header (never the query parameter: URLs end up in logs).
-    ApiKey(Secret),
-    /// `sessionID` header.
-    SessionId(Secret),
-    /// `Authorization: Bearer` with an Adobe IMS token.
-    Bearer(Secret),
-}
-
-impl Credential {
-    fn header(&self) -> Result<(HeaderName, HeaderValue)> {
-        let (name, value) = match self {
-            Credential::ApiKey(s) => ("apikey", s.expose().to_string()),
-            Credential::SessionId(s) => ("sessionid", s.expose().to_string()),
-            Credential::Bearer(s) => ("authorization", format!("Bearer {}", s.expose())),
-        };
-        let mut value = HeaderValue::from_str(&value).map_err(|_| {
-            Error::usage("the credential contains characters that cannot be sent in an HTTP header")
-        })?;
-        value.set_sensitive(true);
-        Ok((HeaderName::from_static(name), value))
-    }
-}
 
 /// How the client behaves on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +58,12 @@ pub struct Client {
     /// instead of behind every page lined up.
     pages: Arc<Semaphore>,
     retry: RetryPolicy,
+    auth: Arc<dyn Authenticator>,
+    /// Renewals of the credential so far: a request refused with 401 renews it only if none
+    /// happened since it was sent, so requests in flight wait for one renewal (single-flight).
+    renewals: Arc<tokio::sync::Mutex<u64>>,
+    /// The count of `renewals`, readable without waiting.
+    generation: Arc<std::sync::atomic::AtomicU64>,
     jitter: Arc<Mutex<SplitMix64>>,
     requests: Arc<std::sync::atomic::AtomicU64>,
     retries: Arc<std::sync::atomic::AtomicU64>,
@@ -147,21 +126,19 @@ impl Failure {
 }
 
 impl Client {
+    /// A client for `tenant`'s API `api_version`, sending the credential `auth` gives on
+    /// every request.
     pub fn new(
         tenant: &Url,
         api_version: &str,
-        credential: &Credential,
+        auth: Arc<dyn Authenticator>,
         options: ClientOptions,
     ) -> Result<Client> {
         let base = tenant
             .join(&format!("/attask/api/{api_version}/"))
             .map_err(|e| Error::usage(format!("cannot build the API URL: {e}")))?;
-        let (name, value) = credential.header()?;
-        let mut headers = HeaderMap::new();
-        headers.insert(name, value);
         let http = reqwest::Client::builder()
             .user_agent(concat!("jrnle-audit/", env!("CARGO_PKG_VERSION")))
-            .default_headers(headers)
             // A redirect could carry the credential header to another host: follow none.
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10).min(options.timeout))
@@ -174,6 +151,9 @@ impl Client {
             limiter: Arc::new(Semaphore::new(options.max_concurrency.max(1))),
             pages: Arc::new(Semaphore::new(options.max_concurrency.max(1))),
             retry: options.retry,
+            auth,
+            renewals: Default::default(),
+            generation: Default::default(),
             jitter: Arc::new(Mutex::new(jitter_source())),
             requests: Default::default(),
             retries: Default::default(),
@@ -278,7 +258,9 @@ impl Client {
     {
         let started = Instant::now();
         let mut retry = 0;
+        let mut renewed = false;
         loop {
+            let generation = self.generation.load(std::sync::atomic::Ordering::Acquire);
             let outcome = {
                 let _queued = match lane {
                     Lane::Page => Some(
@@ -310,6 +292,13 @@ impl Client {
                 },
                 Err(f) => f,
             };
+            // A refused credential is renewed once, if the credential can renew.
+            if matches!(failure.error, Error::Auth { status: 401, .. }) && !renewed {
+                renewed = true;
+                if self.renew(generation).await? {
+                    continue;
+                }
+            }
             if !failure.retryable {
                 return Err(failure.error);
             }
@@ -335,6 +324,23 @@ impl Client {
         }
     }
 
+    /// Renew the credential after a 401 to a request sent at `generation`, unless another
+    /// request renewed it since; whether the request is worth sending again.
+    async fn renew(&self, generation: u64) -> Result<bool> {
+        let mut renewals = self.renewals.lock().await;
+        if *renewals != generation {
+            return Ok(true);
+        }
+        let renewed = self.auth.renew().await?;
+        if renewed {
+            *renewals += 1;
+            self.generation
+                .store(*renewals, std::sync::atomic::Ordering::Release);
+            console::verbose("the credential was refused (401) and has been renewed");
+        }
+        Ok(renewed)
+    }
+
     /// One HTTP exchange. Returns the URL path (for messages) and the body of a 2xx answer,
     /// unparsed (the caller's `parse` checks it).
     async fn attempt(
@@ -351,6 +357,11 @@ impl Client {
         let path = url.path().to_string();
         let query = encode(params);
         url.set_query((!query.is_empty()).then_some(query.as_str()));
+        let (name, value) = self
+            .auth
+            .header()
+            .await
+            .map_err(|e| Failure::new(e, false))?;
         let started = Instant::now();
         let (method, request) = if url.as_str().len() <= MAX_URL_LEN {
             (Method::GET, self.http.request(Method::GET, url))
@@ -372,7 +383,7 @@ impl Client {
             // Building the request is the only failure another try cannot mend.
             Failure::new(error, !e.is_builder())
         };
-        let response = request.send().await.map_err(network)?;
+        let response = request.header(name, value).send().await.map_err(network)?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -606,22 +617,5 @@ mod tests {
     fn good_answers_pass_through() {
         let v = interpret("/p", 200, br#"{"data":{"count":3}}"#).unwrap();
         assert_eq!(v["data"]["count"], 3);
-    }
-
-    #[test]
-    fn credentials_go_in_sensitive_headers() {
-        let (name, value) = Credential::Bearer(Secret::new("tok")).header().unwrap();
-        assert_eq!(name, "authorization");
-        assert_eq!(value.to_str().unwrap(), "Bearer tok");
-        assert!(value.is_sensitive());
-        let (name, _) = Credential::ApiKey(Secret::new("k")).header().unwrap();
-        assert_eq!(name, "apikey");
-        let (name, _) = Credential::SessionId(Secret::new("s")).header().unwrap();
-        assert_eq!(name, "sessionid");
-        assert!(
-            Credential::ApiKey(Secret::new("bad\nvalue"))
-                .header()
-                .is_err()
-        );
     }
 }

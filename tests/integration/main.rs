@@ -1,5 +1,6 @@
 //! Integration tests: the real binary against the Workfront simulator over HTTP.
 
+mod auth;
 mod count;
 mod exit_codes;
 mod export;

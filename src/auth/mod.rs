@@ -1,0 +1,105 @@
+//! Credentials behind one trait: the client asks an [`Authenticator`] for the credential header
+//! of every request, and calls [`Authenticator::renew`] once after a 401 (the client makes
+//! that single-flight). The credentials handed in from outside (API key, session ID, bearer
+//! token: [`Credential`]) cannot renew; credentials that fetch and renew their own sessions
+//! (Workfront's OAuth2 flows) implement the same trait. Where a credential comes from
+//! (environment, files, profiles) is [`resolve`].
+
+pub mod resolve;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use reqwest::header::{HeaderName, HeaderValue};
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+/// The source of the credential header of each request.
+pub trait Authenticator: Send + Sync {
+    /// The header to send: name and value (marked sensitive, so no log shows it).
+    fn header(&self) -> BoxFuture<'_, Result<(HeaderName, HeaderValue)>>;
+
+    /// Get a fresh credential after Workfront refused the current one (401). `Ok(true)`: renewed,
+    /// the request is worth sending again; `Ok(false)`: this credential cannot renew.
+    fn renew(&self) -> BoxFuture<'_, Result<bool>>;
+
+    /// What kind of credential this is, for `-v` (never its value).
+    fn describe(&self) -> String;
+}
+
+/// One of the three credentials Workfront accepts as they are (API notes §2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// `apiKey` header (never the query parameter: URLs end up in logs).
+    ApiKey(Secret),
+    /// `sessionID` header.
+    SessionId(Secret),
+    /// `Authorization: Bearer` with an Adobe IMS token.
+    Bearer(Secret),
+}
+
+impl Credential {
+    /// The header this credential is sent as.
+    pub fn to_header(&self) -> Result<(HeaderName, HeaderValue)> {
+        let (name, value) = match self {
+            Credential::ApiKey(s) => ("apikey", s.expose().to_string()),
+            Credential::SessionId(s) => ("sessionid", s.expose().to_string()),
+            Credential::Bearer(s) => ("authorization", format!("Bearer {}", s.expose())),
+        };
+        let mut value = HeaderValue::from_str(&value).map_err(|_| {
+            Error::usage("the credential contains characters that cannot be sent in an HTTP header")
+        })?;
+        value.set_sensitive(true);
+        Ok((HeaderName::from_static(name), value))
+    }
+}
+
+/// A credential handed in from outside: sent as it is, never renewed (a 401 stays a 401).
+impl Authenticator for Credential {
+    fn header(&self) -> BoxFuture<'_, Result<(HeaderName, HeaderValue)>> {
+        futures::future::ready(self.to_header()).boxed()
+    }
+
+    fn renew(&self) -> BoxFuture<'_, Result<bool>> {
+        futures::future::ready(Ok(false)).boxed()
+    }
+
+    fn describe(&self) -> String {
+        let kind = match self {
+            Credential::ApiKey(_) => "apiKey header",
+            Credential::SessionId(_) => "sessionID header",
+            Credential::Bearer(_) => "Authorization: Bearer header",
+        };
+        format!("{kind} (redacted)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_go_in_sensitive_headers() {
+        let (name, value) = Credential::Bearer(Secret::new("tok")).to_header().unwrap();
+        assert_eq!(name, "authorization");
+        assert_eq!(value.to_str().unwrap(), "Bearer tok");
+        assert!(value.is_sensitive());
+        let (name, _) = Credential::ApiKey(Secret::new("k")).to_header().unwrap();
+        assert_eq!(name, "apikey");
+        let (name, _) = Credential::SessionId(Secret::new("s")).to_header().unwrap();
+        assert_eq!(name, "sessionid");
+        assert!(
+            Credential::ApiKey(Secret::new("bad\nvalue"))
+                .to_header()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_credential_from_outside_cannot_renew_and_never_shows_its_value() {
+        let c = Credential::ApiKey(Secret::new("s3cret-value"));
+        assert!(!futures::executor::block_on(c.renew()).unwrap());
+        assert!(!c.describe().contains("s3cret"));
+        assert!(!format!("{c:?}").contains("s3cret"));
+    }
+}

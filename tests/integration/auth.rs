@@ -1,0 +1,104 @@
+//! The `Authenticator` seam: a credential refused with 401 is renewed once, by one request,
+//! while the others in flight wait for that renewal; a credential that cannot renew keeps
+//! today's behaviour (exit 3, no second try).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use jrnle_audit::auth::{Authenticator, Credential};
+use jrnle_audit::error::Result;
+use jrnle_audit::secret::Secret;
+use jrnle_audit::workfront::client::{Client, ClientOptions};
+use jrnle_audit::workfront::query::Filters;
+use reqwest::header::{HeaderName, HeaderValue};
+
+use crate::util::{KEY, demo_records, run, sim, stderr};
+
+/// Starts with an expired key; renewing takes a while (as a token exchange does) and yields
+/// the key the simulator accepts.
+struct Expiring {
+    current: std::sync::Mutex<String>,
+    renewals: AtomicUsize,
+}
+
+impl Authenticator for Expiring {
+    fn header(&self) -> BoxFuture<'_, Result<(HeaderName, HeaderValue)>> {
+        let key = self.current.lock().unwrap().clone();
+        futures::future::ready(Credential::ApiKey(Secret::new(key)).to_header()).boxed()
+    }
+
+    fn renew(&self) -> BoxFuture<'_, Result<bool>> {
+        async move {
+            self.renewals.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            *self.current.lock().unwrap() = KEY.to_string();
+            Ok(true)
+        }
+        .boxed()
+    }
+
+    fn describe(&self) -> String {
+        "expiring test key".into()
+    }
+}
+
+fn all_entries() -> Filters {
+    Filters {
+        obj_codes: vec![],
+        fields: vec![],
+        obj_ids: vec![],
+        edited_by: vec![],
+        change_types: vec![],
+        since: None,
+        until: chrono::Utc::now(),
+    }
+}
+
+#[test]
+fn a_refused_credential_is_renewed_once_for_all_requests_in_flight() {
+    let sim = sim(&demo_records());
+    let auth = Arc::new(Expiring {
+        current: std::sync::Mutex::new("expired-key".into()),
+        renewals: AtomicUsize::new(0),
+    });
+    let options = ClientOptions {
+        max_concurrency: 8,
+        ..ClientOptions::default()
+    };
+    let url = reqwest::Url::parse(&sim.url).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let counts = runtime.block_on(async {
+        let client = Client::new(&url, "v21.0", auth.clone(), options).unwrap();
+        let search = all_entries().search();
+        let params = search.count_params();
+        let requests = (0..8).map(|_| client.count(&search.object, &params));
+        let counts = futures::future::join_all(requests).await;
+        (counts, client.requests(), client.retries())
+    });
+    let (counts, requests, retries) = counts;
+    let expected = demo_records().len() as u64;
+    for count in counts {
+        assert_eq!(count.unwrap(), expected);
+    }
+    assert_eq!(
+        auth.renewals.load(Ordering::SeqCst),
+        1,
+        "one renewal for all"
+    );
+    assert_eq!(requests, 16, "each request refused once, then sent again");
+    assert_eq!(retries, 0, "a renewal is not a retry");
+}
+
+#[test]
+fn a_credential_that_cannot_renew_fails_at_the_first_401() {
+    let sim = sim(&demo_records());
+    let o = run(crate::util::bin()
+        .args(["count", "--url", &sim.url])
+        .env("WORKFRONT_API_KEY", "wrong-key"));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let log = sim.simulator.request_log();
+    assert_eq!(log.len(), 1, "one request, not retried: {log:?}");
+}
