@@ -119,6 +119,30 @@ fn answer(
     body: &[u8],
 ) -> Result<Vec<u8>, ApiError> {
     let (version, action) = route(uri.path())?;
+    let params = request_params(method, uri, body, &action)?;
+    authenticate(shared, headers, &params)?;
+    if let Some(obj) = action.strip_prefix("metadata:") {
+        return super::metadata::metadata(obj)
+            .map(|m| m.to_string().into_bytes())
+            .ok_or_else(|| ApiError::invalid("unknown object"));
+    }
+    let model = format!("V{}", version.trim_start_matches('v').replace('.', "_"));
+    let query = SimQuery::parse(&params, &model, &shared.config.zone, Utc::now())?;
+    let entries = shared.entries.read().unwrap_or_else(|e| e.into_inner());
+    let candidates = candidates(&entries, &query);
+    match action.as_str() {
+        "count" => Ok(count_body(shared, &query, candidates)),
+        _ => Ok(search_answer(shared, &query, candidates)),
+    }
+}
+
+/// The parameters of a GET's query, or of a POST's form body with `method=GET` (API notes §1).
+fn request_params(
+    method: &Method,
+    uri: &Uri,
+    body: &[u8],
+    action: &str,
+) -> Result<Vec<(String, String)>, ApiError> {
     let mut params: Vec<(String, String)> = uri
         .query()
         .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
@@ -136,19 +160,14 @@ fn answer(
             "{method} is not supported on JRNLE/{action}"
         )));
     }
-    authenticate(shared, headers, &params)?;
-    if let Some(obj) = action.strip_prefix("metadata:") {
-        return super::metadata::metadata(obj)
-            .map(|m| m.to_string().into_bytes())
-            .ok_or_else(|| ApiError::invalid("unknown object"));
-    }
-    let model = format!("V{}", version.trim_start_matches('v').replace('.', "_"));
-    let zone = shared.config.zone;
-    let query = SimQuery::parse(&params, &model, &zone, Utc::now())?;
-    let entries = shared.entries.read().unwrap_or_else(|e| e.into_inner());
-    // Entries are kept in (entryDate, ID) order, so a date range narrows the scan to a slice
-    // by binary search; every entry of the slice is still checked against the full query.
-    let candidates = match query.date_bounds() {
+    Ok(params)
+}
+
+/// The entries a query can match. Entries are kept in (entryDate, ID) order, so a date range
+/// narrows the scan to a slice by binary search; every entry of the slice is still checked
+/// against the full query, unless the query is the date range alone.
+fn candidates<'e>(entries: &'e [store::Entry], query: &SimQuery) -> &'e [store::Entry] {
+    match query.date_bounds() {
         Some((lo, hi)) => {
             let start = lo.map_or(0, |lo| {
                 entries.partition_point(|e| store::date_of(e).is_some_and(|d| d < lo))
@@ -158,48 +177,61 @@ fn answer(
             });
             &entries[start..end.max(start)]
         }
-        None => &entries[..],
-    };
-    // A plain date range is the common query (every page the exporter asks for): its slice
-    // holds exactly the matches, so entries need not be checked one by one.
-    let exact = query.is_date_range_only();
-    let matching = candidates
-        .iter()
-        .filter(|e| exact || query.matches(e, &zone));
-    match action.as_str() {
-        "count" => {
-            let n = if exact {
-                candidates.len()
-            } else {
-                matching.count()
-            };
-            let count = (n as i64 + shared.config.count_offset).max(0);
-            Ok(json!({"data": {"count": count}}).to_string().into_bytes())
-        }
-        _ if query.is_stored_order() => {
-            // Sorted on (entryDate, ID), a total order: the stored order, read lazily.
-            let rows = matching.skip(query.first).take(query.limit);
-            Ok(search_body(rows, &query.fields, &zone))
-        }
-        _ if query.is_reverse_stored_order() => {
-            // The same total order reversed (the newest entries first), read lazily too.
-            let rows = matching.rev().skip(query.first).take(query.limit);
-            Ok(search_body(rows, &query.fields, &zone))
-        }
-        _ => {
-            // Each request gets its own order for rows that tie on every sort key.
-            let n = shared.requests.fetch_add(1, Ordering::Relaxed);
-            let mut rng = SplitMix64::new(shared.config.seed ^ n.wrapping_mul(0x9E37_79B9));
-            let mut rows: Vec<_> = matching.map(|e| (rng.next_u64(), e)).collect();
-            query.order(&mut rows);
-            let rows = rows
-                .iter()
-                .skip(query.first)
-                .take(query.limit)
-                .map(|(_, e)| *e);
-            Ok(search_body(rows, &query.fields, &zone))
-        }
+        None => entries,
     }
+}
+
+/// The matching entries among the candidates. A plain date range is the common query (every
+/// page the exporter asks for): its slice holds exactly the matches, so entries need not be
+/// checked one by one.
+fn matching<'e>(
+    shared: &Shared,
+    query: &'e SimQuery,
+    candidates: &'e [store::Entry],
+) -> impl DoubleEndedIterator<Item = &'e store::Entry> {
+    let exact = query.is_date_range_only();
+    let zone = shared.config.zone;
+    candidates
+        .iter()
+        .filter(move |e| exact || query.matches(e, &zone))
+}
+
+/// `{"data": {"count": N}}`.
+fn count_body(shared: &Shared, query: &SimQuery, candidates: &[store::Entry]) -> Vec<u8> {
+    let n = if query.is_date_range_only() {
+        candidates.len()
+    } else {
+        matching(shared, query, candidates).count()
+    };
+    let count = (n as i64 + shared.config.count_offset).max(0);
+    json!({"data": {"count": count}}).to_string().into_bytes()
+}
+
+/// A page of the matching entries in the query's order.
+fn search_answer(shared: &Shared, query: &SimQuery, candidates: &[store::Entry]) -> Vec<u8> {
+    let zone = shared.config.zone;
+    let matching = matching(shared, query, candidates);
+    if query.is_stored_order() {
+        // Sorted on (entryDate, ID), a total order: the stored order, read lazily.
+        let rows = matching.skip(query.first).take(query.limit);
+        return search_body(rows, &query.fields, &zone);
+    }
+    if query.is_reverse_stored_order() {
+        // The same total order reversed (the newest entries first), read lazily too.
+        let rows = matching.rev().skip(query.first).take(query.limit);
+        return search_body(rows, &query.fields, &zone);
+    }
+    // Each request gets its own order for rows that tie on every sort key.
+    let n = shared.requests.fetch_add(1, Ordering::Relaxed);
+    let mut rng = SplitMix64::new(shared.config.seed ^ n.wrapping_mul(0x9E37_79B9));
+    let mut rows: Vec<_> = matching.map(|e| (rng.next_u64(), e)).collect();
+    query.order(&mut rows);
+    let rows = rows
+        .iter()
+        .skip(query.first)
+        .take(query.limit)
+        .map(|(_, e)| *e);
+    search_body(rows, &query.fields, &zone)
 }
 
 /// `{"data": [...]}` for a page of entries.

@@ -104,6 +104,136 @@ struct RawCondition {
     range: Option<String>,
 }
 
+/// A request's parameters as they are read, before the conditions are built.
+#[derive(Default)]
+struct Collected {
+    groups: BTreeMap<Option<u32>, BTreeMap<String, RawCondition>>,
+    /// (rank, position, field index, descending)
+    sorts: Vec<(u32, usize, usize, bool)>,
+    first: usize,
+    limit: usize,
+    fields: Option<String>,
+}
+
+type Unsupported<'u> = &'u dyn Fn(&str) -> ApiError;
+
+impl Collected {
+    /// One parameter, at `position` among them.
+    fn add(
+        &mut self,
+        position: usize,
+        key: &str,
+        value: &str,
+        unsupported: Unsupported<'_>,
+    ) -> Result<(), ApiError> {
+        match key {
+            "fields" => self.fields = Some(value.to_string()),
+            "$$FIRST" => self.first = parse_count(key, value)?,
+            "$$LIMIT" => {
+                let n = parse_count(key, value)?;
+                if n > MAX_LIMIT {
+                    return Err(ApiError::invalid(format!(
+                        "The requested limit {n} is greater than the maximum allowed limit of {MAX_LIMIT}"
+                    )));
+                }
+                self.limit = if n == 0 { DEFAULT_LIMIT } else { n };
+            }
+            k if RESERVED.contains(&k) || k.starts_with("$$") => {}
+            k => {
+                let (group, name) = split_group(k)?;
+                match name.strip_suffix("_Sort") {
+                    Some(sort_name) => self.add_sort(position, sort_name, value, unsupported)?,
+                    None => self.add_condition_part(group, name, value),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `field_N_Sort=asc|desc`.
+    fn add_sort(
+        &mut self,
+        position: usize,
+        sort_name: &str,
+        value: &str,
+        unsupported: Unsupported<'_>,
+    ) -> Result<(), ApiError> {
+        let (field, rank) = split_rank(sort_name);
+        let index = field_index(field).ok_or_else(|| unsupported(field))?;
+        let desc = match value {
+            "asc" => false,
+            "desc" => true,
+            other => {
+                return Err(ApiError::invalid(format!(
+                    "invalid sort direction {other} for {field}: use asc or desc"
+                )));
+            }
+        };
+        self.sorts.push((rank, position, index, desc));
+        Ok(())
+    }
+
+    /// A value, `_Mod` or `_Range` of a condition in `group`.
+    fn add_condition_part(&mut self, group: Option<u32>, name: &str, value: &str) {
+        let (field, part) = if let Some(f) = name.strip_suffix("_Mod") {
+            (f, Part::Modifier)
+        } else if let Some(f) = name.strip_suffix("_Range") {
+            (f, Part::Range)
+        } else {
+            (name, Part::Value)
+        };
+        let raw = self
+            .groups
+            .entry(group)
+            .or_default()
+            .entry(field.to_string())
+            .or_default();
+        match part {
+            // A repeated parameter is another value of the same condition, not a second
+            // condition (API notes §4); a repeated `_Mod` or `_Range` keeps the first, as a
+            // request can state only one.
+            Part::Value => raw.values.push(value.to_string()),
+            Part::Modifier => {
+                raw.modifier.get_or_insert_with(|| value.to_string());
+            }
+            Part::Range => {
+                raw.range.get_or_insert_with(|| value.to_string());
+            }
+        }
+    }
+
+    /// The query: conditions built and checked, sorts in key order.
+    fn build(
+        mut self,
+        zone: &Tz,
+        now: DateTime<Utc>,
+        unsupported: Unsupported<'_>,
+    ) -> Result<SimQuery, ApiError> {
+        let mut plain = Vec::new();
+        let mut or_groups = Vec::new();
+        for (group, conditions) in self.groups {
+            let mut built = Vec::new();
+            for (name, raw) in conditions {
+                built.push(build_condition(&name, raw, zone, now, unsupported)?);
+            }
+            match group {
+                None => plain = built,
+                Some(_) => or_groups.push(built),
+            }
+        }
+        self.sorts
+            .sort_by_key(|&(rank, position, _, _)| (rank, position));
+        Ok(SimQuery {
+            plain,
+            groups: or_groups,
+            sort: self.sorts.into_iter().map(|(_, _, i, d)| (i, d)).collect(),
+            first: self.first,
+            limit: self.limit,
+            fields: parse_fields(self.fields.as_deref(), unsupported)?,
+        })
+    }
+}
+
 /// Parameters that are not filters.
 const RESERVED: [&str; 5] = ["fields", "method", "apiKey", "sessionID", "$$FIRST"];
 
@@ -121,90 +251,14 @@ impl SimQuery {
                 "APIModel {model} does not support field {name} (JournalEntry)"
             ))
         };
-        let mut groups: BTreeMap<Option<u32>, BTreeMap<String, RawCondition>> = BTreeMap::new();
-        let mut sorts: Vec<(u32, usize, usize, bool)> = Vec::new();
-        let mut first = 0;
-        let mut limit = DEFAULT_LIMIT;
-        let mut fields = None;
+        let mut collected = Collected {
+            limit: DEFAULT_LIMIT,
+            ..Collected::default()
+        };
         for (position, (key, value)) in params.iter().enumerate() {
-            match key.as_str() {
-                "fields" => fields = Some(value.clone()),
-                "$$FIRST" => first = parse_count(key, value)?,
-                "$$LIMIT" => {
-                    let n = parse_count(key, value)?;
-                    if n > MAX_LIMIT {
-                        return Err(ApiError::invalid(format!(
-                            "The requested limit {n} is greater than the maximum allowed limit of {MAX_LIMIT}"
-                        )));
-                    }
-                    limit = if n == 0 { DEFAULT_LIMIT } else { n };
-                }
-                k if RESERVED.contains(&k) || k.starts_with("$$") => {}
-                k => {
-                    let (group, name) = split_group(k)?;
-                    if let Some(sort_name) = name.strip_suffix("_Sort") {
-                        let (field, rank) = split_rank(sort_name);
-                        let index = field_index(field).ok_or_else(|| unsupported(field))?;
-                        let desc = match value.as_str() {
-                            "asc" => false,
-                            "desc" => true,
-                            other => {
-                                return Err(ApiError::invalid(format!(
-                                    "invalid sort direction {other} for {field}: use asc or desc"
-                                )));
-                            }
-                        };
-                        sorts.push((rank, position, index, desc));
-                        continue;
-                    }
-                    let (field, part) = if let Some(f) = name.strip_suffix("_Mod") {
-                        (f, Part::Modifier)
-                    } else if let Some(f) = name.strip_suffix("_Range") {
-                        (f, Part::Range)
-                    } else {
-                        (name, Part::Value)
-                    };
-                    let raw = groups
-                        .entry(group)
-                        .or_default()
-                        .entry(field.to_string())
-                        .or_default();
-                    match part {
-                        // A repeated parameter is another value of the same condition, not a
-                        // second condition (API notes §4); a repeated `_Mod` or `_Range` keeps
-                        // the first, as a request can state only one.
-                        Part::Value => raw.values.push(value.clone()),
-                        Part::Modifier => {
-                            raw.modifier.get_or_insert_with(|| value.clone());
-                        }
-                        Part::Range => {
-                            raw.range.get_or_insert_with(|| value.clone());
-                        }
-                    }
-                }
-            }
+            collected.add(position, key, value, &unsupported)?;
         }
-        let mut plain = Vec::new();
-        let mut or_groups = Vec::new();
-        for (group, conditions) in groups {
-            let mut built = Vec::new();
-            for (name, raw) in conditions {
-                built.push(build_condition(&name, raw, zone, now, &unsupported)?);
-            }
-            match group {
-                None => plain = built,
-                Some(_) => or_groups.push(built),
-            }
-        }
-        sorts.sort_by_key(|&(rank, position, _, _)| (rank, position));
-        Ok(SimQuery {
-            plain,
-            groups: or_groups,
-            sort: sorts.into_iter().map(|(_, _, i, d)| (i, d)).collect(),
-            first,
-            limit,
-            fields: parse_fields(fields.as_deref(), &unsupported)?,
-        })
+        collected.build(zone, now, &unsupported)
     }
 
     /// Bounds on entryDate that every match satisfies, when the query says so plainly: a

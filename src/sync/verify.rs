@@ -35,97 +35,122 @@ pub fn verify(dir: &Path, state_path: Option<&Path>) -> Result<Report> {
             Err(problem) => report.problems.push(problem),
         }
     }
-    let mut accounted: HashSet<&str> = [LOCK_FILE, STATE_FILE].into_iter().collect();
     let mut previous: Option<&Committed> = None;
     for c in &chain {
-        let m = &c.manifest;
-        accounted.insert(&c.name);
-        accounted.insert(&m.data_file.name);
-        let p = &mut report.problems;
-        if c.name != format!("{}{MANIFEST_SUFFIX}", m.data_file.name) {
-            p.push(format!(
-                "{}: names data file {}, not the one its own name says",
-                c.name, m.data_file.name
-            ));
-        }
-        match (
-            m.window_from(),
-            m.window_to(),
-            Format::named(&m.query.format),
-        ) {
-            (Some(from), Some(to), Some(format)) => {
-                if from >= to {
-                    p.push(format!(
-                        "{}: the window [{}, {}) is empty",
-                        c.name, m.window.from, m.window.to
-                    ));
-                }
-                if data_file_name(&from, &to, format) != m.data_file.name {
-                    p.push(format!(
-                        "{}: the data file name {} does not match the window [{}, {})",
-                        c.name, m.data_file.name, m.window.from, m.window.to
-                    ));
-                }
-            }
-            _ => p.push(format!("{}: unreadable window or format", c.name)),
-        }
-        match previous {
-            None if m.previous_manifest_sha256.is_some() => p.push(format!(
-                "{}: the first manifest present points to an earlier one: the start of the chain was removed",
-                c.name
-            )),
-            Some(prev) => {
-                if m.previous_manifest_sha256.as_deref() != Some(prev.sha256.as_str()) {
-                    p.push(format!(
-                        "{}: chain broken after {}: its previous_manifest_sha256 does not match \
-                         (a manifest was removed, edited, added or reordered)",
-                        c.name, prev.name
-                    ));
-                }
-                if m.window.from != prev.manifest.window.to {
-                    p.push(format!(
-                        "{}: window starts at {} but the previous one ended at {}: not contiguous",
-                        c.name, m.window.from, prev.manifest.window.to
-                    ));
-                }
-            }
-            None => {}
-        }
-        check_data_file(dir, c, p);
-        report.rows += m.row_count;
+        check_manifest(c, &mut report.problems);
+        check_link(previous, c, &mut report.problems);
+        check_data_file(dir, c, &mut report.problems);
+        report.rows += c.manifest.row_count;
         previous = Some(c);
     }
     report.manifests = chain.len();
     report.first_from = chain.first().map(|c| c.manifest.window.from.clone());
     report.last_to = chain.last().map(|c| c.manifest.window.to.clone());
-    for name in &names {
-        if !accounted.contains(name.as_str()) && !name.ends_with(PARTIAL_SUFFIX) {
-            report
-                .problems
-                .push(format!("{name}: not part of any manifest (added by hand?)"));
-        }
-    }
+    check_unaccounted(&names, &chain, &mut report.problems);
     let default_state = dir.join(STATE_FILE);
-    let state_path = state_path.unwrap_or(&default_state);
-    if let Some(state) = state::load(state_path)? {
-        match chain.last() {
-            Some(last) if last.name == state.last_manifest && last.sha256 == state.last_manifest_sha256 => {}
-            Some(last) if chain.iter().any(|c| c.name == state.last_manifest) => report.problems.push(format!(
-                "the state file {} records {} as the newest manifest, but {} is newer: \
-                 harmless if a sync was interrupted just after committing, otherwise a manifest was added",
-                state_path.display(),
-                state.last_manifest,
-                last.name
-            )),
-            _ => report.problems.push(format!(
-                "the state file {} records {} as the newest manifest, which is missing or \
-                 altered: the newest committed files were removed or edited",
-                state_path.display(),
-                state.last_manifest
-            )),
+    check_state(
+        state_path.unwrap_or(&default_state),
+        &chain,
+        &mut report.problems,
+    )?;
+    Ok(report)
+}
+
+/// A manifest on its own: its name, its window and the data file name the window gives.
+fn check_manifest(c: &Committed, p: &mut Vec<String>) {
+    let m = &c.manifest;
+    if c.name != format!("{}{MANIFEST_SUFFIX}", m.data_file.name) {
+        p.push(format!(
+            "{}: names data file {}, not the one its own name says",
+            c.name, m.data_file.name
+        ));
+    }
+    match (
+        m.window_from(),
+        m.window_to(),
+        Format::named(&m.query.format),
+    ) {
+        (Some(from), Some(to), Some(format)) => {
+            if from >= to {
+                p.push(format!(
+                    "{}: the window [{}, {}) is empty",
+                    c.name, m.window.from, m.window.to
+                ));
+            }
+            if data_file_name(&from, &to, format) != m.data_file.name {
+                p.push(format!(
+                    "{}: the data file name {} does not match the window [{}, {})",
+                    c.name, m.data_file.name, m.window.from, m.window.to
+                ));
+            }
+        }
+        _ => p.push(format!("{}: unreadable window or format", c.name)),
+    }
+}
+
+/// A manifest's link to the one before it: the hash chain and contiguous windows.
+fn check_link(previous: Option<&Committed>, c: &Committed, p: &mut Vec<String>) {
+    let m = &c.manifest;
+    match previous {
+        None if m.previous_manifest_sha256.is_some() => p.push(format!(
+            "{}: the first manifest present points to an earlier one: the start of the chain was removed",
+            c.name
+        )),
+        Some(prev) => {
+            if m.previous_manifest_sha256.as_deref() != Some(prev.sha256.as_str()) {
+                p.push(format!(
+                    "{}: chain broken after {}: its previous_manifest_sha256 does not match \
+                     (a manifest was removed, edited, added or reordered)",
+                    c.name, prev.name
+                ));
+            }
+            if m.window.from != prev.manifest.window.to {
+                p.push(format!(
+                    "{}: window starts at {} but the previous one ended at {}: not contiguous",
+                    c.name, m.window.from, prev.manifest.window.to
+                ));
+            }
+        }
+        None => {}
+    }
+}
+
+/// Files that no manifest accounts for (added by hand).
+fn check_unaccounted(names: &[String], chain: &[Committed], p: &mut Vec<String>) {
+    let mut accounted: HashSet<&str> = [LOCK_FILE, STATE_FILE].into_iter().collect();
+    for c in chain {
+        accounted.insert(&c.name);
+        accounted.insert(&c.manifest.data_file.name);
+    }
+    for name in names {
+        if !accounted.contains(name.as_str()) && !name.ends_with(PARTIAL_SUFFIX) {
+            p.push(format!("{name}: not part of any manifest (added by hand?)"));
         }
     }
-    Ok(report)
+}
+
+/// The state file's record of the newest manifest, when there is a state file.
+fn check_state(state_path: &Path, chain: &[Committed], p: &mut Vec<String>) -> Result<()> {
+    let Some(state) = state::load(state_path)? else {
+        return Ok(());
+    };
+    match chain.last() {
+        Some(last) if last.name == state.last_manifest && last.sha256 == state.last_manifest_sha256 => {}
+        Some(last) if chain.iter().any(|c| c.name == state.last_manifest) => p.push(format!(
+            "the state file {} records {} as the newest manifest, but {} is newer: \
+             harmless if a sync was interrupted just after committing, otherwise a manifest was added",
+            state_path.display(),
+            state.last_manifest,
+            last.name
+        )),
+        _ => p.push(format!(
+            "the state file {} records {} as the newest manifest, which is missing or \
+             altered: the newest committed files were removed or edited",
+            state_path.display(),
+            state.last_manifest
+        )),
+    }
+    Ok(())
 }
 
 fn check_data_file(dir: &Path, c: &Committed, problems: &mut Vec<String>) {

@@ -14,5 +14,6 @@ mod security;
 mod simulate;
 mod simulator;
 mod sync;
+mod tidy;
 mod util;
 mod ux;
