@@ -6,6 +6,7 @@
 use std::collections::{BTreeSet, HashSet};
 use std::path::PathBuf;
 
+use crate::console;
 use crate::error::{Error, Result};
 use crate::labels::Labeler;
 use crate::model::anomaly::{Anomalies, AnomalySet};
@@ -78,6 +79,12 @@ impl<'s> Delivery<'s> {
         source: &mut dyn ChangeSource,
         range: Option<TimeRange>,
     ) -> Result<Delivered> {
+        let from = source.describe();
+        console::debug(format!(
+            "delivering {} records: {}",
+            from.kind.as_str(),
+            from.query
+        ));
         source.deliver(range, &mut self).await?;
         let place = self.place;
         self.sink.finish().map_err(|source| Error::Write {
@@ -115,5 +122,109 @@ impl Receiver for Delivery<'_> {
         })?;
         self.done.written += 1;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::raw::from_map;
+    use crate::normalize::normalize;
+    use crate::output::{Format, WriteOptions, open_sink};
+    use crate::source::Description;
+    use futures::FutureExt;
+    use futures::future::LocalBoxFuture;
+
+    /// Three entries: `a` before the window, `b` and `c` in it.
+    struct Three;
+
+    impl ChangeSource for Three {
+        fn describe(&self) -> Description {
+            Description {
+                kind: crate::model::change::SourceKind::Journal,
+                query: "three".into(),
+            }
+        }
+
+        fn expected<'a>(&'a self, _: &'a TimeRange) -> LocalBoxFuture<'a, Result<Option<u64>>> {
+            async { Ok(Some(3)) }.boxed_local()
+        }
+
+        fn deliver<'a>(
+            &'a mut self,
+            _: Option<TimeRange>,
+            to: &'a mut dyn Receiver,
+        ) -> LocalBoxFuture<'a, Result<u64>> {
+            async move {
+                for (id, date, field) in [
+                    ("a", "2025-01-06T23:00:00:000+0000", "status"),
+                    ("b", "2025-01-07T01:00:00:000+0000", "status"),
+                    ("c", "2025-01-07T02:00:00:000+0000", "not a date"),
+                ] {
+                    let raw = serde_json::json!({"ID": id, "entryDate": date, "fieldName": field});
+                    let (record, found) = normalize(from_map(raw.as_object().unwrap()));
+                    to.take(record, found)?;
+                }
+                Ok(3)
+            }
+            .boxed_local()
+        }
+    }
+
+    fn ndjson_ids(bytes: &[u8]) -> Vec<String> {
+        std::str::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].to_string())
+            .collect()
+    }
+
+    #[test]
+    fn skips_what_was_delivered_counts_late_arrivals_and_notes_unseen_fields() {
+        let mut out = Vec::new();
+        let sink = open_sink(Format::Ndjson, &mut out, &WriteOptions::default()).unwrap();
+        let delivered: HashSet<String> = ["b".to_string()].into();
+        let done = futures::executor::block_on(
+            Delivery::new(sink, "out".into())
+                .skipping(&delivered, "2025-01-07T00:00:00.000Z".into())
+                .watching_fields(&["status".into(), "Status".into()])
+                .run(&mut Three, None),
+        )
+        .unwrap();
+        assert_eq!(ndjson_ids(&out), ["\"a\"", "\"c\""]);
+        assert_eq!((done.written, done.late), (2, 1));
+        assert_eq!(done.unseen_fields, ["Status"]);
+        assert_eq!(
+            done.anomalies.total(),
+            2,
+            "the written records lack fields; the skipped one is not counted"
+        );
+    }
+
+    /// A writer that fails at once.
+    struct Full;
+
+    impl std::io::Write for Full {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("disk full"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failed_write_is_one_error_naming_the_destination() {
+        let mut out = Full;
+        let sink = open_sink(Format::Ndjson, &mut out, &WriteOptions::default()).unwrap();
+        let err = futures::executor::block_on(
+            Delivery::new(sink, "/srv/audit/x.ndjson".into()).run(&mut Three, None),
+        )
+        .unwrap_err();
+        assert_eq!(err.exit_code(), 1);
+        assert_eq!(
+            err.to_string(),
+            "cannot write /srv/audit/x.ndjson: disk full"
+        );
     }
 }

@@ -53,13 +53,7 @@ impl ChangeSource for JournalSource<'_> {
     fn describe(&self) -> Description {
         let f = &self.filters;
         let mut parts = Vec::new();
-        for (flag, values) in [
-            ("--obj-code", &f.obj_codes),
-            ("--field", &f.fields),
-            ("--obj-id", &f.obj_ids),
-            ("--edited-by", &f.edited_by),
-            ("--change-type", &f.change_types),
-        ] {
+        for (_, flag, values) in f.lists() {
             if !values.is_empty() {
                 parts.push(format!("{flag} {}", values.join(",")));
             }
@@ -107,5 +101,33 @@ impl ChangeSource for JournalSource<'_> {
             Ok(stats.entries)
         }
         .boxed_local()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Credential;
+    use crate::secret::Secret;
+    use crate::workfront::client::ClientOptions;
+
+    #[test]
+    fn it_says_what_it_queries_without_the_credential() {
+        let url = reqwest::Url::parse("https://acme.my.workfront.com").unwrap();
+        let auth = std::sync::Arc::new(Credential::ApiKey(Secret::new("s3cret")));
+        let client = Client::new(&url, "v21.0", auth, ClientOptions::default()).unwrap();
+        let until = "2025-01-08T00:00:00Z".parse().unwrap();
+        let mut filters =
+            Filters::window_only(Some("2025-01-07T00:00:00Z".parse().unwrap()), until);
+        filters.obj_codes = vec!["TASK".into(), "OPTASK".into()];
+        filters.fields = vec!["status".into()];
+        let source = JournalSource::new(&client, filters, 4, indicatif::ProgressBar::hidden());
+        let d = source.describe();
+        assert_eq!(d.kind, SourceKind::Journal);
+        assert_eq!(
+            d.query,
+            "JRNLE --obj-code TASK,OPTASK --field status [2025-01-07T00:00:00.000Z, 2025-01-08T00:00:00.000Z)"
+        );
+        assert!(!d.query.contains("s3cret"));
     }
 }

@@ -80,3 +80,40 @@ impl ChangeSource for SavedRecords {
         .boxed_local()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::anomaly::AnomalySet;
+    use crate::model::change::ChangeRecord;
+
+    struct Ids(Vec<String>);
+
+    impl Receiver for Ids {
+        fn take(&mut self, r: ChangeRecord<'_>, _: AnomalySet) -> Result<()> {
+            self.0.push(r.id.unwrap_or_default().into_owned());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn records_come_in_input_order_and_a_range_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("saved.ndjson");
+        std::fs::write(&path, "{\"ID\":\"b\"}\n{\"ID\":\"a\"}\n").unwrap();
+        let mut source = SavedRecords::open(std::slice::from_ref(&path)).unwrap();
+        assert!(source.describe().query.ends_with("saved.ndjson"));
+        let mut ids = Ids(Vec::new());
+        let n = futures::executor::block_on(source.deliver(None, &mut ids)).unwrap();
+        assert_eq!((n, ids.0), (2, vec!["b".to_string(), "a".to_string()]));
+        let mut source = SavedRecords::open(&[path]).unwrap();
+        let range = TimeRange {
+            since: None,
+            until: chrono::Utc::now(),
+        };
+        let err = futures::executor::block_on(source.deliver(Some(range), &mut Ids(Vec::new())));
+        assert!(err.is_err(), "saved records have no time range to honour");
+        let missing = SavedRecords::open(&[dir.path().join("nope.json")]);
+        assert_eq!(missing.err().map(|e| e.exit_code()), Some(2));
+    }
+}

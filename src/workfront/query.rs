@@ -32,13 +32,35 @@ pub struct Filters {
 }
 
 impl Filters {
+    /// No filter but the window `[since, until)`.
+    pub fn window_only(since: Option<DateTime<Utc>>, until: DateTime<Utc>) -> Filters {
+        Filters {
+            obj_codes: vec![],
+            fields: vec![],
+            obj_ids: vec![],
+            edited_by: vec![],
+            change_types: vec![],
+            since,
+            until,
+        }
+    }
+
     /// The window as `[since, until)`, for messages.
     pub fn window(&self) -> String {
         describe_window(self.since.as_ref(), &self.until)
     }
-}
 
-impl Filters {
+    /// Each list filter: its JRNLE field, its flag, its values.
+    pub fn lists(&self) -> [(&'static str, &'static str, &[String]); 5] {
+        [
+            ("objObjCode", "--obj-code", &self.obj_codes),
+            ("fieldName", "--field", &self.fields),
+            ("objID", "--obj-id", &self.obj_ids),
+            ("editedByID", "--edited-by", &self.edited_by),
+            ("changeType", "--change-type", &self.change_types),
+        ]
+    }
+
     /// The JRNLE search these filters ask for.
     pub fn search(&self) -> Search<Journal> {
         Search {
@@ -52,13 +74,7 @@ impl Filters {
 /// The JRNLE conditions of the filters (all but the window).
 pub(crate) fn journal_conditions(f: &Filters) -> Params {
     let mut p = Params::new();
-    for (name, values) in [
-        ("objObjCode", &f.obj_codes),
-        ("fieldName", &f.fields),
-        ("objID", &f.obj_ids),
-        ("editedByID", &f.edited_by),
-        ("changeType", &f.change_types),
-    ] {
+    for (name, _, values) in f.lists() {
         push_condition(&mut p, name, values);
     }
     p
@@ -164,15 +180,10 @@ mod tests {
     use crate::model::date::parse_user_time;
 
     fn filters() -> Filters {
-        Filters {
-            obj_codes: vec![],
-            fields: vec![],
-            obj_ids: vec![],
-            edited_by: vec![],
-            change_types: vec![],
-            since: Some(parse_user_time("2025-01-07").unwrap()),
-            until: parse_user_time("2025-01-08").unwrap(),
-        }
+        Filters::window_only(
+            Some(parse_user_time("2025-01-07").unwrap()),
+            parse_user_time("2025-01-08").unwrap(),
+        )
     }
 
     fn get<'a>(p: &'a Params, name: &str) -> Vec<&'a str> {
