@@ -7,6 +7,7 @@ use std::io::{self, Write};
 use serde_json::Value;
 
 use crate::model::change::{COLUMNS, Cell, ChangeRecord, LABEL_COLUMNS};
+use crate::model::json::push_string;
 use crate::output::{RecordSink, WriteOptions};
 
 /// A JSON array sink (the format table's `open`).
@@ -130,74 +131,5 @@ impl<W: Write> RecordSink for JsonWriter<W> {
 
     fn finish(self: Box<Self>) -> io::Result<()> {
         JsonWriter::finish(*self).map(drop)
-    }
-}
-
-/// A JSON string, escaped exactly as serde_json escapes it: `"` `\` and the control characters
-/// (`\b \f \n \r \t`, others as `\u00XX`); everything else as is.
-pub(crate) fn push_string(out: &mut Vec<u8>, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push(b'"');
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    // Most text needs no escape at all: find the next byte that does with a table lookup,
-    // copy the run before it in one go.
-    while let Some(at) = bytes[start..]
-        .iter()
-        .position(|&b| NEEDS_ESCAPE[b as usize])
-    {
-        let i = start + at;
-        let b = bytes[i];
-        out.extend_from_slice(&bytes[start..i]);
-        match b {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x0c => out.extend_from_slice(b"\\f"),
-            _ => {
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[(b >> 4) as usize]);
-                out.push(HEX[(b & 0xf) as usize]);
-            }
-        }
-        start = i + 1;
-    }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
-}
-
-/// The bytes a JSON string cannot hold as they are: control characters, `"` and `\`.
-static NEEDS_ESCAPE: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 0x20 {
-        table[b] = true;
-        b += 1;
-    }
-    table[b'"' as usize] = true;
-    table[b'\\' as usize] = true;
-    table
-};
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn strings_are_escaped_exactly_as_serde_json_does() {
-        let mut all = String::new();
-        for c in 0u8..0x80 {
-            all.push(c as char);
-        }
-        all.push_str("é€😀\u{2028}");
-        let mut out = Vec::new();
-        push_string(&mut out, &all);
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            serde_json::to_string(&all).unwrap()
-        );
     }
 }

@@ -6,8 +6,6 @@ pub mod destination;
 pub mod format;
 mod json;
 
-pub(crate) use self::json::push_string as push_json_string;
-
 use std::io::{self, Write};
 
 use crate::model::change::ChangeRecord;

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::input::RawRecord;
 use crate::model::date::{format_workfront, parse_timestamp};
-use crate::output::push_json_string;
+use crate::model::json::push_string as push_json_string;
 
 /// The type of a JRNLE field, which decides how filters compare it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
