@@ -5,12 +5,15 @@ use futures::FutureExt;
 use futures::future::LocalBoxFuture;
 
 use crate::error::Result;
-use crate::model::change::SourceKind;
+use crate::model::anomaly::AnomalySet;
+use crate::model::change::{ChangeRecord, SourceKind};
+use crate::model::raw::RawJrnle;
 use crate::normalize::normalize;
 use crate::source::{ChangeSource, Description, Receiver, TimeRange};
 use crate::workfront::client::Client;
 use crate::workfront::fetch::fetch;
-use crate::workfront::jrnle::Journal;
+use crate::workfront::jrnle::{Journal, has_comparable_key};
+use crate::workfront::object::{Convert, Keyed};
 use crate::workfront::query::{Filters, Search};
 
 /// The journal entries matching the user's filters.
@@ -89,10 +92,10 @@ impl ChangeSource for JournalSource<'_> {
                 &search,
                 self.concurrency,
                 &self.progress,
-                |window| {
+                NormalizeEntry,
+                |window: Vec<Normalized>| {
                     for entry in window {
-                        let (record, anomalies) = normalize(entry.raw);
-                        to.take(record, anomalies)?;
+                        to.take(entry.record, entry.anomalies)?;
                     }
                     Ok(())
                 },
@@ -101,6 +104,47 @@ impl ChangeSource for JournalSource<'_> {
             Ok(stats.entries)
         }
         .boxed_local()
+    }
+}
+
+/// One entry normalized, with the key paging placed it by.
+struct Normalized {
+    record: ChangeRecord<'static>,
+    anomalies: AnomalySet,
+    comparable: bool,
+}
+
+/// Normalize an entry while its answer is parsed, in the request's own task (so the task
+/// that assembles and writes the windows does not also normalize), borrowing from the answer
+/// and owning only the result.
+#[derive(Debug, Clone, Copy)]
+struct NormalizeEntry;
+
+impl Convert<Journal, Normalized> for NormalizeEntry {
+    fn convert(self, raw: RawJrnle<'_>) -> Normalized {
+        let comparable = has_comparable_key(&raw);
+        let (record, anomalies) = normalize(raw);
+        Normalized {
+            record: record.into_owned(),
+            anomalies,
+            comparable,
+        }
+    }
+}
+
+/// The normalized `entry_date` is the raw entry's key (UTC text, or the text as sent), so the
+/// order is the one paging checked.
+impl Keyed for Normalized {
+    fn sort_key(&self) -> (&str, &str) {
+        self.record.sort_key()
+    }
+
+    fn comparable(&self) -> bool {
+        self.comparable
+    }
+
+    fn id(&self) -> Option<&str> {
+        self.record.id.as_deref()
     }
 }
 

@@ -15,7 +15,7 @@ use crate::console;
 use crate::error::{Error, Result};
 use crate::model::sanitize::sanitize_json;
 use crate::rng::SplitMix64;
-use crate::workfront::object::ObjectType;
+use crate::workfront::object::{Convert, ObjectType};
 use crate::workfront::query::{Params, encode};
 use crate::workfront::retry::{RetryPolicy, jitter_source, parse_retry_after, retryable_status};
 
@@ -188,27 +188,38 @@ impl Client {
     }
 
     /// [`Client::search`] for a page of records, which lets requests that plan go first.
-    pub async fn page<O: ObjectType>(&self, object: &O, params: &Params) -> Result<Vec<O::Record>> {
-        self.search_in(object, Lane::Page, params).await
-    }
-
-    /// `<OBJ>/search`: one page of the object's records, parsed from the answer.
-    pub async fn search<O: ObjectType>(
+    pub async fn page<O: ObjectType, T: Send + 'static>(
         &self,
         object: &O,
         params: &Params,
-    ) -> Result<Vec<O::Record>> {
-        self.search_in(object, Lane::Plan, params).await
+        convert: impl Convert<O, T>,
+    ) -> Result<Vec<T>> {
+        self.search_in(object, Lane::Page, params, convert).await
     }
 
-    async fn search_in<O: ObjectType>(
+    /// `<OBJ>/search`: one page of the object's records, each raw record turned into the
+    /// caller's form by `convert` as the answer is parsed.
+    pub async fn search<O: ObjectType, T: Send + 'static>(
+        &self,
+        object: &O,
+        params: &Params,
+        convert: impl Convert<O, T>,
+    ) -> Result<Vec<T>> {
+        self.search_in(object, Lane::Plan, params, convert).await
+    }
+
+    async fn search_in<O: ObjectType, T: Send + 'static>(
         &self,
         object: &O,
         lane: Lane,
         params: &Params,
-    ) -> Result<Vec<O::Record>> {
+        convert: impl Convert<O, T>,
+    ) -> Result<Vec<T>> {
         let action = format!("{}/search", object.code());
-        self.call(&action, params, lane, O::parse_page).await
+        self.call(&action, params, lane, move |text| {
+            O::parse_page(text).map(|page| page.into_iter().map(|r| convert.convert(r)).collect())
+        })
+        .await
     }
 
     /// `<OBJ>/metadata`: the object's fields; for enumerated ones, `possibleValues`.

@@ -11,7 +11,7 @@ use futures::{SinkExt, StreamExt, TryStreamExt};
 use crate::console;
 use crate::error::{Error, Result};
 use crate::workfront::client::{Client, Task};
-use crate::workfront::object::{Keyed, ObjectType};
+use crate::workfront::object::{Convert, Keyed, ObjectType};
 use crate::workfront::paging::{self, Chain, Step};
 use crate::workfront::plan::{Planned, plan};
 use crate::workfront::query::{MAX_PAGE, Search};
@@ -35,27 +35,29 @@ pub struct FetchStats {
     pub expected: u64,
 }
 
-/// Fetch every entry matching `filters` and hand them to `emit`, one window at a time, in
-/// `(entry_date, id)` order, each exactly once.
-pub async fn fetch<O: ObjectType>(
+/// Fetch every record matching `filters`, turn each page into the caller's records with
+/// `convert` as it arrives, and hand them to `emit`, one window at a time, in `(date, ID)`
+/// order, each exactly once.
+pub async fn fetch<O: ObjectType, T: Keyed + Send + 'static>(
     client: &Client,
     filters: &Search<O>,
     concurrency: usize,
     progress: &indicatif::ProgressBar,
-    mut emit: impl FnMut(Vec<O::Record>) -> Result<()>,
+    convert: impl Convert<O, T>,
+    mut emit: impl FnMut(Vec<T>) -> Result<()>,
 ) -> Result<FetchStats> {
-    let emit = |batch: Vec<O::Record>| {
+    let emit = |batch: Vec<T>| {
         progress.inc(batch.len() as u64);
         emit(batch)
     };
-    let (planner, planned) = plan_ahead(client, filters);
+    let (planner, planned) = plan_ahead(client, filters, convert);
     let planned = planned.inspect_ok(|p| {
         let w = &p.window;
         progress.inc_length(w.count);
         console::debug(format!("window {w}: {} entries", w.count));
     });
-    let pages = pages(client, filters, planned, concurrency);
-    let assemble = assemble(client, filters, pages, emit);
+    let pages = pages(client, filters, planned, concurrency, convert);
+    let assemble = assemble(client, filters, convert, pages, emit);
     futures::pin_mut!(planner, assemble);
     let stats = match futures::future::select(assemble, planner).await {
         // Done or failed: the planner, if still running, is dropped.
@@ -75,16 +77,17 @@ pub async fn fetch<O: ObjectType>(
 /// would leave slots idle.) It stays at most [`PLAN_AHEAD`] windows ahead, so a huge export
 /// starts writing early; its requests are tasks of their own, so none of them holds a slot
 /// while it waits.
-fn plan_ahead<'a, O: ObjectType>(
+fn plan_ahead<'a, O: ObjectType, T: Keyed + Send + 'static>(
     client: &'a Client,
     filters: &'a Search<O>,
+    convert: impl Convert<O, T>,
 ) -> (
     impl Future<Output = ()> + 'a,
-    impl futures::Stream<Item = Result<Planned<O>>> + 'a,
+    impl futures::Stream<Item = Result<Planned<T>>> + 'a,
 ) {
     let (mut windows, planned) = futures::channel::mpsc::channel(PLAN_AHEAD);
     let planner = async move {
-        let plan = plan(client, filters);
+        let plan = plan(client, filters, convert);
         futures::pin_mut!(plan);
         while let Some(w) = plan.next().await {
             let failed = w.is_err();
@@ -101,12 +104,13 @@ fn plan_ahead<'a, O: ObjectType>(
 /// `concurrency` requests in flight (planning counts share its cap); `try_buffered` lines up a
 /// few pages more and yields them in order, so a slow page holds up the output but not the
 /// next requests, and at most that many pages wait beside the window being assembled.
-fn pages<'a, O: ObjectType>(
+fn pages<'a, O: ObjectType, T: Send + 'static>(
     client: &'a Client,
     filters: &'a Search<O>,
-    planned: impl futures::Stream<Item = Result<Planned<O>>> + 'a,
+    planned: impl futures::Stream<Item = Result<Planned<T>>> + 'a,
     concurrency: usize,
-) -> impl futures::Stream<Item = Result<(usize, Window, Vec<O::Record>)>> + 'a {
+    convert: impl Convert<O, T>,
+) -> impl futures::Stream<Item = Result<(usize, Window, Vec<T>)>> + 'a {
     planned
         .enumerate()
         .map(|(i, planned)| {
@@ -119,7 +123,7 @@ fn pages<'a, O: ObjectType>(
             })
         })
         .try_flatten()
-        .map_ok(|(i, w, p, ready)| match ready {
+        .map_ok(move |(i, w, p, ready)| match ready {
             Some(page) => Either::Left(futures::future::ready(Ok((i, w, page)))),
             None => {
                 let params = w.scope(filters).page_params(paging::offset(p), MAX_PAGE);
@@ -127,7 +131,7 @@ fn pages<'a, O: ObjectType>(
                 // arrives, also while this task is busy putting a window in order and writing.
                 let client = client.clone();
                 let object = filters.object.clone();
-                let page = Task::spawn(async move { client.page(&object, &params).await });
+                let page = Task::spawn(async move { client.page(&object, &params, convert).await });
                 Either::Right(async move { page.await.map(|page| (i, w, page)) })
             }
         })
@@ -135,19 +139,20 @@ fn pages<'a, O: ObjectType>(
 }
 
 /// Gather the pages into windows, check each, and pass the entries on in order.
-async fn assemble<O: ObjectType>(
+async fn assemble<O: ObjectType, T: Keyed + Send + 'static>(
     client: &Client,
     filters: &Search<O>,
-    pages: impl futures::Stream<Item = Result<(usize, Window, Vec<O::Record>)>>,
-    mut emit: impl FnMut(Vec<O::Record>) -> Result<()>,
+    convert: impl Convert<O, T>,
+    pages: impl futures::Stream<Item = Result<(usize, Window, Vec<T>)>>,
+    mut emit: impl FnMut(Vec<T>) -> Result<()>,
 ) -> Result<FetchStats> {
     let mut stats = FetchStats::default();
     futures::pin_mut!(pages);
-    let mut current: Option<Assembly<O>> = None;
+    let mut current: Option<Assembly<T>> = None;
     while let Some((i, w, page)) = pages.try_next().await? {
         if current.as_ref().is_none_or(|c| c.index != i) {
             if let Some(done) = current.take() {
-                stats.entries += done.finish(client, filters, &mut emit).await?;
+                stats.entries += done.finish(client, filters, convert, &mut emit).await?;
             }
             stats.windows += 1;
             stats.expected += w.count;
@@ -158,7 +163,7 @@ async fn assemble<O: ObjectType>(
         }
     }
     if let Some(done) = current.take() {
-        stats.entries += done.finish(client, filters, &mut emit).await?;
+        stats.entries += done.finish(client, filters, convert, &mut emit).await?;
     }
     Ok(stats)
 }
@@ -169,7 +174,7 @@ async fn assemble<O: ObjectType>(
 /// no split divides) is passed on page by page to keep memory flat: its pages come sorted on
 /// the unique key `(entryDate, ID)`, so an entry repeated across a page boundary is dropped by
 /// keeping only keys above the last one passed on.
-struct Assembly<O: ObjectType> {
+struct Assembly<T> {
     index: usize,
     window: Window,
     streaming: bool,
@@ -177,13 +182,13 @@ struct Assembly<O: ObjectType> {
     /// Set when a page did not touch the one before it: the planned pages still arriving are
     /// dropped, and paging resumes in order.
     gap: bool,
-    records: Vec<O::Record>,
+    records: Vec<T>,
     passed: u64,
     last_key: Option<(String, String)>,
 }
 
-impl<O: ObjectType> Assembly<O> {
-    fn new(index: usize, w: Window) -> Assembly<O> {
+impl<T: Keyed + Send + 'static> Assembly<T> {
+    fn new(index: usize, w: Window) -> Assembly<T> {
         let streaming = w.count > WINDOW_TARGET;
         Assembly {
             index,
@@ -203,11 +208,7 @@ impl<O: ObjectType> Assembly<O> {
     }
 
     /// A planned page, in page order.
-    fn add(
-        &mut self,
-        page: Vec<O::Record>,
-        emit: &mut impl FnMut(Vec<O::Record>) -> Result<()>,
-    ) -> Result<()> {
+    fn add(&mut self, page: Vec<T>, emit: &mut impl FnMut(Vec<T>) -> Result<()>) -> Result<()> {
         if self.gap {
             return Ok(());
         }
@@ -228,8 +229,8 @@ impl<O: ObjectType> Assembly<O> {
 
     fn keep(
         &mut self,
-        mut page: Vec<O::Record>,
-        emit: &mut impl FnMut(Vec<O::Record>) -> Result<()>,
+        mut page: Vec<T>,
+        emit: &mut impl FnMut(Vec<T>) -> Result<()>,
     ) -> Result<()> {
         if !self.streaming {
             self.records.extend(page);
@@ -254,18 +255,23 @@ impl<O: ObjectType> Assembly<O> {
 
     /// Read on in order until a short page proves the end, check the window against its count
     /// and pass on what is still held. Returns how many entries the window passed on in all.
-    async fn finish(
+    async fn finish<O: ObjectType>(
         mut self,
         client: &Client,
         filters: &Search<O>,
-        emit: &mut impl FnMut(Vec<O::Record>) -> Result<()>,
+        convert: impl Convert<O, T>,
+        emit: &mut impl FnMut(Vec<T>) -> Result<()>,
     ) -> Result<u64> {
         let window = self.window;
         let wf = window.scope(filters);
         let mut chain = std::mem::take(&mut self.chain);
-        let unbroken = read_in_order(client, &wf, &mut chain, |page| self.keep(page, emit)).await?;
+        let unbroken = read_in_order(client, &wf, convert, &mut chain, |page| {
+            self.keep(page, emit)
+        })
+        .await?;
         if !self.streaming {
-            let done = complete_window(client, &wf, window, self.records, unbroken).await?;
+            let done =
+                complete_window(client, &wf, convert, window, self.records, unbroken).await?;
             let n = done.len() as u64;
             emit(done)?;
             return Ok(n);
@@ -285,15 +291,16 @@ impl<O: ObjectType> Assembly<O> {
 /// Read a window's pages in order, from the page `chain` expects next until a short page,
 /// handing each on. Read in order, pages cannot leave a gap on a live tenant; one that does
 /// shows an inconsistent server: `false`.
-async fn read_in_order<O: ObjectType>(
+async fn read_in_order<O: ObjectType, T: Keyed + Send + 'static>(
     client: &Client,
     filters: &Search<O>,
+    convert: impl Convert<O, T>,
     chain: &mut Chain,
-    mut take: impl FnMut(Vec<O::Record>) -> Result<()>,
+    mut take: impl FnMut(Vec<T>) -> Result<()>,
 ) -> Result<bool> {
     while !chain.ended() {
         let params = filters.page_params(paging::offset(chain.next_page()), MAX_PAGE);
-        let page = client.search(&filters.object, &params).await?;
+        let page = client.search(&filters.object, &params, convert).await?;
         match chain.take(&page) {
             Step::Gap => return Ok(false),
             Step::Past => break,
@@ -305,13 +312,14 @@ async fn read_in_order<O: ObjectType>(
 
 /// Check a window's entries against its count, fetching it again where needed, and put them
 /// in order. `unbroken`: the pages read touched each other up to a short page.
-async fn complete_window<O: ObjectType>(
+async fn complete_window<O: ObjectType, T: Keyed + Send + 'static>(
     client: &Client,
     filters: &Search<O>,
+    convert: impl Convert<O, T>,
     window: Window,
-    mut records: Vec<O::Record>,
+    mut records: Vec<T>,
     unbroken: bool,
-) -> Result<Vec<O::Record>> {
+) -> Result<Vec<T>> {
     dedupe_and_sort(&mut records);
     if unbroken && accept(client, filters, window.count, records.len() as u64).await? {
         return Ok(records);
@@ -330,7 +338,7 @@ async fn complete_window<O: ObjectType>(
             .count(&filters.object, &filters.count_params())
             .await?;
         let mut records = Vec::new();
-        let unbroken = read_in_order(client, filters, &mut Chain::default(), |page| {
+        let unbroken = read_in_order(client, filters, convert, &mut Chain::default(), |page| {
             records.extend(page);
             Ok(())
         })

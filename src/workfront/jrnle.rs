@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::model::date::{parse_timestamp, write_utc_ms};
 use crate::model::raw::{Field, RawJrnle, SEARCH_FIELDS};
-use crate::workfront::object::{Keyed, ObjectType};
+use crate::workfront::object::{Convert, Keyed, ObjectType};
 use crate::workfront::query::{Filters, Params, journal_conditions};
 
 /// `JRNLE`, searched with the user's filters.
@@ -24,7 +24,7 @@ impl Journal {
 }
 
 impl ObjectType for Journal {
-    type Record = JournalEntry;
+    type Record<'a> = RawJrnle<'a>;
 
     fn code(&self) -> &str {
         "JRNLE"
@@ -42,7 +42,7 @@ impl ObjectType for Journal {
         params.extend(self.conditions.iter().cloned());
     }
 
-    fn parse_page(text: &str) -> Result<Vec<JournalEntry>, String> {
+    fn parse_page(text: &str) -> Result<Vec<RawJrnle<'_>>, String> {
         #[derive(Deserialize)]
         struct Body<'a> {
             #[serde(borrow)]
@@ -61,11 +61,19 @@ impl ObjectType for Journal {
                     .ok_or_else(|| "the search answer has no \"data\" array".to_string())?
             }
         };
-        Ok(data.into_iter().map(JournalEntry::new).collect())
+        Ok(data)
     }
 }
 
-/// One journal entry as fetched: the raw record, owning its text, and its sort key.
+/// Whether an entry's place in the sort can be checked: its `entryDate` reads as a date and
+/// it has an ID.
+pub fn has_comparable_key(raw: &RawJrnle<'_>) -> bool {
+    matches!(&raw.entry_date, Field::Text(s) if parse_timestamp(s).is_some())
+        && matches!(raw.id, Field::Text(_))
+}
+
+/// One journal entry as fetched, raw, owning its text, with its sort key: the form for a
+/// caller that wants the raw records (a [`crate::workfront::object::Convert`]).
 #[derive(Debug, Clone)]
 pub struct JournalEntry {
     pub raw: RawJrnle<'static>,
@@ -76,18 +84,18 @@ pub struct JournalEntry {
 
 impl JournalEntry {
     pub fn new(raw: RawJrnle<'_>) -> JournalEntry {
-        let (date, parsed) = match &raw.entry_date {
+        let comparable = has_comparable_key(&raw);
+        let date = match &raw.entry_date {
             Field::Text(s) => match parse_timestamp(s) {
                 Some(dt) => {
                     let mut out = String::with_capacity(24);
                     write_utc_ms(&mut out, &dt.with_timezone(&chrono::Utc));
-                    (out, true)
+                    out
                 }
-                None => (s.to_string(), false),
+                None => s.to_string(),
             },
-            _ => (String::new(), false),
+            _ => String::new(),
         };
-        let comparable = parsed && matches!(raw.id, Field::Text(_));
         JournalEntry {
             raw: raw.into_owned(),
             date,
@@ -99,6 +107,16 @@ impl JournalEntry {
     #[cfg(test)]
     pub(crate) fn from_json(text: &str) -> JournalEntry {
         JournalEntry::new(serde_json::from_str(text).expect("a record"))
+    }
+}
+
+/// Keep each entry raw, as a [`JournalEntry`].
+#[derive(Debug, Clone, Copy)]
+pub struct KeepRaw;
+
+impl Convert<Journal, JournalEntry> for KeepRaw {
+    fn convert(self, raw: RawJrnle<'_>) -> JournalEntry {
+        JournalEntry::new(raw)
     }
 }
 

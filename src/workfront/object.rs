@@ -20,8 +20,8 @@ pub trait Keyed {
 
 /// An object type that can be counted and searched in windows of one of its date fields.
 pub trait ObjectType: Clone + Send + Sync + 'static {
-    /// One record as a search returns it, owning its text.
-    type Record: Keyed + Send + 'static;
+    /// One record of a search answer, as Workfront sent it, borrowing from the answer's text.
+    type Record<'a>;
 
     /// The object code in the path, e.g. `JRNLE`.
     fn code(&self) -> &str;
@@ -36,5 +36,14 @@ pub trait ObjectType: Clone + Send + Sync + 'static {
     fn conditions(&self, params: &mut Params);
 
     /// The records of one search answer (its text, sanitized), or why it is not an answer.
-    fn parse_page(text: &str) -> Result<Vec<Self::Record>, String>;
+    fn parse_page(text: &str) -> Result<Vec<Self::Record<'_>>, String>;
+}
+
+/// What the caller makes of each raw record while its answer is parsed, in the request's own
+/// task: its own form of the record, owning its text and keeping the record's key (for
+/// journal entries, the normalized change record). The API layer pages, checks and orders
+/// these. (A trait rather than a function pointer: a higher-ranked pointer over the borrowed
+/// record type does not unify with a concrete one.)
+pub trait Convert<O: ObjectType, T>: Copy + Send + Sync + 'static {
+    fn convert(self, record: O::Record<'_>) -> T;
 }

@@ -10,7 +10,7 @@ use futures::{StreamExt, TryStreamExt};
 use crate::error::{Error, Result};
 use crate::model::date::format_utc_ms;
 use crate::workfront::client::{Client, Task};
-use crate::workfront::object::{Keyed, ObjectType};
+use crate::workfront::object::{Convert, Keyed, ObjectType};
 use crate::workfront::query::{MAX_PAGE, Search};
 #[cfg(doc)]
 use crate::workfront::window::WINDOW_TARGET;
@@ -36,24 +36,25 @@ impl Node {
 
 /// A window of the plan, with its first page when the plan has read it already.
 #[derive(Debug)]
-pub struct Planned<O: ObjectType> {
+pub struct Planned<T> {
     pub window: Window,
     /// Page 0 of the window (see [`first_page_of`]).
-    pub first_page: Option<Vec<O::Record>>,
+    pub first_page: Option<Vec<T>>,
 }
 
 /// The windows of the query, in time order. Every window that must be split is split as soon
 /// as it is counted, all at once, and each window is handed out as soon as it and every window
 /// before it are final. The first comes with its first page, read while the range was counted.
-pub fn plan<'a, O: ObjectType>(
+pub fn plan<'a, O: ObjectType, T: Keyed + Send + 'static>(
     client: &'a Client,
     filters: &'a Search<O>,
-) -> impl futures::Stream<Item = Result<Planned<O>>> + 'a {
-    stream::once(root(client, filters))
+    convert: impl Convert<O, T>,
+) -> impl futures::Stream<Item = Result<Planned<T>>> + 'a {
+    stream::once(root(client, filters, convert))
         .map_ok(move |(root, page)| {
             let mut page = Some(page);
             let windows = match root {
-                Some(node) => subtree(client, filters, node),
+                Some(node) => subtree(client, filters, convert, node),
                 None => stream::empty().boxed(),
             };
             windows.map_ok(move |window| Planned {
@@ -80,18 +81,19 @@ fn first_page_of<R: Keyed>(window: &Window, page: Vec<R>) -> Option<Vec<R>> {
 }
 
 /// The final windows of one node, in time order.
-fn subtree<'a, O: ObjectType>(
+fn subtree<'a, O: ObjectType, T: Keyed + Send + 'static>(
     client: &'a Client,
     filters: &'a Search<O>,
+    convert: impl Convert<O, T>,
     node: Node,
 ) -> BoxStream<'a, Result<Window>> {
     match node {
         Node::Ready(w) => stream::once(async move { Ok(w) }).boxed(),
         // Every part is planned at once; a part that needs no split is ready as soon as its
         // count (and those before it) are in.
-        Node::Split(w, concentrated) => parts(client, filters, w, concentrated)
+        Node::Split(w, concentrated) => parts(client, filters, convert, w, concentrated)
             .try_filter_map(|(w, c)| async move { Ok(Node::of(w, c)) })
-            .map_ok(move |node| subtree(client, filters, node).try_collect::<Vec<_>>())
+            .map_ok(move |node| subtree(client, filters, convert, node).try_collect::<Vec<_>>())
             .try_buffered(MAX_PARTS_IN_PLANNING)
             .map_ok(|ws| stream::iter(ws.into_iter().map(Ok)))
             .try_flatten()
@@ -108,14 +110,15 @@ const MAX_PARTS_IN_PLANNING: usize = 512;
 /// level of counts. The count, the first page (which also shows the first entry) and a probe
 /// for the last entry go out at once: one round trip, and a range of up to a page is then
 /// fetched already; a small range has no use for the probe.
-async fn root<O: ObjectType>(
+async fn root<O: ObjectType, T: Keyed + Send + 'static>(
     client: &Client,
     filters: &Search<O>,
-) -> Result<(Option<Node>, Vec<O::Record>)> {
+    convert: impl Convert<O, T>,
+) -> Result<(Option<Node>, Vec<T>)> {
     let (count, page, last) = futures::future::try_join3(
         client.count(&filters.object, &filters.count_params()),
-        client.page(&filters.object, &filters.page_params(0, MAX_PAGE)),
-        client.search(&filters.object, &filters.last_params()),
+        client.page(&filters.object, &filters.page_params(0, MAX_PAGE), convert),
+        client.search(&filters.object, &filters.last_params(), convert),
     )
     .await?;
     let first = page.first().and_then(instant);
@@ -147,9 +150,10 @@ async fn root<O: ObjectType>(
 /// part may hold a burst (a bulk edit puts thousands of entries on one millisecond, which no
 /// split in time can divide), so its next split also gives the millisecond of its middle entry
 /// a part of its own, found with one probe, instead of closing in on it level by level.
-fn parts<'a, O: ObjectType>(
+fn parts<'a, O: ObjectType, T: Keyed + Send + 'static>(
     client: &'a Client,
     filters: &'a Search<O>,
+    convert: impl Convert<O, T>,
     w: Window,
     concentrated: bool,
 ) -> impl futures::Stream<Item = Result<(Window, bool)>> + 'a {
@@ -174,7 +178,8 @@ fn parts<'a, O: ObjectType>(
         if concentrated {
             let probe = w.scope(filters).page_params((w.count / 2) as usize, 1);
             let (client, object) = (client.clone(), filters.object.clone());
-            let middle = Task::spawn(async move { client.search(&object, &probe).await }).await?;
+            let middle =
+                Task::spawn(async move { client.search(&object, &probe, convert).await }).await?;
             if let Some(m) = middle.first().and_then(instant) {
                 parts = carve(&parts, m);
             }
