@@ -142,6 +142,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_answer_parses_into_raw_records_a_caller_can_keep_raw() {
+        let text = r#"{"data":[{"ID":"a","entryDate":"2025-01-07T10:00:00:000-0700"},{"ID":"b","entryDate":"x"}]}"#;
+        let kept: Vec<JournalEntry> = Journal::parse_page(text)
+            .unwrap()
+            .into_iter()
+            .map(|r| KeepRaw.convert(r))
+            .collect();
+        assert_eq!(kept[0].sort_key(), ("2025-01-07T17:00:00.000Z", "a"));
+        assert!(kept[0].comparable() && !kept[1].comparable());
+        let err = Journal::parse_page(r#"{"error":{"message":"no"}}"#).unwrap_err();
+        assert_eq!(err, "no");
+        assert!(Journal::parse_page(r#"{"other":1}"#).is_err());
+    }
+
+    #[test]
     fn the_key_is_the_utc_instant_and_the_id() {
         let e = JournalEntry::from_json(r#"{"ID":"b","entryDate":"2025-11-02T01:30:00:123-0600"}"#);
         assert_eq!(e.sort_key(), ("2025-11-02T07:30:00.123Z", "b"));
