@@ -41,14 +41,14 @@ impl<W: Write> CsvWriter<W> {
             })
             .from_writer(out);
         for column in COLUMNS {
-            inner.write_field(column)?;
+            inner.write_field(column).map_err(io_error)?;
         }
         if labels {
             for column in LABEL_COLUMNS {
-                inner.write_field(column)?;
+                inner.write_field(column).map_err(io_error)?;
             }
         }
-        inner.write_record(None::<&[u8]>)?;
+        inner.write_record(None::<&[u8]>).map_err(io_error)?;
         Ok(CsvWriter {
             inner,
             guard,
@@ -74,9 +74,13 @@ impl<W: Write> CsvWriter<W> {
                 Cell::Text(t) if self.guard => guard_formula(t),
                 Cell::Text(t) => Cow::Borrowed(t),
             };
-            self.inner.write_field(field.as_bytes())?;
+            self.inner
+                .write_field(field.as_bytes())
+                .map_err(io_error)?;
         }
-        self.inner.write_record(None::<&[u8]>)?;
+        self.inner
+            .write_record(None::<&[u8]>)
+            .map_err(io_error)?;
         Ok(())
     }
 
@@ -118,6 +122,15 @@ pub fn unguard_formula(cell: &str) -> &str {
     match cell.strip_prefix('\'') {
         Some(rest) if guard_formula(rest) == cell => rest,
         _ => cell,
+    }
+}
+
+/// The csv crate wraps an I/O error in its own; unwrapped, its kind shows (a closed pipe is
+/// `BrokenPipe`, which is not a failure).
+fn io_error(e: ::csv::Error) -> io::Error {
+    match e.into_kind() {
+        ::csv::ErrorKind::Io(e) => e,
+        other => io::Error::other(format!("{other:?}")),
     }
 }
 

@@ -6,6 +6,7 @@ mod exit_codes;
 mod export;
 mod fuzz;
 mod normalize;
+mod pipes;
 mod profiles;
 mod readable;
 mod resilience;
