@@ -120,6 +120,9 @@ impl OutputSettings {
         let destination = Destination::from_arg(out.output.as_deref());
         destination.check()?;
         let format = Format::choose(out.format, out.output.as_deref());
+        if let Destination::File(path) = &destination {
+            format.check_extension(path).map_err(Error::usage)?;
+        }
         if out.excel && !format.spec().excel {
             return Err(Error::usage(
                 "--excel writes CSV: drop --format or use a .csv file name",

@@ -76,7 +76,39 @@ pub static FORMATS: [FormatSpec; 3] = [
     },
 ];
 
+/// Extensions of formats the tool does not write: a file named so would hold something else.
+const UNWRITTEN: [&str; 9] = [
+    "xlsx", "xls", "xlsm", "ods", "tsv", "parquet", "xml", "html", "htm",
+];
+
 impl Format {
+    /// Refuse an output file whose extension says another format than `self` (`-o out.csv`
+    /// with `--format json`, or `-o out.xlsx` while no format writes xlsx): a file must hold
+    /// what its name says. A name without a known extension (`out.txt`) is left alone.
+    pub fn check_extension(self, output: &Path) -> Result<(), String> {
+        let Some(ext) = output
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+        else {
+            return Ok(());
+        };
+        let written = self.spec();
+        match FORMATS.iter().find(|s| s.extensions.contains(&ext.as_str())) {
+            Some(other) if other.format != self => Err(format!(
+                "--format {} writes {}, but {} ends in .{ext}: drop --format, or name the file .{}",
+                written.name,
+                written.name.to_uppercase(),
+                output.display(),
+                written.extension()
+            )),
+            None if UNWRITTEN.contains(&ext.as_str()) => Err(format!(
+                "no format writes .{ext} files: name the output .csv, .json or .ndjson"
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// This format's row of the table.
     pub fn spec(self) -> &'static FormatSpec {
         FORMATS
@@ -128,6 +160,19 @@ mod tests {
         );
         assert_eq!(Format::choose(None, p("x.txt").as_deref()), Format::Csv);
         assert_eq!(Format::choose(None, None), Format::Csv);
+    }
+
+    #[test]
+    fn an_extension_that_says_another_format_is_refused() {
+        let check = |f: Format, p: &str| f.check_extension(Path::new(p));
+        assert!(check(Format::Csv, "a.csv").is_ok());
+        assert!(check(Format::Csv, "a.txt").is_ok());
+        assert!(check(Format::Csv, "noext").is_ok());
+        assert!(check(Format::Ndjson, "a.JSONL").is_ok());
+        let e = check(Format::Json, "x.csv").unwrap_err();
+        assert!(e.contains("x.csv ends in .csv") && e.contains("name the file .json"), "{e}");
+        assert!(check(Format::Csv, "out.xlsx").unwrap_err().contains("no format writes .xlsx"));
+        assert!(check(Format::Ndjson, "a.json").is_err());
     }
 
     #[test]

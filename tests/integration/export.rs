@@ -256,16 +256,22 @@ fn output_file_format_follows_the_extension() {
         };
         assert_eq!(ids, csv_ids(&stdout_csv), "{name}");
     }
-    // --format wins over the extension.
-    let path = dir.path().join("x.json");
-    ok(against(&sim, "export")
-        .args(["--format", "csv", "-o"])
-        .arg(&path));
-    assert!(
-        std::fs::read_to_string(&path)
-            .unwrap()
-            .starts_with("id,entry_date,")
-    );
+    // A file must hold what its name says: --format against the extension is refused, as is
+    // an extension no format writes.
+    for (format, name) in [("csv", "x.json"), ("json", "x.csv"), ("csv", "x.xlsx")] {
+        let path = dir.path().join(name);
+        let o = run(against(&sim, "export")
+            .args(["--format", format, "-o"])
+            .arg(&path));
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        assert!(!path.exists(), "{name}: nothing written");
+        assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    }
+    let path = dir.path().join("y.xlsx");
+    let o = run(against(&sim, "export").arg("-o").arg(&path));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no format writes .xlsx"), "{}", stderr(&o));
+    assert!(!path.exists());
 }
 
 #[test]
