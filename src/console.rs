@@ -56,6 +56,12 @@ pub fn warn(message: impl AsRef<str>) {
     }
 }
 
+/// A finding about evidence (`verify`): shown also with `-q`, which silences summaries, not
+/// findings.
+pub fn finding(message: impl AsRef<str>) {
+    eprintln!("jrnle-audit: {}", message.as_ref());
+}
+
 /// A note (the demo banner, the end-of-run summary); silenced by `-q`.
 pub fn note(message: impl AsRef<str>) {
     if level() >= 1 {

@@ -71,6 +71,12 @@ pub enum Error {
     #[error("{dir}: {}", problems.join("; "))]
     Verify { dir: String, problems: Vec<String> },
 
+    /// A directory given as evidence holds no series at all.
+    #[error(
+        "no sync series in {dir}: it holds no manifest; give the --out-dir of a sync (an empty directory is not intact evidence)"
+    )]
+    NoSeries { dir: String },
+
     /// A bug or an impossible state.
     #[error("internal error: {0}")]
     Internal(String),
@@ -84,7 +90,9 @@ impl Error {
             Error::Io { .. } | Error::Write { .. } | Error::Internal(_) => exit::INTERNAL,
             Error::Auth { .. } => exit::AUTH,
             Error::Api { .. } | Error::Network { .. } => exit::API,
-            Error::Incomplete { .. } | Error::Verify { .. } => exit::INCOMPLETE,
+            Error::Incomplete { .. } | Error::Verify { .. } | Error::NoSeries { .. } => {
+                exit::INCOMPLETE
+            }
         }
     }
 

@@ -13,6 +13,11 @@ pub fn run(args: VerifyArgs) -> Result<()> {
         )));
     }
     let found = verify(&args.dir, args.state.as_deref())?;
+    if found.problems.is_empty() && found.manifests == 0 {
+        return Err(Error::NoSeries {
+            dir: args.dir.display().to_string(),
+        });
+    }
     if found.problems.is_empty() {
         let span = match (&found.first_from, &found.last_to) {
             (Some(a), Some(b)) => format!(", windows [{a}, {b})"),
@@ -27,7 +32,7 @@ pub fn run(args: VerifyArgs) -> Result<()> {
         return Ok(());
     }
     for problem in &found.problems {
-        console::note(format!("verify: {problem}"));
+        console::finding(format!("verify: {problem}"));
     }
     Err(Error::Verify {
         dir: args.dir.display().to_string(),

@@ -445,3 +445,25 @@ fn verify_catches_an_edited_manifest() {
         &format!("chain broken after {}.manifest.json", names[1]),
     );
 }
+
+#[test]
+fn verify_finds_no_series_in_an_empty_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = verify(dir.path());
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no sync series in"), "{}", stderr(&o));
+    assert!(o.stdout.is_empty(), "no \"intact\" line");
+    // A directory that is not an out-dir: its files belong to no manifest.
+    fs::write(dir.path().join("notes.txt"), "x").unwrap();
+    assert_caught(dir.path(), "notes.txt: not part of any manifest");
+}
+
+#[test]
+fn verify_quiet_still_prints_every_finding() {
+    let (dir, names) = evidence();
+    fs::remove_file(dir.path().join(&names[0])).unwrap();
+    let o = run(bin().args(["verify", "-q"]).arg(dir.path()));
+    assert_eq!(o.status.code(), Some(5));
+    let err = stderr(&o);
+    assert!(err.contains(&format!("{}: missing", names[0])), "{err}");
+}
