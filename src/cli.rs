@@ -287,6 +287,11 @@ pub struct SyncArgs {
     /// change in the next manifest (e.g. after adding a --field).
     #[arg(long)]
     pub new_series: bool,
+
+    /// Before appending, check every committed file as `verify` does, not only the newest
+    /// (which every run checks, with the hash chain of the manifests).
+    #[arg(long)]
+    pub verify_all: bool,
 }
 
 #[derive(Debug, Args)]

@@ -29,6 +29,7 @@ pub fn run(args: SyncArgs) -> Result<()> {
         lag: parse_duration("lag", &args.lag)?,
         lookback: parse_duration("lookback", &args.lookback)?,
         new_series: args.new_series,
+        verify_all: args.verify_all,
         tenant_url,
         api_version,
     };

@@ -74,13 +74,9 @@ impl<W: Write> CsvWriter<W> {
                 Cell::Text(t) if self.guard => guard_formula(t),
                 Cell::Text(t) => Cow::Borrowed(t),
             };
-            self.inner
-                .write_field(field.as_bytes())
-                .map_err(io_error)?;
+            self.inner.write_field(field.as_bytes()).map_err(io_error)?;
         }
-        self.inner
-            .write_record(None::<&[u8]>)
-            .map_err(io_error)?;
+        self.inner.write_record(None::<&[u8]>).map_err(io_error)?;
         Ok(())
     }
 

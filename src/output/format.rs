@@ -94,7 +94,10 @@ impl Format {
             return Ok(());
         };
         let written = self.spec();
-        match FORMATS.iter().find(|s| s.extensions.contains(&ext.as_str())) {
+        match FORMATS
+            .iter()
+            .find(|s| s.extensions.contains(&ext.as_str()))
+        {
             Some(other) if other.format != self => Err(format!(
                 "--format {} writes {}, but {} ends in .{ext}: drop --format, or name the file .{}",
                 written.name,
@@ -170,8 +173,15 @@ mod tests {
         assert!(check(Format::Csv, "noext").is_ok());
         assert!(check(Format::Ndjson, "a.JSONL").is_ok());
         let e = check(Format::Json, "x.csv").unwrap_err();
-        assert!(e.contains("x.csv ends in .csv") && e.contains("name the file .json"), "{e}");
-        assert!(check(Format::Csv, "out.xlsx").unwrap_err().contains("no format writes .xlsx"));
+        assert!(
+            e.contains("x.csv ends in .csv") && e.contains("name the file .json"),
+            "{e}"
+        );
+        assert!(
+            check(Format::Csv, "out.xlsx")
+                .unwrap_err()
+                .contains("no format writes .xlsx")
+        );
         assert!(check(Format::Ndjson, "a.json").is_err());
     }
 

@@ -37,6 +37,8 @@ pub struct SyncPlan {
     pub lag: Duration,
     pub lookback: Duration,
     pub new_series: bool,
+    /// Check every committed file before appending (`--verify-all`), not only the head.
+    pub verify_all: bool,
     pub tenant_url: String,
     pub api_version: String,
 }
@@ -127,6 +129,7 @@ pub fn prepare(plan: &SyncPlan, now: DateTime<Utc>) -> Result<Option<(Prepared, 
         }
     };
     remove_orphans(plan, &from)?;
+    check_evidence(plan, &chain)?;
     let to = (now - chrono::Duration::from_std(plan.lag).unwrap_or_default())
         .duration_trunc(chrono::Duration::milliseconds(1))
         .unwrap_or(now);
@@ -182,6 +185,41 @@ fn check_state(plan: &SyncPlan, chain: &[Committed]) -> Result<()> {
             )],
         }),
     }
+}
+
+/// Refuse to append to evidence that does not hold (exit 5, the problems named). Always: the
+/// manifests' hash chain and contiguous windows (the manifests are read anyway), and the newest
+/// data file against its manifest; with `--verify-all`, everything `verify` checks.
+fn check_evidence(plan: &SyncPlan, chain: &[Committed]) -> Result<()> {
+    let mut problems = Vec::new();
+    if plan.verify_all {
+        problems = super::verify::verify(&plan.out_dir, Some(&plan.state_path))?.problems;
+    } else {
+        let mut previous = None;
+        for c in chain {
+            super::verify::check_link(previous, c, &mut problems);
+            previous = Some(c);
+        }
+        if let Some(head) = chain.last() {
+            super::verify::check_data_file(&plan.out_dir, head, &mut problems);
+        }
+    }
+    refuse_if(plan, problems)
+}
+
+/// The error that stops a run on committed evidence that does not hold.
+fn refuse_if(plan: &SyncPlan, mut problems: Vec<String>) -> Result<()> {
+    if problems.is_empty() {
+        return Ok(());
+    }
+    problems.push(format!(
+        "nothing was appended; run `jrnle-audit verify {}`",
+        plan.out_dir.display()
+    ));
+    Err(Error::Verify {
+        dir: plan.out_dir.display().to_string(),
+        problems,
+    })
 }
 
 /// A data file whose window starts at the watermark but has no manifest is an interrupted
@@ -327,6 +365,10 @@ fn delivered_since(
         if c.manifest.window_to().is_some_and(|to| to <= *since) {
             break;
         }
+        // A committed file is read back only once it is known to be the one committed.
+        let mut problems = Vec::new();
+        super::verify::check_data_file(&plan.out_dir, c, &mut problems);
+        refuse_if(plan, problems)?;
         let format = Format::named(&c.manifest.query.format).unwrap_or(Format::Csv);
         ids.extend(delivered_ids(
             &plan.out_dir.join(&c.manifest.data_file.name),

@@ -89,7 +89,7 @@ fn check_manifest(c: &Committed, p: &mut Vec<String>) {
 }
 
 /// A manifest's link to the one before it: the hash chain and contiguous windows.
-fn check_link(previous: Option<&Committed>, c: &Committed, p: &mut Vec<String>) {
+pub(super) fn check_link(previous: Option<&Committed>, c: &Committed, p: &mut Vec<String>) {
     let m = &c.manifest;
     match previous {
         None if m.previous_manifest_sha256.is_some() => p.push(format!(
@@ -153,7 +153,7 @@ fn check_state(state_path: &Path, chain: &[Committed], p: &mut Vec<String>) -> R
     Ok(())
 }
 
-fn check_data_file(dir: &Path, c: &Committed, problems: &mut Vec<String>) {
+pub(super) fn check_data_file(dir: &Path, c: &Committed, problems: &mut Vec<String>) {
     let data = &c.manifest.data_file;
     match std::fs::read(dir.join(&data.name)) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -270,7 +270,11 @@ fn output_file_format_follows_the_extension() {
     let path = dir.path().join("y.xlsx");
     let o = run(against(&sim, "export").arg("-o").arg(&path));
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("no format writes .xlsx"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no format writes .xlsx"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!path.exists());
 }
 

@@ -33,6 +33,10 @@ fn a_pipe_closed_early_exits_0_in_every_format() {
             "{format}: {}",
             String::from_utf8_lossy(&o.stderr)
         );
-        assert!(o.stderr.is_empty(), "{format}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.stderr.is_empty(),
+            "{format}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     }
 }

@@ -345,6 +345,12 @@ fn runs_killed_at_random_moments_lose_and_duplicate_nothing() {
 
 /// An out-dir of four committed runs, to tamper with.
 fn evidence() -> (tempfile::TempDir, Vec<String>) {
+    let (dir, names, _) = evidence_and_its_tenant();
+    (dir, names)
+}
+
+/// Four committed runs, and the simulator they came from (to sync again).
+fn evidence_and_its_tenant() -> (tempfile::TempDir, Vec<String>, SimHandle) {
     let sim = sim(&generate(800, 5));
     let dir = tempfile::tempdir().unwrap();
     for _ in 0..4 {
@@ -357,7 +363,7 @@ fn evidence() -> (tempfile::TempDir, Vec<String>) {
         .collect();
     assert_eq!(names.len(), 4);
     assert_eq!(verify(dir.path()).status.code(), Some(0));
-    (dir, names)
+    (dir, names, sim)
 }
 
 fn assert_caught(dir: &Path, needle: &str) {
@@ -466,4 +472,61 @@ fn verify_quiet_still_prints_every_finding() {
     assert_eq!(o.status.code(), Some(5));
     let err = stderr(&o);
     assert!(err.contains(&format!("{}: missing", names[0])), "{err}");
+}
+
+/// Change one character of a committed NDJSON file inside a value, so it still parses.
+fn edit_a_value(path: &Path) {
+    let text = fs::read_to_string(path).unwrap();
+    let at = text.find("\"obj_code\":\"").expect("a row") + "\"obj_code\":\"".len();
+    let mut bytes = text.into_bytes();
+    bytes[at] = if bytes[at] == b'X' { b'Y' } else { b'X' };
+    fs::write(path, bytes).unwrap();
+}
+
+/// A sync on this evidence is refused with exit 5, naming `needle`, and appends nothing.
+fn assert_sync_refused(sim: &SimHandle, dir: &Path, extra: &[&str], needle: &str) {
+    let before = fs::read_dir(dir).unwrap().count();
+    let o = run(sync(sim, dir).args(extra));
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(5), "{err}");
+    assert!(err.contains(needle), "expected {needle:?} in:\n{err}");
+    assert!(err.contains("nothing was appended"), "{err}");
+    assert_eq!(
+        fs::read_dir(dir).unwrap().count(),
+        before,
+        "nothing appended"
+    );
+}
+
+#[test]
+fn sync_refuses_to_append_to_an_edited_newest_data_file() {
+    let (dir, names, sim) = evidence_and_its_tenant();
+    // The newest window may hold no entry: a forged row is added to it.
+    let newest = dir.path().join(&names[3]);
+    let mut text = fs::read_to_string(&newest).unwrap();
+    text.push_str("{\"id\":\"forged\"}\n");
+    fs::write(&newest, text).unwrap();
+    assert_sync_refused(&sim, dir.path(), &[], "SHA-256 does not match its manifest");
+}
+
+#[test]
+fn sync_refuses_to_append_after_a_middle_manifest_was_removed() {
+    let (dir, names, sim) = evidence_and_its_tenant();
+    fs::remove_file(dir.path().join(format!("{}.manifest.json", names[1]))).unwrap();
+    assert_sync_refused(&sim, dir.path(), &[], "chain broken");
+}
+
+#[test]
+fn sync_verify_all_refuses_an_edited_oldest_data_file() {
+    let (dir, names, sim) = evidence_and_its_tenant();
+    edit_a_value(&dir.path().join(&names[0]));
+    assert_sync_refused(
+        &sim,
+        dir.path(),
+        &["--verify-all"],
+        &format!("{}: SHA-256 does not match its manifest", names[0]),
+    );
+    // Without --verify-all only the head and the files read back are checked: the oldest,
+    // outside the lookback, is left to `verify`, which names it.
+    assert_caught(dir.path(), &names[0]);
 }
