@@ -11,6 +11,7 @@ pub mod console;
 pub mod deliver;
 pub mod error;
 pub mod input;
+pub mod interrupt;
 pub mod labels;
 pub mod model;
 pub mod normalize;

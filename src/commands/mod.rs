@@ -17,11 +17,20 @@ use crate::output::Destination;
 pub fn run(cli: Cli) -> Result<()> {
     console::set_level(cli.quiet, cli.verbose);
     match cli.command {
-        Command::Export(args) => export::run(args),
+        Command::Export(args) => {
+            crate::interrupt::watch();
+            export::run(args)
+        }
         Command::Count(args) => count::run(args),
-        Command::Normalize(args) => normalize::run(args),
+        Command::Normalize(args) => {
+            crate::interrupt::watch();
+            normalize::run(args)
+        }
         Command::Simulate(args) => simulate::run(args),
-        Command::Sync(args) => sync::run(args),
+        Command::Sync(args) => {
+            crate::interrupt::watch();
+            sync::run(args)
+        }
         Command::Verify(args) => verify::run(args),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

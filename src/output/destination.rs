@@ -5,7 +5,9 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use crate::console;
 use crate::error::{Error, Result};
+use crate::interrupt::Unfinished;
 
 /// Where output goes: stdout, or a file that appears under its name only when complete.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +75,7 @@ impl Destination {
             }),
             Destination::File(path) => {
                 let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+                remove_stale_temporaries(parent_dir(path), name);
                 let tmp = tempfile::Builder::new()
                     .prefix(&format!(".{name}."))
                     .suffix(".tmp")
@@ -81,9 +84,11 @@ impl Destination {
                         path: path.clone(),
                         source,
                     })?;
+                let unfinished = Unfinished::new(tmp.path());
                 Ok(Output::File {
                     out: BufWriter::with_capacity(256 * 1024, tmp),
                     path: path.clone(),
+                    unfinished,
                 })
             }
         }
@@ -109,6 +114,8 @@ pub enum Output {
     File {
         out: BufWriter<tempfile::NamedTempFile>,
         path: PathBuf,
+        /// Removed by a signal before it is committed.
+        unfinished: Unfinished,
     },
 }
 
@@ -134,14 +141,20 @@ impl Output {
                     .and_then(|()| stdout.flush())
                     .map_err(|source| Destination::Stdout.error(source))
             }
-            Output::File { out, path } => {
+            Output::File {
+                out,
+                path,
+                unfinished,
+            } => {
                 let fail = |source| Error::Write {
                     path: path.clone(),
                     source,
                 };
                 let tmp = out.into_inner().map_err(|e| fail(e.into_error()))?;
                 tmp.as_file().sync_all().map_err(fail)?;
-                tmp.persist(&path).map_err(|e| fail(e.error))?;
+                unfinished
+                    .settle(|| tmp.persist(&path))
+                    .map_err(|e| fail(e.error))?;
                 sync_dir(parent_dir(&path));
                 Ok(())
             }
@@ -172,6 +185,33 @@ impl Write for Output {
             Output::File { out, .. } => out.flush(),
             // Held bytes go out on commit.
             Output::Stdout { .. } => Ok(()),
+        }
+    }
+}
+
+/// The temporary files an earlier run writing `name` into `dir` left when it was killed
+/// (`.NAME.XXXXXX.tmp`: full audit data, hidden): removed, and said so.
+fn remove_stale_temporaries(dir: &Path, name: &str) {
+    let prefix = format!(".{name}.");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(middle) = file
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+        else {
+            continue;
+        };
+        // tempfile's random part: six letters and digits.
+        if middle.len() == 6
+            && middle.bytes().all(|b| b.is_ascii_alphanumeric())
+            && std::fs::remove_file(entry.path()).is_ok()
+        {
+            console::note(format!(
+                "removed {file}, the unfinished output of an interrupted run"
+            ));
         }
     }
 }

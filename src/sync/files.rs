@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::interrupt::Unfinished;
 use crate::output::Format;
 
 use super::PARTIAL_SUFFIX;
@@ -22,6 +23,8 @@ pub struct AtomicFile {
     out: BufWriter<File>,
     hasher: Sha256,
     size: u64,
+    /// Removed by a signal before it is committed.
+    unfinished: Unfinished,
 }
 
 impl AtomicFile {
@@ -40,6 +43,7 @@ impl AtomicFile {
         })?;
         Ok(AtomicFile {
             path: path.to_path_buf(),
+            unfinished: Unfinished::new(&partial),
             partial,
             out: BufWriter::with_capacity(256 * 1024, file),
             hasher: Sha256::new(),
@@ -64,7 +68,9 @@ impl AtomicFile {
         let file = self.out.into_inner().map_err(|e| fail(e.into_error()))?;
         file.sync_all().map_err(fail)?;
         drop(file);
-        fs::rename(&self.partial, &self.path).map_err(fail)?;
+        self.unfinished
+            .settle(|| fs::rename(&self.partial, &self.path))
+            .map_err(fail)?;
         if let Some(dir) = self.path.parent()
             && let Ok(d) = File::open(dir)
         {

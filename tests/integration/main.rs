@@ -12,6 +12,7 @@ mod readable;
 mod resilience;
 mod scale;
 mod security;
+mod signals;
 mod simulate;
 mod simulator;
 mod sync;

@@ -1,0 +1,71 @@
+//! Ctrl-C and SIGTERM: a run that is stopped removes the files it had not finished (an
+//! output's temporary file, a sync's `.partial`), says so in one line and exits 130 or 143.
+//! `kill -9` cannot be caught: the next run into the directory removes what it left.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, Once};
+
+use signal_hook::consts::{SIGINT, SIGTERM};
+
+/// The unfinished files of this process. Held while a file is settled (committed or given
+/// up), so a signal never removes a file half way through its commit.
+static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Remove the pending files on SIGINT or SIGTERM and exit `128 + signal`. Once per process;
+/// for the commands that write files.
+pub fn watch() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+            return;
+        };
+        std::thread::spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                let pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+                for path in pending.iter() {
+                    let _ = std::fs::remove_file(path);
+                }
+                let name = if signal == SIGINT { "SIGINT" } else { "SIGTERM" };
+                eprintln!(
+                    "jrnle-audit: interrupted by {name}: {} unfinished file{} removed, nothing committed by this run",
+                    pending.len(),
+                    if pending.len() == 1 { "" } else { "s" }
+                );
+                std::process::exit(128 + signal);
+            }
+        });
+    });
+}
+
+/// A file being written, removed if a signal stops the run; dropping it stops watching.
+#[derive(Debug)]
+pub struct Unfinished(PathBuf);
+
+impl Unfinished {
+    pub fn new(path: &Path) -> Unfinished {
+        PENDING
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(path.to_path_buf());
+        Unfinished(path.to_path_buf())
+    }
+
+    /// Run `commit` (the rename into place) where no signal can remove the file half way.
+    pub fn settle<T>(self, commit: impl FnOnce() -> T) -> T {
+        let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+        let out = commit();
+        pending.retain(|p| p != &self.0);
+        drop(pending);
+        std::mem::forget(self);
+        out
+    }
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        PENDING
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|p| p != &self.0);
+    }
+}
