@@ -292,6 +292,11 @@ pub struct SyncArgs {
     /// (which every run checks, with the hash chain of the manifests).
     #[arg(long)]
     pub verify_all: bool,
+
+    /// Let the first run start a series whose --field, --obj-code or --change-type values
+    /// match nothing in the whole range (refused otherwise: most often a typo).
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ use crate::cli::{ConnectionArgs, FilterArgs};
 use crate::error::{Error, Result};
 use crate::model::date::parse_user_time_at;
 use crate::workfront::client::ClientOptions;
+use crate::workfront::objcodes;
 use crate::workfront::query::Filters;
 use crate::workfront::retry::RetryPolicy;
 
@@ -168,18 +169,40 @@ pub fn filters(args: &FilterArgs, now: DateTime<Utc>) -> Result<Filters> {
             crate::model::date::format_utc_ms(&until)
         )));
     }
-    let list = |flag: &str, values: &[String]| -> Result<Vec<String>> {
+    // Codes and ids never hold a comma (field names can): a comma means several values in one.
+    let list = |flag: &str, values: &[String], codes: bool| -> Result<Vec<String>> {
         if values.iter().any(|v| v.trim().is_empty()) {
             return Err(Error::usage(format!("--{flag} needs a non-empty value")));
         }
+        if let Some(v) = values.iter().find(|v| codes && v.contains(',')) {
+            let repeated: Vec<String> = v
+                .split(',')
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| format!("--{flag} {}", p.trim()))
+                .collect();
+            return Err(Error::usage(format!(
+                "--{flag} {v:?} holds a comma, which would match nothing: repeat the flag \
+                 instead ({})",
+                repeated.join(" ")
+            )));
+        }
         Ok(values.to_vec())
     };
+    let obj_codes = list("obj-code", &args.obj_codes, true)?;
+    if let Some((v, known)) = obj_codes
+        .iter()
+        .find_map(|v| objcodes::case_variant(v).map(|k| (v, k)))
+    {
+        return Err(Error::usage(format!(
+            "--obj-code {v:?} matches nothing: object codes are upper case; did you mean {known}?"
+        )));
+    }
     Ok(Filters {
-        obj_codes: list("obj-code", &args.obj_codes)?,
-        fields: list("field", &args.fields)?,
-        obj_ids: list("obj-id", &args.obj_ids)?,
-        edited_by: list("edited-by", &args.edited_by)?,
-        change_types: list("change-type", &args.change_types)?,
+        obj_codes,
+        fields: list("field", &args.fields, false)?,
+        obj_ids: list("obj-id", &args.obj_ids, true)?,
+        edited_by: list("edited-by", &args.edited_by, true)?,
+        change_types: list("change-type", &args.change_types, true)?,
         since,
         until,
     })

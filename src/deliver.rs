@@ -13,6 +13,7 @@ use crate::model::anomaly::{Anomalies, AnomalySet};
 use crate::model::change::ChangeRecord;
 use crate::output::RecordSink;
 use crate::source::{ChangeSource, Receiver, TimeRange};
+use crate::workfront::query::Filters;
 
 /// What a delivery did.
 #[derive(Debug, Default)]
@@ -22,8 +23,27 @@ pub struct Delivered {
     /// Of those, records whose instant is before the window (see [`Delivery::skipping`]).
     pub late: u64,
     pub anomalies: Anomalies,
-    /// The fields of [`Delivery::watching_fields`] that no record had, sorted.
-    pub unseen_fields: Vec<String>,
+    /// The filter values of [`Delivery::watching`] that no record had: `(flag, value)`, in
+    /// flag order, values sorted.
+    pub unseen: Vec<(&'static str, String)>,
+}
+
+/// A column a filter selects on.
+#[derive(Debug, Clone, Copy)]
+enum Column {
+    Field,
+    ObjCode,
+    ChangeType,
+}
+
+impl Column {
+    fn of<'r>(self, r: &'r ChangeRecord<'_>) -> Option<&'r str> {
+        match self {
+            Column::Field => r.field_name.as_deref(),
+            Column::ObjCode => r.obj_code.as_deref(),
+            Column::ChangeType => r.change_type.as_deref(),
+        }
+    }
 }
 
 /// One delivery from a source into a sink.
@@ -35,7 +55,8 @@ pub struct Delivery<'s> {
     skip: Option<&'s HashSet<String>>,
     /// Records whose `entry_date` sorts before this are late arrivals.
     late_before: Option<String>,
-    unseen: BTreeSet<String>,
+    /// Per watched flag: which column it filters, and the values no record has shown yet.
+    unseen: Vec<(&'static str, Column, BTreeSet<String>)>,
     done: Delivered,
 }
 
@@ -48,7 +69,7 @@ impl<'s> Delivery<'s> {
             labeler: None,
             skip: None,
             late_before: None,
-            unseen: BTreeSet::new(),
+            unseen: Vec::new(),
             done: Delivered::default(),
         }
     }
@@ -59,9 +80,18 @@ impl<'s> Delivery<'s> {
         self
     }
 
-    /// Note which of `fields` no delivered record has.
-    pub fn watching_fields(mut self, fields: &[String]) -> Self {
-        self.unseen = fields.iter().cloned().collect();
+    /// Note which values of the filters' `--field`, `--obj-code` and `--change-type` no
+    /// delivered record has (a value that matches nothing is most often a typo).
+    pub fn watching(mut self, filters: &Filters) -> Self {
+        self.unseen = [
+            ("--field", Column::Field, &filters.fields),
+            ("--obj-code", Column::ObjCode, &filters.obj_codes),
+            ("--change-type", Column::ChangeType, &filters.change_types),
+        ]
+        .into_iter()
+        .filter(|(_, _, values)| !values.is_empty())
+        .map(|(flag, column, values)| (flag, column, values.iter().cloned().collect()))
+        .collect();
         self
     }
 
@@ -92,7 +122,11 @@ impl<'s> Delivery<'s> {
             source,
         })?;
         let mut done = self.done;
-        done.unseen_fields = self.unseen.into_iter().collect();
+        done.unseen = self
+            .unseen
+            .into_iter()
+            .flat_map(|(flag, _, values)| values.into_iter().map(move |v| (flag, v)))
+            .collect();
         Ok(done)
     }
 }
@@ -110,8 +144,10 @@ impl Receiver for Delivery<'_> {
             self.done.late += 1;
         }
         self.done.anomalies.add(anomalies);
-        if let Some(field) = record.field_name.as_deref() {
-            self.unseen.remove(field);
+        for (_, column, values) in &mut self.unseen {
+            if let Some(value) = column.of(&record) {
+                values.remove(value);
+            }
         }
         if let Some(labeler) = self.labeler {
             record.labels = Some(Box::new(labeler.label(&record)));
@@ -187,13 +223,23 @@ mod tests {
         let done = futures::executor::block_on(
             Delivery::new(sink, "out".into())
                 .skipping(&delivered, "2025-01-07T00:00:00.000Z".into())
-                .watching_fields(&["status".into(), "Status".into()])
+                .watching(&Filters {
+                    fields: vec!["status".into(), "Status".into()],
+                    change_types: vec!["E".into()],
+                    ..Filters::window_only(None, chrono::Utc::now())
+                })
                 .run(&mut Three, None),
         )
         .unwrap();
         assert_eq!(ndjson_ids(&out), ["\"a\"", "\"c\""]);
         assert_eq!((done.written, done.late), (2, 1));
-        assert_eq!(done.unseen_fields, ["Status"]);
+        assert_eq!(
+            done.unseen,
+            [
+                ("--field", "Status".to_string()),
+                ("--change-type", "E".to_string())
+            ]
+        );
         assert_eq!(
             done.anomalies.total(),
             2,

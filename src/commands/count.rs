@@ -1,23 +1,74 @@
-//! `count`: print the number of matching journal entries.
+//! `count`: print the number of matching journal entries, and say which filter values match
+//! nothing (a value that matches nothing is most often a typo).
 
 use crate::cli::CountArgs;
+use crate::console;
 use crate::error::Result;
 use crate::output::Destination;
 use crate::settings::Settings;
+use crate::source::journal::JournalSource;
 use crate::source::{ChangeSource, TimeRange};
+use crate::workfront::client::Client;
+use crate::workfront::query::Filters;
 
 pub fn run(args: CountArgs) -> Result<()> {
     let settings = Settings::resolve(&args.connection, &args.filters)?;
-    let range = TimeRange {
-        since: settings.filters.since,
-        until: settings.filters.until,
-    };
-    let count = super::runtime()?.block_on(async {
+    let filters = &settings.filters;
+    let (count, unseen) = super::runtime()?.block_on(async {
         let client = settings.client().await?;
-        let source = settings.journal(&client, indicatif::ProgressBar::hidden());
-        source.expected(&range).await
+        let count = count_of(&client, filters).await?;
+        let unseen = unseen_values(&client, filters, count).await?;
+        Ok::<_, crate::error::Error>((count, unseen))
     })?;
+    Destination::Stdout.write_with(|w| writeln!(w, "{count}"))?;
+    for (flag, value) in unseen {
+        console::warn(super::matches_nothing(flag, &value, &filters.window()));
+    }
+    Ok(())
+}
+
+/// One list filter of the filters.
+type ListOf = fn(&mut Filters) -> &mut Vec<String>;
+
+async fn count_of(client: &Client, filters: &Filters) -> Result<u64> {
+    let range = TimeRange {
+        since: filters.since,
+        until: filters.until,
+    };
+    let source = JournalSource::new(client, filters.clone(), 1, indicatif::ProgressBar::hidden());
     // A journal query always has a count.
-    let count = count.unwrap_or_default();
-    Destination::Stdout.write_with(|w| writeln!(w, "{count}"))
+    Ok(source.expected(&range).await?.unwrap_or_default())
+}
+
+/// The values of `--field`, `--obj-code` and `--change-type` that match nothing: all of them
+/// when the count is 0; otherwise each value of a filter with several is counted alone.
+async fn unseen_values(
+    client: &Client,
+    filters: &Filters,
+    total: u64,
+) -> Result<Vec<(&'static str, String)>> {
+    let mut unseen = Vec::new();
+    let lists: [(&'static str, ListOf); 3] = [
+        ("--field", |f| &mut f.fields),
+        ("--obj-code", |f| &mut f.obj_codes),
+        ("--change-type", |f| &mut f.change_types),
+    ];
+    for (flag, list) in lists {
+        let values = list(&mut filters.clone()).clone();
+        for value in &values {
+            let nothing = match (total, values.len()) {
+                (0, _) => true,
+                (_, 1) => false,
+                _ => {
+                    let mut alone = filters.clone();
+                    *list(&mut alone) = vec![value.clone()];
+                    count_of(client, &alone).await? == 0
+                }
+            };
+            if nothing {
+                unseen.push((flag, value.clone()));
+            }
+        }
+    }
+    Ok(unseen)
 }

@@ -24,18 +24,17 @@ pub fn run(args: ExportArgs) -> Result<()> {
         let mut source = settings.journal(&client, progress.clone());
         let delivery = Delivery::new(out.sink(&mut output)?, out.destination.name())
             .with_labels(labeler.as_ref())
-            .watching_fields(&settings.filters.fields);
+            .watching(&settings.filters);
         let delivered = delivery.run(&mut source, None).await;
         progress.finish();
         Ok::<_, crate::error::Error>((delivered?, client.requests(), client.retries()))
     })?;
     output.commit()?;
-    for field in &delivered.unseen_fields {
-        console::warn(format!(
-            "no entries for --field {field:?} in {}: the field may not be tracked (Setup > \
-             Interface > Update Feeds), or is spelled otherwise (`jrnle-audit fields` lists \
-             the fields that have entries)",
-            settings.filters.window()
+    for (flag, value) in &delivered.unseen {
+        console::warn(super::matches_nothing(
+            flag,
+            value,
+            &settings.filters.window(),
         ));
     }
     super::summarize(&super::Summary {

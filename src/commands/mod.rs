@@ -58,6 +58,29 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::io("cannot start the async runtime", e))
 }
 
+/// The warning for a filter value that no entry of `window` has: most often a typo, or a
+/// field that is not tracked.
+fn matches_nothing(flag: &str, value: &str, window: &str) -> String {
+    match flag {
+        "--field" => format!(
+            "no entries for --field {value:?} in {window}: the field may not be tracked (Setup > \
+             Interface > Update Feeds), or is spelled otherwise (`jrnle-audit fields` lists \
+             the fields that have entries)"
+        ),
+        "--obj-code" => format!(
+            "no entries for --obj-code {value:?} in {window}: no change of that object type was \
+             journaled there, or the code is spelled otherwise{}",
+            crate::workfront::objcodes::nearest(value)
+                .map(|k| format!(" (did you mean {k}?)"))
+                .unwrap_or_default()
+        ),
+        _ => format!(
+            "no entries for {flag} {value:?} in {window}: the code may be spelled otherwise \
+             (E, A, D, ...)"
+        ),
+    }
+}
+
 /// What a run did, for its closing line.
 struct Summary<'a> {
     written: u64,

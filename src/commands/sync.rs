@@ -30,6 +30,7 @@ pub fn run(args: SyncArgs) -> Result<()> {
         lookback: parse_duration("lookback", &args.lookback)?,
         new_series: args.new_series,
         verify_all: args.verify_all,
+        allow_empty: args.allow_empty,
         tenant_url,
         api_version,
     };

@@ -59,6 +59,13 @@ impl AtomicFile {
         }
     }
 
+    /// Give the file up: nothing of it is committed, and its partial file goes.
+    pub fn abandon(self) {
+        let partial = self.partial.clone();
+        drop(self);
+        let _ = fs::remove_file(partial);
+    }
+
     /// Flush, fsync, rename into place, fsync the directory. Returns size and SHA-256.
     pub fn commit(self) -> Result<(u64, String)> {
         let fail = |source| Error::Write {

@@ -39,6 +39,8 @@ pub struct SyncPlan {
     pub new_series: bool,
     /// Check every committed file before appending (`--verify-all`), not only the head.
     pub verify_all: bool,
+    /// Let the first run fix filters that match nothing (`--allow-empty`).
+    pub allow_empty: bool,
     pub tenant_url: String,
     pub api_version: String,
 }
@@ -303,10 +305,16 @@ pub async fn run(
         since: Some(query_from),
         ..window_range
     };
-    let done = Delivery::new(sink, path)
-        .skipping(&delivered, window.from.clone())
-        .run(source, Some(range))
-        .await?;
+    let first = prepared.chain.is_empty();
+    let mut delivery = Delivery::new(sink, path).skipping(&delivered, window.from.clone());
+    if first {
+        delivery = delivery.watching(&plan.filters);
+    }
+    let done = delivery.run(source, Some(range)).await?;
+    if first && let Err(e) = check_first_run(plan, &done.unseen, &window) {
+        file.abandon();
+        return Err(e);
+    }
     // The data file first, then the manifest: the manifest's arrival is the commit.
     let (size, sha256) = file.commit()?;
     let manifest = Manifest {
@@ -336,6 +344,39 @@ pub async fn run(
         late_rows: done.late,
         anomalies: done.anomalies,
     })
+}
+
+/// The first run fixes the series' filters: a `--field`, `--obj-code` or `--change-type` value
+/// that matches nothing in its whole range is refused (most often a typo), unless
+/// `--allow-empty` says it is intended.
+fn check_first_run(plan: &SyncPlan, unseen: &[(&str, String)], window: &Window) -> Result<()> {
+    if unseen.is_empty() {
+        return Ok(());
+    }
+    let values: Vec<String> = unseen
+        .iter()
+        .map(|(flag, v)| format!("{flag} {v:?}"))
+        .collect();
+    let what = format!(
+        "{} {} nothing in [{}, {})",
+        values.join(", "),
+        if values.len() == 1 {
+            "matches"
+        } else {
+            "match"
+        },
+        window.from,
+        window.to
+    );
+    if plan.allow_empty {
+        console::warn(format!("{what} (--allow-empty)"));
+        return Ok(());
+    }
+    Err(Error::usage(format!(
+        "{what}, and the first run fixes the series' filters: check the spelling \
+         (`jrnle-audit fields` lists the fields and object types that have entries), or pass \
+         --allow-empty if that is intended; nothing was written"
+    )))
 }
 
 /// Write the manifest (the commit point), then bring the state file up to date.

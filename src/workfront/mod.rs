@@ -6,6 +6,7 @@
 pub mod client;
 pub mod fetch;
 pub mod jrnle;
+pub mod objcodes;
 pub mod object;
 pub mod paging;
 pub mod plan;

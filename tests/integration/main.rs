@@ -4,6 +4,7 @@ mod auth;
 mod count;
 mod exit_codes;
 mod export;
+mod filters;
 mod fuzz;
 mod normalize;
 mod pipes;
