@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use jrnle_audit::cli::{Cli, one_line_usage_error};
+use jrnle_audit::cli::Cli;
 use jrnle_audit::error::exit;
 
 fn main() -> ExitCode {
@@ -15,7 +15,8 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(err) => {
-            eprintln!("jrnle-audit: error: {}", one_line_usage_error(&err));
+            // clap's own message: what is wrong, the usage, where to look (several lines).
+            let _ = err.print();
             return ExitCode::from(exit::USAGE);
         }
     };

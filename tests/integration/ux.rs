@@ -209,3 +209,27 @@ fn a_field_without_entries_is_warned_about_not_silently_empty() {
     assert!(!err.contains("--field \"status\""), "{err}");
     assert!(csv_ids(&stdout(&o)).len() > 1);
 }
+
+#[test]
+fn usage_errors_are_clap_s_own_lines_with_exit_2() {
+    let o = run(&mut bin());
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.lines().count() > 3,
+        "the help, not one squashed line: {err}"
+    );
+    assert!(err.contains("Usage:") && err.contains("Commands:"), "{err}");
+    let o = run(bin().args(["export", "--format", "xml"]));
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.starts_with("error: invalid value 'xml' for '--format <FORMAT>'"),
+        "{err}"
+    );
+    assert!(
+        err.contains("[possible values: csv, json, ndjson]"),
+        "{err}"
+    );
+    assert!(!err.contains("; "), "not folded: {err}");
+}
