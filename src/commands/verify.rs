@@ -19,8 +19,12 @@ pub fn run(args: VerifyArgs) -> Result<()> {
         });
     }
     if found.problems.is_empty() {
-        let span = match (&found.first_from, &found.last_to) {
-            (Some(a), Some(b)) => format!(", windows [{a}, {b})"),
+        let span = match (&found.first_from, &found.last_to, &found.series_from) {
+            (Some(a), Some(b), _) if found.series <= 1 => format!(", windows [{a}, {b})"),
+            (Some(a), Some(b), Some(s)) => format!(
+                ", windows [{a}, {b}) in {} series, the newest covering [{s}, {b})",
+                found.series
+            ),
             _ => String::new(),
         };
         println!(

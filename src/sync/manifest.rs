@@ -51,6 +51,10 @@ pub struct Manifest {
     pub tool_version: String,
     pub api_version: String,
     pub query: SeriesQuery,
+    /// Which series of the out-dir: 1, then one more each time `--new-series` starts one
+    /// (at its `--since`) with other filters, format or tenant. Left out of the file for 1.
+    #[serde(default = "first_series", skip_serializing_if = "is_first_series")]
+    pub series: u32,
     /// The entries whose instant is in this window; the windows of a series are contiguous.
     pub window: Window,
     /// Where this run looked for entries of earlier windows that became visible late.
@@ -66,6 +70,14 @@ pub struct Manifest {
     /// SHA-256 of the previous manifest's bytes; `null` for the first.
     pub previous_manifest_sha256: Option<String>,
     pub written_at: String,
+}
+
+fn first_series() -> u32 {
+    1
+}
+
+fn is_first_series(series: &u32) -> bool {
+    *series == 1
 }
 
 impl Manifest {
@@ -110,14 +122,29 @@ pub fn compact(dt: &DateTime<Utc>) -> String {
     dt.format("%Y%m%dT%H%M%S%.3fZ").to_string()
 }
 
-/// `jrnle-<from>-<to>.<ext>`
-pub fn data_file_name(from: &DateTime<Utc>, to: &DateTime<Utc>, format: Format) -> String {
+/// `jrnle-<from>-<to>.<ext>` for the first series, `jrnle-sNNN-<from>-<to>.<ext>` for the
+/// ones `--new-series` starts: names sort in the order of the chain, series after series.
+pub fn data_file_name(
+    series: u32,
+    from: &DateTime<Utc>,
+    to: &DateTime<Utc>,
+    format: Format,
+) -> String {
     format!(
-        "jrnle-{}-{}.{}",
+        "{}{}-{}.{}",
+        file_prefix(series),
         compact(from),
         compact(to),
         format.spec().extension()
     )
+}
+
+/// What the data file names of a series start with.
+pub fn file_prefix(series: u32) -> String {
+    match series {
+        0 | 1 => "jrnle-".to_string(),
+        n => format!("jrnle-s{n:03}-"),
+    }
 }
 
 pub fn manifest_name(data_file: &str) -> String {
@@ -160,17 +187,20 @@ mod tests {
     fn names_sort_in_time_order_and_say_the_window() {
         let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
         let a = data_file_name(
+            1,
             &t("2025-01-07T00:00:00Z"),
             &t("2025-01-08T00:00:00Z"),
             Format::Csv,
         );
         assert_eq!(a, "jrnle-20250107T000000.000Z-20250108T000000.000Z.csv");
         let b = data_file_name(
+            1,
             &t("2025-01-08T00:00:00Z"),
             &t("2025-01-08T00:00:00.5Z"),
             Format::Csv,
         );
         let c = data_file_name(
+            1,
             &t("2025-01-08T00:00:00.5Z"),
             &t("2025-01-10T00:00:00Z"),
             Format::Csv,
@@ -181,6 +211,26 @@ mod tests {
             manifest_name(&a) < b,
             "a manifest sorts right after its data file"
         );
+        // A later series sorts after every file of the earlier ones, though its window starts
+        // earlier.
+        let s2 = data_file_name(
+            2,
+            &t("2020-01-01T00:00:00Z"),
+            &t("2025-01-10T00:00:00Z"),
+            Format::Csv,
+        );
+        assert_eq!(
+            s2,
+            "jrnle-s002-20200101T000000.000Z-20250110T000000.000Z.csv"
+        );
+        assert!(manifest_name(&c) < s2);
+        let s10 = data_file_name(
+            10,
+            &t("2020-01-01T00:00:00Z"),
+            &t("2020-01-02T00:00:00Z"),
+            Format::Csv,
+        );
+        assert!(s2 < s10);
     }
 
     #[test]

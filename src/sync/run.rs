@@ -87,6 +87,8 @@ pub struct Prepared {
     chain: Vec<Committed>,
     from: DateTime<Utc>,
     series_start: DateTime<Utc>,
+    /// The series this run adds to (or starts).
+    series: u32,
 }
 
 pub fn prepare(plan: &SyncPlan, now: DateTime<Utc>) -> Result<Option<(Prepared, DateTime<Utc>)>> {
@@ -102,35 +104,8 @@ pub fn prepare(plan: &SyncPlan, now: DateTime<Utc>) -> Result<Option<(Prepared, 
     }
     let chain = load_chain(&plan.out_dir)?;
     check_state(plan, &chain)?;
-    let (from, series_start) = match (chain.last(), chain.first()) {
-        (Some(last), Some(first)) => {
-            let query = plan.series_query();
-            if last.manifest.query != query && !plan.new_series {
-                return Err(Error::usage(format!(
-                    "{} holds a series with other filters, format or tenant than this run \
-                     ({}): use the same ones, another --out-dir, or --new-series to record the change",
-                    plan.out_dir.display(),
-                    describe_difference(&last.manifest.query, &query)
-                )));
-            }
-            let to = last
-                .manifest
-                .window_to()
-                .ok_or_else(|| Error::usage(format!("{}: unreadable window end", last.name)))?;
-            let start = first.manifest.window_from().unwrap_or(to);
-            (to, start)
-        }
-        _ => {
-            let since = plan.filters.since.ok_or_else(|| {
-                Error::usage(format!(
-                    "{} holds no series yet: the first sync needs --since <TIME>",
-                    plan.out_dir.display()
-                ))
-            })?;
-            (since, since)
-        }
-    };
-    remove_orphans(plan, &from)?;
+    let (from, series_start, series) = where_the_series_stands(plan, &chain)?;
+    remove_orphans(plan, series, &from)?;
     check_evidence(plan, &chain)?;
     let to = (now - chrono::Duration::from_std(plan.lag).unwrap_or_default())
         .duration_trunc(chrono::Duration::milliseconds(1))
@@ -149,9 +124,64 @@ pub fn prepare(plan: &SyncPlan, now: DateTime<Utc>) -> Result<Option<(Prepared, 
             chain,
             from,
             series_start,
+            series,
         },
         to,
     )))
+}
+
+/// Where this run starts, where its series started, and which series it is. The next window
+/// starts at the newest manifest's end; a run with other filters, format or tenant is refused
+/// unless `--new-series`, which starts a new series at `--since` (so its filters get the whole
+/// history, not just what comes after the old series' watermark).
+fn where_the_series_stands(
+    plan: &SyncPlan,
+    chain: &[Committed],
+) -> Result<(DateTime<Utc>, DateTime<Utc>, u32)> {
+    let Some(last) = chain.last() else {
+        let since = plan.filters.since.ok_or_else(|| {
+            Error::usage(format!(
+                "{} holds no series yet: the first sync needs --since <TIME>",
+                plan.out_dir.display()
+            ))
+        })?;
+        return Ok((since, since, 1));
+    };
+    let query = plan.series_query();
+    let series = last.manifest.series;
+    if last.manifest.query != query {
+        if !plan.new_series {
+            return Err(Error::usage(format!(
+                "{} holds a series with other filters, format or tenant than this run \
+                 ({}): use the same ones, another --out-dir, or --new-series to record the change",
+                plan.out_dir.display(),
+                describe_difference(&last.manifest.query, &query)
+            )));
+        }
+        let since = plan.filters.since.ok_or_else(|| {
+            Error::usage(
+                "--new-series starts a new series, which needs --since <TIME>: where its \
+                 history begins (usually the old series' --since)",
+            )
+        })?;
+        console::note(format!(
+            "starting series {} at {} ({})",
+            series + 1,
+            format_utc_ms(&since),
+            describe_difference(&last.manifest.query, &query)
+        ));
+        return Ok((since, since, series + 1));
+    }
+    let to = last
+        .manifest
+        .window_to()
+        .ok_or_else(|| Error::usage(format!("{}: unreadable window end", last.name)))?;
+    let first = chain
+        .iter()
+        .find(|c| c.manifest.series == series)
+        .unwrap_or(last);
+    let start = first.manifest.window_from().unwrap_or(to);
+    Ok((to, start, series))
 }
 
 /// The state file must agree with the manifests, or be behind them by one interrupted commit.
@@ -226,8 +256,12 @@ fn refuse_if(plan: &SyncPlan, mut problems: Vec<String>) -> Result<()> {
 
 /// A data file whose window starts at the watermark but has no manifest is an interrupted
 /// commit: it was never delivered, so it goes.
-fn remove_orphans(plan: &SyncPlan, from: &DateTime<Utc>) -> Result<()> {
-    let prefix = format!("jrnle-{}-", super::manifest::compact(from));
+fn remove_orphans(plan: &SyncPlan, series: u32, from: &DateTime<Utc>) -> Result<()> {
+    let prefix = format!(
+        "{}{}-",
+        super::manifest::file_prefix(series),
+        super::manifest::compact(from)
+    );
     let names = read_dir(&plan.out_dir)?;
     for name in &names {
         let committed = names.contains(&format!("{name}{MANIFEST_SUFFIX}"));
@@ -285,8 +319,8 @@ pub async fn run(
         until: to,
     };
     let server_count = source.expected(&window_range).await?;
-    let delivered = delivered_since(plan, &prepared.chain, &query_from)?;
-    let name = data_file_name(&from, &to, plan.format);
+    let delivered = delivered_since(plan, &prepared.chain, prepared.series, &query_from)?;
+    let name = data_file_name(prepared.series, &from, &to, plan.format);
     let path = plan.out_dir.join(&name);
     let mut file = AtomicFile::create(&path)?;
     let window = Window {
@@ -305,7 +339,11 @@ pub async fn run(
         since: Some(query_from),
         ..window_range
     };
-    let first = prepared.chain.is_empty();
+    // The first run of a series fixes its filters.
+    let first = prepared
+        .chain
+        .last()
+        .is_none_or(|c| c.manifest.series != prepared.series);
     let mut delivery = Delivery::new(sink, path).skipping(&delivered, window.from.clone());
     if first {
         delivery = delivery.watching(&plan.filters);
@@ -323,6 +361,7 @@ pub async fn run(
         tool_version: env!("CARGO_PKG_VERSION").into(),
         api_version: plan.api_version.clone(),
         query: plan.series_query(),
+        series: prepared.series,
         window: window.clone(),
         lookback_from: format_utc_ms(&query_from),
         row_count: done.written,
@@ -395,14 +434,19 @@ fn commit_manifest(plan: &SyncPlan, data_file: &str, manifest: &Manifest) -> Res
     )
 }
 
-/// The ids delivered by committed files whose window reaches past `since`.
+/// The ids delivered by committed files of `series` whose window reaches past `since`.
 fn delivered_since(
     plan: &SyncPlan,
     chain: &[Committed],
+    series: u32,
     since: &DateTime<Utc>,
 ) -> Result<HashSet<String>> {
     let mut ids = HashSet::new();
-    for c in chain.iter().rev() {
+    for c in chain
+        .iter()
+        .rev()
+        .take_while(|c| c.manifest.series == series)
+    {
         if c.manifest.window_to().is_some_and(|to| to <= *since) {
             break;
         }

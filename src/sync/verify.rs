@@ -20,6 +20,10 @@ pub struct Report {
     pub rows: u64,
     pub first_from: Option<String>,
     pub last_to: Option<String>,
+    /// How many series the out-dir holds (`--new-series` starts one).
+    pub series: u32,
+    /// Where the newest series starts.
+    pub series_from: Option<String>,
     pub problems: Vec<String>,
 }
 
@@ -46,6 +50,11 @@ pub fn verify(dir: &Path, state_path: Option<&Path>) -> Result<Report> {
     report.manifests = chain.len();
     report.first_from = chain.first().map(|c| c.manifest.window.from.clone());
     report.last_to = chain.last().map(|c| c.manifest.window.to.clone());
+    report.series = chain.last().map_or(0, |c| c.manifest.series);
+    report.series_from = chain
+        .iter()
+        .find(|c| c.manifest.series == report.series)
+        .map(|c| c.manifest.window.from.clone());
     check_unaccounted(&names, &chain, &mut report.problems);
     let default_state = dir.join(STATE_FILE);
     check_state(
@@ -77,7 +86,7 @@ fn check_manifest(c: &Committed, p: &mut Vec<String>) {
                     c.name, m.window.from, m.window.to
                 ));
             }
-            if data_file_name(&from, &to, format) != m.data_file.name {
+            if data_file_name(m.series, &from, &to, format) != m.data_file.name {
                 p.push(format!(
                     "{}: the data file name {} does not match the window [{}, {})",
                     c.name, m.data_file.name, m.window.from, m.window.to
@@ -104,10 +113,19 @@ pub(super) fn check_link(previous: Option<&Committed>, c: &Committed, p: &mut Ve
                     c.name, prev.name
                 ));
             }
-            if m.window.from != prev.manifest.window.to {
+            let (series, prev_series) = (m.series, prev.manifest.series);
+            if series == prev_series && m.window.from != prev.manifest.window.to {
                 p.push(format!(
                     "{}: window starts at {} but the previous one ended at {}: not contiguous",
                     c.name, m.window.from, prev.manifest.window.to
+                ));
+            }
+            // A new series (`--new-series`) starts at its own --since; series only ever follow
+            // each other one by one.
+            if series != prev_series && series != prev_series + 1 {
+                p.push(format!(
+                    "{}: series {series} follows series {prev_series}: a series is missing or out of order",
+                    c.name
                 ));
             }
         }

@@ -530,3 +530,58 @@ fn sync_verify_all_refuses_an_edited_oldest_data_file() {
     // outside the lookback, is left to `verify`, which names it.
     assert_caught(dir.path(), &names[0]);
 }
+
+#[test]
+fn a_new_series_delivers_its_filters_history_from_since() {
+    let sim = sim(&demo_records());
+    let dir = tempfile::tempdir().unwrap();
+    ok(&mut sync(&sim, dir.path()));
+    // Without --since there is nowhere to start the new series.
+    let o = run(against(&sim, "sync")
+        .arg("--out-dir")
+        .arg(dir.path())
+        .args([
+            "--lag",
+            "0s",
+            "--format",
+            "ndjson",
+            "--field",
+            "status",
+            "--new-series",
+        ]));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("needs --since"), "{}", stderr(&o));
+    ok(sync(&sim, dir.path()).args(["--field", "status", "--new-series"]));
+    let m = manifests(dir.path());
+    assert_eq!(m.len(), 2);
+    assert_eq!(
+        m[0].get("series"),
+        None,
+        "the first series' manifests are unchanged"
+    );
+    assert_eq!(m[1]["series"], 2);
+    assert_eq!(
+        m[1]["window"]["from"], "2025-10-01T00:00:00.000Z",
+        "starts at --since"
+    );
+    let name = m[1]["data_file"]["name"].as_str().unwrap();
+    assert!(
+        name.starts_with("jrnle-s002-20251001T000000.000Z-"),
+        "{name}"
+    );
+    // Every status entry since --since, not only those after the first series' watermark.
+    let expected = ok(against(&sim, "count").args(["--field", "status", "--since", SINCE]));
+    let rows = ndjson_rows(&fs::read_to_string(dir.path().join(name)).unwrap());
+    assert!(!rows.is_empty());
+    assert_eq!(rows.len().to_string(), expected.trim());
+    assert!(rows.iter().all(|r| r["field_name"] == "status"));
+    // The series continues from its own watermark; verify says what it holds.
+    ok(sync(&sim, dir.path()).args(["--field", "status"]));
+    let o = verify(dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("in 2 series, the newest covering [2025-10-01T00:00:00.000Z"),
+        "{}",
+        stdout(&o)
+    );
+}
