@@ -42,7 +42,8 @@ pub enum Command {
     /// Serve the built-in Workfront simulator on 127.0.0.1.
     Simulate(SimulateArgs),
     /// Deliver the entries no earlier run delivered: one data file and its manifest per run.
-    #[command(after_help = SYNC_HELP)]
+    // Each window ends at now minus --lag: --until is refused, so it is not offered either.
+    #[command(after_help = SYNC_HELP, mut_arg("until", |a| a.hide(true)))]
     Sync(SyncArgs),
     /// Check an out-dir of sync: every file against its manifest, the hash chain, the windows.
     Verify(VerifyArgs),
@@ -250,12 +251,8 @@ pub struct NormalizeArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Sync")]
 pub struct SyncArgs {
-    #[command(flatten)]
-    pub connection: ConnectionArgs,
-    #[command(flatten)]
-    pub filters: FilterArgs,
-
     /// Where the data files and manifests go, e.g. /srv/audit/status (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out_dir: PathBuf,
@@ -283,8 +280,8 @@ pub struct SyncArgs {
     #[arg(long, value_name = "DURATION", default_value = "10m")]
     pub lookback: String,
 
-    /// Accept other filters, format or tenant than the series in --out-dir has, and record the
-    /// change in the next manifest (e.g. after adding a --field).
+    /// Start a new series at --since with other filters, format or tenant than the series in
+    /// --out-dir has (e.g. after adding a --field): the new filters get their whole history.
     #[arg(long)]
     pub new_series: bool,
 
@@ -297,6 +294,11 @@ pub struct SyncArgs {
     /// match nothing in the whole range (refused otherwise: most often a typo).
     #[arg(long)]
     pub allow_empty: bool,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub filters: FilterArgs,
 }
 
 #[derive(Debug, Args)]

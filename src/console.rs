@@ -87,3 +87,8 @@ pub fn progress_bar(what: &str) -> indicatif::ProgressBar {
     }
     bar
 }
+
+/// `1 entry`, `2 entries`: a count with its noun in the right number.
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}

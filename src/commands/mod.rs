@@ -98,7 +98,7 @@ fn summarize(s: &Summary<'_>) {
         console::warn(line);
     }
     let place = s.destination.name().display().to_string();
-    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let plural = console::plural;
     let mut parts = Vec::new();
     if let Some((requests, retries)) = s.requests {
         parts.push(plural(requests, "request", "requests"));

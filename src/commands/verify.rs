@@ -28,10 +28,10 @@ pub fn run(args: VerifyArgs) -> Result<()> {
             _ => String::new(),
         };
         println!(
-            "{}: intact: {} manifests, {} entries{span}, hash chain and data files verified",
+            "{}: intact: {}, {}{span}, hash chain and data files verified",
             args.dir.display(),
-            found.manifests,
-            found.rows
+            console::plural(found.manifests as u64, "manifest", "manifests"),
+            console::plural(found.rows, "entry", "entries")
         );
         return Ok(());
     }

@@ -443,7 +443,10 @@ pub(crate) fn error_message(e: &Value) -> String {
 }
 
 fn gave_up(error: Error, retries: u32) -> Error {
-    let note = format!(" (gave up after {} tries)", retries);
+    let note = format!(
+        " (gave up after {})",
+        console::plural(u64::from(retries), "try", "tries")
+    );
     match error {
         Error::Api {
             path,

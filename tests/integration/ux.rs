@@ -233,3 +233,41 @@ fn usage_errors_are_clap_s_own_lines_with_exit_2() {
     );
     assert!(!err.contains("; "), "not folded: {err}");
 }
+
+#[test]
+fn sync_help_offers_no_until_and_heads_its_own_flags() {
+    let help = ok(bin().args(["sync", "--help"]));
+    assert!(!help.contains("--until"), "{help}");
+    let at = |s: &str| help.find(s).unwrap_or_else(|| panic!("{s} in {help}"));
+    let (out_dir, lag) = ("\n      --out-dir <DIR>", "\n      --lag <DURATION>");
+    assert!(at("\nSync:") < at(out_dir) && at(lag) < at("\nConnection:"));
+    assert!(at(out_dir) < at("\nFilters:"), "--out-dir is not a filter");
+}
+
+#[test]
+fn counts_are_in_the_right_number() {
+    let sim = sim(&demo_records());
+    let dir = tempfile::tempdir().unwrap();
+    ok(against(&sim, "sync")
+        .arg("--out-dir")
+        .arg(dir.path())
+        .args(["--since", "2020-01-01", "--lag", "0s"]));
+    let out = ok(bin().arg("verify").arg(dir.path()));
+    assert!(out.contains("intact: 1 manifest, "), "{out}");
+    let config = SimConfig {
+        faults: FaultConfig {
+            rate: 1.0,
+            kinds: vec![FaultKind::ServerError],
+            ..FaultConfig::default()
+        },
+        ..sim_config()
+    };
+    let failing = sim_with(&demo_records(), config);
+    let o = run(against(&failing, "count").args(["--max-retries", "0"]));
+    assert_eq!(o.status.code(), Some(4));
+    assert!(
+        stderr(&o).contains("(gave up after 1 try)"),
+        "{}",
+        stderr(&o)
+    );
+}
