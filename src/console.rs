@@ -79,10 +79,20 @@ pub fn progress_bar(what: &str) -> indicatif::ProgressBar {
         Some(0),
         indicatif::ProgressDrawTarget::stderr_with_hz(10),
     );
-    let template = format!(
-        "{{spinner}} [{{bar:30}}] {{human_pos}}/{{human_len}} {what} {{per_sec}} ETA {{eta}}"
-    );
+    let template =
+        format!("{{spinner}} [{{bar:30}}] {{human_pos}}/{{human_len}} {what} {{rate}} ETA {{eta}}");
     if let Ok(style) = indicatif::ProgressStyle::with_template(&template) {
+        // A whole number of entries a second, with the bar's thousands separators.
+        let style = style.with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(
+                    w,
+                    "{}/s",
+                    indicatif::HumanCount(state.per_sec().round() as u64)
+                );
+            },
+        );
         bar.set_style(style.progress_chars("=> "));
     }
     bar

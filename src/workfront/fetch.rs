@@ -51,9 +51,17 @@ pub async fn fetch<O: ObjectType, T: Keyed + Send + 'static>(
         emit(batch)
     };
     let (planner, planned) = plan_ahead(client, filters, convert);
-    let planned = planned.inspect_ok(|p| {
+    // The bar's total is the range's count from the first round trip, so the fraction never
+    // goes backwards as windows are planned; it grows only if the windows, counted later on a
+    // live tenant, come to more.
+    let mut planned_sum = 0;
+    let planned = planned.inspect_ok(move |p| {
         let w = &p.window;
-        progress.inc_length(w.count);
+        planned_sum += w.count;
+        let total = p.total.unwrap_or(0).max(planned_sum);
+        if progress.length().is_none_or(|l| l < total) {
+            progress.set_length(total);
+        }
         console::debug(format!("window {w}: {} entries", w.count));
     });
     let pages = pages(client, filters, planned, concurrency, convert);
@@ -114,13 +122,17 @@ fn pages<'a, O: ObjectType, T: Send + 'static>(
     planned
         .enumerate()
         .map(|(i, planned)| {
-            planned.map(|Planned { window, first_page }| {
-                let mut first_page = first_page;
-                futures::stream::iter(
-                    (0..paging::pages_for(window.count))
-                        .map(move |p| Ok((i, window, p, first_page.take().filter(|_| p == 0)))),
-                )
-            })
+            planned.map(
+                |Planned {
+                     window, first_page, ..
+                 }| {
+                    let mut first_page = first_page;
+                    futures::stream::iter(
+                        (0..paging::pages_for(window.count))
+                            .map(move |p| Ok((i, window, p, first_page.take().filter(|_| p == 0)))),
+                    )
+                },
+            )
         })
         .try_flatten()
         .map_ok(move |(i, w, p, ready)| match ready {

@@ -40,6 +40,8 @@ pub struct Planned<T> {
     pub window: Window,
     /// Page 0 of the window (see [`first_page_of`]).
     pub first_page: Option<Vec<T>>,
+    /// On the first window: Workfront's count for the whole range, known before any split.
+    pub total: Option<u64>,
 }
 
 /// The windows of the query, in time order. Every window that must be split is split as soon
@@ -51,8 +53,9 @@ pub fn plan<'a, O: ObjectType, T: Keyed + Send + 'static>(
     convert: impl Convert<O, T>,
 ) -> impl futures::Stream<Item = Result<Planned<T>>> + 'a {
     stream::once(root(client, filters, convert))
-        .map_ok(move |(root, page)| {
+        .map_ok(move |(total, root, page)| {
             let mut page = Some(page);
+            let mut total = Some(total);
             let windows = match root {
                 Some(node) => subtree(client, filters, convert, node),
                 None => stream::empty().boxed(),
@@ -60,6 +63,7 @@ pub fn plan<'a, O: ObjectType, T: Keyed + Send + 'static>(
             windows.map_ok(move |window| Planned {
                 window,
                 first_page: page.take().and_then(|p| first_page_of(&window, p)),
+                total: total.take(),
             })
         })
         .try_flatten()
@@ -114,7 +118,7 @@ async fn root<O: ObjectType, T: Keyed + Send + 'static>(
     client: &Client,
     filters: &Search<O>,
     convert: impl Convert<O, T>,
-) -> Result<(Option<Node>, Vec<T>)> {
+) -> Result<(u64, Option<Node>, Vec<T>)> {
     let (count, page, last) = futures::future::try_join3(
         client.count(&filters.object, &filters.count_params()),
         client.page(&filters.object, &filters.page_params(0, MAX_PAGE), convert),
@@ -127,7 +131,7 @@ async fn root<O: ObjectType, T: Keyed + Send + 'static>(
     let since = match (filters.since, first) {
         (Some(since), _) | (None, Some(since)) => since,
         (None, None) if count > 0 => DateTime::UNIX_EPOCH,
-        (None, None) => return Ok((None, page)),
+        (None, None) => return Ok((count, None, page)),
     };
     let mut root = Window {
         since,
@@ -142,7 +146,7 @@ async fn root<O: ObjectType, T: Keyed + Send + 'static>(
             root.until = root.until.min(last + Duration::milliseconds(1));
         }
     }
-    Ok((Node::of(root, false), page))
+    Ok((count, Node::of(root, false), page))
 }
 
 /// Split one window in time and count the parts, yielding each part in order as soon as its

@@ -271,3 +271,45 @@ fn counts_are_in_the_right_number() {
         stderr(&o)
     );
 }
+
+#[test]
+fn the_progress_total_is_the_first_count_and_the_rate_a_whole_number() {
+    let config = SimConfig {
+        latency: std::time::Duration::from_millis(60),
+        ..sim_config()
+    };
+    let rows = 60_000;
+    let sim = sim_with(&jrnle_audit::simulator::generate::generate(rows, 9), config);
+    let dir = tempfile::tempdir().unwrap();
+    let cmd = format!(
+        "WORKFRONT_URL={} WORKFRONT_API_KEY={KEY} {} export -o {}",
+        sim.url,
+        env!("CARGO_BIN_EXE_jrnle-audit"),
+        dir.path().join("x.csv").display()
+    );
+    let o = Command::new("script")
+        .args(["-qefc", &cmd, "/dev/null"])
+        .env_clear()
+        .env("TERM", "xterm")
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{screen}");
+    let number = |s: &str| s.replace(',', "").parse::<u64>().ok();
+    // Every frame's `done/total entries`, and what follows it (the rate).
+    let frames: Vec<(u64, u64, &str)> = screen
+        .split(" entries ")
+        .zip(screen.split(" entries ").skip(1))
+        .filter_map(|(before, after)| {
+            let (done, total) = before.rsplit(' ').next()?.split_once('/')?;
+            Some((number(done)?, number(total)?, after.split(' ').next()?))
+        })
+        .collect();
+    assert!(frames.len() >= 3, "frames: {frames:?} in {screen:?}");
+    for (done, total, rate) in &frames {
+        assert_eq!(*total, rows as u64, "the total from the start: {frames:?}");
+        assert!(done <= total);
+        assert!(rate.ends_with("/s") && !rate.contains('.'), "{rate}");
+    }
+    assert!(frames.windows(2).all(|f| f[0].0 <= f[1].0), "{frames:?}");
+}
