@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use reqwest::Url;
 
+use crate::auth::Credential;
 use crate::auth::resolve::{any_credential, credential};
-use crate::auth::{Authenticator, Credential};
 use crate::cli::{ConnectionArgs, FilterArgs};
 use crate::error::{Error, Result};
 use crate::model::date::parse_user_time_at;
@@ -23,6 +23,9 @@ pub struct Connection {
     pub url: Url,
     pub api_version: String,
     pub credential: Credential,
+    /// Where the credential came from (`WORKFRONT_API_KEY`, `--api-key-file`, a profile's
+    /// variable): named in messages, never its value.
+    pub credential_from: String,
 }
 
 /// The client's wire behaviour from the flags.
@@ -51,7 +54,7 @@ pub enum Target {
 /// reads an environment variable (injected for tests).
 pub fn target(
     args: &ConnectionArgs,
-    from_profile: Option<Credential>,
+    from_profile: Option<(Credential, String)>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Target> {
     let api_version = check_version(args.api_version.as_deref().unwrap_or(DEFAULT_API_VERSION))?;
@@ -66,7 +69,7 @@ pub fn target(
     })?;
     let url = check_url(raw_url, args.allow_insecure_http)?;
     // A credential given directly wins; else the one a profile named.
-    let credential = match from_profile {
+    let (credential, credential_from) = match from_profile {
         Some(c) if !any_credential(args.api_key_file.as_deref(), env) => c,
         _ => credential(args.api_key_file.as_deref(), env)?,
     };
@@ -74,6 +77,7 @@ pub fn target(
         url,
         api_version,
         credential,
+        credential_from,
     }))
 }
 
@@ -86,7 +90,7 @@ impl Target {
                 "tenant {}, API {}, credential: {}",
                 c.url.as_str().trim_end_matches('/'),
                 c.api_version,
-                c.credential.describe()
+                c.credential.describe_from(&c.credential_from)
             ),
         }
     }
@@ -115,6 +119,17 @@ fn check_version(v: &str) -> Result<String> {
 /// to loopback unless allowed. Messages never echo the URL, which could hold a secret.
 pub fn check_url(raw: &str, allow_insecure_http: bool) -> Result<Url> {
     const HINT: &str = "give the tenant's base URL, e.g. https://acme.my.workfront.com";
+    // `acme.my.workfront.com` (or with a port) has no scheme: suggest https://, naming only
+    // the host (the rest of a URL could hold a secret).
+    if !raw.contains("://")
+        && let Some(host) = Url::parse(&format!("https://{}", raw.trim()))
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+    {
+        return Err(Error::usage(format!(
+            "--url needs a scheme: did you mean https://{host}?"
+        )));
+    }
     let url = Url::parse(raw.trim())
         .map_err(|e| Error::usage(format!("--url is not a valid URL ({e}): {HINT}")))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -309,6 +324,17 @@ mod tests {
         assert!(!ok("https://acme.my.workfront.com/attask/api/v21.0"));
         assert!(!ok("https://acme.my.workfront.com/?apiKey=x"));
         assert!(!ok("ftp://acme"));
+        let err = check_url("acme.my.workfront.com", false).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--url needs a scheme: did you mean https://acme.my.workfront.com?"
+        );
+        assert!(
+            check_url("acme.my.workfront.com:443", false)
+                .unwrap_err()
+                .to_string()
+                .contains("did you mean https://acme.my.workfront.com?")
+        );
         let err = check_url("https://user:pa55word@acme.my.workfront.com", false).unwrap_err();
         assert!(!err.to_string().contains("pa55word"));
     }

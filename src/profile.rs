@@ -129,12 +129,13 @@ pub fn load(path: &Path, name: &str) -> Result<Profile> {
 }
 
 /// Fill what the flags leave unset from the profile named by `--profile`/`WORKFRONT_PROFILE`.
-/// Returns the credential the profile names, when no credential is given directly.
+/// Returns the credential the profile names, and where it came from, when no credential is
+/// given directly.
 pub fn apply(
     connection: &mut ConnectionArgs,
     filters: &mut FilterArgs,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Option<Credential>> {
+) -> Result<Option<(Credential, String)>> {
     let Some(name) = connection.profile.clone() else {
         return Ok(None);
     };
@@ -173,6 +174,6 @@ pub fn apply(
             connection.api_key_file = Some(file);
             Ok(None)
         }
-        FromProfile::Credential(c) => Ok(Some(c)),
+        FromProfile::Credential(c, from) => Ok(Some((c, from))),
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use crate::auth::Credential;
+use crate::auth::{Credential, FromSource};
 use crate::cli::{ConnectionArgs, FilterArgs, OutputArgs};
 use crate::config::{self, Target};
 use crate::console;
@@ -50,7 +50,10 @@ impl Settings {
             Target::Tenant(c) => {
                 // A credential that cannot be sent fails here, before any request.
                 c.credential.to_header()?;
-                let auth = Arc::new(c.credential.clone());
+                let auth = Arc::new(FromSource {
+                    credential: c.credential.clone(),
+                    source: c.credential_from.clone(),
+                });
                 Client::new(&c.url, &c.api_version, auth, self.options)
             }
             Target::Demo { api_version } => {

@@ -54,6 +54,34 @@ impl Credential {
     }
 }
 
+impl Credential {
+    /// Which header, and from where, for messages (never the value).
+    pub fn describe_from(&self, from: &str) -> String {
+        format!("{} from {from}", self.describe())
+    }
+}
+
+/// A credential with where it came from, so that a refusal names the source.
+#[derive(Debug)]
+pub struct FromSource {
+    pub credential: Credential,
+    pub source: String,
+}
+
+impl Authenticator for FromSource {
+    fn header(&self) -> BoxFuture<'_, Result<(HeaderName, HeaderValue)>> {
+        self.credential.header()
+    }
+
+    fn renew(&self) -> BoxFuture<'_, Result<bool>> {
+        self.credential.renew()
+    }
+
+    fn describe(&self) -> String {
+        self.credential.describe_from(&self.source)
+    }
+}
+
 /// A credential handed in from outside: sent as it is, never renewed (a 401 stays a 401).
 impl Authenticator for Credential {
     fn header(&self) -> BoxFuture<'_, Result<(HeaderName, HeaderValue)>> {

@@ -25,7 +25,11 @@ pub fn any_credential(api_key_file: Option<&Path>, env: &dyn Fn(&str) -> Option<
 }
 
 /// Exactly one credential, from the environment or `--api-key-file`.
-pub fn credential(file: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Result<Credential> {
+/// With where it came from (a variable's or a flag's name, never the value).
+pub fn credential(
+    file: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Credential, String)> {
     let mut found: Vec<(String, Credential)> = Vec::new();
     for var in CREDENTIAL_VARS {
         if let Some(value) = env(var).filter(|v| !v.trim().is_empty()) {
@@ -58,7 +62,10 @@ pub fn credential(file: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> 
         ));
     }
     match found.len() {
-        1 => Ok(found.remove(0).1),
+        1 => {
+            let (name, credential) = found.remove(0);
+            Ok((credential, name))
+        }
         0 => Err(Error::usage(
             "no credential: set one of WORKFRONT_API_KEY, WORKFRONT_SESSION_ID or \
              WORKFRONT_BEARER_TOKEN, or pass --api-key-file <PATH>",
@@ -89,7 +96,8 @@ pub enum FromProfile {
     Nothing,
     /// An API key file, read as `--api-key-file` is.
     File(PathBuf),
-    Credential(Credential),
+    /// With where it came from: the variable and the profile.
+    Credential(Credential, String),
 }
 
 /// The credential profile `name` names, read from the environment.
@@ -114,11 +122,15 @@ pub fn from_profile(
                 ))
             })?;
             let secret = Secret::new(value.trim());
-            Ok(FromProfile::Credential(match *kind {
+            let credential = match *kind {
                 "api_key_env" => Credential::ApiKey(secret),
                 "session_id_env" => Credential::SessionId(secret),
                 _ => Credential::Bearer(secret),
-            }))
+            };
+            Ok(FromProfile::Credential(
+                credential,
+                format!("${var} (profile {name:?}, {kind})"),
+            ))
         }
         _ => Err(Error::usage(format!(
             "profile {name:?} names several credentials: keep one of api_key_env, \

@@ -18,6 +18,7 @@ use crate::rng::SplitMix64;
 use crate::workfront::object::{Convert, ObjectType};
 use crate::workfront::query::{Params, encode};
 use crate::workfront::retry::{RetryPolicy, jitter_source, parse_retry_after, retryable_status};
+use crate::workfront::transport::Transport;
 
 /// Workfront's CDN refuses URIs over 8,892 bytes (API notes §1). Past this length the same
 /// parameters go in a form-encoded POST body with `method=GET`.
@@ -67,6 +68,8 @@ pub struct Client {
     jitter: Arc<Mutex<SplitMix64>>,
     requests: Arc<std::sync::atomic::AtomicU64>,
     retries: Arc<std::sync::atomic::AtomicU64>,
+    /// Whether a refused connection was already reported (once per run).
+    said_refused: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A spawned request, cancelled when dropped (an export that fails stops its requests).
@@ -113,6 +116,8 @@ pub struct Failure {
     pub error: Error,
     pub retryable: bool,
     pub retry_after: Option<Duration>,
+    /// The host refused the connection: retried only briefly (see [`REFUSED_RETRIES`]).
+    pub refused: bool,
 }
 
 impl Failure {
@@ -121,9 +126,14 @@ impl Failure {
             error,
             retryable,
             retry_after: None,
+            refused: false,
         }
     }
 }
+
+/// A refused connection is retried this many times (a server restarting comes back in
+/// seconds; one that is not there never does), not the full retry budget.
+pub const REFUSED_RETRIES: u32 = 3;
 
 impl Client {
     /// A client for `tenant`'s API `api_version`, sending the credential `auth` gives on
@@ -157,6 +167,7 @@ impl Client {
             jitter: Arc::new(Mutex::new(jitter_source())),
             requests: Default::default(),
             retries: Default::default(),
+            said_refused: Default::default(),
         })
     }
 
@@ -270,6 +281,7 @@ impl Client {
         let started = Instant::now();
         let mut retry = 0;
         let mut renewed = false;
+        let mut refused = 0;
         loop {
             let generation = self.generation.load(std::sync::atomic::Ordering::Acquire);
             let outcome = {
@@ -310,28 +322,69 @@ impl Client {
                     continue;
                 }
             }
+            if failure.refused && self.refused_too_often(&mut refused) {
+                return Err(gave_up(failure.error, retry + 1));
+            }
             if !failure.retryable {
-                return Err(failure.error);
+                return Err(self.name_the_credential(failure.error));
             }
             retry += 1;
-            self.retries
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let jitter = self.jitter.lock().unwrap_or_else(|e| e.into_inner()).unit();
-            match self
-                .retry
-                .delay(retry, started.elapsed(), failure.retry_after, jitter)
-            {
-                Some(wait) => {
-                    console::verbose(format!(
-                        "retrying in {} ms after: {} (retry {retry}/{})",
-                        wait.as_millis(),
-                        failure.error,
-                        self.retry.max_retries
-                    ));
-                    tokio::time::sleep(wait).await;
-                }
-                None => return Err(gave_up(failure.error, retry)),
-            }
+            self.wait_to_retry(retry, started, failure).await?;
+        }
+    }
+
+    /// Wait before retry number `retry` (backoff with jitter, or `Retry-After`), or give up
+    /// with the failure's error when the policy says so.
+    async fn wait_to_retry(&self, retry: u32, started: Instant, failure: Failure) -> Result<()> {
+        self.retries
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let jitter = self.jitter.lock().unwrap_or_else(|e| e.into_inner()).unit();
+        let Some(wait) = self
+            .retry
+            .delay(retry, started.elapsed(), failure.retry_after, jitter)
+        else {
+            return Err(gave_up(failure.error, retry));
+        };
+        console::verbose(format!(
+            "retrying in {} ms after: {} (retry {retry}/{})",
+            wait.as_millis(),
+            failure.error,
+            self.retry.max_retries
+        ));
+        tokio::time::sleep(wait).await;
+        Ok(())
+    }
+
+    /// Count a refused connection; whether it was refused too often to try again. The first
+    /// refusal of a run is said once on stderr (a server restarting comes back; a wrong
+    /// address does not, and the user should not wait in silence).
+    fn refused_too_often(&self, refused: &mut u32) -> bool {
+        *refused += 1;
+        if !self
+            .said_refused
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            console::warn(format!(
+                "retrying: connection refused by {}",
+                self.base.host_str().unwrap_or("the tenant")
+            ));
+        }
+        *refused > REFUSED_RETRIES
+    }
+
+    /// A refused credential (401) names which one it was, by kind and source, never its value.
+    fn name_the_credential(&self, error: Error) -> Error {
+        match error {
+            Error::Auth {
+                path,
+                status: 401,
+                message,
+            } => Error::Auth {
+                path,
+                status: 401,
+                message: format!("{message} (refused: the {})", self.auth.describe()),
+            },
+            other => other,
         }
     }
 
@@ -385,14 +438,18 @@ impl Client {
                 self.http.request(Method::POST, url).form(&form),
             )
         };
+        let host = self.base.host_str().unwrap_or("the tenant").to_string();
         let network = |e: reqwest::Error| {
+            let what = Transport::of(&e);
             let error = Error::Network {
                 path: path.clone(),
-                message: describe_transport_error(&e),
+                message: what.describe(&e, &host),
             };
             console::verbose(format!("{method} {path} -> {error}"));
-            // Building the request is the only failure another try cannot mend.
-            Failure::new(error, !e.is_builder())
+            Failure {
+                refused: what == Transport::Refused,
+                ..Failure::new(error, what.retryable())
+            }
         };
         let response = request.header(name, value).send().await.map_err(network)?;
         let status = response.status().as_u16();
@@ -528,30 +585,6 @@ fn snippet(text: &str) -> String {
         "(empty body)".into()
     } else {
         s
-    }
-}
-
-/// reqwest's error text includes the URL with its query; say what happened without it.
-fn describe_transport_error(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else if e.is_body() || e.is_decode() {
-        "the answer broke off"
-    } else {
-        "request failed"
-    };
-    let mut cause = String::new();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        cause = s.to_string();
-        source = s.source();
-    }
-    if cause.is_empty() {
-        kind.to_string()
-    } else {
-        format!("{kind}: {cause}")
     }
 }
 

@@ -12,4 +12,5 @@ pub mod paging;
 pub mod plan;
 pub mod query;
 pub mod retry;
+pub mod transport;
 pub mod window;

@@ -87,6 +87,13 @@ fn a_credential_that_cannot_renew_fails_at_the_first_401() {
         .args(["count", "--url", &sim.url])
         .env("WORKFRONT_API_KEY", "wrong-key"));
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    // The refusal names the credential by kind and source, never by value.
+    let err = stderr(&o);
+    assert!(
+        err.contains("refused: the apiKey header (redacted) from WORKFRONT_API_KEY"),
+        "{err}"
+    );
+    assert!(!err.contains("wrong-key"), "{err}");
     let log = sim.simulator.request_log();
     assert_eq!(log.len(), 1, "one request, not retried: {log:?}");
 }

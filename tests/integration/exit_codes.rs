@@ -154,12 +154,37 @@ fn exit_4_when_the_api_fails_or_cannot_be_reached() {
         .local_addr()
         .unwrap()
         .port();
-    assert_fails(
-        against(&sim, "export")
-            .env("WORKFRONT_URL", format!("http://127.0.0.1:{port}"))
-            .args(["--max-retries", "2"]),
-        4,
-        "could not connect",
+    // Refused: retried briefly, said once, then the error names the host and the fix.
+    let o = run(against(&sim, "export")
+        .env("WORKFRONT_URL", format!("http://127.0.0.1:{port}"))
+        .args(["--max-retries", "8"]));
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert!(o.stdout.is_empty());
+    assert_eq!(
+        err.matches("retrying: connection refused by 127.0.0.1")
+            .count(),
+        1,
+        "{err}"
+    );
+    let last = err.lines().last().unwrap();
+    assert!(
+        last.starts_with("jrnle-audit: error: ")
+            && last.contains("connection refused by 127.0.0.1: check --url or WORKFRONT_URL")
+            && last.ends_with("(gave up after 4 tries)"),
+        "refused connections get 3 retries, not --max-retries: {last}"
+    );
+    // A name that does not resolve is not retried at all.
+    let o = run(against(&sim, "count")
+        .env("WORKFRONT_URL", "https://nonexistent.invalid")
+        .arg("-v"));
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert!(!err.contains("retrying"), "{err}");
+    assert!(
+        err.contains("cannot resolve the host nonexistent.invalid")
+            && err.contains("check --url or WORKFRONT_URL"),
+        "{err}"
     );
 }
 
