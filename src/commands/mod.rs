@@ -33,9 +33,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Verify(args) => verify::run(args),
         Command::Completions { shell } => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
-            let mut out = Vec::new();
-            clap_complete::generate(shell, &mut cmd, "jrnle-audit", &mut out);
+            let out = completion_script(shell);
             Destination::Stdout.write_with(|w| w.write_all(&out))
         }
         Command::Fields(args) => fields::run(args),
@@ -48,6 +46,21 @@ pub fn run(cli: Cli) -> Result<()> {
             Destination::Stdout.write_with(|w| w.write_all(&out))
         }
     }
+}
+
+/// The completion script for `shell`. clap_complete's bash script names the subcommands'
+/// states inconsistently when the binary's name holds a hyphen (`jrnle__audit__subcmd__export`
+/// is set, `jrnle__subcmd__audit__subcmd__export` is matched), so nothing after the subcommand
+/// completes; the names are made to agree.
+fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "jrnle-audit", &mut out);
+    if shell == clap_complete::Shell::Bash {
+        let text = String::from_utf8_lossy(&out).replace("jrnle__subcmd__audit", "jrnle__audit");
+        return text.into_bytes();
+    }
+    out
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

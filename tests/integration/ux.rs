@@ -313,3 +313,35 @@ fn the_progress_total_is_the_first_count_and_the_rate_a_whole_number() {
     }
     assert!(frames.windows(2).all(|f| f[0].0 <= f[1].0), "{frames:?}");
 }
+
+#[test]
+fn bash_completes_options_and_values_after_the_subcommand() {
+    let script = ok(bin().args(["completions", "bash"]));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jrnle-audit.bash");
+    std::fs::write(&path, script).unwrap();
+    // Bash calls the function with the command, the word being completed and the one before.
+    let complete = |words: &str, cur: &str, prev: &str| {
+        let program = format!(
+            "source {}; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+             _jrnle__audit jrnle-audit '{cur}' '{prev}'; echo \"${{COMPREPLY[@]}}\"",
+            path.display()
+        );
+        let o = Command::new("bash")
+            .args(["-c", &program])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    assert_eq!(
+        complete("jrnle-audit export --fo", "--fo", "export"),
+        "--format"
+    );
+    assert_eq!(
+        complete("jrnle-audit export --format ''", "", "--format"),
+        "csv json ndjson"
+    );
+    assert!(complete("jrnle-audit sync --out", "--out", "sync").contains("--out-dir"));
+    assert!(complete("jrnle-audit ex", "ex", "jrnle-audit").contains("export"));
+}
