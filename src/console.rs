@@ -98,7 +98,12 @@ pub fn progress_bar(what: &str) -> indicatif::ProgressBar {
     bar
 }
 
-/// `1 entry`, `2 entries`: a count with its noun in the right number.
+/// `1 entry`, `2 entries`, `1,534 entries`: a count with its noun in the right number, with
+/// the progress bar's thousands separators.
 pub fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+    format!(
+        "{} {}",
+        indicatif::HumanCount(n),
+        if n == 1 { one } else { many }
+    )
 }

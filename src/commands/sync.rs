@@ -50,8 +50,11 @@ pub fn run(args: SyncArgs) -> Result<()> {
         n => format!(", {n} of them late arrivals from earlier windows"),
     };
     console::note(format!(
-        "committed {} for [{}, {}): {} entries{late}",
-        outcome.data_file, outcome.window.from, outcome.window.to, outcome.rows
+        "committed {} for [{}, {}): {}{late}",
+        outcome.data_file,
+        outcome.window.from,
+        outcome.window.to,
+        console::plural(outcome.rows, "entry", "entries")
     ));
     Ok(())
 }

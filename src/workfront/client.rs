@@ -116,7 +116,7 @@ pub struct Failure {
     pub error: Error,
     pub retryable: bool,
     pub retry_after: Option<Duration>,
-    /// The host refused the connection: retried only briefly (see [`REFUSED_RETRIES`]).
+    /// The host refused the connection: retried only briefly (see [`REFUSED_FOR`]).
     pub refused: bool,
 }
 
@@ -131,9 +131,9 @@ impl Failure {
     }
 }
 
-/// A refused connection is retried this many times (a server restarting comes back in
-/// seconds; one that is not there never does), not the full retry budget.
-pub const REFUSED_RETRIES: u32 = 3;
+/// Refused connections are retried for this long at most (a server restarting comes back in
+/// seconds; one that is not there never does), not for the whole retry budget.
+pub const REFUSED_FOR: Duration = Duration::from_secs(5);
 
 impl Client {
     /// A client for `tenant`'s API `api_version`, sending the credential `auth` gives on
@@ -281,7 +281,7 @@ impl Client {
         let started = Instant::now();
         let mut retry = 0;
         let mut renewed = false;
-        let mut refused = 0;
+        let mut refused: Option<Instant> = None;
         loop {
             let generation = self.generation.load(std::sync::atomic::Ordering::Acquire);
             let outcome = {
@@ -355,11 +355,11 @@ impl Client {
         Ok(())
     }
 
-    /// Count a refused connection; whether it was refused too often to try again. The first
-    /// refusal of a run is said once on stderr (a server restarting comes back; a wrong
-    /// address does not, and the user should not wait in silence).
-    fn refused_too_often(&self, refused: &mut u32) -> bool {
-        *refused += 1;
+    /// Note a refused connection; whether connections have been refused too long to try
+    /// again. The first refusal of a run is said once on stderr (a server restarting comes
+    /// back; a wrong address does not, and the user should not wait in silence).
+    fn refused_too_often(&self, refused: &mut Option<Instant>) -> bool {
+        let since = *refused.get_or_insert_with(Instant::now);
         if !self
             .said_refused
             .swap(true, std::sync::atomic::Ordering::Relaxed)
@@ -369,7 +369,7 @@ impl Client {
                 self.base.host_str().unwrap_or("the tenant")
             ));
         }
-        *refused > REFUSED_RETRIES
+        since.elapsed() > REFUSED_FOR
     }
 
     /// A refused credential (401) names which one it was, by kind and source, never its value.

@@ -105,7 +105,7 @@ fn runs_deliver_every_entry_once_and_an_empty_window_is_still_evidence() {
     let o = verify(dir.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains("intact: 2 manifests, 3000 entries"),
+        stdout(&o).contains("intact: 2 manifests, 3,000 entries"),
         "{}",
         stdout(&o)
     );
