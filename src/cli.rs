@@ -192,9 +192,24 @@ pub struct FilterArgs {
     pub change_types: Vec<String>,
 }
 
+/// How a run reports what it did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SummaryFormat {
+    /// One line for people.
+    #[default]
+    Text,
+    /// One JSON object on one line, for schedulers and CI (replaces the line and the
+    /// per-kind data warnings; shown also with -q).
+    Json,
+}
+
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Output")]
 pub struct OutputArgs {
+    /// How the end-of-run summary is written, on stderr.
+    #[arg(long, value_enum, default_value = "text", value_name = "FORMAT")]
+    pub summary_format: SummaryFormat,
+
     /// Output format, e.g. ndjson [default: from the --output extension, else csv].
     #[arg(long, value_enum)]
     pub format: Option<Format>,
@@ -295,6 +310,10 @@ pub struct SyncArgs {
     #[arg(long)]
     pub allow_empty: bool,
 
+    /// How the end-of-run summary is written, on stderr.
+    #[arg(long, value_enum, default_value = "text", value_name = "FORMAT")]
+    pub summary_format: SummaryFormat,
+
     #[command(flatten)]
     pub connection: ConnectionArgs,
     #[command(flatten)]
@@ -306,6 +325,11 @@ pub struct VerifyArgs {
     /// An out-dir written by sync, e.g. /srv/audit/status.
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
+
+    /// How the result is written on stdout: the "intact" line, or one JSON object (problems
+    /// are still listed on stderr).
+    #[arg(long, value_enum, default_value = "text", value_name = "FORMAT")]
+    pub summary_format: SummaryFormat,
 
     /// The state file to compare with, e.g. /var/lib/jrnle-audit/status.json
     /// [default: DIR/.jrnle-sync-state.json if present].

@@ -107,3 +107,8 @@ pub fn plural(n: u64, one: &str, many: &str) -> String {
         if n == 1 { one } else { many }
     )
 }
+
+/// A JSON summary: one line on stderr, also with `-q` (it was asked for).
+pub fn summary_json(value: &serde_json::Value) {
+    eprintln!("{value}");
+}

@@ -43,6 +43,8 @@ pub fn run(args: ExportArgs) -> Result<()> {
         anomalies: &delivered.anomalies,
         requests: Some((requests, retries)),
         elapsed: started.elapsed(),
+        format: args.output.summary_format,
+        command: "export",
     });
     Ok(())
 }

@@ -102,11 +102,37 @@ struct Summary<'a> {
     /// Requests made and retries among them, for runs that talk to Workfront.
     requests: Option<(u64, u64)>,
     elapsed: std::time::Duration,
+    format: crate::cli::SummaryFormat,
+    command: &'static str,
+}
+
+/// The data warnings as JSON: the total and each kind met.
+fn warnings_json(anomalies: &Anomalies) -> serde_json::Value {
+    let mut by_kind = serde_json::Map::new();
+    for (kind, n) in anomalies.by_kind() {
+        by_kind.insert(kind.into(), n.into());
+    }
+    serde_json::json!({"total": anomalies.total(), "by_kind": by_kind})
 }
 
 /// Warn once per kind of bad data, with its count, then one summary line: entries written,
-/// where, how long, requests and retries, warnings.
+/// where, how long, requests and retries, warnings. Or all of it as one JSON object.
 fn summarize(s: &Summary<'_>) {
+    if s.format == crate::cli::SummaryFormat::Json {
+        let mut v = serde_json::json!({
+            "command": s.command,
+            "entries": s.written,
+            "destination": s.destination.name().display().to_string(),
+            "elapsed_s": (s.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+            "data_warnings": warnings_json(s.anomalies),
+        });
+        if let Some((requests, retries)) = s.requests {
+            v["requests"] = requests.into();
+            v["retries"] = retries.into();
+        }
+        console::summary_json(&v);
+        return;
+    }
     for line in s.anomalies.lines() {
         console::warn(line);
     }

@@ -21,6 +21,8 @@ pub fn run(args: NormalizeArgs) -> Result<()> {
         anomalies: &delivered.anomalies,
         requests: None,
         elapsed: started.elapsed(),
+        format: args.output.summary_format,
+        command: "normalize",
     });
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 
-use crate::cli::SyncArgs;
+use crate::cli::{SummaryFormat, SyncArgs};
 use crate::config::parse_duration;
 use crate::console;
 use crate::error::{Error, Result};
@@ -34,7 +34,11 @@ pub fn run(args: SyncArgs) -> Result<()> {
         tenant_url,
         api_version,
     };
+    let json = args.summary_format == SummaryFormat::Json;
     let Some((prepared, to)) = prepare(&plan, Utc::now())? else {
+        if json {
+            console::summary_json(&serde_json::json!({"command": "sync", "committed": null}));
+        }
         return Ok(());
     };
     let outcome = super::runtime()?.block_on(async {
@@ -42,6 +46,22 @@ pub fn run(args: SyncArgs) -> Result<()> {
         let mut source = settings.journal(&client, indicatif::ProgressBar::hidden());
         run_window(&plan, prepared, to, &mut source).await
     })?;
+    if json {
+        console::summary_json(&serde_json::json!({
+            "command": "sync",
+            "committed": {
+                "data_file": outcome.data_file,
+                "manifest": crate::sync::manifest::manifest_name(&outcome.data_file),
+                "sha256": outcome.sha256,
+                "series": outcome.series,
+                "window": {"from": outcome.window.from, "to": outcome.window.to},
+                "entries": outcome.rows,
+                "late_entries": outcome.late_rows,
+            },
+            "data_warnings": super::warnings_json(&outcome.anomalies),
+        }));
+        return Ok(());
+    }
     for line in outcome.anomalies.lines() {
         console::warn(line);
     }

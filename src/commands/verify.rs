@@ -1,8 +1,10 @@
 //! `verify`: check an out-dir's evidence.
 
-use crate::cli::VerifyArgs;
+use crate::cli::{SummaryFormat, VerifyArgs};
 use crate::console;
 use crate::error::{Error, Result};
+use crate::output::Destination;
+use crate::sync::verify::Report;
 use crate::sync::verify::verify;
 
 pub fn run(args: VerifyArgs) -> Result<()> {
@@ -13,10 +15,17 @@ pub fn run(args: VerifyArgs) -> Result<()> {
         )));
     }
     let found = verify(&args.dir, args.state.as_deref())?;
-    if found.problems.is_empty() && found.manifests == 0 {
+    let no_series = found.problems.is_empty() && found.manifests == 0;
+    if args.summary_format == SummaryFormat::Json {
+        print_json(&args, &found, no_series)?;
+    }
+    if no_series {
         return Err(Error::NoSeries {
             dir: args.dir.display().to_string(),
         });
+    }
+    if found.problems.is_empty() && args.summary_format == SummaryFormat::Json {
+        return Ok(());
     }
     if found.problems.is_empty() {
         let span = match (&found.first_from, &found.last_to, &found.series_from) {
@@ -46,4 +55,24 @@ pub fn run(args: VerifyArgs) -> Result<()> {
             if found.problems.len() == 1 { "" } else { "s" }
         )],
     })
+}
+
+/// The result as one JSON object on stdout.
+fn print_json(args: &VerifyArgs, found: &Report, no_series: bool) -> Result<()> {
+    let mut problems = found.problems.clone();
+    if no_series {
+        problems.push("no sync series: the directory holds no manifest".into());
+    }
+    let value = serde_json::json!({
+        "command": "verify",
+        "dir": args.dir.display().to_string(),
+        "intact": problems.is_empty(),
+        "manifests": found.manifests,
+        "entries": found.rows,
+        "series": found.series,
+        "windows": {"from": found.first_from, "to": found.last_to},
+        "newest_series_from": found.series_from,
+        "problems": problems,
+    });
+    Destination::Stdout.write_with(|w| writeln!(w, "{value}"))
 }

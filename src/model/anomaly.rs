@@ -25,6 +25,19 @@ const KINDS: [Anomaly; 7] = [
 ];
 
 impl Anomaly {
+    /// The kind's key in a JSON summary.
+    pub fn key(self) -> &'static str {
+        match self {
+            Anomaly::MissingField => "missing_field",
+            Anomaly::BadDate => "bad_date",
+            Anomaly::NotText => "not_text",
+            Anomaly::NotNumber => "not_number",
+            Anomaly::UnknownChangeType => "unknown_change_type",
+            Anomaly::ControlCharacters => "control_characters",
+            Anomaly::InvalidSurrogate => "invalid_surrogate",
+        }
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             Anomaly::MissingField => "lack a JRNLE field (written as null)",
@@ -76,6 +89,15 @@ impl Anomalies {
                 self.0[i] += 1;
             }
         }
+    }
+
+    /// Each kind met, by its key, with its count.
+    pub fn by_kind(&self) -> Vec<(&'static str, u64)> {
+        KINDS
+            .iter()
+            .map(|k| (k.key(), self.count(*k)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
     }
 
     pub fn total(&self) -> u64 {

@@ -12,7 +12,7 @@ use crate::deliver::Delivery;
 use crate::error::{Error, Result};
 use crate::model::anomaly::Anomalies;
 use crate::model::date::format_utc_ms;
-use crate::output::{Format, WriteOptions, open_sink};
+use crate::output::{Format, RecordSink, WriteOptions, open_sink};
 use crate::source::{ChangeSource, TimeRange};
 use crate::workfront::query::Filters;
 
@@ -49,6 +49,9 @@ pub struct SyncPlan {
 #[derive(Debug)]
 pub struct Outcome {
     pub data_file: String,
+    /// The data file's SHA-256, as its manifest records it.
+    pub sha256: String,
+    pub series: u32,
     pub window: Window,
     pub rows: u64,
     pub late_rows: u64,
@@ -327,14 +330,7 @@ pub async fn run(
         from: format_utc_ms(&from),
         to: format_utc_ms(&to),
     };
-    let options = WriteOptions {
-        formula_guard: plan.formula_guard,
-        ..WriteOptions::default()
-    };
-    let sink = open_sink(plan.format, &mut file, &options).map_err(|e| Error::Write {
-        path: path.clone(),
-        source: e,
-    })?;
+    let sink = data_sink(plan, &mut file, &path)?;
     let range = TimeRange {
         since: Some(query_from),
         ..window_range
@@ -378,6 +374,8 @@ pub async fn run(
     commit_manifest(plan, &name, &manifest)?;
     Ok(Outcome {
         data_file: name,
+        sha256: manifest.data_file.sha256.clone(),
+        series: manifest.series,
         window,
         rows: done.written,
         late_rows: done.late,
@@ -416,6 +414,22 @@ fn check_first_run(plan: &SyncPlan, unseen: &[(&str, String)], window: &Window) 
          (`jrnle-audit fields` lists the fields and object types that have entries), or pass \
          --allow-empty if that is intended; nothing was written"
     )))
+}
+
+/// A sink writing the series' format into the data file.
+fn data_sink<'a>(
+    plan: &SyncPlan,
+    file: &'a mut AtomicFile,
+    path: &Path,
+) -> Result<Box<dyn RecordSink + 'a>> {
+    let options = WriteOptions {
+        formula_guard: plan.formula_guard,
+        ..WriteOptions::default()
+    };
+    open_sink(plan.format, file, &options).map_err(|source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Write the manifest (the commit point), then bring the state file up to date.

@@ -16,6 +16,7 @@ mod security;
 mod signals;
 mod simulate;
 mod simulator;
+mod summary;
 mod sync;
 mod tidy;
 mod util;
