@@ -61,10 +61,25 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct FieldsArgs {
+    /// How the table is written: tab-separated columns for people, CSV or a JSON array.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: TableFormat,
+
     #[command(flatten)]
     pub connection: ConnectionArgs,
     #[command(flatten)]
     pub filters: FilterArgs,
+}
+
+/// How `fields` writes its table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TableFormat {
+    /// Tab-separated columns with a header row.
+    Text,
+    /// RFC 4180 CSV with a header row.
+    Csv,
+    /// A JSON array of objects.
+    Json,
 }
 
 const TOP_HELP: &str = "\

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::cli::FieldsArgs;
+use crate::cli::{FieldsArgs, TableFormat};
 use crate::console;
 use crate::error::Result;
 use crate::model::anomaly::AnomalySet;
@@ -33,13 +33,7 @@ pub fn run(mut args: FieldsArgs) -> Result<()> {
     })?;
     let tally = tally.0;
     let window = settings.filters.window();
-    Destination::Stdout.write_with(|w| {
-        writeln!(w, "obj_code\tfield_name\tentries\tlast_change")?;
-        for ((obj, field), (n, last)) in &tally {
-            writeln!(w, "{obj}\t{field}\t{n}\t{last}")?;
-        }
-        Ok(())
-    })?;
+    Destination::Stdout.write_with(|w| write_table(w, &tally, args.format))?;
     console::note(format!(
         "{} fields with entries in {window}; a field that is not listed has no entries there \
          (it may not be tracked: Setup > Interface > Update Feeds)",
@@ -63,5 +57,41 @@ impl Receiver for Tally {
         // Records come in time order: the latest seen is the last change.
         slot.1 = r.entry_date.as_deref().unwrap_or("").to_string();
         Ok(())
+    }
+}
+
+/// The tally as a table in `format`.
+fn write_table(
+    w: &mut dyn std::io::Write,
+    tally: &BTreeMap<(String, String), (u64, String)>,
+    format: TableFormat,
+) -> std::io::Result<()> {
+    match format {
+        TableFormat::Text => {
+            writeln!(w, "obj_code\tfield_name\tentries\tlast_change")?;
+            for ((obj, field), (n, last)) in tally {
+                writeln!(w, "{obj}\t{field}\t{n}\t{last}")?;
+            }
+            Ok(())
+        }
+        TableFormat::Csv => {
+            let mut csv = ::csv::Writer::from_writer(w);
+            csv.write_record(["obj_code", "field_name", "entries", "last_change"])?;
+            for ((obj, field), (n, last)) in tally {
+                // Field names are tenants' own words: guarded, as in exports.
+                let field = crate::output::guard_formula(field);
+                csv.write_record([obj.as_str(), &field, &n.to_string(), last])?;
+            }
+            csv.flush()
+        }
+        TableFormat::Json => {
+            let rows: Vec<serde_json::Value> = tally
+                .iter()
+                .map(|((obj, field), (n, last))| {
+                    serde_json::json!({"obj_code": obj, "field_name": field, "entries": n, "last_change": last})
+                })
+                .collect();
+            writeln!(w, "{}", serde_json::Value::Array(rows))
+        }
     }
 }

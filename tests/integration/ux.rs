@@ -345,3 +345,35 @@ fn bash_completes_options_and_values_after_the_subcommand() {
     assert!(complete("jrnle-audit sync --out", "--out", "sync").contains("--out-dir"));
     assert!(complete("jrnle-audit ex", "ex", "jrnle-audit").contains("export"));
 }
+
+#[test]
+fn fields_writes_the_same_table_as_csv_and_json() {
+    let args = ["fields", "--demo", "--since", "2000-01-01", "-q"];
+    let text = ok(bin().args(args));
+    let rows: Vec<Vec<String>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').map(String::from).collect())
+        .collect();
+    assert!(rows.len() > 5, "{text}");
+    let csv = ok(bin().args(args).args(["--format", "csv"]));
+    let from_csv: Vec<Vec<String>> = csv_rows(&csv)
+        .iter()
+        .map(|r| {
+            ["obj_code", "field_name", "entries", "last_change"]
+                .iter()
+                .map(|k| r[*k].clone())
+                .collect()
+        })
+        .collect();
+    assert_eq!(from_csv, rows);
+    let json: Vec<serde_json::Value> =
+        serde_json::from_str(&ok(bin().args(args).args(["--format", "json"]))).unwrap();
+    assert_eq!(json.len(), rows.len());
+    for (j, r) in json.iter().zip(&rows) {
+        assert_eq!(j["obj_code"], r[0].as_str());
+        assert_eq!(j["field_name"], r[1].as_str());
+        assert_eq!(j["entries"].as_u64().unwrap().to_string(), r[2]);
+        assert_eq!(j["last_change"], r[3].as_str());
+    }
+}
