@@ -17,8 +17,9 @@ use crate::output::Format;
     after_help = TOP_HELP
 )]
 pub struct Cli {
-    /// Trace on stderr: -v each request (method, path, status, timing, retries), -vv also the
-    /// window planning. Credentials are never shown.
+    /// More detail on stderr, for the commands that talk to Workfront: -v traces each request
+    /// (method, path, status, timing, retries), -vv also the window planning. Credentials are
+    /// never shown.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 

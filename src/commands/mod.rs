@@ -38,14 +38,57 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Fields(args) => fields::run(args),
         Command::Man => {
-            let cmd = <Cli as clap::CommandFactory>::command();
-            let mut out = Vec::new();
-            clap_mangen::Man::new(cmd)
-                .render(&mut out)
-                .map_err(|e| Error::Internal(e.to_string()))?;
+            let out = man_page().map_err(|e| Error::Internal(e.to_string()))?;
             Destination::Stdout.write_with(|w| w.write_all(&out))
         }
     }
+}
+
+/// One man page with every subcommand's synopsis and options: clap_mangen's page points to a
+/// page per subcommand (`jrnle-audit-export(1)`) that nothing installs, so each subcommand gets
+/// a section of this page instead, and the list points there.
+fn man_page() -> std::io::Result<Vec<u8>> {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    cmd.build();
+    let mut out = Vec::new();
+    clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
+    let mut page =
+        String::from_utf8_lossy(&out).replace("jrnle\\-audit\\-help(1)", "jrnle\\-audit help");
+    for sub in cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+    {
+        let name = sub.get_name();
+        page = page.replace(
+            &format!("jrnle\\-audit\\-{}(1)", name.replace('-', "\\-")),
+            &format!("jrnle\\-audit {} (see {} below)", name, name.to_uppercase()),
+        );
+        let mut section = Vec::new();
+        let man = clap_mangen::Man::new(sub.clone());
+        man.render_synopsis_section(&mut section)?;
+        man.render_description_section(&mut section)?;
+        man.render_options_section(&mut section)?;
+        // The subcommand's sections (synopsis, description, option headings) become
+        // subsections of its own.
+        let section: String = String::from_utf8_lossy(&section)
+            .lines()
+            .map(|l| match l.strip_prefix(".SH ") {
+                Some(title) => format!(".SS {}\n", title_case(title)),
+                None => format!("{l}\n"),
+            })
+            .collect();
+        page.push_str(&format!(".SH {}\n{section}", name.to_uppercase()));
+    }
+    Ok(page.into_bytes())
+}
+
+/// `OPTIONS` → `Options`.
+fn title_case(title: &str) -> String {
+    let lower = title.trim_matches('"').to_lowercase();
+    let mut chars = lower.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
 /// The completion script for `shell`. clap_complete's bash script names the subcommands'

@@ -122,6 +122,15 @@ fn completions_and_man_page_are_printed() {
         &man[..80]
     );
     assert!(man.contains("jrnle\\-audit"));
+    // One page with every subcommand's options, not pointers to pages that do not exist.
+    assert!(!man.contains("(1)"), "no per-subcommand pages referred to");
+    for section in [".SH EXPORT", ".SH SYNC", ".SH VERIFY", ".SS Options"] {
+        assert!(man.contains(section), "{section}");
+    }
+    assert!(
+        man.contains("\\-\\-out\\-dir"),
+        "sync's options are on the page"
+    );
     assert_eq!(
         run(bin().args(["completions", "tcsh"])).status.code(),
         Some(2)
