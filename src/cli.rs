@@ -66,6 +66,10 @@ pub struct FieldsArgs {
     #[arg(long, value_enum, default_value = "text")]
     pub format: TableFormat,
 
+    /// How the end-of-run summary is written, on stderr.
+    #[arg(long, value_enum, default_value = "text", value_name = "FORMAT")]
+    pub summary_format: SummaryFormat,
+
     #[command(flatten)]
     pub connection: ConnectionArgs,
     #[command(flatten)]
@@ -266,6 +270,10 @@ pub struct ExportArgs {
 
 #[derive(Debug, Args)]
 pub struct CountArgs {
+    /// How the end-of-run summary is written, on stderr (the count itself stays on stdout).
+    #[arg(long, value_enum, default_value = "text", value_name = "FORMAT")]
+    pub summary_format: SummaryFormat,
+
     #[command(flatten)]
     pub connection: ConnectionArgs,
     #[command(flatten)]

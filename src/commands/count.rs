@@ -1,7 +1,7 @@
 //! `count`: print the number of matching journal entries, and say which filter values match
 //! nothing (a value that matches nothing is most often a typo).
 
-use crate::cli::CountArgs;
+use crate::cli::{CountArgs, SummaryFormat};
 use crate::console;
 use crate::error::Result;
 use crate::output::Destination;
@@ -14,13 +14,28 @@ use crate::workfront::query::Filters;
 pub fn run(args: CountArgs) -> Result<()> {
     let settings = Settings::resolve(&args.connection, &args.filters)?;
     let filters = &settings.filters;
-    let (count, unseen) = super::runtime()?.block_on(async {
+    let (count, unseen, requests) = super::runtime()?.block_on(async {
         let client = settings.client().await?;
         let count = count_of(&client, filters).await?;
         let unseen = unseen_values(&client, filters, count).await?;
-        Ok::<_, crate::error::Error>((count, unseen))
+        Ok::<_, crate::error::Error>((count, unseen, (client.requests(), client.retries())))
     })?;
     Destination::Stdout.write_with(|w| writeln!(w, "{count}"))?;
+    if args.summary_format == SummaryFormat::Json {
+        let unmatched: Vec<serde_json::Value> = unseen
+            .iter()
+            .map(|(flag, value)| serde_json::json!({"flag": flag, "value": value}))
+            .collect();
+        console::summary_json(&serde_json::json!({
+            "command": "count",
+            "count": count,
+            "window": filters.window(),
+            "requests": requests.0,
+            "retries": requests.1,
+            "unmatched": unmatched,
+        }));
+        return Ok(());
+    }
     for (flag, value) in unseen {
         console::warn(super::matches_nothing(flag, &value, &filters.window()));
     }

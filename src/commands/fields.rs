@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::cli::{FieldsArgs, TableFormat};
+use crate::cli::{FieldsArgs, SummaryFormat, TableFormat};
 use crate::console;
 use crate::error::Result;
 use crate::model::anomaly::AnomalySet;
@@ -24,16 +24,27 @@ pub fn run(mut args: FieldsArgs) -> Result<()> {
     let settings = Settings::resolve(&args.connection, &args.filters)?;
     let progress = console::progress_bar("entries");
     let mut tally = Tally::default();
-    super::runtime()?.block_on(async {
+    let (requests, retries) = super::runtime()?.block_on(async {
         let client = settings.client().await?;
         let mut source = settings.journal(&client, progress.clone());
         let result = source.deliver(None, &mut tally).await;
         progress.finish_and_clear();
-        result.map(drop)
+        result.map(|_| (client.requests(), client.retries()))
     })?;
     let tally = tally.0;
     let window = settings.filters.window();
     Destination::Stdout.write_with(|w| write_table(w, &tally, args.format))?;
+    if args.summary_format == SummaryFormat::Json {
+        console::summary_json(&serde_json::json!({
+            "command": "fields",
+            "fields": tally.len(),
+            "entries": tally.values().map(|(n, _)| n).sum::<u64>(),
+            "window": window,
+            "requests": requests,
+            "retries": retries,
+        }));
+        return Ok(());
+    }
     console::note(format!(
         "{} fields with entries in {window}; a field that is not listed has no entries there \
          (it may not be tracked: Setup > Interface > Update Feeds)",

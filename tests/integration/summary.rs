@@ -83,3 +83,26 @@ fn sync_and_verify_summaries_as_json() {
         "{v}"
     );
 }
+
+#[test]
+fn count_and_fields_summaries_as_json() {
+    let sim = sim(&demo_records());
+    let o = run(against(&sim, "count").args(["--field", "Status", "--summary-format", "json"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "0\n", "the count stays on stdout");
+    let v = one_object(&stderr(&o));
+    assert_eq!(v["command"], "count");
+    assert_eq!(v["count"], 0);
+    assert_eq!(v["unmatched"][0]["flag"], "--field");
+    assert_eq!(v["unmatched"][0]["value"], "Status");
+    let o =
+        run(against(&sim, "fields").args(["--since", "2000-01-01", "--summary-format", "json"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = one_object(&stderr(&o));
+    assert_eq!(v["command"], "fields");
+    assert_eq!(v["entries"], 30, "every demo entry is tallied");
+    assert_eq!(
+        v["fields"].as_u64(),
+        Some(stdout(&o).lines().count() as u64 - 1)
+    );
+}
