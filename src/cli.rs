@@ -66,9 +66,8 @@ pub struct FieldsArgs {
     #[arg(long, value_enum, default_value = "text")]
     pub format: TableFormat,
 
-    /// How the end-of-run summary is written, on stderr.
-    #[arg(long, value_enum, default_value = "text", value_name = "FORMAT")]
-    pub summary_format: SummaryFormat,
+    #[command(flatten)]
+    pub summary: SummaryArgs,
 
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -223,12 +222,32 @@ pub enum SummaryFormat {
     Json,
 }
 
+/// `--summary-format`, for every command that ends with a summary.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct SummaryArgs {
+    /// How the end-of-run summary is written: a line for people, or one JSON object on one
+    /// line for schedulers (on stdout for verify, else on stderr).
+    #[arg(
+        id = "summary_format",
+        long = "summary-format",
+        value_enum,
+        default_value = "text",
+        value_name = "FORMAT"
+    )]
+    pub format: SummaryFormat,
+}
+
+impl SummaryArgs {
+    pub fn json(&self) -> bool {
+        self.format == SummaryFormat::Json
+    }
+}
+
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Output")]
 pub struct OutputArgs {
-    /// How the end-of-run summary is written, on stderr.
-    #[arg(long, value_enum, default_value = "text", value_name = "FORMAT")]
-    pub summary_format: SummaryFormat,
+    #[command(flatten)]
+    pub summary: SummaryArgs,
 
     /// Output format, e.g. ndjson [default: from the --output extension, else csv].
     #[arg(long, value_enum)]
@@ -270,9 +289,8 @@ pub struct ExportArgs {
 
 #[derive(Debug, Args)]
 pub struct CountArgs {
-    /// How the end-of-run summary is written, on stderr (the count itself stays on stdout).
-    #[arg(long, value_enum, default_value = "text", value_name = "FORMAT")]
-    pub summary_format: SummaryFormat,
+    #[command(flatten)]
+    pub summary: SummaryArgs,
 
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -334,9 +352,8 @@ pub struct SyncArgs {
     #[arg(long)]
     pub allow_empty: bool,
 
-    /// How the end-of-run summary is written, on stderr.
-    #[arg(long, value_enum, default_value = "text", value_name = "FORMAT")]
-    pub summary_format: SummaryFormat,
+    #[command(flatten)]
+    pub summary: SummaryArgs,
 
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -350,10 +367,8 @@ pub struct VerifyArgs {
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
 
-    /// How the result is written on stdout: the "intact" line, or one JSON object (problems
-    /// are still listed on stderr).
-    #[arg(long, value_enum, default_value = "text", value_name = "FORMAT")]
-    pub summary_format: SummaryFormat,
+    #[command(flatten)]
+    pub summary: SummaryArgs,
 
     /// The state file to compare with, e.g. /var/lib/jrnle-audit/status.json
     /// [default: DIR/.jrnle-sync-state.json if present].

@@ -37,6 +37,16 @@ enum Column {
 }
 
 impl Column {
+    /// The column a JRNLE filter field selects on.
+    fn of_field(field: &str) -> Option<Column> {
+        match field {
+            "fieldName" => Some(Column::Field),
+            "objObjCode" => Some(Column::ObjCode),
+            "changeType" => Some(Column::ChangeType),
+            _ => None,
+        }
+    }
+
     fn of<'r>(self, r: &'r ChangeRecord<'_>) -> Option<&'r str> {
         match self {
             Column::Field => r.field_name.as_deref(),
@@ -83,15 +93,15 @@ impl<'s> Delivery<'s> {
     /// Note which values of the filters' `--field`, `--obj-code` and `--change-type` no
     /// delivered record has (a value that matches nothing is most often a typo).
     pub fn watching(mut self, filters: &Filters) -> Self {
-        self.unseen = [
-            ("--field", Column::Field, &filters.fields),
-            ("--obj-code", Column::ObjCode, &filters.obj_codes),
-            ("--change-type", Column::ChangeType, &filters.change_types),
-        ]
-        .into_iter()
-        .filter(|(_, _, values)| !values.is_empty())
-        .map(|(flag, column, values)| (flag, column, values.iter().cloned().collect()))
-        .collect();
+        self.unseen = filters
+            .lists()
+            .into_iter()
+            .filter(|(_, flag, values)| Filters::CHECKED.contains(flag) && !values.is_empty())
+            .filter_map(|(field, flag, values)| {
+                let column = Column::of_field(field)?;
+                Some((flag, column, values.iter().cloned().collect()))
+            })
+            .collect();
         self
     }
 

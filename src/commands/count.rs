@@ -1,7 +1,7 @@
 //! `count`: print the number of matching journal entries, and say which filter values match
 //! nothing (a value that matches nothing is most often a typo).
 
-use crate::cli::{CountArgs, SummaryFormat};
+use crate::cli::CountArgs;
 use crate::console;
 use crate::error::Result;
 use crate::output::Destination;
@@ -21,7 +21,7 @@ pub fn run(args: CountArgs) -> Result<()> {
         Ok::<_, crate::error::Error>((count, unseen, (client.requests(), client.retries())))
     })?;
     Destination::Stdout.write_with(|w| writeln!(w, "{count}"))?;
-    if args.summary_format == SummaryFormat::Json {
+    if args.summary.json() {
         let unmatched: Vec<serde_json::Value> = unseen
             .iter()
             .map(|(flag, value)| serde_json::json!({"flag": flag, "value": value}))
@@ -42,9 +42,6 @@ pub fn run(args: CountArgs) -> Result<()> {
     Ok(())
 }
 
-/// One list filter of the filters.
-type ListOf = fn(&mut Filters) -> &mut Vec<String>;
-
 async fn count_of(client: &Client, filters: &Filters) -> Result<u64> {
     let range = TimeRange {
         since: filters.since,
@@ -63,22 +60,15 @@ async fn unseen_values(
     total: u64,
 ) -> Result<Vec<(&'static str, String)>> {
     let mut unseen = Vec::new();
-    let lists: [(&'static str, ListOf); 3] = [
-        ("--field", |f| &mut f.fields),
-        ("--obj-code", |f| &mut f.obj_codes),
-        ("--change-type", |f| &mut f.change_types),
-    ];
-    for (flag, list) in lists {
-        let values = list(&mut filters.clone()).clone();
-        for value in &values {
+    for (_, flag, values) in filters.lists() {
+        if !Filters::CHECKED.contains(&flag) {
+            continue;
+        }
+        for value in values {
             let nothing = match (total, values.len()) {
                 (0, _) => true,
                 (_, 1) => false,
-                _ => {
-                    let mut alone = filters.clone();
-                    *list(&mut alone) = vec![value.clone()];
-                    count_of(client, &alone).await? == 0
-                }
+                _ => count_of(client, &filters.with_only(flag, value)).await? == 0,
             };
             if nothing {
                 unseen.push((flag, value.clone()));

@@ -43,7 +43,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
         anomalies: &delivered.anomalies,
         requests: Some((requests, retries)),
         elapsed: started.elapsed(),
-        format: args.output.summary_format,
+        format: args.output.summary.format,
         command: "export",
     });
     Ok(())

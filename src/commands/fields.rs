@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::cli::{FieldsArgs, SummaryFormat, TableFormat};
+use crate::cli::{FieldsArgs, TableFormat};
 use crate::console;
 use crate::error::Result;
 use crate::model::anomaly::AnomalySet;
@@ -34,7 +34,7 @@ pub fn run(mut args: FieldsArgs) -> Result<()> {
     let tally = tally.0;
     let window = settings.filters.window();
     Destination::Stdout.write_with(|w| write_table(w, &tally, args.format))?;
-    if args.summary_format == SummaryFormat::Json {
+    if args.summary.json() {
         console::summary_json(&serde_json::json!({
             "command": "fields",
             "fields": tally.len(),

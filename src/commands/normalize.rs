@@ -21,7 +21,7 @@ pub fn run(args: NormalizeArgs) -> Result<()> {
         anomalies: &delivered.anomalies,
         requests: None,
         elapsed: started.elapsed(),
-        format: args.output.summary_format,
+        format: args.output.summary.format,
         command: "normalize",
     });
     Ok(())

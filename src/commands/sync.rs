@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 
-use crate::cli::{SummaryFormat, SyncArgs};
+use crate::cli::SyncArgs;
 use crate::config::parse_duration;
 use crate::console;
 use crate::error::{Error, Result};
@@ -34,7 +34,7 @@ pub fn run(args: SyncArgs) -> Result<()> {
         tenant_url,
         api_version,
     };
-    let json = args.summary_format == SummaryFormat::Json;
+    let json = args.summary.json();
     let Some((prepared, to)) = prepare(&plan, Utc::now())? else {
         if json {
             console::summary_json(&serde_json::json!({"command": "sync", "committed": null}));

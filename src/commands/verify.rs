@@ -1,6 +1,6 @@
 //! `verify`: check an out-dir's evidence.
 
-use crate::cli::{SummaryFormat, VerifyArgs};
+use crate::cli::VerifyArgs;
 use crate::console;
 use crate::error::{Error, Result};
 use crate::output::Destination;
@@ -16,7 +16,7 @@ pub fn run(args: VerifyArgs) -> Result<()> {
     }
     let found = verify(&args.dir, args.state.as_deref())?;
     let no_series = found.problems.is_empty() && found.manifests == 0;
-    if args.summary_format == SummaryFormat::Json {
+    if args.summary.json() {
         print_json(&args, &found, no_series)?;
     }
     if no_series {
@@ -24,7 +24,7 @@ pub fn run(args: VerifyArgs) -> Result<()> {
             dir: args.dir.display().to_string(),
         });
     }
-    if found.problems.is_empty() && args.summary_format == SummaryFormat::Json {
+    if found.problems.is_empty() && args.summary.json() {
         return Ok(());
     }
     if found.problems.is_empty() {

@@ -50,6 +50,10 @@ impl Filters {
         describe_window(self.since.as_ref(), &self.until)
     }
 
+    /// The list filters whose values are checked for matching nothing (a typo): the others
+    /// hold ids, which a typo makes into another id, not into nothing.
+    pub const CHECKED: [&'static str; 3] = ["--field", "--obj-code", "--change-type"];
+
     /// Each list filter: its JRNLE field, its flag, its values.
     pub fn lists(&self) -> [(&'static str, &'static str, &[String]); 5] {
         [
@@ -59,6 +63,20 @@ impl Filters {
             ("editedByID", "--edited-by", &self.edited_by),
             ("changeType", "--change-type", &self.change_types),
         ]
+    }
+
+    /// These filters with list filter `flag` (one of [`Filters::lists`]) narrowed to `value`.
+    pub fn with_only(&self, flag: &str, value: &str) -> Filters {
+        let mut f = self.clone();
+        let list = match flag {
+            "--obj-code" => &mut f.obj_codes,
+            "--field" => &mut f.fields,
+            "--obj-id" => &mut f.obj_ids,
+            "--edited-by" => &mut f.edited_by,
+            _ => &mut f.change_types,
+        };
+        *list = vec![value.to_string()];
+        f
     }
 
     /// The JRNLE search these filters ask for.
