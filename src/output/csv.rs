@@ -114,7 +114,7 @@ pub(super) fn read_ids(bytes: &[u8]) -> Result<HashSet<String>, String> {
 }
 
 /// Undo the formula guard on a cell.
-pub fn unguard_formula(cell: &str) -> &str {
+fn unguard_formula(cell: &str) -> &str {
     match cell.strip_prefix('\'') {
         Some(rest) if guard_formula(rest) == cell => rest,
         _ => cell,

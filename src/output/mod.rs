@@ -10,7 +10,7 @@ use std::io::{self, Write};
 
 use crate::model::change::ChangeRecord;
 
-pub use self::csv::{guard_formula, unguard_formula};
+pub use self::csv::guard_formula;
 pub use self::destination::{Destination, HOLD_BACK, Output};
 pub use self::format::{FORMATS, Format, FormatSpec};
 
