@@ -442,6 +442,11 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "MS", default_value_t = 2000)]
     pub grow_delay_ms: u64,
 
+    /// Refuse `/report` requests (400), as a tenant that does not offer them on journal
+    /// entries, to test a client's fallback.
+    #[arg(long)]
+    pub no_reports: bool,
+
     /// Do not serve: write the --rows generated records to stdout as JSON Lines (raw JRNLE
     /// records, as `normalize` reads them) and exit.
     #[arg(long, requires = "rows")]

@@ -38,6 +38,7 @@ pub fn run(args: SimulateArgs) -> Result<()> {
         zone,
         seed: args.seed,
         count_offset: 0,
+        reports: !args.no_reports,
         faults: FaultConfig {
             rate: args.fault_rate,
             kinds: fault_kinds(&args.faults)?,

@@ -14,6 +14,7 @@ use super::Shared;
 use super::faults::{FaultKind, damage, early_response};
 use super::generate::SplitMix64;
 use super::query::{ApiError, SimQuery};
+use super::report::Report;
 use super::store;
 
 /// Workfront's CDN refuses longer URIs (API notes §1).
@@ -119,7 +120,7 @@ fn answer(
     body: &[u8],
 ) -> Result<Vec<u8>, ApiError> {
     let (version, action) = route(uri.path())?;
-    let params = request_params(method, uri, body, &action)?;
+    let mut params = request_params(method, uri, body, &action)?;
     authenticate(shared, headers, &params)?;
     if let Some(obj) = action.strip_prefix("metadata:") {
         return super::metadata::metadata(obj)
@@ -127,11 +128,25 @@ fn answer(
             .ok_or_else(|| ApiError::invalid("unknown object"));
     }
     let model = format!("V{}", version.trim_start_matches('v').replace('.', "_"));
+    let report = match action.as_str() {
+        "report" if !shared.config.reports => {
+            return Err(unsupported("report requests are not available on JRNLE"));
+        }
+        "report" => Some(Report::take(&mut params, |field| {
+            ApiError::invalid(format!(
+                "APIModel {model} does not support field {field} (JournalEntry)"
+            ))
+        })?),
+        _ => None,
+    };
     let query = SimQuery::parse(&params, &model, &shared.config.zone, Utc::now())?;
     let entries = shared.entries.read().unwrap_or_else(|e| e.into_inner());
     let candidates = candidates(&entries, &query);
-    match action.as_str() {
-        "count" => Ok(count_body(shared, &query, candidates)),
+    match (action.as_str(), report) {
+        ("count", _) => Ok(count_body(shared, &query, candidates)),
+        (_, Some(report)) => {
+            Ok(report.answer(matching(shared, &query, candidates), &shared.config.zone))
+        }
         _ => Ok(search_answer(shared, &query, candidates)),
     }
 }
@@ -294,7 +309,7 @@ fn route(path: &str) -> Result<(String, String), ApiError> {
         });
     }
     match action {
-        "search" | "count" => Ok((version, action.to_string())),
+        "search" | "count" | "report" => Ok((version, action.to_string())),
         _ => Err(unsupported(&format!("JRNLE/{action} is not supported"))),
     }
 }

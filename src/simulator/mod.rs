@@ -8,6 +8,7 @@ pub mod generate;
 mod http;
 pub mod metadata;
 pub mod query;
+mod report;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -51,6 +52,9 @@ pub struct SimConfig {
     /// A fault for tests: `/count` answers this much more than it should, as when entries
     /// change between the count and the search. 0 in normal use.
     pub count_offset: i64,
+    /// Whether `/report` is served. `false` answers it as a tenant that refuses report
+    /// requests on journal entries, so that a client's fallback can be tested.
+    pub reports: bool,
     /// Injected faults and the concurrency limit.
     pub faults: FaultConfig,
     /// New entries appended while serving, as on a live tenant.
@@ -77,6 +81,7 @@ impl Default for SimConfig {
             zone: chrono_tz::America::Denver,
             seed: 0,
             count_offset: 0,
+            reports: true,
             faults: FaultConfig::default(),
             growth: None,
         }

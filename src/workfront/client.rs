@@ -198,6 +198,12 @@ impl Client {
         .await
     }
 
+    /// `<OBJ>/report`: the `data` of a report request (aggregates grouped by a field).
+    pub async fn report<O: ObjectType>(&self, object: &O, params: &Params) -> Result<Value> {
+        self.data(&format!("{}/report", object.code()), params)
+            .await
+    }
+
     /// [`Client::search`] for a page of records, which lets requests that plan go first.
     pub async fn page<O: ObjectType, T: Send + 'static>(
         &self,
@@ -235,24 +241,25 @@ impl Client {
 
     /// `<OBJ>/metadata`: the object's fields; for enumerated ones, `possibleValues`.
     pub async fn metadata(&self, obj_code: &str) -> Result<Value> {
+        self.data(&format!("{obj_code}/metadata"), &Vec::new())
+            .await
+    }
+
+    /// The `data` of an answer whose shape the caller reads itself.
+    async fn data(&self, action: &str, params: &Params) -> Result<Value> {
         #[derive(Deserialize)]
         struct Body {
             data: Option<Value>,
             error: Option<Value>,
         }
-        self.call(
-            &format!("{obj_code}/metadata"),
-            &Vec::new(),
-            Lane::Plan,
-            |text| {
-                let body: Body = parse_body(text)?;
-                if let Some(e) = body.error {
-                    return Err(error_message(&e));
-                }
-                body.data
-                    .ok_or_else(|| "the metadata answer has no \"data\"".to_string())
-            },
-        )
+        self.call(action, params, Lane::Plan, |text| {
+            let body: Body = parse_body(text)?;
+            if let Some(e) = body.error {
+                return Err(error_message(&e));
+            }
+            body.data
+                .ok_or_else(|| format!("the answer has no \"data\": {}", snippet(text)))
+        })
         .await
     }
 

@@ -11,6 +11,7 @@ pub mod object;
 pub mod paging;
 pub mod plan;
 pub mod query;
+pub mod report;
 pub mod retry;
 pub mod transport;
 pub mod window;

@@ -291,3 +291,89 @@ fn the_fast_reader_takes_the_simulators_answers_as_serde_json_reads_them() {
     }
     assert_eq!(fast, 3, "the simulator answers in the usual shape");
 }
+
+/// `/report` groups the matching entries by one field with the aggregates asked for, the
+/// grouped value inside each group and a rollup; what it does not model it refuses.
+#[test]
+fn report_requests_aggregate_the_matching_entries() {
+    let records = generate(3_000, 5);
+    let sim = sim(&records);
+    let (status, body) = get(
+        &api(
+            &sim,
+            "report?objObjCode=TASK&fieldName_1_GroupBy=true&ID_AggFunc=count\
+             &newNumberVal_AggFunc=sum&entryDate_AggFunc=max&$$ROLLUP=true",
+        ),
+        &AUTH,
+    );
+    assert_eq!(status, 200, "{body}");
+    let data: Value = serde_json::from_str::<Value>(&body).unwrap()["data"].take();
+    let tasks: Vec<_> = records
+        .iter()
+        .filter(|r| raw_str(r, "objObjCode") == Some("TASK"))
+        .collect();
+    let mut total = 0;
+    for (key, group) in data.as_object().unwrap() {
+        if key == "$$ROLLUP" {
+            continue;
+        }
+        let field = group["fieldName"].as_str();
+        let of_field: Vec<_> = tasks
+            .iter()
+            .filter(|r| raw_str(r, "fieldName") == field)
+            .collect();
+        assert_eq!(
+            group["count_ID"].as_u64().unwrap(),
+            of_field.len() as u64,
+            "{key}"
+        );
+        let sum: f64 = of_field
+            .iter()
+            .filter_map(|r| r.get("newNumberVal").and_then(Value::as_f64))
+            .sum();
+        let got = group["sum_newNumberVal"].as_f64().unwrap();
+        assert!(
+            (got - sum).abs() <= 1e-9 * sum.abs().max(1.0),
+            "{key}: {got} {sum}"
+        );
+        // The newest entry's date, as Workfront writes dates (colon before the milliseconds).
+        let instant = |d: &str| jrnle_audit::model::date::parse_timestamp(d).unwrap();
+        let newest = of_field
+            .iter()
+            .filter_map(|r| raw_str(r, "entryDate"))
+            .map(instant)
+            .max()
+            .unwrap();
+        let max = group["max_entryDate"].as_str().unwrap();
+        assert_eq!(&max[19..20], ":", "{max}");
+        assert_eq!(instant(max), newest, "{key}");
+        total += of_field.len() as u64;
+    }
+    assert_eq!(total, tasks.len() as u64);
+    assert_eq!(data["$$ROLLUP"]["count_ID"], total);
+
+    for (tail, says) in [
+        ("report?ID_AggFunc=count", "needs a field_1_GroupBy"),
+        ("report?fieldName_1_GroupBy=true", "needs a field_AggFunc"),
+        (
+            "report?fieldName_1_GroupBy=true&ID_AggFunc=total",
+            "invalid aggregate function",
+        ),
+        (
+            "report?fieldName_1_GroupBy=true&fieldName_AggFunc=sum",
+            "not a number",
+        ),
+        (
+            "report?oldValue_1_GroupBy=true&ID_AggFunc=count",
+            "does not support field oldValue",
+        ),
+        (
+            "report?objObjCode_1_GroupBy=true&fieldName_2_GroupBy=true&ID_AggFunc=count",
+            "one grouping level",
+        ),
+    ] {
+        let (status, body) = get(&api(&sim, tail), &AUTH);
+        assert_eq!(status, 422, "{tail}: {body}");
+        assert!(error_message(&body).contains(says), "{tail}: {body}");
+    }
+}

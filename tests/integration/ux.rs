@@ -386,3 +386,43 @@ fn fields_writes_the_same_table_as_csv_and_json() {
         assert_eq!(j["last_change"], r[3].as_str());
     }
 }
+
+/// `fields` through Workfront's report requests: one request per object type plus one, where
+/// paging sends one per 2,000 entries; the same table as fetching every entry (the tenant
+/// that refuses reports).
+#[test]
+fn fields_counts_with_report_requests_and_falls_back_to_paging() {
+    let records = jrnle_audit::simulator::generate::generate(30_000, 11);
+    let codes: std::collections::BTreeSet<&str> = records
+        .iter()
+        .filter_map(|r| raw_str(r, "objObjCode"))
+        .collect();
+    let fields = |config: SimConfig| {
+        let sim = sim_with(&records, config);
+        let o = run(against(&sim, "fields").args([
+            "--since",
+            "2000-01-01",
+            "--summary-format",
+            "json",
+        ]));
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let summary: serde_json::Value =
+            serde_json::from_str(stderr(&o).lines().last().unwrap()).unwrap();
+        let log = sim.simulator.request_log();
+        (stdout(&o), summary, log, stderr(&o))
+    };
+    let (by_report, summary, log, _) = fields(sim_config());
+    assert_eq!(summary["counted_by"], "report");
+    assert_eq!(summary["entries"], 30_000);
+    // One report by object type, then one per type; nothing else.
+    assert_eq!(log.len(), 1 + codes.len(), "{log:#?}");
+    assert!(log.iter().all(|l| l.contains("/report?")), "{log:#?}");
+    let (by_paging, summary, log, err) = fields(SimConfig {
+        reports: false,
+        ..sim_config()
+    });
+    assert_eq!(summary["counted_by"], "paging");
+    assert!(err.contains("counting by fetching every entry"), "{err}");
+    assert!(log.len() > 30_000 / 2000, "{}", log.len());
+    assert_eq!(by_report, by_paging);
+}
