@@ -454,16 +454,20 @@ pub struct SimulateArgs {
 }
 
 /// The faults `simulate --faults` takes, with their help. The names are the contract; the
-/// simulator maps each to the fault it injects.
+/// simulator maps each to the fault it injects. The help holds no quotes or apostrophes:
+/// clap_complete writes it into fish and zsh scripts unescaped, where one breaks the script.
 pub const FAULTS: [(&str, &str); 11] = [
     (
         "429",
-        "429 \"Too many concurrent API requests for the given customer.\"",
+        "429 Too many concurrent API requests for the given customer.",
     ),
-    ("500", "500 with Workfront's JSON error envelope"),
-    ("502", "502 with a proxy's HTML page"),
-    ("503", "503 with a proxy's HTML page and `Retry-After: 1`"),
-    ("504", "504 with a proxy's HTML page"),
+    ("500", "500 with the JSON error envelope of Workfront"),
+    ("502", "502 with an HTML page from a proxy"),
+    (
+        "503",
+        "503 with an HTML page from a proxy and Retry-After: 1",
+    ),
+    ("504", "504 with an HTML page from a proxy"),
     (
         "reset",
         "The connection is reset as it is accepted, before any answer",
@@ -479,12 +483,9 @@ pub const FAULTS: [(&str, &str); 11] = [
     ("invalid-json", "HTTP 200 whose JSON body ends early"),
     (
         "html",
-        "HTTP 200 with an HTML page (a proxy's login or error page)",
+        "HTTP 200 with an HTML page (the login or error page of a proxy)",
     ),
-    (
-        "error-200",
-        "HTTP 200 with an `\"error\"` body (API notes §6)",
-    ),
+    ("error-200", "HTTP 200 with an error body (API notes §6)"),
 ];
 
 fn fault_names() -> PossibleValuesParser {

@@ -426,3 +426,116 @@ fn fields_counts_with_report_requests_and_falls_back_to_paging() {
     assert!(log.len() > 30_000 / 2000, "{}", log.len());
     assert_eq!(by_report, by_paging);
 }
+
+/// Whether `shell` can be run. CI installs zsh and fish and sets `JRNLE_REQUIRE_SHELLS`, so a
+/// missing shell fails there; elsewhere the test says it skipped.
+fn shell_available(shell: &str) -> bool {
+    let found = Command::new(shell)
+        .args(["-c", "exit 0"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("JRNLE_REQUIRE_SHELLS").is_none(),
+            "{shell} is not installed"
+        );
+        eprintln!("skipped: {shell} is not installed");
+    }
+    found
+}
+
+#[test]
+fn fish_completes_options_and_values() {
+    if !shell_available("fish") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jrnle-audit.fish");
+    std::fs::write(&path, ok(bin().args(["completions", "fish"]))).unwrap();
+    let complete = |line: &str| {
+        let program = format!("source {}; complete -C '{line}'", path.display());
+        let o = Command::new("fish")
+            .args(["-c", &program])
+            .output()
+            .unwrap();
+        // Sourcing the whole script must not fail on any line (help text is not escaped by
+        // the generator: one quote in a value's help broke it).
+        assert_eq!(String::from_utf8_lossy(&o.stderr), "", "{line}");
+        let out = String::from_utf8_lossy(&o.stdout).to_string();
+        out.lines()
+            .map(|l| l.split('\t').next().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(complete("jrnle-audit export --fo"), ["--format"]);
+    assert_eq!(
+        complete("jrnle-audit export --format "),
+        ["csv", "json", "ndjson"]
+    );
+    assert!(complete("jrnle-audit ex").contains(&"export".to_string()));
+    assert!(complete("jrnle-audit simulate --faults ").contains(&"429".to_string()));
+}
+
+#[test]
+fn zsh_completes_options_and_values() {
+    if !shell_available("zsh") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("_jrnle-audit"),
+        ok(bin().args(["completions", "zsh"])),
+    )
+    .unwrap();
+    // An interactive zsh on a pseudo-terminal (zsh/zpty) with the completion system loaded:
+    // `compadd` is wrapped to record what it offers, a hook marks the end, and the line is
+    // sent with a TAB.
+    let complete = |line: &str| {
+        let out = dir.path().join("offered");
+        let _ = std::fs::remove_file(&out);
+        let out = out.display().to_string();
+        let setup = dir.path().join("setup.zsh");
+        std::fs::write(
+            &setup,
+            format!(
+                "PROMPT=''\nfpath=({dir} $fpath)\nautoload -Uz compinit\ncompinit -u -D\n\
+                 compadd () {{ local -a h; builtin compadd -A h \"$@\"; print -rl -- $h >> {out}; \
+                 builtin compadd \"$@\" }}\ndone_() {{ print END >> {out} }}\n\
+                 comppostfuncs=(done_)\n",
+                dir = dir.path().display()
+            ),
+        )
+        .unwrap();
+        let program = format!(
+            "zmodload zsh/zpty; zpty z 'zsh -f -i'; zpty -w z 'source {setup}'; \
+             zpty -w -n z '{line}'$'\\t'; \
+             for i in {{1..200}}; do grep -q '^END$' {out} 2>/dev/null && break; sleep 0.05; done; \
+             zpty -d z",
+            setup = setup.display()
+        );
+        let o = Command::new("zsh")
+            .args(["-f", "-c", &program])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let text = std::fs::read_to_string(&out).unwrap_or_default();
+        assert!(
+            text.lines().any(|l| l == "END"),
+            "{line}: no completion ran: {text}"
+        );
+        let mut offered: Vec<String> = text
+            .lines()
+            .filter(|l| *l != "END" && !l.is_empty())
+            .map(String::from)
+            .collect();
+        offered.sort();
+        offered.dedup();
+        offered
+    };
+    assert_eq!(complete("jrnle-audit export --fo"), ["--format"]);
+    assert_eq!(
+        complete("jrnle-audit export --format "),
+        ["csv", "json", "ndjson"]
+    );
+    assert!(complete("jrnle-audit ex").contains(&"export".to_string()));
+    assert!(complete("jrnle-audit simulate --faults ").contains(&"429".to_string()));
+}
