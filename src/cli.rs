@@ -17,14 +17,13 @@ use crate::output::Format;
     after_help = TOP_HELP
 )]
 pub struct Cli {
-    /// More detail on stderr, for the commands that talk to Workfront: -v traces each request
-    /// (method, path, status, timing, retries), -vv also the window planning. Credentials are
-    /// never shown.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    /// More detail on stderr, for the commands that talk to Workfront (also after the
+    /// subcommand, where only those commands offer it).
+    #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
 
     /// Print nothing but errors (no progress, warnings or summary).
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(short, long, global = true)]
     pub quiet: bool,
 
     #[command(subcommand)]
@@ -58,6 +57,23 @@ pub enum Command {
     /// List the fields that have journal entries, per object type, with counts and the last
     /// change (journal entries exist only for tracked fields).
     Fields(FieldsArgs),
+}
+
+impl Command {
+    /// How many `-v` the subcommand was given (only those that talk to Workfront take it).
+    pub fn verbose(&self) -> u8 {
+        match self {
+            Command::Export(a) => a.connection.verbose,
+            Command::Count(a) => a.connection.verbose,
+            Command::Sync(a) => a.connection.verbose,
+            Command::Fields(a) => a.connection.verbose,
+            Command::Normalize(_)
+            | Command::Simulate(_)
+            | Command::Verify(_)
+            | Command::Completions { .. }
+            | Command::Man => 0,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -126,6 +142,11 @@ Examples:
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Connection")]
 pub struct ConnectionArgs {
+    /// More detail on stderr: -v traces each request (method, path, status, timing,
+    /// retries), -vv also the window planning. Credentials are never shown.
+    #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
     /// The tenant's base URL, e.g. https://acme.my.workfront.com.
     #[arg(long, env = "WORKFRONT_URL", value_name = "URL")]
     pub url: Option<String>,

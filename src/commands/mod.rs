@@ -15,7 +15,7 @@ use crate::model::anomaly::Anomalies;
 use crate::output::Destination;
 
 pub fn run(cli: Cli) -> Result<()> {
-    console::set_level(cli.quiet, cli.verbose);
+    console::set_level(cli.quiet, cli.verbose + cli.command.verbose());
     match cli.command {
         Command::Export(args) => {
             crate::interrupt::watch();

@@ -70,6 +70,24 @@ fn quiet_prints_nothing_but_errors_and_verbose_adds_traces() {
             .code(),
         Some(2)
     );
+    // Before the subcommand too.
+    let before = stderr(&run(against(&sim, "-v").arg("export")));
+    assert!(before.contains("JRNLE/search?"), "{before}");
+    // -v is offered only where it does something: by the commands that talk to Workfront.
+    for command in ["export", "count", "sync", "fields"] {
+        assert!(
+            ok(bin().args([command, "--help"])).contains("--verbose"),
+            "{command}"
+        );
+    }
+    for command in ["normalize", "verify", "simulate"] {
+        assert!(
+            !ok(bin().args([command, "--help"])).contains("--verbose"),
+            "{command}"
+        );
+        let o = run(bin().args([command, "-v"]));
+        assert_eq!(o.status.code(), Some(2), "{command}");
+    }
 }
 
 #[test]
