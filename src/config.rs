@@ -256,6 +256,7 @@ mod tests {
 
     fn args(url: Option<&str>) -> ConnectionArgs {
         ConnectionArgs {
+            verbose: 0,
             url: url.map(String::from),
             api_version: None,
             api_key_file: None,
