@@ -401,6 +401,7 @@ mod tests {
     fn routes_accept_versions_aliases_and_case() {
         assert_eq!(route("/attask/api/v21.0/JRNLE/search").unwrap().1, "search");
         assert_eq!(route("/attask/api/v21.0/jrnle/count").unwrap().1, "count");
+        assert_eq!(route("/attask/api/v21.0/JRNLE/report").unwrap().1, "report");
         assert_eq!(
             route("/attask/api/v19.0/journalentry/search").unwrap().0,
             "v19.0"
@@ -419,7 +420,7 @@ mod tests {
             404
         );
         assert_eq!(
-            route("/attask/api/v21.0/JRNLE/report").unwrap_err().status,
+            route("/attask/api/v21.0/JRNLE/batch").unwrap_err().status,
             400
         );
         assert_eq!(route("/api/v21.0/JRNLE/search").unwrap_err().status, 404);
