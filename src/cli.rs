@@ -57,6 +57,70 @@ pub enum Command {
     /// List the fields that have journal entries, per object type, with counts and the last
     /// change (journal entries exist only for tracked fields).
     Fields(FieldsArgs),
+    /// Write a self-contained HTML audit report of a sync out-dir, of export files, or of a
+    /// query run as export would.
+    #[command(after_help = REPORT_HELP)]
+    Report(ReportArgs),
+}
+
+const REPORT_HELP: &str = "Examples:
+  the evidence of a sync series, verified:
+    jrnle-audit report /srv/audit/status -o status-report.html --tz America/Denver
+  files written by export:
+    jrnle-audit report changes.csv -o report.html --title 'Q3 status changes'
+  straight from a query (the same flags and guarantees as export):
+    jrnle-audit report --since 2025-07-01 --until 2025-10-01 --field status -o q3.html
+  the bundled sample data:
+    jrnle-audit report --demo -o demo-report.html";
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A sync --out-dir (the best evidence: verified, with its manifests), or files written
+    /// by export (CSV, JSON or JSON Lines; detected). None: run the query as export would.
+    #[arg(value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// The HTML file to write, e.g. report.html.
+    #[arg(short, long, value_name = "FILE", required = true)]
+    pub output: PathBuf,
+
+    /// The report's title [default: "Workfront change history"].
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
+
+    /// Show times, days and business hours in this IANA zone, e.g. Europe/Paris [default: UTC].
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+
+    /// With a query: add the labels of codes (statuses in words) from Workfront's metadata.
+    /// Files written with --labels carry them already.
+    #[arg(long)]
+    pub labels: bool,
+
+    /// Business hours in --tz, e.g. 07:30-17:00; changes outside them are listed.
+    #[arg(long, value_name = "HH:MM-HH:MM", default_value = "08:00-18:00")]
+    pub business_hours: String,
+
+    /// Business days, a range or a list, e.g. mon-fri or mon,tue,wed,thu.
+    #[arg(long, value_name = "DAYS", default_value = "mon-fri")]
+    pub business_days: String,
+
+    /// A bulk edit is one editor with at least N changes within one minute.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub bulk_threshold: u64,
+
+    /// Show the timelines of the N most-changed objects.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub top: usize,
+
+    /// Also show the timeline of this object (repeat the flag for more).
+    #[arg(long = "object", value_name = "ID")]
+    pub objects: Vec<String>,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub filters: FilterArgs,
 }
 
 impl Command {
@@ -67,6 +131,7 @@ impl Command {
             Command::Count(a) => a.connection.verbose,
             Command::Sync(a) => a.connection.verbose,
             Command::Fields(a) => a.connection.verbose,
+            Command::Report(a) => a.connection.verbose,
             Command::Normalize(_)
             | Command::Simulate(_)
             | Command::Verify(_)

@@ -17,6 +17,7 @@ pub mod model;
 pub mod normalize;
 pub mod output;
 pub mod profile;
+pub mod report;
 pub mod rng;
 pub mod secret;
 pub mod settings;

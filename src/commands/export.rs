@@ -50,7 +50,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
 }
 
 /// The object types whose metadata `--labels` reads: the `--obj-code` ones, or the usual ones.
-fn label_objects(settings: &Settings) -> Vec<String> {
+pub(super) fn label_objects(settings: &Settings) -> Vec<String> {
     if settings.filters.obj_codes.is_empty() {
         crate::labels::DEFAULT_OBJECTS
             .iter()

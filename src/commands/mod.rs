@@ -4,6 +4,7 @@ mod count;
 mod export;
 mod fields;
 mod normalize;
+mod report;
 mod simulate;
 mod sync;
 mod verify;
@@ -37,6 +38,10 @@ pub fn run(cli: Cli) -> Result<()> {
             Destination::Stdout.write_with(|w| w.write_all(&out))
         }
         Command::Fields(args) => fields::run(args),
+        Command::Report(args) => {
+            crate::interrupt::watch();
+            report::run(args)
+        }
         Command::Man => {
             let out = man_page().map_err(|e| Error::Internal(e.to_string()))?;
             Destination::Stdout.write_with(|w| w.write_all(&out))

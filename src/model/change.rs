@@ -251,6 +251,61 @@ impl<'a> ChangeRecord<'a> {
         }
     }
 
+    /// A record read back from a file this tool wrote: `cell(column)` is a contract column's
+    /// text (`None` for null or an empty CSV cell). Labels are kept when the file has their
+    /// columns (`has_labels`). The inverse of [`ChangeRecord::cells`].
+    pub fn from_columns(
+        cell: impl Fn(&str) -> Option<String>,
+        has_labels: bool,
+    ) -> Result<ChangeRecord<'static>, String> {
+        let t = |column: &str| cell(column).map(Cow::Owned);
+        let value_type = match cell("value_type").as_deref() {
+            Some("date") => ValueType::Date,
+            Some("number") => ValueType::Number,
+            Some("text") => ValueType::Text,
+            Some("none") | None => ValueType::None,
+            Some(other) => return Err(format!("value_type {other:?} is not one this tool writes")),
+        };
+        let value = |column: &str| match (cell(column), value_type) {
+            (None, _) => Value::Null,
+            (Some(n), ValueType::Number) => Value::Number(n),
+            (Some(s), _) => Value::Text(Cow::Owned(s)),
+        };
+        let custom_field = match cell("custom_field").as_deref() {
+            Some("true") => true,
+            Some("false") | None => false,
+            Some(other) => return Err(format!("custom_field {other:?} is neither true nor false")),
+        };
+        let labels = has_labels.then(|| {
+            Box::new(Labels {
+                change_label: cell("change_label"),
+                old_label: cell("old_label"),
+                new_label: cell("new_label"),
+            })
+        });
+        Ok(ChangeRecord {
+            id: t("id"),
+            entry_date: t("entry_date"),
+            obj_code: t("obj_code"),
+            obj_id: t("obj_id"),
+            obj_name: t("obj_name"),
+            field_name: t("field_name"),
+            custom_field,
+            change_type: t("change_type"),
+            value_type,
+            old_value: value("old_value"),
+            new_value: value("new_value"),
+            edited_by_id: t("edited_by_id"),
+            edited_by_name: t("edited_by_name"),
+            sub_obj_code: t("sub_obj_code"),
+            sub_obj_id: t("sub_obj_id"),
+            top_obj_code: t("top_obj_code"),
+            top_obj_id: t("top_obj_id"),
+            labels,
+            source: SourceKind::Journal,
+        })
+    }
+
     /// The output order: `(entry_date, id)`. Dates are fixed-width UTC, so text order is time
     /// order.
     pub fn sort_key(&self) -> (&str, &str) {

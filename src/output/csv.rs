@@ -113,6 +113,34 @@ pub(super) fn read_ids(bytes: &[u8]) -> Result<HashSet<String>, String> {
     Ok(ids)
 }
 
+/// Every record of a CSV file this tool wrote (the format table's `read_records`), with the
+/// formula guard undone and a byte-order mark (`--excel`) skipped.
+pub(super) fn read_records(
+    input: &mut dyn io::Read,
+    each: &mut dyn FnMut(ChangeRecord<'static>) -> crate::error::Result<()>,
+) -> crate::error::Result<(), String> {
+    let mut input = io::BufReader::with_capacity(1 << 20, input);
+    let start = io::BufRead::fill_buf(&mut input).map_err(|e| e.to_string())?;
+    if start.starts_with("\u{feff}".as_bytes()) {
+        io::BufRead::consume(&mut input, 3);
+    }
+    let mut reader = ::csv::Reader::from_reader(input);
+    let headers = reader.headers().map_err(|e| e.to_string())?.clone();
+    let has_labels = headers.iter().any(|h| h == LABEL_COLUMNS[0]);
+    let mut row = ::csv::StringRecord::new();
+    while reader.read_record(&mut row).map_err(|e| e.to_string())? {
+        let cell = |column: &str| {
+            let i = headers.iter().position(|h| h == column)?;
+            let v = unguard_formula(row.get(i)?);
+            (!v.is_empty()).then(|| v.to_string())
+        };
+        let record = ChangeRecord::from_columns(cell, has_labels)
+            .map_err(|e| format!("line {}: {e}", row.position().map_or(0, |p| p.line())))?;
+        each(record).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 /// Undo the formula guard on a cell.
 fn unguard_formula(cell: &str) -> &str {
     match cell.strip_prefix('\'') {

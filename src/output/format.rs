@@ -27,6 +27,13 @@ pub type OpenSink =
 /// Reads the ids of a data file's bytes; the error says what is wrong with it.
 pub type ReadIds = fn(&[u8]) -> Result<HashSet<String>, String>;
 
+/// Reads back every record of a file written in the format, in file order, handing each to
+/// the callback; the error says what is wrong with the file.
+pub type ReadRecords = fn(
+    &mut dyn io::Read,
+    &mut dyn FnMut(crate::model::change::ChangeRecord<'static>) -> crate::error::Result<()>,
+) -> Result<(), String>;
+
 /// One row of the table.
 pub struct FormatSpec {
     pub format: Format,
@@ -39,6 +46,8 @@ pub struct FormatSpec {
     pub open: OpenSink,
     /// How `sync` reads back what a committed file delivered; `None` if it cannot.
     pub read_ids: Option<ReadIds>,
+    /// How `report` reads the records of a file written in the format; `None` if it cannot.
+    pub read_records: Option<ReadRecords>,
 }
 
 impl FormatSpec {
@@ -57,6 +66,7 @@ pub static FORMATS: [FormatSpec; 3] = [
         excel: true,
         open: csv::open,
         read_ids: Some(csv::read_ids),
+        read_records: Some(csv::read_records),
     },
     FormatSpec {
         format: Format::Json,
@@ -65,6 +75,7 @@ pub static FORMATS: [FormatSpec; 3] = [
         excel: false,
         open: json::open_array,
         read_ids: Some(json::read_array_ids),
+        read_records: Some(json::read_array_records),
     },
     FormatSpec {
         format: Format::Ndjson,
@@ -73,6 +84,7 @@ pub static FORMATS: [FormatSpec; 3] = [
         excel: false,
         open: json::open_lines,
         read_ids: Some(json::read_line_ids),
+        read_records: Some(json::read_line_records),
     },
 ];
 
@@ -118,6 +130,20 @@ impl Format {
             .iter()
             .find(|s| s.format == self)
             .unwrap_or(&FORMATS[0])
+    }
+
+    /// The format of a file this tool wrote, from its first bytes: a JSON array starts with
+    /// `[`, JSON Lines with `{`, CSV with its `id` header (after a byte-order mark with
+    /// `--excel`). `None` for anything else.
+    pub fn sniff(start: &[u8]) -> Option<Format> {
+        let start = start.strip_prefix("\u{feff}".as_bytes()).unwrap_or(start);
+        let first = start.iter().position(|b| !b.is_ascii_whitespace());
+        match first.map(|i| &start[i..]) {
+            Some([b'[', ..]) => Some(Format::Json),
+            Some([b'{', ..]) => Some(Format::Ndjson),
+            Some(rest) if rest.starts_with(b"id,entry_date,") => Some(Format::Csv),
+            _ => None,
+        }
     }
 
     /// The format a manifest names.

@@ -43,6 +43,64 @@ pub(super) fn read_line_ids(bytes: &[u8]) -> Result<HashSet<String>, String> {
     Ok(ids_of(rows))
 }
 
+/// Every record of a JSON array file this tool wrote (the format table's `read_records`), one
+/// element at a time.
+pub(super) fn read_array_records(
+    input: &mut dyn io::Read,
+    each: &mut dyn FnMut(ChangeRecord<'static>) -> crate::error::Result<()>,
+) -> Result<(), String> {
+    use serde::de::{Deserializer, SeqAccess, Visitor};
+    struct Elements<'e>(&'e mut dyn FnMut(ChangeRecord<'static>) -> crate::error::Result<()>);
+    impl<'de> Visitor<'de> for Elements<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON array of change records")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            use serde::de::Error;
+            while let Some(row) = seq.next_element::<serde_json::Map<String, Value>>()? {
+                let record = record_of(&row).map_err(A::Error::custom)?;
+                (self.0)(record).map_err(A::Error::custom)?;
+            }
+            Ok(())
+        }
+    }
+    let input = io::BufReader::with_capacity(1 << 20, input);
+    let mut de = serde_json::Deserializer::from_reader(input);
+    de.deserialize_seq(Elements(each))
+        .map_err(|e| e.to_string())?;
+    de.end().map_err(|e| e.to_string())
+}
+
+/// Every record of a JSON Lines file this tool wrote (the format table's `read_records`).
+pub(super) fn read_line_records(
+    input: &mut dyn io::Read,
+    each: &mut dyn FnMut(ChangeRecord<'static>) -> crate::error::Result<()>,
+) -> Result<(), String> {
+    let input = io::BufReader::with_capacity(1 << 20, input);
+    for (n, line) in io::BufRead::lines(input).enumerate() {
+        let line = line.map_err(|e| e.to_string())?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let row: serde_json::Map<String, Value> =
+            serde_json::from_str(&line).map_err(|e| format!("line {}: {e}", n + 1))?;
+        let record = record_of(&row).map_err(|e| format!("line {}: {e}", n + 1))?;
+        each(record).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// A record from one JSON object with the contract's keys.
+fn record_of(row: &serde_json::Map<String, Value>) -> Result<ChangeRecord<'static>, String> {
+    let cell = |column: &str| match row.get(column)? {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    };
+    ChangeRecord::from_columns(cell, row.contains_key(LABEL_COLUMNS[0]))
+}
+
 fn ids_of(rows: Vec<Value>) -> HashSet<String> {
     rows.iter()
         .filter_map(|row| row.get("id").and_then(Value::as_str))

@@ -6,6 +6,7 @@
 
 pub mod journal;
 pub mod saved;
+pub mod written;
 
 use chrono::{DateTime, Utc};
 use futures::future::LocalBoxFuture;

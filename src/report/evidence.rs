@@ -1,0 +1,214 @@
+//! Where the report's records come from, and the evidence about them an auditor needs:
+//! the tenant, the query, when it was extracted, counts, every input file with its size and
+//! SHA-256 (computed here from the bytes, so a reader can recompute them), and for a `sync`
+//! out-dir what `verify` found and the head of the hash chain.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::output::Format;
+use crate::sync::manifest::{Committed, hex};
+use crate::sync::{MANIFEST_SUFFIX, verify};
+
+/// One input file as the report lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileHash {
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// What `verify` said about an out-dir, and the chain's head.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verified {
+    pub intact: bool,
+    pub problems: Vec<String>,
+    pub manifests: usize,
+    pub series: u32,
+    pub head_manifest: Option<String>,
+    pub head_sha256: Option<String>,
+}
+
+/// The evidence section, apart from what the records themselves say.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Evidence {
+    /// What was read: a sync out-dir, export files, or the query this report ran.
+    pub input: String,
+    pub tenant_url: Option<String>,
+    pub api_version: Option<String>,
+    /// The filters, as `(flag, values)`.
+    pub query: Vec<(String, String)>,
+    /// `[from, to)` in UTC.
+    pub window: Option<(String, String)>,
+    /// When the data was extracted (a range for an out-dir: its first and last run).
+    pub extracted: Option<String>,
+    /// What Workfront counted for the window, when that was recorded.
+    pub server_count: Option<u64>,
+    pub files: Vec<FileHash>,
+    pub verify: Option<Verified>,
+    /// Data warnings from normalization, by kind, when this run normalized the records.
+    pub warnings: Vec<(String, u64)>,
+    /// The `--field` values asked for, to say which have no entries.
+    pub asked_fields: Vec<String>,
+    /// What the input cannot say, for the reader.
+    pub notes: Vec<String>,
+}
+
+/// The size and SHA-256 of a file's bytes, read in pieces.
+pub fn hash_file(path: &Path) -> Result<FileHash> {
+    let name = path.display().to_string();
+    let mut file =
+        File::open(path).map_err(|e| Error::usage(format!("cannot read {name}: {e}")))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0; 1 << 20];
+    let mut size = 0;
+    loop {
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| Error::io(format!("cannot read {name}"), e))?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    Ok(FileHash {
+        name,
+        size,
+        sha256: hex(&hasher.finalize()),
+    })
+}
+
+/// A `sync` out-dir: `verify`'s result, then the newest series' data files in order (a
+/// new series repeats history under other filters, so series are never added together).
+pub fn out_dir(dir: &Path) -> Result<(Evidence, Vec<(PathBuf, Format)>)> {
+    let report = verify::verify(dir, None)?;
+    let mut chain: Vec<Committed> = Vec::new();
+    for name in crate::sync::files::read_dir(dir)? {
+        if name.ends_with(MANIFEST_SUFFIX) {
+            // A manifest that does not read is among verify's problems already.
+            if let Ok(c) = crate::sync::manifest::load_one(dir, &name) {
+                chain.push(c);
+            }
+        }
+    }
+    if chain.is_empty() {
+        return Err(Error::NoSeries {
+            dir: dir.display().to_string(),
+        });
+    }
+    let head = chain.last().cloned();
+    let series = head.as_ref().map_or(1, |c| c.manifest.series);
+    chain.retain(|c| c.manifest.series == series);
+    let mut ev = Evidence {
+        input: format!("sync out-dir {}", dir.display()),
+        ..Evidence::default()
+    };
+    let mut files = Vec::new();
+    let mut server_count = Some(0u64);
+    for c in &chain {
+        let m = &c.manifest;
+        let data = dir.join(&m.data_file.name);
+        if data.exists() {
+            ev.files.push(hash_file(&data)?);
+            if let Some(format) = Format::named(&m.query.format) {
+                files.push((data, format));
+            }
+        }
+        ev.files.push(hash_file(&dir.join(&c.name))?);
+        server_count = server_count.zip(m.server_count).map(|(a, b)| a + b);
+    }
+    if let (Some(first), Some(last)) = (chain.first(), chain.last()) {
+        let q = &last.manifest.query;
+        ev.tenant_url = Some(q.tenant_url.clone());
+        ev.api_version = Some(last.manifest.api_version.clone());
+        ev.query = query_of(&[
+            ("--obj-code", &q.obj_codes[..]),
+            ("--field", &q.fields[..]),
+            ("--obj-id", &q.obj_ids[..]),
+            ("--edited-by", &q.edited_by[..]),
+            ("--change-type", &q.change_types[..]),
+        ]);
+        ev.asked_fields = q.fields.clone();
+        ev.window = Some((
+            first.manifest.window.from.clone(),
+            last.manifest.window.to.clone(),
+        ));
+        ev.extracted = Some(format!(
+            "{} runs, from {} to {}",
+            chain.len(),
+            first.manifest.written_at,
+            last.manifest.written_at
+        ));
+    }
+    ev.server_count = server_count;
+    if report.series > 1 {
+        ev.notes.push(format!(
+            "the out-dir holds {} series; this report covers the newest (series {series}), which \
+             starts at {}",
+            report.series,
+            report.series_from.as_deref().unwrap_or("?")
+        ));
+    }
+    ev.notes.push(
+        "Workfront's count per window is what the runs counted when they fetched it; entries \
+         that became visible late are delivered by a later run and counted in its rows"
+            .into(),
+    );
+    ev.verify = Some(Verified {
+        intact: report.problems.is_empty(),
+        problems: report.problems,
+        manifests: report.manifests,
+        series: report.series,
+        head_manifest: head.as_ref().map(|c| c.name.clone()),
+        head_sha256: head.map(|c| c.sha256),
+    });
+    Ok((ev, files))
+}
+
+/// Files written by `export`, each in the format its first bytes say.
+pub fn export_files(paths: &[PathBuf]) -> Result<(Evidence, Vec<(PathBuf, Format)>)> {
+    let mut ev = Evidence {
+        input: format!(
+            "{} written by export",
+            crate::console::plural(paths.len() as u64, "file", "files")
+        ),
+        ..Evidence::default()
+    };
+    let mut files = Vec::new();
+    for path in paths {
+        let name = path.display().to_string();
+        let mut start = [0u8; 64];
+        let n = File::open(path)
+            .and_then(|mut f| f.read(&mut start))
+            .map_err(|e| Error::usage(format!("cannot read {name}: {e}")))?;
+        let format = Format::sniff(&start[..n]).ok_or_else(|| {
+            Error::usage(format!(
+                "{name} is not a CSV, JSON or JSON Lines file written by export (or a sync \
+                 out-dir): give files export wrote, or the --out-dir of a sync"
+            ))
+        })?;
+        ev.files.push(hash_file(path)?);
+        files.push((path.clone(), format));
+    }
+    ev.notes.push(
+        "export files do not record the tenant, the query, when they were extracted or \
+         Workfront's count: a sync out-dir does (its manifests), and is the better evidence"
+            .into(),
+    );
+    Ok((ev, files))
+}
+
+/// The filters that are set, as `(flag, values)`.
+pub fn query_of(lists: &[(&str, &[String])]) -> Vec<(String, String)> {
+    lists
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(flag, v)| (flag.to_string(), v.join(", ")))
+        .collect()
+}

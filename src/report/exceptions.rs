@@ -1,0 +1,311 @@
+//! The report's review prompts, found while the records stream past: deletes, bulk edits,
+//! changes outside business hours, status regressions, repeated moves of planned dates,
+//! owner and assignee changes, custom-field changes. Each keeps its count and the first
+//! [`SHOWN`] rows behind it; none of them is an accusation, and the report says so.
+
+use std::collections::{HashMap, VecDeque};
+
+use chrono::{DateTime, Datelike, NaiveTime, Utc, Weekday};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use super::row::{Row, date_value, editor, local, value_text};
+use crate::model::change::{ChangeRecord, ValueType};
+
+/// Rows shown under each prompt; the count says how many there are.
+pub const SHOWN: usize = 500;
+
+/// Status codes of a finished or closed piece of work. Workfront's custom statuses each
+/// equate to one of the system statuses, so the codes stored are these or open ones; with
+/// `--labels`, a label saying so also counts.
+const CLOSED_CODES: [&str; 5] = ["CPL", "CLS", "DED", "REJ", "RLV"];
+const CLOSED_WORDS: [&str; 6] = [
+    "complete", "closed", "resolved", "rejected", "dead", "cancel",
+];
+
+/// Fields that hand work to someone else.
+pub const OWNER_FIELDS: [&str; 6] = [
+    "ownerID",
+    "assignedToID",
+    "sponsorID",
+    "managerID",
+    "teamID",
+    "roleID",
+];
+
+/// The planned-date fields whose moves are counted, besides `DE:` date fields.
+const PLANNED_DATE: &str = "plannedCompletionDate";
+
+/// Objects whose planned date moved at least this often are listed.
+pub const MOVES_LISTED: u64 = 3;
+
+/// A prompt's count and the first rows behind it.
+#[derive(Debug, Default, Serialize)]
+pub struct Listed {
+    pub count: u64,
+    pub rows: Vec<Row>,
+}
+
+impl Listed {
+    fn add(&mut self, row: impl FnOnce() -> Row) {
+        self.count += 1;
+        if self.rows.len() < SHOWN {
+            self.rows.push(row());
+        }
+    }
+}
+
+/// When work is expected: `--business-hours` and `--business-days`, in the report's zone.
+#[derive(Debug, Clone)]
+pub struct BusinessTime {
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+    pub days: Vec<Weekday>,
+}
+
+impl BusinessTime {
+    /// `08:00-18:00` and `mon-fri` (or a list, `mon,tue,sat`).
+    pub fn parse(hours: &str, days: &str) -> Result<BusinessTime, String> {
+        let bad_hours = || format!("--business-hours {hours:?} is not a range such as 08:00-18:00");
+        let (a, b) = hours.split_once('-').ok_or_else(bad_hours)?;
+        let time = |s: &str| NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| bad_hours());
+        let (start, end) = (time(a)?, time(b)?);
+        if start >= end {
+            return Err(bad_hours());
+        }
+        let day = |s: &str| {
+            s.trim().parse::<Weekday>().map_err(|_| {
+                format!("--business-days {days:?}: {s:?} is not a day (mon, tue, ... sun)")
+            })
+        };
+        let days = match days.split_once('-') {
+            Some((a, b)) => {
+                let (mut d, last) = (day(a)?, day(b)?);
+                let mut all = vec![d];
+                while d != last {
+                    d = d.succ();
+                    all.push(d);
+                }
+                all
+            }
+            None => days.split(',').map(day).collect::<Result<_, _>>()?,
+        };
+        Ok(BusinessTime { start, end, days })
+    }
+
+    fn contains(&self, t: &DateTime<Utc>, zone: &Tz) -> bool {
+        let local = t.with_timezone(zone);
+        let time = local.time();
+        self.days.contains(&local.weekday()) && time >= self.start && time < self.end
+    }
+}
+
+/// A run of one editor's changes, at least the threshold within a minute.
+#[derive(Debug, Clone, Serialize)]
+pub struct BulkEdit {
+    pub editor: String,
+    pub from: String,
+    pub to: String,
+    pub entries: u64,
+}
+
+/// One object's planned date moved often.
+#[derive(Debug, Clone, Serialize)]
+pub struct Slip {
+    pub obj_code: String,
+    pub obj_id: String,
+    pub obj_name: String,
+    pub field: String,
+    pub moves: u64,
+    /// The moves' differences added up, in days (negative: pulled in).
+    pub days: String,
+}
+
+/// Each editor's recent changes while a bulk edit is looked for.
+#[derive(Default)]
+struct EditorWindow {
+    times: VecDeque<DateTime<Utc>>,
+    open: Option<BulkEdit>,
+}
+
+/// All prompts, fed one record at a time in time order.
+pub struct Exceptions {
+    zone: Tz,
+    business: BusinessTime,
+    bulk_threshold: usize,
+    pub deletes: Listed,
+    pub off_hours: Listed,
+    pub regressions: Listed,
+    pub owner_changes: Listed,
+    pub custom_fields: Listed,
+    pub bulk_edits: Vec<BulkEdit>,
+    editors: HashMap<String, EditorWindow>,
+    /// (object id, field) → (moves, days, code, name)
+    moves: HashMap<(String, String), (u64, f64, String, String)>,
+}
+
+impl Exceptions {
+    pub fn new(zone: Tz, business: BusinessTime, bulk_threshold: u64) -> Exceptions {
+        Exceptions {
+            zone,
+            business,
+            bulk_threshold: bulk_threshold.max(1) as usize,
+            deletes: Listed::default(),
+            off_hours: Listed::default(),
+            regressions: Listed::default(),
+            owner_changes: Listed::default(),
+            custom_fields: Listed::default(),
+            bulk_edits: Vec::new(),
+            editors: HashMap::new(),
+            moves: HashMap::new(),
+        }
+    }
+
+    pub fn add(&mut self, r: &ChangeRecord<'_>, at: Option<DateTime<Utc>>) {
+        let zone = self.zone;
+        let row = || Row::of(r, &zone);
+        let field = r.field_name.as_deref().unwrap_or("");
+        if r.change_type.as_deref() == Some("D") {
+            self.deletes.add(row);
+        }
+        if let Some(t) = at {
+            if !self.business.contains(&t, &zone) {
+                self.off_hours.add(row);
+            }
+            self.bulk(editor(r), t);
+        }
+        if field == "status" && is_regression(r) {
+            self.regressions.add(row);
+        }
+        if OWNER_FIELDS.contains(&field) {
+            self.owner_changes.add(row);
+        }
+        if r.custom_field {
+            self.custom_fields.add(row);
+        }
+        if field == PLANNED_DATE || (r.custom_field && r.value_type == ValueType::Date) {
+            self.moved(r, field);
+        }
+    }
+
+    /// A sliding minute per editor: at the threshold a bulk edit opens, and it grows while
+    /// the editor's last minute holds at least the threshold.
+    fn bulk(&mut self, who: String, t: DateTime<Utc>) {
+        let threshold = self.bulk_threshold;
+        let zone = self.zone;
+        let w = self.editors.entry(who.clone()).or_default();
+        w.times.push_back(t);
+        while w
+            .times
+            .front()
+            .is_some_and(|f| t - *f >= chrono::Duration::minutes(1))
+        {
+            w.times.pop_front();
+        }
+        if w.times.len() >= threshold {
+            match &mut w.open {
+                Some(open) => {
+                    open.entries += 1;
+                    open.to = local(&t, &zone);
+                }
+                None => {
+                    w.open = Some(BulkEdit {
+                        editor: who,
+                        from: local(&w.times[0], &zone),
+                        to: local(&t, &zone),
+                        entries: w.times.len() as u64,
+                    })
+                }
+            }
+        } else if let Some(done) = w.open.take() {
+            self.bulk_edits.push(done);
+        }
+    }
+
+    fn moved(&mut self, r: &ChangeRecord<'_>, field: &str) {
+        let (Some(old), Some(new)) = (date_value(&r.old_value), date_value(&r.new_value)) else {
+            return;
+        };
+        let key = (
+            r.obj_id.as_deref().unwrap_or("").to_string(),
+            field.to_string(),
+        );
+        let slot = self.moves.entry(key).or_insert_with(|| {
+            (
+                0,
+                0.0,
+                r.obj_code.as_deref().unwrap_or("").to_string(),
+                r.obj_name.as_deref().unwrap_or("").to_string(),
+            )
+        });
+        slot.0 += 1;
+        slot.1 += (new - old).num_minutes() as f64 / (24.0 * 60.0);
+    }
+
+    /// The bulk edits still open at the end, closed; the slips, most moves first.
+    pub fn finish(&mut self) -> Vec<Slip> {
+        for w in self.editors.values_mut() {
+            if let Some(done) = w.open.take() {
+                self.bulk_edits.push(done);
+            }
+        }
+        self.bulk_edits.sort_by(|a, b| a.from.cmp(&b.from));
+        let mut slips: Vec<Slip> = self
+            .moves
+            .iter()
+            .filter(|(_, (n, ..))| *n >= MOVES_LISTED)
+            .map(|((obj_id, field), (moves, days, code, name))| Slip {
+                obj_code: code.clone(),
+                obj_id: obj_id.clone(),
+                obj_name: name.clone(),
+                field: field.clone(),
+                moves: *moves,
+                days: format!("{days:.1}"),
+            })
+            .collect();
+        slips.sort_by(|a, b| b.moves.cmp(&a.moves).then(a.obj_id.cmp(&b.obj_id)));
+        slips
+    }
+}
+
+/// A status leaving a closed code for an open one.
+fn is_regression(r: &ChangeRecord<'_>) -> bool {
+    let labels = r.labels.as_deref();
+    let closed = |code: &str, label: Option<&str>| {
+        CLOSED_CODES.contains(&code)
+            || label.is_some_and(|l| {
+                let l = l.to_lowercase();
+                CLOSED_WORDS.iter().any(|w| l.contains(w))
+            })
+    };
+    let (old, new) = (value_text(&r.old_value), value_text(&r.new_value));
+    !old.is_empty()
+        && !new.is_empty()
+        && closed(&old, labels.and_then(|l| l.old_label.as_deref()))
+        && !closed(&new, labels.and_then(|l| l.new_label.as_deref()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn business_time_reads_ranges_and_lists() {
+        let b = BusinessTime::parse("08:00-18:00", "mon-fri").unwrap();
+        assert_eq!(b.days.len(), 5);
+        let b = BusinessTime::parse("22:00-23:30", "sat,sun").unwrap();
+        assert_eq!(b.days, [Weekday::Sat, Weekday::Sun]);
+        let wrap = BusinessTime::parse("09:00-17:00", "fri-mon").unwrap();
+        assert_eq!(
+            wrap.days,
+            [Weekday::Fri, Weekday::Sat, Weekday::Sun, Weekday::Mon]
+        );
+        for (h, d) in [
+            ("8-18", "mon-fri"),
+            ("18:00-08:00", "mon-fri"),
+            ("08:00-18:00", "mon-fry"),
+        ] {
+            assert!(BusinessTime::parse(h, d).is_err(), "{h} {d}");
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! What the report counts, gathered in one pass over the change records as they stream past
+//! (a [`Receiver`]): totals by change type, object type, field and editor, changes per day,
+//! coverage, the review prompts, the most-changed objects, and the first rows of the full
+//! table. A second pass ([`Timelines`]) collects the changes of the objects to show.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+
+use super::exceptions::Exceptions;
+use super::row::{Row, editor, instant};
+use crate::error::Result;
+use crate::model::anomaly::AnomalySet;
+use crate::model::change::ChangeRecord;
+use crate::source::Receiver;
+
+/// Rows of the full table kept in the page.
+pub const ALL_ROWS: usize = 20_000;
+
+/// Changes shown per object timeline.
+pub const TIMELINE_ROWS: usize = 500;
+
+/// Everything the first pass counts.
+pub struct Figures {
+    pub zone: Tz,
+    pub rows: u64,
+    pub by_change_type: HashMap<String, u64>,
+    pub by_obj_code: HashMap<String, u64>,
+    pub by_field: HashMap<String, u64>,
+    pub by_editor: HashMap<String, u64>,
+    /// (object type, field) → entries.
+    pub coverage: BTreeMap<(String, String), u64>,
+    pub per_day: BTreeMap<NaiveDate, u64>,
+    pub first: Option<DateTime<Utc>>,
+    pub last: Option<DateTime<Utc>>,
+    /// Records whose entry date does not read as an instant.
+    pub undated: u64,
+    /// object id → (type, name, changes).
+    pub objects: HashMap<String, (String, String, u64)>,
+    pub exceptions: Exceptions,
+    pub all: Vec<Row>,
+}
+
+impl Figures {
+    pub fn new(zone: Tz, exceptions: Exceptions) -> Figures {
+        Figures {
+            zone,
+            rows: 0,
+            by_change_type: HashMap::new(),
+            by_obj_code: HashMap::new(),
+            by_field: HashMap::new(),
+            by_editor: HashMap::new(),
+            coverage: BTreeMap::new(),
+            per_day: BTreeMap::new(),
+            first: None,
+            last: None,
+            undated: 0,
+            objects: HashMap::new(),
+            exceptions,
+            all: Vec::new(),
+        }
+    }
+
+    /// The `top` most-changed objects, most first, then the ones asked for by id.
+    pub fn shown_objects(&self, top: usize, asked: &[String]) -> Vec<String> {
+        let mut ranked: Vec<(&String, u64)> = self
+            .objects
+            .iter()
+            .map(|(id, (_, _, n))| (id, *n))
+            .collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let mut shown: Vec<String> = ranked
+            .into_iter()
+            .take(top)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in asked {
+            if !shown.contains(id) {
+                shown.push(id.clone());
+            }
+        }
+        shown
+    }
+}
+
+fn bump(map: &mut HashMap<String, u64>, key: &str) {
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_string(), 1);
+        }
+    }
+}
+
+impl Receiver for Figures {
+    fn take(&mut self, r: ChangeRecord<'_>, _: AnomalySet) -> Result<()> {
+        self.rows += 1;
+        let none = "(none)";
+        bump(
+            &mut self.by_change_type,
+            r.change_type.as_deref().unwrap_or(none),
+        );
+        bump(&mut self.by_obj_code, r.obj_code.as_deref().unwrap_or(none));
+        bump(&mut self.by_field, r.field_name.as_deref().unwrap_or(none));
+        bump(&mut self.by_editor, &editor(&r));
+        *self
+            .coverage
+            .entry((
+                r.obj_code.as_deref().unwrap_or(none).to_string(),
+                r.field_name.as_deref().unwrap_or(none).to_string(),
+            ))
+            .or_default() += 1;
+        let at = instant(&r);
+        match at {
+            Some(t) => {
+                *self
+                    .per_day
+                    .entry(t.with_timezone(&self.zone).date_naive())
+                    .or_default() += 1;
+                self.first = Some(self.first.map_or(t, |f| f.min(t)));
+                self.last = Some(self.last.map_or(t, |l| l.max(t)));
+            }
+            None => self.undated += 1,
+        }
+        if let Some(id) = r.obj_id.as_deref() {
+            match self.objects.get_mut(id) {
+                Some(o) => o.2 += 1,
+                None => {
+                    self.objects.insert(
+                        id.to_string(),
+                        (
+                            r.obj_code.as_deref().unwrap_or("").to_string(),
+                            r.obj_name.as_deref().unwrap_or("").to_string(),
+                            1,
+                        ),
+                    );
+                }
+            }
+        }
+        self.exceptions.add(&r, at);
+        if self.all.len() < ALL_ROWS {
+            self.all.push(Row::of(&r, &self.zone));
+        }
+        Ok(())
+    }
+}
+
+/// The second pass: every change of the objects shown, in order.
+pub struct Timelines {
+    zone: Tz,
+    wanted: HashSet<String>,
+    pub rows: HashMap<String, Vec<Row>>,
+}
+
+impl Timelines {
+    pub fn new(zone: Tz, objects: &[String]) -> Timelines {
+        Timelines {
+            zone,
+            wanted: objects.iter().cloned().collect(),
+            rows: HashMap::new(),
+        }
+    }
+}
+
+impl Receiver for Timelines {
+    fn take(&mut self, r: ChangeRecord<'_>, _: AnomalySet) -> Result<()> {
+        if let Some(id) = r.obj_id.as_deref().filter(|id| self.wanted.contains(*id)) {
+            let rows = self.rows.entry(id.to_string()).or_default();
+            if rows.len() < TIMELINE_ROWS {
+                rows.push(Row::of(&r, &self.zone));
+            }
+        }
+        Ok(())
+    }
+}

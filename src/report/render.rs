@@ -1,0 +1,470 @@
+//! The report's HTML: the figures laid out for the template (`report.html`, rendered by
+//! minijinja with HTML auto-escaping, so no value is ever put into the page unescaped), the
+//! charts as SVG geometry computed here, and a Content-Security-Policy that allows nothing
+//! but the page's own style and script, by their hashes.
+
+use std::collections::{BTreeMap, HashMap};
+
+use base64::Engine;
+use chrono::{Datelike, Duration, NaiveDate};
+use minijinja::{Environment, Value as TemplateValue};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::evidence::Evidence;
+use super::exceptions::{Exceptions, Listed, MOVES_LISTED, Slip};
+use super::figures::Figures;
+use super::row::Row;
+use crate::error::{Error, Result};
+use crate::model::date::parse_timestamp;
+
+const TEMPLATE: &str = include_str!("report.html");
+const STYLE: &str = include_str!("report.css");
+const SCRIPT: &str = include_str!("report.js");
+
+/// Bars per totals chart, and rows per totals table.
+const CHART_BARS: usize = 12;
+const TABLE_ROWS: usize = 50;
+/// Above this many days the time chart counts weeks.
+const MAX_DAYS: i64 = 180;
+/// Gap ranges listed.
+const GAP_RANGES: usize = 100;
+
+/// What the page shows besides the figures.
+pub struct Options<'a> {
+    pub title: &'a str,
+    pub generated_at: String,
+    pub business: String,
+    pub bulk_threshold: u64,
+    pub top: usize,
+    pub asked_objects: bool,
+}
+
+#[derive(Serialize)]
+struct Bar {
+    label: String,
+    short: String,
+    count: u64,
+    y: usize,
+    width: u64,
+}
+
+#[derive(Serialize)]
+struct Chart {
+    id: &'static str,
+    title: String,
+    height: usize,
+    bars: Vec<Bar>,
+    more: usize,
+}
+
+#[derive(Serialize)]
+struct Total {
+    what: &'static str,
+    chart: Chart,
+    rows: Vec<(String, String)>,
+    rows_more: usize,
+}
+
+#[derive(Serialize)]
+struct TimeBar {
+    x: f64,
+    w: f64,
+    y: f64,
+    h: f64,
+    label: String,
+    count: u64,
+    gap: bool,
+}
+
+#[derive(Serialize)]
+struct TimeChart {
+    unit: &'static str,
+    width: u32,
+    height: u32,
+    first: String,
+    last: String,
+    max: u64,
+    gaps: usize,
+    gap_ranges: Vec<String>,
+    bars: Vec<TimeBar>,
+}
+
+#[derive(Serialize)]
+struct Prompt {
+    title: &'static str,
+    anchor: &'static str,
+    count: u64,
+}
+
+#[derive(Serialize)]
+struct Timeline {
+    obj_id: String,
+    obj_code: String,
+    obj_name: String,
+    caption: String,
+    rows: Vec<Row>,
+}
+
+/// The whole page.
+pub fn render(
+    figures: &mut Figures,
+    evidence: &Evidence,
+    timelines: Vec<(String, Vec<Row>)>,
+    o: &Options<'_>,
+) -> Result<String> {
+    let slips = figures.exceptions.finish();
+    let zone = figures.zone.name().to_string();
+    let mut env = Environment::new();
+    env.add_filter("thousands", |n: u64| indicatif::HumanCount(n).to_string());
+    env.add_template("report.html", TEMPLATE)
+        .map_err(|e| Error::Internal(format!("the report template: {e}")))?;
+    let missing_fields: Vec<&String> = evidence
+        .asked_fields
+        .iter()
+        .filter(|f| !figures.by_field.contains_key(*f))
+        .collect();
+    let coverage: Vec<(&str, &str, u64)> = figures
+        .coverage
+        .iter()
+        .map(|((o, f), n)| (o.as_str(), f.as_str(), *n))
+        .collect();
+    let timelines: Vec<Timeline> = timelines
+        .into_iter()
+        .map(|(id, rows)| timeline(figures, id, rows))
+        .collect();
+    let tables = ExceptionTables::of(&figures.exceptions);
+    let page = Page {
+        csp: csp(),
+        style: STYLE,
+        script: SCRIPT,
+        title: o.title,
+        generated_at: &o.generated_at,
+        tool_version: env!("CARGO_PKG_VERSION"),
+        zone: &zone,
+        evidence,
+        rows: figures.rows,
+        span: span(figures),
+        undated: figures.undated,
+        missing_fields,
+        coverage,
+        totals: totals(figures),
+        time: time_chart(figures, evidence),
+        prompts: prompts(&figures.exceptions, &slips),
+        exceptions: tables,
+        bulk_edits: &figures.exceptions.bulk_edits,
+        bulk_threshold: o.bulk_threshold,
+        business: &o.business,
+        slips: &slips,
+        moves_listed: MOVES_LISTED,
+        top: o.top,
+        asked_objects: o.asked_objects,
+        timelines,
+        all: &figures.all,
+    };
+    let context = TemplateValue::from(minijinja::value::Serde(&page));
+    env.get_template("report.html")
+        .and_then(|t| t.render(context))
+        .map_err(|e| Error::Internal(format!("rendering the report: {e}")))
+}
+
+/// Everything the template reads.
+#[derive(Serialize)]
+struct Page<'a> {
+    csp: String,
+    style: &'static str,
+    script: &'static str,
+    title: &'a str,
+    generated_at: &'a str,
+    tool_version: &'static str,
+    zone: &'a str,
+    evidence: &'a Evidence,
+    rows: u64,
+    span: String,
+    undated: u64,
+    missing_fields: Vec<&'a String>,
+    coverage: Vec<(&'a str, &'a str, u64)>,
+    totals: Vec<Total>,
+    time: TimeChart,
+    prompts: Vec<Prompt>,
+    exceptions: ExceptionTables<'a>,
+    bulk_edits: &'a [super::exceptions::BulkEdit],
+    bulk_threshold: u64,
+    business: &'a str,
+    slips: &'a [Slip],
+    moves_listed: u64,
+    top: usize,
+    asked_objects: bool,
+    timelines: Vec<Timeline>,
+    all: &'a [Row],
+}
+
+#[derive(Serialize)]
+struct ExceptionTables<'a> {
+    deletes: &'a Listed,
+    off_hours: &'a Listed,
+    regressions: &'a Listed,
+    owner_changes: &'a Listed,
+    custom_fields: &'a Listed,
+}
+
+impl<'a> ExceptionTables<'a> {
+    fn of(e: &'a Exceptions) -> Self {
+        ExceptionTables {
+            deletes: &e.deletes,
+            off_hours: &e.off_hours,
+            regressions: &e.regressions,
+            owner_changes: &e.owner_changes,
+            custom_fields: &e.custom_fields,
+        }
+    }
+}
+
+/// Nothing may load or run but the page's own style and script (by their SHA-256).
+fn csp() -> String {
+    let hash = |s: &str| base64::engine::general_purpose::STANDARD.encode(Sha256::digest(s));
+    format!(
+        "default-src 'none'; style-src 'sha256-{}'; script-src 'sha256-{}'; img-src 'none'; \
+         base-uri 'none'; form-action 'none'",
+        hash(STYLE),
+        hash(SCRIPT)
+    )
+}
+
+fn span(f: &Figures) -> String {
+    match (f.first, f.last) {
+        (Some(a), Some(b)) => format!(
+            "{} to {}",
+            super::row::local(&a, &f.zone),
+            super::row::local(&b, &f.zone)
+        ),
+        _ => "nothing".into(),
+    }
+}
+
+fn totals(f: &Figures) -> Vec<Total> {
+    [
+        ("change type", "by-change-type", &f.by_change_type),
+        ("object type", "by-object-type", &f.by_obj_code),
+        ("field", "by-field", &f.by_field),
+        ("editor", "by-editor", &f.by_editor),
+    ]
+    .into_iter()
+    .map(|(what, id, counts)| total(what, id, counts))
+    .collect()
+}
+
+fn total(what: &'static str, id: &'static str, counts: &HashMap<String, u64>) -> Total {
+    let mut ranked: Vec<(&String, u64)> = counts.iter().map(|(k, v)| (k, *v)).collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let max = ranked.first().map_or(1, |r| r.1.max(1));
+    let bars: Vec<Bar> = ranked
+        .iter()
+        .take(CHART_BARS)
+        .enumerate()
+        .map(|(i, (label, count))| Bar {
+            label: label.to_string(),
+            short: shorten(label, 26),
+            count: *count,
+            y: i * 20,
+            width: (*count * 280).div_ceil(max),
+        })
+        .collect();
+    Total {
+        what,
+        chart: Chart {
+            id,
+            title: format!("Changes by {what}"),
+            height: bars.len().max(1) * 20,
+            more: ranked.len().saturating_sub(bars.len()),
+            bars,
+        },
+        rows: ranked
+            .iter()
+            .take(TABLE_ROWS)
+            .map(|(k, v)| (k.to_string(), indicatif::HumanCount(*v).to_string()))
+            .collect(),
+        rows_more: ranked.len().saturating_sub(TABLE_ROWS),
+    }
+}
+
+fn shorten(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(n - 1).collect();
+    out.push('…');
+    out
+}
+
+/// Changes per day (per week over long windows) across the window, or across the entries
+/// when no window is recorded, with the days that have none marked.
+fn time_chart(f: &Figures, ev: &Evidence) -> TimeChart {
+    let day = |s: &str| parse_timestamp(s).map(|t| t.with_timezone(&f.zone).date_naive());
+    let window = ev.window.as_ref().and_then(|(a, b)| {
+        let end = parse_timestamp(b)? - Duration::milliseconds(1);
+        Some((day(a)?, end.with_timezone(&f.zone).date_naive()))
+    });
+    let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&f.zone).date_naive();
+    let range = window.or_else(|| Some((local(f.first?), local(f.last?))));
+    let (width, height) = (900u32, 160u32);
+    let Some((first, last)) = range.filter(|(a, b)| a <= b) else {
+        return TimeChart {
+            unit: "day",
+            width,
+            height,
+            first: String::new(),
+            last: String::new(),
+            max: 0,
+            gaps: 0,
+            gap_ranges: vec![],
+            bars: vec![],
+        };
+    };
+    let weekly = (last - first).num_days() > MAX_DAYS;
+    let bucket = |d: NaiveDate| match weekly {
+        true => d - Duration::days(d.weekday().num_days_from_monday() as i64),
+        false => d,
+    };
+    let mut counts: BTreeMap<NaiveDate, u64> = BTreeMap::new();
+    let mut d = bucket(first);
+    while d <= last {
+        counts.insert(d, 0);
+        d += Duration::days(if weekly { 7 } else { 1 });
+    }
+    for (day, n) in &f.per_day {
+        if let Some(c) = counts.get_mut(&bucket(*day)) {
+            *c += n;
+        }
+    }
+    let max = counts.values().copied().max().unwrap_or(0).max(1);
+    let w = width as f64 / counts.len() as f64;
+    let bars = counts
+        .iter()
+        .enumerate()
+        .map(|(i, (d, n))| {
+            let h = (*n as f64 / max as f64) * (height as f64 - 4.0);
+            TimeBar {
+                x: i as f64 * w,
+                w: (w - if w > 3.0 { 1.0 } else { 0.0 }).max(0.5),
+                y: height as f64 - h,
+                h,
+                label: match weekly {
+                    true => format!("week of {d}"),
+                    false => d.to_string(),
+                },
+                count: *n,
+                gap: *n == 0,
+            }
+        })
+        .collect::<Vec<_>>();
+    let gap_ranges = gap_ranges(&counts, weekly);
+    TimeChart {
+        unit: if weekly { "week" } else { "day" },
+        width,
+        height,
+        first: first.to_string(),
+        last: last.to_string(),
+        max: counts.values().copied().max().unwrap_or(0),
+        gaps: counts.values().filter(|n| **n == 0).count(),
+        gap_ranges,
+        bars,
+    }
+}
+
+/// Consecutive empty buckets as ranges, e.g. `2025-03-01 to 2025-03-04 (4 days)`.
+fn gap_ranges(counts: &BTreeMap<NaiveDate, u64>, weekly: bool) -> Vec<String> {
+    let unit = if weekly {
+        ("week", "weeks")
+    } else {
+        ("day", "days")
+    };
+    let mut ranges = Vec::new();
+    let mut open: Option<(NaiveDate, NaiveDate, u64)> = None;
+    let close = |r: (NaiveDate, NaiveDate, u64), ranges: &mut Vec<String>| {
+        let what = crate::console::plural(r.2, unit.0, unit.1);
+        ranges.push(match r.2 {
+            1 => format!("{} ({what})", r.0),
+            _ => format!("{} to {} ({what})", r.0, r.1),
+        });
+    };
+    for (d, n) in counts {
+        match (*n == 0, open.as_mut()) {
+            (true, Some(r)) => {
+                r.1 = *d;
+                r.2 += 1;
+            }
+            (true, None) => open = Some((*d, *d, 1)),
+            (false, _) => {
+                if let Some(r) = open.take() {
+                    close(r, &mut ranges);
+                }
+            }
+        }
+    }
+    if let Some(r) = open {
+        close(r, &mut ranges);
+    }
+    let more = ranges.len().saturating_sub(GAP_RANGES);
+    ranges.truncate(GAP_RANGES);
+    if more > 0 {
+        ranges.push(format!("and {more} more"));
+    }
+    ranges
+}
+
+fn prompts(e: &Exceptions, slips: &[Slip]) -> Vec<Prompt> {
+    vec![
+        Prompt {
+            title: "deletes",
+            anchor: "deletes",
+            count: e.deletes.count,
+        },
+        Prompt {
+            title: "bulk edits",
+            anchor: "bulk",
+            count: e.bulk_edits.len() as u64,
+        },
+        Prompt {
+            title: "outside business hours",
+            anchor: "off-hours",
+            count: e.off_hours.count,
+        },
+        Prompt {
+            title: "status regressions",
+            anchor: "regressions",
+            count: e.regressions.count,
+        },
+        Prompt {
+            title: "objects with planned dates moved often",
+            anchor: "slips",
+            count: slips.len() as u64,
+        },
+        Prompt {
+            title: "owner or assignee changes",
+            anchor: "owners",
+            count: e.owner_changes.count,
+        },
+        Prompt {
+            title: "custom-field changes",
+            anchor: "custom",
+            count: e.custom_fields.count,
+        },
+    ]
+}
+
+fn timeline(f: &Figures, id: String, rows: Vec<Row>) -> Timeline {
+    let (code, name, n) = f.objects.get(&id).cloned().unwrap_or_default();
+    let caption = match n as usize {
+        0 => String::new(),
+        n if n > rows.len() => format!("{n} changes; the first {} are shown", rows.len()),
+        n => crate::console::plural(n as u64, "change", "changes"),
+    };
+    Timeline {
+        obj_id: id,
+        obj_code: code,
+        obj_name: name,
+        caption,
+        rows,
+    }
+}
