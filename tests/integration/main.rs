@@ -10,6 +10,7 @@ mod normalize;
 mod pipes;
 mod profiles;
 mod readable;
+mod report;
 mod resilience;
 mod scale;
 mod security;

@@ -1,0 +1,311 @@
+//! `report`: the HTML audit report over a sync out-dir (intact and tampered), over export
+//! files of each format and straight from a query; its totals checked against the data, its
+//! hashes against the files, hostile values inert in a real browser.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use jrnle_audit::input::RawRecord;
+use jrnle_audit::simulator::generate::generate;
+
+use crate::util::*;
+
+/// HTML text with the template's escapes undone.
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#x2f;", "/")
+        .replace("&amp;", "&")
+}
+
+/// Text with the tags removed.
+fn strip_tags(s: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    unescape(&out)
+}
+
+/// The body rows of the table with `id`, each a list of cell texts.
+fn table(html: &str, id: &str) -> Vec<Vec<String>> {
+    let start = html
+        .find(&format!("<table id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no table {id}"));
+    let end = start + html[start..].find("</table>").unwrap();
+    let body = &html[start..end];
+    let body = &body[body.find("<tbody>").map_or(0, |i| i + 7)..];
+    body.split("<tr>")
+        .skip(1)
+        .map(|row| {
+            row.split("<td")
+                .skip(1)
+                .map(|cell| {
+                    let inner = &cell[cell.find('>').unwrap() + 1..];
+                    strip_tags(&inner[..inner.find("</td>").unwrap()])
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The text of the element with `id`.
+fn text_by_id(html: &str, id: &str) -> String {
+    let at = html
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no element {id}"));
+    let inner = &html[at + html[at..].find('>').unwrap() + 1..];
+    strip_tags(&inner[..inner.find("</").unwrap()])
+}
+
+fn number(s: &str) -> u64 {
+    s.replace(',', "").trim().parse().unwrap_or_else(|_| panic!("{s:?}"))
+}
+
+/// A totals table as label → count.
+fn totals(html: &str, id: &str) -> HashMap<String, u64> {
+    table(html, &format!("totals-{id}"))
+        .into_iter()
+        .map(|r| (r[0].clone(), number(&r[1])))
+        .collect()
+}
+
+/// The counts of one column of NDJSON rows, nulls as `(none)`.
+fn count_by(rows: &[serde_json::Map<String, Value>], column: &str) -> HashMap<String, u64> {
+    let mut counts = HashMap::new();
+    for r in rows {
+        let key = r[column].as_str().unwrap_or("(none)").to_string();
+        *counts.entry(key).or_default() += 1;
+    }
+    counts
+}
+
+fn report(args: &[&str], out: &Path) -> std::process::Output {
+    run(bin().arg("report").args(args).arg("-o").arg(out))
+}
+
+/// Every total of the page against the records it was made from.
+fn check_totals(html: &str, rows: &[serde_json::Map<String, Value>]) {
+    assert_eq!(number(&text_by_id(html, "row-count")), rows.len() as u64);
+    assert_eq!(totals(html, "by-change-type"), count_by(rows, "change_type"));
+    assert_eq!(totals(html, "by-object-type"), count_by(rows, "obj_code"));
+    assert_eq!(totals(html, "by-field"), count_by(rows, "field_name"));
+    let deletes = rows.iter().filter(|r| r["change_type"] == "D").count() as u64;
+    assert_eq!(number(&text_by_id(html, "count-deletes")), deletes);
+    let custom = rows.iter().filter(|r| r["custom_field"] == true).count() as u64;
+    assert_eq!(number(&text_by_id(html, "count-custom")), custom);
+}
+
+#[test]
+fn report_over_a_sync_out_dir_shows_the_evidence_and_the_failure_of_tampering() {
+    let records = generate(3_000, 21);
+    let sim = sim(&records);
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("evidence");
+    for _ in 0..2 {
+        ok(against(&sim, "sync").arg("--out-dir").arg(&out_dir).args([
+            "--since",
+            "2025-10-01",
+            "--format",
+            "ndjson",
+            "--lag",
+            "0s",
+        ]));
+    }
+    let html_path = dir.path().join("r.html");
+    let o = report(&[out_dir.to_str().unwrap()], &html_path);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let html = fs::read_to_string(&html_path).unwrap();
+    assert!(html.contains("id=\"verify-ok\""));
+    let mut rows = Vec::new();
+    let mut data_files = Vec::new();
+    for entry in fs::read_dir(&out_dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "ndjson") {
+            rows.extend(ndjson_rows(&fs::read_to_string(&path).unwrap()));
+            data_files.push(path);
+        }
+    }
+    assert_eq!(rows.len(), records.len());
+    check_totals(&html, &rows);
+    assert_eq!(number(&text_by_id(&html, "server-count")), records.len() as u64);
+    // Every file's size and hash as a reader would recompute them.
+    for path in &data_files {
+        let bytes = fs::read(path).unwrap();
+        let hash = jrnle_audit::sync::manifest::hex(&Sha256::digest(&bytes));
+        assert!(html.contains(&hash), "{} {hash}", path.display());
+    }
+    // Tampered: the report is still written, the failure is at the top, and exit is 5.
+    let victim = data_files
+        .iter()
+        .find(|p| fs::read_to_string(p).unwrap().contains("\"change_type\":\"E\""))
+        .unwrap();
+    let text = fs::read_to_string(victim).unwrap();
+    let edited = text.replacen("\"change_type\":\"E\"", "\"change_type\":\"D\"", 1);
+    assert_ne!(text, edited);
+    fs::write(victim, edited).unwrap();
+    let o = report(&[out_dir.to_str().unwrap()], &html_path);
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(stderr(&o).contains("the report shows the failure"), "{}", stderr(&o));
+    let html = fs::read_to_string(&html_path).unwrap();
+    let alert = html.find("id=\"verify-failed\"").expect("the failure is shown");
+    assert!(alert < html.find("id=\"evidence\"").unwrap(), "at the top");
+    assert!(html[alert..].contains("sha256"), "the problem is named");
+}
+
+#[test]
+fn report_over_export_files_of_each_format_and_from_a_query_agrees_with_the_data() {
+    let records = generate(2_000, 8);
+    let sim = sim(&records);
+    let dir = tempfile::tempdir().unwrap();
+    let ndjson = ok(against(&sim, "export").args(["--since", "2000-01-01", "--format", "ndjson"]));
+    let rows = ndjson_rows(&ndjson);
+    assert_eq!(rows.len(), records.len());
+    for (format, extra) in [("csv", None), ("csv", Some("--excel")), ("json", None), ("ndjson", None)] {
+        let file = dir.path().join(format!("x.{format}"));
+        let mut export = against(&sim, "export");
+        export.args(["--since", "2000-01-01", "--format", format, "-o"]).arg(&file);
+        if let Some(flag) = extra {
+            export.arg(flag);
+        }
+        ok(&mut export);
+        let html_path = dir.path().join(format!("{format}.html"));
+        let o = report(&[file.to_str().unwrap()], &html_path);
+        assert_eq!(o.status.code(), Some(0), "{format}: {}", stderr(&o));
+        let html = fs::read_to_string(&html_path).unwrap();
+        check_totals(&html, &rows);
+        assert!(html.contains("not recorded in the input"), "{format}");
+    }
+    // Straight from a query: the same totals, the query and Workfront's count as evidence.
+    let html_path = dir.path().join("query.html");
+    let o = run(against(&sim, "report")
+        .args(["--since", "2000-01-01", "--obj-code", "TASK", "-o"])
+        .arg(&html_path));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let html = fs::read_to_string(&html_path).unwrap();
+    let tasks: Vec<_> = rows.iter().filter(|r| r["obj_code"] == "TASK").cloned().collect();
+    check_totals(&html, &tasks);
+    assert_eq!(number(&text_by_id(&html, "server-count")), tasks.len() as u64);
+    assert!(html.contains("--obj-code TASK"));
+}
+
+#[test]
+fn report_refuses_what_it_cannot_do_with_one_line_and_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("x.csv");
+    ok(bin().args(["export", "--demo", "-o"]).arg(&csv));
+    let not_ours = dir.path().join("notes.txt");
+    fs::write(&not_ours, "hello").unwrap();
+    let html = dir.path().join("r.html");
+    for (args, says) in [
+        (vec![csv.to_str().unwrap(), "-o", "r.csv"], "name it .html"),
+        (vec![csv.to_str().unwrap(), "--field", "status", "-o", html.to_str().unwrap()], "drop the filters"),
+        (vec![not_ours.to_str().unwrap(), "-o", html.to_str().unwrap()], "not a CSV, JSON or JSON Lines file"),
+        (vec![csv.to_str().unwrap(), "--business-hours", "9-5", "-o", html.to_str().unwrap()], "--business-hours"),
+        (vec![csv.to_str().unwrap(), "--tz", "Mars/Olympus", "-o", html.to_str().unwrap()], "unknown --tz"),
+    ] {
+        let o = run(bin().arg("report").args(&args).current_dir(dir.path()));
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
+        assert_eq!(stderr(&o).trim().lines().count(), 1, "{}", stderr(&o));
+        assert!(!html.exists() && !dir.path().join("r.csv").exists());
+    }
+}
+
+/// Values a hostile or careless editor can put into Workfront.
+fn hostile_records() -> Vec<RawRecord> {
+    let long = "A".repeat(5_000);
+    let values = [
+        "<script>document.title='pwned'</script>",
+        "\"><img src=x onerror=\"document.title='pwned'\">",
+        "javascript:document.title='pwned'",
+        "\u{202E}gnp.exe",
+        long.as_str(),
+        "line one\nline two",
+    ];
+    let mut records = demo_records();
+    for (r, v) in records.iter_mut().zip(values.iter().cycle()) {
+        for key in ["newTextVal", "oldTextVal", "referenceObjectName"] {
+            if r.get(key).is_some_and(Value::is_string) {
+                r.insert(key.into(), Value::String(v.to_string()));
+            }
+        }
+        if let Some(Value::Object(user)) = r.get_mut("editedBy") {
+            user.insert("name".into(), Value::String(values[1].to_string()));
+        }
+    }
+    records
+}
+
+/// Chromium, or `None` where it is not installed (CI installs it and sets
+/// `JRNLE_REQUIRE_TOOLS`, so a missing browser fails there).
+fn chromium() -> Option<&'static str> {
+    let found = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()));
+    if found.is_none() {
+        assert!(std::env::var_os("JRNLE_REQUIRE_TOOLS").is_none(), "chromium is not installed");
+        eprintln!("skipped: chromium is not installed");
+    }
+    found
+}
+
+fn headless(browser: &str, page: &Path, extra: &[&str]) -> std::process::Output {
+    let profile = tempfile::tempdir().unwrap();
+    Command::new(browser)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(["--virtual-time-budget=3000", "--window-size=1200,2000"])
+        .args(extra)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn hostile_values_are_inert_text_in_a_real_browser() {
+    let sim = sim(&hostile_records());
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("hostile.html");
+    let o = run(against(&sim, "report").args(["--since", "2000-01-01", "-o"]).arg(&page));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let html = fs::read_to_string(&page).unwrap();
+    // Nothing but the page's own style and script may load or run; nothing is linked.
+    assert!(html.contains("Content-Security-Policy"));
+    assert!(html.contains("default-src &#x27;none&#x27;"));
+    assert!(!html.contains("<img") && !html.contains("<script>document"));
+    for tag in ["<link", "<script src", "<iframe", "<object", "<embed", "href=\"http"] {
+        assert!(!html.contains(tag), "nothing is loaded from anywhere: {tag}");
+    }
+    let Some(browser) = chromium() else { return };
+    let o = headless(browser, &page, &["--dump-dom"]);
+    let dom = String::from_utf8_lossy(&o.stdout);
+    assert!(dom.contains("data-script=\"ran\""), "the page's own script ran: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(!dom.contains("pwned</title>"), "no hostile script ran");
+    assert!(dom.contains("<title>Workfront change history</title>"));
+    assert!(!dom.contains("<img"), "no element was made from a value");
+    // The values show as text.
+    assert!(dom.contains("&lt;script&gt;document.title='pwned'&lt;/script&gt;"));
+    assert!(dom.contains("\"&gt;&lt;img src=x onerror="));
+    assert!(dom.contains(&"A".repeat(5_000)));
+    assert!(dom.contains("line one\nline two"));
+    // The totals survive the browser's parsing too.
+    assert_eq!(number(&text_by_id(&dom, "row-count")), 30);
+    let shot = dir.path().join("hostile.png");
+    let o = headless(browser, &page, &[&format!("--screenshot={}", shot.display())]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(fs::metadata(&shot).unwrap().len() > 10_000);
+}
