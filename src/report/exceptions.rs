@@ -13,7 +13,7 @@ use super::row::{Row, date_value, editor, local, value_text};
 use crate::model::change::{ChangeRecord, ValueType};
 
 /// Rows shown under each prompt; the count says how many there are.
-pub const SHOWN: usize = 500;
+pub const SHOWN: usize = 200;
 
 /// Status codes of a finished or closed piece of work. Workfront's custom statuses each
 /// equate to one of the system statuses, so the codes stored are these or open ones; with

@@ -19,7 +19,7 @@ use crate::source::Receiver;
 pub const ALL_ROWS: usize = 20_000;
 
 /// Changes shown per object timeline.
-pub const TIMELINE_ROWS: usize = 500;
+pub const TIMELINE_ROWS: usize = 100;
 
 /// Everything the first pass counts.
 pub struct Figures {

@@ -72,7 +72,10 @@ fn text_by_id(html: &str, id: &str) -> String {
 }
 
 fn number(s: &str) -> u64 {
-    s.replace(',', "").trim().parse().unwrap_or_else(|_| panic!("{s:?}"))
+    s.replace(',', "")
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{s:?}"))
 }
 
 /// A totals table as label → count.
@@ -100,7 +103,10 @@ fn report(args: &[&str], out: &Path) -> std::process::Output {
 /// Every total of the page against the records it was made from.
 fn check_totals(html: &str, rows: &[serde_json::Map<String, Value>]) {
     assert_eq!(number(&text_by_id(html, "row-count")), rows.len() as u64);
-    assert_eq!(totals(html, "by-change-type"), count_by(rows, "change_type"));
+    assert_eq!(
+        totals(html, "by-change-type"),
+        count_by(rows, "change_type")
+    );
     assert_eq!(totals(html, "by-object-type"), count_by(rows, "obj_code"));
     assert_eq!(totals(html, "by-field"), count_by(rows, "field_name"));
     let deletes = rows.iter().filter(|r| r["change_type"] == "D").count() as u64;
@@ -141,7 +147,10 @@ fn report_over_a_sync_out_dir_shows_the_evidence_and_the_failure_of_tampering() 
     }
     assert_eq!(rows.len(), records.len());
     check_totals(&html, &rows);
-    assert_eq!(number(&text_by_id(&html, "server-count")), records.len() as u64);
+    assert_eq!(
+        number(&text_by_id(&html, "server-count")),
+        records.len() as u64
+    );
     // Every file's size and hash as a reader would recompute them.
     for path in &data_files {
         let bytes = fs::read(path).unwrap();
@@ -151,7 +160,11 @@ fn report_over_a_sync_out_dir_shows_the_evidence_and_the_failure_of_tampering() 
     // Tampered: the report is still written, the failure is at the top, and exit is 5.
     let victim = data_files
         .iter()
-        .find(|p| fs::read_to_string(p).unwrap().contains("\"change_type\":\"E\""))
+        .find(|p| {
+            fs::read_to_string(p)
+                .unwrap()
+                .contains("\"change_type\":\"E\"")
+        })
         .unwrap();
     let text = fs::read_to_string(victim).unwrap();
     let edited = text.replacen("\"change_type\":\"E\"", "\"change_type\":\"D\"", 1);
@@ -159,9 +172,15 @@ fn report_over_a_sync_out_dir_shows_the_evidence_and_the_failure_of_tampering() 
     fs::write(victim, edited).unwrap();
     let o = report(&[out_dir.to_str().unwrap()], &html_path);
     assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
-    assert!(stderr(&o).contains("the report shows the failure"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the report shows the failure"),
+        "{}",
+        stderr(&o)
+    );
     let html = fs::read_to_string(&html_path).unwrap();
-    let alert = html.find("id=\"verify-failed\"").expect("the failure is shown");
+    let alert = html
+        .find("id=\"verify-failed\"")
+        .expect("the failure is shown");
     assert!(alert < html.find("id=\"evidence\"").unwrap(), "at the top");
     assert!(html[alert..].contains("sha256"), "the problem is named");
 }
@@ -174,10 +193,17 @@ fn report_over_export_files_of_each_format_and_from_a_query_agrees_with_the_data
     let ndjson = ok(against(&sim, "export").args(["--since", "2000-01-01", "--format", "ndjson"]));
     let rows = ndjson_rows(&ndjson);
     assert_eq!(rows.len(), records.len());
-    for (format, extra) in [("csv", None), ("csv", Some("--excel")), ("json", None), ("ndjson", None)] {
+    for (format, extra) in [
+        ("csv", None),
+        ("csv", Some("--excel")),
+        ("json", None),
+        ("ndjson", None),
+    ] {
         let file = dir.path().join(format!("x.{format}"));
         let mut export = against(&sim, "export");
-        export.args(["--since", "2000-01-01", "--format", format, "-o"]).arg(&file);
+        export
+            .args(["--since", "2000-01-01", "--format", format, "-o"])
+            .arg(&file);
         if let Some(flag) = extra {
             export.arg(flag);
         }
@@ -196,9 +222,16 @@ fn report_over_export_files_of_each_format_and_from_a_query_agrees_with_the_data
         .arg(&html_path));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let html = fs::read_to_string(&html_path).unwrap();
-    let tasks: Vec<_> = rows.iter().filter(|r| r["obj_code"] == "TASK").cloned().collect();
+    let tasks: Vec<_> = rows
+        .iter()
+        .filter(|r| r["obj_code"] == "TASK")
+        .cloned()
+        .collect();
     check_totals(&html, &tasks);
-    assert_eq!(number(&text_by_id(&html, "server-count")), tasks.len() as u64);
+    assert_eq!(
+        number(&text_by_id(&html, "server-count")),
+        tasks.len() as u64
+    );
     assert!(html.contains("--obj-code TASK"));
 }
 
@@ -212,10 +245,40 @@ fn report_refuses_what_it_cannot_do_with_one_line_and_no_file() {
     let html = dir.path().join("r.html");
     for (args, says) in [
         (vec![csv.to_str().unwrap(), "-o", "r.csv"], "name it .html"),
-        (vec![csv.to_str().unwrap(), "--field", "status", "-o", html.to_str().unwrap()], "drop the filters"),
-        (vec![not_ours.to_str().unwrap(), "-o", html.to_str().unwrap()], "not a CSV, JSON or JSON Lines file"),
-        (vec![csv.to_str().unwrap(), "--business-hours", "9-5", "-o", html.to_str().unwrap()], "--business-hours"),
-        (vec![csv.to_str().unwrap(), "--tz", "Mars/Olympus", "-o", html.to_str().unwrap()], "unknown --tz"),
+        (
+            vec![
+                csv.to_str().unwrap(),
+                "--field",
+                "status",
+                "-o",
+                html.to_str().unwrap(),
+            ],
+            "drop the filters",
+        ),
+        (
+            vec![not_ours.to_str().unwrap(), "-o", html.to_str().unwrap()],
+            "not a CSV, JSON or JSON Lines file",
+        ),
+        (
+            vec![
+                csv.to_str().unwrap(),
+                "--business-hours",
+                "9-5",
+                "-o",
+                html.to_str().unwrap(),
+            ],
+            "--business-hours",
+        ),
+        (
+            vec![
+                csv.to_str().unwrap(),
+                "--tz",
+                "Mars/Olympus",
+                "-o",
+                html.to_str().unwrap(),
+            ],
+            "unknown --tz",
+        ),
     ] {
         let o = run(bin().arg("report").args(&args).current_dir(dir.path()));
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
@@ -255,9 +318,17 @@ fn hostile_records() -> Vec<RawRecord> {
 fn chromium() -> Option<&'static str> {
     let found = ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
-        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()));
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
     if found.is_none() {
-        assert!(std::env::var_os("JRNLE_REQUIRE_TOOLS").is_none(), "chromium is not installed");
+        assert!(
+            std::env::var_os("JRNLE_REQUIRE_TOOLS").is_none(),
+            "chromium is not installed"
+        );
         eprintln!("skipped: chromium is not installed");
     }
     found
@@ -266,7 +337,12 @@ fn chromium() -> Option<&'static str> {
 fn headless(browser: &str, page: &Path, extra: &[&str]) -> std::process::Output {
     let profile = tempfile::tempdir().unwrap();
     Command::new(browser)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+        ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .args(["--virtual-time-budget=3000", "--window-size=1200,2000"])
         .args(extra)
@@ -280,20 +356,36 @@ fn hostile_values_are_inert_text_in_a_real_browser() {
     let sim = sim(&hostile_records());
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("hostile.html");
-    let o = run(against(&sim, "report").args(["--since", "2000-01-01", "-o"]).arg(&page));
+    let o = run(against(&sim, "report")
+        .args(["--since", "2000-01-01", "-o"])
+        .arg(&page));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let html = fs::read_to_string(&page).unwrap();
     // Nothing but the page's own style and script may load or run; nothing is linked.
     assert!(html.contains("Content-Security-Policy"));
     assert!(html.contains("default-src &#x27;none&#x27;"));
     assert!(!html.contains("<img") && !html.contains("<script>document"));
-    for tag in ["<link", "<script src", "<iframe", "<object", "<embed", "href=\"http"] {
-        assert!(!html.contains(tag), "nothing is loaded from anywhere: {tag}");
+    for tag in [
+        "<link",
+        "<script src",
+        "<iframe",
+        "<object",
+        "<embed",
+        "href=\"http",
+    ] {
+        assert!(
+            !html.contains(tag),
+            "nothing is loaded from anywhere: {tag}"
+        );
     }
     let Some(browser) = chromium() else { return };
     let o = headless(browser, &page, &["--dump-dom"]);
     let dom = String::from_utf8_lossy(&o.stdout);
-    assert!(dom.contains("data-script=\"ran\""), "the page's own script ran: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        dom.contains("data-script=\"ran\""),
+        "the page's own script ran: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(!dom.contains("pwned</title>"), "no hostile script ran");
     assert!(dom.contains("<title>Workfront change history</title>"));
     assert!(!dom.contains("<img"), "no element was made from a value");
@@ -305,7 +397,11 @@ fn hostile_values_are_inert_text_in_a_real_browser() {
     // The totals survive the browser's parsing too.
     assert_eq!(number(&text_by_id(&dom, "row-count")), 30);
     let shot = dir.path().join("hostile.png");
-    let o = headless(browser, &page, &[&format!("--screenshot={}", shot.display())]);
+    let o = headless(
+        browser,
+        &page,
+        &[&format!("--screenshot={}", shot.display())],
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(fs::metadata(&shot).unwrap().len() > 10_000);
 }

@@ -445,7 +445,7 @@ fn fields_counts_with_report_requests_and_falls_back_to_paging() {
     assert_eq!(by_report, by_paging);
 }
 
-/// Whether `shell` can be run. CI installs zsh and fish and sets `JRNLE_REQUIRE_SHELLS`, so a
+/// Whether `shell` can be run. CI installs zsh and fish and sets `JRNLE_REQUIRE_TOOLS`, so a
 /// missing shell fails there; elsewhere the test says it skipped.
 fn shell_available(shell: &str) -> bool {
     let found = Command::new(shell)
@@ -454,7 +454,7 @@ fn shell_available(shell: &str) -> bool {
         .is_ok_and(|o| o.status.success());
     if !found {
         assert!(
-            std::env::var_os("JRNLE_REQUIRE_SHELLS").is_none(),
+            std::env::var_os("JRNLE_REQUIRE_TOOLS").is_none(),
             "{shell} is not installed"
         );
         eprintln!("skipped: {shell} is not installed");
