@@ -124,27 +124,7 @@ pub fn out_dir(dir: &Path) -> Result<(Evidence, Vec<(PathBuf, Format)>)> {
         server_count = server_count.zip(m.server_count).map(|(a, b)| a + b);
     }
     if let (Some(first), Some(last)) = (chain.first(), chain.last()) {
-        let q = &last.manifest.query;
-        ev.tenant_url = Some(q.tenant_url.clone());
-        ev.api_version = Some(last.manifest.api_version.clone());
-        ev.query = query_of(&[
-            ("--obj-code", &q.obj_codes[..]),
-            ("--field", &q.fields[..]),
-            ("--obj-id", &q.obj_ids[..]),
-            ("--edited-by", &q.edited_by[..]),
-            ("--change-type", &q.change_types[..]),
-        ]);
-        ev.asked_fields = q.fields.clone();
-        ev.window = Some((
-            first.manifest.window.from.clone(),
-            last.manifest.window.to.clone(),
-        ));
-        ev.extracted = Some(format!(
-            "{} runs, from {} to {}",
-            chain.len(),
-            first.manifest.written_at,
-            last.manifest.written_at
-        ));
+        from_manifests(&mut ev, first, last, chain.len());
     }
     ev.server_count = server_count;
     if report.series > 1 {
@@ -169,6 +149,31 @@ pub fn out_dir(dir: &Path) -> Result<(Evidence, Vec<(PathBuf, Format)>)> {
         head_sha256: head.map(|c| c.sha256),
     });
     Ok((ev, files))
+}
+
+/// What the manifests say of the series: tenant, API version, query, window, when.
+fn from_manifests(ev: &mut Evidence, first: &Committed, last: &Committed, runs: usize) {
+    let q = &last.manifest.query;
+    ev.tenant_url = Some(q.tenant_url.clone());
+    ev.api_version = Some(last.manifest.api_version.clone());
+    ev.query = query_of(&[
+        ("--obj-code", &q.obj_codes[..]),
+        ("--field", &q.fields[..]),
+        ("--obj-id", &q.obj_ids[..]),
+        ("--edited-by", &q.edited_by[..]),
+        ("--change-type", &q.change_types[..]),
+    ]);
+    ev.asked_fields = q.fields.clone();
+    ev.window = Some((
+        first.manifest.window.from.clone(),
+        last.manifest.window.to.clone(),
+    ));
+    ev.extracted = Some(format!(
+        "{}, from {} to {}",
+        crate::console::plural(runs as u64, "run", "runs"),
+        first.manifest.written_at,
+        last.manifest.written_at
+    ));
 }
 
 /// Files written by `export`, each in the format its first bytes say.
