@@ -47,6 +47,12 @@ pub fn run(args: ReportArgs) -> Result<()> {
         }
         inputs => {
             refuse_filters(&args.filters, args.connection.demo)?;
+            if args.labels {
+                console::warn(
+                    "--labels applies to a query: files carry the labels they were written \
+                     with (export --labels), and those are shown",
+                );
+            }
             match inputs {
                 [dir] if dir.is_dir() => evidence::out_dir(dir)?,
                 _ => {
@@ -201,6 +207,7 @@ async fn from_query(args: &ReportArgs) -> Result<(Evidence, tempfile::NamedTempF
             .into_iter()
             .map(|(k, n)| (k.to_string(), n))
             .collect(),
+        warnings_known: true,
         asked_fields: f.fields.clone(),
         notes: vec![],
     };

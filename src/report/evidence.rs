@@ -53,6 +53,9 @@ pub struct Evidence {
     pub verify: Option<Verified>,
     /// Data warnings from normalization, by kind, when this run normalized the records.
     pub warnings: Vec<(String, u64)>,
+    /// Whether `warnings` is known: only when this run normalized the records (files and
+    /// manifests do not record the warnings met while they were written).
+    pub warnings_known: bool,
     /// The `--field` values asked for, to say which have no entries.
     pub asked_fields: Vec<String>,
     /// What the input cannot say, for the reader.

@@ -136,6 +136,7 @@ fn report_over_a_sync_out_dir_shows_the_evidence_and_the_failure_of_tampering() 
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let html = fs::read_to_string(&html_path).unwrap();
     assert!(html.contains("id=\"verify-ok\""));
+    assert!(html.contains("id=\"warnings-unknown\""));
     let mut rows = Vec::new();
     let mut data_files = Vec::new();
     for entry in fs::read_dir(&out_dir).unwrap() {
@@ -214,6 +215,8 @@ fn report_over_export_files_of_each_format_and_from_a_query_agrees_with_the_data
         let html = fs::read_to_string(&html_path).unwrap();
         check_totals(&html, &rows);
         assert!(html.contains("not recorded in the input"), "{format}");
+        // Files do not record the warnings met while they were written: never "none".
+        assert!(html.contains("id=\"warnings-unknown\""), "{format}");
     }
     // Straight from a query: the same totals, the query and Workfront's count as evidence.
     let html_path = dir.path().join("query.html");
@@ -233,6 +236,7 @@ fn report_over_export_files_of_each_format_and_from_a_query_agrees_with_the_data
         tasks.len() as u64
     );
     assert!(html.contains("--obj-code TASK"));
+    assert!(!html.contains("id=\"warnings-unknown\""));
 }
 
 #[test]
