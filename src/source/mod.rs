@@ -55,3 +55,27 @@ pub trait ChangeSource {
         to: &'a mut dyn Receiver,
     ) -> LocalBoxFuture<'a, Result<u64>>;
 }
+
+/// For sources of files (saved or written records): they carry no count to check against.
+pub(crate) fn uncounted<'a>() -> LocalBoxFuture<'a, Result<Option<u64>>> {
+    use futures::FutureExt;
+    async { Ok(None) }.boxed_local()
+}
+
+/// For sources of files, which are read whole: a range is refused rather than ignored.
+pub(crate) fn whole_only(range: Option<TimeRange>, what: &str) -> Result<()> {
+    match range {
+        Some(_) => Err(crate::error::Error::Internal(format!(
+            "{what} are read whole, not by time range"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The description of a source of files: what they hold, and their names.
+pub(crate) fn of_files<'n>(what: &str, names: impl Iterator<Item = &'n str>) -> Description {
+    Description {
+        kind: SourceKind::Journal,
+        query: format!("{what}: {}", names.collect::<Vec<_>>().join(", ")),
+    }
+}

@@ -10,7 +10,6 @@ use futures::future::LocalBoxFuture;
 
 use crate::error::{Error, Result};
 use crate::input::for_each_record;
-use crate::model::change::SourceKind;
 use crate::normalize::normalize;
 use crate::source::{ChangeSource, Description, Receiver, TimeRange};
 
@@ -43,16 +42,14 @@ impl SavedRecords {
 
 impl ChangeSource for SavedRecords {
     fn describe(&self) -> Description {
-        let names: Vec<&str> = self.inputs.iter().map(|(n, _)| n.as_str()).collect();
-        Description {
-            kind: SourceKind::Journal,
-            query: format!("saved JRNLE records: {}", names.join(", ")),
-        }
+        super::of_files(
+            "saved JRNLE records",
+            self.inputs.iter().map(|(n, _)| n.as_str()),
+        )
     }
 
-    /// Saved files carry no count to check against.
     fn expected<'a>(&'a self, _: &'a TimeRange) -> LocalBoxFuture<'a, Result<Option<u64>>> {
-        async { Ok(None) }.boxed_local()
+        super::uncounted()
     }
 
     /// Every record of every input, in input order; saved records are not windowed, so a
@@ -63,11 +60,7 @@ impl ChangeSource for SavedRecords {
         to: &'a mut dyn Receiver,
     ) -> LocalBoxFuture<'a, Result<u64>> {
         async move {
-            if range.is_some() {
-                return Err(Error::Internal(
-                    "saved records are read whole, not by time range".into(),
-                ));
-            }
+            super::whole_only(range, "saved records")?;
             let mut n = 0;
             for (name, reader) in self.inputs.drain(..) {
                 n += for_each_record(reader, &name, |raw| {

@@ -10,7 +10,6 @@ use futures::future::LocalBoxFuture;
 
 use crate::error::{Error, Result};
 use crate::model::anomaly::AnomalySet;
-use crate::model::change::SourceKind;
 use crate::output::Format;
 use crate::source::{ChangeSource, Description, Receiver, TimeRange};
 
@@ -32,15 +31,14 @@ impl ChangeSource for WrittenRecords {
             .iter()
             .map(|(p, _)| p.display().to_string())
             .collect();
-        Description {
-            kind: SourceKind::Journal,
-            query: format!("change records written earlier: {}", names.join(", ")),
-        }
+        super::of_files(
+            "change records written earlier",
+            names.iter().map(String::as_str),
+        )
     }
 
-    /// Files carry no count to check against.
     fn expected<'a>(&'a self, _: &'a TimeRange) -> LocalBoxFuture<'a, Result<Option<u64>>> {
-        async { Ok(None) }.boxed_local()
+        super::uncounted()
     }
 
     fn deliver<'a>(
@@ -49,11 +47,7 @@ impl ChangeSource for WrittenRecords {
         to: &'a mut dyn Receiver,
     ) -> LocalBoxFuture<'a, Result<u64>> {
         async move {
-            if range.is_some() {
-                return Err(Error::Internal(
-                    "written records are read whole, not by range".into(),
-                ));
-            }
+            super::whole_only(range, "written records")?;
             let mut n = 0;
             for (path, format) in &self.files {
                 let name = path.display().to_string();

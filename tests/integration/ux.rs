@@ -462,6 +462,18 @@ fn shell_available(shell: &str) -> bool {
     found
 }
 
+/// What every shell's completion must offer: options after the subcommand, their values,
+/// subcommands, and values whose help once broke a script.
+fn completes_options_and_values(complete: impl Fn(&str) -> Vec<String>) {
+    assert_eq!(complete("jrnle-audit export --fo"), ["--format"]);
+    assert_eq!(
+        complete("jrnle-audit export --format "),
+        ["csv", "json", "ndjson"]
+    );
+    assert!(complete("jrnle-audit ex").contains(&"export".to_string()));
+    assert!(complete("jrnle-audit simulate --faults ").contains(&"429".to_string()));
+}
+
 #[test]
 fn fish_completes_options_and_values() {
     if !shell_available("fish") {
@@ -484,13 +496,7 @@ fn fish_completes_options_and_values() {
             .map(|l| l.split('\t').next().unwrap().to_string())
             .collect::<Vec<_>>()
     };
-    assert_eq!(complete("jrnle-audit export --fo"), ["--format"]);
-    assert_eq!(
-        complete("jrnle-audit export --format "),
-        ["csv", "json", "ndjson"]
-    );
-    assert!(complete("jrnle-audit ex").contains(&"export".to_string()));
-    assert!(complete("jrnle-audit simulate --faults ").contains(&"429".to_string()));
+    completes_options_and_values(complete);
 }
 
 #[test]
@@ -549,11 +555,5 @@ fn zsh_completes_options_and_values() {
         offered.dedup();
         offered
     };
-    assert_eq!(complete("jrnle-audit export --fo"), ["--format"]);
-    assert_eq!(
-        complete("jrnle-audit export --format "),
-        ["csv", "json", "ndjson"]
-    );
-    assert!(complete("jrnle-audit ex").contains(&"export".to_string()));
-    assert!(complete("jrnle-audit simulate --faults ").contains(&"429".to_string()));
+    completes_options_and_values(complete);
 }
