@@ -481,10 +481,48 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "S", default_value_t = 1)]
     pub seed: u64,
 
-    /// The credential the simulator accepts (as apiKey, sessionID or Bearer)
-    /// [default: any non-empty credential].
+    /// The API key the simulator accepts, in the apiKey header or parameter only [default:
+    /// with no credential configured, any non-empty credential in any slot].
     #[arg(long, value_name = "KEY")]
     pub api_key: Option<String>,
+
+    /// A session ID accepted as it is, in the sessionID header or parameter only.
+    #[arg(long, value_name = "ID")]
+    pub session_id: Option<String>,
+
+    /// An Adobe IMS token accepted as Authorization: Bearer only.
+    #[arg(long, value_name = "TOKEN")]
+    pub bearer_token: Option<String>,
+
+    /// Register an OAuth2 application with this client ID: the JWT exchange (with
+    /// --jwt-public-key) and the authorization-code flow.
+    #[arg(long, value_name = "ID", requires = "oauth_client_secret")]
+    pub oauth_client_id: Option<String>,
+
+    /// The OAuth2 application's client secret.
+    #[arg(long, value_name = "SECRET", requires = "oauth_client_id")]
+    pub oauth_client_secret: Option<String>,
+
+    /// The machine-to-machine application's RSA public key (PEM): JWTs signed by its private
+    /// key are exchanged for sessions.
+    #[arg(long, value_name = "FILE", requires = "oauth_client_id")]
+    pub jwt_public_key: Option<PathBuf>,
+
+    /// The customer ID a JWT must carry as iss.
+    #[arg(long, value_name = "ID", default_value = "sim-customer")]
+    pub customer_id: String,
+
+    /// The user ID a JWT must carry as sub.
+    #[arg(long, value_name = "ID", default_value = "sim-user")]
+    pub user_id: String,
+
+    /// Each refresh returns a new refresh token and retires the old one.
+    #[arg(long, requires = "oauth_client_id")]
+    pub rotate_refresh_tokens: bool,
+
+    /// Sessions issued by the OAuth2 flows answer 401 after this long, e.g. 30s or 10m.
+    #[arg(long, value_name = "DURATION")]
+    pub session_ttl: Option<String>,
 
     /// A credential that authenticates but lacks rights: answered with 403.
     #[arg(long, value_name = "KEY")]

@@ -9,7 +9,7 @@ use crate::input::parse_raw_records;
 use crate::output::Destination;
 use crate::secret::Secret;
 use crate::simulator::faults::{FaultConfig, FaultKind};
-use crate::simulator::{Growth, SimConfig, Simulator, demo_records, generate};
+use crate::simulator::{Growth, OAuthApp, SimConfig, Simulator, demo_records, generate};
 
 pub fn run(args: SimulateArgs) -> Result<()> {
     let zone: chrono_tz::Tz = args.time_zone.parse().map_err(|_| {
@@ -30,6 +30,7 @@ pub fn run(args: SimulateArgs) -> Result<()> {
         (None, Some(rows)) => generate::generate(rows, args.seed),
         (None, None) => demo_records()?,
     };
+    let oauth = oauth_app(&args)?;
     let config = SimConfig {
         api_key: args.api_key.map(Secret::new),
         forbidden_key: args.forbidden_key.map(Secret::new),
@@ -39,6 +40,14 @@ pub fn run(args: SimulateArgs) -> Result<()> {
         seed: args.seed,
         count_offset: 0,
         reports: !args.no_reports,
+        session_id: args.session_id.map(Secret::new),
+        bearer_token: args.bearer_token.map(Secret::new),
+        oauth,
+        session_ttl: args
+            .session_ttl
+            .as_deref()
+            .map(|t| crate::config::parse_duration("--session-ttl", t))
+            .transpose()?,
         faults: FaultConfig {
             rate: args.fault_rate,
             kinds: fault_kinds(&args.faults)?,
@@ -109,4 +118,28 @@ mod tests {
         let kinds = fault_kinds(&names).unwrap();
         assert_eq!(kinds, FaultKind::ALL);
     }
+}
+
+/// The OAuth2 application `--oauth-client-id` registers.
+fn oauth_app(args: &SimulateArgs) -> Result<Option<OAuthApp>> {
+    let (Some(id), Some(secret)) = (&args.oauth_client_id, &args.oauth_client_secret) else {
+        return Ok(None);
+    };
+    let public_key_pem = args
+        .jwt_public_key
+        .as_deref()
+        .map(|p| {
+            std::fs::read_to_string(p).map_err(|e| {
+                Error::usage(format!("cannot read --jwt-public-key {}: {e}", p.display()))
+            })
+        })
+        .transpose()?;
+    Ok(Some(OAuthApp {
+        client_id: id.clone(),
+        client_secret: Secret::new(secret.clone()),
+        public_key_pem,
+        customer_id: args.customer_id.clone(),
+        user_id: args.user_id.clone(),
+        rotate_refresh_tokens: args.rotate_refresh_tokens,
+    }))
 }

@@ -7,6 +7,7 @@ pub mod faults;
 pub mod generate;
 mod http;
 pub mod metadata;
+mod oauth;
 pub mod query;
 mod report;
 pub mod store;
@@ -22,6 +23,8 @@ use crate::input::RawRecord;
 use crate::secret::Secret;
 use faults::{FaultConfig, FaultyListener};
 use store::Entry;
+
+pub use oauth::OAuthApp;
 
 use crate::rng::SplitMix64;
 
@@ -57,6 +60,14 @@ pub struct SimConfig {
     pub reports: bool,
     /// Injected faults and the concurrency limit.
     pub faults: FaultConfig,
+    /// A session ID accepted as it is, in the `sessionID` slot only.
+    pub session_id: Option<Secret>,
+    /// An Adobe IMS token accepted in `Authorization: Bearer` only.
+    pub bearer_token: Option<Secret>,
+    /// The tenant's OAuth2 application: the JWT exchange and the code flow.
+    pub oauth: Option<OAuthApp>,
+    /// Sessions the OAuth2 flows issue answer 401 after this long.
+    pub session_ttl: Option<Duration>,
     /// New entries appended while serving, as on a live tenant.
     pub growth: Option<Growth>,
 }
@@ -83,6 +94,10 @@ impl Default for SimConfig {
             count_offset: 0,
             reports: true,
             faults: FaultConfig::default(),
+            session_id: None,
+            bearer_token: None,
+            oauth: None,
+            session_ttl: None,
             growth: None,
         }
     }
@@ -103,6 +118,7 @@ pub(crate) struct Shared {
     peak_in_flight: AtomicUsize,
     faults_injected: AtomicU64,
     growth_stopped: std::sync::atomic::AtomicBool,
+    issued: oauth::Issued,
 }
 
 impl Shared {
@@ -154,6 +170,7 @@ impl Simulator {
                 peak_in_flight: AtomicUsize::new(0),
                 faults_injected: AtomicU64::new(0),
                 growth_stopped: std::sync::atomic::AtomicBool::new(false),
+                issued: oauth::Issued::default(),
             }),
         }
     }
@@ -166,6 +183,11 @@ impl Simulator {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Sessions the OAuth2 flows issued so far.
+    pub fn sessions_issued(&self) -> u64 {
+        self.shared.issued.issued.load(Ordering::Relaxed)
     }
 
     /// The most requests that were ever in flight at once.

@@ -58,23 +58,40 @@ fn page_ids(body: &str) -> Vec<String> {
 }
 
 #[test]
-fn refuses_without_the_credential_and_accepts_each_form() {
-    let sim = sim(&demo_records());
+fn refuses_without_the_credential_and_accepts_each_only_in_its_own_slot() {
+    let sim = sim_with(
+        &demo_records(),
+        jrnle_audit::simulator::SimConfig {
+            session_id: Some(jrnle_audit::secret::Secret::new("sess-42")),
+            bearer_token: Some(jrnle_audit::secret::Secret::new("ims-7")),
+            ..sim_config()
+        },
+    );
     let (status, body) = get(&api(&sim, "count"), &[]);
     assert_eq!(status, 401);
     assert_eq!(error_message(&body), "You are not currently logged in");
     assert_eq!(get(&api(&sim, "count"), &[("apiKey", "nope")]).0, 401);
     assert_eq!(get(&api(&sim, "count"), &AUTH).0, 200);
-    assert_eq!(get(&api(&sim, "count"), &[("sessionID", KEY)]).0, 200);
-    let bearer = format!("Bearer {KEY}");
+    assert_eq!(get(&api(&sim, "count"), &[("sessionID", "sess-42")]).0, 200);
     assert_eq!(
-        get(&api(&sim, "count"), &[("Authorization", &bearer)]).0,
+        get(&api(&sim, "count"), &[("Authorization", "Bearer ims-7")]).0,
         200
     );
     assert_eq!(
         get(&format!("{}?apiKey={KEY}", api(&sim, "count")), &[]).0,
         200
     );
+    // An API key is not a session ID nor a bearer token, and the reverse.
+    let bearer = format!("Bearer {KEY}");
+    for wrong in [
+        ("sessionID", KEY),
+        ("Authorization", bearer.as_str()),
+        ("apiKey", "sess-42"),
+        ("apiKey", "ims-7"),
+        ("Authorization", "Bearer sess-42"),
+    ] {
+        assert_eq!(get(&api(&sim, "count"), &[wrong]).0, 401, "{wrong:?}");
+    }
 }
 
 #[test]
