@@ -105,21 +105,6 @@ fn dump(rows: usize, seed: u64) -> Result<()> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_fault_flag_names_one_fault_and_every_fault_has_a_flag() {
-        let names: Vec<String> = crate::cli::FAULTS
-            .iter()
-            .map(|(n, _)| n.to_string())
-            .collect();
-        let kinds = fault_kinds(&names).unwrap();
-        assert_eq!(kinds, FaultKind::ALL);
-    }
-}
-
 /// The OAuth2 application `--oauth-client-id` registers.
 fn oauth_app(args: &SimulateArgs) -> Result<Option<OAuthApp>> {
     let (Some(id), Some(secret)) = (&args.oauth_client_id, &args.oauth_client_secret) else {
@@ -142,4 +127,19 @@ fn oauth_app(args: &SimulateArgs) -> Result<Option<OAuthApp>> {
         user_id: args.user_id.clone(),
         rotate_refresh_tokens: args.rotate_refresh_tokens,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fault_flag_names_one_fault_and_every_fault_has_a_flag() {
+        let names: Vec<String> = crate::cli::FAULTS
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .collect();
+        let kinds = fault_kinds(&names).unwrap();
+        assert_eq!(kinds, FaultKind::ALL);
+    }
 }

@@ -213,7 +213,7 @@ fn token(
                 .get("code")
                 .ok_or_else(|| ApiError::invalid("code is required"))?;
             let at = lock(&issued.codes).remove(code);
-            if !at.is_some_and(|at| at.elapsed() < CODE_TTL) {
+            if at.is_none_or(|at| at.elapsed() >= CODE_TTL) {
                 return Err(refused(
                     401,
                     "the authorization code is invalid or has expired",
