@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use reqwest::Url;
 
-use crate::auth::Credential;
+use crate::auth::CredentialSpec;
 use crate::auth::resolve::{any_credential, credential};
 use crate::cli::{ConnectionArgs, FilterArgs};
 use crate::error::{Error, Result};
@@ -22,7 +22,7 @@ pub const DEFAULT_API_VERSION: &str = "v21.0";
 pub struct Connection {
     pub url: Url,
     pub api_version: String,
-    pub credential: Credential,
+    pub credential: CredentialSpec,
     /// Where the credential came from (`WORKFRONT_API_KEY`, `--api-key-file`, a profile's
     /// variable): named in messages, never its value.
     pub credential_from: String,
@@ -47,14 +47,14 @@ pub enum Target {
     Demo {
         api_version: String,
     },
-    Tenant(Connection),
+    Tenant(Box<Connection>),
 }
 
 /// Check the connection arguments. `from_profile` is the credential a profile named; `env`
 /// reads an environment variable (injected for tests).
 pub fn target(
     args: &ConnectionArgs,
-    from_profile: Option<(Credential, String)>,
+    from_profile: Option<(CredentialSpec, String)>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Target> {
     let api_version = check_version(args.api_version.as_deref().unwrap_or(DEFAULT_API_VERSION))?;
@@ -73,12 +73,12 @@ pub fn target(
         Some(c) if !any_credential(args.api_key_file.as_deref(), env) => c,
         _ => credential(args.api_key_file.as_deref(), env)?,
     };
-    Ok(Target::Tenant(Connection {
+    Ok(Target::Tenant(Box::new(Connection {
         url,
         api_version,
         credential,
         credential_from,
-    }))
+    })))
 }
 
 impl Target {
@@ -290,25 +290,26 @@ mod tests {
 
     #[test]
     fn each_variable_picks_its_header() {
+        use crate::auth::Credential;
         let pick = |var: &str| {
             let vars = [(var, " s3cret\n")];
             let e = env(&vars);
             match target(&args(Some("https://x.my.workfront.com")), None, &e).unwrap() {
-                Target::Tenant(c) => c.credential,
+                Target::Tenant(c) => c.credential.clone(),
                 Target::Demo { .. } => panic!("not demo"),
             }
         };
         assert_eq!(
             pick("WORKFRONT_API_KEY"),
-            Credential::ApiKey(Secret::new("s3cret"))
+            CredentialSpec::Given(Credential::ApiKey(Secret::new("s3cret")))
         );
         assert_eq!(
             pick("WORKFRONT_SESSION_ID"),
-            Credential::SessionId(Secret::new("s3cret"))
+            CredentialSpec::Given(Credential::SessionId(Secret::new("s3cret")))
         );
         assert_eq!(
             pick("WORKFRONT_BEARER_TOKEN"),
-            Credential::Bearer(Secret::new("s3cret"))
+            CredentialSpec::Given(Credential::Bearer(Secret::new("s3cret")))
         );
     }
 

@@ -6,7 +6,10 @@
 //! [profiles.acme]
 //! url = "https://acme.my.workfront.com"
 //! api_version = "v21.0"
-//! api_key_env = "ACME_WORKFRONT_KEY"   # or api_key_file, session_id_env, bearer_token_env
+//! api_key_env = "ACME_WORKFRONT_KEY"   # or api_key_file, session_id_env, bearer_token_env,
+//!                                      # or the OAuth2 JWT keys: client_id, client_secret_env
+//!                                      # (or client_secret_file), customer_id, user_id,
+//!                                      # private_key_file
 //! obj_codes = ["TASK", "OPTASK"]
 //! fields = ["status"]
 //! since = "7d"
@@ -17,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::auth::Credential;
+use crate::auth::CredentialSpec;
 use crate::auth::resolve::{FromProfile, ProfileKeys, any_credential, from_profile};
 use crate::cli::{ConnectionArgs, FilterArgs};
 use crate::error::{Error, Result};
@@ -39,6 +42,12 @@ pub struct Profile {
     pub api_key_file: Option<PathBuf>,
     pub session_id_env: Option<String>,
     pub bearer_token_env: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret_env: Option<String>,
+    pub client_secret_file: Option<PathBuf>,
+    pub customer_id: Option<String>,
+    pub user_id: Option<String>,
+    pub private_key_file: Option<PathBuf>,
     #[serde(default)]
     pub obj_codes: Vec<String>,
     #[serde(default)]
@@ -53,13 +62,16 @@ pub struct Profile {
 }
 
 /// Keys that would hold a secret: refused with a pointer to the right way.
-const SECRET_KEYS: [&str; 6] = [
+const SECRET_KEYS: [&str; 9] = [
     "api_key",
     "apikey",
     "session_id",
     "bearer_token",
     "token",
     "password",
+    "client_secret",
+    "private_key",
+    "refresh_token",
 ];
 
 /// The config file's place: `--config`, else `$XDG_CONFIG_HOME/jrnle-audit/config.toml`,
@@ -135,7 +147,7 @@ pub fn apply(
     connection: &mut ConnectionArgs,
     filters: &mut FilterArgs,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Option<(Credential, String)>> {
+) -> Result<Option<(CredentialSpec, String)>> {
     let Some(name) = connection.profile.clone() else {
         return Ok(None);
     };
@@ -167,6 +179,12 @@ pub fn apply(
         session_id_env: p.session_id_env.as_deref(),
         bearer_token_env: p.bearer_token_env.as_deref(),
         api_key_file: p.api_key_file.as_deref(),
+        client_id: p.client_id.as_deref(),
+        client_secret_env: p.client_secret_env.as_deref(),
+        client_secret_file: p.client_secret_file.as_deref(),
+        customer_id: p.customer_id.as_deref(),
+        user_id: p.user_id.as_deref(),
+        private_key_file: p.private_key_file.as_deref(),
     };
     match from_profile(&name, &keys, env)? {
         FromProfile::Nothing => Ok(None),

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use crate::auth::{Credential, FromSource};
+use crate::auth::jwt::JwtSession;
+use crate::auth::{Credential, CredentialSpec, FromSource};
 use crate::cli::{ConnectionArgs, FilterArgs, OutputArgs};
 use crate::config::{self, Target};
 use crate::console;
@@ -48,12 +49,22 @@ impl Settings {
     pub async fn client(&self) -> Result<Client> {
         match &self.target {
             Target::Tenant(c) => {
-                // A credential that cannot be sent fails here, before any request.
-                c.credential.to_header()?;
-                let auth = Arc::new(FromSource {
-                    credential: c.credential.clone(),
-                    source: c.credential_from.clone(),
-                });
+                let auth: Arc<dyn crate::auth::Authenticator> = match &c.credential {
+                    CredentialSpec::Given(credential) => {
+                        // A credential that cannot be sent fails here, before any request.
+                        credential.to_header()?;
+                        Arc::new(FromSource {
+                            credential: credential.clone(),
+                            source: c.credential_from.clone(),
+                        })
+                    }
+                    CredentialSpec::Jwt(jwt) => Arc::new(JwtSession::new(
+                        &c.url,
+                        jwt.clone(),
+                        c.credential_from.clone(),
+                        self.options.timeout,
+                    )?),
+                };
                 Client::new(&c.url, &c.api_version, auth, self.options)
             }
             Target::Demo { api_version } => {

@@ -5,7 +5,9 @@
 //! (Workfront's OAuth2 flows) implement the same trait. Where a credential comes from
 //! (environment, files, profiles) is [`resolve`].
 
+pub mod jwt;
 pub mod resolve;
+pub mod token;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -58,6 +60,27 @@ impl Credential {
     /// Which header, and from where, for messages (never the value).
     pub fn describe_from(&self, from: &str) -> String {
         format!("{} from {from}", self.describe())
+    }
+}
+
+/// How a run authenticates, as configured: a credential handed in, or a flow that gets and
+/// renews its own sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialSpec {
+    Given(Credential),
+    Jwt(jwt::JwtConfig),
+}
+
+impl CredentialSpec {
+    /// What kind, and from where, for messages (never a value).
+    pub fn describe_from(&self, from: &str) -> String {
+        match self {
+            CredentialSpec::Given(c) => c.describe_from(from),
+            CredentialSpec::Jwt(j) => format!(
+                "OAuth2 machine-to-machine (JWT) for client {} from {from}",
+                j.client_id
+            ),
+        }
     }
 }
 

@@ -5,9 +5,87 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::auth::Credential;
+use crate::auth::jwt::JwtConfig;
+use crate::auth::{Credential, CredentialSpec};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
+
+/// The variables of the JWT flow; any of the last three makes the environment's credential
+/// the JWT flow, which then needs all five.
+pub const JWT_VARS: [&str; 5] = [
+    "WORKFRONT_CLIENT_ID",
+    "WORKFRONT_CLIENT_SECRET",
+    "WORKFRONT_CUSTOMER_ID",
+    "WORKFRONT_USER_ID",
+    "WORKFRONT_PRIVATE_KEY_FILE",
+];
+
+fn set(env: &dyn Fn(&str) -> Option<String>, var: &str) -> Option<String> {
+    env(var)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// Whether the environment configures the JWT flow.
+fn jwt_in_env(env: &dyn Fn(&str) -> Option<String>) -> bool {
+    JWT_VARS[2..].iter().any(|v| set(env, v).is_some())
+}
+
+/// Where the JWT flow's pieces are, whichever names them (variables or a profile's keys).
+pub struct JwtParts {
+    pub client_id: Option<String>,
+    /// The secret, and where it came from.
+    pub client_secret: Option<(String, String)>,
+    pub customer_id: Option<String>,
+    pub user_id: Option<String>,
+    pub private_key_file: Option<PathBuf>,
+}
+
+impl JwtParts {
+    /// The checked configuration; `names` says how the user names each piece, in the order
+    /// client ID, client secret, customer ID, user ID, private key file.
+    pub fn resolve(self, names: [&str; 5]) -> Result<JwtConfig> {
+        let missing: Vec<&str> = [
+            self.client_id.is_none(),
+            self.client_secret.is_none(),
+            self.customer_id.is_none(),
+            self.user_id.is_none(),
+            self.private_key_file.is_none(),
+        ]
+        .iter()
+        .zip(names)
+        .filter(|(m, _)| **m)
+        .map(|(_, n)| n)
+        .collect();
+        if !missing.is_empty() {
+            return Err(Error::usage(format!(
+                "the OAuth2 JWT credential is incomplete: set {} (see the README, \"Authentication\")",
+                missing.join(", ")
+            )));
+        }
+        let path = self.private_key_file.unwrap_or_default();
+        let pem = std::fs::read_to_string(&path).map_err(|e| {
+            Error::usage(format!(
+                "cannot read the private key file {} ({}): {e}",
+                path.display(),
+                names[4]
+            ))
+        })?;
+        let config = JwtConfig {
+            client_id: self.client_id.unwrap_or_default(),
+            client_secret: Secret::new(self.client_secret.map(|s| s.0).unwrap_or_default()),
+            customer_id: self.customer_id.unwrap_or_default(),
+            user_id: self.user_id.unwrap_or_default(),
+            private_key: Secret::new(pem),
+        };
+        config.check(&format!(
+            "the private key file {} ({})",
+            path.display(),
+            names[4]
+        ))?;
+        Ok(config)
+    }
+}
 
 /// The environment variables that may hold a credential, and the header each becomes.
 pub const CREDENTIAL_VARS: [&str; 3] = [
@@ -19,9 +97,8 @@ pub const CREDENTIAL_VARS: [&str; 3] = [
 /// Whether a credential is given directly (environment or `--api-key-file`).
 pub fn any_credential(api_key_file: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> bool {
     api_key_file.is_some()
-        || CREDENTIAL_VARS
-            .iter()
-            .any(|v| env(v).is_some_and(|s| !s.trim().is_empty()))
+        || jwt_in_env(env)
+        || CREDENTIAL_VARS.iter().any(|v| set(env, v).is_some())
 }
 
 /// Exactly one credential, from the environment or `--api-key-file`.
@@ -29,18 +106,31 @@ pub fn any_credential(api_key_file: Option<&Path>, env: &dyn Fn(&str) -> Option<
 pub fn credential(
     file: Option<&Path>,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<(Credential, String)> {
-    let mut found: Vec<(String, Credential)> = Vec::new();
+) -> Result<(CredentialSpec, String)> {
+    let mut found: Vec<(String, CredentialSpec)> = Vec::new();
     for var in CREDENTIAL_VARS {
-        if let Some(value) = env(var).filter(|v| !v.trim().is_empty()) {
-            let secret = Secret::new(value.trim());
+        if let Some(value) = set(env, var) {
+            let secret = Secret::new(value);
             let credential = match var {
                 "WORKFRONT_API_KEY" => Credential::ApiKey(secret),
                 "WORKFRONT_SESSION_ID" => Credential::SessionId(secret),
                 _ => Credential::Bearer(secret),
             };
-            found.push((var.to_string(), credential));
+            found.push((var.to_string(), CredentialSpec::Given(credential)));
         }
+    }
+    if jwt_in_env(env) {
+        let parts = JwtParts {
+            client_id: set(env, JWT_VARS[0]),
+            client_secret: set(env, JWT_VARS[1]).map(|s| (s, JWT_VARS[1].to_string())),
+            customer_id: set(env, JWT_VARS[2]),
+            user_id: set(env, JWT_VARS[3]),
+            private_key_file: set(env, JWT_VARS[4]).map(PathBuf::from),
+        };
+        found.push((
+            "WORKFRONT_CLIENT_ID, WORKFRONT_CUSTOMER_ID, ... (OAuth2 JWT)".into(),
+            CredentialSpec::Jwt(parts.resolve(JWT_VARS)?),
+        ));
     }
     if let Some(path) = file {
         let text = std::fs::read_to_string(path).map_err(|e| {
@@ -58,7 +148,7 @@ pub fn credential(
         }
         found.push((
             "--api-key-file".into(),
-            Credential::ApiKey(Secret::new(key)),
+            CredentialSpec::Given(Credential::ApiKey(Secret::new(key))),
         ));
     }
     match found.len() {
@@ -68,7 +158,8 @@ pub fn credential(
         }
         0 => Err(Error::usage(
             "no credential: set one of WORKFRONT_API_KEY, WORKFRONT_SESSION_ID or \
-             WORKFRONT_BEARER_TOKEN, or pass --api-key-file <PATH>",
+             WORKFRONT_BEARER_TOKEN, the OAuth2 JWT variables (WORKFRONT_CLIENT_ID, ...), or \
+             pass --api-key-file <PATH> (see the README, \"Authentication\")",
         )),
         _ => {
             let names: Vec<String> = found.into_iter().map(|(n, _)| n).collect();
@@ -87,6 +178,67 @@ pub struct ProfileKeys<'p> {
     pub session_id_env: Option<&'p str>,
     pub bearer_token_env: Option<&'p str>,
     pub api_key_file: Option<&'p Path>,
+    /// The JWT flow's keys: `client_id`, `client_secret_env` or `client_secret_file`,
+    /// `customer_id`, `user_id`, `private_key_file`.
+    pub client_id: Option<&'p str>,
+    pub client_secret_env: Option<&'p str>,
+    pub client_secret_file: Option<&'p Path>,
+    pub customer_id: Option<&'p str>,
+    pub user_id: Option<&'p str>,
+    pub private_key_file: Option<&'p Path>,
+}
+
+impl ProfileKeys<'_> {
+    fn names_jwt(&self) -> bool {
+        self.customer_id.is_some() || self.user_id.is_some() || self.private_key_file.is_some()
+    }
+
+    /// The JWT flow the profile names, its secret read from its variable or file.
+    fn jwt(&self, name: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<JwtConfig> {
+        let secret = match (self.client_secret_env, self.client_secret_file) {
+            (Some(var), None) => Some((
+                set(env, var).ok_or_else(|| {
+                    Error::usage(format!(
+                        "profile {name:?} takes its client secret from ${var} (client_secret_env), which is not set"
+                    ))
+                })?,
+                format!("${var}"),
+            )),
+            (None, Some(file)) => Some((
+                std::fs::read_to_string(file)
+                    .map_err(|e| {
+                        Error::usage(format!(
+                            "profile {name:?}: cannot read client_secret_file {}: {e}",
+                            file.display()
+                        ))
+                    })?
+                    .trim()
+                    .to_string(),
+                file.display().to_string(),
+            )),
+            (None, None) => None,
+            (Some(_), Some(_)) => {
+                return Err(Error::usage(format!(
+                    "profile {name:?} names client_secret_env and client_secret_file: keep one"
+                )));
+            }
+        };
+        JwtParts {
+            client_id: self.client_id.map(str::to_string),
+            client_secret: secret,
+            customer_id: self.customer_id.map(str::to_string),
+            user_id: self.user_id.map(str::to_string),
+            private_key_file: self.private_key_file.map(Path::to_path_buf),
+        }
+        .resolve([
+            "client_id",
+            "client_secret_env or client_secret_file",
+            "customer_id",
+            "user_id",
+            "private_key_file",
+        ])
+        .map_err(|e| Error::usage(format!("profile {name:?}: {e}")))
+    }
 }
 
 /// What a profile's keys come to.
@@ -97,7 +249,7 @@ pub enum FromProfile {
     /// An API key file, read as `--api-key-file` is.
     File(PathBuf),
     /// With where it came from: the variable and the profile.
-    Credential(Credential, String),
+    Credential(CredentialSpec, String),
 }
 
 /// The credential profile `name` names, read from the environment.
@@ -112,6 +264,15 @@ pub fn from_profile(
         keys.bearer_token_env.map(|v| ("bearer_token_env", v)),
     ];
     let named: Vec<(&str, &str)> = sources.into_iter().flatten().collect();
+    if keys.names_jwt() {
+        if !named.is_empty() || keys.api_key_file.is_some() {
+            return Err(several(name));
+        }
+        return Ok(FromProfile::Credential(
+            CredentialSpec::Jwt(keys.jwt(name, env)?),
+            format!("profile {name:?} (OAuth2 JWT)"),
+        ));
+    }
     match (named.as_slice(), keys.api_key_file) {
         ([], None) => Ok(FromProfile::Nothing),
         ([], Some(file)) => Ok(FromProfile::File(file.to_path_buf())),
@@ -128,13 +289,18 @@ pub fn from_profile(
                 _ => Credential::Bearer(secret),
             };
             Ok(FromProfile::Credential(
-                credential,
+                CredentialSpec::Given(credential),
                 format!("${var} (profile {name:?}, {kind})"),
             ))
         }
-        _ => Err(Error::usage(format!(
-            "profile {name:?} names several credentials: keep one of api_key_env, \
-             api_key_file, session_id_env, bearer_token_env"
-        ))),
+        _ => Err(several(name)),
     }
+}
+
+fn several(name: &str) -> Error {
+    Error::usage(format!(
+        "profile {name:?} names several credentials: keep one of api_key_env, api_key_file, \
+         session_id_env, bearer_token_env, or the OAuth2 JWT keys (client_id, \
+         client_secret_env, customer_id, user_id, private_key_file)"
+    ))
 }

@@ -269,3 +269,52 @@ fn session_answer(session: String, refresh: Option<String>, ttl: Option<Duration
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app() -> OAuthApp {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        OAuthApp {
+            client_id: "c".into(),
+            client_secret: Secret::new("s"),
+            public_key_pem: std::fs::read_to_string(dir.join("test-only-jwt-public.pem")).ok(),
+            customer_id: "cust".into(),
+            user_id: "user".into(),
+            rotate_refresh_tokens: false,
+        }
+    }
+
+    fn signed(iss: &str, sub: &str, exp_from_now: i64) -> String {
+        signed_by("test-only-jwt-private.pem", iss, sub, exp_from_now)
+    }
+
+    fn signed_by(key: &str, iss: &str, sub: &str, exp_from_now: i64) -> String {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let pem = std::fs::read(dir.join(key)).unwrap();
+        let key = jsonwebtoken::EncodingKey::from_rsa_pem(&pem).unwrap();
+        let now = chrono::Utc::now().timestamp();
+        let claims = json!({"iss": iss, "sub": sub, "iat": now, "exp": now + exp_from_now});
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
+            &claims,
+            &key,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn jwts_are_checked_for_expiry_issuer_subject_and_signature() {
+        let app = app();
+        assert!(check_jwt(&app, Some(&signed("cust", "user", 300))).is_ok());
+        let refused = |jwt: &str| check_jwt(&app, Some(jwt)).unwrap_err().message;
+        // A client whose clock is behind signs a JWT that is already expired.
+        assert!(refused(&signed("cust", "user", -30)).contains("expired"));
+        assert!(refused(&signed("other", "user", 300)).contains("iss"));
+        assert!(refused(&signed("cust", "other", 300)).contains("sub"));
+        let other = signed_by("test-only-jwt-other-private.pem", "cust", "user", 300);
+        assert!(refused(&other).contains("signature"));
+        assert_eq!(check_jwt(&app, None).unwrap_err().status, 422);
+    }
+}

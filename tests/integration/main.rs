@@ -7,6 +7,7 @@ mod export;
 mod filters;
 mod fuzz;
 mod normalize;
+mod oauth;
 mod pipes;
 mod profiles;
 mod readable;

@@ -1,0 +1,228 @@
+//! Workfront's OAuth2 machine-to-machine flow (JWT) against the simulator: sessions that
+//! expire during a run are renewed once per expiry and the output is byte-identical; every
+//! misconfiguration fails with one line and nothing written; no secret leaks.
+
+use std::collections::HashMap;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use jrnle_audit::secret::Secret;
+use jrnle_audit::simulator::generate::generate;
+use jrnle_audit::simulator::{OAuthApp, SimConfig, SimHandle};
+
+use crate::util::*;
+
+const CLIENT_ID: &str = "jrnle-test-client";
+const CLIENT_SECRET: &str = "test-only-client-secret-8d1f";
+const CUSTOMER: &str = "cust-5e2";
+const USER: &str = "user-77a";
+
+fn oauth_config(ttl: Option<Duration>) -> SimConfig {
+    let public = std::fs::read_to_string(fixture("test-only-jwt-public.pem")).unwrap();
+    SimConfig {
+        oauth: Some(OAuthApp {
+            client_id: CLIENT_ID.into(),
+            client_secret: Secret::new(CLIENT_SECRET),
+            public_key_pem: Some(public),
+            customer_id: CUSTOMER.into(),
+            user_id: USER.into(),
+            rotate_refresh_tokens: false,
+        }),
+        session_ttl: ttl,
+        latency: Duration::from_millis(20),
+        ..sim_config()
+    }
+}
+
+/// `command` against `sim` with the JWT variables (and no API key).
+fn with_jwt(sim: &SimHandle, command: &str, vars: &[(&str, &str)]) -> Command {
+    let mut cmd = against(sim, command);
+    cmd.env_remove("WORKFRONT_API_KEY")
+        .env("WORKFRONT_CLIENT_ID", CLIENT_ID)
+        .env("WORKFRONT_CLIENT_SECRET", CLIENT_SECRET)
+        .env("WORKFRONT_CUSTOMER_ID", CUSTOMER)
+        .env("WORKFRONT_USER_ID", USER)
+        .env(
+            "WORKFRONT_PRIVATE_KEY_FILE",
+            fixture("test-only-jwt-private.pem"),
+        );
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// Renewals happen only when a session has lived its TTL, so `sessions - 1` of them fit in
+/// the run; and at least one happened when the run outlived one TTL.
+fn check_renewals(sessions: u64, elapsed: Duration, ttl: Duration) {
+    assert!(
+        sessions >= 2,
+        "the sessions expired during the run: {sessions}"
+    );
+    assert!(
+        (sessions - 1) as u128 * ttl.as_millis() <= elapsed.as_millis(),
+        "{sessions} sessions in {elapsed:?} at a TTL of {ttl:?}: more than one renewal per expiry"
+    );
+}
+
+#[test]
+fn an_export_across_session_expiries_renews_once_per_expiry_with_identical_output() {
+    let records = generate(24_000, 4);
+    let ttl = Duration::from_millis(250);
+    let sim = sim_with(&records, oauth_config(Some(ttl)));
+    let args = [
+        "--since",
+        "2000-01-01",
+        "--max-concurrency",
+        "10",
+        "--format",
+        "ndjson",
+    ];
+    let started = Instant::now();
+    let o = run(with_jwt(&sim, "export", &[]).args(args));
+    let elapsed = started.elapsed();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    check_renewals(sim.simulator.sessions_issued(), elapsed, ttl);
+    // The same bytes as with a key that never expires.
+    let by_key = ok(against(&sim, "export").args(args));
+    assert_eq!(stdout(&o), by_key);
+    assert_eq!(ndjson_rows(&by_key).len(), records.len());
+}
+
+#[test]
+fn a_sync_across_session_expiries_delivers_every_entry_exactly_once() {
+    let records = generate(12_000, 9);
+    let ttl = Duration::from_millis(200);
+    let sim = sim_with(&records, oauth_config(Some(ttl)));
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    for _ in 0..2 {
+        let o = run(with_jwt(&sim, "sync", &[])
+            .arg("--out-dir")
+            .arg(dir.path())
+            .args(["--since", "2025-10-01", "--format", "ndjson", "--lag", "0s"]));
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    check_renewals(sim.simulator.sessions_issued(), started.elapsed(), ttl);
+    assert_eq!(
+        run(bin().arg("verify").arg(dir.path())).status.code(),
+        Some(0)
+    );
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "ndjson") {
+            for row in ndjson_rows(&std::fs::read_to_string(&path).unwrap()) {
+                *seen
+                    .entry(row["id"].as_str().unwrap().to_string())
+                    .or_default() += 1;
+            }
+        }
+    }
+    assert_eq!(seen.len(), records.len());
+    assert!(seen.values().all(|n| *n == 1), "an entry delivered twice");
+}
+
+#[test]
+fn each_misconfiguration_fails_with_one_line_and_writes_nothing() {
+    let sim = sim_with(&demo_records(), oauth_config(None));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.csv");
+    let not_a_key = dir.path().join("notes.txt");
+    std::fs::write(&not_a_key, "not a key").unwrap();
+    let other = fixture("test-only-jwt-other-private.pem");
+    let ec = fixture("test-only-ec-private.pem");
+    let missing = dir.path().join("absent.pem");
+    type Case<'a> = (Vec<(&'a str, &'a str)>, i32, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            vec![("WORKFRONT_CLIENT_SECRET", "wrong")],
+            3,
+            "client secret is wrong",
+        ),
+        (
+            vec![("WORKFRONT_PRIVATE_KEY_FILE", other.to_str().unwrap())],
+            3,
+            "signature",
+        ),
+        (vec![("WORKFRONT_CUSTOMER_ID", "someone-else")], 3, "iss"),
+        (vec![("WORKFRONT_USER_ID", "")], 2, "set WORKFRONT_USER_ID"),
+        (
+            vec![("WORKFRONT_PRIVATE_KEY_FILE", ec.to_str().unwrap())],
+            2,
+            "not an RSA private key",
+        ),
+        (
+            vec![("WORKFRONT_PRIVATE_KEY_FILE", not_a_key.to_str().unwrap())],
+            2,
+            "not an RSA private key",
+        ),
+        (
+            vec![("WORKFRONT_PRIVATE_KEY_FILE", missing.to_str().unwrap())],
+            2,
+            "cannot read the private key file",
+        ),
+        (vec![("WORKFRONT_API_KEY", KEY)], 2, "several credentials"),
+    ];
+    for (vars, code, says) in cases {
+        let o = run(with_jwt(&sim, "export", &vars).arg("-o").arg(&out));
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(code), "{vars:?}: {err}");
+        assert!(err.contains(says), "{vars:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(!out.exists(), "{vars:?}: nothing written");
+    }
+}
+
+#[test]
+fn no_secret_of_the_jwt_flow_leaks_into_any_output() {
+    let ttl = Duration::from_millis(100);
+    let sim = sim_with(&demo_records(), oauth_config(Some(ttl)));
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("evidence");
+    let mut seen = String::new();
+    for (command, extra) in [
+        ("export", vec!["-vv", "-o", "x.csv"]),
+        (
+            "sync",
+            vec!["-vv", "--out-dir", "evidence", "--since", "2025-01-01"],
+        ),
+        ("count", vec!["-vv"]),
+    ] {
+        let o = run(with_jwt(&sim, command, &[])
+            .args(extra)
+            .current_dir(dir.path()));
+        assert_eq!(o.status.code(), Some(0), "{command}: {}", stderr(&o));
+        seen.push_str(&stdout(&o));
+        seen.push_str(&stderr(&o));
+    }
+    // A refused exchange's error too.
+    let o = run(with_jwt(&sim, "count", &[("WORKFRONT_CUSTOMER_ID", "x")]).arg("-vv"));
+    seen.push_str(&stderr(&o));
+    for entry in std::fs::read_dir(&out_dir).unwrap() {
+        seen.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default());
+    }
+    seen.push_str(&std::fs::read_to_string(dir.path().join("x.csv")).unwrap());
+    let key = std::fs::read_to_string(fixture("test-only-jwt-private.pem")).unwrap();
+    let key_line = key.lines().nth(1).unwrap();
+    for secret in [CLIENT_SECRET, key_line, "eyJ", "sess-"] {
+        assert!(!seen.contains(secret), "{secret:?} leaked");
+    }
+    assert!(
+        sim.simulator
+            .request_log()
+            .iter()
+            .all(|l| !l.contains(CLIENT_SECRET))
+    );
+    check_paths_only(&sim);
+}
+
+/// No request line carries a credential.
+fn check_paths_only(sim: &SimHandle) {
+    for line in sim.simulator.request_log() {
+        assert!(
+            !line.contains("sess-") && !line.contains("jwt_token"),
+            "{line}"
+        );
+    }
+}
