@@ -61,6 +61,53 @@ pub enum Command {
     /// query run as export would.
     #[command(after_help = REPORT_HELP)]
     Report(ReportArgs),
+    /// Sign in once as a person (Workfront OAuth2 Web Application): later runs get their
+    /// sessions from the stored refresh token.
+    Login(LoginArgs),
+    /// Delete the stored login of a profile (or the default one).
+    Logout(LogoutArgs),
+    /// Credentials: `auth status` says which one a profile would use and whether it works.
+    Auth {
+        #[command(subcommand)]
+        command: AuthCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Which credential a run would use, whether it works (one cheap request), and for a
+    /// stored login when it was last refreshed; never a secret.
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The port on 127.0.0.1 that receives the redirect: the application's redirect URL must
+    /// be http://127.0.0.1:<PORT>/callback.
+    #[arg(long, value_name = "N", default_value_t = 8765)]
+    pub port: u16,
+
+    /// Print the sign-in URL and do not try to open a browser.
+    #[arg(long)]
+    pub no_browser: bool,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// The profile whose login to delete [default: the login made without --profile].
+    #[arg(long, env = "WORKFRONT_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub filters: FilterArgs,
 }
 
 const REPORT_HELP: &str = "Examples:
@@ -132,6 +179,11 @@ impl Command {
             Command::Sync(a) => a.connection.verbose,
             Command::Fields(a) => a.connection.verbose,
             Command::Report(a) => a.connection.verbose,
+            Command::Login(a) => a.connection.verbose,
+            Command::Auth {
+                command: AuthCommand::Status(a),
+            } => a.connection.verbose,
+            Command::Logout(_) => 0,
             Command::Normalize(_)
             | Command::Simulate(_)
             | Command::Verify(_)

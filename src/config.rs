@@ -69,8 +69,19 @@ pub fn target(
     })?;
     let url = check_url(raw_url, args.allow_insecure_http)?;
     // A credential given directly wins; else the one a profile named.
+    let direct = any_credential(args.api_key_file.as_deref(), env);
     let (credential, credential_from) = match from_profile {
-        Some(c) if !any_credential(args.api_key_file.as_deref(), env) => c,
+        Some(c) if !direct => c,
+        _ if !direct => {
+            // A person's `login`, with the client secret from the environment.
+            let secret = env("WORKFRONT_CLIENT_SECRET")
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| (s.trim().to_string(), "WORKFRONT_CLIENT_SECRET".to_string()));
+            match crate::auth::login::stored(args.profile.as_deref(), secret, env)? {
+                Some(c) => c,
+                None => credential(args.api_key_file.as_deref(), env)?,
+            }
+        }
         _ => credential(args.api_key_file.as_deref(), env)?,
     };
     Ok(Target::Tenant(Box::new(Connection {
@@ -82,6 +93,14 @@ pub fn target(
 }
 
 impl Target {
+    /// Which credential, and from where (never its value).
+    pub fn credential_description(&self) -> String {
+        match self {
+            Target::Demo { .. } => "the demo's own key".into(),
+            Target::Tenant(c) => c.credential.describe_from(&c.credential_from),
+        }
+    }
+
     /// For `-v`: where, which version, which kind of credential (never its value).
     pub fn describe(&self) -> String {
         match self {

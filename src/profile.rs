@@ -187,7 +187,18 @@ pub fn apply(
         private_key_file: p.private_key_file.as_deref(),
     };
     match from_profile(&name, &keys, env)? {
-        FromProfile::Nothing => Ok(None),
+        FromProfile::Nothing => {
+            // A person's `login` for this profile, its client secret named by the profile.
+            let secret = match (&p.client_secret_env, &p.client_secret_file) {
+                (Some(var), _) => env(var).map(|s| (s.trim().to_string(), format!("${var}"))),
+                (None, Some(file)) => std::fs::read_to_string(file)
+                    .ok()
+                    .map(|s| (s.trim().to_string(), file.display().to_string())),
+                (None, None) => env("WORKFRONT_CLIENT_SECRET")
+                    .map(|s| (s.trim().to_string(), "WORKFRONT_CLIENT_SECRET".to_string())),
+            };
+            crate::auth::login::stored(Some(&name), secret, env)
+        }
         FromProfile::File(file) => {
             connection.api_key_file = Some(file);
             Ok(None)

@@ -7,8 +7,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use crate::auth::jwt::JwtSession;
-use crate::auth::{Credential, CredentialSpec, FromSource};
+use crate::auth::Credential;
 use crate::cli::{ConnectionArgs, FilterArgs, OutputArgs};
 use crate::config::{self, Target};
 use crate::console;
@@ -49,22 +48,9 @@ impl Settings {
     pub async fn client(&self) -> Result<Client> {
         match &self.target {
             Target::Tenant(c) => {
-                let auth: Arc<dyn crate::auth::Authenticator> = match &c.credential {
-                    CredentialSpec::Given(credential) => {
-                        // A credential that cannot be sent fails here, before any request.
-                        credential.to_header()?;
-                        Arc::new(FromSource {
-                            credential: credential.clone(),
-                            source: c.credential_from.clone(),
-                        })
-                    }
-                    CredentialSpec::Jwt(jwt) => Arc::new(JwtSession::new(
-                        &c.url,
-                        jwt.clone(),
-                        c.credential_from.clone(),
-                        self.options.timeout,
-                    )?),
-                };
+                let auth =
+                    c.credential
+                        .authenticator(&c.url, &c.credential_from, self.options.timeout)?;
                 Client::new(&c.url, &c.api_version, auth, self.options)
             }
             Target::Demo { api_version } => {

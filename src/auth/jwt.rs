@@ -131,14 +131,6 @@ impl JwtSession {
                 other => other,
             })
     }
-
-    fn header_of(session: &Secret) -> Result<(HeaderName, HeaderValue)> {
-        let mut value = HeaderValue::from_str(session.expose()).map_err(|_| {
-            Error::Internal("the session has characters a header cannot hold".into())
-        })?;
-        value.set_sensitive(true);
-        Ok((HeaderName::from_static("sessionid"), value))
-    }
 }
 
 impl Authenticator for JwtSession {
@@ -149,7 +141,7 @@ impl Authenticator for JwtSession {
             if session.is_none() {
                 *session = Some(self.exchange().await?);
             }
-            Self::header_of(session.as_ref().unwrap_or(&Secret::new("")))
+            super::session_header(session.as_ref())
         }
         .boxed()
     }

@@ -6,6 +6,7 @@
 //! (environment, files, profiles) is [`resolve`].
 
 pub mod jwt;
+pub mod login;
 pub mod resolve;
 pub mod token;
 
@@ -69,9 +70,45 @@ impl Credential {
 pub enum CredentialSpec {
     Given(Credential),
     Jwt(jwt::JwtConfig),
+    /// A person's `login`: the refresh token in `path`.
+    Login {
+        app: login::WebApp,
+        path: std::path::PathBuf,
+    },
 }
 
 impl CredentialSpec {
+    /// The authenticator of this credential for the tenant at `url`; `from` names where it
+    /// was configured. A credential that cannot be sent fails here, before any request.
+    pub fn authenticator(
+        &self,
+        url: &reqwest::Url,
+        from: &str,
+        timeout: std::time::Duration,
+    ) -> Result<std::sync::Arc<dyn Authenticator>> {
+        Ok(match self {
+            CredentialSpec::Given(credential) => {
+                credential.to_header()?;
+                std::sync::Arc::new(FromSource {
+                    credential: credential.clone(),
+                    source: from.to_string(),
+                })
+            }
+            CredentialSpec::Jwt(jwt) => std::sync::Arc::new(jwt::JwtSession::new(
+                url,
+                jwt.clone(),
+                from.to_string(),
+                timeout,
+            )?),
+            CredentialSpec::Login { app, path } => std::sync::Arc::new(login::RefreshSession::new(
+                url,
+                app.clone(),
+                path.clone(),
+                timeout,
+            )?),
+        })
+    }
+
     /// What kind, and from where, for messages (never a value).
     pub fn describe_from(&self, from: &str) -> String {
         match self {
@@ -80,8 +117,22 @@ impl CredentialSpec {
                 "OAuth2 machine-to-machine (JWT) for client {} from {from}",
                 j.client_id
             ),
+            CredentialSpec::Login { app, path } => format!(
+                "OAuth2 login for client {} stored in {} ({from})",
+                app.client_id,
+                path.display()
+            ),
         }
     }
+}
+
+/// A session as the `sessionID` header, marked sensitive.
+pub(crate) fn session_header(session: Option<&Secret>) -> Result<(HeaderName, HeaderValue)> {
+    let session = session.ok_or_else(|| Error::Internal("no session yet".into()))?;
+    let mut value = HeaderValue::from_str(session.expose())
+        .map_err(|_| Error::Internal("the session has characters a header cannot hold".into()))?;
+    value.set_sensitive(true);
+    Ok((HeaderName::from_static("sessionid"), value))
 }
 
 /// A credential with where it came from, so that a refusal names the source.

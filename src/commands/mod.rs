@@ -3,6 +3,7 @@
 mod count;
 mod export;
 mod fields;
+mod login;
 mod normalize;
 mod report;
 mod simulate;
@@ -38,6 +39,11 @@ pub fn run(cli: Cli) -> Result<()> {
             Destination::Stdout.write_with(|w| w.write_all(&out))
         }
         Command::Fields(args) => fields::run(args),
+        Command::Login(args) => login::login(args),
+        Command::Logout(args) => login::logout(args),
+        Command::Auth {
+            command: crate::cli::AuthCommand::Status(args),
+        } => login::status(args),
         Command::Report(args) => {
             crate::interrupt::watch();
             report::run(args)

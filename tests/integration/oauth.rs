@@ -3,6 +3,7 @@
 //! misconfiguration fails with one line and nothing written; no secret leaks.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -225,4 +226,129 @@ fn check_paths_only(sim: &SimHandle) {
             "{line}"
         );
     }
+}
+
+/// `login` without a browser: the test follows the printed URL itself, as a browser would.
+fn login(sim: &SimHandle, state: &Path) -> std::process::Output {
+    use std::io::BufRead;
+    let mut child = bin()
+        .args(["login", "--no-browser", "--port", "0"])
+        .env("WORKFRONT_URL", &sim.url)
+        .env("WORKFRONT_CLIENT_ID", CLIENT_ID)
+        .env("WORKFRONT_CLIENT_SECRET", CLIENT_SECRET)
+        .env("XDG_STATE_HOME", state)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let url = loop {
+        line.clear();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "login printed no URL"
+        );
+        if let Some(url) = line.trim().split("sign in to Workfront at: ").nth(1) {
+            break url.to_string();
+        }
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let approve = http.get(&url).send().await.unwrap();
+        assert_eq!(approve.status(), 302);
+        let back = approve.headers()["location"].to_str().unwrap().to_string();
+        assert!(
+            back.starts_with("http://127.0.0.1:") && back.contains("code="),
+            "{back}"
+        );
+        let page = http.get(&back).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+    });
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let mut o = child.wait_with_output().unwrap();
+    o.stderr = format!("{line}{rest}").into_bytes();
+    o
+}
+
+#[test]
+fn login_once_then_every_command_works_with_rotating_refresh_tokens() {
+    let mut config = oauth_config(None);
+    if let Some(app) = config.oauth.as_mut() {
+        app.rotate_refresh_tokens = true;
+    }
+    let sim = sim_with(&demo_records(), config);
+    let state = tempfile::tempdir().unwrap();
+    let o = login(&sim, state.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let token_file = state.path().join("jrnle-audit").join("default.login.json");
+    let read = || std::fs::read_to_string(&token_file).unwrap();
+    let first = read();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&token_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert!(!first.contains(CLIENT_SECRET));
+    // Later runs: the URL and the client secret, no other credential.
+    let run_with_login = |command: &str| {
+        let mut cmd = bin();
+        cmd.arg(command)
+            .env("WORKFRONT_URL", &sim.url)
+            .env("WORKFRONT_CLIENT_SECRET", CLIENT_SECRET)
+            .env("XDG_STATE_HOME", state.path());
+        cmd
+    };
+    let out = ok(&mut run_with_login("export"));
+    assert_eq!(csv_ids(&out).len(), demo_records().len());
+    let second = read();
+    assert_ne!(first, second, "the rotated refresh token was stored");
+    let status = run(run_with_login("auth").arg("status"));
+    assert_eq!(status.status.code(), Some(0), "{}", stderr(&status));
+    let said = stdout(&status);
+    assert!(
+        said.contains("stored login") && said.contains("works: yes"),
+        "{said}"
+    );
+    let refresh_token = |text: &str| {
+        serde_json::from_str::<serde_json::Value>(text).unwrap()["refresh_token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(!said.contains(&refresh_token(&read())));
+    // A token file others can read is refused.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let o = run(&mut run_with_login("count"));
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains("chmod 600"), "{}", stderr(&o));
+        std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    // A refresh token the server retired (rotation made the first one stale).
+    std::fs::write(&token_file, &first).unwrap();
+    let o = run(&mut run_with_login("count"));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("run `jrnle-audit login` again"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains(&refresh_token(&first)));
+    // logout deletes it; then there is no credential.
+    let o = run(bin().arg("logout").env("XDG_STATE_HOME", state.path()));
+    assert_eq!(o.status.code(), Some(0));
+    assert!(!token_file.exists());
+    assert_eq!(run(&mut run_with_login("count")).status.code(), Some(2));
 }
