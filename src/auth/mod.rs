@@ -28,7 +28,16 @@ pub trait Authenticator: Send + Sync {
 
     /// What kind of credential this is, for `-v` (never its value).
     fn describe(&self) -> String;
+
+    /// What to do when Workfront refuses it for good, when there is more to say than the
+    /// refusal.
+    fn when_refused(&self) -> Option<String> {
+        None
+    }
 }
+
+/// Where the README explains the credentials.
+const README_AUTH: &str = "see the README, \"Authentication\"";
 
 /// One of the three credentials Workfront accepts as they are (API notes §2).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,6 +163,10 @@ impl Authenticator for FromSource {
     fn describe(&self) -> String {
         self.credential.describe_from(&self.source)
     }
+
+    fn when_refused(&self) -> Option<String> {
+        self.credential.when_refused()
+    }
 }
 
 /// A credential handed in from outside: sent as it is, never renewed (a 401 stays a 401).
@@ -173,6 +186,21 @@ impl Authenticator for Credential {
             Credential::Bearer(_) => "Authorization: Bearer header",
         };
         format!("{kind} (redacted)")
+    }
+
+    fn when_refused(&self) -> Option<String> {
+        Some(match self {
+            Credential::ApiKey(_) => format!(
+                "Workfront API keys expire every month by default: make a new one, or switch \
+                 to OAuth2 (a JWT application for scheduled runs, `jrnle-audit login` for a \
+                 person), which renews its own sessions ({README_AUTH})"
+            ),
+            Credential::SessionId(_) => format!(
+                "a session ID expires and cannot be renewed from outside: use OAuth2, which \
+                 renews its own sessions ({README_AUTH})"
+            ),
+            Credential::Bearer(_) => format!("the token may have expired ({README_AUTH})"),
+        })
     }
 }
 
@@ -195,6 +223,40 @@ mod tests {
                 .to_header()
                 .is_err()
         );
+    }
+
+    #[test]
+    fn debug_output_of_every_credential_hides_its_secrets() {
+        let jwt = jwt::JwtConfig {
+            client_id: "cid".into(),
+            client_secret: Secret::new("client-s3cret"),
+            customer_id: "cust".into(),
+            user_id: "user".into(),
+            private_key: Secret::new("-----BEGIN PRIVATE KEY-----\nMIIkeybytes"),
+        };
+        let login = CredentialSpec::Login {
+            app: login::WebApp {
+                client_id: "cid".into(),
+                client_secret: Secret::new("client-s3cret"),
+            },
+            path: "/x".into(),
+        };
+        let stored = login::StoredToken {
+            url: "https://x".into(),
+            client_id: "cid".into(),
+            refresh_token: "refresh-s3cret".into(),
+            refreshed_at: "now".into(),
+        };
+        let shown = format!("{:?} {login:?} {stored:?}", CredentialSpec::Jwt(jwt));
+        for secret in ["client-s3cret", "MIIkeybytes", "refresh-s3cret"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+    }
+
+    #[test]
+    fn a_refused_api_key_says_keys_expire_and_how_to_switch() {
+        let hint = Credential::ApiKey(Secret::new("k")).when_refused().unwrap();
+        assert!(hint.contains("expire every month") && hint.contains("Authentication"));
     }
 
     #[test]

@@ -389,7 +389,14 @@ impl Client {
             } => Error::Auth {
                 path,
                 status: 401,
-                message: format!("{message} (refused: the {})", self.auth.describe()),
+                message: format!(
+                    "{message} (refused: the {}){}",
+                    self.auth.describe(),
+                    self.auth
+                        .when_refused()
+                        .map(|h| format!("; {h}"))
+                        .unwrap_or_default()
+                ),
             },
             other => other,
         }

@@ -28,9 +28,13 @@ pub fn demo_records() -> Vec<RawRecord> {
     parse_raw_records(DEMO_DATA, "demo").unwrap()
 }
 
+/// A simulator accepting the test key in each slot (as an API key, a session ID and a bearer
+/// token: the simulator accepts each only where it is configured).
 pub fn sim_config() -> SimConfig {
     SimConfig {
         api_key: Some(Secret::new(KEY)),
+        session_id: Some(Secret::new(KEY)),
+        bearer_token: Some(Secret::new(KEY)),
         ..SimConfig::default()
     }
 }
