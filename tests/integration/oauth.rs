@@ -281,11 +281,13 @@ fn login(sim: &SimHandle, state: &Path) -> std::process::Output {
 
 #[test]
 fn login_once_then_every_command_works_with_rotating_refresh_tokens() {
-    let mut config = oauth_config(None);
+    let ttl = Duration::from_millis(200);
+    let mut config = oauth_config(Some(ttl));
     if let Some(app) = config.oauth.as_mut() {
         app.rotate_refresh_tokens = true;
     }
-    let sim = sim_with(&demo_records(), config);
+    let records = generate(12_000, 3);
+    let sim = sim_with(&records, config);
     let state = tempfile::tempdir().unwrap();
     let o = login(&sim, state.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -308,8 +310,18 @@ fn login_once_then_every_command_works_with_rotating_refresh_tokens() {
             .env("XDG_STATE_HOME", state.path());
         cmd
     };
-    let out = ok(&mut run_with_login("export"));
-    assert_eq!(csv_ids(&out).len(), demo_records().len());
+    let before = sim.simulator.sessions_issued();
+    let started = Instant::now();
+    let o = run(run_with_login("export").args(["--since", "2000-01-01", "-vv"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Sessions from the stored login are renewed as they expire, too.
+    check_renewals(
+        sim.simulator.sessions_issued() - before,
+        started.elapsed(),
+        ttl,
+    );
+    assert_eq!(csv_ids(&stdout(&o)).len(), records.len());
+    let mut seen = format!("{}{}", stderr(&o), stdout(&o));
     let second = read();
     assert_ne!(first, second, "the rotated refresh token was stored");
     let status = run(run_with_login("auth").arg("status"));
@@ -325,7 +337,19 @@ fn login_once_then_every_command_works_with_rotating_refresh_tokens() {
             .unwrap()
             .to_string()
     };
-    assert!(!said.contains(&refresh_token(&read())));
+    seen.push_str(&said);
+    seen.push_str(&stderr(&status));
+    for secret in [
+        refresh_token(&first),
+        refresh_token(&read()),
+        CLIENT_SECRET.to_string(),
+    ] {
+        assert!(!seen.contains(&secret), "leaked");
+    }
+    assert!(
+        !seen.contains("sess-") && !seen.contains("refresh-"),
+        "a token leaked"
+    );
     // A token file others can read is refused.
     #[cfg(unix)]
     {
