@@ -15,6 +15,50 @@ use crate::output::RecordSink;
 use crate::source::{ChangeSource, Receiver, TimeRange};
 use crate::workfront::query::Filters;
 
+/// The evidence a workbook's "About" sheet shows (xlsx), for the journal query `filters`
+/// against `tenant`. `server_count` is what Workfront counted for the range, when asked.
+pub fn about(
+    tenant: &str,
+    api_version: &str,
+    filters: &Filters,
+    server_count: Option<u64>,
+) -> Vec<(String, String)> {
+    let query: Vec<String> = filters
+        .lists()
+        .iter()
+        .filter(|(_, _, values)| !values.is_empty())
+        .map(|(_, flag, values)| format!("{flag} {}", values.join(", ")))
+        .collect();
+    vec![
+        ("Source".into(), "Workfront journal entries (JRNLE)".into()),
+        ("Tenant".into(), tenant.to_string()),
+        ("API version".into(), api_version.to_string()),
+        (
+            "Query".into(),
+            match query.is_empty() {
+                true => "all journal entries (no filter)".into(),
+                false => query.join("; "),
+            },
+        ),
+        ("Window".into(), format!("{} UTC", filters.window())),
+        (
+            "Extracted".into(),
+            chrono::Utc::now()
+                .format("%Y-%m-%d %H:%M:%S UTC")
+                .to_string(),
+        ),
+        (
+            "Workfront's count".into(),
+            match server_count {
+                Some(n) => format!("{n} for the window"),
+                None => "checked window by window: every window's /count matched the rows \
+                         fetched, or the run would have failed"
+                    .into(),
+            },
+        ),
+    ]
+}
+
 /// What a delivery did.
 #[derive(Debug, Default)]
 pub struct Delivered {
@@ -126,6 +170,7 @@ impl<'s> Delivery<'s> {
             from.query
         ));
         source.deliver(range, &mut self).await?;
+        self.done.anomalies.merge(&self.sink.anomalies());
         let place = self.place;
         self.sink.finish().map_err(|source| Error::Write {
             path: place,

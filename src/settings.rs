@@ -123,6 +123,13 @@ impl OutputSettings {
         if let Destination::File(path) = &destination {
             format.check_extension(path).map_err(Error::usage)?;
         }
+        if destination == Destination::Stdout && !format.spec().stdout {
+            return Err(Error::usage(format!(
+                "{} is a binary file and cannot go to stdout: give -o FILE.{}",
+                format.spec().name,
+                format.spec().extension()
+            )));
+        }
         if out.excel && !format.spec().excel {
             return Err(Error::usage(
                 "--excel writes CSV: drop --format or use a .csv file name",
@@ -144,6 +151,7 @@ impl OutputSettings {
             zone,
             excel: out.excel,
             labels,
+            about: Vec::new(),
         };
         Ok(OutputSettings {
             destination,

@@ -11,8 +11,10 @@ use crate::settings::{OutputSettings, Settings};
 
 pub fn run(args: ExportArgs) -> Result<()> {
     let started = Instant::now();
-    let out = OutputSettings::resolve(&args.output, args.labels)?;
+    let mut out = OutputSettings::resolve(&args.output, args.labels)?;
     let settings = Settings::resolve(&args.connection, &args.filters)?;
+    let (tenant, api_version) = settings.tenant();
+    out.options.about = crate::deliver::about(&tenant, &api_version, &settings.filters, None);
     let mut output = out.open()?;
     let progress = console::progress_bar("entries");
     let (delivered, requests, retries) = super::runtime()?.block_on(async {

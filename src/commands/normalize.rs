@@ -8,8 +8,18 @@ use crate::source::saved::SavedRecords;
 
 pub fn run(args: NormalizeArgs) -> Result<()> {
     let started = std::time::Instant::now();
-    let out = OutputSettings::resolve(&args.output, false)?;
+    let mut out = OutputSettings::resolve(&args.output, false)?;
     let mut source = SavedRecords::open(&args.inputs)?;
+    out.options.about = vec![
+        (
+            "Source".into(),
+            crate::source::ChangeSource::describe(&source).query,
+        ),
+        (
+            "Extracted".into(),
+            "from saved records: when they were fetched is not recorded in them".into(),
+        ),
+    ];
     let mut output = out.open()?;
     let delivery = Delivery::new(out.sink(&mut output)?, out.destination.name());
     // Saved records are read synchronously: the future completes on its first poll.

@@ -159,6 +159,7 @@ async fn from_query(args: &ReportArgs) -> Result<(Evidence, tempfile::NamedTempF
         zone: None,
         excel: false,
         labels: args.labels,
+        about: Vec::new(),
     };
     let sink = open_sink(Format::Ndjson, &mut out, &options)
         .map_err(|e| Error::io("cannot write the temporary file", e))?;

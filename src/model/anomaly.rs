@@ -12,9 +12,11 @@ pub enum Anomaly {
     UnknownChangeType,
     ControlCharacters,
     InvalidSurrogate,
+    /// Found by the xlsx sink, not by normalization: a value longer than a cell holds.
+    CutForExcel,
 }
 
-const KINDS: [Anomaly; 7] = [
+const KINDS: [Anomaly; 8] = [
     Anomaly::MissingField,
     Anomaly::BadDate,
     Anomaly::NotText,
@@ -22,6 +24,7 @@ const KINDS: [Anomaly; 7] = [
     Anomaly::UnknownChangeType,
     Anomaly::ControlCharacters,
     Anomaly::InvalidSurrogate,
+    Anomaly::CutForExcel,
 ];
 
 impl Anomaly {
@@ -35,6 +38,7 @@ impl Anomaly {
             Anomaly::UnknownChangeType => "unknown_change_type",
             Anomaly::ControlCharacters => "control_characters",
             Anomaly::InvalidSurrogate => "invalid_surrogate",
+            Anomaly::CutForExcel => "cut_for_excel",
         }
     }
 
@@ -48,6 +52,10 @@ impl Anomaly {
             Anomaly::ControlCharacters => "have control characters in a value (kept verbatim)",
             Anomaly::InvalidSurrogate => {
                 "have an unpaired UTF-16 surrogate escape (kept as the literal text \\uXXXX)"
+            }
+            Anomaly::CutForExcel => {
+                "have a value longer than an Excel cell holds (32,767 characters), cut there \
+                 with a marker (CSV and JSON keep it whole)"
             }
         }
     }
@@ -77,7 +85,7 @@ impl AnomalySet {
 
 /// Counts of records per anomaly kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Anomalies([u64; 7]);
+pub struct Anomalies([u64; 8]);
 
 impl Anomalies {
     pub fn add(&mut self, set: AnomalySet) {
@@ -88,6 +96,18 @@ impl Anomalies {
             if set.contains(*kind) {
                 self.0[i] += 1;
             }
+        }
+    }
+
+    /// Add `n` entries of `kind`.
+    pub fn add_count(&mut self, kind: Anomaly, n: u64) {
+        self.0[kind as usize] += n;
+    }
+
+    /// Add another tally.
+    pub fn merge(&mut self, other: &Anomalies) {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a += b;
         }
     }
 

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::io::{self, Write};
 use std::path::Path;
 
-use crate::output::{RecordSink, WriteOptions, csv, json};
+use crate::output::{RecordSink, WriteOptions, csv, json, xlsx};
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -18,6 +18,8 @@ pub enum Format {
     Json,
     /// JSON Lines: one object per line.
     Ndjson,
+    /// An Excel workbook with typed cells and an About sheet (to a file only).
+    Xlsx,
 }
 
 /// Opens a sink writing into `out`.
@@ -43,6 +45,8 @@ pub struct FormatSpec {
     pub extensions: &'static [&'static str],
     /// Whether `--excel` (byte-order mark, CRLF) applies.
     pub excel: bool,
+    /// Whether it can go to stdout (a binary workbook cannot).
+    pub stdout: bool,
     pub open: OpenSink,
     /// How `sync` reads back what a committed file delivered; `None` if it cannot.
     pub read_ids: Option<ReadIds>,
@@ -58,12 +62,13 @@ impl FormatSpec {
 }
 
 /// Every format, the default (CSV) first.
-pub static FORMATS: [FormatSpec; 3] = [
+pub static FORMATS: [FormatSpec; 4] = [
     FormatSpec {
         format: Format::Csv,
         name: "csv",
         extensions: &["csv"],
         excel: true,
+        stdout: true,
         open: csv::open,
         read_ids: Some(csv::read_ids),
         read_records: Some(csv::read_records),
@@ -73,6 +78,7 @@ pub static FORMATS: [FormatSpec; 3] = [
         name: "json",
         extensions: &["json"],
         excel: false,
+        stdout: true,
         open: json::open_array,
         read_ids: Some(json::read_array_ids),
         read_records: Some(json::read_array_records),
@@ -82,16 +88,26 @@ pub static FORMATS: [FormatSpec; 3] = [
         name: "ndjson",
         extensions: &["ndjson", "jsonl"],
         excel: false,
+        stdout: true,
         open: json::open_lines,
         read_ids: Some(json::read_line_ids),
         read_records: Some(json::read_line_records),
     },
+    FormatSpec {
+        format: Format::Xlsx,
+        name: "xlsx",
+        extensions: &["xlsx"],
+        excel: false,
+        stdout: false,
+        open: xlsx::open,
+        read_ids: Some(xlsx::read_ids),
+        // A workbook's cells are typed for people; `report` reads CSV, JSON and NDJSON.
+        read_records: None,
+    },
 ];
 
 /// Extensions of formats the tool does not write: a file named so would hold something else.
-const UNWRITTEN: [&str; 9] = [
-    "xlsx", "xls", "xlsm", "ods", "tsv", "parquet", "xml", "html", "htm",
-];
+const UNWRITTEN: [&str; 8] = ["xls", "xlsm", "ods", "tsv", "parquet", "xml", "html", "htm"];
 
 impl Format {
     /// Refuse an output file whose extension says another format than `self` (`-o out.csv`
@@ -118,7 +134,7 @@ impl Format {
                 written.extension()
             )),
             None if UNWRITTEN.contains(&ext.as_str()) => Err(format!(
-                "no format writes .{ext} files: name the output .csv, .json or .ndjson"
+                "no format writes .{ext} files: name the output .csv, .json, .ndjson or .xlsx"
             )),
             _ => Ok(()),
         }

@@ -5,9 +5,11 @@ mod csv;
 pub mod destination;
 pub mod format;
 mod json;
+mod xlsx;
 
 use std::io::{self, Write};
 
+use crate::model::anomaly::Anomalies;
 use crate::model::change::ChangeRecord;
 
 pub use self::csv::guard_formula;
@@ -18,6 +20,11 @@ pub use self::format::{FORMATS, Format, FormatSpec};
 /// buffering held back.
 pub trait RecordSink {
     fn write(&mut self, record: &ChangeRecord<'_>) -> io::Result<()>;
+
+    /// Oddities the sink itself met writing (an xlsx cell too long), counted per record.
+    fn anomalies(&self) -> Anomalies {
+        Anomalies::default()
+    }
 
     /// Write what closes the output (a JSON array's bracket) and flush.
     fn finish(self: Box<Self>) -> io::Result<()>;
@@ -34,6 +41,8 @@ pub struct WriteOptions {
     pub excel: bool,
     /// Add the `--labels` columns.
     pub labels: bool,
+    /// xlsx only: the evidence for the "About" sheet, as (what, value) lines.
+    pub about: Vec<(String, String)>,
 }
 
 /// Start writing `format` into `out` (a CSV header or an opening bracket goes out here).
@@ -58,6 +67,10 @@ struct InZone<'a> {
 impl RecordSink for InZone<'_> {
     fn write(&mut self, record: &ChangeRecord<'_>) -> io::Result<()> {
         self.sink.write(&record.in_zone(&self.zone))
+    }
+
+    fn anomalies(&self) -> Anomalies {
+        self.sink.anomalies()
     }
 
     fn finish(self: Box<Self>) -> io::Result<()> {

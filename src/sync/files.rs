@@ -154,8 +154,8 @@ pub fn delivered_ids(path: &Path, format: Format) -> Result<HashSet<String>> {
             format.spec().name
         ))
     })?;
-    let text = fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-    read(text.as_bytes()).map_err(bad)
+    let bytes = fs::read(path).map_err(|e| bad(e.to_string()))?;
+    read(&bytes).map_err(bad)
 }
 
 #[cfg(test)]

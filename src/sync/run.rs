@@ -330,7 +330,13 @@ pub async fn run(
         from: format_utc_ms(&from),
         to: format_utc_ms(&to),
     };
-    let sink = data_sink(plan, &mut file, &path)?;
+    let filters = Filters {
+        since: Some(from),
+        until: to,
+        ..plan.filters.clone()
+    };
+    let about = crate::deliver::about(&plan.tenant_url, &plan.api_version, &filters, server_count);
+    let sink = data_sink(plan, &mut file, &path, about)?;
     let range = TimeRange {
         since: Some(query_from),
         ..window_range
@@ -421,9 +427,11 @@ fn data_sink<'a>(
     plan: &SyncPlan,
     file: &'a mut AtomicFile,
     path: &Path,
+    about: Vec<(String, String)>,
 ) -> Result<Box<dyn RecordSink + 'a>> {
     let options = WriteOptions {
         formula_guard: plan.formula_guard,
+        about,
         ..WriteOptions::default()
     };
     open_sink(plan.format, file, &options).map_err(|source| Error::Write {

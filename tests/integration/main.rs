@@ -23,3 +23,4 @@ mod sync;
 mod tidy;
 mod util;
 mod ux;
+mod xlsx;
