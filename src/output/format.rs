@@ -219,10 +219,14 @@ mod tests {
             e.contains("x.csv ends in .csv") && e.contains("name the file .json"),
             "{e}"
         );
+        // A workbook is a format of its own now: CSV into it is a contradiction.
+        let e = check(Format::Csv, "out.xlsx").unwrap_err();
+        assert!(e.contains("name the file .csv"), "{e}");
+        assert!(check(Format::Xlsx, "out.xlsx").is_ok());
         assert!(
-            check(Format::Csv, "out.xlsx")
+            check(Format::Csv, "out.ods")
                 .unwrap_err()
-                .contains("no format writes .xlsx")
+                .contains("no format writes .ods")
         );
         assert!(check(Format::Ndjson, "a.json").is_err());
     }

@@ -131,6 +131,13 @@ impl Failure {
     }
 }
 
+/// How many renewals one request may go through before a 401 is final. One is enough when
+/// sessions outlive the wait for a slot; a request that waited longer than a short session
+/// lives can meet an expiry again after the renewal it waited for. A credential refused right
+/// after every renewal (a refresh that gives sessions Workfront does not accept) still ends
+/// the run, with exit 3, after this many renewals.
+const RENEWALS_PER_REQUEST: u32 = 3;
+
 /// Refused connections are retried for this long at most (a server restarting comes back in
 /// seconds; one that is not there never does), not for the whole retry budget.
 pub const REFUSED_FOR: Duration = Duration::from_secs(5);
@@ -287,11 +294,10 @@ impl Client {
     {
         let started = Instant::now();
         let mut retry = 0;
-        let mut renewed = false;
+        let mut renewals_left = RENEWALS_PER_REQUEST;
         let mut refused: Option<Instant> = None;
         loop {
-            let generation = self.generation.load(std::sync::atomic::Ordering::Acquire);
-            let outcome = {
+            let (generation, outcome) = {
                 let _queued = match lane {
                     Lane::Page => Some(
                         self.pages
@@ -306,7 +312,10 @@ impl Client {
                     .acquire()
                     .await
                     .map_err(|e| Error::Internal(e.to_string()))?;
-                self.attempt(action, params).await
+                // The credential's generation as the request goes out, not as it was queued:
+                // a request that waited for a slot may carry a credential renewed meanwhile.
+                let generation = self.generation.load(std::sync::atomic::Ordering::Acquire);
+                (generation, self.attempt(action, params).await)
             };
             let failure = match outcome {
                 Ok((path, body)) => match parse(&sanitize_json(&body)) {
@@ -322,9 +331,10 @@ impl Client {
                 },
                 Err(f) => f,
             };
-            // A refused credential is renewed once, if the credential can renew.
-            if matches!(failure.error, Error::Auth { status: 401, .. }) && !renewed {
-                renewed = true;
+            // A refused credential is renewed, if it can renew; a request sent again with
+            // each new credential and refused each time gives up (see RENEWALS_PER_REQUEST).
+            if matches!(failure.error, Error::Auth { status: 401, .. }) && renewals_left > 0 {
+                renewals_left -= 1;
                 if self.renew(generation).await? {
                     continue;
                 }

@@ -97,3 +97,51 @@ fn a_credential_that_cannot_renew_fails_at_the_first_401() {
     let log = sim.simulator.request_log();
     assert_eq!(log.len(), 1, "one request, not retried: {log:?}");
 }
+
+/// Renews every time, and every credential it gives is refused: a refresh that yields
+/// sessions Workfront does not take.
+struct NeverAccepted {
+    renewals: AtomicUsize,
+}
+
+impl Authenticator for NeverAccepted {
+    fn header(&self) -> BoxFuture<'_, Result<(HeaderName, HeaderValue)>> {
+        let key = format!("refused-{}", self.renewals.load(Ordering::SeqCst));
+        futures::future::ready(Credential::ApiKey(Secret::new(key)).to_header()).boxed()
+    }
+
+    fn renew(&self) -> BoxFuture<'_, Result<bool>> {
+        self.renewals.fetch_add(1, Ordering::SeqCst);
+        futures::future::ready(Ok(true)).boxed()
+    }
+
+    fn describe(&self) -> String {
+        "never accepted test credential".into()
+    }
+}
+
+#[test]
+fn a_credential_refused_after_every_renewal_gives_up_after_three() {
+    // A request that waited longer than a short session lives may meet an expiry again after
+    // the renewal it waited for, so one renewal per request is not final; but renewals that
+    // never help must end the run, not loop.
+    let sim = sim(&demo_records());
+    let auth = Arc::new(NeverAccepted {
+        renewals: AtomicUsize::new(0),
+    });
+    let url = reqwest::Url::parse(&sim.url).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let count = runtime.block_on(async {
+        let client = Client::new(&url, "v21.0", auth.clone(), ClientOptions::default()).unwrap();
+        let search = Filters::window_only(None, chrono::Utc::now()).search();
+        client.count(&search.object, &search.count_params()).await
+    });
+    let err = count.unwrap_err();
+    assert_eq!(err.exit_code(), 3, "{err}");
+    assert_eq!(auth.renewals.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        sim.simulator.request_log().len(),
+        4,
+        "sent with each credential once"
+    );
+}

@@ -267,11 +267,11 @@ fn output_file_format_follows_the_extension() {
         assert!(!path.exists(), "{name}: nothing written");
         assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
     }
-    let path = dir.path().join("y.xlsx");
+    let path = dir.path().join("y.ods");
     let o = run(against(&sim, "export").arg("-o").arg(&path));
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("no format writes .xlsx"),
+        stderr(&o).contains("no format writes .ods"),
         "{}",
         stderr(&o)
     );

@@ -255,7 +255,7 @@ fn usage_errors_are_clap_s_own_lines_with_exit_2() {
         "{err}"
     );
     assert!(
-        err.contains("[possible values: csv, json, ndjson]"),
+        err.contains("[possible values: csv, json, ndjson, xlsx]"),
         "{err}"
     );
     assert!(!err.contains("; "), "not folded: {err}");
@@ -367,7 +367,7 @@ fn bash_completes_options_and_values_after_the_subcommand() {
     );
     assert_eq!(
         complete("jrnle-audit export --format ''", "", "--format"),
-        "csv json ndjson"
+        "csv json ndjson xlsx"
     );
     assert!(complete("jrnle-audit sync --out", "--out", "sync").contains("--out-dir"));
     assert!(complete("jrnle-audit ex", "ex", "jrnle-audit").contains("export"));
