@@ -1,29 +1,40 @@
 #!/usr/bin/env python3
-"""End-to-end benchmark of jrnle-audit (issue 5). Reproducible: `python3 benches/e2e.py`.
+"""End-to-end benchmark of jrnle-audit (issues 5 and 14). Reproducible: `python3 benches/e2e.py`.
 
-1. Starts the built-in simulator with 100,000 entries and 50 ms added latency, and times
-   `export` with --max-concurrency 1 (sequential), the default (4) and 10; checks the outputs
-   are byte-identical.
-2. Writes 1,000,000 raw records as JSON Lines (`simulate --dump`), times `normalize` to CSV and
-   to NDJSON with peak memory, and times serde_json alone parsing the same file
+1. Export against the built-in simulator under the cost model of issue 14: every answer costs
+   `--latency-ms 50`, and a search answer 25 us more per row it returns (`--row-cost-us 25`),
+   answers served in parallel. For 100,000 and 1,000,000 entries, in three shapes (uniform;
+   a daily rhythm of weekday working hours with quiet nights and weekends; four busy days a
+   month apart with long empty stretches between), at --max-concurrency 4 and 10, it prints the
+   requests the export sent (pages, counts, one-row probes, from the simulator's `-v` log),
+   requests / minimum (the minimum is every page once and one count: ceil(N/2000) + 1), the wall
+   time, wall / bound (the bound is `(ceil(N/2000) x (latency + 2000 x row cost) + latency) / c`),
+   peak memory, and whether the exports at 4 and 10 are byte-identical.
+2. With `--normalize`: writes 1,000,000 raw records as JSON Lines (`simulate --dump`), times
+   `normalize` to CSV and NDJSON with peak memory, and serde_json alone parsing the same file
    (`examples/parse_baseline.rs`).
 
-Prints a Markdown table. Timings come from this machine and vary with its load; the numbers in
-BENCHMARKS.md were made with this script.
+`--quick` runs the 100,000-entry scenarios only. Prints Markdown tables. Timings come from this
+machine and vary with its load; the numbers in BENCHMARKS.md were made with this script.
 """
 import filecmp
+import math
 import os
 import re
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "jrnle-audit")
 BASELINE = os.path.join(ROOT, "target", "release", "examples", "parse_baseline")
 KEY = "bench-key"
 TIME = "/usr/bin/time"
+LATENCY_MS = 50
+ROW_COST_US = 25
+PAGE = 2000
 
 
 def build():
@@ -44,70 +55,103 @@ def timed(cmd, env=None):
     return secs, (int(m.group(1)) / 1024 if m else None), p.stdout
 
 
-def main():
-    build()
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        sim = subprocess.Popen([BIN, "simulate", "--rows", "100000", "--seed", "1",
-                                "--latency-ms", "50", "--api-key", KEY],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        try:
-            url = sim.stdout.readline().strip().removeprefix("listening on ")
-            env = dict(os.environ, WORKFRONT_URL=url, WORKFRONT_API_KEY=KEY)
-            outputs = {}
-            for conc in (1, 4, 10):
-                out = os.path.join(tmp, f"export-{conc}.csv")
-                secs, rss, _ = timed([BIN, "export", "--since", "2025-01-01",
-                                      "--until", "2026-01-01", "--max-concurrency", str(conc),
-                                      "-o", out], env)
-                outputs[conc] = (secs, rss, out)
-            base = outputs[1][0]
-            same = all(filecmp.cmp(outputs[1][2], o[2], shallow=False) for o in outputs.values())
-            for conc, (secs, rss, _) in outputs.items():
-                label = "sequential" if conc == 1 else ("default" if conc == 4 else "")
-                rows.append((f"export 100k entries, 50 ms latency, --max-concurrency {conc}"
-                             + (f" ({label})" if label else ""),
-                             f"{secs:.2f} s", f"{base / secs:.1f}x", fmt_rss(rss)))
-            rows.append(("exports byte-identical across concurrency", str(same), "", ""))
-        finally:
-            sim.terminate()
-            sim.wait()
+def classify(log_lines):
+    """Pages, counts and one-row probes among the simulator's `-v` request lines."""
+    pages = counts = probes = 0
+    for line in log_lines:
+        m = re.match(r"(GET|POST) (\S+)", line)
+        if not m:
+            continue
+        path, _, query = m.group(2).partition("?")
+        if path.endswith("/count"):
+            counts += 1
+        elif path.endswith("/search"):
+            params = dict(urllib.parse.parse_qsl(query))
+            if params.get("$$LIMIT") == "1":
+                probes += 1
+            else:
+                pages += 1
+    return pages, counts, probes
 
-        # Memory of a large export: 1M entries, a third of them one bulk edit on a single
-        # millisecond (the window no split can divide), no added latency.
-        sim = subprocess.Popen([BIN, "simulate", "--rows", "1000000", "--seed", "2",
-                                "--api-key", KEY],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+class Simulator:
+    """`simulate -v` in the background, its request log in a file."""
+
+    def __init__(self, rows, shape, tmp):
+        self.log_path = os.path.join(tmp, f"sim-{rows}-{shape}.log")
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(
+            [BIN, "simulate", "--rows", str(rows), "--shape", shape, "--seed", "1",
+             "--latency-ms", str(LATENCY_MS), "--row-cost-us", str(ROW_COST_US),
+             "--api-key", KEY, "-v"],
+            stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.url = self.proc.stdout.readline().strip().removeprefix("listening on ")
+
+    def lines(self):
+        with open(self.log_path) as f:
+            return f.read().splitlines()
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+        self.log.close()
+
+
+def exports(rows, shapes, tmp):
+    table = []
+    for shape in shapes:
+        sim = Simulator(rows, shape, tmp)
         try:
-            url = sim.stdout.readline().strip().removeprefix("listening on ")
-            env = dict(os.environ, WORKFRONT_URL=url, WORKFRONT_API_KEY=KEY)
+            env = dict(os.environ, WORKFRONT_URL=sim.url, WORKFRONT_API_KEY=KEY)
+            outs = {}
             for conc in (4, 10):
-                out = os.path.join(tmp, f"export-1m-{conc}.csv")
+                before = len(sim.lines())
+                out = os.path.join(tmp, f"export-{rows}-{shape}-{conc}.csv")
                 secs, rss, _ = timed([BIN, "export", "--since", "2025-01-01", "--until",
-                                      "2026-01-01", "--max-concurrency", str(conc), "-o", out],
+                                      "2026-06-01", "--max-concurrency", str(conc), "-o", out],
                                      env)
-                rows.append((f"export 1M entries, no added latency, --max-concurrency {conc}",
-                             f"{secs:.2f} s", f"{1e6 / secs / 1e3:.0f} k rec/s", fmt_rss(rss)))
+                pages, counts, probes = classify(sim.lines()[before:])
+                minimum = math.ceil(rows / PAGE) + 1
+                page_cost = LATENCY_MS / 1000 + PAGE * ROW_COST_US / 1e6
+                bound = (math.ceil(rows / PAGE) * page_cost + LATENCY_MS / 1000) / conc
+                total = pages + counts + probes
+                outs[conc] = out
+                table.append((f"{rows:,}", shape, str(conc),
+                              f"{total} ({pages} / {counts} / {probes})",
+                              f"{total / minimum:.3f}", f"{secs:.2f} s", f"{bound:.2f} s",
+                              f"{secs / bound:.2f}", fmt_rss(rss)))
+            same = filecmp.cmp(outs[4], outs[10], shallow=False)
+            table.append((f"{rows:,}", shape, "4 vs 10", "", "", "", "", "",
+                          "byte-identical" if same else "DIFFERENT"))
+            for out in outs.values():
+                os.remove(out)
         finally:
-            sim.terminate()
-            sim.wait()
+            sim.stop()
+    print("| entries | shape | --max-concurrency | requests (pages / counts / probes) | "
+          "requests / minimum | wall | bound | wall / bound | peak memory |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in table:
+        print("| " + " | ".join(r) + " |")
+    print()
 
-        raw = os.path.join(tmp, "raw.ndjson")
-        with open(raw, "wb") as f:
-            subprocess.run([BIN, "simulate", "--rows", "1000000", "--seed", "1", "--dump"],
-                           stdout=f, check=True)
-        size = os.path.getsize(raw) / 2**20
-        _, _, out = timed([BASELINE, raw])
-        base_secs = float(re.search(r"in ([0-9.]+) s", out).group(1))
-        rows.append((f"serde_json alone: parse 1M records ({size:.0f} MiB) into Value",
-                     f"{base_secs:.2f} s", f"{1e6 / base_secs / 1e3:.0f} k rec/s", ""))
-        for fmt in ("csv", "ndjson"):
-            out = os.path.join(tmp, f"out.{fmt}")
-            secs, rss, _ = timed([BIN, "normalize", raw, "-o", out])
-            rows.append((f"normalize 1M records to {fmt}", f"{secs:.2f} s",
-                         f"{1e6 / secs / 1e3:.0f} k rec/s ({secs / base_secs:.2f}x serde_json)",
-                         fmt_rss(rss)))
 
+def normalize(tmp):
+    rows = []
+    raw = os.path.join(tmp, "raw.ndjson")
+    with open(raw, "wb") as f:
+        subprocess.run([BIN, "simulate", "--rows", "1000000", "--seed", "1", "--dump"],
+                       stdout=f, check=True)
+    size = os.path.getsize(raw) / 2**20
+    _, _, out = timed([BASELINE, raw])
+    base_secs = float(re.search(r"in ([0-9.]+) s", out).group(1))
+    rows.append((f"serde_json alone: parse 1M records ({size:.0f} MiB) into Value",
+                 f"{base_secs:.2f} s", f"{1e6 / base_secs / 1e3:.0f} k rec/s", ""))
+    for fmt in ("csv", "ndjson"):
+        out = os.path.join(tmp, f"out.{fmt}")
+        secs, rss, _ = timed([BIN, "normalize", raw, "-o", out])
+        rows.append((f"normalize 1M records to {fmt}", f"{secs:.2f} s",
+                     f"{1e6 / secs / 1e3:.0f} k rec/s ({secs / base_secs:.2f}x serde_json)",
+                     fmt_rss(rss)))
     print("| what | time | rate | peak memory |")
     print("|---|---|---|---|")
     for r in rows:
@@ -116,6 +160,17 @@ def main():
 
 def fmt_rss(rss):
     return f"{rss:.1f} MiB" if rss is not None else "n/a"
+
+
+def main():
+    build()
+    shapes = ("uniform", "daily", "gaps")
+    with tempfile.TemporaryDirectory() as tmp:
+        exports(100_000, shapes, tmp)
+        if "--quick" not in sys.argv:
+            exports(1_000_000, shapes, tmp)
+        if "--normalize" in sys.argv:
+            normalize(tmp)
 
 
 if __name__ == "__main__":

@@ -529,6 +529,13 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "N")]
     pub rows: Option<usize>,
 
+    /// How the --rows entries are spread over time: bulk (16 days, a third of them one bulk
+    /// edit on a single millisecond), uniform (16 days, evenly), daily (weekdays 08:00 to
+    /// 18:00 only) or gaps (four days a month apart).
+    #[arg(long, value_name = "SHAPE", default_value = "bulk", requires = "rows",
+          value_parser = PossibleValuesParser::new(crate::simulator::generate::Shape::NAMES))]
+    pub shape: String,
+
     /// Seed for the generated entries and for the order of tied rows, e.g. 7.
     #[arg(long, value_name = "S", default_value_t = 1)]
     pub seed: u64,
@@ -588,6 +595,16 @@ pub struct SimulateArgs {
     /// answers come back out of order as they do from Workfront, e.g. 100.
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub latency_jitter_ms: u64,
+
+    /// Microseconds added to a search answer for each row it returns, e.g. 25: a 2,000-row
+    /// page then costs 50 ms more than a count (slept, not spent on the CPU).
+    #[arg(long, value_name = "US", default_value_t = 0)]
+    pub row_cost_us: u64,
+
+    /// Log each request on stderr: method, path, query (credentials redacted), status, rows
+    /// returned and time taken.
+    #[arg(short, long)]
+    pub verbose: bool,
 
     /// The tenant's IANA time zone, used to render dates, e.g. Europe/Paris.
     #[arg(long, value_name = "ZONE", default_value = "America/Denver")]

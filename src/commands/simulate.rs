@@ -19,7 +19,11 @@ pub fn run(args: SimulateArgs) -> Result<()> {
         ))
     })?;
     if args.dump {
-        return dump(args.rows.unwrap_or_default(), args.seed);
+        return dump(
+            args.rows.unwrap_or_default(),
+            args.seed,
+            shape(&args.shape)?,
+        );
     }
     let records = match (&args.data, args.rows) {
         (Some(path), _) => {
@@ -27,7 +31,11 @@ pub fn run(args: SimulateArgs) -> Result<()> {
                 .map_err(|e| Error::usage(format!("cannot read --data {}: {e}", path.display())))?;
             parse_raw_records(&text, &path.display().to_string())?
         }
-        (None, Some(rows)) => generate::generate(rows, args.seed),
+        (None, Some(rows)) => {
+            let mut all = Vec::with_capacity(rows);
+            generate::generate_each(rows, args.seed, shape(&args.shape)?, |r| all.push(r));
+            all
+        }
         (None, None) => demo_records()?,
     };
     let oauth = oauth_app(&args)?;
@@ -36,6 +44,8 @@ pub fn run(args: SimulateArgs) -> Result<()> {
         forbidden_key: args.forbidden_key.map(Secret::new),
         latency: Duration::from_millis(args.latency_ms),
         latency_jitter: Duration::from_millis(args.latency_jitter_ms),
+        row_cost: Duration::from_micros(args.row_cost_us),
+        log_requests: args.verbose,
         zone,
         seed: args.seed,
         count_offset: 0,
@@ -84,12 +94,17 @@ fn fault_kinds(names: &[String]) -> Result<Vec<FaultKind>> {
         .collect()
 }
 
+/// The shape `--shape` names (clap has checked the name).
+fn shape(name: &str) -> Result<generate::Shape> {
+    generate::Shape::named(name).ok_or_else(|| Error::usage(format!("unknown --shape {name:?}")))
+}
+
 /// Generated records as JSON Lines on stdout, one at a time.
-fn dump(rows: usize, seed: u64) -> Result<()> {
+fn dump(rows: usize, seed: u64, shape: generate::Shape) -> Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
     let mut failed = None;
-    generate::generate_each(rows, seed, |record| {
+    generate::generate_each(rows, seed, shape, |record| {
         if failed.is_none()
             && let Err(e) = serde_json::to_writer(&mut out, &record)
                 .and_then(|()| out.write_all(b"\n").map_err(serde_json::Error::io))

@@ -1,6 +1,7 @@
-//! Seeded sample data for `simulate --rows N --seed S`: realistic journal entries across a
-//! daylight-saving change, with awkward values and one bulk edit that journals a third of the
-//! rows at a single millisecond.
+//! Seeded sample data for `simulate --rows N --seed S [--shape ...]`: realistic journal entries
+//! across a daylight-saving change, with awkward values, spread over time in one of several
+//! shapes (by default with one bulk edit that journals a third of the rows at a single
+//! millisecond).
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::America::Denver;
@@ -114,33 +115,110 @@ impl Generator {
     }
 }
 
+/// How generated entries are spread over time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Shape {
+    /// 16 days around the end of US daylight saving time, evenly, with a third of the rows
+    /// on one millisecond in the middle: a bulk edit (the default, and the hardest case).
+    #[default]
+    Bulk,
+    /// The same 16 days, evenly, without the bulk edit.
+    Uniform,
+    /// The same 16 days in a working rhythm: 08:00 to 18:00 tenant time on weekdays only,
+    /// nights and weekends quiet.
+    Daily,
+    /// Four days a month apart (about 90 days in all), each holding a quarter of the rows:
+    /// long empty stretches between bursts of activity.
+    Gaps,
+}
+
+impl Shape {
+    /// The names `simulate --shape` takes.
+    pub const NAMES: [&'static str; 4] = ["bulk", "uniform", "daily", "gaps"];
+
+    pub fn named(name: &str) -> Option<Shape> {
+        match name {
+            "bulk" => Some(Shape::Bulk),
+            "uniform" => Some(Shape::Uniform),
+            "daily" => Some(Shape::Daily),
+            "gaps" => Some(Shape::Gaps),
+            _ => None,
+        }
+    }
+
+    /// The stretches of time the entries fill, in order, with their widths in milliseconds.
+    fn spans(self, start: DateTime<Utc>) -> Vec<(DateTime<Utc>, i64)> {
+        let day = Duration::days(1);
+        match self {
+            Shape::Bulk | Shape::Uniform => vec![(start, (day * 16).num_milliseconds())],
+            Shape::Daily => (0..16)
+                .filter_map(|d| {
+                    use chrono::{Datelike, TimeZone};
+                    let date = (start + day * d).with_timezone(&Denver).date_naive();
+                    if date.weekday().number_from_monday() > 5 {
+                        return None;
+                    }
+                    let at = |h| {
+                        Denver
+                            .from_local_datetime(&date.and_hms_opt(h, 0, 0)?)
+                            .earliest()
+                    };
+                    let (open, close) = (at(8)?.with_timezone(&Utc), at(18)?.with_timezone(&Utc));
+                    Some((open, (close - open).num_milliseconds()))
+                })
+                .collect(),
+            Shape::Gaps => (0..4)
+                .map(|k| (start + day * (30 * k), day.num_milliseconds()))
+                .collect(),
+        }
+    }
+}
+
 /// `rows` raw JRNLE records, dated in Workfront's format in a US Mountain tenant.
 pub fn generate(rows: usize, seed: u64) -> Vec<RawRecord> {
     let mut all = Vec::with_capacity(rows);
-    generate_each(rows, seed, |r| all.push(r));
+    generate_each(rows, seed, Shape::Bulk, |r| all.push(r));
     all
 }
 
-/// The records of [`generate`], one at a time (for data sets too big to hold).
-pub fn generate_each(rows: usize, seed: u64, mut each: impl FnMut(RawRecord)) {
+/// The records of [`generate`] in `shape`, one at a time (for data sets too big to hold).
+pub fn generate_each(rows: usize, seed: u64, shape: Shape, mut each: impl FnMut(RawRecord)) {
     let mut generator = Generator::new(seed, rows);
-    // Spread over 16 days around the end of US daylight saving time (2025-11-02 08:00Z), so
-    // the data carries both -0600 and -0700 offsets and the repeated autumn hour.
+    // Spread around the end of US daylight saving time (2025-11-02 08:00Z), so the data
+    // carries both -0600 and -0700 offsets and the repeated autumn hour.
     let start: DateTime<Utc> = "2025-10-25T00:00:00Z".parse().unwrap_or_default();
-    let span_ms = Duration::days(16).num_milliseconds() as u64;
-    let step = (span_ms / rows.max(1) as u64).max(1);
-    let bulk = if rows >= 30 { rows / 3 } else { 0 };
-    let bulk_at = start + Duration::milliseconds((span_ms / 2 + 7) as i64);
+    let spans = shape.spans(start);
+    let total: i64 = spans.iter().map(|s| s.1).sum();
+    let step = (total as u64 / rows.max(1) as u64).max(1);
+    let bulk = match shape {
+        Shape::Bulk if rows >= 30 => rows / 3,
+        _ => 0,
+    };
+    let bulk_at = start + Duration::milliseconds(total / 2 + 7);
     let bulk_user = generator.below(USERS.len() as u64) as usize;
     for i in 0..rows {
         let record = if i >= rows / 3 && i < rows / 3 + bulk {
             generator.entry(bulk_at, Some(bulk_user))
         } else {
             let offset = i as u64 * step + generator.below(step);
-            generator.entry(start + Duration::milliseconds(offset as i64), None)
+            generator.entry(place(&spans, offset as i64), None)
         };
         each(record);
     }
+}
+
+/// The instant `offset` milliseconds into the spans laid end to end.
+fn place(spans: &[(DateTime<Utc>, i64)], mut offset: i64) -> DateTime<Utc> {
+    for &(from, width) in spans {
+        if offset < width {
+            return from + Duration::milliseconds(offset);
+        }
+        offset -= width;
+    }
+    spans
+        .last()
+        .map(|&(from, width)| from + Duration::milliseconds(width - 1))
+        .unwrap_or_default()
 }
 
 /// One field change of a random kind.
@@ -213,6 +291,43 @@ mod tests {
         assert!(same >= 100, "{same}");
         let ids: std::collections::HashSet<_> = rows.iter().map(|r| r["ID"].clone()).collect();
         assert_eq!(ids.len(), 300);
+    }
+
+    #[test]
+    fn each_shape_fills_its_stretches_of_time() {
+        use chrono::{Datelike, Timelike};
+        let dates = |shape| {
+            let mut out = Vec::new();
+            generate_each(2000, 4, shape, |r| {
+                let d = r["entryDate"].as_str().unwrap().to_string();
+                out.push(crate::model::date::parse_timestamp(&d).unwrap());
+            });
+            out
+        };
+        let bulk = dates(Shape::Bulk);
+        assert_eq!(
+            bulk,
+            generate(2000, 4)
+                .iter()
+                .map(|r| {
+                    crate::model::date::parse_timestamp(r["entryDate"].as_str().unwrap()).unwrap()
+                })
+                .collect::<Vec<_>>()
+        );
+        let uniform = dates(Shape::Uniform);
+        let distinct: std::collections::HashSet<_> = uniform.iter().collect();
+        assert!(distinct.len() > 1990, "no bulk edit: {}", distinct.len());
+        for d in dates(Shape::Daily) {
+            let local = d.with_timezone(&Denver);
+            assert!(local.weekday().number_from_monday() <= 5, "{local}");
+            assert!((8..18).contains(&local.hour()), "{local}");
+        }
+        let mut gaps = dates(Shape::Gaps);
+        gaps.sort();
+        let long_gaps = gaps
+            .windows(2)
+            .filter(|w| w[1] - w[0] > chrono::Duration::days(20));
+        assert_eq!(long_gaps.count(), 3);
     }
 
     #[test]

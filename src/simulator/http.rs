@@ -33,12 +33,35 @@ pub(super) async fn handle(
     body: Bytes,
 ) -> Response {
     let _in_flight = InFlight::enter(&shared);
+    let started = std::time::Instant::now();
     let delay = shared.delay();
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
     shared.log_request(format!("{method} {uri}"));
-    let mut response = respond(&shared, &method, &uri, &headers, &body).await;
+    let answering = std::time::Instant::now();
+    let (mut response, rows) = respond(&shared, &method, &uri, &headers, &body).await;
+    // The cost model: each row a search returns costs its time (issue 14), and the time spent
+    // reading and rendering the rows here is part of it, as a database's is part of
+    // Workfront's: the simulator's own work on a busy machine does not add to the model.
+    let row_cost = shared.config.row_cost * u32::try_from(rows).unwrap_or(u32::MAX);
+    let owed = row_cost.saturating_sub(answering.elapsed());
+    if !owed.is_zero() {
+        tokio::time::sleep(owed).await;
+    }
+    if shared.config.log_requests {
+        eprintln!(
+            "{}",
+            trace_line(
+                &method,
+                &uri,
+                &body,
+                response.status(),
+                rows,
+                started.elapsed()
+            )
+        );
+    }
     if shared.config.faults.resets() {
         // New connections for every request, so connection resets keep happening.
         response.headers_mut().insert(
@@ -66,13 +89,50 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// `simulate -v`'s line for one request: method, path, query (and a POST's form body) with
+/// every credential parameter redacted, status, rows returned, time taken.
+fn trace_line(
+    method: &Method,
+    uri: &Uri,
+    body: &[u8],
+    status: StatusCode,
+    rows: usize,
+    took: std::time::Duration,
+) -> String {
+    let mut params: Vec<(String, String)> = uri
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    if method == Method::POST && !uri.path().starts_with("/integrations/") {
+        params.extend(form_urlencoded::parse(body).into_owned());
+    }
+    for (k, v) in &mut params {
+        if CREDENTIAL_PARAMS.iter().any(|c| k.eq_ignore_ascii_case(c)) {
+            *v = "(redacted)".into();
+        }
+    }
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&params)
+        .finish();
+    let sep = if query.is_empty() { "" } else { "?" };
+    format!(
+        "{method} {}{sep}{query} {} {rows} rows {} ms",
+        uri.path(),
+        status.as_u16(),
+        took.as_millis()
+    )
+}
+
+/// Parameters that carry a credential (API notes §2), never logged.
+const CREDENTIAL_PARAMS: [&str; 2] = ["apiKey", "sessionID"];
+
 async fn respond(
     shared: &Shared,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
-) -> Response {
+) -> (Response, usize) {
     let over_limit = shared
         .config
         .faults
@@ -85,7 +145,7 @@ async fn respond(
     };
     if let Some(kind) = fault {
         if let Some(response) = early_response(kind) {
-            return response;
+            return (response, 0);
         }
         if kind == FaultKind::Timeout {
             tokio::time::sleep(shared.config.faults.stall).await;
@@ -93,7 +153,7 @@ async fn respond(
     }
     if uri.path().starts_with("/integrations/oauth2/") {
         let c = &shared.config;
-        return super::oauth::answer(
+        let answer = super::oauth::answer(
             c.oauth.as_ref(),
             &shared.issued,
             c.seed,
@@ -102,41 +162,46 @@ async fn respond(
             body,
         )
         .unwrap_or_else(|e| error_response(&e));
+        return (answer, 0);
     }
     let uri_len = uri.to_string().len();
     if uri_len > MAX_URI_LEN {
-        return html(
+        let refused = html(
             StatusCode::URI_TOO_LONG,
             "<html><body><h1>414 Request-URI Too Large</h1></body></html>",
         );
+        return (refused, 0);
     }
     match (answer(shared, method, uri, headers, body), fault) {
-        (Ok(body), Some(kind @ (FaultKind::Truncated | FaultKind::InvalidJson))) => {
-            damage(kind, body)
+        (Ok((body, rows)), Some(kind @ (FaultKind::Truncated | FaultKind::InvalidJson))) => {
+            (damage(kind, body), rows)
         }
-        (Ok(body), _) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
-            body,
-        )
-            .into_response(),
-        (Err(e), _) => error_response(&e),
+        (Ok((body, rows)), _) => {
+            let ok = (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
+                body,
+            );
+            (ok.into_response(), rows)
+        }
+        (Err(e), _) => (error_response(&e), 0),
     }
 }
 
+/// The answer's body, with how many records a search returned (0 for anything else).
 fn answer(
     shared: &Shared,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<(Vec<u8>, usize), ApiError> {
     let (version, action) = route(uri.path())?;
     let mut params = request_params(method, uri, body, &action)?;
     authenticate(shared, headers, &params)?;
     if let Some(obj) = action.strip_prefix("metadata:") {
         return super::metadata::metadata(obj)
-            .map(|m| m.to_string().into_bytes())
+            .map(|m| (m.to_string().into_bytes(), 0))
             .ok_or_else(|| ApiError::invalid("unknown object"));
     }
     let model = format!("V{}", version.trim_start_matches('v').replace('.', "_"));
@@ -155,9 +220,10 @@ fn answer(
     let entries = shared.entries.read().unwrap_or_else(|e| e.into_inner());
     let candidates = candidates(&entries, &query);
     match (action.as_str(), report) {
-        ("count", _) => Ok(count_body(shared, &query, candidates)),
+        ("count", _) => Ok((count_body(shared, &query, candidates), 0)),
         (_, Some(report)) => {
-            Ok(report.answer(matching(shared, &query, candidates), &shared.config.zone))
+            let body = report.answer(matching(shared, &query, candidates), &shared.config.zone);
+            Ok((body, 0))
         }
         _ => Ok(search_answer(shared, &query, candidates)),
     }
@@ -234,8 +300,12 @@ fn count_body(shared: &Shared, query: &SimQuery, candidates: &[store::Entry]) ->
     json!({"data": {"count": count}}).to_string().into_bytes()
 }
 
-/// A page of the matching entries in the query's order.
-fn search_answer(shared: &Shared, query: &SimQuery, candidates: &[store::Entry]) -> Vec<u8> {
+/// A page of the matching entries in the query's order, and how many it holds.
+fn search_answer(
+    shared: &Shared,
+    query: &SimQuery,
+    candidates: &[store::Entry],
+) -> (Vec<u8>, usize) {
     let zone = shared.config.zone;
     let matching = matching(shared, query, candidates);
     if query.is_stored_order() {
@@ -261,22 +331,24 @@ fn search_answer(shared: &Shared, query: &SimQuery, candidates: &[store::Entry])
     search_body(rows, &query.fields, &zone)
 }
 
-/// `{"data": [...]}` for a page of entries.
+/// `{"data": [...]}` for a page of entries, and how many it holds.
 fn search_body<'e>(
     rows: impl Iterator<Item = &'e store::Entry>,
     fields: &[store::Selected],
     zone: &chrono_tz::Tz,
-) -> Vec<u8> {
+) -> (Vec<u8>, usize) {
     let mut body = Vec::with_capacity(64 * 1024);
     body.extend_from_slice(b"{\"data\":[");
+    let mut n = 0;
     for (i, e) in rows.enumerate() {
         if i > 0 {
             body.push(b',');
         }
         e.render_json(&mut body, fields, zone);
+        n = i + 1;
     }
     body.extend_from_slice(b"]}");
-    body
+    (body, n)
 }
 
 /// `/attask/api/<version>/<obj>/<action>` or `/attask/api/<obj>/<action>` → (version, action).

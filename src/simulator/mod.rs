@@ -48,6 +48,12 @@ pub struct SimConfig {
     pub latency: Duration,
     /// Up to this much more, drawn for each answer: answers overtake each other.
     pub latency_jitter: Duration,
+    /// Added to a search answer for each row it returns: with `latency`, the cost model of
+    /// issue 14 (an answer costs a base latency plus time per row; a page of 2,000 rows is the
+    /// expensive thing Workfront serves). Slept, so it costs no CPU.
+    pub row_cost: Duration,
+    /// Log each request on stderr (`simulate -v`).
+    pub log_requests: bool,
     /// The tenant's time zone, in which dates are rendered (with its daylight saving time).
     pub zone: Tz,
     /// Seeds the order of tied rows, which differs on each request.
@@ -89,6 +95,8 @@ impl Default for SimConfig {
             forbidden_key: None,
             latency: Duration::ZERO,
             latency_jitter: Duration::ZERO,
+            row_cost: Duration::ZERO,
+            log_requests: false,
             zone: chrono_tz::America::Denver,
             seed: 0,
             count_offset: 0,

@@ -13,9 +13,11 @@ use crate::error::{Error, Result};
 use crate::workfront::client::{Client, Task};
 use crate::workfront::object::{Convert, Keyed, ObjectType};
 use crate::workfront::paging::{self, Chain, Step};
-use crate::workfront::plan::{Planned, plan};
+use crate::workfront::plan::{Planned, first_page_of, plan};
 use crate::workfront::query::{MAX_PAGE, Search};
-use crate::workfront::window::{WINDOW_TARGET, Window};
+#[cfg(doc)]
+use crate::workfront::window::WINDOW_TARGET;
+use crate::workfront::window::Window;
 
 /// How many planned windows may wait for their pages (see [`plan_ahead`]).
 const PLAN_AHEAD: usize = 64;
@@ -25,6 +27,11 @@ const LOOKAHEAD: usize = 2;
 
 /// How many times a window is fetched in full before a count mismatch is final.
 pub const FETCH_ATTEMPTS: usize = 3;
+
+/// A window of up to this many entries is gathered whole before it is passed on, so that a
+/// count mismatch can be mended by fetching it again; a bigger one (up to [`WINDOW_TARGET`],
+/// or a burst on one millisecond) is passed on page by page, to keep memory flat.
+pub const GATHER_LIMIT: u64 = 10_000;
 
 /// What a fetch did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -112,7 +119,7 @@ fn plan_ahead<'a, O: ObjectType, T: Keyed + Send + 'static>(
 /// `concurrency` requests in flight (planning counts share its cap); `try_buffered` lines up a
 /// few pages more and yields them in order, so a slow page holds up the output but not the
 /// next requests, and at most that many pages wait beside the window being assembled.
-fn pages<'a, O: ObjectType, T: Send + 'static>(
+fn pages<'a, O: ObjectType, T: Keyed + Send + 'static>(
     client: &'a Client,
     filters: &'a Search<O>,
     planned: impl futures::Stream<Item = Result<Planned<T>>> + 'a,
@@ -135,16 +142,27 @@ fn pages<'a, O: ObjectType, T: Send + 'static>(
             )
         })
         .try_flatten()
-        .map_ok(move |(i, w, p, ready)| match ready {
-            Some(page) => Either::Left(futures::future::ready(Ok((i, w, page)))),
-            None => {
-                let params = w.scope(filters).page_params(paging::offset(p), MAX_PAGE);
-                // Each page is a task of its own, so its answer is read and parsed as it
-                // arrives, also while this task is busy putting a window in order and writing.
-                let client = client.clone();
-                let object = filters.object.clone();
-                let page = Task::spawn(async move { client.page(&object, &params, convert).await });
-                Either::Right(async move { page.await.map(|page| (i, w, page)) })
+        .map_ok(move |(i, w, p, asked)| {
+            let params = w.scope(filters).page_params(paging::offset(p), MAX_PAGE);
+            let (client, object) = (client.clone(), filters.object.clone());
+            // Each page is a task of its own, so its answer is read and parsed as it arrives,
+            // also while this task is busy putting a window in order and writing.
+            let ask =
+                move || Task::spawn(async move { client.page(&object, &params, convert).await });
+            let page = asked.is_none().then(|| ask.clone()());
+            async move {
+                // The range's first page, asked for with the count, serves the first window
+                // unless an entry before the window shows it was planned on other data.
+                if let Some(asked) = asked
+                    && let Some(first) = first_page_of(&w, asked.await?)
+                {
+                    return Ok((i, w, first));
+                }
+                let page = match page {
+                    Some(page) => page.await?,
+                    None => ask().await?,
+                };
+                Ok((i, w, page))
             }
         })
         .try_buffered(concurrency.max(1) + LOOKAHEAD)
@@ -181,9 +199,9 @@ async fn assemble<O: ObjectType, T: Keyed + Send + 'static>(
 }
 
 /// The window whose pages are arriving, checked page by page (see [`paging`]). A window of up
-/// to [`WINDOW_TARGET`] entries is gathered whole, so a count mismatch can be mended by fetching
-/// it again before anything of it is written. A bigger one (a burst on one millisecond, which
-/// no split divides) is passed on page by page to keep memory flat: its pages come sorted on
+/// to [`GATHER_LIMIT`] entries is gathered whole, so a count mismatch can be mended by fetching
+/// it again before anything of it is written. A bigger one is passed on page by page to keep
+/// memory flat (on a mismatch it fails, exit 5, and the output is not committed): its pages come sorted on
 /// the unique key `(entryDate, ID)`, so an entry repeated across a page boundary is dropped by
 /// keeping only keys above the last one passed on.
 struct Assembly<T> {
@@ -201,14 +219,14 @@ struct Assembly<T> {
 
 impl<T: Keyed + Send + 'static> Assembly<T> {
     fn new(index: usize, w: Window) -> Assembly<T> {
-        let streaming = w.count > WINDOW_TARGET;
+        let streaming = w.count > GATHER_LIMIT;
         Assembly {
             index,
             window: w,
             streaming,
             chain: Chain::default(),
             gap: false,
-            // Room for the window as counted (at most [`WINDOW_TARGET`]), not twice as much.
+            // Room for the window as counted (at most [`GATHER_LIMIT`]), not twice as much.
             records: if streaming {
                 Vec::new()
             } else {

@@ -1,7 +1,15 @@
-//! Planning the windows of a query: the range is counted and split in time until no window
-//! holds more than [`WINDOW_TARGET`] entries (save a burst on one millisecond), and the
-//! windows are handed out in time order, each as soon as it and every window before it are
-//! final, so pages of the first windows are fetched while later ones are still being split.
+//! Planning the windows of a query: the range is counted and, when it holds more than
+//! [`WINDOW_TARGET`] entries, split where its entries are (save a burst on one millisecond),
+//! and the windows are handed out in time order, each as soon as it and every window before it
+//! are final, so pages of the first windows are fetched while later ones are still being split.
+//!
+//! What it costs (issue 14): a range of up to [`WINDOW_TARGET`] entries costs one count and its
+//! pages, nothing else: the first page goes out with the count, and the other pages as soon as
+//! the count is in. A bigger range is split at its quantiles, read with one-row probes at
+//! offsets (`$$FIRST = k·count/parts`, `$$LIMIT = 1`), so every part holds about the same
+//! number of entries whatever the shape of the data (working hours, quiet weekends, months
+//! without a change): no request is ever made for a stretch of time, only for positions among
+//! the entries. Each split costs a probe and a count per part.
 
 use chrono::{DateTime, Duration, Utc};
 use futures::stream::{self, BoxStream, FuturesOrdered};
@@ -19,34 +27,33 @@ use crate::workfront::window::Window;
 /// A window of the plan, or one still to split.
 enum Node {
     Ready(Window),
-    /// With whether it holds most of its parent's entries (see [`parts`]).
-    Split(Window, bool),
+    Split(Window),
 }
 
 impl Node {
     /// Empty windows are dropped: no page request is ever made for them.
-    fn of(w: Window, concentrated: bool) -> Option<Node> {
+    fn of(w: Window) -> Option<Node> {
         match w.count {
             0 => None,
-            _ if w.too_big() => Some(Node::Split(w, concentrated)),
+            _ if w.too_big() => Some(Node::Split(w)),
             _ => Some(Node::Ready(w)),
         }
     }
 }
 
-/// A window of the plan, with its first page when the plan has read it already.
-#[derive(Debug)]
+/// A window of the plan, with its first page when the plan asked for it already.
 pub struct Planned<T> {
     pub window: Window,
-    /// Page 0 of the window (see [`first_page_of`]).
-    pub first_page: Option<Vec<T>>,
+    /// Page 0 of the whole range, asked for with the count (see [`first_page_of`]); on the
+    /// first window only.
+    pub first_page: Option<Task<Vec<T>>>,
     /// On the first window: Workfront's count for the whole range, known before any split.
     pub total: Option<u64>,
 }
 
 /// The windows of the query, in time order. Every window that must be split is split as soon
 /// as it is counted, all at once, and each window is handed out as soon as it and every window
-/// before it are final. The first comes with its first page, read while the range was counted.
+/// before it are final. The first comes with the range's first page, asked for with the count.
 pub fn plan<'a, O: ObjectType, T: Keyed + Send + 'static>(
     client: &'a Client,
     filters: &'a Search<O>,
@@ -62,7 +69,7 @@ pub fn plan<'a, O: ObjectType, T: Keyed + Send + 'static>(
             };
             windows.map_ok(move |window| Planned {
                 window,
-                first_page: page.take().and_then(|p| first_page_of(&window, p)),
+                first_page: page.take(),
                 total: total.take(),
             })
         })
@@ -70,11 +77,11 @@ pub fn plan<'a, O: ObjectType, T: Keyed + Send + 'static>(
 }
 
 /// Page 0 of the first window, from page 0 of the whole range: the window starts where the
-/// range's entries start, so the range's first entries are the window's, up to its end. Kept
-/// only when it holds no entry before the window (one journaled since the window was
-/// counted, in a part then empty): the entries from the window's end on are dropped, and a
-/// page left short by that has seen the window's end, as a short page does.
-fn first_page_of<R: Keyed>(window: &Window, page: Vec<R>) -> Option<Vec<R>> {
+/// range starts, so the range's first entries are the window's, up to its end. Kept only when
+/// it holds no entry before the window (one journaled since the window was counted, in a part
+/// then empty): the entries from the window's end on are dropped, and a page left short by
+/// that has seen the window's end, as a short page does.
+pub fn first_page_of<R: Keyed>(window: &Window, page: Vec<R>) -> Option<Vec<R>> {
     let since = format_utc_ms(&window.since);
     let until = format_utc_ms(&window.until);
     let before_end = |f: &R| f.sort_key().0 < until.as_str();
@@ -95,8 +102,8 @@ fn subtree<'a, O: ObjectType, T: Keyed + Send + 'static>(
         Node::Ready(w) => stream::once(async move { Ok(w) }).boxed(),
         // Every part is planned at once; a part that needs no split is ready as soon as its
         // count (and those before it) are in.
-        Node::Split(w, concentrated) => parts(client, filters, convert, w, concentrated)
-            .try_filter_map(|(w, c)| async move { Ok(Node::of(w, c)) })
+        Node::Split(w) => parts(client, filters, convert, w)
+            .try_filter_map(|w| async move { Ok(Node::of(w)) })
             .map_ok(move |node| subtree(client, filters, convert, node).try_collect::<Vec<_>>())
             .try_buffered(MAX_PARTS_IN_PLANNING)
             .map_ok(|ws| stream::iter(ws.into_iter().map(Ok)))
@@ -105,62 +112,42 @@ fn subtree<'a, O: ObjectType, T: Keyed + Send + 'static>(
     }
 }
 
-/// How many parts of one window are planned at once (a split makes at most 256, and more
-/// with a carved millisecond).
+/// How many parts of one window are planned at once.
 const MAX_PARTS_IN_PLANNING: usize = 512;
 
-/// The whole range as one window, counted, and narrowed to where its entries are when it
-/// must be split: entries that fill a few days of a range of years would otherwise cost a
-/// level of counts. The count, the first page (which also shows the first entry) and a probe
-/// for the last entry go out at once: one round trip, and a range of up to a page is then
-/// fetched already; a small range has no use for the probe.
+/// The whole range as one window, counted. The first page goes out with the count, and is
+/// not waited for: the plan (and the other pages) start from the count alone.
 async fn root<O: ObjectType, T: Keyed + Send + 'static>(
     client: &Client,
     filters: &Search<O>,
     convert: impl Convert<O, T>,
-) -> Result<(u64, Option<Node>, Vec<T>)> {
-    let (count, page, last) = futures::future::try_join3(
-        client.count(&filters.object, &filters.count_params()),
-        client.page(&filters.object, &filters.page_params(0, MAX_PAGE), convert),
-        client.search(&filters.object, &filters.last_params(), convert),
-    )
-    .await?;
-    let first = page.first().and_then(instant);
-    // Without --since the range starts at the first entry; should its date not read (which
-    // Workfront does not send), at the epoch, so that what was counted is still fetched.
-    let since = match (filters.since, first) {
-        (Some(since), _) | (None, Some(since)) => since,
-        (None, None) if count > 0 => DateTime::UNIX_EPOCH,
-        (None, None) => return Ok((count, None, page)),
+) -> Result<(u64, Option<Node>, Task<Vec<T>>)> {
+    let page = {
+        let (client, object) = (client.clone(), filters.object.clone());
+        let params = filters.page_params(0, MAX_PAGE);
+        Task::spawn(async move { client.page(&object, &params, convert).await })
     };
-    let mut root = Window {
-        since,
+    let count = client
+        .count(&filters.object, &filters.count_params())
+        .await?;
+    // Without --since the range starts at the epoch: the same entries as "before --until"
+    // (Workfront has none older), as one window whose start is a date.
+    let root = Window {
+        since: filters.since.unwrap_or(DateTime::UNIX_EPOCH),
         until: filters.until,
         count,
     };
-    if root.too_big() {
-        if let Some(first) = first {
-            root.since = root.since.max(first);
-        }
-        if let Some(last) = last.first().and_then(instant) {
-            root.until = root.until.min(last + Duration::milliseconds(1));
-        }
-    }
-    Ok((count, Node::of(root, false), page))
+    Ok((count, Node::of(root), page))
 }
 
-/// Split one window in time and count the parts, yielding each part in order as soon as its
-/// count is in. Each part comes with whether it holds most of its parent's entries: such a
-/// part may hold a burst (a bulk edit puts thousands of entries on one millisecond, which no
-/// split in time can divide), so its next split also gives the millisecond of its middle entry
-/// a part of its own, found with one probe, instead of closing in on it level by level.
+/// Split one window at its quantiles and count the parts, yielding each part in order as soon
+/// as its count is in (see the module doc). The probes and then the counts go out all at once.
 fn parts<'a, O: ObjectType, T: Keyed + Send + 'static>(
     client: &'a Client,
     filters: &'a Search<O>,
     convert: impl Convert<O, T>,
     w: Window,
-    concentrated: bool,
-) -> impl futures::Stream<Item = Result<(Window, bool)>> + 'a {
+) -> impl futures::Stream<Item = Result<Window>> + 'a {
     // Each request is a task of its own: it completes, and frees its slot, even while the
     // planner waits for the pages to catch up.
     let count_of = move |(since, until): (DateTime<Utc>, DateTime<Utc>)| {
@@ -178,16 +165,22 @@ fn parts<'a, O: ObjectType, T: Keyed + Send + 'static>(
         }
     };
     stream::once(async move {
-        let mut parts = w.split();
-        if concentrated {
-            let probe = w.scope(filters).page_params((w.count / 2) as usize, 1);
-            let (client, object) = (client.clone(), filters.object.clone());
-            let middle =
-                Task::spawn(async move { client.search(&object, &probe, convert).await }).await?;
-            if let Some(m) = middle.first().and_then(instant) {
-                parts = carve(&parts, m);
-            }
-        }
+        let probes: FuturesOrdered<_> = w
+            .quantiles()
+            .into_iter()
+            .map(|offset| {
+                let probe = w.scope(filters).page_params(offset as usize, 1);
+                let (client, object) = (client.clone(), filters.object.clone());
+                Task::spawn(async move { client.search(&object, &probe, convert).await })
+            })
+            .collect();
+        let found: Vec<Vec<T>> = probes.try_collect().await?;
+        let dates: Vec<DateTime<Utc>> = found
+            .iter()
+            .filter_map(|p| p.first())
+            .filter_map(instant)
+            .collect();
+        let mut parts = cut(&w, &dates);
         let last = parts
             .pop()
             .ok_or_else(|| Error::Internal("a window split into no parts".into()))?;
@@ -218,32 +211,40 @@ fn parts<'a, O: ObjectType, T: Keyed + Send + 'static>(
             };
             Ok(Some((part, None)))
         })
-        .map_ok(move |part| (part, part.count * 2 > w.count))
     })
     .try_flatten()
 }
 
-/// Give the millisecond `m` a part of its own, cutting the part that holds it.
-fn carve(
-    parts: &[(DateTime<Utc>, DateTime<Utc>)],
-    m: DateTime<Utc>,
-) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
-    let next = m + Duration::milliseconds(1);
-    let mut out = Vec::with_capacity(parts.len() + 2);
-    for &(a, b) in parts {
-        if a <= m && m < b {
-            if a < m {
-                out.push((a, m));
-            }
-            out.push((m, next.min(b)));
-            if next < b {
-                out.push((next, b));
-            }
-        } else {
-            out.push((a, b));
+/// The parts of `w` cut at the dates its quantile probes found. A date two probes share holds
+/// at least a part's worth of entries on one millisecond (a bulk edit, which no cut in time
+/// divides): that millisecond gets a part of its own, so the parts around it are small and
+/// the burst is paged whole; every other date starts a part. At least two parts come out of a
+/// window wider than a millisecond, so splitting always makes progress.
+fn cut(w: &Window, dates: &[DateTime<Utc>]) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let ms = Duration::milliseconds(1);
+    let mut bounds: Vec<DateTime<Utc>> = Vec::with_capacity(dates.len() * 2 + 1);
+    for (i, &d) in dates.iter().enumerate() {
+        bounds.push(d);
+        let shared = dates[i + 1..].contains(&d) || (i > 0 && dates[..i].contains(&d));
+        if shared || d == w.since {
+            bounds.push(d + ms);
         }
     }
-    out
+    if bounds.iter().all(|b| *b <= w.since || *b >= w.until) {
+        // No probe fell inside (the entries moved while probing): halve the window in time.
+        bounds.push(w.since + (w.until - w.since) / 2);
+    }
+    bounds.retain(|b| w.since < *b && *b < w.until);
+    bounds.sort();
+    bounds.dedup();
+    let mut parts = Vec::with_capacity(bounds.len() + 1);
+    let mut from = w.since;
+    for b in bounds {
+        parts.push((from, b));
+        from = b;
+    }
+    parts.push((from, w.until));
+    parts
 }
 
 /// A record's instant, when its date reads as one.
@@ -288,24 +289,34 @@ mod tests {
     }
 
     #[test]
-    fn carving_gives_the_millisecond_its_own_part_and_keeps_the_cover() {
+    fn cuts_start_parts_at_the_probed_dates_and_give_a_shared_millisecond_its_own() {
         let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
-        let parts = vec![
-            (t("2025-01-01T00:00:00Z"), t("2025-01-02T00:00:00Z")),
-            (t("2025-01-02T00:00:00Z"), t("2025-01-03T00:00:00Z")),
-        ];
-        let m = t("2025-01-02T00:00:00Z");
-        let out = carve(&parts, m);
-        assert_eq!(out.len(), 3);
-        assert_eq!(out[1], (m, m + Duration::milliseconds(1)));
-        let m = t("2025-01-01T12:00:00Z");
-        let out = carve(&parts, m);
-        assert_eq!(out.len(), 4);
-        assert_eq!(out[0].0, parts[0].0);
-        assert_eq!(out.last().unwrap().1, parts[1].1);
-        for pair in out.windows(2) {
-            assert_eq!(pair[0].1, pair[1].0);
+        let w = Window {
+            since: t("2025-01-01T00:00:00Z"),
+            until: t("2025-01-05T00:00:00Z"),
+            count: 300_000,
+        };
+        let ms = Duration::milliseconds(1);
+        let (a, b) = (t("2025-01-02T00:00:00Z"), t("2025-01-03T00:00:00Z"));
+        assert_eq!(cut(&w, &[a, b]), vec![(w.since, a), (a, b), (b, w.until)]);
+        // Two probes on one millisecond: a burst, carved out.
+        assert_eq!(
+            cut(&w, &[a, a, b]),
+            vec![(w.since, a), (a, a + ms), (a + ms, b), (b, w.until)]
+        );
+        // A burst at the window's start: carved too, so the split makes progress.
+        assert_eq!(
+            cut(&w, &[w.since, w.since]),
+            vec![(w.since, w.since + ms), (w.since + ms, w.until)]
+        );
+        // Nothing inside: halved in time.
+        assert_eq!(cut(&w, &[]).len(), 2);
+        for dates in [vec![a, b], vec![a, a, b], vec![w.since], vec![]] {
+            let parts = cut(&w, &dates);
+            assert_eq!(parts[0].0, w.since);
+            assert_eq!(parts.last().unwrap().1, w.until);
+            assert!(parts.windows(2).all(|p| p[0].1 == p[1].0), "contiguous");
+            assert!(parts.iter().all(|(x, y)| x < y), "non-empty");
         }
-        assert_eq!(carve(&parts, t("2030-01-01T00:00:00Z")), parts);
     }
 }

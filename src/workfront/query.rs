@@ -159,15 +159,7 @@ impl<O: ObjectType> Search<O> {
 
     /// A page of a search: conditions, window, explicit fields, a total order, page bounds.
     pub fn page_params(&self, first: usize, limit: usize) -> Params {
-        self.sorted("asc", first, limit)
-    }
-
-    /// The newest matching record: the same query sorted the other way, one row.
-    pub fn last_params(&self) -> Params {
-        self.sorted("desc", 0, 1)
-    }
-
-    fn sorted(&self, order: &str, first: usize, limit: usize) -> Params {
+        let order = "asc";
         let mut p = self.count_params();
         p.push(("fields".into(), self.object.fields()));
         p.push((format!("{}_1_Sort", self.object.date_field()), order.into()));

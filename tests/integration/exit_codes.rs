@@ -211,10 +211,10 @@ fn exit_5_when_the_count_never_matches_and_nothing_is_written() {
 }
 
 #[test]
-fn exit_5_when_a_window_too_big_to_split_does_not_match_its_count() {
-    // 12,000 entries on one millisecond (a bulk edit): more than a window holds and no split
-    // can divide it, so it is passed on page by page and cannot be fetched again. A count that
-    // stays one over what the pages hold must still fail, with nothing written.
+fn exit_5_when_a_window_passed_on_page_by_page_does_not_match_its_count() {
+    // 12,000 entries on one millisecond (a bulk edit): more than a window gathers whole
+    // (GATHER_LIMIT), so it is passed on page by page and cannot be fetched again. A count
+    // that stays one over what the pages hold must still fail, with nothing written.
     let mut records = jrnle_audit::simulator::generate::generate(12_000, 3);
     for r in &mut records {
         r.insert("entryDate".into(), "2025-11-02T01:30:00:007-0600".into());
@@ -233,7 +233,7 @@ fn exit_5_when_a_window_too_big_to_split_does_not_match_its_count() {
     let err = stderr(&o);
     assert!(
         err.contains(
-            "completeness check failed for [2025-11-02T07:30:00.007Z, 2025-11-02T07:30:00.008Z): \
+            "completeness check failed for [2025-11-01T00:00:00.000Z, 2025-11-03T00:00:00.000Z): \
              Workfront counts 12001 entries, 12000 were fetched; nothing was written"
         ),
         "{err}"
@@ -247,5 +247,5 @@ fn exit_5_when_a_window_too_big_to_split_does_not_match_its_count() {
         .iter()
         .filter(|r| r.contains("/search?") && r.contains("LIMIT=2000"))
         .count();
-    assert_eq!(pages, 12_000usize.div_ceil(1999));
+    assert_eq!(pages, jrnle_audit::workfront::paging::pages_for(12_001));
 }

@@ -91,8 +91,8 @@ fn windows_cost_about_one_page_per_2000_entries_and_never_an_empty_window() {
 
 #[test]
 fn a_range_of_up_to_a_page_costs_one_round_trip() {
-    // The count, the first page and the probe for the last entry go out together; the page
-    // is the whole export, so nothing else is asked.
+    // The count and the first page go out together; the page is the whole export, so
+    // nothing else is asked.
     let config = jrnle_audit::simulator::SimConfig {
         latency: std::time::Duration::from_millis(100),
         ..sim_config()
@@ -103,8 +103,72 @@ fn a_range_of_up_to_a_page_costs_one_round_trip() {
     let log = sim.simulator.request_log();
     assert_eq!(requests(&log, "count").len(), 1, "{log:#?}");
     let searches = requests(&log, "search");
-    assert_eq!(searches.len(), 2, "{log:#?}");
-    assert!(searches.iter().any(|s| s["$$LIMIT"] == "2000"));
-    assert!(searches.iter().any(|s| s["$$LIMIT"] == "1"));
-    assert_eq!(sim.simulator.peak_concurrency(), 3);
+    assert_eq!(searches.len(), 1, "{log:#?}");
+    assert_eq!(searches[0]["$$LIMIT"], "2000");
+    assert_eq!(sim.simulator.peak_concurrency(), 2);
+}
+
+/// Requests an export sends for `records` (pages, counts, one-row probes), checked on the way:
+/// the export is whole and no request is for a stretch without entries.
+fn export_requests(records: &[jrnle_audit::input::RawRecord]) -> (usize, usize, usize) {
+    let sim = sim(records);
+    let out = ok(against(&sim, "export")
+        .args(["--since", "2025-01-01", "--until", "2026-06-01"])
+        .args(["--format", "ndjson"]));
+    assert_eq!(ndjson_rows(&out).len(), records.len());
+    let log = sim.simulator.request_log();
+    let dates: Vec<DateTime<Utc>> = records
+        .iter()
+        .map(|r| instant(r["entryDate"].as_str().unwrap()))
+        .collect();
+    let searches = requests(&log, "search");
+    for s in searches.iter().chain(&requests(&log, "count")) {
+        let (lo, hi) = (instant(&s["entryDate"]), instant(&s["entryDate_Range"]));
+        assert!(
+            dates.iter().any(|d| *d >= lo && *d <= hi),
+            "a request for an empty stretch [{lo}, {hi}]"
+        );
+    }
+    let probes = searches.iter().filter(|s| s["$$LIMIT"] == "1").count();
+    (
+        searches.len() - probes,
+        requests(&log, "count").len(),
+        probes,
+    )
+}
+
+#[test]
+fn an_export_costs_its_pages_and_one_count_up_to_the_window_target() {
+    use jrnle_audit::simulator::generate::{Shape, generate_each};
+    use jrnle_audit::workfront::paging::pages_for;
+    // 60,000 entries in a daily rhythm: one window, so one count and the pages that prove
+    // its end (each page overlaps the next by one entry), nothing else.
+    let mut records = Vec::new();
+    generate_each(60_000, 3, Shape::Daily, |r| records.push(r));
+    assert_eq!(export_requests(&records), (pages_for(60_000), 1, 0));
+}
+
+#[test]
+fn a_range_past_the_window_target_is_cut_at_its_quantiles_not_in_time() {
+    use jrnle_audit::simulator::generate::{Shape, generate_each};
+    use jrnle_audit::workfront::paging::pages_for;
+    // Four busy days a month apart: a split in equal stretches of time would count empty
+    // months. Cut at the entries' median instead: one probe, one count (the other part's is
+    // the rest), and each half's pages.
+    let n = WINDOW_TARGET as usize + 20_000;
+    let mut records = Vec::new();
+    generate_each(n, 6, Shape::Gaps, |r| records.push(r));
+    let (pages, counts, probes) = export_requests(&records);
+    assert_eq!(
+        (counts, probes),
+        (2, 1),
+        "the range's count, one probe, one part's count"
+    );
+    assert_eq!(pages, 2 * pages_for(n as u64 / 2), "{pages} pages");
+    let minimum = n.div_ceil(2000) + 1;
+    let total = pages + counts + probes;
+    assert!(
+        total * 10 <= minimum * 11,
+        "{total} requests where {minimum} would do"
+    );
 }
