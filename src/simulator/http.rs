@@ -51,7 +51,7 @@ pub(super) async fn handle(
     }
     if shared.config.log_requests {
         eprintln!(
-            "{}",
+            "{} ({} in flight)",
             trace_line(
                 &method,
                 &uri,
@@ -59,7 +59,8 @@ pub(super) async fn handle(
                 response.status(),
                 rows,
                 started.elapsed()
-            )
+            ),
+            shared.in_flight.load(Ordering::SeqCst)
         );
     }
     if shared.config.faults.resets() {

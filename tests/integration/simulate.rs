@@ -15,11 +15,15 @@ impl Drop for Running {
 }
 
 fn start(args: &[&str]) -> (Running, String) {
+    start_with(args, Stdio::null())
+}
+
+fn start_with(args: &[&str], stderr: Stdio) -> (Running, String) {
     let mut child = bin()
         .arg("simulate")
         .args(args)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let mut line = String::new();
@@ -58,4 +62,53 @@ fn simulate_serves_a_data_file() {
         .env("WORKFRONT_BEARER_TOKEN", "anything"));
     let expected = std::fs::read_to_string(fixture("demo.expected.csv")).unwrap();
     assert_eq!(out, expected);
+}
+
+#[test]
+fn simulate_v_logs_each_request_with_its_status_rows_and_time_and_no_credential() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("sim.log");
+    let file = std::fs::File::create(&log).unwrap();
+    let (sim, url) = start_with(
+        &["--rows", "120", "--api-key", "k-secret-123", "-v"],
+        Stdio::from(file),
+    );
+    ok(bin()
+        .args(["export", "--format", "ndjson"])
+        .env("WORKFRONT_URL", &url)
+        .env("WORKFRONT_API_KEY", "k-secret-123"));
+    // A refused key, and a key in the URL as some clients send it: neither is logged.
+    let o = run(bin()
+        .arg("count")
+        .env("WORKFRONT_URL", &url)
+        .env("WORKFRONT_API_KEY", "wrong-key-456"));
+    assert_eq!(o.status.code(), Some(3));
+    let in_url = format!("{url}/attask/api/v21.0/JRNLE/count?apiKey=k-secret-123");
+    assert_eq!(crate::simulator::get(&in_url, &[]).0, 200);
+    drop(sim);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains("/JRNLE/")).collect();
+    assert!(lines.len() >= 3, "{text}");
+    let count = lines
+        .iter()
+        .find(|l| l.starts_with("GET /attask/api/v21.0/JRNLE/count?"))
+        .unwrap();
+    assert!(count.contains(" 200 0 rows "), "{count}");
+    let page = lines
+        .iter()
+        .find(|l| l.contains("/JRNLE/search?") && l.contains("%24%24LIMIT=2000"))
+        .unwrap();
+    assert!(page.contains(" 200 120 rows "), "{page}");
+    assert!(lines.iter().any(|l| l.contains(" 401 0 rows ")), "{text}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("apiKey=%28redacted%29 200 0 rows")),
+        "{text}"
+    );
+    assert!(lines.iter().all(|l| l.contains(" ms (")), "{text}");
+    assert!(
+        !text.contains("k-secret-123") && !text.contains("wrong-key-456"),
+        "{text}"
+    );
 }

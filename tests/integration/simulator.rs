@@ -6,7 +6,7 @@ use jrnle_audit::simulator::generate::generate;
 
 use crate::util::*;
 
-fn get(url: &str, headers: &[(&str, &str)]) -> (u16, String) {
+pub fn get(url: &str, headers: &[(&str, &str)]) -> (u16, String) {
     post_or_get(reqwest::Method::GET, url, headers, None)
 }
 
