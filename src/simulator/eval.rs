@@ -26,12 +26,7 @@ impl Condition {
         let eq = |op: &Operand| equals(value, op, zone);
         let cmp = |op: Option<&Operand>| op.and_then(|op| compare(value, op));
         let text = || value.as_text();
-        let op_text = || match first {
-            Some(Operand::Text(s)) => s.clone(),
-            Some(Operand::Number(n)) => n.to_string(),
-            Some(Operand::Date(d)) => d.to_rfc3339(),
-            None => String::new(),
-        };
+        let op_text = || first.map(operand_text).unwrap_or_default();
         let between = || {
             matches!(cmp(first), Some(Ordering::Greater | Ordering::Equal))
                 && matches!(
@@ -40,6 +35,40 @@ impl Condition {
                 )
         };
         let is_null = *value == SimValue::Null;
+        let lower = |t: String| t.to_lowercase();
+        let ci_text = || text().map(lower);
+        let ci_op = || lower(op_text());
+        let words = || {
+            ci_op()
+                .split(' ')
+                .filter(|w| !w.is_empty())
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
+        let ci_contains = |w: &String| ci_text().is_some_and(|t| t.contains(w.as_str()));
+        let ci_in = || {
+            let t = ci_text();
+            self.values
+                .iter()
+                .any(|op| t.is_some() && t == Some(lower(operand_text(op))))
+        };
+        let ci_between = || {
+            let (Some(t), Some(lo), Some(hi)) = (ci_text(), first, self.range.as_ref()) else {
+                return false;
+            };
+            lower(operand_text(lo)) <= t && t <= lower(operand_text(hi))
+        };
+        let length = |want: Ordering| {
+            let n = match first {
+                Some(Operand::Number(n)) => *n,
+                _ => return false,
+            };
+            text().is_some_and(|t| (t.chars().count() as f64).partial_cmp(&n) == Some(want))
+        };
+        let bits = || match (value, first) {
+            (SimValue::Number(v), Some(Operand::Number(o))) => Some((v.as_i64()?, *o as i64)),
+            _ => None,
+        };
         match self.modifier.as_str() {
             "eq" => first.is_some_and(eq),
             // `ne` also matches nulls; `nee` does not (API notes §4).
@@ -63,9 +92,65 @@ impl Condition {
             "isnull" => is_null,
             "notnull" => !is_null,
             "exacttime" => cmp(first) == Some(Ordering::Equal),
+            // The case-insensitive forms compare UPPER(field) with UPPER(value) in SQL: a null
+            // field matches none of them.
+            "cine" => ci_text().is_some_and(|t| t != ci_op()),
+            "ciin" => ci_in(),
+            "cinotin" => !is_null && !ci_in(),
+            "cibetween" => ci_between(),
+            "cinotbetween" => !is_null && !ci_between(),
+            "cinotcontains" => ci_text().is_some_and(|t| !t.contains(&ci_op())),
+            "cicontainsany" => words().iter().any(ci_contains),
+            "cicontainsall" => !is_null && words().iter().all(ci_contains),
+            "cinotcontainsany" => !is_null && !words().iter().any(ci_contains),
+            "cinotcontainsall" => !is_null && !words().iter().all(ci_contains),
+            "like" => text().is_some_and(|t| like(&t, &op_text())),
+            "cilike" => ci_text().is_some_and(|t| like(&t, &ci_op())),
+            "isblank" => text().is_none_or(|t| t.is_empty()),
+            "notblank" => text().is_some_and(|t| !t.is_empty()),
+            "length_lt" => length(Ordering::Less),
+            "length_eq" => length(Ordering::Equal),
+            "length_gt" => length(Ordering::Greater),
+            "bitwiseor" => bits().is_some_and(|(v, o)| v & o > 0),
+            "bitwiseand" => bits().is_some_and(|(v, o)| v & o == o),
+            "bitwisenand" => bits().is_some_and(|(v, o)| v & o == 0),
             _ => false,
         }
     }
+}
+
+/// An operand as text, for the case-insensitive comparisons.
+fn operand_text(op: &Operand) -> String {
+    match op {
+        Operand::Text(s) => s.clone(),
+        Operand::Number(n) => n.to_string(),
+        Operand::Date(d) => d.to_rfc3339(),
+    }
+}
+
+/// SQL `LIKE`: `%` matches any run of characters, `_` any one character, the rest itself.
+fn like(text: &str, pattern: &str) -> bool {
+    let t: Vec<char> = text.chars().collect();
+    let p: Vec<char> = pattern.chars().collect();
+    // The classic two-pointer match with backtracking to the last `%`.
+    let (mut i, mut j) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while i < t.len() {
+        if j < p.len() && (p[j] == '_' || p[j] == t[i]) {
+            i += 1;
+            j += 1;
+        } else if j < p.len() && p[j] == '%' {
+            star = Some((j, i));
+            j += 1;
+        } else if let Some((sj, si)) = star {
+            j = sj + 1;
+            i = si + 1;
+            star = Some((sj, si + 1));
+        } else {
+            return false;
+        }
+    }
+    p[j..].iter().all(|c| *c == '%')
 }
 
 /// Equality as `eq` means it: on a date, the whole day in the tenant's zone, not the instant
@@ -93,9 +178,11 @@ fn compare(value: &SimValue, op: &Operand) -> Option<Ordering> {
     }
 }
 
-/// Sort order of two stored values: nulls last (Oracle's default for ascending).
-pub(super) fn compare_for_sort(a: &SimValue, b: &SimValue) -> Ordering {
+/// Sort order of two stored values: nulls last (Oracle's default for ascending); `ci`
+/// compares text without case (`ciasc`, `cidesc`).
+pub(super) fn compare_for_sort(a: &SimValue, b: &SimValue, ci: bool) -> Ordering {
     match (a, b) {
+        (SimValue::Text(x), SimValue::Text(y)) if ci => x.to_lowercase().cmp(&y.to_lowercase()),
         (SimValue::Null, SimValue::Null) => Ordering::Equal,
         (SimValue::Null, _) => Ordering::Greater,
         (_, SimValue::Null) => Ordering::Less,

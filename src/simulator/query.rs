@@ -38,27 +38,57 @@ pub const MAX_LIMIT: usize = 2000;
 /// JRNLE is not documented, so the simulator picks a small plausible one.
 const DEFAULT_FIELDS: [&str; 5] = ["ID", "objCode", "entryDate", "changeType", "fieldName"];
 
-const MODIFIERS: [&str; 19] = [
+/// The modifiers of Workfront's constants package (`workfront-api-constants`, `Operators`)
+/// that the simulator evaluates. Two are left out and answered as an unknown modifier is
+/// (422 "invalid modifier"): `soundex` (Oracle's SOUNDEX, no use on journal entries) and
+/// `allof` (multi-select custom fields, which JRNLE does not have).
+const MODIFIERS: [&str; 39] = [
     "eq",
     "ne",
     "nee",
     "cieq",
+    "cine",
     "in",
+    "ciin",
     "notin",
+    "cinotin",
     "gt",
     "gte",
     "lt",
     "lte",
     "between",
+    "cibetween",
     "notbetween",
+    "cinotbetween",
     "contains",
     "cicontains",
     "notcontains",
+    "cinotcontains",
+    "cicontainsany",
+    "cicontainsall",
+    "cinotcontainsany",
+    "cinotcontainsall",
+    "like",
+    "cilike",
     "startswith",
     "isnull",
     "notnull",
+    "isblank",
+    "notblank",
     "exacttime",
+    "length_lt",
+    "length_eq",
+    "length_gt",
+    "bitwiseor",
+    "bitwiseand",
+    "bitwisenand",
 ];
+
+/// Modifiers whose value is ignored (Workfront's constants: "the value is ignored").
+const NO_VALUE: [&str; 4] = ["isnull", "notnull", "isblank", "notblank"];
+
+/// Modifiers that need `_Range`.
+const RANGED: [&str; 4] = ["between", "cibetween", "notbetween", "cinotbetween"];
 
 #[derive(Debug, Clone)]
 pub(super) enum Target {
@@ -89,11 +119,38 @@ pub type DateBounds = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 pub struct SimQuery {
     plain: Vec<Condition>,
     groups: Vec<Vec<Condition>>,
-    /// Field index and descending flag, in key order.
-    pub sort: Vec<(usize, bool)>,
+    /// The sort keys, in key order.
+    pub sort: Vec<SortKey>,
     pub first: usize,
     pub limit: usize,
     pub fields: Vec<Selected>,
+}
+
+/// One sort key: `field_N_Sort=asc|desc|ciasc|cidesc`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SortKey {
+    pub field: usize,
+    pub desc: bool,
+    /// `ciasc`/`cidesc`: text compared without case.
+    pub ci: bool,
+}
+
+impl SortKey {
+    const fn asc(field: usize) -> SortKey {
+        SortKey {
+            field,
+            desc: false,
+            ci: false,
+        }
+    }
+
+    const fn desc(field: usize) -> SortKey {
+        SortKey {
+            field,
+            desc: true,
+            ci: false,
+        }
+    }
 }
 
 /// The raw parts of one condition while parameters are collected.
@@ -108,8 +165,8 @@ struct RawCondition {
 #[derive(Default)]
 struct Collected {
     groups: BTreeMap<Option<u32>, BTreeMap<String, RawCondition>>,
-    /// (rank, position, field index, descending)
-    sorts: Vec<(u32, usize, usize, bool)>,
+    /// (rank, position, key)
+    sorts: Vec<(u32, usize, SortKey)>,
     first: usize,
     limit: usize,
     fields: Option<String>,
@@ -129,15 +186,7 @@ impl Collected {
         match key {
             "fields" => self.fields = Some(value.to_string()),
             "$$FIRST" => self.first = parse_count(key, value)?,
-            "$$LIMIT" => {
-                let n = parse_count(key, value)?;
-                if n > MAX_LIMIT {
-                    return Err(ApiError::invalid(format!(
-                        "The requested limit {n} is greater than the maximum allowed limit of {MAX_LIMIT}"
-                    )));
-                }
-                self.limit = if n == 0 { DEFAULT_LIMIT } else { n };
-            }
+            "$$LIMIT" => self.limit = parse_limit(value)?,
             k if RESERVED.contains(&k) || k.starts_with("$$") => {}
             k => {
                 let (group, name) = split_group(k)?;
@@ -150,7 +199,7 @@ impl Collected {
         Ok(())
     }
 
-    /// `field_N_Sort=asc|desc`.
+    /// `field_N_Sort=asc|desc|ciasc|cidesc`, in any case (Workfront's constants show `ASC`).
     fn add_sort(
         &mut self,
         position: usize,
@@ -160,16 +209,23 @@ impl Collected {
     ) -> Result<(), ApiError> {
         let (field, rank) = split_rank(sort_name);
         let index = field_index(field).ok_or_else(|| unsupported(field))?;
-        let desc = match value {
-            "asc" => false,
-            "desc" => true,
-            other => {
+        let (desc, ci) = match value.to_ascii_lowercase().as_str() {
+            "asc" => (false, false),
+            "desc" => (true, false),
+            "ciasc" => (false, true),
+            "cidesc" => (true, true),
+            _ => {
                 return Err(ApiError::invalid(format!(
-                    "invalid sort direction {other} for {field}: use asc or desc"
+                    "invalid sort direction {value} for {field}: use asc, desc, ciasc or cidesc"
                 )));
             }
         };
-        self.sorts.push((rank, position, index, desc));
+        let key = SortKey {
+            field: index,
+            desc,
+            ci,
+        };
+        self.sorts.push((rank, position, key));
         Ok(())
     }
 
@@ -222,11 +278,11 @@ impl Collected {
             }
         }
         self.sorts
-            .sort_by_key(|&(rank, position, _, _)| (rank, position));
+            .sort_by_key(|&(rank, position, _)| (rank, position));
         Ok(SimQuery {
             plain,
             groups: or_groups,
-            sort: self.sorts.into_iter().map(|(_, _, i, d)| (i, d)).collect(),
+            sort: self.sorts.into_iter().map(|(_, _, key)| key).collect(),
             first: self.first,
             limit: self.limit,
             fields: parse_fields(self.fields.as_deref(), unsupported)?,
@@ -296,12 +352,20 @@ impl SimQuery {
 
     /// Whether the sort is `entryDate` then `ID`, both ascending: the stored order.
     pub fn is_stored_order(&self) -> bool {
-        self.sort == [(super::store::ENTRY_DATE, false), (super::store::ID, false)]
+        self.sort
+            == [
+                SortKey::asc(super::store::ENTRY_DATE),
+                SortKey::asc(super::store::ID),
+            ]
     }
 
     /// Whether the sort is `entryDate` then `ID`, both descending: the stored order reversed.
     pub fn is_reverse_stored_order(&self) -> bool {
-        self.sort == [(super::store::ENTRY_DATE, true), (super::store::ID, true)]
+        self.sort
+            == [
+                SortKey::desc(super::store::ENTRY_DATE),
+                SortKey::desc(super::store::ID),
+            ]
     }
 
     /// Whether an entry matches: the plain conditions ANDed, each `OR:n:` group ANDed, and the
@@ -318,9 +382,9 @@ impl SimQuery {
     /// (random per request: Workfront gives no stable order to rows that tie, API notes §4).
     pub fn order(&self, rows: &mut [(u64, &Entry)]) {
         rows.sort_by(|(ta, a), (tb, b)| {
-            for &(index, desc) in &self.sort {
-                let ord = compare_for_sort(a.get(index), b.get(index));
-                let ord = if desc { ord.reverse() } else { ord };
+            for key in &self.sort {
+                let ord = compare_for_sort(a.get(key.field), b.get(key.field), key.ci);
+                let ord = if key.desc { ord.reverse() } else { ord };
                 if ord != Ordering::Equal {
                     return ord;
                 }
@@ -360,6 +424,19 @@ fn split_rank(name: &str) -> (&str, u32) {
     (name, u32::MAX)
 }
 
+/// `$$LIMIT`: over 2,000 is refused with Workfront's message (API notes §4); zero, a negative
+/// number or one that does not parse means "no limit" in Workfront's constants, which the
+/// 2,000 cap per request then bounds.
+fn parse_limit(value: &str) -> Result<usize, ApiError> {
+    match value.trim().parse::<i64>() {
+        Ok(n) if n > MAX_LIMIT as i64 => Err(ApiError::invalid(format!(
+            "The requested limit {n} is greater than the maximum allowed limit of {MAX_LIMIT}"
+        ))),
+        Ok(n) if n > 0 => Ok(n as usize),
+        _ => Ok(MAX_LIMIT),
+    }
+}
+
 fn parse_count(key: &str, value: &str) -> Result<usize, ApiError> {
     value
         .parse::<usize>()
@@ -380,6 +457,8 @@ fn parse_fields(
     for name in spec.split(',').map(str::trim) {
         if name == "*" {
             out.extend((0..FIELDS.len()).map(Selected::Field));
+        } else if name == "editedBy:*" {
+            out.extend(EDITED_BY_FIELDS.iter().map(|f| Selected::EditedBy(f)));
         } else if let Some(sub) = name.strip_prefix("editedBy:") {
             let sub = EDITED_BY_FIELDS
                 .iter()
@@ -421,10 +500,13 @@ fn build_condition(
                 "invalid modifier {m} for {name}"
             )));
         }
+        // The default is `between` when a `_Range` is given, `in` for several values, `eq`
+        // otherwise (Workfront's constants package, `Operators`).
+        None if raw.range.is_some() => "between".into(),
         None if raw.values.len() > 1 => "in".into(),
         None => "eq".into(),
     };
-    let needs_value = !matches!(modifier.as_str(), "isnull" | "notnull");
+    let needs_value = !NO_VALUE.contains(&modifier.as_str());
     if needs_value && raw.values.is_empty() {
         return Err(ApiError::invalid(format!(
             "the {modifier} filter on {name} has no value"
@@ -434,15 +516,22 @@ fn build_condition(
     for v in &raw.values {
         // For `in` on an id field a comma-joined list is several ids; on any other field it
         // stays one value, which matches nothing (API notes §4).
-        if kind == Kind::Id && matches!(modifier.as_str(), "in" | "notin") {
+        if kind == Kind::Id && matches!(modifier.as_str(), "in" | "notin" | "ciin" | "cinotin") {
             values.extend(v.split(',').map(|s| Operand::Text(s.trim().to_string())));
+        } else if modifier.starts_with("length_") {
+            // The value of a length filter is a number of characters, whatever the field.
+            let n = v
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| ApiError::invalid(format!("invalid length {v:?} for {name}")))?;
+            values.push(Operand::Number(n));
         } else {
             values.push(operand(kind, name, v, zone, now)?);
         }
     }
-    let range = match (modifier.as_str(), raw.range) {
-        ("between" | "notbetween", Some(r)) => Some(operand(kind, name, &r, zone, now)?),
-        ("between" | "notbetween", None) => {
+    let range = match (RANGED.contains(&modifier.as_str()), raw.range) {
+        (true, Some(r)) => Some(operand(kind, name, &r, zone, now)?),
+        (true, None) => {
             return Err(ApiError::invalid(format!(
                 "the {modifier} filter on {name} needs {name}_Range"
             )));
@@ -478,7 +567,12 @@ fn operand(
 }
 
 /// A date in a filter: with `Z` or an offset, a plain date or a time without a zone (read in
-/// the tenant's zone), or a wildcard such as `$$NOW`, `$$TODAY-7d` (API notes §4).
+/// the tenant's zone), or a wildcard (API notes §4; Workfront's constants, `WildCards`):
+/// `$$NOW` and `$$TODAY`, shifted by `+N`/`-N` hours (`h`), days (`d`), weeks (`w`), months
+/// (`m`) or years (`y`), and `$$TODAY` with `b` or `e` for the beginning or end of the day,
+/// or with a unit of the week (`bw`, `ew`: weeks run Sunday to Saturday), month (`bm`, `em`)
+/// or year (`by`, `ey`); an end is midnight after the period. `$$TODAYe+1w` is the end of
+/// next week.
 pub fn filter_date(value: &str, zone: &Tz, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let local = |naive: chrono::NaiveDateTime| {
         zone.from_local_datetime(&naive)
@@ -486,11 +580,22 @@ pub fn filter_date(value: &str, zone: &Tz, now: DateTime<Utc>) -> Option<DateTim
             .map(|d| d.with_timezone(&Utc))
     };
     if let Some(rest) = value.strip_prefix("$$NOW") {
-        return Some(now + wildcard_shift(rest)?);
+        let shift = Shift::read(rest)?;
+        let naive = shift.apply(now.with_timezone(zone).naive_local())?;
+        return local(naive);
     }
     if let Some(rest) = value.strip_prefix("$$TODAY") {
-        let today = now.with_timezone(zone).date_naive();
-        return Some(local(today.and_time(NaiveTime::MIN))? + wildcard_shift(rest)?);
+        let (edge, rest) = Edge::read(rest)?;
+        let shift = Shift::read(rest)?;
+        let today = now
+            .with_timezone(zone)
+            .date_naive()
+            .and_time(NaiveTime::MIN);
+        let shifted = shift.apply(today)?;
+        return local(
+            edge.apply(shifted.date(), shift.unit)?
+                .and_time(shifted.time()),
+        );
     }
     if let Some(day) = parse_date(value) {
         return local(day.and_time(NaiveTime::MIN));
@@ -504,25 +609,98 @@ pub fn filter_date(value: &str, zone: &Tz, now: DateTime<Utc>) -> Option<DateTim
     }
 }
 
-/// `-7d`, `+1h`, `+2w` or nothing.
-fn wildcard_shift(rest: &str) -> Option<Duration> {
-    if rest.is_empty() {
-        return Some(Duration::zero());
+/// `b`/`e` and a unit after `$$TODAY`: which edge of which period. Without a unit of its
+/// own, the edge is of the shift's unit (`$$TODAYe+1w`: the end of next week), or of the day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Edge {
+    None,
+    Begin(Option<char>),
+    End(Option<char>),
+}
+
+impl Edge {
+    fn read(rest: &str) -> Option<(Edge, &str)> {
+        let edge = match rest.chars().next() {
+            Some('b') => Edge::Begin,
+            Some('e') => Edge::End,
+            _ => return Some((Edge::None, rest)),
+        };
+        let after = &rest[1..];
+        match after.chars().next() {
+            Some(u @ ('d' | 'w' | 'm' | 'y')) => Some((edge(Some(u)), &after[1..])),
+            _ => Some((edge(None), after)),
+        }
     }
-    let (sign, body) = match rest.as_bytes()[0] {
-        b'+' => (1, &rest[1..]),
-        b'-' => (-1, &rest[1..]),
-        _ => return None,
-    };
-    let unit = body.chars().last()?;
-    let n: i64 = body[..body.len() - unit.len_utf8()].parse().ok()?;
-    let d = match unit {
-        'h' => Duration::hours(n),
-        'd' => Duration::days(n),
-        'w' => Duration::weeks(n),
-        _ => return None,
-    };
-    Some(d * sign)
+
+    fn apply(self, day: chrono::NaiveDate, shift_unit: char) -> Option<chrono::NaiveDate> {
+        use chrono::{Datelike, Months, NaiveDate};
+        let begin = |unit| match unit {
+            'w' => day.checked_sub_days(chrono::Days::new(u64::from(
+                day.weekday().num_days_from_sunday(),
+            ))),
+            'm' => NaiveDate::from_ymd_opt(day.year(), day.month(), 1),
+            'y' => NaiveDate::from_ymd_opt(day.year(), 1, 1),
+            _ => Some(day),
+        };
+        let of = |unit: Option<char>| unit.unwrap_or(shift_unit);
+        match self {
+            Edge::None => Some(day),
+            Edge::Begin(unit) => begin(of(unit)),
+            Edge::End(unit) => {
+                let unit = of(unit);
+                let start = begin(unit)?;
+                match unit {
+                    'w' => start.checked_add_days(chrono::Days::new(7)),
+                    'm' => start.checked_add_months(Months::new(1)),
+                    'y' => start.checked_add_months(Months::new(12)),
+                    _ => start.checked_add_days(chrono::Days::new(1)),
+                }
+            }
+        }
+    }
+}
+
+/// `+7d`, `-1m`, `+2w`, `-3h`, `+1y` or nothing: months and years by the calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Shift {
+    n: i64,
+    unit: char,
+}
+
+impl Shift {
+    fn read(rest: &str) -> Option<Shift> {
+        if rest.is_empty() {
+            return Some(Shift { n: 0, unit: 'd' });
+        }
+        let (sign, body) = match rest.as_bytes()[0] {
+            b'+' => (1, &rest[1..]),
+            b'-' => (-1, &rest[1..]),
+            _ => return None,
+        };
+        let unit = body.chars().last()?;
+        let n: i64 = body[..body.len() - unit.len_utf8()].parse().ok()?;
+        matches!(unit, 'h' | 'd' | 'w' | 'm' | 'y').then_some(Shift { n: n * sign, unit })
+    }
+
+    fn apply(self, at: chrono::NaiveDateTime) -> Option<chrono::NaiveDateTime> {
+        use chrono::Months;
+        let months = |m: i64| {
+            let k = Months::new(u32::try_from(m.unsigned_abs()).ok()?);
+            if m >= 0 {
+                at.checked_add_months(k)
+            } else {
+                at.checked_sub_months(k)
+            }
+        };
+        match self.unit {
+            'h' => at.checked_add_signed(Duration::hours(self.n)),
+            'd' => at.checked_add_signed(Duration::days(self.n)),
+            'w' => at.checked_add_signed(Duration::weeks(self.n)),
+            'm' => months(self.n),
+            'y' => months(self.n.checked_mul(12)?),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -573,7 +751,7 @@ mod tests {
         assert!(parse("subObjCode=HOUR").is_err());
         assert!(parse("fields=ID,oldValue").is_err());
         assert!(parse("fields=editedBy:emailAddr").is_err());
-        assert!(parse("fieldName_Mod=like&fieldName=x").is_err());
+        assert!(parse("fieldName_Mod=soundex&fieldName=x").is_err());
         assert!(parse("fieldName_Mod=EQ&fieldName=x").is_err());
         assert!(parse("entryDate=yesterday").is_err());
         assert!(parse("entryDate=2025-01-01&entryDate_Mod=between").is_err());
@@ -692,7 +870,7 @@ mod tests {
     #[test]
     fn sort_keys_follow_their_numbers_and_ties_follow_the_tiebreak() {
         let q = parse("ID_2_Sort=asc&entryDate_1_Sort=desc").unwrap();
-        assert_eq!(q.sort, vec![(1, true), (0, false)]);
+        assert_eq!(q.sort, vec![SortKey::desc(1), SortKey::asc(0)]);
         let a = entry(json!({"ID": "a", "entryDate": "2025-01-01T00:00:00Z"}));
         let b = entry(json!({"ID": "b", "entryDate": "2025-01-01T00:00:00Z"}));
         let q = parse("entryDate_Sort=asc").unwrap();
@@ -727,5 +905,124 @@ mod tests {
             Some("2025-01-10T15:00:00+00:00")
         );
         assert_eq!(d("$$NOW+1x"), None);
+    }
+
+    #[test]
+    fn a_range_without_a_modifier_is_between() {
+        // Workfront's default modifier is `between` when a `_Range` is given.
+        let e = entry(json!({"entryDate": "2025-03-10T12:00:00.000Z"}));
+        let q = "entryDate=2025-03-01T00:00:00Z&entryDate_Range=2025-03-31T00:00:00Z";
+        assert!(matches(q, &e));
+        let q = "entryDate=2025-03-11T00:00:00Z&entryDate_Range=2025-03-31T00:00:00Z";
+        assert!(!matches(q, &e), "outside the range");
+    }
+
+    #[test]
+    fn case_insensitive_and_pattern_modifiers_follow_workfronts_sql() {
+        let e = entry(json!({"fieldName": "DE:Budget Code", "flags": 6, "newTextVal": ""}));
+        let yes = |q: &str| assert!(matches(q, &e), "{q}");
+        let no = |q: &str| assert!(!matches(q, &e), "{q}");
+        yes("fieldName=de%3Abudget+code&fieldName_Mod=cieq");
+        no("fieldName=de%3Abudget+code&fieldName_Mod=cine");
+        yes("fieldName=status&fieldName_Mod=cine");
+        yes("fieldName=STATUS&fieldName=de%3Abudget+CODE&fieldName_Mod=ciin");
+        no("fieldName=status&fieldName=x&fieldName_Mod=ciin");
+        yes("fieldName=status&fieldName_Mod=cinotin");
+        yes("fieldName=DE%3A%25Code&fieldName_Mod=like");
+        no("fieldName=de%3A%25code&fieldName_Mod=like");
+        yes("fieldName=de%3A_udget%25&fieldName_Mod=cilike");
+        yes("fieldName=budget+nothing&fieldName_Mod=cicontainsany");
+        no("fieldName=budget+nothing&fieldName_Mod=cicontainsall");
+        yes("fieldName=budget+code&fieldName_Mod=cicontainsall");
+        yes("fieldName=nothing+else&fieldName_Mod=cinotcontainsany");
+        no("fieldName=CODE&fieldName_Mod=cinotcontains");
+        yes("fieldName=de&fieldName_Range=dz&fieldName_Mod=cibetween");
+        yes("fieldName=a&fieldName_Range=c&fieldName_Mod=cinotbetween");
+        yes("newTextVal_Mod=isblank");
+        no("newTextVal_Mod=notblank");
+        yes("fieldName_Mod=notblank");
+        yes("oldTextVal_Mod=isblank");
+        yes("fieldName=14&fieldName_Mod=length_eq");
+        yes("fieldName=15&fieldName_Mod=length_lt");
+        no("fieldName=14&fieldName_Mod=length_gt");
+        yes("flags=2&flags_Mod=bitwiseor");
+        yes("flags=6&flags_Mod=bitwiseand");
+        no("flags=7&flags_Mod=bitwiseand");
+        yes("flags=1&flags_Mod=bitwisenand");
+        // The two left out are answered as any unknown modifier is.
+        for m in ["soundex", "allof", "EQ"] {
+            let err = parse(&format!("fieldName=x&fieldName_Mod={m}")).unwrap_err();
+            assert_eq!(err.status, 422, "{m}");
+            assert!(err.message.contains("invalid modifier"), "{m}");
+        }
+    }
+
+    #[test]
+    fn sort_directions_are_case_insensitive_and_ci_sorts_ignore_case() {
+        for dir in ["ASC", "Desc", "ciasc", "CIDESC"] {
+            assert!(parse(&format!("fieldName_Sort={dir}")).is_ok(), "{dir}");
+        }
+        assert_eq!(parse("fieldName_Sort=up").unwrap_err().status, 422);
+        let a = entry(json!({"ID": "1", "fieldName": "b"}));
+        let b = entry(json!({"ID": "2", "fieldName": "B"}));
+        let c = entry(json!({"ID": "3", "fieldName": "a"}));
+        let order = |q: &str| {
+            let q = parse(q).unwrap();
+            let mut rows = vec![(0u64, &a), (1, &b), (2, &c)];
+            q.order(&mut rows);
+            rows.iter()
+                .map(|(_, e)| e.id().unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(order("fieldName_Sort=asc"), ["2", "3", "1"], "B < a < b");
+        assert_eq!(
+            order("fieldName_1_Sort=ciasc&ID_2_Sort=asc"),
+            ["3", "1", "2"]
+        );
+    }
+
+    #[test]
+    fn a_limit_of_zero_or_less_is_no_limit_within_the_cap() {
+        assert_eq!(parse("$$LIMIT=0").unwrap().limit, MAX_LIMIT);
+        assert_eq!(parse("$$LIMIT=-5").unwrap().limit, MAX_LIMIT);
+        assert_eq!(parse("$$LIMIT=abc").unwrap().limit, MAX_LIMIT);
+        assert_eq!(parse("$$LIMIT=7").unwrap().limit, 7);
+        assert_eq!(parse("$$LIMIT=2001").unwrap_err().status, 422);
+    }
+
+    #[test]
+    fn date_wildcards_read_calendar_units_and_edges() {
+        // Wednesday 2025-03-12 15:30 in Denver (-0600).
+        let now: DateTime<Utc> = "2025-03-12T21:30:00Z".parse().unwrap();
+        let at = |v: &str| {
+            filter_date(v, &Denver, now)
+                .unwrap_or_else(|| panic!("{v}"))
+                .with_timezone(&Denver)
+                .naive_local()
+                .to_string()
+        };
+        assert_eq!(at("$$TODAY"), "2025-03-12 00:00:00");
+        assert_eq!(at("$$TODAY-1m"), "2025-02-12 00:00:00");
+        assert_eq!(at("$$TODAY+1y"), "2026-03-12 00:00:00");
+        assert_eq!(at("$$TODAYb"), "2025-03-12 00:00:00");
+        assert_eq!(at("$$TODAYe"), "2025-03-13 00:00:00");
+        assert_eq!(
+            at("$$TODAYbw"),
+            "2025-03-09 00:00:00",
+            "weeks start on Sunday"
+        );
+        assert_eq!(at("$$TODAYew"), "2025-03-16 00:00:00");
+        assert_eq!(
+            at("$$TODAYe+1w"),
+            "2025-03-23 00:00:00",
+            "the end of next week"
+        );
+        assert_eq!(at("$$TODAYbm"), "2025-03-01 00:00:00");
+        assert_eq!(at("$$TODAYem"), "2025-04-01 00:00:00");
+        assert_eq!(at("$$TODAYby"), "2025-01-01 00:00:00");
+        assert_eq!(at("$$NOW-2h"), "2025-03-12 13:30:00");
+        assert_eq!(at("$$NOW-1m"), "2025-02-12 15:30:00");
+        assert!(filter_date("$$TODAY+1q", &Denver, now).is_none());
+        assert!(filter_date("$$TODAYx", &Denver, now).is_none());
     }
 }

@@ -175,7 +175,7 @@ impl Acc {
             }
             Acc::Extreme { best, max } => {
                 // Nulls sort last, so the first value always replaces the null start.
-                let ord = compare_for_sort(v, best);
+                let ord = compare_for_sort(v, best, false);
                 if *best == SimValue::Null || (*max && ord.is_gt()) || (!*max && ord.is_lt()) {
                     *best = v.clone();
                 }

@@ -73,6 +73,31 @@ pub const FIELDS: &[FieldDef] = &[
     // Every object has its objCode; it can be asked for but, on JRNLE, not filtered on
     // (API notes §3: "a filter named objCode is an error").
     unfilterable("objCode", Kind::Text),
+    // The rest of JournalEntry's fields in Workfront's metadata: the ids of the objects an
+    // entry can refer to, counts and names. Generated data leaves them null; a `--data` file
+    // may fill them.
+    f("customerID", Kind::Id),
+    f("extRefID", Kind::Text),
+    f("durationMinutes", Kind::Number),
+    f("numLikes", Kind::Number),
+    f("numReplies", Kind::Number),
+    f("subReferenceObjectName", Kind::Text),
+    f("topReferenceObjectName", Kind::Text),
+    f("userID", Kind::Id),
+    f("hourID", Kind::Id),
+    f("documentID", Kind::Id),
+    f("documentApprovalID", Kind::Id),
+    f("documentShareID", Kind::Id),
+    f("expenseID", Kind::Id),
+    f("assignmentID", Kind::Id),
+    f("approverStatusID", Kind::Id),
+    f("baselineID", Kind::Id),
+    f("billingRecordID", Kind::Id),
+    f("iterationID", Kind::Id),
+    f("timesheetID", Kind::Id),
+    f("portfolioID", Kind::Id),
+    f("programID", Kind::Id),
+    f("templateID", Kind::Id),
 ];
 
 pub fn field_index(name: &str) -> Option<usize> {
@@ -124,7 +149,9 @@ pub enum Selected {
     EditedBy(&'static str),
 }
 
-/// The `editedBy` sub-fields modelled (the real USER object has more).
+/// The `editedBy` sub-fields modelled (the API notes list these; the real USER object has
+/// more, which are refused here rather than answered with made-up values). `editedBy:*`
+/// asks for all of them.
 pub const EDITED_BY_FIELDS: [&str; 3] = ["ID", "name", "objCode"];
 
 impl Entry {
@@ -158,7 +185,8 @@ impl Entry {
     }
 
     /// The record as Workfront renders it for the selected fields (requested fields only,
-    /// nulls kept, dates in the tenant's zone), written straight as JSON text.
+    /// but `ID` and `objCode` always, first; nulls kept, dates in the tenant's zone), written
+    /// straight as JSON text.
     pub fn render_json(&self, out: &mut Vec<u8>, selected: &[Selected], zone: &Tz) {
         out.push(b'{');
         let mut first = true;
@@ -169,8 +197,15 @@ impl Entry {
             push_json_string(out, name);
             out.push(b':');
         };
+        for i in [ID, OBJ_CODE] {
+            key(out, FIELDS[i].name);
+            write_value(out, &self.values[i], zone);
+        }
         for sel in selected {
-            if let Selected::Field(i) = sel {
+            if let Selected::Field(i) = sel
+                && *i != ID
+                && *i != OBJ_CODE
+            {
                 key(out, FIELDS[*i].name);
                 write_value(out, &self.values[*i], zone);
             }
@@ -189,11 +224,18 @@ impl Entry {
             } else {
                 out.extend_from_slice(b"{\"ID\":");
                 write_value(out, &self.values[EDITED_BY_ID], zone);
-                if subs.contains(&"name") {
-                    out.extend_from_slice(b",\"name\":");
-                    match &self.editor_name {
-                        Some(n) => push_json_string(out, n),
-                        None => out.extend_from_slice(b"null"),
+                let mut written: Vec<&str> = vec!["ID", "objCode"];
+                for sub in subs {
+                    if written.contains(&sub) {
+                        continue;
+                    }
+                    written.push(sub);
+                    out.push(b',');
+                    push_json_string(out, sub);
+                    out.push(b':');
+                    match (sub, &self.editor_name) {
+                        ("name", Some(n)) => push_json_string(out, n),
+                        _ => out.extend_from_slice(b"null"),
                     }
                 }
                 out.extend_from_slice(b",\"objCode\":\"USER\"}");
@@ -270,7 +312,8 @@ mod tests {
         assert_eq!(
             serde_json::from_str::<Value>(&text).unwrap(),
             json!({
-                "ID": "a1", "entryDate": "2025-07-01T06:00:00:000-0600", "oldTextVal": null,
+                "ID": "a1", "objCode": "JRNLE",
+                "entryDate": "2025-07-01T06:00:00:000-0600", "oldTextVal": null,
                 "newNumberVal": 8.0,
                 "editedBy": {"ID": "u1", "name": "Ada", "objCode": "USER"}
             })
