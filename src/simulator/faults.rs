@@ -7,7 +7,6 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use super::Shared;
 
@@ -174,15 +173,8 @@ pub(super) fn early_response(kind: FaultKind) -> Option<Response> {
         );
         (status, [(header::CONTENT_TYPE, "text/html")], page).into_response()
     };
-    let envelope = |status: StatusCode, class: &str, message: &str| {
-        let body = json!({"error": {"class": class, "message": message}}).to_string();
-        (
-            status,
-            [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
-            body,
-        )
-            .into_response()
-    };
+    // Every error answer has the one envelope of Workfront's errors.
+    let envelope = super::http::envelope;
     Some(match kind {
         FaultKind::TooMany => envelope(
             StatusCode::TOO_MANY_REQUESTS,

@@ -217,8 +217,22 @@ fn answer(
         })?),
         _ => None,
     };
+    let ids = match action.strip_prefix("get:") {
+        Some(id) => Some(vec![id.to_string()]),
+        None if action == "bulk" => Some(take_ids(&mut params)?),
+        None => None,
+    };
     let query = SimQuery::parse(&params, &model, &shared.config.zone, Utc::now())?;
     let entries = shared.entries.read().unwrap_or_else(|e| e.into_inner());
+    if let Some(ids) = ids {
+        return by_id(
+            &entries,
+            &ids,
+            &query,
+            action != "bulk",
+            &shared.config.zone,
+        );
+    }
     let candidates = candidates(&entries, &query);
     match (action.as_str(), report) {
         ("count", _) => Ok((count_body(shared, &query, candidates), 0)),
@@ -228,6 +242,59 @@ fn answer(
         }
         _ => Ok(search_answer(shared, &query, candidates)),
     }
+}
+
+/// The `id` parameter of a bulk get (`JRNLE?id=a,b`, or `id` repeated), taken out.
+fn take_ids(params: &mut Vec<(String, String)>) -> Result<Vec<String>, ApiError> {
+    let mut ids = Vec::new();
+    params.retain(|(k, v)| {
+        let id = k == "id";
+        if id {
+            ids.extend(
+                v.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty()),
+            );
+        }
+        !id
+    });
+    match ids.is_empty() {
+        true => Err(unsupported(
+            "JRNLE without an action needs id=<ID>[,<ID>...]",
+        )),
+        false => Ok(ids),
+    }
+}
+
+/// Entries by id: `JRNLE/<ID>` answers the one entry (404 when there is none), `JRNLE?id=`
+/// the entries found, in the order asked.
+fn by_id(
+    entries: &[store::Entry],
+    ids: &[String],
+    query: &SimQuery,
+    one: bool,
+    zone: &chrono_tz::Tz,
+) -> Result<(Vec<u8>, usize), ApiError> {
+    let found: Vec<&store::Entry> = ids
+        .iter()
+        .filter_map(|id| {
+            entries
+                .iter()
+                .find(|e| e.id().as_deref() == Some(id.as_str()))
+        })
+        .collect();
+    if !one {
+        return Ok(search_body(found.into_iter(), &query.fields, zone));
+    }
+    let entry = found.first().ok_or_else(|| ApiError {
+        status: 404,
+        class: "com.attask.common.NotFoundException",
+        message: format!("JournalEntry {} does not exist", ids[0]),
+    })?;
+    let mut body = b"{\"data\":".to_vec();
+    entry.render_json(&mut body, &query.fields, zone);
+    body.push(b'}');
+    Ok((body, 1))
 }
 
 /// The parameters of a GET's query, or of a POST's form body with `method=GET` (API notes §1).
@@ -244,7 +311,11 @@ fn request_params(
     if method == Method::POST {
         // Long queries come as a form body with method=GET (API notes §1).
         params.extend(form_urlencoded::parse(body).into_owned());
-        if !params.iter().any(|(k, v)| k == "method" && v == "GET") {
+        // Adobe's own examples write `method=get`: the value is read in any case.
+        if !params
+            .iter()
+            .any(|(k, v)| k == "method" && v.eq_ignore_ascii_case("GET"))
+        {
             return Err(unsupported(
                 "POST on JRNLE without method=GET would create an object",
             ));
@@ -352,50 +423,109 @@ fn search_body<'e>(
     (body, n)
 }
 
-/// `/attask/api/<version>/<obj>/<action>` or `/attask/api/<obj>/<action>` → (version, action).
+/// A request's path → (version, action). The roots: `/attask/api/<version>/`, `/attask/api/`
+/// and the aliases of the latest version that public clients default to:
+/// `/attask/api/unsupported/` (python-workfront), `/attask/api-internal/`,
+/// `/attask/api-unsupported/` and `/attask/api-asp/` (Workfront's Node client). The actions:
+/// `search`, `count`, `report`, `metadata:<OBJ>` (`<OBJ>/metadata`), `get:<ID>` (`JRNLE/<ID>`)
+/// and `bulk` (`JRNLE?id=a,b`).
 fn route(path: &str) -> Result<(String, String), ApiError> {
     let not_found = || ApiError {
         status: 404,
         class: "com.attask.common.NotFoundException",
         message: format!("no API at {path}"),
     };
-    let rest = path.strip_prefix("/attask/api/").ok_or_else(not_found)?;
-    let parts: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
-    let (version, obj, action) = match parts.as_slice() {
-        [v, o, a] => (v.to_string(), *o, *a),
-        [o, a] => (LATEST.to_string(), *o, *a),
+    let (version, rest) = root(path).ok_or_else(not_found)?;
+    check_version(&version).map_err(|e| e.unwrap_or_else(not_found))?;
+    let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
+    let jrnle =
+        |obj: &str| obj.eq_ignore_ascii_case("JRNLE") || obj.eq_ignore_ascii_case("journalentry");
+    let action = match parts.as_slice() {
+        [login @ ("login" | "logout")] => return Err(login_gone(login)),
+        [obj, "metadata"] if jrnle(obj) || super::metadata::metadata(obj).is_some() => {
+            format!("metadata:{obj}")
+        }
+        [obj, ..] if !jrnle(obj) => {
+            return Err(ApiError {
+                status: 404,
+                message: format!(
+                    "{obj} is not an object the simulator serves: it serves JRNLE (journal \
+                     entries), and the metadata of PROJ, TASK, OPTASK, PORT, PRGM and USER"
+                ),
+                ..not_found()
+            });
+        }
+        [_, action @ ("search" | "count" | "report")] => action.to_string(),
+        [_] => "bulk".to_string(),
+        [_, id] if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            format!("get:{id}")
+        }
+        [_, action] => return Err(unsupported(&format!("JRNLE/{action} is not supported"))),
         _ => return Err(not_found()),
     };
+    Ok((version, action))
+}
+
+/// The version a path asks for and the rest of the path, or `None` for no API root.
+fn root(path: &str) -> Option<(String, &str)> {
+    for alias in [
+        "/attask/api-internal/",
+        "/attask/api-unsupported/",
+        "/attask/api-asp/",
+    ] {
+        if let Some(rest) = path.strip_prefix(alias) {
+            return Some((LATEST.to_string(), rest));
+        }
+    }
+    let rest = path.strip_prefix("/attask/api/")?;
+    let (first, after) = rest.split_once('/').unwrap_or((rest, ""));
+    if first == "unsupported" {
+        return Some((LATEST.to_string(), after));
+    }
+    let looks_like_version = first.strip_prefix('v').is_some_and(|v| {
+        v.split_once('.')
+            .is_some_and(|(m, n)| m.parse::<u32>().is_ok() && n.parse::<u32>().is_ok())
+    });
+    match looks_like_version {
+        true => Some((first.to_string(), after)),
+        false => Some((LATEST.to_string(), rest)),
+    }
+}
+
+/// Versions before v18 are gone (410); versions after the latest do not exist (`Err(None)`:
+/// not found).
+fn check_version(version: &str) -> Result<(), Option<ApiError>> {
     let major = version
         .strip_prefix('v')
         .and_then(|v| v.split_once('.'))
-        .and_then(|(m, n)| Some((m.parse::<u32>().ok()?, n.parse::<u32>().ok()?)))
-        .ok_or_else(not_found)?
-        .0;
+        .and_then(|(m, _)| m.parse::<u32>().ok())
+        .ok_or(None)?;
     if major < OLDEST_MAJOR {
-        return Err(ApiError {
+        return Err(Some(ApiError {
             status: 410,
             class: "com.attask.common.GoneException",
             message: format!("API version {version} is no longer supported"),
-        });
+        }));
     }
     let latest_major = LATEST[1..3].parse::<u32>().unwrap_or(22);
-    if major > latest_major {
-        return Err(not_found());
+    match major > latest_major {
+        true => Err(None),
+        false => Ok(()),
     }
-    if action == "metadata" && super::metadata::metadata(obj).is_some() {
-        return Ok((version, format!("metadata:{obj}")));
-    }
-    if !obj.eq_ignore_ascii_case("JRNLE") && !obj.eq_ignore_ascii_case("journalentry") {
-        return Err(ApiError {
-            status: 404,
-            message: format!("the simulator models only JRNLE, not {obj}"),
-            ..not_found()
-        });
-    }
-    match action {
-        "search" | "count" | "report" => Ok((version, action.to_string())),
-        _ => Err(unsupported(&format!("JRNLE/{action} is not supported"))),
+}
+
+/// `/login` and `/logout`: logging in with a user name and password through the API is gone
+/// for every organisation (API notes §2). What Workfront answers exactly is not documented;
+/// the simulator says it plainly, as 410 Gone in Workfront's envelope.
+fn login_gone(what: &str) -> ApiError {
+    ApiError {
+        status: 410,
+        class: "com.attask.common.GoneException",
+        message: format!(
+            "/{what} is no longer available: Workfront no longer logs in with a user name and \
+             password through the API; send an apiKey, or a sessionID from one of Workfront's \
+             OAuth2 applications"
+        ),
     }
 }
 
@@ -500,9 +630,15 @@ fn html(status: StatusCode, body: &'static str) -> Response {
 
 fn error_response(e: &ApiError) -> Response {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    envelope(status, e.class, &e.message)
+}
+
+/// Workfront's error envelope, the one shape of every error answer (API notes §6), also the
+/// injected ones: `{"error": {"class", "message", "title"}}`.
+pub(super) fn envelope(status: StatusCode, class: &str, message: &str) -> Response {
     json_response(
         status,
-        &json!({"error": {"class": e.class, "message": e.message, "title": e.message}}),
+        &json!({"error": {"class": class, "message": message, "title": message}}),
     )
 }
 

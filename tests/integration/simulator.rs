@@ -123,7 +123,7 @@ fn unknown_and_unfilterable_fields_are_errors() {
         ("search?topObjID=x", "topObjID"),
         ("count?subObjCode=HOUR", "subObjCode"),
         ("search?entryDate=nonsense", "invalid date"),
-        ("search?fieldName=x&fieldName_Mod=like", "invalid modifier"),
+        ("search?fieldName=x&fieldName_Mod=soundex", "invalid modifier"),
     ] {
         let (status, body) = get(&api(&sim, query), &AUTH);
         assert_eq!(status, 422, "{query}");
@@ -393,4 +393,188 @@ fn report_requests_aggregate_the_matching_entries() {
         assert_eq!(status, 422, "{tail}: {body}");
         assert!(error_message(&body).contains(says), "{tail}: {body}");
     }
+}
+
+/// The count of a query, over HTTP.
+fn count_of(sim: &jrnle_audit::simulator::SimHandle, query: &str) -> u64 {
+    let (status, body) = get(&api(sim, &format!("count?{query}")), &AUTH);
+    assert_eq!(status, 200, "{query}: {body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    v["data"]["count"].as_u64().unwrap()
+}
+
+#[test]
+fn a_range_without_a_modifier_counts_the_range_not_one_day() {
+    // Workfront's default modifier is `between` when a `_Range` is given; `eq` would count
+    // the first day alone.
+    let records = generate(3000, 12);
+    let sim = sim(&records);
+    let range = "entryDate=2025-10-26T00:00:00Z&entryDate_Range=2025-11-05T00:00:00Z";
+    let between = count_of(&sim, &format!("{range}&entryDate_Mod=between"));
+    assert_eq!(count_of(&sim, range), between);
+    assert!(between > count_of(&sim, "entryDate=2025-10-26T00:00:00Z") * 3);
+}
+
+#[test]
+fn post_with_method_get_in_any_case_is_a_search() {
+    let sim = sim(&demo_records());
+    for method in ["GET", "get", "Get"] {
+        let body = format!("method={method}&apiKey={KEY}");
+        let (status, text) =
+            post_or_get(reqwest::Method::POST, &api(&sim, "count"), &[], Some(body));
+        assert_eq!(status, 200, "{method}: {text}");
+    }
+    let body = format!("method=PUT&apiKey={KEY}");
+    let (status, _) = post_or_get(reqwest::Method::POST, &api(&sim, "count"), &[], Some(body));
+    assert_eq!(status, 400);
+}
+
+#[test]
+fn every_field_of_journal_entry_is_served_and_id_and_objcode_always() {
+    let sim = sim(&generate(20, 3));
+    let (status, body) = get(&api(&sim, "search?fields=*"), &AUTH);
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let first = v["data"][0].as_object().unwrap();
+    assert_eq!(
+        first.len(),
+        jrnle_audit::simulator::store::FIELDS.len(),
+        "{first:?}"
+    );
+    for name in [
+        "customerID",
+        "durationMinutes",
+        "numLikes",
+        "numReplies",
+        "hourID",
+        "documentID",
+        "portfolioID",
+        "programID",
+        "templateID",
+        "userID",
+        "expenseID",
+        "assignmentID",
+        "extRefID",
+        "subReferenceObjectName",
+        "topReferenceObjectName",
+        "auditRecordID",
+        "flags",
+        "aux1",
+        "aux2",
+        "aux3",
+    ] {
+        assert!(first.contains_key(name), "{name}");
+    }
+    // Asked for one field: ID and objCode come too.
+    let (_, body) = get(&api(&sim, "search?fields=changeType"), &AUTH);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let keys: std::collections::BTreeSet<&str> =
+        v["data"][0].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["ID", "changeType", "objCode"].into());
+    assert_eq!(v["data"][0]["objCode"], "JRNLE");
+    let (status, body) = get(&api(&sim, "search?fields=editedBy:*"), &AUTH);
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let editor = v["data"][0]["editedBy"].as_object().unwrap();
+    assert!(
+        editor.contains_key("name") && editor["objCode"] == "USER",
+        "{editor:?}"
+    );
+    assert_eq!(
+        get(&api(&sim, "search?fields=numLikes,hourID"), &AUTH).0,
+        200
+    );
+}
+
+#[test]
+fn metadata_and_get_by_id_are_served_for_journal_entries() {
+    let records = generate(20, 4);
+    let sim = sim(&records);
+    let (status, body) = get(&api(&sim, "metadata"), &AUTH);
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["data"]["objCode"], "JRNLE");
+    let fields = v["data"]["fields"].as_object().unwrap();
+    assert_eq!(fields.len(), jrnle_audit::simulator::store::FIELDS.len());
+    let change_types: Vec<&str> = fields["changeType"]["possibleValues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["value"].as_str().unwrap())
+        .collect();
+    assert!(
+        change_types.starts_with(&["A", "E", "D"]),
+        "{change_types:?}"
+    );
+    let id = records[5]["ID"].as_str().unwrap();
+    let (status, body) = get(&api(&sim, &format!("{id}?fields=fieldName")), &AUTH);
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["data"]["ID"], id);
+    assert_eq!(v["data"]["fieldName"], records[5]["fieldName"]);
+    let missing = "0123456789abcdef0123456789abcdef";
+    assert_eq!(get(&api(&sim, missing), &AUTH).0, 404);
+    // Several by id, in the order asked.
+    let other = records[9]["ID"].as_str().unwrap();
+    let url = format!("{}/attask/api/v21.0/JRNLE?id={other},{id}", sim.url);
+    let (status, body) = get(&url, &AUTH);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(page_ids(&body), [other, id]);
+}
+
+#[test]
+fn the_roots_public_clients_default_to_reach_the_latest_version() {
+    let sim = sim(&demo_records());
+    for root in [
+        "/attask/api-internal",
+        "/attask/api-unsupported",
+        "/attask/api/unsupported",
+        "/attask/api",
+    ] {
+        let (status, body) = get(&format!("{}{root}/JRNLE/count", sim.url), &AUTH);
+        assert_eq!(status, 200, "{root}: {body}");
+    }
+}
+
+#[test]
+fn login_and_logout_say_they_are_gone_and_unknown_objects_are_named() {
+    let sim = sim(&demo_records());
+    for path in ["/attask/api/v21.0/login", "/attask/api-internal/logout"] {
+        let (status, body) = get(&format!("{}{path}?username=a&password=b", sim.url), &[]);
+        assert_eq!(status, 410, "{path}: {body}");
+        let message = error_message(&body);
+        assert!(message.contains("no longer available"), "{message}");
+        assert!(!message.contains("v21.0"), "{message}");
+    }
+    let (status, body) = get(&format!("{}/attask/api/v21.0/TASK/search", sim.url), &AUTH);
+    assert_eq!(status, 404);
+    assert!(error_message(&body).starts_with("TASK is not an object the simulator serves"));
+}
+
+#[test]
+fn every_error_answer_has_the_same_envelope_also_injected_ones() {
+    use jrnle_audit::simulator::faults::{FaultConfig, FaultKind};
+    let config = jrnle_audit::simulator::SimConfig {
+        faults: FaultConfig {
+            rate: 1.0,
+            kinds: vec![FaultKind::ErrorBody],
+            ..FaultConfig::default()
+        },
+        ..sim_config()
+    };
+    let faulty = sim_with(&demo_records(), config);
+    let plain = sim(&demo_records());
+    let envelope = |body: &str| {
+        let v: Value = serde_json::from_str(body).unwrap();
+        let mut keys: Vec<String> = v["error"].as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    let (status, injected) = get(&api(&faulty, "count"), &AUTH);
+    assert_eq!(status, 200);
+    let (_, refused) = get(&api(&plain, "count"), &[]);
+    let (_, invalid) = get(&api(&plain, "search?$$LIMIT=2001"), &AUTH);
+    assert_eq!(envelope(&injected), ["class", "message", "title"]);
+    assert_eq!(envelope(&injected), envelope(&refused));
+    assert_eq!(envelope(&injected), envelope(&invalid));
 }
