@@ -225,13 +225,10 @@ fn answer(
     let query = SimQuery::parse(&params, &model, &shared.config.zone, Utc::now())?;
     let entries = shared.entries.read().unwrap_or_else(|e| e.into_inner());
     if let Some(ids) = ids {
-        return by_id(
-            &entries,
-            &ids,
-            &query,
-            action != "bulk",
-            &shared.config.zone,
-        );
+        // One id answers the object itself, as python-workfront's `load` expects of
+        // `JRNLE?id=<ID>`; several answer a list.
+        let one = ids.len() == 1;
+        return by_id(&entries, &ids, &query, one, &shared.config.zone);
     }
     let candidates = candidates(&entries, &query);
     match (action.as_str(), report) {
@@ -266,8 +263,8 @@ fn take_ids(params: &mut Vec<(String, String)>) -> Result<Vec<String>, ApiError>
     }
 }
 
-/// Entries by id: `JRNLE/<ID>` answers the one entry (404 when there is none), `JRNLE?id=`
-/// the entries found, in the order asked.
+/// Entries by id: one id (`JRNLE/<ID>`, `JRNLE?id=<ID>`) answers the entry (404 when there
+/// is none), several (`JRNLE?id=a,b`) the entries found, in the order asked.
 fn by_id(
     entries: &[store::Entry],
     ids: &[String],

@@ -1,6 +1,15 @@
 //! A faithful Workfront JRNLE simulator, served over HTTP on loopback for `simulate`,
 //! `--demo` and the tests. It follows `shared/workfront-api.md` and rejects what Workfront
 //! rejects; where the notes are silent the choice is said in a comment.
+//!
+//! Where the notes are silent it follows Workfront's constants package
+//! (`workfront-api-constants`): the default modifier (`between` with a `_Range`, `in` for
+//! several values, `eq` otherwise), the modifiers, the sort directions (`asc`, `desc`,
+//! `ciasc`, `cidesc`, in any case), `$$LIMIT` of zero or less as no limit (within the 2,000
+//! cap), and the `$$TODAY`/`$$NOW` wildcards. Two of the constants' modifiers are left out and
+//! answered as an unknown modifier is (422, "invalid modifier"): `soundex` and `allof`.
+//! Workfront's own Node client and python-workfront run unchanged against it
+//! (`tests/integration/clients.rs`).
 
 mod eval;
 pub mod faults;

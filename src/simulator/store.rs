@@ -73,9 +73,10 @@ pub const FIELDS: &[FieldDef] = &[
     // Every object has its objCode; it can be asked for but, on JRNLE, not filtered on
     // (API notes §3: "a filter named objCode is an error").
     unfilterable("objCode", Kind::Text),
-    // The rest of JournalEntry's fields in Workfront's metadata: the ids of the objects an
-    // entry can refer to, counts and names. Generated data leaves them null; a `--data` file
-    // may fill them.
+    // The rest of JournalEntry's fields in Workfront's metadata (as python-workfront's model,
+    // generated from it, lists them): the ids of the objects an entry can refer to, counts and
+    // names. Generated data leaves them null; a `--data` file may fill them. `accessorIDs`, a
+    // list, is not modelled.
     f("customerID", Kind::Id),
     f("extRefID", Kind::Text),
     f("durationMinutes", Kind::Number),
@@ -93,11 +94,12 @@ pub const FIELDS: &[FieldDef] = &[
     f("approverStatusID", Kind::Id),
     f("baselineID", Kind::Id),
     f("billingRecordID", Kind::Id),
-    f("iterationID", Kind::Id),
     f("timesheetID", Kind::Id),
     f("portfolioID", Kind::Id),
     f("programID", Kind::Id),
     f("templateID", Kind::Id),
+    f("securityRootID", Kind::Id),
+    f("securityRootObjCode", Kind::Text),
 ];
 
 pub fn field_index(name: &str) -> Option<usize> {

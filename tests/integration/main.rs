@@ -1,6 +1,7 @@
 //! Integration tests: the real binary against the Workfront simulator over HTTP.
 
 mod auth;
+mod clients;
 mod count;
 mod exit_codes;
 mod export;

@@ -320,22 +320,10 @@ fn hostile_records() -> Vec<RawRecord> {
 /// Chromium, or `None` where it is not installed (CI installs it and sets
 /// `JRNLE_REQUIRE_TOOLS`, so a missing browser fails there).
 fn chromium() -> Option<&'static str> {
-    let found = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|b| {
-            Command::new(b)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        });
-    if found.is_none() {
-        assert!(
-            std::env::var_os("JRNLE_REQUIRE_TOOLS").is_none(),
-            "chromium is not installed"
-        );
-        eprintln!("skipped: chromium is not installed");
-    }
-    found
+    tool(
+        &["chromium", "chromium-browser", "google-chrome"],
+        &["--version"],
+    )
 }
 
 fn headless(browser: &str, page: &Path, extra: &[&str]) -> std::process::Output {

@@ -123,7 +123,10 @@ fn unknown_and_unfilterable_fields_are_errors() {
         ("search?topObjID=x", "topObjID"),
         ("count?subObjCode=HOUR", "subObjCode"),
         ("search?entryDate=nonsense", "invalid date"),
-        ("search?fieldName=x&fieldName_Mod=soundex", "invalid modifier"),
+        (
+            "search?fieldName=x&fieldName_Mod=soundex",
+            "invalid modifier",
+        ),
     ] {
         let (status, body) = get(&api(&sim, query), &AUTH);
         assert_eq!(status, 422, "{query}");
@@ -468,8 +471,12 @@ fn every_field_of_journal_entry_is_served_and_id_and_objcode_always() {
     // Asked for one field: ID and objCode come too.
     let (_, body) = get(&api(&sim, "search?fields=changeType"), &AUTH);
     let v: Value = serde_json::from_str(&body).unwrap();
-    let keys: std::collections::BTreeSet<&str> =
-        v["data"][0].as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: std::collections::BTreeSet<&str> = v["data"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(keys, ["ID", "changeType", "objCode"].into());
     assert_eq!(v["data"][0]["objCode"], "JRNLE");
     let (status, body) = get(&api(&sim, "search?fields=editedBy:*"), &AUTH);
@@ -577,4 +584,45 @@ fn every_error_answer_has_the_same_envelope_also_injected_ones() {
     assert_eq!(envelope(&injected), ["class", "message", "title"]);
     assert_eq!(envelope(&injected), envelope(&refused));
     assert_eq!(envelope(&injected), envelope(&invalid));
+}
+
+#[test]
+fn workfronts_modifiers_sort_directions_wildcards_and_no_limit_over_http() {
+    let records = generate(2500, 8);
+    let sim = sim(&records);
+    let names = |r: &jrnle_audit::input::RawRecord| r["fieldName"].as_str().map(str::to_string);
+    // `like` with SQL's wildcards, and its case-insensitive form.
+    let like = records
+        .iter()
+        .filter(|r| names(r).is_some_and(|n| n.starts_with("DE:")))
+        .count() as u64;
+    assert_eq!(
+        count_of(&sim, "fieldName=DE%3A%25&fieldName_Mod=like"),
+        like
+    );
+    assert_eq!(
+        count_of(&sim, "fieldName=de%3A%25&fieldName_Mod=cilike"),
+        like
+    );
+    assert_eq!(count_of(&sim, "fieldName=de%3A%25&fieldName_Mod=like"), 0);
+    // A wildcard with a month: the data is from 2025, so a year back from now holds nothing
+    // newer than it, and everything is before today.
+    let all = records.len() as u64;
+    assert_eq!(
+        count_of(&sim, "entryDate=%24%24TODAY-1m&entryDate_Mod=lt"),
+        all
+    );
+    assert_eq!(
+        count_of(&sim, "entryDate=%24%24TODAYbm&entryDate_Mod=gte"),
+        0
+    );
+    // Sort directions in any case, and ciasc.
+    for dir in ["ASC", "ciasc", "Desc"] {
+        let (status, body) = get(&api(&sim, &format!("search?fieldName_Sort={dir}")), &AUTH);
+        assert_eq!(status, 200, "{dir}: {body}");
+    }
+    // $$LIMIT=0 is no limit, which the 2,000 cap per request bounds.
+    let (status, body) = get(&api(&sim, "search?$$LIMIT=0&fields=ID"), &AUTH);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(page_ids(&body).len(), 2000);
 }

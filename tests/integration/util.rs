@@ -115,3 +115,24 @@ pub fn csv_ids(text: &str) -> Vec<String> {
 pub fn raw_str<'a>(r: &'a RawRecord, key: &str) -> Option<&'a str> {
     r.get(key).and_then(|v| v.as_str())
 }
+
+/// The first of `names` that runs (`name args...` exits 0), or `None`. CI installs every tool
+/// a test needs and sets `JRNLE_REQUIRE_TOOLS`, so a missing tool fails there; elsewhere the
+/// test says it skipped.
+pub fn tool<'a>(names: &[&'a str], args: &[&str]) -> Option<&'a str> {
+    let found = names.iter().copied().find(|name| {
+        Command::new(name)
+            .args(args)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("JRNLE_REQUIRE_TOOLS").is_none(),
+            "{} is not installed",
+            names.join(" or ")
+        );
+        eprintln!("skipped: {} is not installed", names.join(" or "));
+    }
+    found
+}

@@ -221,18 +221,7 @@ fn sync_writes_workbooks_that_verify_and_read_back() {
 
 #[test]
 fn libreoffice_reads_dates_numbers_and_formula_like_text_as_values() {
-    let office = ["soffice", "libreoffice"].into_iter().find(|b| {
-        Command::new(b)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    let Some(office) = office else {
-        assert!(
-            std::env::var_os("JRNLE_REQUIRE_TOOLS").is_none(),
-            "LibreOffice is not installed"
-        );
-        eprintln!("skipped: LibreOffice is not installed");
+    let Some(office) = tool(&["soffice", "libreoffice"], &["--version"]) else {
         return;
     };
     let sim = sim(&typed_records());
