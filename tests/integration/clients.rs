@@ -3,9 +3,8 @@
 //! each installed into a temporary directory. Every row they get must equal the simulator's
 //! `--dump` of the same data. The scripts are in `tests/clients/`.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
@@ -15,43 +14,10 @@ const ROWS: &str = "300";
 const SEED: &str = "5";
 const CLIENT_KEY: &str = "client-test-key";
 
-/// `simulate` as a process on a free port, killed when dropped.
-struct Simulate(Child, String);
-
-impl Simulate {
-    fn start() -> Simulate {
-        let mut child = bin()
-            .args([
-                "simulate",
-                "--rows",
-                ROWS,
-                "--seed",
-                SEED,
-                "--api-key",
-                CLIENT_KEY,
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap()
-            .to_string();
-        Simulate(child, url)
-    }
-}
-
-impl Drop for Simulate {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// `simulate` serving the data of [`dumped`].
+fn simulate() -> (Running, String) {
+    let args = ["--rows", ROWS, "--seed", SEED, "--api-key", CLIENT_KEY];
+    start_simulate(&args, Stdio::null())
 }
 
 /// The simulator's data as `simulate --dump` writes it, in the order of a search sorted by
@@ -134,10 +100,10 @@ fn workfronts_node_client_gets_exactly_the_dumped_data() {
             .arg(dir.path())
             .arg("workfront-api@6"),
     );
-    let sim = Simulate::start();
+    let (_sim, url) = simulate();
     let o = Command::new(node)
         .arg(script("workfront_api_node.js"))
-        .args([&sim.1, CLIENT_KEY])
+        .args([&url, CLIENT_KEY])
         .env("NODE_PATH", dir.path().join("node_modules"))
         .output()
         .unwrap();
@@ -161,10 +127,10 @@ fn python_workfront_gets_exactly_the_dumped_data() {
         "--disable-pip-version-check",
         "python-workfront==0.8",
     ]));
-    let sim = Simulate::start();
+    let (_sim, url) = simulate();
     let o = Command::new(venv.join("bin/python"))
         .arg(script("python_workfront.py"))
-        .args([&sim.1, CLIENT_KEY])
+        .args([&url, CLIENT_KEY])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

@@ -1,42 +1,11 @@
 //! `simulate` as a process: it prints its address and serves what it was given.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 
 use crate::util::*;
 
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn start(args: &[&str]) -> (Running, String) {
-    start_with(args, Stdio::null())
-}
-
-fn start_with(args: &[&str], stderr: Stdio) -> (Running, String) {
-    let mut child = bin()
-        .arg("simulate")
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(stderr)
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-    (Running(child), url)
+    start_simulate(args, Stdio::null())
 }
 
 #[test]
@@ -69,7 +38,7 @@ fn simulate_v_logs_each_request_with_its_status_rows_and_time_and_no_credential(
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("sim.log");
     let file = std::fs::File::create(&log).unwrap();
-    let (sim, url) = start_with(
+    let (sim, url) = start_simulate(
         &["--rows", "120", "--api-key", "k-secret-123", "-v"],
         Stdio::from(file),
     );

@@ -136,3 +136,36 @@ pub fn tool<'a>(names: &[&'a str], args: &[&str]) -> Option<&'a str> {
     }
     found
 }
+
+/// `simulate` run as a process, killed when dropped.
+pub struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Start `simulate ARGS` and read its address from the first line it prints.
+pub fn start_simulate(args: &[&str], stderr: Stdio) -> (Running, String) {
+    use std::io::BufRead;
+    let mut child = bin()
+        .arg("simulate")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    (Running(child), url)
+}
