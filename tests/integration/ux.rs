@@ -456,7 +456,7 @@ fn completes_options_and_values(complete: impl Fn(&str) -> Vec<String>) {
     assert_eq!(complete("jrnle-audit export --fo"), ["--format"]);
     assert_eq!(
         complete("jrnle-audit export --format "),
-        ["csv", "json", "ndjson"]
+        ["csv", "json", "ndjson", "xlsx"]
     );
     assert!(complete("jrnle-audit ex").contains(&"export".to_string()));
     assert!(complete("jrnle-audit simulate --faults ").contains(&"429".to_string()));
