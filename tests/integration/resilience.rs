@@ -245,3 +245,60 @@ fn entries_journaled_into_a_window_while_its_pages_are_fetched_never_hide_an_old
     // The runs must have met the hazard this test is about, not just been lucky.
     assert!(gaps_seen > 0, "no page ever came back out of order");
 }
+
+#[test]
+fn a_range_cut_at_its_quantiles_on_a_live_tenant_loses_and_repeats_nothing() {
+    // More entries than one window holds, over the last 40 s, while 3,000 more a second land
+    // up to 15 s back: the range is cut at the quantiles its probes find while entries keep
+    // arriving in both parts, and pages come back out of order.
+    use jrnle_audit::workfront::window::WINDOW_TARGET;
+    let now = chrono::Utc::now();
+    let n = WINDOW_TARGET as usize + 30_000;
+    let mut records = generate(n, 6);
+    for (i, r) in records.iter_mut().enumerate() {
+        let back = 40_000 - (i as i64 * 40_000 / n as i64);
+        let at = now - chrono::Duration::milliseconds(back);
+        r.insert(
+            "entryDate".into(),
+            format_workfront(&at, &chrono_tz::UTC).into(),
+        );
+    }
+    let config = SimConfig {
+        growth: Some(jrnle_audit::simulator::Growth {
+            rate_per_sec: 3000.0,
+            max_delay: Duration::from_secs(15),
+        }),
+        latency: Duration::from_millis(20),
+        latency_jitter: Duration::from_millis(200),
+        seed: 6,
+        ..sim_config()
+    };
+    let sim = sim_with(&records, config);
+    let since = now - chrono::Duration::minutes(10);
+    let existing = sim.simulator.entries_snapshot();
+    let o = run(against(&sim, "export")
+        .args(["--format", "csv", "--max-concurrency", "4"])
+        .args(["--since", &since.to_rfc3339()]));
+    sim.simulator.stop_growth();
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    let got = csv_ids(&stdout(&o));
+    let delivered: std::collections::HashSet<&String> = got.iter().collect();
+    assert_eq!(delivered.len(), got.len(), "an entry was delivered twice");
+    let missing = existing
+        .iter()
+        .filter(|(id, when)| when.is_some_and(|w| w >= since) && !delivered.contains(id))
+        .count();
+    assert_eq!(
+        missing, 0,
+        "{missing} entries that existed before the export were lost"
+    );
+    assert!(
+        got.len() > n,
+        "the entries that arrived during the export count too"
+    );
+    let probes = sim.simulator.request_log();
+    assert!(
+        probes.iter().any(|l| l.ends_with("%24%24LIMIT=1")),
+        "the range was not cut at a quantile"
+    );
+}
