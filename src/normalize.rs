@@ -178,7 +178,7 @@ impl Reader<'_> {
     }
 }
 
-fn render_json_number(n: &serde_json::Number) -> String {
+pub(crate) fn render_json_number(n: &serde_json::Number) -> String {
     if let Some(i) = n.as_i64() {
         i.to_string()
     } else if let Some(u) = n.as_u64() {

@@ -108,19 +108,22 @@ impl Value<'_> {
     }
 }
 
-/// Which kind of source a record came from. Journal entries are the only source today; the
-/// event-subscription and snapshot sources add theirs here, and the `source` column with them.
+/// Which kind of source a record came from: journal entries, or an event-subscription
+/// delivery (`source::events`); the snapshot source adds its own here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SourceKind {
     /// A journal entry (`JRNLE`), fetched from Workfront or read from saved records.
     #[default]
     Journal,
+    /// A field change read from an event subscription's delivery (old and new state).
+    Event,
 }
 
 impl SourceKind {
     pub fn as_str(self) -> &'static str {
         match self {
             SourceKind::Journal => "journal",
+            SourceKind::Event => "event",
         }
     }
 }

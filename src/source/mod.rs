@@ -4,6 +4,7 @@
 //! records read offline ([`saved`]) are sources; event subscriptions and object snapshots
 //! will be too.
 
+pub mod events;
 pub mod journal;
 pub mod saved;
 pub mod written;
