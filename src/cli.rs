@@ -47,6 +47,10 @@ pub enum Command {
     Sync(SyncArgs),
     /// Check an out-dir of sync: every file against its manifest, the hash chain, the windows.
     Verify(VerifyArgs),
+    /// Receive Workfront event-subscription deliveries and keep their field changes as
+    /// evidence, as sync does: acknowledged only once on disk, committed every --rotate.
+    #[command(after_help = LISTEN_HELP)]
+    Listen(ListenArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions {
         #[arg(value_enum)]
@@ -185,12 +189,51 @@ impl Command {
             } => a.connection.verbose,
             Command::Logout(_) => 0,
             Command::Normalize(_)
+            | Command::Listen(_)
             | Command::Simulate(_)
             | Command::Verify(_)
             | Command::Completions { .. }
             | Command::Man => 0,
         }
     }
+}
+
+const LISTEN_HELP: &str = "\
+Examples:
+  WORKFRONT_EVENT_TOKEN=... jrnle-audit listen --out-dir /srv/audit/events
+  jrnle-audit verify /srv/audit/events
+
+Plain HTTP is served on loopback only: put a reverse proxy that terminates TLS in front of it.
+SIGTERM or Ctrl-C stops accepting, commits what was acknowledged and exits 0.";
+
+/// Where `listen` serves and what it writes.
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// Where the delivery journal, data files and manifests go (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
+
+    /// The address to serve on; plain HTTP only on loopback.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
+    pub bind: String,
+
+    /// The environment variable holding the subscription's authToken, which deliveries carry
+    /// as `Authorization: Bearer <token>`.
+    #[arg(long, value_name = "VAR", default_value = "WORKFRONT_EVENT_TOKEN")]
+    pub auth_token_env: String,
+
+    /// Format of the data files, e.g. ndjson.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: Format,
+
+    /// Do not prefix CSV cells that start with = + - @ tab or CR with a quote.
+    #[arg(long)]
+    pub no_formula_guard: bool,
+
+    /// How often the journaled deliveries are committed as a data file and its manifest
+    /// (e.g. 10m, 1h); also at shutdown.
+    #[arg(long, value_name = "DURATION", default_value = "1h")]
+    pub rotate: String,
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,7 @@ pub mod error;
 pub mod input;
 pub mod interrupt;
 pub mod labels;
+pub mod listen;
 pub mod model;
 pub mod normalize;
 pub mod output;

@@ -3,6 +3,7 @@
 mod count;
 mod export;
 mod fields;
+mod listen;
 mod login;
 mod normalize;
 mod report;
@@ -34,6 +35,7 @@ pub fn run(cli: Cli) -> Result<()> {
             sync::run(args)
         }
         Command::Verify(args) => verify::run(args),
+        Command::Listen(args) => listen::run(args),
         Command::Completions { shell } => {
             let out = completion_script(shell);
             Destination::Stdout.write_with(|w| w.write_all(&out))

@@ -70,6 +70,23 @@ pub struct Manifest {
     /// SHA-256 of the previous manifest's bytes; `null` for the first.
     pub previous_manifest_sha256: Option<String>,
     pub written_at: String,
+    /// `listen` only: the event deliveries the data file holds the changes of (its `window`
+    /// is then when they arrived). Left out of the file for `sync`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deliveries: Option<Deliveries>,
+}
+
+/// The deliveries one `listen` commit covers: how many, when the first and last arrived, and
+/// where they are in the out-dir's delivery journal (byte offsets, `[from, to)`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deliveries {
+    pub count: u64,
+    pub first_arrival: Option<String>,
+    pub last_arrival: Option<String>,
+    pub journal_from: u64,
+    pub journal_to: u64,
+    /// SHA-256 of the journal's bytes `[journal_from, journal_to)`: the raw deliveries.
+    pub journal_sha256: String,
 }
 
 fn first_series() -> u32 {

@@ -17,3 +17,7 @@ pub const LOCK_FILE: &str = ".jrnle-sync.lock";
 pub const STATE_FILE: &str = ".jrnle-sync-state.json";
 pub const PARTIAL_SUFFIX: &str = ".partial";
 pub const MANIFEST_SUFFIX: &str = ".manifest.json";
+/// A `listen` out-dir's journal of the deliveries it acknowledged (hashed range by range in
+/// its manifests), and its quarantine of refused bodies.
+pub const JOURNAL_FILE: &str = "deliveries.journal";
+pub const QUARANTINE_FILE: &str = "quarantine.journal";

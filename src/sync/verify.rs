@@ -11,7 +11,9 @@ use crate::output::Format;
 use super::files::read_dir;
 use super::manifest::{Committed, data_file_name, load_one, sha256_hex};
 use super::state;
-use super::{LOCK_FILE, MANIFEST_SUFFIX, PARTIAL_SUFFIX, STATE_FILE};
+use super::{
+    JOURNAL_FILE, LOCK_FILE, MANIFEST_SUFFIX, PARTIAL_SUFFIX, QUARANTINE_FILE, STATE_FILE,
+};
 
 /// What verification found.
 #[derive(Debug, Default)]
@@ -44,6 +46,7 @@ pub fn verify(dir: &Path, state_path: Option<&Path>) -> Result<Report> {
         check_manifest(c, &mut report.problems);
         check_link(previous, c, &mut report.problems);
         check_data_file(dir, c, &mut report.problems);
+        check_journal(dir, c, &mut report.problems);
         report.rows += c.manifest.row_count;
         previous = Some(c);
     }
@@ -133,9 +136,42 @@ pub(super) fn check_link(previous: Option<&Committed>, c: &Committed, p: &mut Ve
     }
 }
 
+/// A `listen` manifest's range of the delivery journal against its SHA-256: the raw
+/// deliveries behind the data file are as they arrived.
+fn check_journal(dir: &Path, c: &Committed, p: &mut Vec<String>) {
+    use std::io::{Read, Seek, SeekFrom};
+    let Some(d) = &c.manifest.deliveries else {
+        return;
+    };
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(dir.join(JOURNAL_FILE)).and_then(|mut f| {
+        f.seek(SeekFrom::Start(d.journal_from))?;
+        f.take(d.journal_to.saturating_sub(d.journal_from))
+            .read_to_end(&mut bytes)
+    });
+    match read {
+        Err(e) => p.push(format!(
+            "{JOURNAL_FILE}: cannot read ({e}), which {} covers",
+            c.name
+        )),
+        Ok(n) if n as u64 != d.journal_to.saturating_sub(d.journal_from) => p.push(format!(
+            "{JOURNAL_FILE}: shorter than {} says (bytes {} to {})",
+            c.name, d.journal_from, d.journal_to
+        )),
+        Ok(_) if sha256_hex(&bytes) != d.journal_sha256 => p.push(format!(
+            "{JOURNAL_FILE}: bytes {} to {} do not match the SHA-256 in {}",
+            d.journal_from, d.journal_to, c.name
+        )),
+        Ok(_) => {}
+    }
+}
+
 /// Files that no manifest accounts for (added by hand).
 fn check_unaccounted(names: &[String], chain: &[Committed], p: &mut Vec<String>) {
     let mut accounted: HashSet<&str> = [LOCK_FILE, STATE_FILE].into_iter().collect();
+    if chain.iter().any(|c| c.manifest.deliveries.is_some()) {
+        accounted.extend([JOURNAL_FILE, QUARANTINE_FILE]);
+    }
     for c in chain {
         accounted.insert(&c.name);
         accounted.insert(&c.manifest.data_file.name);
@@ -171,7 +207,7 @@ fn check_state(state_path: &Path, chain: &[Committed], p: &mut Vec<String>) -> R
     Ok(())
 }
 
-pub(super) fn check_data_file(dir: &Path, c: &Committed, problems: &mut Vec<String>) {
+pub fn check_data_file(dir: &Path, c: &Committed, problems: &mut Vec<String>) {
     let data = &c.manifest.data_file;
     match std::fs::read(dir.join(&data.name)) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

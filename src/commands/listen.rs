@@ -1,0 +1,92 @@
+//! `listen`: serve the delivery endpoint of Workfront's event subscriptions until SIGTERM or
+//! Ctrl-C, then commit what was acknowledged and say what it did.
+
+use std::io::Write;
+use std::net::SocketAddr;
+
+use crate::cli::ListenArgs;
+use crate::console;
+use crate::error::{Error, Result};
+use crate::listen::commit::Target;
+use crate::listen::server::{Config, serve};
+use crate::secret::Secret;
+
+pub fn run(args: ListenArgs) -> Result<()> {
+    let bind: SocketAddr = args.bind.parse().map_err(|_| {
+        Error::usage(format!(
+            "--bind {:?} is not an address: give IP:PORT, e.g. 127.0.0.1:8443",
+            args.bind
+        ))
+    })?;
+    // Deliveries carry their token and the changes of the tenant: never in the clear beyond
+    // this machine.
+    if !bind.ip().is_loopback() {
+        return Err(Error::usage(format!(
+            "--bind {bind}: plain HTTP is served on loopback only; bind 127.0.0.1 and put a \
+             reverse proxy that terminates TLS in front of it"
+        )));
+    }
+    let token = std::env::var(&args.auth_token_env)
+        .ok()
+        .filter(|t| !t.is_empty())
+        .map(Secret::new)
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "{} is not set: set it to the authToken of your event subscription (or name \
+                 another variable with --auth-token-env)",
+                args.auth_token_env
+            ))
+        })?;
+    let rotate = crate::config::parse_duration("--rotate", &args.rotate)?;
+    std::fs::create_dir_all(&args.out_dir)
+        .map_err(|e| Error::io(format!("cannot create {}", args.out_dir.display()), e))?;
+    let config = Config {
+        target: Target {
+            out_dir: args.out_dir.clone(),
+            format: args.format,
+            formula_guard: !args.no_formula_guard,
+        },
+        token,
+        rotate,
+    };
+    let started = std::time::Instant::now();
+    let summary = super::runtime()?.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(bind)
+            .await
+            .map_err(|e| Error::io(format!("cannot listen on {bind}"), e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::io("cannot read the bound address", e))?;
+        let mut stdout = std::io::stdout();
+        writeln!(stdout, "listening on http://{addr}")
+            .and_then(|()| stdout.flush())
+            .map_err(|e| Error::io("cannot write to standard output", e))?;
+        serve(config, listener, stopped()).await
+    })?;
+    console::note(format!(
+        "listened for {:.0} s: {} acknowledged, {} quarantined, {} refused for their token; \
+         {} committed with {}",
+        started.elapsed().as_secs_f64(),
+        console::plural(summary.acknowledged, "delivery", "deliveries"),
+        summary.quarantined,
+        summary.refused,
+        console::plural(summary.files, "file", "files"),
+        console::plural(summary.records, "change record", "change records"),
+    ));
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn stopped() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
