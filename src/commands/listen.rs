@@ -51,6 +51,8 @@ pub fn run(args: ListenArgs) -> Result<()> {
     };
     let started = std::time::Instant::now();
     let summary = super::runtime()?.block_on(async move {
+        // Caught from before the address is printed, so a SIGTERM at any moment is a stop.
+        let stop = stopped()?;
         let listener = tokio::net::TcpListener::bind(bind)
             .await
             .map_err(|e| Error::io(format!("cannot listen on {bind}"), e))?;
@@ -61,7 +63,7 @@ pub fn run(args: ListenArgs) -> Result<()> {
         writeln!(stdout, "listening on http://{addr}")
             .and_then(|()| stdout.flush())
             .map_err(|e| Error::io("cannot write to standard output", e))?;
-        serve(config, listener, stopped()).await
+        serve(config, listener, stop).await
     })?;
     console::note(format!(
         "listened for {:.0} s: {} acknowledged, {} quarantined, {} refused for their token; \
@@ -76,17 +78,16 @@ pub fn run(args: ListenArgs) -> Result<()> {
     Ok(())
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn stopped() {
+/// A future that resolves on SIGINT or SIGTERM, caught from now on.
+fn stopped() -> Result<impl Future<Output = ()> + Send + 'static> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
+    let caught = |e| Error::io("cannot catch SIGTERM and SIGINT", e);
+    let mut term = signal(SignalKind::terminate()).map_err(caught)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(caught)?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
 }

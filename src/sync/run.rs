@@ -379,15 +379,22 @@ pub async fn run(
         deliveries: None,
     };
     commit_manifest(plan, &name, &manifest)?;
-    Ok(Outcome {
-        data_file: name,
-        sha256: manifest.data_file.sha256.clone(),
-        series: manifest.series,
-        window,
-        rows: done.written,
-        late_rows: done.late,
-        anomalies: done.anomalies,
-    })
+    Ok(Outcome::committed(&manifest, done))
+}
+
+impl Outcome {
+    /// What the run that committed `manifest` delivered.
+    fn committed(manifest: &Manifest, done: crate::deliver::Delivered) -> Outcome {
+        Outcome {
+            data_file: manifest.data_file.name.clone(),
+            sha256: manifest.data_file.sha256.clone(),
+            series: manifest.series,
+            window: manifest.window.clone(),
+            rows: done.written,
+            late_rows: done.late,
+            anomalies: done.anomalies,
+        }
+    }
 }
 
 /// The first run fixes the series' filters: a `--field`, `--obj-code` or `--change-type` value

@@ -10,7 +10,7 @@ pub fn get(url: &str, headers: &[(&str, &str)]) -> (u16, String) {
     post_or_get(reqwest::Method::GET, url, headers, None)
 }
 
-fn post_or_get(
+pub fn post_or_get(
     method: reqwest::Method,
     url: &str,
     headers: &[(&str, &str)],

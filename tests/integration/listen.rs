@@ -1,0 +1,283 @@
+//! `listen` as Workfront's event deliveries meet it: nothing acknowledged is lost or repeated
+//! across `kill -9` and restarts, duplicates and reordering are absorbed, what is not a
+//! delivery is refused and kept, and the out-dir verifies like a sync's.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::process::{Child, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::simulator::post_or_get;
+use crate::util::*;
+
+const TOKEN: &str = "event-test-token-71c";
+
+/// `listen` on a free port, its address read from its first line.
+struct Listen(Child, String);
+
+impl Listen {
+    fn start(dir: &Path, extra: &[&str]) -> Listen {
+        let mut child = bin()
+            .args(["listen", "--bind", "127.0.0.1:0", "--out-dir"])
+            .arg(dir)
+            .args(extra)
+            .env("WORKFRONT_EVENT_TOKEN", TOKEN)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::BufRead;
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap()
+            .to_string();
+        Listen(child, url)
+    }
+
+    fn post(&self, body: &str, token: Option<&str>) -> u16 {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> =
+            auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+        post_or_get(
+            reqwest::Method::POST,
+            &format!("{}/", self.1),
+            &headers,
+            Some(body.into()),
+        )
+        .0
+    }
+
+    /// SIGTERM: stop, commit, exit 0.
+    fn stop(mut self) -> String {
+        let pid = self.0.id().to_string();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        let o = std::mem::replace(
+            &mut self.0,
+            std::process::Command::new("true").spawn().unwrap(),
+        )
+        .wait_with_output()
+        .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stderr).to_string()
+    }
+
+    fn kill9(mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Listen {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A status change of task `n`, at second `n` after an epoch.
+fn delivery(n: u64) -> String {
+    json!({"eventType": "UPDATE", "subscriptionId": "sub-7",
+        "eventTime": {"epochSecond": 1_700_000_000 + n, "nano": 0},
+        "eventVersion": "v2", "subscriptionVersion": "v2",
+        "oldState": {"ID": format!("task{n}"), "objCode": "TASK", "status": "INP"},
+        "newState": {"ID": format!("task{n}"), "objCode": "TASK", "status": "CPL",
+                     "lastUpdatedByID": "u1"}})
+    .to_string()
+}
+
+/// Every record of the committed data files: obj_id → how often.
+fn committed(dir: &Path) -> HashMap<String, usize> {
+    let mut seen = HashMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "ndjson") {
+            for row in ndjson_rows(&std::fs::read_to_string(&path).unwrap()) {
+                *seen
+                    .entry(row["obj_id"].as_str().unwrap().to_string())
+                    .or_default() += 1;
+            }
+        }
+    }
+    seen
+}
+
+#[test]
+fn nothing_acknowledged_is_lost_or_repeated_across_kill_9_and_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut acked = HashSet::new();
+    let mut n = 0;
+    for round in 0..4 {
+        let listen = Listen::start(dir.path(), &["--format", "ndjson", "--rotate", "200ms"]);
+        // Deliveries from several connections at once, each retried by "Workfront" until it
+        // is acknowledged; some delivered twice.
+        let batch: Vec<u64> = (n..n + 60).collect();
+        n += 60;
+        std::thread::scope(|s| {
+            let results: Vec<_> = batch
+                .chunks(15)
+                .map(|chunk| {
+                    let listen = &listen;
+                    s.spawn(move || {
+                        chunk
+                            .iter()
+                            .filter(|&&k| {
+                                let first = listen.post(&delivery(k), Some(TOKEN)) == 200;
+                                let again =
+                                    k % 7 == 0 && listen.post(&delivery(k), Some(TOKEN)) == 200;
+                                first || again
+                            })
+                            .copied()
+                            .collect::<Vec<u64>>()
+                    })
+                })
+                .collect();
+            for r in results {
+                acked.extend(r.join().unwrap());
+            }
+        });
+        // Killed at once (before any rotation: the next run must commit what it journaled),
+        // or some time into its rotations of 200 ms, maybe while committing.
+        std::thread::sleep(std::time::Duration::from_millis([0, 120, 230, 410][round]));
+        listen.kill9();
+    }
+    assert_eq!(acked.len(), 240, "every delivery was acknowledged");
+    // The last run commits what the killed ones journaled.
+    let summary = Listen::start(dir.path(), &["--format", "ndjson"]).stop();
+    assert!(summary.contains("0 deliveries acknowledged"), "{summary}");
+    let seen = committed(dir.path());
+    for k in &acked {
+        assert_eq!(seen.get(&format!("task{k}")), Some(&1), "task{k}");
+    }
+    assert_eq!(seen.len(), acked.len());
+    let o = run(bin().arg("verify").arg(dir.path()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn duplicates_and_reordered_deliveries_give_each_change_once_in_event_time_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let listen = Listen::start(dir.path(), &["--format", "ndjson"]);
+    for k in [5, 3, 9, 3, 5, 1] {
+        assert_eq!(listen.post(&delivery(k), Some(TOKEN)), 200);
+    }
+    listen.stop();
+    // A duplicate arriving in a later run (Workfront retries for 48 hours) is left out too.
+    let listen = Listen::start(dir.path(), &["--format", "ndjson"]);
+    assert_eq!(listen.post(&delivery(9), Some(TOKEN)), 200);
+    assert_eq!(listen.post(&delivery(11), Some(TOKEN)), 200);
+    listen.stop();
+    let mut files: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ndjson"))
+        .collect();
+    files.sort();
+    let first = ndjson_rows(&std::fs::read_to_string(&files[0]).unwrap());
+    let ids: Vec<&str> = first
+        .iter()
+        .map(|r| r["obj_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["task1", "task3", "task5", "task9"]);
+    assert_eq!(first[0]["change_type"], "E");
+    assert_eq!(first[0]["old_value"], "INP");
+    assert_eq!(first[0]["new_value"], "CPL");
+    assert_eq!(first[0]["entry_date"], "2023-11-14T22:13:21.000Z");
+    let second = ndjson_rows(&std::fs::read_to_string(&files[1]).unwrap());
+    let ids: Vec<&str> = second
+        .iter()
+        .map(|r| r["obj_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["task11"]);
+    assert_eq!(
+        run(bin().arg("verify").arg(dir.path())).status.code(),
+        Some(0)
+    );
+    // The report reads a listen out-dir as it reads a sync's.
+    let o = run(bin()
+        .arg("report")
+        .arg(dir.path())
+        .arg("-o")
+        .arg(dir.path().join("r.html")));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn what_is_not_a_delivery_is_refused_kept_and_never_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let listen = Listen::start(dir.path(), &[]);
+    assert_eq!(listen.post(&delivery(1), None), 401);
+    assert_eq!(listen.post(&delivery(1), Some("wrong-token")), 401);
+    assert_eq!(listen.post("{not json", Some(TOKEN)), 400);
+    assert_eq!(listen.post(r#"{"eventType":"SHARE"}"#, Some(TOKEN)), 400);
+    let big = format!(r#"{{"pad":"{}"}}"#, "x".repeat(1 << 20));
+    assert_eq!(listen.post(&big, Some(TOKEN)), 413);
+    let (status, body) = crate::simulator::get(&format!("{}/healthz", listen.1), &[]);
+    assert_eq!((status, body.as_str()), (200, "ok\n"));
+    let summary = listen.stop();
+    assert!(
+        summary.contains("0 deliveries acknowledged, 3 quarantined, 2 refused"),
+        "{summary}"
+    );
+    let kept = std::fs::read_to_string(dir.path().join("quarantine.journal")).unwrap();
+    let reasons: Vec<Value> = kept
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(reasons.len(), 3);
+    assert!(
+        reasons[0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("not JSON")
+    );
+    assert!(
+        reasons[1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("unknown eventType")
+    );
+    assert_eq!(reasons[2]["reason"], "over 1 MB");
+    // The token is in no file and no output.
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let text = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(!String::from_utf8_lossy(&text).contains(TOKEN));
+    }
+    assert!(!summary.contains(TOKEN));
+}
+
+#[test]
+fn plain_http_beyond_loopback_and_a_missing_token_are_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(bin()
+        .args(["listen", "--bind", "0.0.0.0:0", "--out-dir"])
+        .arg(dir.path())
+        .env("WORKFRONT_EVENT_TOKEN", TOKEN));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("loopback only"), "{}", stderr(&o));
+    let o = run(bin().args(["listen", "--out-dir"]).arg(dir.path()));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("WORKFRONT_EVENT_TOKEN is not set"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}
