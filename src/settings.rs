@@ -152,6 +152,7 @@ impl OutputSettings {
             excel: out.excel,
             labels,
             about: Vec::new(),
+            source: false,
         };
         Ok(OutputSettings {
             destination,

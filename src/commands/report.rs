@@ -160,6 +160,7 @@ async fn from_query(args: &ReportArgs) -> Result<(Evidence, tempfile::NamedTempF
         excel: false,
         labels: args.labels,
         about: Vec::new(),
+        source: false,
     };
     let sink = open_sink(Format::Ndjson, &mut out, &options)
         .map_err(|e| Error::io("cannot write the temporary file", e))?;

@@ -149,6 +149,7 @@ impl Target {
                 "Source".into(),
                 "Workfront event subscription deliveries".into(),
             )],
+            source: true,
             ..WriteOptions::default()
         };
         let written = (|| {

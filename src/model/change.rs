@@ -29,6 +29,11 @@ pub const COLUMNS: [&str; 17] = [
 /// The columns `--labels` adds after the contract columns.
 pub const LABEL_COLUMNS: [&str; 3] = ["change_label", "old_label", "new_label"];
 
+/// The column that says where a record came from, after the contract columns (and the
+/// labels): written by the sources other than the journal (`listen`); journal exports keep
+/// exactly the contract's columns.
+pub const SOURCE_COLUMN: &str = "source";
+
 /// Readable words for the codes of one record (`--labels`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Labels {
@@ -124,6 +129,14 @@ impl SourceKind {
         match self {
             SourceKind::Journal => "journal",
             SourceKind::Event => "event",
+        }
+    }
+
+    pub fn named(name: &str) -> Option<SourceKind> {
+        match name {
+            "journal" => Some(SourceKind::Journal),
+            "event" => Some(SourceKind::Event),
+            _ => None,
         }
     }
 }
@@ -305,7 +318,9 @@ impl<'a> ChangeRecord<'a> {
             top_obj_code: t("top_obj_code"),
             top_obj_id: t("top_obj_id"),
             labels,
-            source: SourceKind::Journal,
+            source: cell(SOURCE_COLUMN)
+                .and_then(|s| SourceKind::named(&s))
+                .unwrap_or_default(),
         })
     }
 

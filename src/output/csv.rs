@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::io::{self, Write};
 
 use crate::model::change::{COLUMNS, Cell, ChangeRecord, LABEL_COLUMNS};
-use crate::output::{RecordSink, WriteOptions};
+use crate::output::{Extras, RecordSink, WriteOptions};
 
 /// A CSV sink (the format table's `open`).
 pub(super) fn open<'a>(
@@ -16,19 +16,19 @@ pub(super) fn open<'a>(
         out,
         o.formula_guard,
         o.excel,
-        o.labels,
+        Extras::of(o),
     )?))
 }
 
 pub(super) struct CsvWriter<W: Write> {
     inner: ::csv::Writer<W>,
     guard: bool,
-    labels: bool,
+    extras: Extras,
 }
 
 impl<W: Write> CsvWriter<W> {
     /// `excel`: a UTF-8 byte-order mark and CRLF line ends, so Excel reads accents right.
-    pub(super) fn new(mut out: W, guard: bool, excel: bool, labels: bool) -> io::Result<Self> {
+    pub(super) fn new(mut out: W, guard: bool, excel: bool, extras: Extras) -> io::Result<Self> {
         if excel {
             out.write_all("\u{feff}".as_bytes())?;
         }
@@ -40,30 +40,21 @@ impl<W: Write> CsvWriter<W> {
                 ::csv::Terminator::Any(b'\n')
             })
             .from_writer(out);
-        for column in COLUMNS {
+        for column in COLUMNS.iter().chain(&extras.columns()) {
             inner.write_field(column).map_err(io_error)?;
-        }
-        if labels {
-            for column in LABEL_COLUMNS {
-                inner.write_field(column).map_err(io_error)?;
-            }
         }
         inner.write_record(None::<&[u8]>).map_err(io_error)?;
         Ok(CsvWriter {
             inner,
             guard,
-            labels,
+            extras,
         })
     }
 
     pub(super) fn write(&mut self, record: &ChangeRecord<'_>) -> io::Result<()> {
         let labels = record.labels.as_deref().cloned().unwrap_or_default();
-        let extra = if self.labels {
-            &labels.cells()[..]
-        } else {
-            &[]
-        };
-        for cell in record.cells().iter().chain(extra) {
+        let extra = self.extras.cells(record, &labels);
+        for cell in record.cells().iter().chain(&extra) {
             let cell = cell.clone();
             let field: Cow<'_, str> = match cell {
                 Cell::Null => Cow::Borrowed(""),
@@ -197,7 +188,7 @@ mod tests {
     }
 
     fn write(records: &[ChangeRecord], guard: bool) -> String {
-        let mut w = CsvWriter::new(Vec::new(), guard, false, false).unwrap();
+        let mut w = CsvWriter::new(Vec::new(), guard, false, Extras::default()).unwrap();
         for r in records {
             w.write(r).unwrap();
         }

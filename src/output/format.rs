@@ -241,4 +241,60 @@ mod tests {
         }
         assert_eq!(Format::named("xml"), None);
     }
+
+    #[test]
+    fn the_source_column_is_written_last_and_read_back_in_every_readable_format() {
+        use crate::model::change::{SOURCE_COLUMN, SourceKind};
+        let body = r#"{"eventType":"UPDATE","subscriptionId":"s","eventTime":{"epochSecond":1},
+            "oldState":{"ID":"t","status":"NEW"},"newState":{"ID":"t","status":"INP"}}"#;
+        let record = crate::source::events::Delivery::parse(body.as_bytes())
+            .unwrap()
+            .changes()
+            .remove(0);
+        for (format, source) in [
+            (Format::Csv, true),
+            (Format::Json, true),
+            (Format::Ndjson, true),
+            (Format::Csv, false),
+        ] {
+            let options = WriteOptions {
+                source,
+                ..WriteOptions::default()
+            };
+            let mut bytes = Vec::new();
+            let mut sink = crate::output::open_sink(format, &mut bytes, &options).unwrap();
+            sink.write(&record).unwrap();
+            sink.finish().unwrap();
+            let text = String::from_utf8(bytes.clone()).unwrap();
+            assert_eq!(text.contains(SOURCE_COLUMN), source, "{format:?}: {text}");
+            let mut back = Vec::new();
+            (format.spec().read_records.unwrap())(&mut bytes.as_slice(), &mut |r| {
+                back.push(r);
+                Ok(())
+            })
+            .unwrap();
+            let expected = if source {
+                SourceKind::Event
+            } else {
+                SourceKind::Journal
+            };
+            assert_eq!(back[0].source, expected, "{format:?}");
+            assert_eq!(back[0].id, record.id);
+        }
+        let mut bytes = Vec::new();
+        let options = WriteOptions {
+            source: true,
+            ..WriteOptions::default()
+        };
+        let mut sink = crate::output::open_sink(Format::Csv, &mut bytes, &options).unwrap();
+        sink.write(&record).unwrap();
+        sink.finish().unwrap();
+        let header = String::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_string();
+        assert!(header.ends_with(",top_obj_id,source"), "{header}");
+    }
 }

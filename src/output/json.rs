@@ -8,14 +8,14 @@ use serde_json::Value;
 
 use crate::model::change::{COLUMNS, Cell, ChangeRecord, LABEL_COLUMNS};
 use crate::model::json::push_string;
-use crate::output::{RecordSink, WriteOptions};
+use crate::output::{Extras, RecordSink, WriteOptions};
 
 /// A JSON array sink (the format table's `open`).
 pub(super) fn open_array<'a>(
     out: &'a mut (dyn Write + 'a),
     o: &WriteOptions,
 ) -> io::Result<Box<dyn RecordSink + 'a>> {
-    Ok(Box::new(JsonWriter::new(out, true, o.labels)?))
+    Ok(Box::new(JsonWriter::new(out, true, Extras::of(o))?))
 }
 
 /// A JSON Lines sink (the format table's `open`).
@@ -23,7 +23,7 @@ pub(super) fn open_lines<'a>(
     out: &'a mut (dyn Write + 'a),
     o: &WriteOptions,
 ) -> io::Result<Box<dyn RecordSink + 'a>> {
-    Ok(Box::new(JsonWriter::new(out, false, o.labels)?))
+    Ok(Box::new(JsonWriter::new(out, false, Extras::of(o))?))
 }
 
 /// The ids of a JSON array data file (the format table's `read_ids`).
@@ -113,12 +113,12 @@ pub(super) struct JsonWriter<W: Write> {
     /// `true` for one JSON array, `false` for one object per line.
     array: bool,
     first: bool,
-    labels: bool,
+    extras: Extras,
     line: Vec<u8>,
 }
 
 impl<W: Write> JsonWriter<W> {
-    pub(super) fn new(mut out: W, array: bool, labels: bool) -> io::Result<Self> {
+    pub(super) fn new(mut out: W, array: bool, extras: Extras) -> io::Result<Self> {
         if array {
             out.write_all(b"[")?;
         }
@@ -126,7 +126,7 @@ impl<W: Write> JsonWriter<W> {
             out,
             array,
             first: true,
-            labels,
+            extras,
             line: Vec::with_capacity(1024),
         })
     }
@@ -140,16 +140,12 @@ impl<W: Write> JsonWriter<W> {
         self.first = false;
         line.push(b'{');
         let labels = record.labels.as_deref().cloned().unwrap_or_default();
-        let (extra_keys, extra_cells) = if self.labels {
-            (&LABEL_COLUMNS[..], &labels.cells()[..])
-        } else {
-            (&[][..], &[][..])
-        };
+        let (extra_keys, extra_cells) = (self.extras.columns(), self.extras.cells(record, &labels));
         let cells = record.cells();
         let pairs = COLUMNS
             .iter()
             .zip(cells.iter())
-            .chain(extra_keys.iter().zip(extra_cells));
+            .chain(extra_keys.iter().zip(&extra_cells));
         for (i, (key, cell)) in pairs.enumerate() {
             let cell = cell.clone();
             if i > 0 {

@@ -43,6 +43,52 @@ pub struct WriteOptions {
     pub labels: bool,
     /// xlsx only: the evidence for the "About" sheet, as (what, value) lines.
     pub about: Vec<(String, String)>,
+    /// Add the `source` column (the sources other than the journal).
+    pub source: bool,
+}
+
+/// The columns a sink writes after the contract's: the labels, then `source`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Extras {
+    pub labels: bool,
+    pub source: bool,
+}
+
+impl Extras {
+    pub fn of(o: &WriteOptions) -> Extras {
+        Extras {
+            labels: o.labels,
+            source: o.source,
+        }
+    }
+
+    /// Their names, in order.
+    pub fn columns(self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.labels {
+            out.extend(crate::model::change::LABEL_COLUMNS);
+        }
+        if self.source {
+            out.push(crate::model::change::SOURCE_COLUMN);
+        }
+        out
+    }
+
+    /// A record's cells of these columns (`labels` is the record's, or empty ones).
+    pub fn cells<'a>(
+        self,
+        record: &ChangeRecord<'_>,
+        labels: &'a crate::model::change::Labels,
+    ) -> Vec<crate::model::change::Cell<'a>> {
+        let mut out = Vec::new();
+        if self.labels {
+            out.extend(labels.cells());
+        }
+        if self.source {
+            out.push(crate::model::change::Cell::Text(record.source.as_str()));
+        }
+        out
+    }
 }
 
 /// Start writing `format` into `out` (a CSV header or an opening bracket goes out here).

@@ -14,9 +14,9 @@ use std::io::{self, Write};
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
 use crate::model::anomaly::{Anomalies, Anomaly};
-use crate::model::change::{COLUMNS, Cell, ChangeRecord, LABEL_COLUMNS, ValueType};
+use crate::model::change::{COLUMNS, Cell, ChangeRecord, ValueType};
 use crate::model::date::parse_timestamp;
-use crate::output::{RecordSink, WriteOptions};
+use crate::output::{Extras, RecordSink, WriteOptions};
 
 /// Data rows per sheet: Excel's 1,048,576 rows, less the header.
 pub const ROWS_PER_SHEET: u32 = 1_048_575;
@@ -36,7 +36,7 @@ pub(super) fn open<'a>(
         sheets: 0,
         row: 0,
         rows: 0,
-        labels: o.labels,
+        extras: Extras::of(o),
         zone: o.zone,
         about: o.about.clone(),
         cut: 0,
@@ -54,7 +54,7 @@ struct XlsxWriter<'a> {
     /// The next row of the current sheet (0 is the header).
     row: u32,
     rows: u64,
-    labels: bool,
+    extras: Extras,
     zone: Option<chrono_tz::Tz>,
     about: Vec<(String, String)>,
     /// Records with a cut value.
@@ -79,9 +79,7 @@ impl XlsxWriter<'_> {
                 other => other.to_string(),
             })
             .collect();
-        if self.labels {
-            columns.extend(LABEL_COLUMNS.iter().map(|c| c.to_string()));
-        }
+        columns.extend(self.extras.columns().iter().map(|c| c.to_string()));
         columns
     }
 
@@ -124,9 +122,7 @@ impl XlsxWriter<'_> {
         let is_date = record.value_type == ValueType::Date;
         let labels = record.labels.as_deref().cloned().unwrap_or_default();
         let mut cells: Vec<Cell<'_>> = record.cells().to_vec();
-        if self.labels {
-            cells.extend(labels.cells());
-        }
+        cells.extend(self.extras.cells(record, &labels));
         let sheet = self.workbook.worksheet_from_index(self.sheets - 1)?;
         for (i, cell) in cells.iter().enumerate() {
             let col = i as u16;

@@ -196,6 +196,10 @@ fn duplicates_and_reordered_deliveries_give_each_change_once_in_event_time_order
     assert_eq!(first[0]["old_value"], "INP");
     assert_eq!(first[0]["new_value"], "CPL");
     assert_eq!(first[0]["entry_date"], "2023-11-14T22:13:21.000Z");
+    // The contract's columns, then where the record came from.
+    assert_eq!(first[0]["source"], "event");
+    let keys: Vec<&String> = first[0].keys().collect();
+    assert_eq!(keys.len(), jrnle_audit::model::change::COLUMNS.len() + 1);
     let second = ndjson_rows(&std::fs::read_to_string(&files[1]).unwrap());
     let ids: Vec<&str> = second
         .iter()
