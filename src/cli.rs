@@ -203,7 +203,7 @@ Examples:
   WORKFRONT_EVENT_TOKEN=... jrnle-audit listen --out-dir /srv/audit/events
   jrnle-audit verify /srv/audit/events
 
-Plain HTTP is served on loopback only: put a reverse proxy that terminates TLS in front of it.
+Plain HTTP is served on loopback only; with --tls-cert and --tls-key, HTTPS on any address.
 SIGTERM or Ctrl-C stops accepting, commits what was acknowledged and exits 0.";
 
 /// Where `listen` serves and what it writes.
@@ -216,6 +216,19 @@ pub struct ListenArgs {
     /// The address to serve on; plain HTTP only on loopback.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
     pub bind: String,
+
+    /// Serve HTTPS with this certificate chain (PEM); with --tls-key, any address may be bound.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Require a client certificate issued by this CA (PEM), as Workfront's delivery service
+    /// presents (DigiCert Global Root CA).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub client_ca: Option<PathBuf>,
 
     /// The environment variable holding the subscription's authToken, which deliveries carry
     /// as `Authorization: Bearer <token>`.

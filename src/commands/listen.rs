@@ -9,6 +9,7 @@ use crate::console;
 use crate::error::{Error, Result};
 use crate::listen::commit::Target;
 use crate::listen::server::{Config, serve};
+use crate::listen::tls::{TlsListener, acceptor};
 use crate::secret::Secret;
 
 pub fn run(args: ListenArgs) -> Result<()> {
@@ -20,10 +21,14 @@ pub fn run(args: ListenArgs) -> Result<()> {
     })?;
     // Deliveries carry their token and the changes of the tenant: never in the clear beyond
     // this machine.
-    if !bind.ip().is_loopback() {
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(acceptor(cert, key, args.client_ca.as_deref())?),
+        _ => None,
+    };
+    if tls.is_none() && !bind.ip().is_loopback() {
         return Err(Error::usage(format!(
-            "--bind {bind}: plain HTTP is served on loopback only; bind 127.0.0.1 and put a \
-             reverse proxy that terminates TLS in front of it"
+            "--bind {bind}: plain HTTP is served on loopback only; give --tls-cert and \
+             --tls-key, or bind 127.0.0.1 behind a reverse proxy that terminates TLS"
         )));
     }
     let token = std::env::var(&args.auth_token_env)
@@ -59,11 +64,18 @@ pub fn run(args: ListenArgs) -> Result<()> {
         let addr = listener
             .local_addr()
             .map_err(|e| Error::io("cannot read the bound address", e))?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let mut stdout = std::io::stdout();
-        writeln!(stdout, "listening on http://{addr}")
+        writeln!(stdout, "listening on {scheme}://{addr}")
             .and_then(|()| stdout.flush())
             .map_err(|e| Error::io("cannot write to standard output", e))?;
-        serve(config, listener, stop).await
+        match tls {
+            Some(acceptor) => {
+                let tcp = listener;
+                serve(config, TlsListener { tcp, acceptor }, stop).await
+            }
+            None => serve(config, listener, stop).await,
+        }
     })?;
     console::note(format!(
         "listened for {:.0} s: {} acknowledged, {} quarantined, {} refused for their token; \

@@ -6,3 +6,4 @@
 pub mod commit;
 pub mod journal;
 pub mod server;
+pub mod tls;

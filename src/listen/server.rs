@@ -51,12 +51,17 @@ struct Shared {
     refused: AtomicU64,
 }
 
-/// Serve on `listener` until `shutdown` completes, then commit what was journaled.
-pub async fn serve(
+/// Serve on `listener` (plain TCP, or TLS: `tls.rs`) until `shutdown` completes, then
+/// commit what was journaled.
+pub async fn serve<L>(
     config: Config,
-    listener: tokio::net::TcpListener,
+    listener: L,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<Summary> {
+) -> Result<Summary>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     let Config {
         target,
         token,

@@ -285,3 +285,139 @@ fn plain_http_beyond_loopback_and_a_missing_token_are_refused_at_start() {
         "nothing written"
     );
 }
+
+/// A test-only CA, a server certificate for 127.0.0.1 and a client certificate, made with
+/// openssl in `dir`.
+fn certificates(dir: &Path, openssl: &str) {
+    let run_openssl = |args: &str| {
+        let o = std::process::Command::new(openssl)
+            .args(args.split_whitespace())
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "openssl {args}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    let ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    run_openssl(&format!(
+        "req -x509 {ec} -keyout ca.key -out ca.pem -days 2 -subj /CN=test-only-ca"
+    ));
+    std::fs::write(dir.join("server.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+    for who in ["server", "client"] {
+        run_openssl(&format!(
+            "req {ec} -keyout {who}.key -out {who}.csr -subj /CN=test-only-{who}"
+        ));
+        run_openssl(&format!(
+            "x509 -req -in {who}.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out {who}.pem -days 2 -extfile {who}.ext"
+        ));
+    }
+}
+
+/// POST a delivery over HTTPS trusting the test CA, with the client certificate or not.
+fn post_tls(url: &str, dir: &Path, with_client_cert: bool) -> Result<u16, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let ca =
+            reqwest::Certificate::from_pem(&std::fs::read(dir.join("ca.pem")).unwrap()).unwrap();
+        let mut builder = reqwest::Client::builder().add_root_certificate(ca);
+        if with_client_cert {
+            let mut pem = std::fs::read(dir.join("client.pem")).unwrap();
+            pem.extend(std::fs::read(dir.join("client.key")).unwrap());
+            builder = builder.identity(reqwest::Identity::from_pem(&pem).unwrap());
+        }
+        let client = builder.build().unwrap();
+        client
+            .post(format!("{url}/"))
+            .header("Authorization", format!("Bearer {TOKEN}"))
+            .body(delivery(1))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .map_err(|e| format!("{e:?}"))
+    })
+}
+
+#[test]
+fn https_with_and_without_the_client_certificate_check() {
+    let Some(openssl) = tool(&["openssl"], &["version"]) else {
+        return;
+    };
+    let certs = tempfile::tempdir().unwrap();
+    certificates(certs.path(), openssl);
+    let c = |name: &str| certs.path().join(name).display().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let listen = Listen::start(
+        dir.path(),
+        &[
+            "--format",
+            "ndjson",
+            "--tls-cert",
+            &c("server.pem"),
+            "--tls-key",
+            &c("server.key"),
+        ],
+    );
+    assert!(listen.1.starts_with("https://"), "{}", listen.1);
+    assert_eq!(post_tls(&listen.1, certs.path(), false), Ok(200));
+    // Plain HTTP to the TLS port gets no answer.
+    let plain = listen.1.replace("https://", "http://");
+    assert!(post_or_get_result(&plain).is_err());
+    listen.stop();
+    assert_eq!(committed(dir.path()).len(), 1);
+    // With --client-ca, a client without a certificate from that CA is not served.
+    let dir = tempfile::tempdir().unwrap();
+    let listen = Listen::start(
+        dir.path(),
+        &[
+            "--tls-cert",
+            &c("server.pem"),
+            "--tls-key",
+            &c("server.key"),
+            "--client-ca",
+            &c("ca.pem"),
+        ],
+    );
+    assert!(post_tls(&listen.1, certs.path(), false).is_err());
+    assert_eq!(post_tls(&listen.1, certs.path(), true), Ok(200));
+    listen.stop();
+    // A key that is not the certificate's is refused at start, with nothing served.
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(bin()
+        .args([
+            "listen",
+            "--bind",
+            "0.0.0.0:0",
+            "--tls-cert",
+            &c("server.pem"),
+        ])
+        .args(["--tls-key", &c("ca.key"), "--out-dir"])
+        .arg(dir.path())
+        .env("WORKFRONT_EVENT_TOKEN", TOKEN));
+    assert_eq!(o.status.code(), Some(2), "a key of another certificate");
+    assert!(stderr(&o).contains("do not make a pair"), "{}", stderr(&o));
+}
+
+/// A plain HTTP POST that may fail to get any answer.
+fn post_or_get_result(url: &str) -> Result<u16, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{url}/"))
+            .body(delivery(1))
+            .timeout(std::time::Duration::from_secs(5))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .map_err(|e| e.to_string())
+    })
+}
