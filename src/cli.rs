@@ -51,6 +51,12 @@ pub enum Command {
     /// evidence, as sync does: acknowledged only once on disk, committed every --rotate.
     #[command(after_help = LISTEN_HELP)]
     Listen(ListenArgs),
+    /// Create, list and delete Workfront event subscriptions, whose deliveries listen
+    /// receives.
+    Subscriptions {
+        #[command(subcommand)]
+        command: SubscriptionsCommand,
+    },
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions {
         #[arg(value_enum)]
@@ -188,6 +194,11 @@ impl Command {
                 command: AuthCommand::Status(a),
             } => a.connection.verbose,
             Command::Logout(_) => 0,
+            Command::Subscriptions { command } => match command {
+                SubscriptionsCommand::Create(a) => a.connection.verbose,
+                SubscriptionsCommand::List(a) => a.connection.verbose,
+                SubscriptionsCommand::Delete(a) => a.connection.verbose,
+            },
             Command::Normalize(_)
             | Command::Listen(_)
             | Command::Simulate(_)
@@ -205,6 +216,65 @@ Examples:
 
 Plain HTTP is served on loopback only; with --tls-cert and --tls-key, HTTPS on any address.
 SIGTERM or Ctrl-C stops accepting, commits what was acknowledged and exits 0.";
+
+#[derive(Debug, Subcommand)]
+pub enum SubscriptionsCommand {
+    /// Create a subscription: Workfront then POSTs each matching change to --url.
+    // --url is where deliveries go (a contract); the tenant is --tenant-url or WORKFRONT_URL.
+    #[command(mut_arg("url", |a| a.long("tenant-url")))]
+    Create(SubscriptionCreateArgs),
+    /// List the subscriptions with each URL's delivery health (a disabled URL gets nothing).
+    List(SubscriptionListArgs),
+    /// Delete a subscription by its id.
+    Delete(SubscriptionDeleteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SubscriptionCreateArgs {
+    /// The object type to watch, e.g. TASK, PROJ, OPTASK.
+    #[arg(long, value_name = "CODE")]
+    pub obj_code: String,
+
+    /// The change to deliver.
+    #[arg(long, value_name = "EVENT", value_parser = ["CREATE", "UPDATE", "DELETE"])]
+    pub event: String,
+
+    /// Where Workfront delivers: the https:// address of `listen` (or of its proxy).
+    #[arg(long = "url", value_name = "URL")]
+    pub delivery_url: String,
+
+    /// Only this object, by id.
+    #[arg(long, value_name = "ID")]
+    pub obj_id: Option<String>,
+
+    /// Deliver only changes that match, as FIELD:COMPARISON[:VALUE] on the new state (or
+    /// old:FIELD:...), e.g. status:changed or status:eq:CPL; repeat to combine (AND).
+    #[arg(long = "filter", value_name = "FILTER")]
+    pub filters: Vec<String>,
+
+    /// The environment variable holding the authToken Workfront will send with each
+    /// delivery (the one listen checks).
+    #[arg(long, value_name = "VAR", default_value = "WORKFRONT_EVENT_TOKEN")]
+    pub auth_token_env: String,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SubscriptionListArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SubscriptionDeleteArgs {
+    /// The subscription's id, as `subscriptions list` shows it.
+    pub id: String,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
 
 /// Where `listen` serves and what it writes.
 #[derive(Debug, Args)]
@@ -371,7 +441,7 @@ pub struct ConnectionArgs {
 }
 
 /// Which journal entries. Repeat a filter to match any of its values.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Filters")]
 pub struct FilterArgs {
     /// Object type that changed (objObjCode), e.g. TASK, PROJ, OPTASK.

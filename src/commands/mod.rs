@@ -8,6 +8,7 @@ mod login;
 mod normalize;
 mod report;
 mod simulate;
+mod subscriptions;
 mod sync;
 mod verify;
 
@@ -36,6 +37,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Verify(args) => verify::run(args),
         Command::Listen(args) => listen::run(args),
+        Command::Subscriptions { command } => subscriptions::run(command),
         Command::Completions { shell } => {
             let out = completion_script(shell);
             Destination::Stdout.write_with(|w| w.write_all(&out))

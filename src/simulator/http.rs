@@ -165,6 +165,24 @@ async fn respond(
         .unwrap_or_else(|e| error_response(&e));
         return (answer, 0);
     }
+    if uri.path().starts_with(super::subscriptions::PATH) {
+        let answer = authenticate(shared, headers, &[]).and_then(|()| {
+            shared
+                .subscriptions
+                .answer(method, uri.path(), uri.query(), body, shared.config.seed)
+        });
+        let response = match answer {
+            Ok((status, body, location)) => {
+                let mut r = json_response(status, &body);
+                if let Some(l) = location.and_then(|l| header::HeaderValue::from_str(&l).ok()) {
+                    r.headers_mut().insert(header::LOCATION, l);
+                }
+                r
+            }
+            Err(e) => error_response(&e),
+        };
+        return (response, 0);
+    }
     let uri_len = uri.to_string().len();
     if uri_len > MAX_URI_LEN {
         let refused = html(

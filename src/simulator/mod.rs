@@ -20,6 +20,7 @@ mod oauth;
 pub mod query;
 mod report;
 pub mod store;
+pub mod subscriptions;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -136,6 +137,7 @@ pub(crate) struct Shared {
     faults_injected: AtomicU64,
     growth_stopped: std::sync::atomic::AtomicBool,
     issued: oauth::Issued,
+    subscriptions: subscriptions::Subscriptions,
 }
 
 impl Shared {
@@ -188,6 +190,7 @@ impl Simulator {
                 faults_injected: AtomicU64::new(0),
                 growth_stopped: std::sync::atomic::AtomicBool::new(false),
                 issued: oauth::Issued::default(),
+                subscriptions: Default::default(),
             }),
         }
     }

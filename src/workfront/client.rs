@@ -270,6 +270,62 @@ impl Client {
         .await
     }
 
+    /// A JSON request to an API beside the object API (the event subscription API): `path`
+    /// from the tenant's root. Sent once, never retried (creating a subscription twice would
+    /// make two); a refused credential is renewed once, as on every request. The answer's
+    /// JSON (`null` for an empty body) and its `Location` header.
+    pub async fn send_json(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(Value, Option<String>)> {
+        let url = self
+            .base
+            .join(path)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        for renewals_left in [1, 0] {
+            let generation = self.generation.load(std::sync::atomic::Ordering::Acquire);
+            let (name, value) = self.auth.header().await?;
+            let mut request = self
+                .http
+                .request(method.clone(), url.clone())
+                .header(name, value);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            self.requests
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let response = request.send().await.map_err(|e| Error::Network {
+                path: path.to_string(),
+                message: Transport::of(&e).describe(&e, self.base.host_str().unwrap_or("")),
+            })?;
+            let status = response.status().as_u16();
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(String::from);
+            let bytes = response.bytes().await.map_err(|e| Error::Network {
+                path: path.to_string(),
+                message: e.to_string(),
+            })?;
+            console::verbose(format!("{method} {path} -> HTTP {status}"));
+            if status == 401 && renewals_left > 0 && self.renew(generation).await? {
+                continue;
+            }
+            if bytes.iter().all(u8::is_ascii_whitespace) && (200..300).contains(&status) {
+                return Ok((Value::Null, location));
+            }
+            return interpret(path, status, &bytes)
+                .map(|v| (v, location))
+                .map_err(|f| self.name_the_credential(f.error));
+        }
+        Err(Error::Internal(
+            "a request renewed its credential twice".into(),
+        ))
+    }
+
     /// Requests sent so far, retries included.
     pub fn requests(&self) -> u64 {
         self.requests.load(std::sync::atomic::Ordering::Relaxed)
