@@ -27,16 +27,7 @@ impl Listen {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        use std::io::BufRead;
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap()
-            .to_string();
+        let url = listening_on(&mut child);
         Listen(child, url)
     }
 

@@ -190,26 +190,7 @@ fn entries_journaled_into_a_window_while_its_pages_are_fetched_never_hide_an_old
     // those being paged. Answers take 20 to 220 ms, so pages come back out of order: a page
     // read after the one that follows it, with entries inserted before it in between, is the
     // classic way offset paging loses a row.
-    let now = chrono::Utc::now();
-    let mut records = generate(12_000, 5);
-    for (i, r) in records.iter_mut().enumerate() {
-        let at = now - chrono::Duration::milliseconds(18_000 - i as i64 * 3 / 2);
-        r.insert(
-            "entryDate".into(),
-            format_workfront(&at, &chrono_tz::UTC).into(),
-        );
-    }
-    let config = SimConfig {
-        growth: Some(jrnle_audit::simulator::Growth {
-            rate_per_sec: 3000.0,
-            max_delay: Duration::from_secs(15),
-        }),
-        latency: Duration::from_millis(20),
-        latency_jitter: Duration::from_millis(200),
-        seed: 5,
-        ..sim_config()
-    };
-    let sim = sim_with(&records, config);
+    let (sim, now) = live_tenant(12_000, 18_000, 5);
     let since = now - chrono::Duration::minutes(10);
     let mut gaps_seen = 0;
     for _ in 0..5 {
@@ -252,28 +233,8 @@ fn a_range_cut_at_its_quantiles_on_a_live_tenant_loses_and_repeats_nothing() {
     // up to 15 s back: the range is cut at the quantiles its probes find while entries keep
     // arriving in both parts, and pages come back out of order.
     use jrnle_audit::workfront::window::WINDOW_TARGET;
-    let now = chrono::Utc::now();
     let n = WINDOW_TARGET as usize + 30_000;
-    let mut records = generate(n, 6);
-    for (i, r) in records.iter_mut().enumerate() {
-        let back = 40_000 - (i as i64 * 40_000 / n as i64);
-        let at = now - chrono::Duration::milliseconds(back);
-        r.insert(
-            "entryDate".into(),
-            format_workfront(&at, &chrono_tz::UTC).into(),
-        );
-    }
-    let config = SimConfig {
-        growth: Some(jrnle_audit::simulator::Growth {
-            rate_per_sec: 3000.0,
-            max_delay: Duration::from_secs(15),
-        }),
-        latency: Duration::from_millis(20),
-        latency_jitter: Duration::from_millis(200),
-        seed: 6,
-        ..sim_config()
-    };
-    let sim = sim_with(&records, config);
+    let (sim, now) = live_tenant(n, 40_000, 6);
     let since = now - chrono::Duration::minutes(10);
     let existing = sim.simulator.entries_snapshot();
     let o = run(against(&sim, "export")
@@ -301,4 +262,38 @@ fn a_range_cut_at_its_quantiles_on_a_live_tenant_loses_and_repeats_nothing() {
         probes.iter().any(|l| l.ends_with("%24%24LIMIT=1")),
         "the range was not cut at a quantile"
     );
+}
+
+/// A live tenant: `n` entries spread over the last `span_ms`, 3,000 more a second landing up
+/// to 15 s back, answers taking 20 to 220 ms so pages come back out of order; with when "now"
+/// was.
+fn live_tenant(
+    n: usize,
+    span_ms: i64,
+    seed: u64,
+) -> (
+    jrnle_audit::simulator::SimHandle,
+    chrono::DateTime<chrono::Utc>,
+) {
+    let now = chrono::Utc::now();
+    let mut records = generate(n, seed);
+    for (i, r) in records.iter_mut().enumerate() {
+        let back = span_ms - (i as i64 * span_ms / n as i64);
+        let at = now - chrono::Duration::milliseconds(back);
+        r.insert(
+            "entryDate".into(),
+            format_workfront(&at, &chrono_tz::UTC).into(),
+        );
+    }
+    let config = SimConfig {
+        growth: Some(jrnle_audit::simulator::Growth {
+            rate_per_sec: 3000.0,
+            max_delay: Duration::from_secs(15),
+        }),
+        latency: Duration::from_millis(20),
+        latency_jitter: Duration::from_millis(200),
+        seed,
+        ..sim_config()
+    };
+    (sim_with(&records, config), now)
 }

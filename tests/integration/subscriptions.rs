@@ -91,59 +91,23 @@ fn create_list_and_delete_with_the_token_from_the_environment_and_never_shown() 
 #[test]
 fn bad_input_is_refused_before_any_request() {
     let sim = sim(&demo_records());
+    let create = |extra: &[&'static str]| {
+        let mut args = vec!["create", "--obj-code", "TASK", "--event", "UPDATE", "--url"];
+        args.extend(extra);
+        args
+    };
     for (args, needle) in [
         (
-            vec![
-                "create",
-                "--obj-code",
-                "TASK",
-                "--event",
-                "UPDATE",
-                "--url",
-                "https://x",
-                "--filter",
-                "status",
-            ],
+            create(&["https://x", "--filter", "status"]),
             "no comparison",
         ),
         (
-            vec![
-                "create",
-                "--obj-code",
-                "TASK",
-                "--event",
-                "UPDATE",
-                "--url",
-                "https://x",
-                "--filter",
-                "status:like:x",
-            ],
+            create(&["https://x", "--filter", "status:like:x"]),
             "not a comparison",
         ),
+        (create(&["hooks.example"]), "is not a URL"),
         (
-            vec![
-                "create",
-                "--obj-code",
-                "TASK",
-                "--event",
-                "UPDATE",
-                "--url",
-                "hooks.example",
-            ],
-            "is not a URL",
-        ),
-        (
-            vec![
-                "create",
-                "--obj-code",
-                "TASK",
-                "--event",
-                "UPDATE",
-                "--url",
-                "https://x",
-                "--auth-token-env",
-                "NOPE_UNSET",
-            ],
+            create(&["https://x", "--auth-token-env", "NOPE_UNSET"]),
             "NOPE_UNSET is not set",
         ),
     ] {

@@ -149,7 +149,6 @@ impl Drop for Running {
 
 /// Start `simulate ARGS` and read its address from the first line it prints.
 pub fn start_simulate(args: &[&str], stderr: Stdio) -> (Running, String) {
-    use std::io::BufRead;
     let mut child = bin()
         .arg("simulate")
         .args(args)
@@ -157,15 +156,20 @@ pub fn start_simulate(args: &[&str], stderr: Stdio) -> (Running, String) {
         .stderr(stderr)
         .spawn()
         .unwrap();
+    let url = listening_on(&mut child);
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    (Running(child), url)
+}
+
+/// The address a server process (`simulate`, `listen`) prints on its first line.
+pub fn listening_on(child: &mut std::process::Child) -> String {
+    use std::io::BufRead;
     let mut line = String::new();
     std::io::BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    let url = line
-        .trim()
+    line.trim()
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-    (Running(child), url)
+        .to_string()
 }
