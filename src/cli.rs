@@ -732,6 +732,17 @@ pub struct SimulateArgs {
     #[arg(short, long)]
     pub verbose: bool,
 
+    /// Milliseconds of the unit of event delivery retries: a failed delivery is retried
+    /// ((2^attempt) - 1) units after the first failure, 11 times (Workfront's unit is 84800).
+    #[arg(long, value_name = "MS", default_value_t = 84_800)]
+    pub event_backoff_ms: u64,
+
+    /// Event delivery faults: duplicate (each delivery sent again after it was
+    /// acknowledged), reorder (deliveries wait up to 300 ms, so they arrive out of order).
+    #[arg(long, value_name = "FAULT", value_delimiter = ',',
+          value_parser = PossibleValuesParser::new(crate::simulator::deliver::EventFaults::NAMES))]
+    pub event_faults: Vec<String>,
+
     /// The tenant's IANA time zone, used to render dates, e.g. Europe/Paris.
     #[arg(long, value_name = "ZONE", default_value = "America/Denver")]
     pub time_zone: String,

@@ -46,6 +46,9 @@ pub fn run(args: SimulateArgs) -> Result<()> {
         latency_jitter: Duration::from_millis(args.latency_jitter_ms),
         row_cost: Duration::from_micros(args.row_cost_us),
         log_requests: args.verbose,
+        event_backoff: Duration::from_millis(args.event_backoff_ms),
+        event_faults: crate::simulator::deliver::EventFaults::named(&args.event_faults)
+            .ok_or_else(|| Error::usage("unknown --event-faults"))?,
         zone,
         seed: args.seed,
         count_offset: 0,

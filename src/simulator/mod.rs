@@ -11,6 +11,7 @@
 //! Workfront's own Node client and python-workfront run unchanged against it
 //! (`tests/integration/clients.rs`).
 
+pub mod deliver;
 mod eval;
 pub mod faults;
 pub mod generate;
@@ -64,6 +65,11 @@ pub struct SimConfig {
     pub row_cost: Duration,
     /// Log each request on stderr (`simulate -v`).
     pub log_requests: bool,
+    /// The unit of the retries of event deliveries: `((2^attempt) − 1) × unit` after the
+    /// first failure (84.8 s in Workfront).
+    pub event_backoff: Duration,
+    /// Delivery faults, as Workfront's delivery behaves at its worst: see [`deliver::EventFaults`].
+    pub event_faults: deliver::EventFaults,
     /// The tenant's time zone, in which dates are rendered (with its daylight saving time).
     pub zone: Tz,
     /// Seeds the order of tied rows, which differs on each request.
@@ -107,6 +113,8 @@ impl Default for SimConfig {
             latency_jitter: Duration::ZERO,
             row_cost: Duration::ZERO,
             log_requests: false,
+            event_backoff: Duration::from_millis(84_800),
+            event_faults: deliver::EventFaults::default(),
             zone: chrono_tz::America::Denver,
             seed: 0,
             count_offset: 0,
@@ -240,6 +248,11 @@ impl Simulator {
             .collect()
     }
 
+    /// The event deliveries the receivers acknowledged so far.
+    pub fn deliveries_acknowledged(&self) -> Vec<deliver::Acknowledged> {
+        self.shared.subscriptions.acknowledged_so_far()
+    }
+
     /// Stop appending entries (a test's way to let the data settle).
     pub fn stop_growth(&self) {
         self.shared.growth_stopped.store(true, Ordering::SeqCst);
@@ -263,7 +276,9 @@ impl Simulator {
             while owed >= 1.0 {
                 owed -= 1.0;
                 let back = chrono::Duration::milliseconds(generator.below(delay_ms) as i64);
-                fresh.push(Entry::from_raw(&generator.entry(now - back, None)));
+                let raw = generator.entry(now - back, None);
+                deliver::fan_out(&shared, &raw);
+                fresh.push(Entry::from_raw(&raw));
             }
             if !fresh.is_empty() {
                 let mut entries = shared.entries.write().unwrap_or_else(|e| e.into_inner());

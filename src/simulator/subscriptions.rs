@@ -4,7 +4,7 @@
 //! never returned (masked `****1234`), 409 for a second subscription of the same object type,
 //! object and URL, 201 with a `Location` header and `{"id", "version"}`; `GET` lists them
 //! (`page`, `limit`: default 100, at most 1,000) with each URL's delivery health; `GET` and
-//! `DELETE` of one by id. Deliveries are not sent by the simulator yet.
+//! `DELETE` of one by id. Deliveries are sent by `deliver.rs`.
 //!
 //! Not documented, and chosen here: the list's shape (`{"data": [...], "meta": {"page",
 //! "limit", "total"}}`), ids as 32 hex digits, `version` "v2", and 404 for an unknown id.
@@ -34,11 +34,12 @@ const FIELDS: [&str; 8] = [
 
 const EVENT_TYPES: [&str; 3] = ["CREATE", "UPDATE", "DELETE"];
 
-/// The subscriptions a simulator holds.
+/// The subscriptions a simulator holds, and the deliveries their receivers acknowledged.
 #[derive(Default)]
 pub struct Subscriptions {
     all: Mutex<Vec<Map<String, Value>>>,
     rng: Mutex<Option<SplitMix64>>,
+    acknowledged: Mutex<Vec<super::deliver::Acknowledged>>,
 }
 
 /// An answer: status, body, and the `Location` of a created subscription.
@@ -175,6 +176,26 @@ impl Subscriptions {
             .find(|s| s["id"] == id)
             .cloned()
             .ok_or_else(|| not_found(id))
+    }
+
+    /// Every subscription, as stored (with its token: for delivering, never for answers).
+    pub(super) fn all(&self) -> Vec<Map<String, Value>> {
+        self.all.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(super) fn acknowledged(&self, a: super::deliver::Acknowledged) {
+        self.acknowledged
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(a);
+    }
+
+    /// The deliveries acknowledged so far.
+    pub fn acknowledged_so_far(&self) -> Vec<super::deliver::Acknowledged> {
+        self.acknowledged
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn next_id(&self, seed: u64) -> String {

@@ -18,8 +18,12 @@ struct Listen(Child, String);
 
 impl Listen {
     fn start(dir: &Path, extra: &[&str]) -> Listen {
+        Listen::start_on(dir, "127.0.0.1:0", extra)
+    }
+
+    fn start_on(dir: &Path, bind: &str, extra: &[&str]) -> Listen {
         let mut child = bin()
-            .args(["listen", "--bind", "127.0.0.1:0", "--out-dir"])
+            .args(["listen", "--bind", bind, "--out-dir"])
             .arg(dir)
             .args(extra)
             .env("WORKFRONT_EVENT_TOKEN", TOKEN)
@@ -411,4 +415,90 @@ fn post_or_get_result(url: &str) -> Result<u16, String> {
             .map(|r| r.status().as_u16())
             .map_err(|e| e.to_string())
     })
+}
+
+#[test]
+fn the_simulators_deliveries_reach_listen_exactly_once_across_kill_9() {
+    use jrnle_audit::source::events::Delivery;
+    let config = jrnle_audit::simulator::SimConfig {
+        growth: Some(jrnle_audit::simulator::Growth {
+            rate_per_sec: 200.0,
+            max_delay: std::time::Duration::from_millis(100),
+        }),
+        event_backoff: std::time::Duration::from_millis(30),
+        // Every delivery sent twice, and out of the order of its events.
+        event_faults: jrnle_audit::simulator::deliver::EventFaults {
+            duplicate: true,
+            reorder: true,
+        },
+        ..sim_config()
+    };
+    let sim = sim_with(&demo_records(), config);
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--format", "ndjson", "--rotate", "300ms"];
+    let listen = Listen::start(dir.path(), &args);
+    let bind = listen.1.trim_start_matches("http://").to_string();
+    // Workfront's subscription API: every UPDATE of an issue and of a task, to listen.
+    for obj in ["TASK", "OPTASK"] {
+        let body = json!({"objCode": obj, "eventType": "UPDATE", "url": format!("{}/", listen.1),
+                          "authToken": TOKEN});
+        let (status, text) = post_or_get(
+            reqwest::Method::POST,
+            &format!("{}/attask/eventsubscription/api/v1/subscriptions", sim.url),
+            &[("apiKey", KEY), ("Content-Type", "application/json")],
+            Some(body.to_string()),
+        );
+        assert_eq!(status, 201, "{text}");
+    }
+    // Killed while deliveries arrive; those refused meanwhile are retried by the simulator.
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    listen.kill9();
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    let listen = Listen::start_on(dir.path(), &bind, &args);
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    sim.simulator.stop_growth();
+    let mut acked = sim.simulator.deliveries_acknowledged().len();
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(800));
+        let now = sim.simulator.deliveries_acknowledged().len();
+        if now == acked {
+            break;
+        }
+        acked = now;
+    }
+    listen.stop();
+    let acknowledged = sim.simulator.deliveries_acknowledged();
+    assert!(acknowledged.len() > 20, "{} deliveries", acknowledged.len());
+    let mut expected = HashSet::new();
+    for a in &acknowledged {
+        for record in Delivery::parse(&a.body).unwrap().changes() {
+            expected.insert(record.id.unwrap().to_string());
+        }
+    }
+    let mut committed: HashMap<String, usize> = HashMap::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "ndjson") {
+            for row in ndjson_rows(&std::fs::read_to_string(&path).unwrap()) {
+                *committed
+                    .entry(row["id"].as_str().unwrap().to_string())
+                    .or_default() += 1;
+            }
+        }
+    }
+    for id in &expected {
+        assert_eq!(
+            committed.get(id),
+            Some(&1),
+            "{id} of an acknowledged delivery"
+        );
+    }
+    assert!(
+        committed.values().all(|n| *n == 1),
+        "a change committed twice"
+    );
+    assert_eq!(
+        run(bin().arg("verify").arg(dir.path())).status.code(),
+        Some(0)
+    );
 }
