@@ -300,6 +300,13 @@ pub struct ListenArgs {
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub client_ca: Option<PathBuf>,
 
+    /// With --client-ca: the common name the client certificate's subject must have; a
+    /// leading *. stands for one label (Workfront's preview and sandbox deliveries use
+    /// *.preview... and *.sandbox...).
+    #[arg(long, value_name = "PATTERN", requires = "client_ca",
+          default_value = crate::listen::tls::WORKFRONT_SUBJECT)]
+    pub client_subject: String,
+
     /// The environment variable holding the subscription's authToken, which deliveries carry
     /// as `Authorization: Bearer <token>`.
     #[arg(long, value_name = "VAR", default_value = "WORKFRONT_EVENT_TOKEN")]

@@ -72,7 +72,13 @@ pub fn run(args: ListenArgs) -> Result<()> {
         match tls {
             Some(acceptor) => {
                 let tcp = listener;
-                serve(config, TlsListener { tcp, acceptor }, stop).await
+                let subject = args.client_ca.as_ref().map(|_| args.client_subject.clone());
+                let tls = TlsListener {
+                    tcp,
+                    acceptor,
+                    subject,
+                };
+                serve(config, tls, stop).await
             }
             None => serve(config, listener, stop).await,
         }

@@ -24,6 +24,10 @@ use super::journal::{self, JOURNAL, Writer};
 /// Workfront does not deliver messages over 1 MB (API notes §7); a bigger body is refused.
 pub const MAX_BODY: usize = 1 << 20;
 
+/// At most this many connections are served at once; more wait to be accepted, so a flood
+/// of connections costs waiting, not memory or file descriptors.
+pub const MAX_CONNECTIONS: usize = 256;
+
 /// How `listen` runs.
 pub struct Config {
     pub target: Target,
@@ -96,6 +100,10 @@ where
             }
         }
     });
+    let listener = Limited {
+        inner: listener,
+        permits: Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS)),
+    };
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
@@ -201,5 +209,75 @@ impl Shared {
             .zip(&self.token_sha256)
             .fold(0u8, |acc, (a, b)| acc | (a ^ b));
         !presented.is_empty() && differ == 0
+    }
+}
+
+/// A listener that accepts a connection only while fewer than [`MAX_CONNECTIONS`] are open.
+struct Limited<L> {
+    inner: L,
+    permits: Arc<tokio::sync::Semaphore>,
+}
+
+impl<L: axum::serve::Listener> axum::serve::Listener for Limited<L> {
+    type Io = Permitted<L::Io>;
+    type Addr = L::Addr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        // The semaphore is never closed.
+        let Ok(permit) = self.permits.clone().acquire_owned().await else {
+            return std::future::pending().await;
+        };
+        let (io, addr) = self.inner.accept().await;
+        (
+            Permitted {
+                io,
+                _permit: permit,
+            },
+            addr,
+        )
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+/// A connection holding its place among the [`MAX_CONNECTIONS`] until it closes.
+struct Permitted<T> {
+    io: T,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl<T: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Permitted<T> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Permitted<T> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }

@@ -1,9 +1,8 @@
 //! TLS for `listen` (rustls, the same library and crypto provider the HTTP client uses): the
 //! server's certificate chain and key from PEM files, and, with `--client-ca`, a client
-//! certificate required and checked against that CA, as Adobe documents for its delivery
-//! service (certificates chained to DigiCert Global Root CA). What is not checked yet: the
-//! certificate's subject (`*.prod.eventsubscriptions.workfront.com`), which needs an X.509
-//! reader; the CA alone admits any certificate it issued.
+//! certificate required, chained to that CA and with a subject common name matching
+//! `--client-subject`, as Adobe documents for its delivery service (certificates chained to
+//! DigiCert Global Root CA, subject `*.prod.eventsubscriptions.workfront.com`).
 //!
 //! Handshakes are done in the accept loop with a time limit, so a client that never finishes
 //! one holds the loop for at most [`HANDSHAKE_TIMEOUT`].
@@ -73,10 +72,33 @@ pub fn acceptor(cert: &Path, key: &Path, client_ca: Option<&Path>) -> Result<Tls
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
+/// The subject Workfront's delivery certificates carry in production (API notes §7).
+pub const WORKFRONT_SUBJECT: &str = "*.prod.eventsubscriptions.workfront.com";
+
 /// A TCP listener whose connections are TLS, for `axum::serve`.
 pub struct TlsListener {
     pub tcp: TcpListener,
     pub acceptor: TlsAcceptor,
+    /// With `--client-ca`: the pattern a client certificate's common name must match.
+    pub subject: Option<String>,
+}
+
+/// Whether a certificate (DER) has a subject common name `pattern` matches: exactly, or with
+/// a leading `*.` standing for one label.
+pub fn subject_matches(der: &[u8], pattern: &str) -> bool {
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
+        return false;
+    };
+    let matches = |name: &str| match pattern.strip_prefix("*.") {
+        Some(suffix) => name
+            .split_once('.')
+            .is_some_and(|(label, rest)| !label.is_empty() && rest.eq_ignore_ascii_case(suffix)),
+        None => name.eq_ignore_ascii_case(pattern),
+    };
+    cert.subject()
+        .iter_common_name()
+        .filter_map(|cn| cn.as_str().ok())
+        .any(matches)
 }
 
 impl axum::serve::Listener for TlsListener {
@@ -90,7 +112,18 @@ impl axum::serve::Listener for TlsListener {
                 continue;
             };
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.acceptor.accept(stream)).await {
-                Ok(Ok(tls)) => return (tls, addr),
+                Ok(Ok(tls)) => {
+                    let Some(pattern) = &self.subject else {
+                        return (tls, addr);
+                    };
+                    let leaf = tls.get_ref().1.peer_certificates().and_then(|c| c.first());
+                    if leaf.is_some_and(|der| subject_matches(der, pattern)) {
+                        return (tls, addr);
+                    }
+                    console::verbose(format!(
+                        "{addr}: its client certificate's subject does not match {pattern}"
+                    ));
+                }
                 // A refused client certificate, plain HTTP, a scan: said at -v, not served.
                 Ok(Err(e)) => console::verbose(format!("TLS handshake with {addr} failed: {e}")),
                 Err(_) => console::verbose(format!("TLS handshake with {addr} timed out")),

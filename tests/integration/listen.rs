@@ -302,9 +302,16 @@ fn certificates(dir: &Path, openssl: &str) {
     ));
     std::fs::write(dir.join("server.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
     std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
-    for who in ["server", "client"] {
+    std::fs::write(dir.join("stranger.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+    // The client carries the subject Workfront's delivery certificates carry; the stranger,
+    // from the same CA, another.
+    for (who, cn) in [
+        ("server", "test-only-server"),
+        ("client", "hooks.prod.eventsubscriptions.workfront.com"),
+        ("stranger", "test-only-stranger"),
+    ] {
         run_openssl(&format!(
-            "req {ec} -keyout {who}.key -out {who}.csr -subj /CN=test-only-{who}"
+            "req {ec} -keyout {who}.key -out {who}.csr -subj /CN={cn}"
         ));
         run_openssl(&format!(
             "x509 -req -in {who}.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out {who}.pem -days 2 -extfile {who}.ext"
@@ -313,7 +320,7 @@ fn certificates(dir: &Path, openssl: &str) {
 }
 
 /// POST a delivery over HTTPS trusting the test CA, with the client certificate or not.
-fn post_tls(url: &str, dir: &Path, with_client_cert: bool) -> Result<u16, String> {
+fn post_tls(url: &str, dir: &Path, client_cert: Option<&str>) -> Result<u16, String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -322,9 +329,9 @@ fn post_tls(url: &str, dir: &Path, with_client_cert: bool) -> Result<u16, String
         let ca =
             reqwest::Certificate::from_pem(&std::fs::read(dir.join("ca.pem")).unwrap()).unwrap();
         let mut builder = reqwest::Client::builder().add_root_certificate(ca);
-        if with_client_cert {
-            let mut pem = std::fs::read(dir.join("client.pem")).unwrap();
-            pem.extend(std::fs::read(dir.join("client.key")).unwrap());
+        if let Some(who) = client_cert {
+            let mut pem = std::fs::read(dir.join(format!("{who}.pem"))).unwrap();
+            pem.extend(std::fs::read(dir.join(format!("{who}.key"))).unwrap());
             builder = builder.identity(reqwest::Identity::from_pem(&pem).unwrap());
         }
         let client = builder.build().unwrap();
@@ -360,7 +367,7 @@ fn https_with_and_without_the_client_certificate_check() {
         ],
     );
     assert!(listen.1.starts_with("https://"), "{}", listen.1);
-    assert_eq!(post_tls(&listen.1, certs.path(), false), Ok(200));
+    assert_eq!(post_tls(&listen.1, certs.path(), None), Ok(200));
     // Plain HTTP to the TLS port gets no answer.
     let plain = listen.1.replace("https://", "http://");
     assert!(post_or_get_result(&plain).is_err());
@@ -379,8 +386,12 @@ fn https_with_and_without_the_client_certificate_check() {
             &c("ca.pem"),
         ],
     );
-    assert!(post_tls(&listen.1, certs.path(), false).is_err());
-    assert_eq!(post_tls(&listen.1, certs.path(), true), Ok(200));
+    assert!(post_tls(&listen.1, certs.path(), None).is_err());
+    assert!(
+        post_tls(&listen.1, certs.path(), Some("stranger")).is_err(),
+        "the CA's, but not Workfront's subject"
+    );
+    assert_eq!(post_tls(&listen.1, certs.path(), Some("client")), Ok(200));
     listen.stop();
     // A key that is not the certificate's is refused at start, with nothing served.
     let dir = tempfile::tempdir().unwrap();
@@ -409,7 +420,7 @@ fn post_or_get_result(url: &str) -> Result<u16, String> {
         reqwest::Client::new()
             .post(format!("{url}/"))
             .body(delivery(1))
-            .timeout(std::time::Duration::from_secs(5))
+            .timeout(std::time::Duration::from_secs(2))
             .send()
             .await
             .map(|r| r.status().as_u16())
@@ -501,4 +512,28 @@ fn the_simulators_deliveries_reach_listen_exactly_once_across_kill_9() {
         run(bin().arg("verify").arg(dir.path())).status.code(),
         Some(0)
     );
+}
+
+#[test]
+fn connections_past_the_bound_wait_until_others_close() {
+    use jrnle_audit::listen::server::MAX_CONNECTIONS;
+    let dir = tempfile::tempdir().unwrap();
+    let listen = Listen::start(dir.path(), &[]);
+    let addr = listen.1.trim_start_matches("http://").to_string();
+    let idle: Vec<std::net::TcpStream> = (0..MAX_CONNECTIONS)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        post_or_get_result(&listen.1).is_err(),
+        "no place left: not served"
+    );
+    drop(idle);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        post_or_get_result(&listen.1),
+        Ok(401),
+        "served again (no token)"
+    );
+    listen.stop();
 }
