@@ -31,17 +31,7 @@ pub fn run(args: ListenArgs) -> Result<()> {
              --tls-key, or bind 127.0.0.1 behind a reverse proxy that terminates TLS"
         )));
     }
-    let token = std::env::var(&args.auth_token_env)
-        .ok()
-        .filter(|t| !t.is_empty())
-        .map(Secret::new)
-        .ok_or_else(|| {
-            Error::usage(format!(
-                "{} is not set: set it to the authToken of your event subscription (or name \
-                 another variable with --auth-token-env)",
-                args.auth_token_env
-            ))
-        })?;
+    let token = token(&args.auth_token_env)?;
     let rotate = crate::config::parse_duration("--rotate", &args.rotate)?;
     std::fs::create_dir_all(&args.out_dir)
         .map_err(|e| Error::io(format!("cannot create {}", args.out_dir.display()), e))?;
@@ -83,17 +73,36 @@ pub fn run(args: ListenArgs) -> Result<()> {
             None => serve(config, listener, stop).await,
         }
     })?;
+    say(&summary, started.elapsed());
+    Ok(())
+}
+
+/// The subscription's token, from the variable `--auth-token-env` names.
+fn token(var: &str) -> Result<Secret> {
+    std::env::var(var)
+        .ok()
+        .filter(|t| !t.is_empty())
+        .map(Secret::new)
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "{var} is not set: set it to the authToken of your event subscription (or name \
+                 another variable with --auth-token-env)"
+            ))
+        })
+}
+
+/// The summary line of a run.
+fn say(summary: &crate::listen::server::Summary, took: std::time::Duration) {
     console::note(format!(
         "listened for {:.0} s: {} acknowledged, {} quarantined, {} refused for their token; \
          {} committed with {}",
-        started.elapsed().as_secs_f64(),
+        took.as_secs_f64(),
         console::plural(summary.acknowledged, "delivery", "deliveries"),
         summary.quarantined,
         summary.refused,
         console::plural(summary.files, "file", "files"),
         console::plural(summary.records, "change record", "change records"),
     ));
-    Ok(())
 }
 
 /// A future that resolves on SIGINT or SIGTERM, caught from now on.
