@@ -35,12 +35,11 @@ pub fn run(args: ListenArgs) -> Result<()> {
     let rotate = crate::config::parse_duration("--rotate", &args.rotate)?;
     std::fs::create_dir_all(&args.out_dir)
         .map_err(|e| Error::io(format!("cannot create {}", args.out_dir.display()), e))?;
+    // One writer of the out-dir at a time, as for sync; the kernel releases it however the
+    // process ends.
+    let _lock = crate::sync::lock::DirLock::acquire(&args.out_dir)?;
     let config = Config {
-        target: Target {
-            out_dir: args.out_dir.clone(),
-            format: args.format,
-            formula_guard: !args.no_formula_guard,
-        },
+        target: Target::new(args.out_dir.clone(), args.format, !args.no_formula_guard),
         token,
         rotate,
     };

@@ -9,22 +9,24 @@
 //! id a committed file of the last 49 hours already holds, or an earlier delivery of the same
 //! commit, is left out.
 
-use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::deliver::Delivery;
 use crate::error::{Error, Result};
-use crate::model::change::ChangeRecord;
 use crate::model::date::format_utc_ms;
 use crate::output::{Format, WriteOptions, open_sink};
-use crate::source::events::Delivery;
-use crate::sync::files::{AtomicFile, delivered_ids, write_atomic};
+use crate::source::events::DeliveredEvents;
+use crate::sync::files::{AtomicFile, write_atomic};
 use crate::sync::manifest::{
     Committed, DataFile, Deliveries, MANIFEST_VERSION, Manifest, SeriesQuery, Window,
     data_file_name, load_chain, manifest_name, sha256_hex,
 };
 use crate::sync::state::{self, State};
+use crate::sync::verify::{check_head, committed_ids};
 
 use super::journal::{self, JOURNAL};
 
@@ -38,17 +40,37 @@ pub struct Target {
     pub out_dir: PathBuf,
     pub format: Format,
     pub formula_guard: bool,
+    /// The ids of the recent committed files, each file read once. Held for a whole commit,
+    /// so that commits (a rotation, the one at shutdown) never overlap.
+    recent: Arc<Mutex<Recent>>,
+}
+
+/// The ids the recent committed files delivered, and which file (by manifest name, with its
+/// window end) delivered which, to forget them as they age.
+#[derive(Debug, Default)]
+struct Recent {
+    ids: HashSet<String>,
+    files: BTreeMap<String, (Option<DateTime<Utc>>, Vec<String>)>,
 }
 
 /// What one commit wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Committed1 {
+pub struct Commit {
     pub data_file: String,
     pub deliveries: u64,
     pub records: u64,
 }
 
 impl Target {
+    pub fn new(out_dir: PathBuf, format: Format, formula_guard: bool) -> Target {
+        Target {
+            out_dir,
+            format,
+            formula_guard,
+            recent: Arc::default(),
+        }
+    }
+
     /// The series' query: what the out-dir holds, for `verify`, `report` and a later run.
     fn query(&self) -> SeriesQuery {
         SeriesQuery {
@@ -68,7 +90,8 @@ impl Target {
     }
 
     /// Commit what was journaled since the last commit; `None` when nothing was.
-    pub fn commit(&self, now: DateTime<Utc>) -> Result<Option<Committed1>> {
+    pub fn commit(&self, now: DateTime<Utc>) -> Result<Option<Commit>> {
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
         let chain = load_chain(&self.out_dir)?;
         let from = chain
             .last()
@@ -76,30 +99,38 @@ impl Target {
             .map_or(0, |d| d.journal_to);
         let read = journal::read_from(&self.journal(), from)
             .map_err(|e| Error::io(format!("cannot read {}", self.journal().display()), e))?;
-        let (entries, to) = (read.entries, read.to);
+        let entries = read.entries;
         if entries.is_empty() {
             return Ok(None);
         }
-        let mut seen = self.recently_delivered(&chain, now)?;
-        let mut records: Vec<ChangeRecord<'static>> = Vec::new();
-        for entry in &entries {
-            // Bodies were read at the door; one that no longer reads is a damaged journal.
-            let delivery = Delivery::parse(&entry.body)
-                .map_err(|e| Error::Internal(format!("a journaled delivery does not read: {e}")))?;
-            for record in delivery.changes() {
-                if seen.insert(record.id.as_deref().unwrap_or_default().to_string()) {
-                    records.push(record);
-                }
-            }
+        // Never build on evidence that does not hold, as sync does not (exit 5 at shutdown;
+        // the deliveries stay in the journal).
+        let mut problems = Vec::new();
+        check_head(&self.out_dir, &chain, &mut problems);
+        if !problems.is_empty() {
+            problems.push(format!(
+                "nothing was committed; run `jrnle-audit verify {}`",
+                self.out_dir.display()
+            ));
+            return Err(Error::Verify {
+                dir: self.out_dir.display().to_string(),
+                problems,
+            });
         }
-        records.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        self.recently_delivered(&mut recent, &chain, now)?;
         let window_from = chain
             .last()
             .and_then(|c| c.manifest.window_to())
             .unwrap_or_else(|| first_arrival(&entries).unwrap_or(now));
         let window_to = now.max(window_from + Duration::milliseconds(1));
         let name = data_file_name(1, &window_from, &window_to, self.format);
-        let (size, sha256) = self.write_data(&name, &records)?;
+        let bodies = entries.iter().map(|e| e.body.clone()).collect();
+        let (written, late, size, sha256) = self.write_data(
+            &name,
+            DeliveredEvents::new(bodies),
+            &recent.ids,
+            &window_from,
+        )?;
         let manifest = Manifest {
             manifest_version: MANIFEST_VERSION,
             tool: "jrnle-audit".into(),
@@ -112,8 +143,9 @@ impl Target {
                 to: format_utc_ms(&window_to),
             },
             lookback_from: format_utc_ms(&window_from),
-            row_count: records.len() as u64,
-            late_row_count: 0,
+            row_count: written,
+            // Events delivered after their window (Workfront retries for 48 hours).
+            late_row_count: late,
             server_count: None,
             data_file: DataFile {
                 name: name.clone(),
@@ -127,20 +159,27 @@ impl Target {
                 first_arrival: entries.first().map(|e| e.arrived.clone()),
                 last_arrival: entries.last().map(|e| e.arrived.clone()),
                 journal_from: from,
-                journal_to: to,
+                journal_to: read.to,
                 journal_sha256: read.sha256,
             }),
         };
         self.write_manifest(&name, &manifest)?;
-        Ok(Some(Committed1 {
+        Ok(Some(Commit {
             data_file: name,
             deliveries: entries.len() as u64,
-            records: records.len() as u64,
+            records: written,
         }))
     }
 
-    /// The data file, written whole and renamed into place; its size and SHA-256.
-    fn write_data(&self, name: &str, records: &[ChangeRecord<'static>]) -> Result<(u64, String)> {
+    /// The data file, through the delivery loop every command writes with (skipping what was
+    /// delivered, counting what is late), renamed into place: rows, late rows, size, SHA-256.
+    fn write_data(
+        &self,
+        name: &str,
+        mut source: DeliveredEvents,
+        delivered: &HashSet<String>,
+        window_from: &DateTime<Utc>,
+    ) -> Result<(u64, u64, u64, String)> {
         let path = self.out_dir.join(name);
         let mut file = AtomicFile::create(&path)?;
         let options = WriteOptions {
@@ -152,18 +191,27 @@ impl Target {
             source: true,
             ..WriteOptions::default()
         };
-        let written = (|| {
-            let mut sink = open_sink(self.format, &mut file, &options)?;
-            for record in records {
-                sink.write(record)?;
+        let done = open_sink(self.format, &mut file, &options)
+            .map_err(|source| Error::Write {
+                path: path.clone(),
+                source,
+            })
+            .and_then(|sink| {
+                let delivery = Delivery::new(sink, path.clone())
+                    .skipping(delivered, format_utc_ms(window_from));
+                // The source reads what is in memory: nothing here waits.
+                futures::executor::block_on(delivery.run(&mut source, None))
+            });
+        match done {
+            Ok(done) => {
+                let (size, sha256) = file.commit()?;
+                Ok((done.written, done.late, size, sha256))
             }
-            sink.finish()
-        })();
-        if let Err(source) = written {
-            file.abandon();
-            return Err(Error::Write { path, source });
+            Err(e) => {
+                file.abandon();
+                Err(e)
+            }
         }
-        file.commit()
     }
 
     /// The manifest (the commit point), then the state file `sync` and `verify` check.
@@ -182,34 +230,52 @@ impl Target {
         )
     }
 
-    /// The record ids of the committed files of the last [`DEDUPE_HOURS`], each file checked
-    /// against its manifest before it is read.
+    /// The record ids of the committed files of the last [`DEDUPE_HOURS`]. Each file is
+    /// checked against its manifest and read once, the first time a commit needs it; files
+    /// older than that are forgotten.
     fn recently_delivered(
         &self,
+        recent: &mut Recent,
         chain: &[Committed],
         now: DateTime<Utc>,
-    ) -> Result<HashSet<String>> {
+    ) -> Result<()> {
         let since = now - Duration::hours(DEDUPE_HOURS);
-        let mut ids = HashSet::new();
+        let old = |to: &Option<DateTime<Utc>>| to.is_some_and(|to| to < since);
+        let aged: Vec<String> = recent
+            .files
+            .iter()
+            .filter(|(_, (to, _))| old(to))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in aged {
+            if let Some((_, ids)) = recent.files.remove(&name) {
+                ids.iter().for_each(|id| {
+                    recent.ids.remove(id);
+                });
+            }
+        }
         for c in chain.iter().rev() {
-            if c.manifest.window_to().is_some_and(|to| to < since) {
+            let to = c.manifest.window_to();
+            if old(&to) {
                 break;
             }
+            if recent.files.contains_key(&c.name) {
+                continue;
+            }
             let mut problems = Vec::new();
-            crate::sync::verify::check_data_file(&self.out_dir, c, &mut problems);
+            let ids = committed_ids(&self.out_dir, c, &mut problems)?;
             if !problems.is_empty() {
                 return Err(Error::Verify {
                     dir: self.out_dir.display().to_string(),
                     problems,
                 });
             }
-            let format = Format::named(&c.manifest.query.format).unwrap_or(Format::Csv);
-            ids.extend(delivered_ids(
-                &self.out_dir.join(&c.manifest.data_file.name),
-                format,
-            )?);
+            recent.ids.extend(ids.iter().cloned());
+            recent
+                .files
+                .insert(c.name.clone(), (to, ids.into_iter().collect()));
         }
-        Ok(ids)
+        Ok(())
     }
 }
 
@@ -218,9 +284,4 @@ fn first_arrival(entries: &[journal::Entry]) -> Option<DateTime<Utc>> {
         .first()
         .and_then(|e| crate::model::date::parse_timestamp(&e.arrived))
         .map(|d| d.with_timezone(&Utc))
-}
-
-/// Whether `dir` holds a delivery journal (a `listen` out-dir).
-pub fn is_listen_dir(dir: &Path) -> bool {
-    dir.join(JOURNAL).exists()
 }

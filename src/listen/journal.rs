@@ -155,13 +155,23 @@ pub fn read_from(path: &Path, from: u64) -> io::Result<Read> {
     })
 }
 
-/// The length of the journal's whole lines.
+/// The length of the journal's whole lines, found from its end (the journal only grows: it is
+/// not read whole at every start).
 fn complete_length(path: &Path) -> io::Result<u64> {
-    let bytes = std::fs::read(path)?;
-    Ok(bytes
-        .iter()
-        .rposition(|b| *b == b'\n')
-        .map_or(0, |i| i as u64 + 1))
+    let mut file = File::open(path)?;
+    let mut end = file.metadata()?.len();
+    let mut chunk = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let part = &mut chunk[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        io::Read::read_exact(&mut file, part)?;
+        if let Some(i) = part.iter().rposition(|b| *b == b'\n') {
+            return Ok(start + i as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
 }
 
 /// Bodies refused at the door (not JSON, not a delivery, too big), kept as they came with the

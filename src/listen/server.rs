@@ -56,7 +56,7 @@ struct Shared {
 }
 
 /// Serve on `listener` (plain TCP, or TLS: `tls.rs`) until `shutdown` completes, then
-/// commit what was journaled.
+/// commit what was journaled. The caller holds the out-dir's lock (`sync::lock`).
 pub async fn serve<L>(
     config: Config,
     listener: L,

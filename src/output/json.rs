@@ -114,6 +114,8 @@ pub(super) struct JsonWriter<W: Write> {
     array: bool,
     first: bool,
     extras: Extras,
+    /// The names of `extras`' columns, made once.
+    extra_keys: Vec<&'static str>,
     line: Vec<u8>,
 }
 
@@ -127,6 +129,7 @@ impl<W: Write> JsonWriter<W> {
             array,
             first: true,
             extras,
+            extra_keys: extras.columns(),
             line: Vec::with_capacity(1024),
         })
     }
@@ -140,12 +143,12 @@ impl<W: Write> JsonWriter<W> {
         self.first = false;
         line.push(b'{');
         let labels = record.labels.as_deref().cloned().unwrap_or_default();
-        let (extra_keys, extra_cells) = (self.extras.columns(), self.extras.cells(record, &labels));
+        let extra_cells = self.extras.cells(record, &labels);
         let cells = record.cells();
         let pairs = COLUMNS
             .iter()
             .zip(cells.iter())
-            .chain(extra_keys.iter().zip(&extra_cells));
+            .chain(self.extra_keys.iter().zip(&extra_cells));
         for (i, (key, cell)) in pairs.enumerate() {
             let cell = cell.clone();
             if i > 0 {

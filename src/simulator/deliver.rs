@@ -73,7 +73,7 @@ pub(super) fn fan_out(shared: &Arc<Shared>, raw: &RawRecord) {
 }
 
 async fn deliver(shared: &Shared, url: &str, token: &str, subscription: String, body: Vec<u8>) {
-    let client = reqwest::Client::new();
+    let client = &shared.subscriptions.client;
     let unit = shared.config.event_backoff;
     let faults = shared.config.event_faults;
     if faults.reorder {

@@ -40,6 +40,8 @@ pub struct Subscriptions {
     all: Mutex<Vec<Map<String, Value>>>,
     rng: Mutex<Option<SplitMix64>>,
     acknowledged: Mutex<Vec<super::deliver::Acknowledged>>,
+    /// One HTTP client for every delivery (its connections are reused).
+    pub(super) client: reqwest::Client,
 }
 
 /// An answer: status, body, and the `Location` of a created subscription.

@@ -1,4 +1,4 @@
-//! One `sync` at a time per out-dir: an OS file lock, released by the kernel when the process
+//! One `sync` or `listen` at a time per out-dir: an OS file lock, released by the kernel when the process
 //! ends in any way (also `kill -9`), so a crash never leaves a stale lock behind.
 
 use std::fs::{File, OpenOptions, TryLockError};
@@ -26,7 +26,7 @@ impl DirLock {
         match file.try_lock() {
             Ok(()) => Ok(DirLock { _file: file }),
             Err(TryLockError::WouldBlock) => Err(Error::usage(format!(
-                "another sync is running on {} (it holds {}): wait for it to finish",
+                "another sync or listen is running on {} (it holds {}): wait for it to finish",
                 dir.display(),
                 path.display()
             ))),
@@ -47,7 +47,10 @@ mod tests {
         let first = DirLock::acquire(dir.path()).unwrap();
         let err = DirLock::acquire(dir.path()).unwrap_err();
         assert_eq!(err.exit_code(), 2);
-        assert!(err.to_string().contains("another sync is running"));
+        assert!(
+            err.to_string()
+                .contains("another sync or listen is running")
+        );
         drop(first);
         assert!(DirLock::acquire(dir.path()).is_ok());
     }

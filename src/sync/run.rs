@@ -16,7 +16,7 @@ use crate::output::{Format, RecordSink, WriteOptions, open_sink};
 use crate::source::{ChangeSource, TimeRange};
 use crate::workfront::query::Filters;
 
-use super::files::{AtomicFile, delivered_ids, read_dir, remove_partials, write_atomic};
+use super::files::{AtomicFile, read_dir, remove_partials, write_atomic};
 use super::lock::DirLock;
 use super::manifest::{
     Committed, DataFile, MANIFEST_VERSION, Manifest, SeriesQuery, Window, data_file_name,
@@ -230,14 +230,7 @@ fn check_evidence(plan: &SyncPlan, chain: &[Committed]) -> Result<()> {
     if plan.verify_all {
         problems = super::verify::verify(&plan.out_dir, Some(&plan.state_path))?.problems;
     } else {
-        let mut previous = None;
-        for c in chain {
-            super::verify::check_link(previous, c, &mut problems);
-            previous = Some(c);
-        }
-        if let Some(head) = chain.last() {
-            super::verify::check_data_file(&plan.out_dir, head, &mut problems);
-        }
+        super::verify::check_head(&plan.out_dir, chain, &mut problems);
     }
     refuse_if(plan, problems)
 }
@@ -480,15 +473,10 @@ fn delivered_since(
         if c.manifest.window_to().is_some_and(|to| to <= *since) {
             break;
         }
-        // A committed file is read back only once it is known to be the one committed.
         let mut problems = Vec::new();
-        super::verify::check_data_file(&plan.out_dir, c, &mut problems);
+        let delivered = super::verify::committed_ids(&plan.out_dir, c, &mut problems)?;
         refuse_if(plan, problems)?;
-        let format = Format::named(&c.manifest.query.format).unwrap_or(Format::Csv);
-        ids.extend(delivered_ids(
-            &plan.out_dir.join(&c.manifest.data_file.name),
-            format,
-        )?);
+        ids.extend(delivered);
     }
     Ok(ids)
 }

@@ -136,6 +136,38 @@ pub(super) fn check_link(previous: Option<&Committed>, c: &Committed, p: &mut Ve
     }
 }
 
+/// What an append checks before it builds on the evidence (cheap, every run): the manifests'
+/// hash chain and contiguous windows, and the newest manifest's data file (and, for
+/// `listen`, its range of the delivery journal).
+pub fn check_head(dir: &Path, chain: &[Committed], problems: &mut Vec<String>) {
+    let mut previous = None;
+    for c in chain {
+        check_link(previous, c, problems);
+        previous = Some(c);
+    }
+    if let Some(head) = chain.last() {
+        check_data_file(dir, head, problems);
+        check_journal(dir, head, problems);
+    }
+}
+
+/// The ids the data file of `c` delivered, read only once the file is known to be the one
+/// its manifest committed (`sync` and `listen` read them to skip what was delivered); when it
+/// is not, the problems go to `problems` and no id is read.
+pub fn committed_ids(
+    dir: &Path,
+    c: &Committed,
+    problems: &mut Vec<String>,
+) -> Result<HashSet<String>> {
+    let before = problems.len();
+    check_data_file(dir, c, problems);
+    if problems.len() > before {
+        return Ok(HashSet::new());
+    }
+    let format = Format::named(&c.manifest.query.format).unwrap_or(Format::Csv);
+    super::files::delivered_ids(&dir.join(&c.manifest.data_file.name), format)
+}
+
 /// A `listen` manifest's range of the delivery journal against its SHA-256: the raw
 /// deliveries behind the data file are as they arrived.
 fn check_journal(dir: &Path, c: &Committed, p: &mut Vec<String>) {

@@ -96,18 +96,7 @@ fn delivery(n: u64) -> String {
 
 /// Every record of the committed data files: obj_id → how often.
 fn committed(dir: &Path) -> HashMap<String, usize> {
-    let mut seen = HashMap::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "ndjson") {
-            for row in ndjson_rows(&std::fs::read_to_string(&path).unwrap()) {
-                *seen
-                    .entry(row["obj_id"].as_str().unwrap().to_string())
-                    .or_default() += 1;
-            }
-        }
-    }
-    seen
+    ndjson_counts(dir, "obj_id")
 }
 
 #[test]
@@ -486,17 +475,7 @@ fn the_simulators_deliveries_reach_listen_exactly_once_across_kill_9() {
             expected.insert(record.id.unwrap().to_string());
         }
     }
-    let mut committed: HashMap<String, usize> = HashMap::new();
-    for entry in std::fs::read_dir(dir.path()).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "ndjson") {
-            for row in ndjson_rows(&std::fs::read_to_string(&path).unwrap()) {
-                *committed
-                    .entry(row["id"].as_str().unwrap().to_string())
-                    .or_default() += 1;
-            }
-        }
-    }
+    let committed = ndjson_counts(dir.path(), "id");
     for id in &expected {
         assert_eq!(
             committed.get(id),
@@ -536,4 +515,81 @@ fn connections_past_the_bound_wait_until_others_close() {
         "served again (no token)"
     );
     listen.stop();
+}
+
+#[test]
+fn one_listen_or_sync_at_a_time_per_out_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Listen::start(dir.path(), &[]);
+    let o = run(bin()
+        .args(["listen", "--bind", "127.0.0.1:0", "--out-dir"])
+        .arg(dir.path())
+        .env("WORKFRONT_EVENT_TOKEN", TOKEN));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("another sync or listen is running"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        first.post(&delivery(1), Some(TOKEN)),
+        200,
+        "the first goes on"
+    );
+    first.stop();
+}
+
+#[test]
+fn listen_never_builds_on_altered_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let listen = Listen::start(dir.path(), &["--format", "ndjson"]);
+    assert_eq!(listen.post(&delivery(1), Some(TOKEN)), 200);
+    listen.stop();
+    let data = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "ndjson"))
+        .unwrap();
+    let text = std::fs::read_to_string(&data)
+        .unwrap()
+        .replace("CPL", "NEW");
+    std::fs::write(&data, text).unwrap();
+    let manifests = |dir: &Path| {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".manifest.json")
+            })
+            .count()
+    };
+    let mut listen = Listen::start(dir.path(), &["--format", "ndjson"]);
+    // Acknowledged: the delivery is durable in the journal whatever happens to the files.
+    assert_eq!(listen.post(&delivery(2), Some(TOKEN)), 200);
+    let pid = listen.0.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    let o = std::mem::replace(
+        &mut listen.0,
+        std::process::Command::new("true").spawn().unwrap(),
+    )
+    .wait_with_output()
+    .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("nothing was committed"));
+    assert_eq!(
+        manifests(dir.path()),
+        1,
+        "no manifest on top of altered evidence"
+    );
 }

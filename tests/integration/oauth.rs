@@ -2,7 +2,6 @@
 //! expire during a run are renewed once per expiry and the output is byte-identical; every
 //! misconfiguration fails with one line and nothing written; no secret leaks.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -109,17 +108,7 @@ fn a_sync_across_session_expiries_delivers_every_entry_exactly_once() {
         run(bin().arg("verify").arg(dir.path())).status.code(),
         Some(0)
     );
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for entry in std::fs::read_dir(dir.path()).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "ndjson") {
-            for row in ndjson_rows(&std::fs::read_to_string(&path).unwrap()) {
-                *seen
-                    .entry(row["id"].as_str().unwrap().to_string())
-                    .or_default() += 1;
-            }
-        }
-    }
+    let seen = ndjson_counts(dir.path(), "id");
     assert_eq!(seen.len(), records.len());
     assert!(seen.values().all(|n| *n == 1), "an entry delivered twice");
 }

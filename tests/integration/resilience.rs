@@ -204,13 +204,7 @@ fn entries_journaled_into_a_window_while_its_pages_are_fetched_never_hide_an_old
             .args(["-v", "--format", "csv", "--max-concurrency", "4"])
             .args(["--since", &since.to_rfc3339()]));
         assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
-        let got = csv_ids(&stdout(&o));
-        let delivered: std::collections::HashSet<&String> = got.iter().collect();
-        assert_eq!(delivered.len(), got.len(), "an entry was delivered twice");
-        let missing = existing
-            .iter()
-            .filter(|(id, when)| when.is_some_and(|w| w >= since) && !delivered.contains(id))
-            .count();
+        let missing = missing_once_each(&existing, since, &stdout(&o));
         assert_eq!(
             missing,
             0,
@@ -243,12 +237,7 @@ fn a_range_cut_at_its_quantiles_on_a_live_tenant_loses_and_repeats_nothing() {
     sim.simulator.stop_growth();
     assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
     let got = csv_ids(&stdout(&o));
-    let delivered: std::collections::HashSet<&String> = got.iter().collect();
-    assert_eq!(delivered.len(), got.len(), "an entry was delivered twice");
-    let missing = existing
-        .iter()
-        .filter(|(id, when)| when.is_some_and(|w| w >= since) && !delivered.contains(id))
-        .count();
+    let missing = missing_once_each(&existing, since, &stdout(&o));
     assert_eq!(
         missing, 0,
         "{missing} entries that existed before the export were lost"
@@ -296,4 +285,20 @@ fn live_tenant(
         ..sim_config()
     };
     (sim_with(&records, config), now)
+}
+
+/// How many of the `existing` entries from `since` on a CSV export left out, having checked
+/// that it delivered none twice.
+fn missing_once_each(
+    existing: &[(String, Option<chrono::DateTime<chrono::Utc>>)],
+    since: chrono::DateTime<chrono::Utc>,
+    csv: &str,
+) -> usize {
+    let got = csv_ids(csv);
+    let delivered: std::collections::HashSet<&String> = got.iter().collect();
+    assert_eq!(delivered.len(), got.len(), "an entry was delivered twice");
+    existing
+        .iter()
+        .filter(|(id, when)| when.is_some_and(|w| w >= since) && !delivered.contains(id))
+        .count()
 }

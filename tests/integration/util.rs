@@ -173,3 +173,20 @@ pub fn listening_on(child: &mut std::process::Child) -> String {
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_string()
 }
+
+/// How often each value of `column` occurs in the NDJSON files of `dir` (a sync or listen
+/// out-dir): every committed record is there once, or the count says otherwise.
+pub fn ndjson_counts(dir: &Path, column: &str) -> HashMap<String, usize> {
+    let mut seen = HashMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "ndjson") {
+            for row in ndjson_rows(&std::fs::read_to_string(&path).unwrap()) {
+                *seen
+                    .entry(row[column].as_str().unwrap().to_string())
+                    .or_default() += 1;
+            }
+        }
+    }
+    seen
+}
