@@ -48,8 +48,8 @@ impl Listen {
         .0
     }
 
-    /// SIGTERM: stop, commit, exit 0.
-    fn stop(mut self) -> String {
+    /// SIGTERM: it stops accepting, commits and exits; its exit status and stderr.
+    fn terminate(mut self) -> (Option<i32>, String) {
         let pid = self.0.id().to_string();
         std::process::Command::new("kill")
             .args(["-TERM", &pid])
@@ -61,13 +61,17 @@ impl Listen {
         )
         .wait_with_output()
         .unwrap();
-        assert_eq!(
+        (
             o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stderr).to_string()
+            String::from_utf8_lossy(&o.stderr).to_string(),
+        )
+    }
+
+    /// SIGTERM: stop, commit, exit 0.
+    fn stop(self) -> String {
+        let (code, stderr) = self.terminate();
+        assert_eq!(code, Some(0), "{stderr}");
+        stderr
     }
 
     fn kill9(mut self) {
@@ -566,27 +570,12 @@ fn listen_never_builds_on_altered_evidence() {
             })
             .count()
     };
-    let mut listen = Listen::start(dir.path(), &["--format", "ndjson"]);
+    let listen = Listen::start(dir.path(), &["--format", "ndjson"]);
     // Acknowledged: the delivery is durable in the journal whatever happens to the files.
     assert_eq!(listen.post(&delivery(2), Some(TOKEN)), 200);
-    let pid = listen.0.id().to_string();
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    let o = std::mem::replace(
-        &mut listen.0,
-        std::process::Command::new("true").spawn().unwrap(),
-    )
-    .wait_with_output()
-    .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(5),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert!(String::from_utf8_lossy(&o.stderr).contains("nothing was committed"));
+    let (code, stderr) = listen.terminate();
+    assert_eq!(code, Some(5), "{stderr}");
+    assert!(stderr.contains("nothing was committed"), "{stderr}");
     assert_eq!(
         manifests(dir.path()),
         1,
