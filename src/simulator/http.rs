@@ -15,7 +15,7 @@ use super::faults::{FaultKind, damage, early_response};
 use super::generate::SplitMix64;
 use super::query::{ApiError, SimQuery};
 use super::report::Report;
-use super::store;
+use super::store::{self, JOURNAL, Schema};
 
 /// Workfront's CDN refuses longer URIs (API notes §1).
 pub const MAX_URI_LEN: usize = 8892;
@@ -215,7 +215,7 @@ fn answer(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(Vec<u8>, usize), ApiError> {
-    let (version, action) = route(uri.path())?;
+    let (version, schema, action) = route(uri.path())?;
     let mut params = request_params(method, uri, body, &action)?;
     authenticate(shared, headers, &params)?;
     if let Some(obj) = action.strip_prefix("metadata:") {
@@ -225,6 +225,11 @@ fn answer(
     }
     let model = format!("V{}", version.trim_start_matches('v').replace('.', "_"));
     let report = match action.as_str() {
+        "report" if schema != &JOURNAL => {
+            return Err(unsupported(
+                "the simulator models report requests on JRNLE only",
+            ));
+        }
         "report" if !shared.config.reports => {
             return Err(unsupported("report requests are not available on JRNLE"));
         }
@@ -240,15 +245,23 @@ fn answer(
         None if action == "bulk" => Some(take_ids(&mut params)?),
         None => None,
     };
-    let query = SimQuery::parse(&params, &model, &shared.config.zone, Utc::now())?;
-    let entries = shared.entries.read().unwrap_or_else(|e| e.into_inner());
+    let query = SimQuery::parse_in(schema, &params, &model, &shared.config.zone, Utc::now())?;
+    let journal;
+    let objects;
+    let entries: &[store::Entry] = if schema == &JOURNAL {
+        journal = shared.entries.read().unwrap_or_else(|e| e.into_inner());
+        &journal
+    } else {
+        objects = shared.objects.read().unwrap_or_else(|e| e.into_inner());
+        objects.of(schema)
+    };
     if let Some(ids) = ids {
         // One id answers the object itself, as python-workfront's `load` expects of
         // `JRNLE?id=<ID>`; several answer a list.
         let one = ids.len() == 1;
-        return by_id(&entries, &ids, &query, one, &shared.config.zone);
+        return by_id(entries, &ids, &query, one, &shared.config.zone);
     }
-    let candidates = candidates(&entries, &query);
+    let candidates = candidates(entries, &query);
     match (action.as_str(), report) {
         ("count", _) => Ok((count_body(shared, &query, candidates), 0)),
         (_, Some(report)) => {
@@ -304,7 +317,7 @@ fn by_id(
     let entry = found.first().ok_or_else(|| ApiError {
         status: 404,
         class: "com.attask.common.NotFoundException",
-        message: format!("JournalEntry {} does not exist", ids[0]),
+        message: format!("{} {} does not exist", query.schema.name, ids[0]),
     })?;
     let mut body = b"{\"data\":".to_vec();
     entry.render_json(&mut body, &query.fields, zone);
@@ -343,7 +356,7 @@ fn request_params(
     Ok(params)
 }
 
-/// The entries a query can match. Entries are kept in (entryDate, ID) order, so a date range
+/// The entries a query can match. Entries are kept in (date, ID) order, so a date range
 /// narrows the scan to a slice by binary search; every entry of the slice is still checked
 /// against the full query, unless the query is the date range alone.
 fn candidates<'e>(entries: &'e [store::Entry], query: &SimQuery) -> &'e [store::Entry] {
@@ -443,8 +456,9 @@ fn search_body<'e>(
 /// `/attask/api/unsupported/` (python-workfront), `/attask/api-internal/`,
 /// `/attask/api-unsupported/` and `/attask/api-asp/` (Workfront's Node client). The actions:
 /// `search`, `count`, `report`, `metadata:<OBJ>` (`<OBJ>/metadata`), `get:<ID>` (`JRNLE/<ID>`)
-/// and `bulk` (`JRNLE?id=a,b`).
-fn route(path: &str) -> Result<(String, String), ApiError> {
+/// and `bulk` (`JRNLE?id=a,b`), on JRNLE or on one of the [`objects`] served (all but
+/// `report` and `metadata`, which are JRNLE's only).
+fn route(path: &str) -> Result<(String, &'static Schema, String), ApiError> {
     let not_found = || ApiError {
         status: 404,
         class: "com.attask.common.NotFoundException",
@@ -455,17 +469,22 @@ fn route(path: &str) -> Result<(String, String), ApiError> {
     let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
     let jrnle =
         |obj: &str| obj.eq_ignore_ascii_case("JRNLE") || obj.eq_ignore_ascii_case("journalentry");
+    let schema = match parts.first() {
+        Some(obj) if !jrnle(obj) => super::objects::schema_of(obj),
+        _ => Some(&JOURNAL),
+    };
     let action = match parts.as_slice() {
         [login @ ("login" | "logout")] => return Err(login_gone(login)),
         [obj, "metadata"] if jrnle(obj) || super::metadata::metadata(obj).is_some() => {
             format!("metadata:{obj}")
         }
-        [obj, ..] if !jrnle(obj) => {
+        [obj, ..] if schema.is_none() => {
             return Err(ApiError {
                 status: 404,
                 message: format!(
                     "{obj} is not an object the simulator serves: it serves JRNLE (journal \
-                     entries), and the metadata of PROJ, TASK, OPTASK, PORT, PRGM and USER"
+                     entries), TASK, PROJ and OPTASK, and the metadata of PROJ, TASK, OPTASK, \
+                     PORT, PRGM and USER"
                 ),
                 ..not_found()
             });
@@ -475,10 +494,10 @@ fn route(path: &str) -> Result<(String, String), ApiError> {
         [_, id] if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) => {
             format!("get:{id}")
         }
-        [_, action] => return Err(unsupported(&format!("JRNLE/{action} is not supported"))),
+        [obj, action] => return Err(unsupported(&format!("{obj}/{action} is not supported"))),
         _ => return Err(not_found()),
     };
-    Ok((version, action))
+    Ok((version, schema.unwrap_or(&JOURNAL), action))
 }
 
 /// The version a path asks for and the rest of the path, or `None` for no API root.
@@ -660,12 +679,13 @@ pub(super) fn envelope(status: StatusCode, class: &str, message: &str) -> Respon
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::simulator::objects::{OPTASK, TASK};
 
     #[test]
     fn routes_accept_versions_aliases_and_case() {
-        assert_eq!(route("/attask/api/v21.0/JRNLE/search").unwrap().1, "search");
-        assert_eq!(route("/attask/api/v21.0/jrnle/count").unwrap().1, "count");
-        assert_eq!(route("/attask/api/v21.0/JRNLE/report").unwrap().1, "report");
+        assert_eq!(route("/attask/api/v21.0/JRNLE/search").unwrap().2, "search");
+        assert_eq!(route("/attask/api/v21.0/jrnle/count").unwrap().2, "count");
+        assert_eq!(route("/attask/api/v21.0/JRNLE/report").unwrap().2, "report");
         assert_eq!(
             route("/attask/api/v19.0/journalentry/search").unwrap().0,
             "v19.0"
@@ -679,8 +699,10 @@ mod tests {
             route("/attask/api/v99.0/JRNLE/search").unwrap_err().status,
             404
         );
+        assert_eq!(route("/attask/api/v21.0/TASK/search").unwrap().1, &TASK);
+        assert_eq!(route("/attask/api/v21.0/optask/count").unwrap().1, &OPTASK);
         assert_eq!(
-            route("/attask/api/v21.0/TASK/search").unwrap_err().status,
+            route("/attask/api/v21.0/PORT/search").unwrap_err().status,
             404
         );
         assert_eq!(
@@ -689,7 +711,7 @@ mod tests {
         );
         assert_eq!(route("/api/v21.0/JRNLE/search").unwrap_err().status, 404);
         assert_eq!(
-            route("/attask/api/v21.0/task/metadata").unwrap().1,
+            route("/attask/api/v21.0/task/metadata").unwrap().2,
             "metadata:task"
         );
         assert_eq!(

@@ -18,6 +18,7 @@ pub mod generate;
 mod http;
 pub mod metadata;
 mod oauth;
+pub mod objects;
 pub mod query;
 mod report;
 pub mod store;
@@ -133,6 +134,9 @@ impl Default for SimConfig {
 pub(crate) struct Shared {
     config: SimConfig,
     entries: RwLock<Vec<Entry>>,
+    /// The business objects, consistent with the entries (see [`objects`]). Locked after
+    /// `entries` where both are.
+    objects: RwLock<objects::Objects>,
     requests: AtomicU64,
     log: Mutex<Vec<String>>,
     fault_rng: Mutex<SplitMix64>,
@@ -180,14 +184,14 @@ pub struct Simulator {
 impl Simulator {
     pub fn new(config: SimConfig, records: &[RawRecord]) -> Simulator {
         let config_seed = config.seed;
+        let mut entries: Vec<Entry> = records.iter().map(Entry::from_raw).collect();
+        store::sort_entries(&mut entries);
+        let objects = objects::Objects::from_journal(&entries, config_seed);
         Simulator {
             shared: Arc::new(Shared {
                 config,
-                entries: RwLock::new({
-                    let mut entries: Vec<Entry> = records.iter().map(Entry::from_raw).collect();
-                    store::sort_entries(&mut entries);
-                    entries
-                }),
+                entries: RwLock::new(entries),
+                objects: RwLock::new(objects),
                 requests: AtomicU64::new(0),
                 log: Mutex::new(Vec::new()),
                 fault_rng: Mutex::new(SplitMix64::new(config_seed ^ 0xFA_17)),
@@ -248,6 +252,41 @@ impl Simulator {
             .collect()
     }
 
+    /// Every change of the objects' states so far, in the order they happened: what a
+    /// snapshot of the objects should find (see [`objects`]).
+    pub fn object_history(&self) -> Vec<objects::ObjectChange> {
+        let objects = self
+            .shared
+            .objects
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        objects.history.clone()
+    }
+
+    /// The current state of every object of `code`, as the API would render all its fields.
+    pub fn objects_of(&self, code: &str) -> Vec<serde_json::Value> {
+        let Some(schema) = objects::schema_of(code) else {
+            return Vec::new();
+        };
+        let objects = self
+            .shared
+            .objects
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        let all: Vec<store::Selected> = (0..schema.fields.len())
+            .map(store::Selected::Field)
+            .collect();
+        objects
+            .of(schema)
+            .iter()
+            .map(|o| {
+                let mut bytes = Vec::new();
+                o.render_json(&mut bytes, &all, &self.shared.config.zone);
+                serde_json::from_slice(&bytes).unwrap_or_default()
+            })
+            .collect()
+    }
+
     /// The event deliveries the receivers acknowledged so far.
     pub fn deliveries_acknowledged(&self) -> Vec<deliver::Acknowledged> {
         self.shared.subscriptions.acknowledged_so_far()
@@ -263,6 +302,7 @@ impl Simulator {
         let tick = Duration::from_millis(50);
         let per_tick = growth.rate_per_sec * tick.as_secs_f64();
         let mut generator = generate::Generator::new(shared.config.seed ^ 0x6E0, 1000);
+        let mut rng = SplitMix64::new(shared.config.seed ^ 0x0B1E_6);
         let mut owed = 0.0;
         let delay_ms = growth.max_delay.as_millis().max(1) as u64;
         loop {
@@ -273,15 +313,23 @@ impl Simulator {
             owed += per_tick;
             let now = chrono::Utc::now();
             let mut fresh = Vec::new();
+            // Journal and objects change under both locks, so no answer sees one without the
+            // other.
+            let mut entries = shared.entries.write().unwrap_or_else(|e| e.into_inner());
+            let mut objects = shared.objects.write().unwrap_or_else(|e| e.into_inner());
             while owed >= 1.0 {
                 owed -= 1.0;
                 let back = chrono::Duration::milliseconds(generator.below(delay_ms) as i64);
                 let raw = generator.entry(now - back, None);
+                let raw = objects.journal_edit(raw, &shared.config.zone, &mut rng);
+                if rng.below(2) == 0 {
+                    objects.untracked_change(now - back, &mut rng);
+                }
                 deliver::fan_out(&shared, &raw);
                 fresh.push(Entry::from_raw(&raw));
             }
+            drop(objects);
             if !fresh.is_empty() {
-                let mut entries = shared.entries.write().unwrap_or_else(|e| e.into_inner());
                 for entry in fresh {
                     let at = entries.partition_point(|e| store::stored_order(e, &entry).is_lt());
                     entries.insert(at, entry);

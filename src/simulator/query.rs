@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::eval::compare_for_sort;
-use super::store::{EDITED_BY_FIELDS, Entry, FIELDS, Kind, Selected, field_index};
+use super::store::{EDITED_BY_FIELDS, Entry, JOURNAL, Kind, Schema, Selected};
 use crate::model::date::{parse_date, parse_parts};
 
 /// An error answer: status, exception class and message, as in Workfront's envelope.
@@ -33,10 +33,6 @@ impl ApiError {
 /// Workfront's default and largest `$$LIMIT` (API notes §4).
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 2000;
-
-/// Fields returned when a search names none: Workfront returns a default set; which one for
-/// JRNLE is not documented, so the simulator picks a small plausible one.
-const DEFAULT_FIELDS: [&str; 5] = ["ID", "objCode", "entryDate", "changeType", "fieldName"];
 
 /// The modifiers of Workfront's constants package (`workfront-api-constants`, `Operators`)
 /// that the simulator evaluates. Two are left out and answered as an unknown modifier is
@@ -117,6 +113,8 @@ pub type DateBounds = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 /// A parsed search or count request.
 #[derive(Debug)]
 pub struct SimQuery {
+    /// The object type searched.
+    pub schema: &'static Schema,
     plain: Vec<Condition>,
     groups: Vec<Vec<Condition>>,
     /// The sort keys, in key order.
@@ -162,8 +160,8 @@ struct RawCondition {
 }
 
 /// A request's parameters as they are read, before the conditions are built.
-#[derive(Default)]
 struct Collected {
+    schema: &'static Schema,
     groups: BTreeMap<Option<u32>, BTreeMap<String, RawCondition>>,
     /// (rank, position, key)
     sorts: Vec<(u32, usize, SortKey)>,
@@ -208,7 +206,7 @@ impl Collected {
         unsupported: Unsupported<'_>,
     ) -> Result<(), ApiError> {
         let (field, rank) = split_rank(sort_name);
-        let index = field_index(field).ok_or_else(|| unsupported(field))?;
+        let index = self.schema.index(field).ok_or_else(|| unsupported(field))?;
         let (desc, ci) = match value.to_ascii_lowercase().as_str() {
             "asc" => (false, false),
             "desc" => (true, false),
@@ -270,7 +268,14 @@ impl Collected {
         for (group, conditions) in self.groups {
             let mut built = Vec::new();
             for (name, raw) in conditions {
-                built.push(build_condition(&name, raw, zone, now, unsupported)?);
+                built.push(build_condition(
+                    self.schema,
+                    &name,
+                    raw,
+                    zone,
+                    now,
+                    unsupported,
+                )?);
             }
             match group {
                 None => plain = built,
@@ -280,12 +285,13 @@ impl Collected {
         self.sorts
             .sort_by_key(|&(rank, position, _)| (rank, position));
         Ok(SimQuery {
+            schema: self.schema,
             plain,
             groups: or_groups,
             sort: self.sorts.into_iter().map(|(_, _, key)| key).collect(),
             first: self.first,
             limit: self.limit,
-            fields: parse_fields(self.fields.as_deref(), unsupported)?,
+            fields: parse_fields(self.schema, self.fields.as_deref(), unsupported)?,
         })
     }
 }
@@ -294,9 +300,20 @@ impl Collected {
 const RESERVED: [&str; 5] = ["fields", "method", "apiKey", "sessionID", "$$FIRST"];
 
 impl SimQuery {
-    /// Read the parameters of a request. `model` names the API version in messages
-    /// (`V21_0`), `zone` is the tenant's zone, `now` the server clock.
+    /// Read the parameters of a request on journal entries. `model` names the API version in
+    /// messages (`V21_0`), `zone` is the tenant's zone, `now` the server clock.
     pub fn parse(
+        params: &[(String, String)],
+        model: &str,
+        zone: &Tz,
+        now: DateTime<Utc>,
+    ) -> Result<SimQuery, ApiError> {
+        SimQuery::parse_in(&JOURNAL, params, model, zone, now)
+    }
+
+    /// Read the parameters of a request on `schema`'s object type.
+    pub fn parse_in(
+        schema: &'static Schema,
         params: &[(String, String)],
         model: &str,
         zone: &Tz,
@@ -304,12 +321,17 @@ impl SimQuery {
     ) -> Result<SimQuery, ApiError> {
         let unsupported = |name: &str| {
             ApiError::invalid(format!(
-                "APIModel {model} does not support field {name} (JournalEntry)"
+                "APIModel {model} does not support field {name} ({})",
+                schema.name
             ))
         };
         let mut collected = Collected {
+            schema,
+            groups: BTreeMap::new(),
+            sorts: Vec::new(),
+            first: 0,
             limit: DEFAULT_LIMIT,
-            ..Collected::default()
+            fields: None,
         };
         for (position, (key, value)) in params.iter().enumerate() {
             collected.add(position, key, value, &unsupported)?;
@@ -327,7 +349,7 @@ impl SimQuery {
         let c = self
             .plain
             .iter()
-            .find(|c| matches!(c.target, Target::Field(super::store::ENTRY_DATE)))?;
+            .find(|c| matches!(c.target, Target::Field(i) if i == self.schema.date))?;
         let date = |o: Option<&Operand>| match o {
             Some(Operand::Date(d)) => Some(*d),
             _ => None,
@@ -350,21 +372,17 @@ impl SimQuery {
             && matches!(self.date_bounds(), Some((Some(_), Some(_))))
     }
 
-    /// Whether the sort is `entryDate` then `ID`, both ascending: the stored order.
+    /// Whether the sort is the schema's date then `ID`, both ascending: the stored order.
     pub fn is_stored_order(&self) -> bool {
-        self.sort
-            == [
-                SortKey::asc(super::store::ENTRY_DATE),
-                SortKey::asc(super::store::ID),
-            ]
+        self.sort == [SortKey::asc(self.schema.date), SortKey::asc(self.schema.id)]
     }
 
     /// Whether the sort is `entryDate` then `ID`, both descending: the stored order reversed.
     pub fn is_reverse_stored_order(&self) -> bool {
         self.sort
             == [
-                SortKey::desc(super::store::ENTRY_DATE),
-                SortKey::desc(super::store::ID),
+                SortKey::desc(self.schema.date),
+                SortKey::desc(self.schema.id),
             ]
     }
 
@@ -444,22 +462,25 @@ fn parse_count(key: &str, value: &str) -> Result<usize, ApiError> {
 }
 
 fn parse_fields(
+    schema: &Schema,
     spec: Option<&str>,
     unsupported: &dyn Fn(&str) -> ApiError,
 ) -> Result<Vec<Selected>, ApiError> {
     let Some(spec) = spec.filter(|s| !s.trim().is_empty()) else {
-        return Ok(DEFAULT_FIELDS
+        return Ok(schema
+            .default_fields
             .iter()
-            .filter_map(|n| field_index(n).map(Selected::Field))
+            .filter_map(|n| schema.index(n).map(Selected::Field))
             .collect());
     };
+    let editor = schema.editor.is_some();
     let mut out = Vec::new();
     for name in spec.split(',').map(str::trim) {
         if name == "*" {
-            out.extend((0..FIELDS.len()).map(Selected::Field));
-        } else if name == "editedBy:*" {
+            out.extend((0..schema.fields.len()).map(Selected::Field));
+        } else if editor && name == "editedBy:*" {
             out.extend(EDITED_BY_FIELDS.iter().map(|f| Selected::EditedBy(f)));
-        } else if let Some(sub) = name.strip_prefix("editedBy:") {
+        } else if let Some(sub) = name.strip_prefix("editedBy:").filter(|_| editor) {
             let sub = EDITED_BY_FIELDS
                 .iter()
                 .find(|f| **f == sub)
@@ -467,7 +488,7 @@ fn parse_fields(
             out.push(Selected::EditedBy(sub));
         } else {
             out.push(Selected::Field(
-                field_index(name).ok_or_else(|| unsupported(name))?,
+                schema.index(name).ok_or_else(|| unsupported(name))?,
             ));
         }
     }
@@ -475,20 +496,22 @@ fn parse_fields(
 }
 
 fn build_condition(
+    schema: &Schema,
     name: &str,
     raw: RawCondition,
     zone: &Tz,
     now: DateTime<Utc>,
     unsupported: &dyn Fn(&str) -> ApiError,
 ) -> Result<Condition, ApiError> {
-    let (target, kind) = if name == "editedBy:name" {
+    let (target, kind) = if name == "editedBy:name" && schema.editor.is_some() {
         (Target::EditorName, Kind::Text)
     } else {
-        let index = field_index(name).ok_or_else(|| unsupported(name))?;
-        let def = &FIELDS[index];
+        let index = schema.index(name).ok_or_else(|| unsupported(name))?;
+        let def = &schema.fields[index];
         if !def.filterable {
             return Err(ApiError::invalid(format!(
-                "filtering on {name} is not supported (JournalEntry)"
+                "filtering on {name} is not supported ({})",
+                schema.name
             )));
         }
         (Target::Field(index), def.kind)

@@ -1,5 +1,6 @@
-//! The simulator's data: the JRNLE field schema, stored entries, and rendering them as
-//! Workfront does (requested fields only, nulls kept, dates in the tenant's zone).
+//! The simulator's data: the field schema of each object type it serves (JRNLE here, the
+//! business objects in [`super::objects`]), stored records, and rendering them as Workfront does
+//! (requested fields only, nulls kept, dates in the tenant's zone).
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -19,6 +20,7 @@ pub enum Kind {
     Date,
 }
 
+#[derive(Debug)]
 pub struct FieldDef {
     pub name: &'static str,
     pub kind: Kind,
@@ -103,7 +105,7 @@ pub const FIELDS: &[FieldDef] = &[
 ];
 
 pub fn field_index(name: &str) -> Option<usize> {
-    FIELDS.iter().position(|d| d.name == name)
+    JOURNAL.index(name)
 }
 
 /// The index of `ID` and `entryDate` in [`FIELDS`].
@@ -111,6 +113,50 @@ pub const ID: usize = 0;
 pub const ENTRY_DATE: usize = 1;
 const EDITED_BY_ID: usize = 17;
 const OBJ_CODE: usize = 26;
+
+/// An object type the simulator serves: its fields, and which of them play the parts a search
+/// relies on.
+#[derive(Debug)]
+pub struct Schema {
+    /// The object code in paths and in `objCode`, e.g. `JRNLE`, `TASK`.
+    pub obj_code: &'static str,
+    /// The name in Workfront's messages, e.g. `JournalEntry`, `Task`.
+    pub name: &'static str,
+    pub fields: &'static [FieldDef],
+    pub id: usize,
+    pub obj_code_field: usize,
+    /// The date the stored order sorts on first (`entryDate`, `lastUpdateDate`).
+    pub date: usize,
+    /// The id field behind the `editedBy` reference, where the type has one.
+    pub editor: Option<usize>,
+    /// The fields a search that names none returns (Workfront's default set is not
+    /// documented: a small plausible one).
+    pub default_fields: &'static [&'static str],
+}
+
+impl Schema {
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|d| d.name == name)
+    }
+}
+
+impl PartialEq for Schema {
+    fn eq(&self, other: &Schema) -> bool {
+        self.obj_code == other.obj_code
+    }
+}
+
+/// Journal entries.
+pub static JOURNAL: Schema = Schema {
+    obj_code: "JRNLE",
+    name: "JournalEntry",
+    fields: FIELDS,
+    id: ID,
+    obj_code_field: OBJ_CODE,
+    date: ENTRY_DATE,
+    editor: Some(EDITED_BY_ID),
+    default_fields: &["ID", "objCode", "entryDate", "changeType", "fieldName"],
+};
 
 /// A stored value. `Raw` keeps a value of the wrong shape (bad data) to serve it verbatim.
 #[derive(Debug, Clone, PartialEq)]
@@ -136,9 +182,11 @@ impl SimValue {
     }
 }
 
-/// One journal entry, its values in [`FIELDS`] order, plus its editor's name.
+/// One stored record (a journal entry, or an object's current state), its values in its
+/// schema's field order, plus its editor's name.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
+    pub schema: &'static Schema,
     pub values: Vec<SimValue>,
     pub editor_name: Option<String>,
 }
@@ -159,7 +207,13 @@ pub const EDITED_BY_FIELDS: [&str; 3] = ["ID", "name", "objCode"];
 impl Entry {
     /// Build an entry from a raw record as Workfront returns it (the `--data` file).
     pub fn from_raw(raw: &RawRecord) -> Entry {
-        let values = FIELDS
+        Entry::from_raw_in(&JOURNAL, raw)
+    }
+
+    /// Build a record of `schema` from a raw record (fields it lacks are null).
+    pub fn from_raw_in(schema: &'static Schema, raw: &RawRecord) -> Entry {
+        let values = schema
+            .fields
             .iter()
             .map(|def| match raw.get(def.name) {
                 None | Some(Value::Null) => SimValue::Null,
@@ -171,10 +225,11 @@ impl Entry {
             _ => None,
         };
         let mut entry = Entry {
+            schema,
             values,
             editor_name,
         };
-        entry.values[OBJ_CODE] = SimValue::Text("JRNLE".into());
+        entry.values[schema.obj_code_field] = SimValue::Text(schema.obj_code.into());
         entry
     }
 
@@ -183,7 +238,7 @@ impl Entry {
     }
 
     pub fn id(&self) -> Option<String> {
-        self.values[ID].as_text()
+        self.values[self.schema.id].as_text()
     }
 
     /// The record as Workfront renders it for the selected fields (requested fields only,
@@ -199,16 +254,21 @@ impl Entry {
             push_json_string(out, name);
             out.push(b':');
         };
-        for i in [ID, OBJ_CODE] {
-            key(out, FIELDS[i].name);
+        let (id, code, fields) = (
+            self.schema.id,
+            self.schema.obj_code_field,
+            self.schema.fields,
+        );
+        for i in [id, code] {
+            key(out, fields[i].name);
             write_value(out, &self.values[i], zone);
         }
         for sel in selected {
             if let Selected::Field(i) = sel
-                && *i != ID
-                && *i != OBJ_CODE
+                && *i != id
+                && *i != code
             {
-                key(out, FIELDS[*i].name);
+                key(out, fields[*i].name);
                 write_value(out, &self.values[*i], zone);
             }
         }
@@ -219,13 +279,15 @@ impl Entry {
                 Selected::Field(_) => None,
             })
             .collect();
-        if !subs.is_empty() {
+        if let Some(editor) = self.schema.editor
+            && !subs.is_empty()
+        {
             key(out, "editedBy");
-            if self.values[EDITED_BY_ID] == SimValue::Null {
+            if self.values[editor] == SimValue::Null {
                 out.extend_from_slice(b"null");
             } else {
                 out.extend_from_slice(b"{\"ID\":");
-                write_value(out, &self.values[EDITED_BY_ID], zone);
+                write_value(out, &self.values[editor], zone);
                 let mut written: Vec<&str> = vec!["ID", "objCode"];
                 for sub in subs {
                     if written.contains(&sub) {
@@ -257,16 +319,16 @@ fn write_value(out: &mut Vec<u8>, v: &SimValue, zone: &Tz) {
     }
 }
 
-/// An entry's instant, if its date parsed.
+/// A record's instant (its schema's date: `entryDate`, `lastUpdateDate`), if its date parsed.
 pub fn date_of(e: &Entry) -> Option<DateTime<Utc>> {
-    match e.get(ENTRY_DATE) {
+    match e.get(e.schema.date) {
         SimValue::Date(d) => Some(*d),
         _ => None,
     }
 }
 
-/// The stored order: by entryDate then ID, as `entryDate_1_Sort=asc&ID_2_Sort=asc` sorts
-/// (entries whose date is not a date last).
+/// The stored order: by the schema's date then ID, as `entryDate_1_Sort=asc&ID_2_Sort=asc`
+/// sorts (entries whose date is not a date last).
 pub fn stored_order(a: &Entry, b: &Entry) -> std::cmp::Ordering {
     let key = |e: &Entry| (date_of(e).is_none(), date_of(e), e.id());
     key(a).cmp(&key(b))
