@@ -30,10 +30,11 @@ use sha2::{Digest, Sha256};
 use futures::FutureExt;
 use futures::future::LocalBoxFuture;
 
+use super::state::{change_values, same};
 use super::{ChangeSource, Description, Receiver, TimeRange};
 use crate::model::anomaly::AnomalySet;
-use crate::model::change::{ChangeRecord, SourceKind, ValueType};
-use crate::model::date::{format_utc_ms, parse_timestamp};
+use crate::model::change::{ChangeRecord, SourceKind};
+use crate::model::date::format_utc_ms;
 
 /// Fields that are not changes of their own (see the module doc).
 const NOT_CHANGES: [&str; 4] = ["ID", "objCode", "lastUpdateDate", "lastUpdatedByID"];
@@ -232,20 +233,7 @@ impl Delivery {
                 .and_then(Value::as_str)
                 .map(String::from)
         });
-        let (old_value, old_type) = typed(old);
-        let (new_value, new_type) = typed(new);
-        let value_type = match (old_type, new_type) {
-            (ValueType::None, t) | (t, ValueType::None) => t,
-            (a, b) if a == b => a,
-            _ => ValueType::Text,
-        };
-        // Values of different types in one change are both shown as text.
-        let as_text = |v: crate::model::change::Value<'static>, t| match (v, value_type, t) {
-            (crate::model::change::Value::Number(n), ValueType::Text, ValueType::Number) => {
-                crate::model::change::Value::Text(Cow::Owned(n))
-            }
-            (v, _, _) => v,
-        };
+        let (old_value, new_value, value_type) = change_values(old, new);
         ChangeRecord {
             id: Some(Cow::Owned(self.key(field))),
             entry_date: Some(Cow::Owned(format_utc_ms(&self.event_time))),
@@ -256,8 +244,8 @@ impl Delivery {
             custom_field: field.starts_with("DE:"),
             change_type: Some(Cow::Borrowed(self.event_type.change_type())),
             value_type,
-            old_value: as_text(old_value, old_type),
-            new_value: as_text(new_value, new_type),
+            old_value,
+            new_value,
             edited_by_id: edited_by.map(Cow::Owned),
             edited_by_name: None,
             sub_obj_code: None,
@@ -329,44 +317,10 @@ fn flatten(state: &Map<String, Value>) -> std::collections::BTreeMap<String, &Va
     out
 }
 
-/// Whether two values are the same value: numbers by value (8 and 8.0), the rest exactly.
-fn same(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        _ => a == b,
-    }
-}
-
-/// A state's value as a change value, with its type (see the module doc).
-fn typed(v: Option<&Value>) -> (crate::model::change::Value<'static>, ValueType) {
-    use crate::model::change::Value as Cv;
-    match v {
-        None | Some(Value::Null) => (Cv::Null, ValueType::None),
-        Some(Value::Number(n)) => (
-            Cv::Number(crate::normalize::render_json_number(n)),
-            ValueType::Number,
-        ),
-        Some(Value::String(s)) => match date(s) {
-            Some(utc) => (Cv::Text(Cow::Owned(utc)), ValueType::Date),
-            None => (Cv::Text(Cow::Owned(s.clone())), ValueType::Text),
-        },
-        Some(other) => (Cv::Text(Cow::Owned(other.to_string())), ValueType::Text),
-    }
-}
-
-/// A full timestamp (with a time and an offset) in UTC; anything else is text.
-fn date(s: &str) -> Option<String> {
-    let looks_like = s.len() >= 23 && s.as_bytes().get(10) == Some(&b'T');
-    looks_like
-        .then(|| parse_timestamp(s))
-        .flatten()
-        .map(|d| format_utc_ms(&d.with_timezone(&Utc)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::change::{Cell, Value as Cv};
+    use crate::model::change::{Cell, Value as Cv, ValueType};
     use serde_json::json;
 
     fn delivery(v: Value) -> Delivery {

@@ -11,7 +11,7 @@ use futures::{SinkExt, StreamExt, TryStreamExt};
 use crate::console;
 use crate::error::{Error, Result};
 use crate::workfront::client::{Client, Task};
-use crate::workfront::object::{Convert, Keyed, ObjectType};
+use crate::workfront::object::{Convert, Drift, Keyed, ObjectType};
 use crate::workfront::paging::{self, Chain, Step};
 use crate::workfront::plan::{Planned, first_page_of, plan};
 use crate::workfront::query::{MAX_PAGE, Search};
@@ -387,12 +387,17 @@ async fn complete_window<O: ObjectType, T: Keyed + Send + 'static>(
 }
 
 /// The completeness check. What was fetched must match Workfront's count. On a live tenant
+/// records change while a window is read, as the object type's [`Drift`] says. Journal
 /// entries keep being journaled, also into a window being fetched (an entry can become visible
 /// a little after the instant it carries), so on a mismatch the count is taken again: a result
 /// between the count before and the count after is every entry that existed when the fetch
 /// began (journal entries are only ever added, and sorted offset paging never skips an entry
 /// when others are inserted, it only repeats one, which is dropped), plus some that arrived
-/// during it.
+/// during it. Objects polled by `lastUpdateDate` only leave a window that ends in the past: a
+/// result between the count after and the count before is every object that stayed, plus some
+/// read before they left. (The pages' continuity check holds for removals too: each page is a
+/// contiguous run of the window when it was read, so pages that touch cover every record that
+/// was there throughout.)
 async fn accept<O: ObjectType>(
     client: &Client,
     filters: &Search<O>,
@@ -405,15 +410,28 @@ async fn accept<O: ObjectType>(
     let after = client
         .count(&filters.object, &filters.count_params())
         .await?;
-    if expected <= got && got <= after {
-        console::verbose(format!(
-            "{} entries were journaled in {} during the fetch",
-            after - expected,
-            filters.window()
-        ));
-        return Ok(true);
+    match filters.object.drift() {
+        Drift::Arrive if expected <= got && got <= after => {
+            console::verbose(format!(
+                "{} entries were journaled in {} during the fetch",
+                after - expected,
+                filters.window()
+            ));
+            Ok(true)
+        }
+        // Every record that stayed in the window was read (the pages touched up to a short
+        // one); of those that left it, some were read before they left. The ones not read
+        // are in the later window they moved to.
+        Drift::Leave if after <= got && got <= expected => {
+            console::verbose(format!(
+                "{} records left {} during the fetch (updated since)",
+                expected - after,
+                filters.window()
+            ));
+            Ok(true)
+        }
+        _ => Ok(false),
     }
-    Ok(false)
 }
 
 /// Keep each id once and put the window in `(entry_date, id)` order.

@@ -4,9 +4,9 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::model::date::{parse_timestamp, write_utc_ms};
+use crate::model::date::parse_timestamp;
 use crate::model::raw::{Field, RawJrnle, SEARCH_FIELDS};
-use crate::workfront::object::{Convert, Keyed, ObjectType};
+use crate::workfront::object::{Convert, Keyed, ObjectType, date_key};
 use crate::workfront::query::{Filters, Params, journal_conditions};
 
 /// `JRNLE`, searched with the user's filters.
@@ -86,14 +86,7 @@ impl JournalEntry {
     pub fn new(raw: RawJrnle<'_>) -> JournalEntry {
         let comparable = has_comparable_key(&raw);
         let date = match &raw.entry_date {
-            Field::Text(s) => match parse_timestamp(s) {
-                Some(dt) => {
-                    let mut out = String::with_capacity(24);
-                    write_utc_ms(&mut out, &dt.with_timezone(&chrono::Utc));
-                    out
-                }
-                None => s.to_string(),
-            },
+            Field::Text(s) => date_key(s).0,
             _ => String::new(),
         };
         JournalEntry {

@@ -1,6 +1,7 @@
 //! The Workfront API layer: the HTTP client with retries and a concurrency cap, query
 //! building, and counted windows paged without loss, for any searchable object type
-//! ([`object::ObjectType`]; journal entries are [`jrnle::Journal`]). It returns raw records
+//! ([`object::ObjectType`]; journal entries are [`jrnle::Journal`], objects polled by
+//! `lastUpdateDate` are [`polled::Polled`]). It returns raw records
 //! and knows nothing of normalized records, output or sync.
 
 pub mod client;
@@ -10,6 +11,7 @@ pub mod objcodes;
 pub mod object;
 pub mod paging;
 pub mod plan;
+pub mod polled;
 pub mod query;
 pub mod report;
 pub mod retry;

@@ -18,6 +18,18 @@ pub trait Keyed {
     fn id(&self) -> Option<&str>;
 }
 
+/// How the records of a window change while it is read on a live tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drift {
+    /// Records are only added (journal entries; one can become visible a little after the
+    /// instant it carries): a window may gain records while it is read.
+    Arrive,
+    /// Records only leave (objects polled by `lastUpdateDate` in a window that ends in the
+    /// past: an edit moves an object's date to now, out of the window): a window may lose
+    /// records while it is read, and those are read by the later window they moved to.
+    Leave,
+}
+
 /// An object type that can be counted and searched in windows of one of its date fields.
 pub trait ObjectType: Clone + Send + Sync + 'static {
     /// One record of a search answer, as Workfront sent it, borrowing from the answer's text.
@@ -37,6 +49,24 @@ pub trait ObjectType: Clone + Send + Sync + 'static {
 
     /// The records of one search answer (its text, sanitized), or why it is not an answer.
     fn parse_page(text: &str) -> Result<Vec<Self::Record<'_>>, String>;
+
+    /// How a window's records change while it is read (the completeness check follows it).
+    fn drift(&self) -> Drift {
+        Drift::Arrive
+    }
+}
+
+/// A record's date as the first part of its sort key: fixed-width UTC text, so text order is
+/// time order, and whether it read as a date (else the text as sent).
+pub fn date_key(text: &str) -> (String, bool) {
+    match crate::model::date::parse_timestamp(text) {
+        Some(dt) => {
+            let mut out = String::with_capacity(24);
+            crate::model::date::write_utc_ms(&mut out, &dt.with_timezone(&chrono::Utc));
+            (out, true)
+        }
+        None => (text.to_string(), false),
+    }
 }
 
 /// What the caller makes of each raw record while its answer is parsed, in the request's own
