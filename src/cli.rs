@@ -45,6 +45,11 @@ pub enum Command {
     // Each window ends at now minus --lag: --until is refused, so it is not offered either.
     #[command(after_help = SYNC_HELP, mut_arg("until", |a| a.hide(true)))]
     Sync(SyncArgs),
+    /// Record changes of any field, also those the journal does not track: poll objects by
+    /// lastUpdateDate and compare each with its last known state (the first run is a
+    /// baseline).
+    #[command(after_help = SNAPSHOT_HELP)]
+    Snapshot(SnapshotArgs),
     /// Check an out-dir of sync: every file against its manifest, the hash chain, the windows.
     Verify(VerifyArgs),
     /// Receive Workfront event-subscription deliveries and keep their field changes as
@@ -187,6 +192,7 @@ impl Command {
             Command::Export(a) => a.connection.verbose,
             Command::Count(a) => a.connection.verbose,
             Command::Sync(a) => a.connection.verbose,
+            Command::Snapshot(a) => a.connection.verbose,
             Command::Fields(a) => a.connection.verbose,
             Command::Report(a) => a.connection.verbose,
             Command::Login(a) => a.connection.verbose,
@@ -386,6 +392,15 @@ Examples:
     0 * * * * jrnle-audit sync --out-dir /srv/audit/status --since 2025-01-01 --field status
   check the evidence:
     jrnle-audit verify /srv/audit/status";
+
+const SNAPSHOT_HELP: &str = "\
+Examples:
+  crontab, every hour (the first run stores the baseline and writes no change):
+    0 * * * * jrnle-audit snapshot --out-dir /srv/audit/tasks --obj-code TASK --fields status,percentComplete,DE:Risk
+  nightly, also finding deleted objects:
+    30 2 * * * jrnle-audit snapshot --out-dir /srv/audit/tasks --obj-code TASK --fields status,percentComplete,DE:Risk --detect-deletes
+  check the evidence and the state:
+    jrnle-audit verify /srv/audit/tasks";
 
 /// Where Workfront is and how to reach it. The credential comes from the environment
 /// (WORKFRONT_API_KEY, WORKFRONT_SESSION_ID or WORKFRONT_BEARER_TOKEN) or --api-key-file.
@@ -630,6 +645,57 @@ pub struct SyncArgs {
     pub connection: ConnectionArgs,
     #[command(flatten)]
     pub filters: FilterArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Snapshot")]
+pub struct SnapshotArgs {
+    /// Where the data files, manifests and the state database go, e.g. /srv/audit/tasks
+    /// (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
+
+    /// The object type to poll: TASK, PROJ, OPTASK, or another Workfront object code.
+    #[arg(long, value_name = "CODE")]
+    pub obj_code: String,
+
+    /// The fields to compare, comma-separated, e.g. status,percentComplete,"DE:Risk".
+    #[arg(long, value_name = "NAMES", value_delimiter = ',', required = true)]
+    pub fields: Vec<String>,
+
+    /// The baseline keeps only objects updated since TIME (the forms of export's --since)
+    /// [default: every object]. Ignored after the baseline.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// How far behind now each window ends: an update can become visible a little after the
+    /// lastUpdateDate it carries (e.g. 500ms, 30s, 5m).
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub lag: String,
+
+    /// How far before the window each run looks again for updates that became visible later
+    /// still.
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub lookback: String,
+
+    /// Also scan every id of the type (IDs only, cheap) and record objects that vanished as
+    /// deletions (D). Run it periodically, e.g. nightly.
+    #[arg(long)]
+    pub detect_deletes: bool,
+
+    /// Format of the data files, e.g. ndjson.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: Format,
+
+    /// Do not prefix CSV cells that start with = + - @ tab or CR with a quote.
+    #[arg(long)]
+    pub no_formula_guard: bool,
+
+    #[command(flatten)]
+    pub summary: SummaryArgs,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 #[derive(Debug, Args)]

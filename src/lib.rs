@@ -23,6 +23,7 @@ pub mod rng;
 pub mod secret;
 pub mod settings;
 pub mod simulator;
+pub mod snapshot;
 pub mod source;
 pub mod sync;
 pub mod workfront;

@@ -8,6 +8,7 @@ mod login;
 mod normalize;
 mod report;
 mod simulate;
+mod snapshot;
 mod subscriptions;
 mod sync;
 mod verify;
@@ -34,6 +35,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sync(args) => {
             crate::interrupt::watch();
             sync::run(args)
+        }
+        Command::Snapshot(args) => {
+            crate::interrupt::watch();
+            snapshot::run(args)
         }
         Command::Verify(args) => verify::run(args),
         Command::Listen(args) => listen::run(args),

@@ -162,6 +162,7 @@ impl Target {
                 journal_to: read.to,
                 journal_sha256: read.sha256,
             }),
+            snapshot: None,
         };
         self.write_manifest(&name, &manifest)?;
         Ok(Some(Commit {

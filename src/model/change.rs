@@ -113,8 +113,8 @@ impl Value<'_> {
     }
 }
 
-/// Which kind of source a record came from: journal entries, or an event-subscription
-/// delivery (`source::events`); the snapshot source adds its own here.
+/// Which kind of source a record came from: journal entries, an event-subscription
+/// delivery (`source::events`), or a snapshot of objects (`source::snapshot`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SourceKind {
     /// A journal entry (`JRNLE`), fetched from Workfront or read from saved records.
@@ -122,6 +122,9 @@ pub enum SourceKind {
     Journal,
     /// A field change read from an event subscription's delivery (old and new state).
     Event,
+    /// A field change found by comparing an object polled by `lastUpdateDate` with its last
+    /// known state.
+    Snapshot,
 }
 
 impl SourceKind {
@@ -129,6 +132,7 @@ impl SourceKind {
         match self {
             SourceKind::Journal => "journal",
             SourceKind::Event => "event",
+            SourceKind::Snapshot => "snapshot",
         }
     }
 
@@ -136,6 +140,7 @@ impl SourceKind {
         match name {
             "journal" => Some(SourceKind::Journal),
             "event" => Some(SourceKind::Event),
+            "snapshot" => Some(SourceKind::Snapshot),
             _ => None,
         }
     }

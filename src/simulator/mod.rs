@@ -302,7 +302,7 @@ impl Simulator {
         let tick = Duration::from_millis(50);
         let per_tick = growth.rate_per_sec * tick.as_secs_f64();
         let mut generator = generate::Generator::new(shared.config.seed ^ 0x6E0, 1000);
-        let mut rng = SplitMix64::new(shared.config.seed ^ 0x0B1E_6);
+        let mut rng = SplitMix64::new(shared.config.seed ^ 0xB1E6);
         let mut owed = 0.0;
         let delay_ms = growth.max_delay.as_millis().max(1) as u64;
         loop {

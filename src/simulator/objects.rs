@@ -196,7 +196,14 @@ impl Objects {
         if let Some((t, id)) = target(&entry) {
             let mut object = match self.take(t, &id) {
                 Some(object) => object,
-                None => new_object(SCHEMAS[t], &id, &entry, rng),
+                None => {
+                    // Created now, by this change.
+                    let mut object = new_object(SCHEMAS[t], &id, &entry, rng);
+                    if let Some(at) = date_of(&entry) {
+                        object.values[3] = SimValue::Date(at);
+                    }
+                    object
+                }
             };
             apply(&mut object, &entry, &mut self.history);
             self.put(t, object);
@@ -399,9 +406,9 @@ mod tests {
                 let id = object.id();
                 let last_status = entries
                     .iter()
+                    .rev()
                     .filter(|e| e.get(index("objID")).as_text() == id)
-                    .filter(|e| e.get(index("fieldName")).as_text().as_deref() == Some("status"))
-                    .last();
+                    .find(|e| e.get(index("fieldName")).as_text().as_deref() == Some("status"));
                 if let Some(e) = last_status {
                     let f = schema.index("status").unwrap();
                     assert_eq!(object.values[f], *e.get(index("newTextVal")));

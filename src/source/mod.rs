@@ -7,6 +7,7 @@
 pub mod events;
 pub mod journal;
 pub mod saved;
+pub mod snapshot;
 pub mod state;
 pub mod written;
 

@@ -74,6 +74,37 @@ pub struct Manifest {
     /// is then when they arrived). Left out of the file for `sync`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deliveries: Option<Deliveries>,
+    /// `snapshot` only: what the run compared and the state it left (its `window` is the
+    /// objects' `lastUpdateDate`). Left out of the file for the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<SnapshotRun>,
+}
+
+/// One `snapshot` run: the object type and fields, what it found, and the state it committed
+/// (the database in the out-dir, which `verify` checks against the newest manifest).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotRun {
+    pub obj_code: String,
+    /// The fields compared, in the order asked.
+    pub fields: Vec<String>,
+    /// The first run: it stored every object's state and wrote no change.
+    pub baseline: bool,
+    pub objects_fetched: u64,
+    /// Objects with a changed field (`E` records).
+    pub objects_changed: u64,
+    /// Objects created after the baseline (`A` records).
+    pub objects_created: u64,
+    /// Objects first seen after the baseline but created before it: stored, no records.
+    pub objects_joined: u64,
+    /// Whether the run scanned every id for deletions (`--detect-deletes`).
+    pub deletes_checked: bool,
+    pub objects_deleted: u64,
+    /// The state database's file name in the out-dir.
+    pub state_file: String,
+    /// How many objects the state holds after this run.
+    pub state_objects: u64,
+    /// The sum modulo 2^256 of the SHA-256 of every state row, after this run.
+    pub state_digest: String,
 }
 
 /// The deliveries one `listen` commit covers: how many, when the first and last arrived, and

@@ -370,6 +370,7 @@ pub async fn run(
         previous_manifest_sha256: prepared.chain.last().map(|c| c.sha256.clone()),
         written_at: format_utc_ms(&Utc::now()),
         deliveries: None,
+        snapshot: None,
     };
     commit_manifest(plan, &name, &manifest)?;
     Ok(Outcome::committed(&manifest, done))

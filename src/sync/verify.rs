@@ -1,6 +1,6 @@
 //! `verify`: every data file against its manifest, the hash chain from the first manifest to
-//! the last, contiguous windows, no file unaccounted for, and the state file's record of the
-//! newest manifest.
+//! the last, contiguous windows, no file unaccounted for, the state file's record of the
+//! newest manifest, and a snapshot out-dir's state database against the newest manifest.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -14,6 +14,7 @@ use super::state;
 use super::{
     JOURNAL_FILE, LOCK_FILE, MANIFEST_SUFFIX, PARTIAL_SUFFIX, QUARANTINE_FILE, STATE_FILE,
 };
+use crate::snapshot::db::{STATE_DB, StateDb};
 
 /// What verification found.
 #[derive(Debug, Default)]
@@ -59,6 +60,7 @@ pub fn verify(dir: &Path, state_path: Option<&Path>) -> Result<Report> {
         .find(|c| c.manifest.series == report.series)
         .map(|c| c.manifest.window.from.clone());
     check_unaccounted(&names, &chain, &mut report.problems);
+    check_snapshot_state(dir, &chain, &mut report.problems)?;
     let default_state = dir.join(STATE_FILE);
     check_state(
         state_path.unwrap_or(&default_state),
@@ -204,6 +206,11 @@ fn check_unaccounted(names: &[String], chain: &[Committed], p: &mut Vec<String>)
     if chain.iter().any(|c| c.manifest.deliveries.is_some()) {
         accounted.extend([JOURNAL_FILE, QUARANTINE_FILE]);
     }
+    // SQLite's rollback journal of an interrupted run is rolled back on the next open.
+    let db_journal = format!("{STATE_DB}-journal");
+    if chain.iter().any(|c| c.manifest.snapshot.is_some()) {
+        accounted.extend([STATE_DB, db_journal.as_str()]);
+    }
     for c in chain {
         accounted.insert(&c.name);
         accounted.insert(&c.manifest.data_file.name);
@@ -213,6 +220,46 @@ fn check_unaccounted(names: &[String], chain: &[Committed], p: &mut Vec<String>)
             p.push(format!("{name}: not part of any manifest (added by hand?)"));
         }
     }
+}
+
+/// A snapshot out-dir's state database against the newest manifest: it records that manifest
+/// as its last commit, and its rows sum to the digest and count the manifest recorded. (Only
+/// the newest state exists; earlier ones are in the chain of data files.)
+fn check_snapshot_state(dir: &Path, chain: &[Committed], p: &mut Vec<String>) -> Result<()> {
+    let Some(head) = chain.last() else {
+        return Ok(());
+    };
+    let Some(recorded) = &head.manifest.snapshot else {
+        return Ok(());
+    };
+    let Some(db) = StateDb::open_read_only(dir)? else {
+        p.push(format!(
+            "{STATE_DB}: missing (the state {} records)",
+            head.name
+        ));
+        return Ok(());
+    };
+    match db.committed_manifest()? {
+        Some(m) if m.name == head.name && sha256_hex(&m.bytes) == head.sha256 => {}
+        Some(m) => p.push(format!(
+            "{STATE_DB}: records {} as its last commit, not the newest manifest {}: the state \
+             or the evidence was replaced or edited",
+            m.name, head.name
+        )),
+        None => p.push(format!(
+            "{STATE_DB}: records no commit, but {} says it holds the state",
+            head.name
+        )),
+    }
+    let state = db.recompute()?;
+    if state.digest_hex() != recorded.state_digest || state.objects != recorded.state_objects {
+        p.push(format!(
+            "{STATE_DB}: its {} objects do not sum to the digest {} records: the state was \
+             altered",
+            state.objects, head.name
+        ));
+    }
+    Ok(())
 }
 
 /// The state file's record of the newest manifest, when there is a state file.
