@@ -22,8 +22,8 @@ use crate::output::{Format, WriteOptions, open_sink};
 use crate::source::events::DeliveredEvents;
 use crate::sync::files::{AtomicFile, write_atomic};
 use crate::sync::manifest::{
-    Committed, DataFile, Deliveries, MANIFEST_VERSION, Manifest, SeriesQuery, Window,
-    data_file_name, load_chain, manifest_name, sha256_hex,
+    Committed, DataFile, Deliveries, Manifest, SeriesQuery, Window, data_file_name, load_chain,
+    manifest_name, sha256_hex,
 };
 use crate::sync::state::{self, State};
 use crate::sync::verify::{check_head, committed_ids};
@@ -131,29 +131,20 @@ impl Target {
             &recent.ids,
             &window_from,
         )?;
+        let window = Window {
+            from: format_utc_ms(&window_from),
+            to: format_utc_ms(&window_to),
+        };
+        let data = DataFile {
+            name: name.clone(),
+            size,
+            sha256,
+        };
+        let lookback_from = window.from.clone();
         let manifest = Manifest {
-            manifest_version: MANIFEST_VERSION,
-            tool: "jrnle-audit".into(),
-            tool_version: env!("CARGO_PKG_VERSION").into(),
-            api_version: "event subscriptions v1".into(),
-            query: self.query(),
-            series: 1,
-            window: Window {
-                from: format_utc_ms(&window_from),
-                to: format_utc_ms(&window_to),
-            },
-            lookback_from: format_utc_ms(&window_from),
             row_count: written,
             // Events delivered after their window (Workfront retries for 48 hours).
             late_row_count: late,
-            server_count: None,
-            data_file: DataFile {
-                name: name.clone(),
-                size,
-                sha256,
-            },
-            previous_manifest_sha256: chain.last().map(|c| c.sha256.clone()),
-            written_at: format_utc_ms(&Utc::now()),
             deliveries: Some(Deliveries {
                 count: entries.len() as u64,
                 first_arrival: entries.first().map(|e| e.arrived.clone()),
@@ -162,7 +153,15 @@ impl Target {
                 journal_to: read.to,
                 journal_sha256: read.sha256,
             }),
-            snapshot: None,
+            ..Manifest::new(
+                "event subscriptions v1",
+                self.query(),
+                1,
+                window,
+                lookback_from,
+                data,
+                chain.last(),
+            )
         };
         self.write_manifest(&name, &manifest)?;
         Ok(Some(Commit {

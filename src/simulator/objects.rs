@@ -120,10 +120,12 @@ impl Objects {
         let mut history = Vec::new();
         for e in entries {
             let Some((t, id)) = target(e) else { continue };
-            let object = found
-                .entry((t, id.clone()))
-                .or_insert_with(|| new_object(SCHEMAS[t], &id, e, &mut rng));
-            apply(object, e, &mut history);
+            let object = found.entry((t, id.clone())).or_insert_with(|| {
+                let object = new_object(SCHEMAS[t], &id, e, &mut rng);
+                created(&object, &mut history);
+                object
+            });
+            apply(object, e, false, &mut history);
         }
         let mut objects = Objects {
             history,
@@ -201,11 +203,13 @@ impl Objects {
                     let mut object = new_object(SCHEMAS[t], &id, &entry, rng);
                     if let Some(at) = date_of(&entry) {
                         object.values[3] = SimValue::Date(at);
+                        object.values[LAST_UPDATE_DATE] = SimValue::Date(at);
                     }
+                    created(&object, &mut self.history);
                     object
                 }
             };
-            apply(&mut object, &entry, &mut self.history);
+            apply(&mut object, &entry, true, &mut self.history);
             self.put(t, object);
         }
         raw
@@ -279,9 +283,26 @@ fn new_object(schema: &'static Schema, id: &str, e: &Entry, rng: &mut SplitMix64
     object
 }
 
+/// The history of a new object: each field it was created with a value.
+fn created(object: &Entry, history: &mut Vec<ObjectChange>) {
+    let at = date_of(object).unwrap_or_default();
+    for (f, def) in object.schema.fields.iter().enumerate() {
+        let key = f <= 1 || f == 3 || f == LAST_UPDATE_DATE || f == LAST_UPDATED_BY_ID;
+        if !key && object.values[f] != SimValue::Null {
+            history.push(ObjectChange {
+                at,
+                obj_code: object.schema.obj_code,
+                id: object.id().unwrap_or_default(),
+                field: Some(def.name),
+                value: object.values[f].clone(),
+            });
+        }
+    }
+}
+
 /// Journal entry `e` applied to its object: the tracked field it changed set to its new value,
 /// and the object's last update moved to the entry's.
-fn apply(object: &mut Entry, e: &Entry, history: &mut Vec<ObjectChange>) {
+fn apply(object: &mut Entry, e: &Entry, live: bool, history: &mut Vec<ObjectChange>) {
     let index = |name| super::store::field_index(name).unwrap_or(0);
     let Some(at) = date_of(e) else { return };
     let field = e
@@ -291,10 +312,13 @@ fn apply(object: &mut Entry, e: &Entry, history: &mut Vec<ObjectChange>) {
         .filter(|&f| {
             f >= 2 && f != LAST_UPDATE_DATE && !UNTRACKED.contains(&object.schema.fields[f].name)
         });
-    let latest = date_of(object).is_none_or(|d| d <= at);
-    if latest {
+    let editor = e.get(index("editedByID")).clone();
+    if live {
+        touch(object, at, editor);
+    } else if date_of(object).is_none_or(|d| d <= at) {
+        // Building from the journal: the object's last update is its latest entry's.
         object.values[LAST_UPDATE_DATE] = SimValue::Date(at);
-        object.values[LAST_UPDATED_BY_ID] = e.get(index("editedByID")).clone();
+        object.values[LAST_UPDATED_BY_ID] = editor;
     }
     if let Some(f) = field {
         let new = match object.schema.fields[f].kind {
@@ -311,6 +335,18 @@ fn apply(object: &mut Entry, e: &Entry, history: &mut Vec<ObjectChange>) {
             value: object.values[f].clone(),
         });
     }
+}
+
+/// An object updated live at `at` by `editor`: its `lastUpdateDate` moves forward with every
+/// update, at least a millisecond (an update is dated when it commits; the journal entry's
+/// instant can be a little earlier), so polling by it never misses one.
+fn touch(object: &mut Entry, at: DateTime<Utc>, editor: SimValue) {
+    // Workfront's dates have millisecond precision.
+    use chrono::DurationRound;
+    let at = at.duration_trunc(Duration::milliseconds(1)).unwrap_or(at);
+    let after = date_of(object).map_or(at, |d| d + Duration::milliseconds(1));
+    object.values[LAST_UPDATE_DATE] = SimValue::Date(at.max(after));
+    object.values[LAST_UPDATED_BY_ID] = editor;
 }
 
 /// The entry's old value made the object's current value of the entry's field.
@@ -358,10 +394,8 @@ fn untracked_edit(
         }
         _ => SimValue::Text(format!("R{}", rng.below(1000))),
     };
-    if date_of(object).is_none_or(|d| d < at) {
-        object.values[LAST_UPDATE_DATE] = SimValue::Date(at);
-        object.values[LAST_UPDATED_BY_ID] = SimValue::Text(rng.id());
-    }
+    let editor = SimValue::Text(rng.id());
+    touch(object, at, editor);
     history.push(ObjectChange {
         at: date_of(object).unwrap_or(at),
         obj_code: object.schema.obj_code,
@@ -378,7 +412,7 @@ mod tests {
 
     fn journal(rows: usize) -> Vec<Entry> {
         let mut entries: Vec<Entry> = generate(rows, 5).iter().map(Entry::from_raw).collect();
-        super::super::store::sort_entries(&mut entries);
+        crate::simulator::store::sort_entries(&mut entries);
         entries
     }
 
@@ -399,7 +433,7 @@ mod tests {
         let entries = journal(3000);
         let objects = Objects::from_journal(&entries, 5);
         assert!(objects.len() > 100);
-        let index = |n| super::super::store::field_index(n).unwrap();
+        let index = |n| crate::simulator::store::field_index(n).unwrap();
         let mut checked = 0;
         for schema in SCHEMAS {
             for object in objects.of(schema) {
@@ -446,7 +480,10 @@ mod tests {
                 .of(SCHEMAS[t])
                 .iter()
                 .find(|o| o.id() == Some(id.clone()));
-            assert_eq!(date_of(object.unwrap()), Some(at));
+            assert!(
+                date_of(object.unwrap()) >= Some(at),
+                "its last update moved"
+            );
             objects.untracked_change(at, &mut rng);
         }
         let deleted = objects.history.iter().filter(|c| c.field.is_none()).count();

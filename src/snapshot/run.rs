@@ -22,8 +22,8 @@ use crate::source::snapshot::{Mode, SnapshotSource, Tally};
 use crate::sync::files::{AtomicFile, read_dir, remove_partials, write_atomic};
 use crate::sync::lock::DirLock;
 use crate::sync::manifest::{
-    Committed, DataFile, MANIFEST_VERSION, Manifest, SeriesQuery, SnapshotRun, Window,
-    data_file_name, load_chain, manifest_name, sha256_hex,
+    Committed, DataFile, Manifest, SeriesQuery, SnapshotRun, Window, data_file_name, load_chain,
+    manifest_name, sha256_hex,
 };
 use crate::sync::verify::check_head;
 use crate::sync::{MANIFEST_SUFFIX, PARTIAL_SUFFIX};
@@ -115,8 +115,20 @@ pub async fn run(
     }
     remove_orphans(plan, &start.from)?;
     db.begin()?;
-    let (manifest, tally, anomalies) =
-        write_and_commit(plan, client, &mut db, &start, to, progress).await?;
+    let written = write_and_commit(plan, client, &mut db, &start, to, progress).await;
+    let (manifest, tally, anomalies) = match written {
+        Ok(w) => w,
+        Err(e) => {
+            drop(db);
+            if start.mode == Mode::Baseline {
+                // A baseline that failed leaves the out-dir as it found it.
+                for name in [STATE_DB.to_string(), format!("{STATE_DB}-journal")] {
+                    let _ = std::fs::remove_file(plan.out_dir.join(name));
+                }
+            }
+            return Err(e);
+        }
+    };
     Ok(Some(Outcome {
         manifest,
         tally,
@@ -270,22 +282,7 @@ async fn write_and_commit(
         from: format_utc_ms(&start.from),
         to: format_utc_ms(&to),
     };
-    let options = WriteOptions {
-        formula_guard: plan.formula_guard,
-        about: vec![
-            (
-                "Source".into(),
-                format!("{} objects polled by lastUpdateDate", plan.obj_code),
-            ),
-            ("Fields".into(), plan.fields.join(", ")),
-        ],
-        source: true,
-        ..WriteOptions::default()
-    };
-    let sink = open_sink(plan.format, &mut file, &options).map_err(|source| Error::Write {
-        path: path.clone(),
-        source,
-    })?;
+    let sink = data_sink(plan, &mut file, &path)?;
     let mut source = SnapshotSource::new(
         client,
         &plan.obj_code,
@@ -304,30 +301,35 @@ async fn write_and_commit(
     let done = Delivery::new(sink, path)
         .skipping(&none, window.from.clone())
         .run(&mut source, Some(range))
-        .await?;
+        .await;
+    let done = match done {
+        Ok(done) => done,
+        // Nothing of a failed run stays behind: the states roll back with the transaction.
+        Err(e) => {
+            file.abandon();
+            return Err(unknown_field_hint(e, &plan.obj_code));
+        }
+    };
     let tally = source.tally;
     let (size, sha256) = file.commit()?;
+    let data = DataFile {
+        name: name.clone(),
+        size,
+        sha256,
+    };
     let manifest = Manifest {
-        manifest_version: MANIFEST_VERSION,
-        tool: "jrnle-audit".into(),
-        tool_version: env!("CARGO_PKG_VERSION").into(),
-        api_version: plan.api_version.clone(),
-        query: plan.series_query(),
-        series: 1,
-        window,
-        lookback_from: format_utc_ms(&query_from),
         row_count: done.written,
         late_row_count: done.late,
-        server_count: None,
-        data_file: DataFile {
-            name: name.clone(),
-            size,
-            sha256,
-        },
-        previous_manifest_sha256: start.chain.last().map(|c| c.sha256.clone()),
-        written_at: format_utc_ms(&Utc::now()),
-        deliveries: None,
         snapshot: Some(snapshot_run(plan, baseline, &tally, db)),
+        ..Manifest::new(
+            &plan.api_version,
+            plan.series_query(),
+            1,
+            window,
+            format_utc_ms(&query_from),
+            data,
+            start.chain.last(),
+        )
     };
     let committed = CommittedManifest {
         name: manifest_name(&name),
@@ -336,6 +338,51 @@ async fn write_and_commit(
     db.commit(&committed)?;
     write_atomic(&plan.out_dir.join(&committed.name), &committed.bytes)?;
     Ok((manifest, tally, done.anomalies))
+}
+
+/// A sink writing the out-dir's format, with a `source` column, into the data file.
+fn data_sink<'f>(
+    plan: &SnapshotPlan,
+    file: &'f mut AtomicFile,
+    path: &std::path::Path,
+) -> Result<Box<dyn crate::output::RecordSink + 'f>> {
+    let options = WriteOptions {
+        formula_guard: plan.formula_guard,
+        about: vec![
+            (
+                "Source".into(),
+                format!("{} objects polled by lastUpdateDate", plan.obj_code),
+            ),
+            ("Fields".into(), plan.fields.join(", ")),
+        ],
+        source: true,
+        ..WriteOptions::default()
+    };
+    open_sink(plan.format, file, &options).map_err(|source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Workfront refuses a field it does not know with "does not support field X": say what to do,
+/// as a field renamed or removed in Workfront makes every later run fail the same way.
+fn unknown_field_hint(e: Error, code: &str) -> Error {
+    match e {
+        Error::Api {
+            path,
+            status,
+            message,
+        } if message.contains("does not support field") => Error::Api {
+            path,
+            status,
+            message: format!(
+                "{message}: check --fields (custom fields are DE:<name>); a field renamed or \
+                 removed in Workfront since the baseline cannot be compared any more: start \
+                 another --out-dir with the fields {code} has now"
+            ),
+        },
+        e => e,
+    }
 }
 
 fn snapshot_run(plan: &SnapshotPlan, baseline: bool, tally: &Tally, db: &StateDb) -> SnapshotRun {

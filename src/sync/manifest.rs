@@ -129,6 +129,37 @@ fn is_first_series(series: &u32) -> bool {
 }
 
 impl Manifest {
+    /// This tool's manifest of `data_file`, written now and chained after `previous`, with no
+    /// rows counted yet and no part of its own (`sync`, `listen` and `snapshot` set those).
+    pub fn new(
+        api_version: &str,
+        query: SeriesQuery,
+        series: u32,
+        window: Window,
+        lookback_from: String,
+        data_file: DataFile,
+        previous: Option<&Committed>,
+    ) -> Manifest {
+        Manifest {
+            manifest_version: MANIFEST_VERSION,
+            tool: "jrnle-audit".into(),
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            api_version: api_version.into(),
+            query,
+            series,
+            window,
+            lookback_from,
+            row_count: 0,
+            late_row_count: 0,
+            server_count: None,
+            data_file,
+            previous_manifest_sha256: previous.map(|c| c.sha256.clone()),
+            written_at: crate::model::date::format_utc_ms(&Utc::now()),
+            deliveries: None,
+            snapshot: None,
+        }
+    }
+
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
         bytes.push(b'\n');

@@ -19,8 +19,8 @@ use crate::workfront::query::Filters;
 use super::files::{AtomicFile, read_dir, remove_partials, write_atomic};
 use super::lock::DirLock;
 use super::manifest::{
-    Committed, DataFile, MANIFEST_VERSION, Manifest, SeriesQuery, Window, data_file_name,
-    load_chain, manifest_name, sha256_hex,
+    Committed, DataFile, Manifest, SeriesQuery, Window, data_file_name, load_chain, manifest_name,
+    sha256_hex,
 };
 use super::state::{self, State};
 use super::{MANIFEST_SUFFIX, STATE_FILE};
@@ -351,26 +351,22 @@ pub async fn run(
     // The data file first, then the manifest: the manifest's arrival is the commit.
     let (size, sha256) = file.commit()?;
     let manifest = Manifest {
-        manifest_version: MANIFEST_VERSION,
-        tool: "jrnle-audit".into(),
-        tool_version: env!("CARGO_PKG_VERSION").into(),
-        api_version: plan.api_version.clone(),
-        query: plan.series_query(),
-        series: prepared.series,
-        window: window.clone(),
-        lookback_from: format_utc_ms(&query_from),
         row_count: done.written,
         late_row_count: done.late,
         server_count,
-        data_file: DataFile {
-            name: name.clone(),
-            size,
-            sha256,
-        },
-        previous_manifest_sha256: prepared.chain.last().map(|c| c.sha256.clone()),
-        written_at: format_utc_ms(&Utc::now()),
-        deliveries: None,
-        snapshot: None,
+        ..Manifest::new(
+            &plan.api_version,
+            plan.series_query(),
+            prepared.series,
+            window.clone(),
+            format_utc_ms(&query_from),
+            DataFile {
+                name: name.clone(),
+                size,
+                sha256,
+            },
+            prepared.chain.last(),
+        )
     };
     commit_manifest(plan, &name, &manifest)?;
     Ok(Outcome::committed(&manifest, done))

@@ -20,6 +20,7 @@ mod security;
 mod signals;
 mod simulate;
 mod simulator;
+mod snapshot;
 mod subscriptions;
 mod summary;
 mod sync;

@@ -553,9 +553,59 @@ fn login_and_logout_say_they_are_gone_and_unknown_objects_are_named() {
         assert!(message.contains("no longer available"), "{message}");
         assert!(!message.contains("v21.0"), "{message}");
     }
-    let (status, body) = get(&format!("{}/attask/api/v21.0/TASK/search", sim.url), &AUTH);
+    let (status, body) = get(&format!("{}/attask/api/v21.0/PORT/search", sim.url), &AUTH);
     assert_eq!(status, 404);
-    assert!(error_message(&body).starts_with("TASK is not an object the simulator serves"));
+    assert!(error_message(&body).starts_with("PORT is not an object the simulator serves"));
+}
+
+#[test]
+fn objects_are_searched_by_last_update_with_their_own_fields() {
+    let sim = sim(&jrnle_audit::simulator::generate::generate(600, 2));
+    let tasks = sim.simulator.objects_of("TASK");
+    let url = |q: &str| format!("{}/attask/api/v21.0/TASK/{q}", sim.url);
+    let (status, body) = get(&url("count"), &AUTH);
+    assert_eq!(status, 200, "{body}");
+    let count: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(count["data"]["count"], tasks.len());
+    // Sorted on (lastUpdateDate, ID), paged; ID and objCode always come, asked fields only.
+    let q =
+        "search?fields=status,DE:Risk&lastUpdateDate_1_Sort=asc&ID_2_Sort=asc&$$FIRST=1&$$LIMIT=3";
+    let (status, body) = get(&url(q), &AUTH);
+    assert_eq!(status, 200, "{body}");
+    let page: Value = serde_json::from_str(&body).unwrap();
+    let rows = page["data"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    let keys: std::collections::BTreeSet<&str> = rows[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["DE:Risk", "ID", "objCode", "status"].into());
+    assert_eq!(rows[0]["objCode"], "TASK");
+    let mut sorted = tasks.clone();
+    let key = |o: &Value| {
+        let d = o["lastUpdateDate"].as_str().unwrap();
+        (
+            jrnle_audit::model::date::parse_timestamp(d).unwrap(),
+            o["ID"].to_string(),
+        )
+    };
+    sorted.sort_by_key(key);
+    assert_eq!(rows[0]["ID"], sorted[1]["ID"]);
+    // A field a Task does not have is named as Workfront names it.
+    let (status, body) = get(&url("search?fields=entryDateX"), &AUTH);
+    assert_eq!(status, 422);
+    assert!(
+        error_message(&body).ends_with("does not support field entryDateX (Task)"),
+        "{body}"
+    );
+    // A project has no projectID.
+    let (status, _) = get(
+        &format!("{}/attask/api/v21.0/PROJ/search?fields=projectID", sim.url),
+        &AUTH,
+    );
+    assert_eq!(status, 422);
 }
 
 #[test]

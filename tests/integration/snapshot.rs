@@ -1,0 +1,463 @@
+//! `snapshot` against the simulator's objects: the history it writes matches the simulator's
+//! own record of state changes at the granularity of runs, exactly once across `kill -9`;
+//! it agrees with the journal on a tracked field; deletions, the baseline, the lookback, bad
+//! fields and altered state.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use jrnle_audit::rng::SplitMix64;
+use jrnle_audit::simulator::generate::generate;
+use jrnle_audit::simulator::objects::ObjectChange;
+use jrnle_audit::simulator::store::SimValue;
+use jrnle_audit::simulator::{Growth, SimConfig, SimHandle};
+
+use crate::util::*;
+
+const LOOKBACK: &str = "2s";
+
+const FIELDS: &str = "status,percentComplete,DE:Risk,plannedCompletionDate";
+
+fn snapshot(sim: &SimHandle, dir: &Path, extra: &[&str]) -> Command {
+    let mut cmd = against(sim, "snapshot");
+    cmd.arg("--out-dir")
+        .arg(dir)
+        .args([
+            "--obj-code",
+            "TASK",
+            "--fields",
+            FIELDS,
+            "--format",
+            "ndjson",
+        ])
+        .args(extra);
+    cmd
+}
+
+/// The manifests of `dir`, in chain order.
+fn manifests(dir: &Path) -> Vec<Value> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".manifest.json"))
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .map(|n| serde_json::from_slice(&std::fs::read(dir.join(n)).unwrap()).unwrap())
+        .collect()
+}
+
+/// Every record committed, in chain order, with the number of the run that wrote it.
+fn records(dir: &Path) -> Vec<(usize, Map<String, Value>)> {
+    let mut out = Vec::new();
+    for (run, m) in manifests(dir).iter().enumerate() {
+        let name = m["data_file"]["name"].as_str().unwrap();
+        let text = std::fs::read_to_string(dir.join(name)).unwrap();
+        out.extend(ndjson_rows(&text).into_iter().map(|r| (run, r)));
+    }
+    out
+}
+
+fn instant(v: &Value) -> DateTime<Utc> {
+    v.as_str().unwrap().parse().unwrap()
+}
+
+/// Whether a record's value is the simulator's value.
+fn same(record: &Value, sim: &SimValue) -> bool {
+    match (record, sim) {
+        (Value::Null, SimValue::Null) => true,
+        (Value::Number(a), SimValue::Number(b)) => a.as_f64() == b.as_f64(),
+        (Value::String(a), SimValue::Date(d)) => a.parse::<DateTime<Utc>>().ok() == Some(*d),
+        (Value::String(a), SimValue::Text(t)) => a == t,
+        _ => false,
+    }
+}
+
+/// The simulator's history of one type, by object: its changes in the order they happened.
+fn history_of(changes: &[ObjectChange], code: &str) -> HashMap<String, Vec<ObjectChange>> {
+    let mut out: HashMap<String, Vec<ObjectChange>> = HashMap::new();
+    for c in changes.iter().filter(|c| c.obj_code == code) {
+        out.entry(c.id.clone()).or_default().push(c.clone());
+    }
+    out
+}
+
+/// An object's value of `field` once its last update was at `at` or earlier (null if never
+/// set).
+fn value_at(changes: &[ObjectChange], field: &str, at: DateTime<Utc>) -> SimValue {
+    changes
+        .iter()
+        .rev()
+        .find(|c| c.field == Some(field) && c.at <= at)
+        .map_or(SimValue::Null, |c| c.value.clone())
+}
+
+fn live_sim(rate: f64, max_delay_ms: u64) -> SimHandle {
+    let config = SimConfig {
+        latency: Duration::from_millis(5),
+        growth: Some(Growth {
+            rate_per_sec: rate,
+            max_delay: Duration::from_millis(max_delay_ms),
+        }),
+        ..sim_config()
+    };
+    sim_with(&generate(6000, 17), config)
+}
+
+/// Runs killed with SIGKILL at random moments while the tenant keeps changing (some updates
+/// visible up to 1 s after the lastUpdateDate they carry, objects created and deleted): the
+/// committed records, run by run, are exactly the simulator's state changes, each once.
+#[test]
+fn the_history_matches_the_simulators_state_changes_exactly_once_across_kill_9() {
+    let sim = live_sim(150.0, 1000);
+    let dir = tempfile::tempdir().unwrap();
+    // A lookback of 2 s covers the 1 s by which an update can be late; the final runs use it
+    // too, so an update the lookback failed to catch would stay missing.
+    let args = ["--lag", "300ms", "--lookback", LOOKBACK, "--detect-deletes"];
+    ok(&mut snapshot(&sim, dir.path(), &args));
+    let mut rng = SplitMix64::new(
+        std::env::var("KILL_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(20261203),
+    );
+    let (mut killed, mut finished, mut range) = (0, 0, 300u64);
+    for _ in 0..80 {
+        let mut child = snapshot(&sim, dir.path(), &args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(rng.below(range)));
+        let kill = child.try_wait().unwrap().is_none();
+        if kill {
+            child.kill().unwrap();
+            killed += 1;
+            range += 40;
+        } else {
+            finished += 1;
+            range = range.saturating_sub(20).max(40);
+        }
+        let status = child.wait().unwrap();
+        assert!(status.success() || kill, "a run failed: {status}");
+        if killed >= 10 && finished >= 10 {
+            break;
+        }
+    }
+    assert!(
+        killed >= 10 && finished >= 10,
+        "{killed} killed, {finished} finished: the test proves little"
+    );
+    sim.simulator.stop_growth();
+    std::thread::sleep(Duration::from_millis(1300));
+    for _ in 0..2 {
+        ok(&mut snapshot(
+            &sim,
+            dir.path(),
+            &["--lag", "0s", "--lookback", LOOKBACK, "--detect-deletes"],
+        ));
+    }
+    ok(bin().arg("verify").arg(dir.path()));
+    check_history(&sim, dir.path());
+}
+
+/// The committed records against the simulator's history (see the test above).
+fn check_history(sim: &SimHandle, dir: &Path) {
+    let all = manifests(dir);
+    assert_eq!(all[0]["snapshot"]["baseline"], true);
+    assert_eq!(all[0]["row_count"], 0, "a baseline writes no change");
+    let baseline_end = instant(&all[0]["window"]["to"]);
+    let late: u64 = all
+        .iter()
+        .map(|m| m["late_row_count"].as_u64().unwrap())
+        .sum();
+    assert!(
+        late > 0,
+        "the lookback caught no late update: the test proves little"
+    );
+    let records = records(dir);
+    let ids: HashSet<&str> = records
+        .iter()
+        .map(|(_, r)| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), records.len(), "a record was written twice");
+    let history = history_of(&sim.simulator.object_history(), "TASK");
+    let mut by_field: BTreeMap<(String, String), Vec<&Map<String, Value>>> = BTreeMap::new();
+    for (_, r) in &records {
+        let key = (
+            r["obj_id"].as_str().unwrap().to_string(),
+            r["field_name"].as_str().unwrap().to_string(),
+        );
+        by_field.entry(key).or_default().push(r);
+    }
+    let mut checked = 0;
+    for ((obj, field), rs) in &by_field {
+        let changes = &history[obj];
+        let mut previous: Option<&Value> = None;
+        for r in rs {
+            let when = instant(&r["entry_date"]);
+            match r["change_type"].as_str().unwrap() {
+                "D" => {
+                    assert!(
+                        changes.iter().any(|c| c.field.is_none()),
+                        "{obj} was not deleted"
+                    );
+                    assert!(r["new_value"].is_null());
+                }
+                _ => {
+                    let expected = value_at(changes, field, when);
+                    assert!(
+                        same(&r["new_value"], &expected),
+                        "{obj} {field} at {when}: {r:?}, the simulator had {expected:?}"
+                    );
+                    checked += 1;
+                }
+            }
+            if let Some(p) = previous {
+                assert_eq!(
+                    &r["old_value"], p,
+                    "{obj} {field}: a change lost or repeated"
+                );
+            }
+            previous = Some(&r["new_value"]);
+        }
+    }
+    assert!(
+        checked > 100,
+        "only {checked} changes: the test proves little"
+    );
+    check_final_states(sim, &history, &by_field, baseline_end);
+}
+
+/// Every object the baseline held, undisturbed around its end: its final value of each field
+/// is its last record's new value, or (no record) the value it had at the baseline; every
+/// such object deleted since has its deletion recorded.
+fn check_final_states(
+    sim: &SimHandle,
+    history: &HashMap<String, Vec<ObjectChange>>,
+    by_field: &BTreeMap<(String, String), Vec<&Map<String, Value>>>,
+    baseline_end: DateTime<Utc>,
+) {
+    // Updates carry instants up to 1 s before they are made: around the cut, which run saw
+    // an object first is not decided by the history alone.
+    let margin = chrono::Duration::milliseconds(1100);
+    let finals: HashSet<String> = sim
+        .simulator
+        .objects_of("TASK")
+        .into_iter()
+        .map(|o| o["ID"].as_str().unwrap().to_string())
+        .collect();
+    let (mut compared, mut deletions) = (0, 0);
+    for (obj, changes) in history {
+        let known = changes
+            .first()
+            .is_some_and(|c| c.at < baseline_end - margin)
+            && !changes
+                .iter()
+                .any(|c| c.at > baseline_end - margin && c.at < baseline_end + margin);
+        if !known {
+            continue;
+        }
+        let deleted = changes.iter().any(|c| c.field.is_none());
+        assert_eq!(deleted, !finals.contains(obj), "{obj}");
+        for field in FIELDS.split(',') {
+            let recorded = by_field.get(&(obj.clone(), field.to_string()));
+            let before = value_at(changes, field, baseline_end);
+            if deleted {
+                let d = recorded.and_then(|rs| rs.iter().find(|r| r["change_type"] == "D"));
+                // A field with no value leaves nothing to record as deleted.
+                let last = value_at(changes, field, DateTime::<Utc>::MAX_UTC);
+                assert_eq!(
+                    d.is_some(),
+                    last != SimValue::Null,
+                    "{obj} {field}: deletion"
+                );
+                deletions += usize::from(d.is_some());
+                continue;
+            }
+            let now = value_at(changes, field, DateTime::<Utc>::MAX_UTC);
+            match recorded {
+                Some(rs) => assert!(
+                    same(&rs.last().unwrap()["new_value"], &now),
+                    "{obj} {field}"
+                ),
+                None => assert_eq!(now, before, "{obj} {field} changed unrecorded"),
+            }
+            compared += 1;
+        }
+    }
+    assert!(compared > 100, "only {compared} compared");
+    assert!(
+        deletions > 0,
+        "no deletion was recorded: the test proves little"
+    );
+}
+
+/// For `status`, tracked by the journal: at each snapshot change, the journal's last entry
+/// up to the object's lastUpdateDate has the snapshot's new value, and the first entry after
+/// the previous snapshot change (or the baseline) has its old value.
+#[test]
+fn snapshot_and_journal_agree_on_a_tracked_field_at_run_granularity() {
+    // Updates visible at once, so a journal entry's instant never follows an update the
+    // snapshot saw.
+    let sim = live_sim(40.0, 0);
+    let (snaps, journal) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let sync = |lag: &str| {
+        ok(against(&sim, "sync")
+            .arg("--out-dir")
+            .arg(journal.path())
+            .args([
+                "--since",
+                "2025-10-01",
+                "--obj-code",
+                "TASK",
+                "--field",
+                "status",
+            ])
+            .args(["--format", "ndjson", "--lag", lag, "--lookback", "5s"]));
+    };
+    sync("200ms");
+    ok(&mut snapshot(&sim, snaps.path(), &["--lag", "200ms"]));
+    for _ in 0..8 {
+        std::thread::sleep(Duration::from_millis(400));
+        ok(&mut snapshot(&sim, snaps.path(), &["--lag", "200ms"]));
+        sync("200ms");
+    }
+    sim.simulator.stop_growth();
+    std::thread::sleep(Duration::from_millis(300));
+    ok(&mut snapshot(&sim, snaps.path(), &["--lag", "0s"]));
+    sync("0s");
+    let baseline_end = instant(&manifests(snaps.path())[0]["window"]["to"]);
+    let mut entries: HashMap<String, Vec<(DateTime<Utc>, Value, Value)>> = HashMap::new();
+    for (_, r) in records(journal.path()) {
+        let e = (
+            instant(&r["entry_date"]),
+            r["old_value"].clone(),
+            r["new_value"].clone(),
+        );
+        entries
+            .entry(r["obj_id"].as_str().unwrap().to_string())
+            .or_default()
+            .push(e);
+    }
+    let mut previous: HashMap<String, DateTime<Utc>> = HashMap::new();
+    let mut joined = 0;
+    for (_, r) in records(snaps.path()) {
+        if r["field_name"] != "status" || r["change_type"] != "E" {
+            continue;
+        }
+        let obj = r["obj_id"].as_str().unwrap();
+        let at = instant(&r["entry_date"]);
+        let since = previous.insert(obj.to_string(), at).unwrap_or(baseline_end);
+        let js = &entries[obj];
+        let last = js.iter().filter(|e| e.0 <= at).map(|e| e.0).max().unwrap();
+        assert!(
+            js.iter().any(|e| e.0 == last && e.2 == r["new_value"]),
+            "{obj} at {at}: the journal's last status is not the snapshot's {}",
+            r["new_value"]
+        );
+        let first = js
+            .iter()
+            .filter(|e| e.0 > since)
+            .map(|e| e.0)
+            .min()
+            .unwrap();
+        assert!(
+            js.iter().any(|e| e.0 == first && e.1 == r["old_value"]),
+            "{obj}: the journal's first change after {since} is not from {}",
+            r["old_value"]
+        );
+        joined += 1;
+    }
+    assert!(joined > 20, "only {joined} status changes joined");
+}
+
+#[test]
+fn a_field_workfront_does_not_know_is_one_line_and_leaves_nothing() {
+    let sim = sim(&generate(300, 3));
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(against(&sim, "snapshot")
+        .arg("--out-dir")
+        .arg(dir.path())
+        .args(["--obj-code", "TASK", "--fields", "status,DE:Gone"]));
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("DE:Gone") && err.contains("--fields"), "{err}");
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("jrnle-") || n.starts_with("snapshot-state"))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "a failed baseline leaves nothing: {left:?}"
+    );
+    for (args, says) in [
+        (
+            ["--obj-code", "task", "--fields", "status"],
+            "did you mean TASK",
+        ),
+        (
+            ["--obj-code", "TASK", "--fields", "status,,name"],
+            "empty name",
+        ),
+        (
+            ["--obj-code", "TASK", "--fields", "lastUpdateDate"],
+            "leave it out",
+        ),
+    ] {
+        let o = run(against(&sim, "snapshot")
+            .arg("--out-dir")
+            .arg(dir.path())
+            .args(args));
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(says), "{}", stderr(&o));
+    }
+}
+
+#[test]
+fn the_baseline_then_other_fields_are_refused_and_altered_state_is_found() {
+    let sim = sim(&generate(600, 4));
+    let dir = tempfile::tempdir().unwrap();
+    ok(&mut snapshot(&sim, dir.path(), &["--lag", "0s"]));
+    let m = &manifests(dir.path())[0];
+    assert_eq!(m["snapshot"]["baseline"], true);
+    let tasks = sim.simulator.objects_of("TASK").len();
+    assert_eq!(m["snapshot"]["state_objects"], tasks as u64);
+    assert_eq!(m["snapshot"]["objects_fetched"], tasks as u64);
+    std::thread::sleep(Duration::from_millis(5));
+    ok(&mut snapshot(&sim, dir.path(), &["--lag", "0s"]));
+    assert_eq!(records(dir.path()).len(), 0, "nothing changed");
+    let o = run(against(&sim, "snapshot")
+        .arg("--out-dir")
+        .arg(dir.path())
+        .args([
+            "--obj-code",
+            "TASK",
+            "--fields",
+            "status",
+            "--format",
+            "ndjson",
+        ]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("another --out-dir"), "{}", stderr(&o));
+    ok(bin().arg("verify").arg(dir.path()));
+    let db = rusqlite::Connection::open(dir.path().join("snapshot-state.sqlite")).unwrap();
+    db.execute("UPDATE objects SET fields = '{}' WHERE rowid = 1", [])
+        .unwrap();
+    drop(db);
+    let o = run(bin().arg("verify").arg(dir.path()));
+    assert_eq!(o.status.code(), Some(5));
+    assert!(
+        stderr(&o).contains("the state was altered"),
+        "{}",
+        stderr(&o)
+    );
+}
