@@ -735,6 +735,11 @@ pub struct SimulateArgs {
           value_parser = PossibleValuesParser::new(crate::simulator::generate::Shape::NAMES))]
     pub shape: String,
 
+    /// Serve N more tasks (TASK) that no journal entry names, last updated over the past
+    /// year, e.g. 1000000: a tenant's size for `snapshot`.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub tasks: usize,
+
     /// Seed for the generated entries and for the order of tied rows, e.g. 7.
     #[arg(long, value_name = "S", default_value_t = 1)]
     pub seed: u64,

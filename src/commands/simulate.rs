@@ -71,6 +71,7 @@ pub fn run(args: SimulateArgs) -> Result<()> {
             rate_per_sec: rate,
             max_delay: Duration::from_millis(args.grow_delay_ms),
         }),
+        extra_tasks: args.tasks,
     };
     let entries = records.len();
     super::runtime()?.block_on(async move {

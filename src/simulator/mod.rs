@@ -93,6 +93,9 @@ pub struct SimConfig {
     pub session_ttl: Option<Duration>,
     /// New entries appended while serving, as on a live tenant.
     pub growth: Option<Growth>,
+    /// Tasks beyond those the journal entries name, with no entries of their own
+    /// (`simulate --tasks`): a tenant's size.
+    pub extra_tasks: usize,
 }
 
 /// Entries appended while the simulator serves.
@@ -126,6 +129,7 @@ impl Default for SimConfig {
             oauth: None,
             session_ttl: None,
             growth: None,
+            extra_tasks: 0,
         }
     }
 }
@@ -186,7 +190,10 @@ impl Simulator {
         let config_seed = config.seed;
         let mut entries: Vec<Entry> = records.iter().map(Entry::from_raw).collect();
         store::sort_entries(&mut entries);
-        let objects = objects::Objects::from_journal(&entries, config_seed);
+        let mut objects = objects::Objects::from_journal(&entries, config_seed);
+        if config.extra_tasks > 0 {
+            objects.add_tasks(config.extra_tasks, chrono::Utc::now(), config_seed);
+        }
         Simulator {
             shared: Arc::new(Shared {
                 config,
@@ -285,6 +292,21 @@ impl Simulator {
                 serde_json::from_slice(&bytes).unwrap_or_default()
             })
             .collect()
+    }
+
+    /// Edit the `n` least recently updated objects of `code` now (an untracked field), as a
+    /// bulk change of known size.
+    pub fn edit_oldest(&self, code: &str, n: usize) {
+        let Some(schema) = objects::schema_of(code) else {
+            return;
+        };
+        let mut rng = SplitMix64::new(self.shared.config.seed ^ n as u64);
+        let mut objects = self
+            .shared
+            .objects
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        objects.edit_oldest(schema, n, &mut rng);
     }
 
     /// The event deliveries the receivers acknowledged so far.

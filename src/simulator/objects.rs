@@ -151,6 +151,44 @@ impl Objects {
         objects
     }
 
+    /// `n` more tasks that no journal entry names (their tracked fields unchanged since
+    /// tracking began), last updated over the year before `end`: a tenant's size for scale
+    /// tests and benchmarks.
+    pub fn add_tasks(&mut self, n: usize, end: DateTime<Utc>, seed: u64) {
+        let mut rng = SplitMix64::new(seed ^ 0x7A5C);
+        let list = &mut self.by_type[0];
+        list.reserve(n);
+        let year_ms = 365 * 24 * 3600 * 1000;
+        for i in 0..n {
+            let mut raw = RawRecord::new();
+            raw.insert("ID".into(), Value::String(rng.id()));
+            raw.insert("name".into(), Value::String(format!("Generated task {i}")));
+            raw.insert("status".into(), Value::String("NEW".into()));
+            let mut object = Entry::from_raw_in(&TASK, &raw);
+            let updated = end - Duration::milliseconds(1 + rng.below(year_ms) as i64);
+            object.values[3] = SimValue::Date(updated - Duration::days(1));
+            object.values[LAST_UPDATE_DATE] = SimValue::Date(updated);
+            object.values[7] = SimValue::Number(serde_json::Number::from(rng.below(101)));
+            list.push(object);
+        }
+        list.sort_by(stored_order);
+    }
+
+    /// Edit an untracked field of the `n` least recently updated objects of `schema`, now: a
+    /// bulk change of known size (for request-count tests).
+    pub fn edit_oldest(&mut self, schema: &Schema, n: usize, rng: &mut SplitMix64) {
+        let Some(t) = SCHEMAS.iter().position(|s| *s == schema) else {
+            return;
+        };
+        let n = n.min(self.by_type[t].len());
+        let now = Utc::now();
+        let edited: Vec<Entry> = self.by_type[t].drain(..n).collect();
+        for mut object in edited {
+            untracked_edit(&mut object, now, rng, &mut self.history);
+            self.put(t, object);
+        }
+    }
+
     /// The objects of a type, in the stored order.
     pub fn of(&self, schema: &Schema) -> &[Entry] {
         SCHEMAS

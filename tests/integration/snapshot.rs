@@ -461,3 +461,48 @@ fn the_baseline_then_other_fields_are_refused_and_altered_state_is_found() {
         stderr(&o)
     );
 }
+
+/// The `TASK` requests in the simulator's log since `from`: `(counts, pages)`.
+fn task_requests(sim: &SimHandle, from: usize) -> (usize, usize) {
+    let log = sim.simulator.request_log();
+    let of = |action: &str| {
+        log[from..]
+            .iter()
+            .filter(|l| l.contains(&format!("/TASK/{action}?")))
+            .count()
+    };
+    (of("count"), of("search"))
+}
+
+/// A run costs what the objects updated since the last one need, not a scan of the tenant:
+/// the baseline of 20,000 tasks is one count and its pages; a run after 5,000 of them were
+/// edited (at one millisecond, as a bulk edit) is one count and the 3 pages of those 5,000.
+#[test]
+fn a_run_costs_the_pages_of_the_objects_updated_not_a_full_scan() {
+    let config = SimConfig {
+        extra_tasks: 20_000,
+        ..sim_config()
+    };
+    let sim = sim_with(&generate(30, 8), config);
+    let tasks = sim.simulator.objects_of("TASK").len();
+    assert!(tasks > 20_000);
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--lag", "0s", "--lookback", "0s"];
+    ok(&mut snapshot(&sim, dir.path(), &args));
+    // Pages overlap by one object (see workfront::paging): ceil((n - 1) / 1999) of them.
+    let pages = |n: usize| (n - 1).div_ceil(1999);
+    assert_eq!(task_requests(&sim, 0), (1, pages(tasks)));
+    let m = &manifests(dir.path())[0];
+    assert_eq!(m["snapshot"]["state_objects"], tasks as u64);
+    sim.simulator.edit_oldest("TASK", 5_000);
+    std::thread::sleep(Duration::from_millis(5));
+    let before = sim.simulator.request_log().len();
+    ok(&mut snapshot(&sim, dir.path(), &args));
+    assert_eq!(task_requests(&sim, before), (1, 3));
+    let m = &manifests(dir.path())[1];
+    assert_eq!(m["snapshot"]["objects_fetched"], 5_000);
+    // Each edit changed one untracked field, two of whose three are compared.
+    assert_eq!(m["row_count"], m["snapshot"]["objects_changed"]);
+    assert!(m["row_count"].as_u64().unwrap() > 3_000, "{m}");
+    ok(bin().arg("verify").arg(dir.path()));
+}
