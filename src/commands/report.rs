@@ -211,7 +211,7 @@ async fn from_query(args: &ReportArgs) -> Result<(Evidence, tempfile::NamedTempF
             .collect(),
         warnings_known: true,
         asked_fields: f.fields.clone(),
-        notes: vec![],
+        ..Evidence::default()
     };
     Ok((ev, file))
 }

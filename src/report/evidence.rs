@@ -35,7 +35,7 @@ pub struct Verified {
 }
 
 /// The evidence section, apart from what the records themselves say.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Evidence {
     /// What was read: a sync out-dir, export files, or the query this report ran.
     pub input: String,
@@ -60,6 +60,43 @@ pub struct Evidence {
     pub asked_fields: Vec<String>,
     /// What the input cannot say, for the reader.
     pub notes: Vec<String>,
+    /// What the records are, after "Audit report of Workfront": journal entries, snapshots
+    /// of objects, or event deliveries.
+    pub records_are: String,
+    /// What the kind of records cannot show (the coverage caveats).
+    pub caveats: Vec<String>,
+}
+
+/// The caveats of journal entries.
+pub fn journal_caveats() -> Vec<String> {
+    vec![
+        "Workfront journals only tracked fields (at most 300, chosen under Setup → Interface → \
+         Update Feeds), no calculated custom fields, and nothing from before tracking began"
+            .into(),
+        "Workfront records who changed a value and when, never why".into(),
+    ]
+}
+
+impl Default for Evidence {
+    fn default() -> Evidence {
+        Evidence {
+            input: String::new(),
+            tenant_url: None,
+            api_version: None,
+            query: Vec::new(),
+            window: None,
+            extracted: None,
+            server_count: None,
+            files: Vec::new(),
+            verify: None,
+            warnings: Vec::new(),
+            warnings_known: false,
+            asked_fields: Vec::new(),
+            notes: Vec::new(),
+            records_are: "journal entries".into(),
+            caveats: journal_caveats(),
+        }
+    }
 }
 
 /// The size and SHA-256 of a file's bytes, read in pieces.
@@ -128,6 +165,7 @@ pub fn out_dir(dir: &Path) -> Result<(Evidence, Vec<(PathBuf, Format)>)> {
     }
     if let (Some(first), Some(last)) = (chain.first(), chain.last()) {
         from_manifests(&mut ev, first, last, chain.len());
+        of_other_sources(&mut ev, dir, &last.manifest);
     }
     ev.server_count = server_count;
     if report.series > 1 {
@@ -152,6 +190,50 @@ pub fn out_dir(dir: &Path) -> Result<(Evidence, Vec<(PathBuf, Format)>)> {
         head_sha256: head.map(|c| c.sha256),
     });
     Ok((ev, files))
+}
+
+/// An out-dir of `snapshot` or `listen` says what its records are and what they cannot show.
+fn of_other_sources(ev: &mut Evidence, dir: &Path, head: &crate::sync::manifest::Manifest) {
+    if let Some(s) = &head.snapshot {
+        ev.input = format!("snapshot out-dir {}", dir.display());
+        ev.records_are = format!("{} objects compared run by run (snapshots)", s.obj_code);
+        ev.query = vec![
+            ("--obj-code".into(), s.obj_code.clone()),
+            ("--fields".into(), s.fields.join(",")),
+        ];
+        ev.asked_fields = Vec::new();
+        ev.notes
+            .retain(|n| !n.starts_with("Workfront's count per window"));
+        ev.notes.push(
+            "each run's window holds the objects whose lastUpdateDate falls in it; an update \
+             that became visible late is compared by a later run and counted in its rows"
+                .into(),
+        );
+        ev.caveats = vec![
+            "A snapshot compares each object's state at one run with its state at the next: \
+             values it held in between, and which of several fields changed first, are not \
+             known; a change is dated at the object's last update"
+                .into(),
+            "The editor is the object's last editor: when several people edited it between two \
+             runs, only the last is named"
+                .into(),
+            "The first run (the baseline) stores every object's state and records no change; \
+             a deletion is found only by a run with --detect-deletes, dated at that run"
+                .into(),
+        ];
+    } else if head.deliveries.is_some() {
+        ev.input = format!("listen out-dir {}", dir.display());
+        ev.records_are = "event subscription deliveries".into();
+        ev.query = Vec::new();
+        ev.caveats = vec![
+            "An event carries only the fields of its object type's event payload; a field \
+             outside it never shows a change"
+                .into(),
+            "Workfront delivers events at least once and drops a delivery after 48 hours of \
+             failed retries"
+                .into(),
+        ];
+    }
 }
 
 /// What the manifests say of the series: tenant, API version, query, window, when.

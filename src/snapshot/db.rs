@@ -59,8 +59,8 @@ impl Summary {
         crate::sync::manifest::hex(&self.digest)
     }
 
-    fn add(&mut self, id: &str, row: &Stored) {
-        self.digest = add256(self.digest, row_hash(id, &row.last_update, &row.json()));
+    fn add(&mut self, id: &str, last_update: &str, fields_json: &str) {
+        self.digest = add256(self.digest, row_hash(id, last_update, fields_json));
         self.objects += 1;
     }
 
@@ -98,8 +98,10 @@ impl StateDb {
         let conn = Connection::open(&path).map_err(|e| db_error(&path, e))?;
         conn.execute_batch(
             "PRAGMA synchronous = FULL;
+             PRAGMA cache_size = -16384;
              CREATE TABLE IF NOT EXISTS objects (
-                 id TEXT PRIMARY KEY, last_update TEXT NOT NULL, fields TEXT NOT NULL);
+                 id TEXT PRIMARY KEY, last_update TEXT NOT NULL, fields TEXT NOT NULL)
+                 WITHOUT ROWID;
              CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);",
         )
         .map_err(|e| db_error(&path, e))?;
@@ -215,12 +217,13 @@ impl StateDb {
                 "INSERT OR REPLACE INTO objects (id, last_update, fields) VALUES (?1, ?2, ?3)",
             )
             .map_err(|e| db_error(&self.path, e))?;
-        stmt.execute(params![id, new.last_update, new.json()])
+        let json = new.json();
+        stmt.execute(params![id, new.last_update, json])
             .map_err(|e| db_error(&self.path, e))?;
         if let Some(old) = old {
             self.summary.remove(id, old);
         }
-        self.summary.add(id, new);
+        self.summary.add(id, &new.last_update, &json);
         Ok(())
     }
 

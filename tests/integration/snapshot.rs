@@ -449,9 +449,20 @@ fn the_baseline_then_other_fields_are_refused_and_altered_state_is_found() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("another --out-dir"), "{}", stderr(&o));
     ok(bin().arg("verify").arg(dir.path()));
+    // The report says what a snapshot is and what it cannot show, not the journal's caveats.
+    let out = tempfile::tempdir().unwrap();
+    let html = out.path().join("report.html");
+    ok(bin().arg("report").arg(dir.path()).arg("-o").arg(&html));
+    let text = std::fs::read_to_string(&html).unwrap();
+    assert!(text.contains("snapshot out-dir"), "{text}");
+    assert!(text.contains("only the last is named"));
+    assert!(!text.contains("Workfront journals only tracked fields"));
     let db = rusqlite::Connection::open(dir.path().join("snapshot-state.sqlite")).unwrap();
-    db.execute("UPDATE objects SET fields = '{}' WHERE rowid = 1", [])
-        .unwrap();
+    db.execute(
+        "UPDATE objects SET fields = '{}' WHERE id = (SELECT min(id) FROM objects)",
+        [],
+    )
+    .unwrap();
     drop(db);
     let o = run(bin().arg("verify").arg(dir.path()));
     assert_eq!(o.status.code(), Some(5));
