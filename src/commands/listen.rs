@@ -33,11 +33,9 @@ pub fn run(args: ListenArgs) -> Result<()> {
     }
     let token = token(&args.auth_token_env)?;
     let rotate = crate::config::parse_duration("--rotate", &args.rotate)?;
-    std::fs::create_dir_all(&args.out_dir)
-        .map_err(|e| Error::io(format!("cannot create {}", args.out_dir.display()), e))?;
     // One writer of the out-dir at a time, as for sync; the kernel releases it however the
     // process ends.
-    let _lock = crate::sync::lock::DirLock::acquire(&args.out_dir)?;
+    let _lock = crate::sync::lock::DirLock::open_out_dir(&args.out_dir)?;
     let config = Config {
         target: Target::new(args.out_dir.clone(), args.format, !args.no_formula_guard),
         token,

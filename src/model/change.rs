@@ -172,6 +172,33 @@ pub struct ChangeRecord<'a> {
     pub source: SourceKind,
 }
 
+impl ChangeRecord<'static> {
+    /// A record with nothing in it but where it came from, for a source to fill.
+    pub fn empty(source: SourceKind) -> ChangeRecord<'static> {
+        ChangeRecord {
+            id: None,
+            entry_date: None,
+            obj_code: None,
+            obj_id: None,
+            obj_name: None,
+            field_name: None,
+            custom_field: false,
+            change_type: None,
+            value_type: ValueType::None,
+            old_value: Value::Null,
+            new_value: Value::Null,
+            edited_by_id: None,
+            edited_by_name: None,
+            sub_obj_code: None,
+            sub_obj_id: None,
+            top_obj_code: None,
+            top_obj_id: None,
+            labels: None,
+            source,
+        }
+    }
+}
+
 impl<'a> ChangeRecord<'a> {
     /// The cells in column order.
     pub fn cells(&self) -> [Cell<'_>; 17] {

@@ -105,6 +105,11 @@ impl StateDb {
              CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);",
         )
         .map_err(|e| db_error(&path, e))?;
+        StateDb::with(conn, path)
+    }
+
+    /// The database on `conn`, with the digest and count of its last commit.
+    fn with(conn: Connection, path: PathBuf) -> Result<StateDb> {
         let mut db = StateDb {
             conn,
             path,
@@ -123,14 +128,7 @@ impl StateDb {
         }
         let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
             .map_err(|e| db_error(&path, e))?;
-        let mut db = StateDb {
-            conn,
-            path,
-            summary: Summary::default(),
-            in_transaction: false,
-        };
-        db.summary = db.stored_summary()?;
-        Ok(Some(db))
+        StateDb::with(conn, path).map(Some)
     }
 
     fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {

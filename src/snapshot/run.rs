@@ -19,14 +19,13 @@ use crate::model::date::format_utc_ms;
 use crate::output::{Format, WriteOptions, open_sink};
 use crate::source::TimeRange;
 use crate::source::snapshot::{Mode, SnapshotSource, Tally};
-use crate::sync::files::{AtomicFile, read_dir, remove_partials, write_atomic};
+use crate::sync::files::{AtomicFile, write_atomic};
 use crate::sync::lock::DirLock;
 use crate::sync::manifest::{
     Committed, DataFile, Manifest, SeriesQuery, SnapshotRun, Window, data_file_name, load_chain,
     manifest_name, sha256_hex,
 };
 use crate::sync::verify::check_head;
-use crate::sync::{MANIFEST_SUFFIX, PARTIAL_SUFFIX};
 use crate::workfront::client::Client;
 
 use super::db::{CommittedManifest, STATE_DB, StateDb};
@@ -89,16 +88,7 @@ pub async fn run(
     now: DateTime<Utc>,
     progress: indicatif::ProgressBar,
 ) -> Result<Option<Outcome>> {
-    std::fs::create_dir_all(&plan.out_dir).map_err(|e| {
-        Error::usage(format!(
-            "cannot create --out-dir {}: {e}",
-            plan.out_dir.display()
-        ))
-    })?;
-    let _lock = DirLock::acquire(&plan.out_dir)?;
-    for name in remove_partials(&plan.out_dir)? {
-        console::note(format!("removed {name}, left by an interrupted run"));
-    }
+    let _lock = DirLock::open_out_dir(&plan.out_dir)?;
     let mut db = StateDb::open(&plan.out_dir)?;
     roll_forward(plan, &db)?;
     let start = where_it_stands(plan, &db)?;
@@ -113,7 +103,7 @@ pub async fn run(
         ));
         return Ok(None);
     }
-    remove_orphans(plan, &start.from)?;
+    crate::sync::run::remove_orphans(&plan.out_dir, 1, &start.from)?;
     db.begin()?;
     let written = write_and_commit(plan, client, &mut db, &start, to, progress).await;
     let (manifest, tally, anomalies) = match written {
@@ -232,29 +222,6 @@ fn check_same_series(plan: &SnapshotPlan, head: &Manifest) -> Result<()> {
         new.format,
         new.tenant_url
     )))
-}
-
-/// A data file whose window starts where this run starts but has no manifest is an
-/// interrupted run's: it was never committed, so it goes.
-fn remove_orphans(plan: &SnapshotPlan, from: &DateTime<Utc>) -> Result<()> {
-    let prefix = format!(
-        "{}{}-",
-        crate::sync::manifest::file_prefix(1),
-        crate::sync::manifest::compact(from)
-    );
-    let names = read_dir(&plan.out_dir)?;
-    for name in &names {
-        let committed = names.contains(&format!("{name}{MANIFEST_SUFFIX}"));
-        let data = !name.ends_with(MANIFEST_SUFFIX) && !name.ends_with(PARTIAL_SUFFIX);
-        if name.starts_with(&prefix) && data && !committed {
-            std::fs::remove_file(plan.out_dir.join(name))
-                .map_err(|e| Error::io(format!("cannot remove {name}"), e))?;
-            console::note(format!(
-                "removed {name}, an uncommitted file of an interrupted run"
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// Fetch and compare into the data file, then commit: the data file, the state with the

@@ -247,13 +247,7 @@ impl Delivery {
             old_value,
             new_value,
             edited_by_id: edited_by.map(Cow::Owned),
-            edited_by_name: None,
-            sub_obj_code: None,
-            sub_obj_id: None,
-            top_obj_code: None,
-            top_obj_id: None,
-            labels: None,
-            source: SourceKind::Event,
+            ..ChangeRecord::empty(SourceKind::Event)
         }
     }
 

@@ -414,30 +414,9 @@ fn deleted_records(
         .collect()
 }
 
-/// A record with nothing but its source.
+/// A record of this source, to fill.
 fn empty_record() -> ChangeRecord<'static> {
-    use crate::model::change::{Value as Cv, ValueType};
-    ChangeRecord {
-        id: None,
-        entry_date: None,
-        obj_code: None,
-        obj_id: None,
-        obj_name: None,
-        field_name: None,
-        custom_field: false,
-        change_type: None,
-        value_type: ValueType::None,
-        old_value: Cv::Null,
-        new_value: Cv::Null,
-        edited_by_id: None,
-        edited_by_name: None,
-        sub_obj_code: None,
-        sub_obj_id: None,
-        top_obj_code: None,
-        top_obj_id: None,
-        labels: None,
-        source: SourceKind::Snapshot,
-    }
+    ChangeRecord::empty(SourceKind::Snapshot)
 }
 
 /// A record's id (see the module doc).

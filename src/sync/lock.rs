@@ -1,4 +1,4 @@
-//! One `sync` or `listen` at a time per out-dir: an OS file lock, released by the kernel when the process
+//! One `sync`, `listen` or `snapshot` at a time per out-dir: an OS file lock, released by the kernel when the process
 //! ends in any way (also `kill -9`), so a crash never leaves a stale lock behind.
 
 use std::fs::{File, OpenOptions, TryLockError};
@@ -15,6 +15,18 @@ pub struct DirLock {
 }
 
 impl DirLock {
+    /// Create the out-dir if missing, lock it, and remove what interrupted runs left
+    /// half-written (`.partial` files): how every run that writes an out-dir starts.
+    pub fn open_out_dir(dir: &Path) -> Result<DirLock> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::usage(format!("cannot create --out-dir {}: {e}", dir.display())))?;
+        let lock = DirLock::acquire(dir)?;
+        for name in super::files::remove_partials(dir)? {
+            crate::console::note(format!("removed {name}, left by an interrupted run"));
+        }
+        Ok(lock)
+    }
+
     pub fn acquire(dir: &Path) -> Result<DirLock> {
         let path = dir.join(LOCK_FILE);
         let file = OpenOptions::new()
@@ -26,7 +38,8 @@ impl DirLock {
         match file.try_lock() {
             Ok(()) => Ok(DirLock { _file: file }),
             Err(TryLockError::WouldBlock) => Err(Error::usage(format!(
-                "another sync or listen is running on {} (it holds {}): wait for it to finish",
+                "another sync, listen or snapshot is running on {} (it holds {}): wait for it \
+                 to finish",
                 dir.display(),
                 path.display()
             ))),

@@ -16,7 +16,7 @@ use crate::output::{Format, RecordSink, WriteOptions, open_sink};
 use crate::source::{ChangeSource, TimeRange};
 use crate::workfront::query::Filters;
 
-use super::files::{AtomicFile, read_dir, remove_partials, write_atomic};
+use super::files::{AtomicFile, read_dir, write_atomic};
 use super::lock::DirLock;
 use super::manifest::{
     Committed, DataFile, Manifest, SeriesQuery, Window, data_file_name, load_chain, manifest_name,
@@ -95,20 +95,11 @@ pub struct Prepared {
 }
 
 pub fn prepare(plan: &SyncPlan, now: DateTime<Utc>) -> Result<Option<(Prepared, DateTime<Utc>)>> {
-    std::fs::create_dir_all(&plan.out_dir).map_err(|e| {
-        Error::usage(format!(
-            "cannot create --out-dir {}: {e}",
-            plan.out_dir.display()
-        ))
-    })?;
-    let lock = DirLock::acquire(&plan.out_dir)?;
-    for name in remove_partials(&plan.out_dir)? {
-        console::note(format!("removed {name}, left by an interrupted run"));
-    }
+    let lock = DirLock::open_out_dir(&plan.out_dir)?;
     let chain = load_chain(&plan.out_dir)?;
     check_state(plan, &chain)?;
     let (from, series_start, series) = where_the_series_stands(plan, &chain)?;
-    remove_orphans(plan, series, &from)?;
+    remove_orphans(&plan.out_dir, series, &from)?;
     check_evidence(plan, &chain)?;
     let to = (now - chrono::Duration::from_std(plan.lag).unwrap_or_default())
         .duration_trunc(chrono::Duration::milliseconds(1))
@@ -250,19 +241,19 @@ fn refuse_if(plan: &SyncPlan, mut problems: Vec<String>) -> Result<()> {
     })
 }
 
-/// A data file whose window starts at the watermark but has no manifest is an interrupted
-/// commit: it was never delivered, so it goes.
-fn remove_orphans(plan: &SyncPlan, series: u32, from: &DateTime<Utc>) -> Result<()> {
+/// A data file of `series` whose window starts at the watermark `from` but has no manifest
+/// is an interrupted commit: it was never delivered, so it goes.
+pub(crate) fn remove_orphans(dir: &Path, series: u32, from: &DateTime<Utc>) -> Result<()> {
     let prefix = format!(
         "{}{}-",
         super::manifest::file_prefix(series),
         super::manifest::compact(from)
     );
-    let names = read_dir(&plan.out_dir)?;
+    let names = read_dir(dir)?;
     for name in &names {
         let committed = names.contains(&format!("{name}{MANIFEST_SUFFIX}"));
         if name.starts_with(&prefix) && !name.ends_with(MANIFEST_SUFFIX) && !committed {
-            std::fs::remove_file(plan.out_dir.join(name))
+            std::fs::remove_file(dir.join(name))
                 .map_err(|e| Error::io(format!("cannot remove {name}"), e))?;
             console::note(format!(
                 "removed {name}, an uncommitted file of an interrupted run"

@@ -11,7 +11,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use jrnle_audit::rng::SplitMix64;
 use jrnle_audit::simulator::generate::generate;
 use jrnle_audit::simulator::objects::ObjectChange;
 use jrnle_audit::simulator::store::SimValue;
@@ -121,39 +120,7 @@ fn the_history_matches_the_simulators_state_changes_exactly_once_across_kill_9()
     // too, so an update the lookback failed to catch would stay missing.
     let args = ["--lag", "300ms", "--lookback", LOOKBACK, "--detect-deletes"];
     ok(&mut snapshot(&sim, dir.path(), &args));
-    let mut rng = SplitMix64::new(
-        std::env::var("KILL_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(20261203),
-    );
-    let (mut killed, mut finished, mut range) = (0, 0, 300u64);
-    for _ in 0..80 {
-        let mut child = snapshot(&sim, dir.path(), &args)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(rng.below(range)));
-        let kill = child.try_wait().unwrap().is_none();
-        if kill {
-            child.kill().unwrap();
-            killed += 1;
-            range += 40;
-        } else {
-            finished += 1;
-            range = range.saturating_sub(20).max(40);
-        }
-        let status = child.wait().unwrap();
-        assert!(status.success() || kill, "a run failed: {status}");
-        if killed >= 10 && finished >= 10 {
-            break;
-        }
-    }
-    assert!(
-        killed >= 10 && finished >= 10,
-        "{killed} killed, {finished} finished: the test proves little"
-    );
+    kill_at_random_moments(|| snapshot(&sim, dir.path(), &args), 20261203, 240);
     sim.simulator.stop_growth();
     std::thread::sleep(Duration::from_millis(1300));
     for _ in 0..2 {

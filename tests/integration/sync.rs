@@ -6,7 +6,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use jrnle_audit::rng::SplitMix64;
 use jrnle_audit::simulator::generate::generate;
 use jrnle_audit::simulator::{Growth, SimConfig, SimHandle};
 
@@ -238,51 +237,15 @@ fn runs_killed_at_random_moments_lose_and_duplicate_nothing() {
     };
     let sim = sim_with(&generate(3000, 77), config);
     let dir = tempfile::tempdir().unwrap();
-    let mut rng = SplitMix64::new(
-        std::env::var("KILL_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(20261128),
-    );
-    let run_once = |sleep_ms: u64| {
-        let mut child = against(&sim, "sync")
-            .arg("--out-dir")
+    let run_once = || {
+        let mut cmd = against(&sim, "sync");
+        cmd.arg("--out-dir")
             .arg(dir.path())
             .args(["--since", SINCE, "--format", "ndjson", "--lag", "300ms"])
-            .args(["--lookback", "1m"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(sleep_ms));
-        let killed = child.try_wait().unwrap().is_none();
-        if killed {
-            child.kill().unwrap();
-        }
-        let status = child.wait().unwrap();
-        // A run that ended on its own must have succeeded.
-        assert!(status.success() || killed, "a run failed: {status}");
-        killed
+            .args(["--lookback", "1m"]);
+        cmd
     };
-    // Kill moments are drawn from a range that adapts to how long a run takes on this
-    // machine, so that both killed and finished runs are many however loaded it is.
-    let (mut killed, mut finished, mut range) = (0, 0, 400u64);
-    for _ in 0..80 {
-        if run_once(rng.below(range)) {
-            killed += 1;
-            range += 60;
-        } else {
-            finished += 1;
-            range = range.saturating_sub(30).max(60);
-        }
-        if killed >= 10 && finished >= 10 {
-            break;
-        }
-    }
-    assert!(
-        killed >= 10 && finished >= 10,
-        "{killed} killed, {finished} finished: the test proves little"
-    );
+    kill_at_random_moments(run_once, 20261128, 400);
     sim.simulator.stop_growth();
     // Every entry is visible 2 s after its instant; then two clean runs catch up.
     std::thread::sleep(Duration::from_millis(2300));

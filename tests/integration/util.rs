@@ -190,3 +190,44 @@ pub fn ndjson_counts(dir: &Path, column: &str) -> HashMap<String, usize> {
     }
     seen
 }
+
+/// Run `cmd` again and again, each run killed with SIGKILL at a random moment (seeded by
+/// `KILL_SEED`, else `seed`) or left to finish, until at least 10 of each: a run that ended on
+/// its own must have succeeded. The kill moments are drawn from a range that adapts to how
+/// long a run takes on this machine, so both kinds are many however loaded it is.
+pub fn kill_at_random_moments(mut cmd: impl FnMut() -> Command, seed: u64, range: u64) {
+    let mut rng = jrnle_audit::rng::SplitMix64::new(
+        std::env::var("KILL_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(seed),
+    );
+    let (step_up, step_down) = (range / 6, range / 12);
+    let (mut killed, mut finished, mut range) = (0, 0, range);
+    for _ in 0..80 {
+        let mut child = cmd()
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(rng.below(range)));
+        let kill = child.try_wait().unwrap().is_none();
+        if kill {
+            child.kill().unwrap();
+            killed += 1;
+            range += step_up;
+        } else {
+            finished += 1;
+            range = range.saturating_sub(step_down).max(step_down * 2);
+        }
+        let status = child.wait().unwrap();
+        assert!(status.success() || kill, "a run failed: {status}");
+        if killed >= 10 && finished >= 10 {
+            break;
+        }
+    }
+    assert!(
+        killed >= 10 && finished >= 10,
+        "{killed} killed, {finished} finished: the test proves little"
+    );
+}
