@@ -168,22 +168,13 @@ mod tests {
             id: Some("id1".into()),
             entry_date: Some("2025-01-07T00:00:00.000Z".into()),
             obj_code: Some("TASK".into()),
-            obj_id: None,
             obj_name: Some(name.to_string().into()),
             field_name: Some("x".into()),
-            custom_field: false,
             change_type: Some("E".into()),
             value_type: ValueType::Text,
             old_value: old,
             new_value: new,
-            edited_by_id: None,
-            edited_by_name: None,
-            sub_obj_code: None,
-            sub_obj_id: None,
-            top_obj_code: None,
-            top_obj_id: None,
-            labels: None,
-            source: crate::model::change::SourceKind::Journal,
+            ..ChangeRecord::empty(crate::model::change::SourceKind::Journal)
         }
     }
 
