@@ -77,13 +77,13 @@ def classify(log_lines):
 class Simulator:
     """`simulate -v` in the background, its request log in a file."""
 
-    def __init__(self, rows, shape, tmp):
+    def __init__(self, rows, shape, tmp, extra=()):
         self.log_path = os.path.join(tmp, f"sim-{rows}-{shape}.log")
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
             [BIN, "simulate", "--rows", str(rows), "--shape", shape, "--seed", "1",
              "--latency-ms", str(LATENCY_MS), "--row-cost-us", str(ROW_COST_US),
-             "--api-key", KEY, "-v"],
+             "--api-key", KEY, "-v", *extra],
             stdout=subprocess.PIPE, stderr=self.log, text=True)
         self.url = self.proc.stdout.readline().strip().removeprefix("listening on ")
 
