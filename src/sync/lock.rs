@@ -62,7 +62,7 @@ mod tests {
         assert_eq!(err.exit_code(), 2);
         assert!(
             err.to_string()
-                .contains("another sync or listen is running")
+                .contains("another sync, listen or snapshot is running")
         );
         drop(first);
         assert!(DirLock::acquire(dir.path()).is_ok());

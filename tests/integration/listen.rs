@@ -531,7 +531,7 @@ fn one_listen_or_sync_at_a_time_per_out_dir() {
         .env("WORKFRONT_EVENT_TOKEN", TOKEN));
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("another sync or listen is running"),
+        stderr(&o).contains("another sync, listen or snapshot is running"),
         "{}",
         stderr(&o)
     );

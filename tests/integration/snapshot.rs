@@ -484,3 +484,45 @@ fn a_run_costs_the_pages_of_the_objects_updated_not_a_full_scan() {
     assert!(m["row_count"].as_u64().unwrap() > 3_000, "{m}");
     ok(bin().arg("verify").arg(dir.path()));
 }
+
+/// SIGTERM in the middle of a baseline: exit 143 with one line, no data file or manifest
+/// left; the next run starts the baseline again on a state the interrupted one left as it was.
+#[test]
+fn a_signal_leaves_nothing_committed_and_the_next_run_starts_clean() {
+    let config = SimConfig {
+        latency: Duration::from_millis(300),
+        extra_tasks: 8_000,
+        ..sim_config()
+    };
+    let sim = sim_with(&generate(30, 6), config);
+    let dir = tempfile::tempdir().unwrap();
+    let child = snapshot(&sim, dir.path(), &["--lag", "0s", "--max-concurrency", "1"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The count and the first pages take a few answers of 300 ms each.
+    std::thread::sleep(Duration::from_millis(900));
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(143), "{err}");
+    assert!(err.contains("interrupted by SIGTERM"), "{err}");
+    let committed = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("jrnle-"))
+        .count();
+    assert_eq!(committed, 0, "nothing of an interrupted run stays");
+    ok(&mut snapshot(&sim, dir.path(), &["--lag", "0s"]));
+    let m = &manifests(dir.path())[0];
+    assert_eq!(m["snapshot"]["baseline"], true);
+    assert_eq!(
+        m["snapshot"]["state_objects"],
+        m["snapshot"]["objects_fetched"]
+    );
+    ok(bin().arg("verify").arg(dir.path()));
+}

@@ -144,7 +144,7 @@ fn a_second_run_on_the_same_out_dir_is_refused_while_one_runs() {
     let o = run(&mut sync(&sim, dir.path()));
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("another sync or listen is running"),
+        stderr(&o).contains("another sync, listen or snapshot is running"),
         "{}",
         stderr(&o)
     );
