@@ -526,3 +526,63 @@ fn a_signal_leaves_nothing_committed_and_the_next_run_starts_clean() {
     );
     ok(bin().arg("verify").arg(dir.path()));
 }
+
+/// Faults of every kind on 40 % of the requests: the baseline and a run after a bulk edit
+/// record the same changes as against a fault-free tenant, with --detect-deletes' scan too.
+#[test]
+fn faults_are_retried_and_change_nothing_recorded() {
+    use jrnle_audit::simulator::faults::FaultConfig;
+    let changes = |faults: FaultConfig| {
+        let config = SimConfig {
+            extra_tasks: 10_000,
+            seed: 9,
+            faults,
+            ..sim_config()
+        };
+        let sim = sim_with(&generate(300, 9), config);
+        let dir = tempfile::tempdir().unwrap();
+        let args = [
+            "--lag",
+            "0s",
+            "--detect-deletes",
+            "--timeout",
+            "1",
+            "--max-retries",
+            "30",
+        ];
+        ok(&mut snapshot(&sim, dir.path(), &args));
+        sim.simulator.edit_oldest("TASK", 2_500);
+        std::thread::sleep(Duration::from_millis(5));
+        ok(&mut snapshot(&sim, dir.path(), &args));
+        ok(bin().arg("verify").arg(dir.path()));
+        let mut seen: Vec<String> = records(dir.path())
+            .into_iter()
+            .map(|(run, r)| {
+                let cell = |k: &str| r[k].to_string();
+                [
+                    cell("obj_id"),
+                    cell("field_name"),
+                    cell("change_type"),
+                    cell("old_value"),
+                    cell("new_value"),
+                ]
+                .join(" ")
+                    + &format!(" run {run}")
+            })
+            .collect();
+        seen.sort();
+        (seen, sim.simulator.faults_injected())
+    };
+    let (clean, _) = changes(FaultConfig::default());
+    assert!(clean.len() > 1_000, "{}", clean.len());
+    let (faulty, injected) = changes(FaultConfig {
+        rate: 0.4,
+        stall: Duration::from_secs(2),
+        ..FaultConfig::default()
+    });
+    assert!(
+        injected > 3,
+        "only {injected} faults: the test proves little"
+    );
+    assert_eq!(faulty, clean);
+}
