@@ -116,9 +116,8 @@ fn summarize(json: bool, outcome: Option<&Outcome>) {
     }
     let what = match s {
         Some(s) if s.baseline => format!(
-            "baseline of {} ({} stored, no changes written)",
-            console::plural(s.objects_fetched, "object", "objects"),
-            s.state_objects
+            "baseline of {} stored, no changes written",
+            console::plural(s.state_objects, "object", "objects"),
         ),
         Some(s) => format!(
             "{} from {} fetched ({} changed, {} created, {})",
