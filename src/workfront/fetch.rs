@@ -319,8 +319,11 @@ impl<T: Keyed + Send + 'static> Assembly<T> {
 }
 
 /// Read a window's pages in order, from the page `chain` expects next until a short page,
-/// handing each on. Read in order, pages cannot leave a gap on a live tenant; one that does
-/// shows an inconsistent server: `false`.
+/// handing each on. Read in order, pages cannot leave a gap on a live tenant where records
+/// only arrive; one that does shows an inconsistent server: `false`. Where records leave the
+/// window ([`Drift::Leave`]: objects edited while it is read), every later offset moves down
+/// with each one that leaves, so after the first page the pages are read after the last key
+/// taken instead (keyset paging), which nothing leaving or arriving can shift.
 async fn read_in_order<O: ObjectType, T: Keyed + Send + 'static>(
     client: &Client,
     filters: &Search<O>,
@@ -329,9 +332,19 @@ async fn read_in_order<O: ObjectType, T: Keyed + Send + 'static>(
     mut take: impl FnMut(Vec<T>) -> Result<()>,
 ) -> Result<bool> {
     while !chain.ended() {
-        let params = filters.page_params(paging::offset(chain.next_page()), MAX_PAGE);
+        let after = match (filters.object.drift(), chain.last_key()) {
+            (Drift::Leave, Some((date, id))) => Some(filters.page_after_params(date, id, MAX_PAGE)),
+            _ => None,
+        };
+        let keyset = after.is_some();
+        let params = after
+            .unwrap_or_else(|| filters.page_params(paging::offset(chain.next_page()), MAX_PAGE));
         let page = client.search(&filters.object, &params, convert).await?;
-        match chain.take(&page) {
+        let step = match keyset {
+            true => chain.take_after(&page),
+            false => chain.take(&page),
+        };
+        match step {
             Step::Gap => return Ok(false),
             Step::Past => break,
             Step::More | Step::End => take(page)?,

@@ -129,6 +129,29 @@ impl Chain {
         }
     }
 
+    /// Take a page read after the highest key so far ([`Chain::last_key`], keyset paging):
+    /// it continues the chain by construction, so there is nothing to check but its end.
+    pub fn take_after(&mut self, page: &[impl Keyed]) -> Step {
+        if self.ended {
+            return Step::Past;
+        }
+        if let Some((d, id)) = page.iter().map(Keyed::sort_key).max() {
+            self.last = Some((d.to_string(), id.to_string()));
+        }
+        self.taken += 1;
+        if page.len() < MAX_PAGE {
+            self.ended = true;
+            Step::End
+        } else {
+            Step::More
+        }
+    }
+
+    /// The highest key taken so far, when every page's keys could be placed.
+    pub fn last_key(&self) -> Option<(&str, &str)> {
+        self.last.as_ref().map(|(d, id)| (d.as_str(), id.as_str()))
+    }
+
     /// Whether a short page has proved the end.
     pub fn ended(&self) -> bool {
         self.ended

@@ -157,16 +157,46 @@ impl<O: ObjectType> Search<O> {
         p
     }
 
+    /// The first page of the records after the key `(date, id)` (`date` in UTC with
+    /// milliseconds, as [`crate::workfront::object::Keyed`] gives it): keyset paging, which no
+    /// record leaving or arriving elsewhere in the window can shift. A filter group is one
+    /// condition per field, so "after the key" is two groups ORed (API notes §4): the window
+    /// from the next millisecond on, or the key's own millisecond (`exacttime`) with a greater
+    /// `ID`; the conditions are in both.
+    pub fn page_after_params(&self, date: &str, id: &str, limit: usize) -> Params {
+        let field = self.object.date_field();
+        let next = crate::model::date::parse_timestamp(date)
+            .map(|d| d.with_timezone(&Utc) + Duration::milliseconds(1));
+        let mut p = match next {
+            Some(next) => self.within(next, self.until).count_params(),
+            None => self.count_params(),
+        };
+        let mut group = Params::new();
+        self.object.conditions(&mut group);
+        group.push((field.into(), date.into()));
+        group.push((format!("{field}_Mod"), "exacttime".into()));
+        group.push(("ID".into(), id.into()));
+        group.push(("ID_Mod".into(), "gt".into()));
+        p.extend(group.into_iter().map(|(k, v)| (format!("OR:1:{k}"), v)));
+        self.order_and_bounds(&mut p, 0, limit);
+        p
+    }
+
     /// A page of a search: conditions, window, explicit fields, a total order, page bounds.
     pub fn page_params(&self, first: usize, limit: usize) -> Params {
-        let order = "asc";
         let mut p = self.count_params();
+        self.order_and_bounds(&mut p, first, limit);
+        p
+    }
+
+    /// Explicit fields, the total order `(date, ID)` ascending, and `$$FIRST`/`$$LIMIT`.
+    fn order_and_bounds(&self, p: &mut Params, first: usize, limit: usize) {
+        let order = "asc";
         p.push(("fields".into(), self.object.fields()));
         p.push((format!("{}_1_Sort", self.object.date_field()), order.into()));
         p.push(("ID_2_Sort".into(), order.into()));
         p.push(("$$FIRST".into(), first.to_string()));
         p.push(("$$LIMIT".into(), limit.to_string()));
-        p
     }
 }
 
@@ -257,5 +287,28 @@ mod tests {
     fn encoding_escapes_what_needs_it() {
         let q = encode(&[("fieldName".into(), "DE:Budget Code".into())]);
         assert_eq!(q, "fieldName=DE%3ABudget+Code");
+    }
+
+    #[test]
+    fn after_a_key_is_the_next_millisecond_on_or_the_same_one_with_a_greater_id() {
+        let f = Filters {
+            fields: vec!["status".into()],
+            ..filters()
+        }
+        .search();
+        let p = f.page_after_params("2025-01-07T10:00:00.500Z", "abc", MAX_PAGE);
+        let get = |k: &str| get(&p, k);
+        assert_eq!(get("entryDate"), ["2025-01-07T10:00:00.501Z"]);
+        assert_eq!(get("entryDate_Mod"), ["between"]);
+        assert_eq!(get("entryDate_Range"), ["2025-01-07T23:59:59.999Z"]);
+        assert_eq!(get("OR:1:entryDate"), ["2025-01-07T10:00:00.500Z"]);
+        assert_eq!(get("OR:1:entryDate_Mod"), ["exacttime"]);
+        assert_eq!(get("OR:1:ID"), ["abc"]);
+        assert_eq!(get("OR:1:ID_Mod"), ["gt"]);
+        // The user's conditions hold in both groups.
+        assert_eq!(get("OR:1:fieldName"), get("fieldName"));
+        assert!(!get("fieldName").is_empty());
+        assert_eq!(get("$$FIRST"), ["0"]);
+        assert_eq!(get("ID_2_Sort"), ["asc"]);
     }
 }
