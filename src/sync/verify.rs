@@ -208,7 +208,8 @@ fn check_unaccounted(names: &[String], chain: &[Committed], p: &mut Vec<String>)
     }
     // SQLite's rollback journal of an interrupted run is rolled back on the next open.
     let db_journal = format!("{STATE_DB}-journal");
-    if chain.iter().any(|c| c.manifest.snapshot.is_some()) {
+    // Also with no manifest yet: an interrupted baseline's (`check_snapshot_state`).
+    if chain.is_empty() || chain.iter().any(|c| c.manifest.snapshot.is_some()) {
         accounted.extend([STATE_DB, db_journal.as_str()]);
     }
     for c in chain {
@@ -226,10 +227,31 @@ fn check_unaccounted(names: &[String], chain: &[Committed], p: &mut Vec<String>)
 /// as its last commit, and its rows sum to the digest and count the manifest recorded. (Only
 /// the newest state exists; earlier ones are in the chain of data files.)
 fn check_snapshot_state(dir: &Path, chain: &[Committed], p: &mut Vec<String>) -> Result<()> {
-    let Some(head) = chain.last() else {
+    let snapshot = chain.last().and_then(|c| c.manifest.snapshot.as_ref());
+    if snapshot.is_none() && !chain.is_empty() {
         return Ok(());
-    };
-    let Some(recorded) = &head.manifest.snapshot else {
+    }
+    // A run killed in its transaction leaves SQLite's rollback journal: until it is rolled
+    // back (by the next snapshot run), the database file may hold changes never committed.
+    let journal = dir.join(format!("{STATE_DB}-journal"));
+    if std::fs::metadata(&journal).is_ok_and(|m| m.len() > 0) {
+        p.push(format!(
+            "{STATE_DB}: an interrupted snapshot run left its transaction unfinished \
+             ({STATE_DB}-journal): the next snapshot run rolls it back; verify again after it"
+        ));
+        return Ok(());
+    }
+    let (Some(head), Some(recorded)) = (chain.last(), snapshot) else {
+        // No manifest yet: a state database may only be an interrupted baseline's.
+        if let Some(db) = StateDb::open_read_only(dir)?
+            && let Some(m) = db.committed_manifest()?
+        {
+            p.push(format!(
+                "{STATE_DB}: records a commit ({}) but no manifest is present: the evidence \
+                 was removed",
+                m.name
+            ));
+        }
         return Ok(());
     };
     let Some(db) = StateDb::open_read_only(dir)? else {

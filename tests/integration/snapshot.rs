@@ -416,6 +416,20 @@ fn the_baseline_then_other_fields_are_refused_and_altered_state_is_found() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("another --out-dir"), "{}", stderr(&o));
     ok(bin().arg("verify").arg(dir.path()));
+    // What a run killed in its transaction leaves: SQLite's rollback journal. Verify says the
+    // state cannot be read as committed until the next run rolls it back.
+    let journal = dir.path().join("snapshot-state.sqlite-journal");
+    std::fs::write(&journal, [0u8; 512]).unwrap();
+    let o = run(bin().arg("verify").arg(dir.path()));
+    assert_eq!(o.status.code(), Some(5));
+    assert!(
+        stderr(&o).contains("transaction unfinished"),
+        "{}",
+        stderr(&o)
+    );
+    std::thread::sleep(Duration::from_millis(5));
+    ok(&mut snapshot(&sim, dir.path(), &["--lag", "0s"]));
+    ok(bin().arg("verify").arg(dir.path()));
     // The report says what a snapshot is and what it cannot show, not the journal's caveats.
     let out = tempfile::tempdir().unwrap();
     let html = out.path().join("report.html");
@@ -517,7 +531,22 @@ fn a_signal_leaves_nothing_committed_and_the_next_run_starts_clean() {
         .filter(|n| n.starts_with("jrnle-"))
         .count();
     assert_eq!(committed, 0, "nothing of an interrupted run stays");
+    // Until the next run rolls the unfinished transaction back, verify says so rather than
+    // read a database file that may hold uncommitted pages.
+    let journal = dir.path().join("snapshot-state.sqlite-journal");
+    let o = run(bin().arg("verify").arg(dir.path()));
+    if std::fs::metadata(&journal).is_ok_and(|m| m.len() > 0) {
+        assert_eq!(o.status.code(), Some(5));
+        assert!(
+            stderr(&o).contains("transaction unfinished"),
+            "{}",
+            stderr(&o)
+        );
+    } else {
+        assert!(!stderr(&o).contains("snapshot-state"), "{}", stderr(&o));
+    }
     ok(&mut snapshot(&sim, dir.path(), &["--lag", "0s"]));
+    assert!(!journal.exists() || std::fs::metadata(&journal).unwrap().len() == 0);
     let m = &manifests(dir.path())[0];
     assert_eq!(m["snapshot"]["baseline"], true);
     assert_eq!(
