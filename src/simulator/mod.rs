@@ -1,5 +1,5 @@
-//! A faithful Workfront JRNLE simulator, served over HTTP on loopback for `simulate`,
-//! `--demo` and the tests. It follows `shared/workfront-api.md` and rejects what Workfront
+//! A faithful Workfront simulator (journal entries, and the tasks, projects and issues they
+//! change: [`objects`]), served over HTTP on loopback for `simulate`, `--demo` and the tests. It follows `shared/workfront-api.md` and rejects what Workfront
 //! rejects; where the notes are silent the choice is said in a comment.
 //!
 //! Where the notes are silent it follows Workfront's constants package
