@@ -217,8 +217,9 @@ impl Objects {
     ) -> RawRecord {
         let code = raw.get("objObjCode").and_then(Value::as_str).unwrap_or("");
         let t = SCHEMAS.iter().position(|s| s.obj_code == code).unwrap_or(0);
-        if !self.by_type[t].is_empty() && rng.below(10) != 0 {
-            let i = rng.below(self.by_type[t].len() as u64) as usize;
+        let picked = (!self.by_type[t].is_empty() && rng.below(10) != 0)
+            .then(|| rng.below(self.by_type[t].len() as u64) as usize);
+        if let Some(i) = picked {
             let object = &self.by_type[t][i];
             let text = |f: usize| {
                 object.values[f]
@@ -234,7 +235,12 @@ impl Objects {
         }
         let entry = Entry::from_raw(&raw);
         if let Some((t, id)) = target(&entry) {
-            let mut object = match self.take(t, &id) {
+            // The object picked is where it was picked; another is looked up by its id.
+            let existing = match picked {
+                Some(i) => Some(self.by_type[t].remove(i)),
+                None => self.take(t, &id),
+            };
+            let mut object = match existing {
                 Some(object) => object,
                 None => {
                     // Created now, by this change.

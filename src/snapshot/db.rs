@@ -31,11 +31,18 @@ pub const STATE_DB: &str = "snapshot-state.sqlite";
 pub struct Stored {
     pub last_update: String,
     pub fields: Map<String, Value>,
+    /// The fields as the database holds them (the text the digest is taken over).
+    json: String,
 }
 
 impl Stored {
-    fn json(&self) -> String {
-        Value::Object(self.fields.clone()).to_string()
+    pub fn new(last_update: String, fields: Map<String, Value>) -> Stored {
+        let json = Value::Object(fields.clone()).to_string();
+        Stored {
+            last_update,
+            fields,
+            json,
+        }
     }
 }
 
@@ -65,7 +72,7 @@ impl Summary {
     }
 
     fn remove(&mut self, id: &str, row: &Stored) {
-        self.digest = sub256(self.digest, row_hash(id, &row.last_update, &row.json()));
+        self.digest = sub256(self.digest, row_hash(id, &row.last_update, &row.json));
         self.objects = self.objects.saturating_sub(1);
     }
 }
@@ -102,7 +109,8 @@ impl StateDb {
              CREATE TABLE IF NOT EXISTS objects (
                  id TEXT PRIMARY KEY, last_update TEXT NOT NULL, fields TEXT NOT NULL)
                  WITHOUT ROWID;
-             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);",
+             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+             CREATE TEMP TABLE seen (id TEXT PRIMARY KEY);",
         )
         .map_err(|e| db_error(&path, e))?;
         StateDb::with(conn, path)
@@ -198,12 +206,13 @@ impl StateDb {
             .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()
             .map_err(|e| db_error(&self.path, e))?;
-        Ok(row.map(|(last_update, fields)| Stored {
+        Ok(row.map(|(last_update, json)| Stored {
             last_update,
-            fields: match serde_json::from_str(&fields) {
+            fields: match serde_json::from_str(&json) {
                 Ok(Value::Object(m)) => m,
                 _ => Map::new(),
             },
+            json,
         }))
     }
 
@@ -215,13 +224,12 @@ impl StateDb {
                 "INSERT OR REPLACE INTO objects (id, last_update, fields) VALUES (?1, ?2, ?3)",
             )
             .map_err(|e| db_error(&self.path, e))?;
-        let json = new.json();
-        stmt.execute(params![id, new.last_update, json])
+        stmt.execute(params![id, new.last_update, new.json])
             .map_err(|e| db_error(&self.path, e))?;
         if let Some(old) = old {
             self.summary.remove(id, old);
         }
-        self.summary.add(id, &new.last_update, &json);
+        self.summary.add(id, &new.last_update, &new.json);
         Ok(())
     }
 
@@ -237,9 +245,6 @@ impl StateDb {
     /// Note an id the deletion scan found (in a temporary table of this connection, so the
     /// scan of a million objects does not have to be held in memory).
     pub fn mark_seen(&mut self, id: &str) -> Result<()> {
-        self.conn
-            .execute_batch("CREATE TEMP TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY)")
-            .map_err(|e| db_error(&self.path, e))?;
         let mut stmt = self
             .conn
             .prepare_cached("INSERT OR IGNORE INTO temp.seen (id) VALUES (?1)")
@@ -250,9 +255,6 @@ impl StateDb {
 
     /// The stored ids the deletion scan did not find, in order.
     pub fn unseen(&mut self) -> Result<Vec<String>> {
-        self.conn
-            .execute_batch("CREATE TEMP TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY)")
-            .map_err(|e| db_error(&self.path, e))?;
         let mut stmt = self
             .conn
             .prepare(
@@ -346,10 +348,10 @@ mod tests {
     use serde_json::json;
 
     fn stored(last: &str, status: &str) -> Stored {
-        Stored {
-            last_update: last.into(),
-            fields: json!({"status": status}).as_object().unwrap().clone(),
-        }
+        Stored::new(
+            last.into(),
+            json!({"status": status}).as_object().unwrap().clone(),
+        )
     }
 
     #[test]

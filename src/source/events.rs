@@ -30,7 +30,7 @@ use sha2::{Digest, Sha256};
 use futures::FutureExt;
 use futures::future::LocalBoxFuture;
 
-use super::state::{change_values, same};
+use super::state::{change_values, changed};
 use super::{ChangeSource, Description, Receiver, TimeRange};
 use crate::model::anomaly::AnomalySet;
 use crate::model::change::{ChangeRecord, SourceKind};
@@ -202,14 +202,8 @@ impl Delivery {
             .into_iter()
             .filter(|name| !NOT_CHANGES.contains(&name.as_str()))
             .filter_map(|name| {
-                let (before, after) = (old.get(name), new.get(name));
-                let null = |v: Option<&&Value>| v.is_none_or(|v| v.is_null());
-                if (null(before) && null(after))
-                    || before.zip(after).is_some_and(|(a, b)| same(a, b))
-                {
-                    return None;
-                }
-                Some(self.record(name, before.copied(), after.copied()))
+                let (before, after) = (old.get(name).copied(), new.get(name).copied());
+                changed(before, after).then(|| self.record(name, before, after))
             })
             .collect()
     }

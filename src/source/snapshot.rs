@@ -265,10 +265,10 @@ impl Diff<'_> {
             }
         }
         let old = db.get(&id)?;
-        let new = Stored {
-            last_update: object.last_update().to_string(),
-            fields: kept(&object, old.as_ref()),
-        };
+        let new = Stored::new(
+            object.last_update().to_string(),
+            kept(&object, old.as_ref()),
+        );
         let records = match (&old, self.mode) {
             (Some(old), _) if old.last_update > new.last_update => return Ok(0),
             (Some(old), _) if *old == new => return Ok(0),
@@ -328,7 +328,7 @@ impl Diff<'_> {
                     old_value,
                     new_value,
                     edited_by_id: text("lastUpdatedByID"),
-                    ..empty_record()
+                    ..ChangeRecord::empty(SourceKind::Snapshot)
                 }
             })
             .collect()
@@ -408,15 +408,10 @@ fn deleted_records(
                 value_type,
                 old_value,
                 new_value,
-                ..empty_record()
+                ..ChangeRecord::empty(SourceKind::Snapshot)
             }
         })
         .collect()
-}
-
-/// A record of this source, to fill.
-fn empty_record() -> ChangeRecord<'static> {
-    ChangeRecord::empty(SourceKind::Snapshot)
 }
 
 /// A record's id (see the module doc).
@@ -553,13 +548,8 @@ mod tests {
 
     #[test]
     fn a_deleted_object_gives_a_delete_per_field_with_a_value() {
-        let stored = Stored {
-            last_update: "x".into(),
-            fields: json!({"name": "T", "status": "CPL", "DE:Risk": null})
-                .as_object()
-                .unwrap()
-                .clone(),
-        };
+        let fields = json!({"name": "T", "status": "CPL", "DE:Risk": null});
+        let stored = Stored::new("x".into(), fields.as_object().unwrap().clone());
         let fields = ["status".to_string(), "DE:Risk".to_string()];
         let records = deleted_records("TASK", "a", &stored, &fields, "2025-12-01T00:00:00.000Z");
         assert_eq!(records.len(), 1);

@@ -572,6 +572,21 @@ pub(crate) fn parse_body<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, Str
         .map_err(|e| format!("the answer is not valid JSON ({e}): {}", snippet(text)))
 }
 
+/// The records of a search answer, `{"data": [...]}`, or the server's `"error"` message.
+pub(crate) fn search_data<'a, T: Deserialize<'a>>(text: &'a str) -> Result<Vec<T>, String> {
+    #[derive(Deserialize)]
+    struct Body<T> {
+        data: Option<Vec<T>>,
+        error: Option<Value>,
+    }
+    let body: Body<T> = parse_body(text)?;
+    if let Some(e) = body.error {
+        return Err(error_message(&e));
+    }
+    body.data
+        .ok_or_else(|| "the search answer has no \"data\" array".to_string())
+}
+
 /// The server's message from an `"error"` value.
 pub(crate) fn error_message(e: &Value) -> String {
     e.get("message")

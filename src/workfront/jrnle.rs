@@ -1,9 +1,6 @@
 //! Journal entries (`JRNLE`) as an [`ObjectType`]: the user's filters as conditions, the
 //! fields a search asks for, and each entry of an answer as a raw record with its sort key.
 
-use serde::Deserialize;
-use serde_json::Value;
-
 use crate::model::date::parse_timestamp;
 use crate::model::raw::{Field, RawJrnle, SEARCH_FIELDS};
 use crate::workfront::object::{Convert, Keyed, ObjectType, date_key};
@@ -43,25 +40,11 @@ impl ObjectType for Journal {
     }
 
     fn parse_page(text: &str) -> Result<Vec<RawJrnle<'_>>, String> {
-        #[derive(Deserialize)]
-        struct Body<'a> {
-            #[serde(borrow)]
-            data: Option<Vec<RawJrnle<'a>>>,
-            error: Option<Value>,
-        }
         // The usual answer is read by the fast reader; anything else the general way.
-        let data = match crate::model::scan::page(text) {
-            Some(data) => data,
-            None => {
-                let body: Body = crate::workfront::client::parse_body(text)?;
-                if let Some(e) = body.error {
-                    return Err(crate::workfront::client::error_message(&e));
-                }
-                body.data
-                    .ok_or_else(|| "the search answer has no \"data\" array".to_string())?
-            }
-        };
-        Ok(data)
+        match crate::model::scan::page(text) {
+            Some(data) => Ok(data),
+            None => crate::workfront::client::search_data(text),
+        }
     }
 }
 

@@ -3,7 +3,6 @@
 //! as its JSON fields with its sort key. Windows, paging, counts and retries are the journal's
 //! (`workfront::fetch`); only the completeness rule differs ([`Drift::Leave`]).
 
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::workfront::object::{Convert, Drift, Keyed, ObjectType, date_key};
@@ -69,17 +68,7 @@ impl ObjectType for Polled {
     fn conditions(&self, _params: &mut Params) {}
 
     fn parse_page(text: &str) -> Result<Vec<Map<String, Value>>, String> {
-        #[derive(Deserialize)]
-        struct Body {
-            data: Option<Vec<Map<String, Value>>>,
-            error: Option<Value>,
-        }
-        let body: Body = crate::workfront::client::parse_body(text)?;
-        if let Some(e) = body.error {
-            return Err(crate::workfront::client::error_message(&e));
-        }
-        body.data
-            .ok_or_else(|| "the search answer has no \"data\" array".to_string())
+        crate::workfront::client::search_data(text)
     }
 
     fn drift(&self) -> Drift {
