@@ -114,6 +114,13 @@ fn summarize(json: bool, outcome: Option<&Outcome>) {
     for line in o.anomalies.lines() {
         console::warn(line);
     }
+    if let Some(s) = s.filter(|s| s.baseline && s.state_objects == 0) {
+        console::warn(format!(
+            "the baseline found no {} objects updated in [{}, {}): check --obj-code and \
+             --since; later runs keep each object from its next update on",
+            s.obj_code, m.window.from, m.window.to
+        ));
+    }
     let what = match s {
         Some(s) if s.baseline => format!(
             "baseline of {} stored, no changes written",

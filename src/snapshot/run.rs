@@ -362,6 +362,7 @@ fn snapshot_run(plan: &SnapshotPlan, baseline: bool, tally: &Tally, db: &StateDb
         objects_changed: tally.changed,
         objects_created: tally.created,
         objects_joined: tally.joined,
+        fields_missing: tally.missing_fields.iter().cloned().collect(),
         deletes_checked: plan.detect_deletes && !baseline,
         objects_deleted: tally.deleted,
         state_file: STATE_DB.into(),

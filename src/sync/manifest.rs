@@ -96,6 +96,11 @@ pub struct SnapshotRun {
     pub objects_created: u64,
     /// Objects first seen after the baseline but created before it: stored, no records.
     pub objects_joined: u64,
+    /// Fields asked for that Workfront's answers did not carry (renamed or removed since?):
+    /// their values are kept as they were and no change of them is recorded. Left out when
+    /// none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields_missing: Vec<String>,
     /// Whether the run scanned every id for deletions (`--detect-deletes`).
     pub deletes_checked: bool,
     pub objects_deleted: u64,

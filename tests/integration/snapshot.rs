@@ -674,3 +674,90 @@ fn a_baseline_of_many_pages_completes_while_objects_keep_moving() {
         "only {edited} objects moved during the baseline: the test proves little"
     );
 }
+
+/// `--since` limits the baseline to the objects updated since; a baseline that finds none
+/// says so.
+#[test]
+fn since_limits_the_baseline_and_an_empty_one_is_said() {
+    let config = SimConfig {
+        extra_tasks: 2_000,
+        ..sim_config()
+    };
+    let sim = sim_with(&generate(30, 13), config);
+    let updated: Vec<DateTime<Utc>> = sim
+        .simulator
+        .objects_of("TASK")
+        .iter()
+        .map(|o| {
+            jrnle_audit::model::date::parse_timestamp(o["lastUpdateDate"].as_str().unwrap())
+                .unwrap()
+                .with_timezone(&Utc)
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let days = chrono::Duration::days(60);
+    let before = Utc::now();
+    ok(&mut snapshot(
+        &sim,
+        dir.path(),
+        &["--lag", "0s", "--since", "60d"],
+    ));
+    let after = Utc::now();
+    let stored = manifests(dir.path())[0]["snapshot"]["state_objects"]
+        .as_u64()
+        .unwrap() as usize;
+    let surely = updated.iter().filter(|d| **d >= after - days).count();
+    let maybe = updated.iter().filter(|d| **d >= before - days).count();
+    assert!(surely > 100 && surely < updated.len() / 2, "{surely}");
+    assert!(
+        (surely..=maybe).contains(&stored),
+        "{surely} <= {stored} <= {maybe}"
+    );
+    let empty = tempfile::tempdir().unwrap();
+    let o = run(&mut snapshot(
+        &sim,
+        empty.path(),
+        &["--lag", "0s", "--since", "1m"],
+    ));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the baseline found no TASK objects"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// A run killed after its commit but before its manifest file was written: the manifest is
+/// in the state database, and the next run writes it (the same bytes) before going on.
+#[test]
+fn the_next_run_writes_the_manifest_a_killed_run_committed() {
+    let config = SimConfig {
+        extra_tasks: 500,
+        ..sim_config()
+    };
+    let sim = sim_with(&generate(30, 14), config);
+    let dir = tempfile::tempdir().unwrap();
+    ok(&mut snapshot(&sim, dir.path(), &["--lag", "0s"]));
+    sim.simulator.edit_oldest("TASK", 50);
+    std::thread::sleep(Duration::from_millis(5));
+    ok(&mut snapshot(&sim, dir.path(), &["--lag", "0s"]));
+    let newest = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".manifest.json"))
+        .max()
+        .unwrap();
+    let bytes = std::fs::read(&newest).unwrap();
+    std::fs::remove_file(&newest).unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    let o = run(&mut snapshot(&sim, dir.path(), &["--lag", "0s"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("interrupted just after its commit"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(&newest).unwrap(), bytes);
+    assert_eq!(manifests(dir.path()).len(), 3);
+    ok(bin().arg("verify").arg(dir.path()));
+}
