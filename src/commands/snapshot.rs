@@ -42,6 +42,16 @@ pub fn run(args: SnapshotArgs) -> Result<()> {
     });
     progress.finish_and_clear();
     let outcome = outcome?;
+    let baseline = outcome
+        .as_ref()
+        .and_then(|o| o.manifest.snapshot.as_ref())
+        .is_some_and(|s| s.baseline);
+    if args.detect_deletes && baseline {
+        console::note(
+            "--detect-deletes had nothing to compare with on the baseline: deletions are \
+             looked for from the next run on",
+        );
+    }
     summarize(args.summary.json(), outcome.as_ref());
     Ok(())
 }

@@ -119,7 +119,13 @@ fn the_history_matches_the_simulators_state_changes_exactly_once_across_kill_9()
     // A lookback of 2 s covers the 1 s by which an update can be late; the final runs use it
     // too, so an update the lookback failed to catch would stay missing.
     let args = ["--lag", "300ms", "--lookback", LOOKBACK, "--detect-deletes"];
-    ok(&mut snapshot(&sim, dir.path(), &args));
+    let o = run(&mut snapshot(&sim, dir.path(), &args));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--detect-deletes had nothing to compare"),
+        "{}",
+        stderr(&o)
+    );
     kill_at_random_moments(|| snapshot(&sim, dir.path(), &args), 20261203, 240);
     sim.simulator.stop_growth();
     std::thread::sleep(Duration::from_millis(1300));
