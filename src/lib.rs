@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod console;
+pub mod crypto;
 pub mod deliver;
 pub mod error;
 pub mod input;

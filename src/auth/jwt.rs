@@ -63,6 +63,7 @@ impl JwtConfig {
             iat: now,
             exp: now + JWT_LIFETIME_S,
         };
+        crate::crypto::install();
         jsonwebtoken::encode(
             &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
             &claims,
@@ -92,6 +93,7 @@ impl JwtSession {
         let endpoint = base
             .join(EXCHANGE_PATH)
             .map_err(|e| Error::Internal(format!("the exchange URL: {e}")))?;
+        crate::crypto::install();
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())

@@ -156,6 +156,7 @@ pub fn authorize_url(base: &reqwest::Url, client_id: &str, redirect: &str) -> Re
 }
 
 fn http(timeout: Duration) -> Result<reqwest::Client> {
+    crate::crypto::install();
     reqwest::Client::builder()
         .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())

@@ -187,6 +187,8 @@ pub struct Simulator {
 
 impl Simulator {
     pub fn new(config: SimConfig, records: &[RawRecord]) -> Simulator {
+        // The HTTP client of its deliveries needs the TLS provider.
+        crate::crypto::install();
         let config_seed = config.seed;
         let mut entries: Vec<Entry> = records.iter().map(Entry::from_raw).collect();
         store::sort_entries(&mut entries);

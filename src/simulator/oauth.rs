@@ -154,6 +154,7 @@ fn check_jwt(app: &OAuthApp, jwt: Option<&str>) -> Result<(), ApiError> {
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     validation.leeway = 0;
     validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+    crate::crypto::install();
     let data = jsonwebtoken::decode::<Claims>(jwt, &key, &validation).map_err(|e| {
         let why = match e.kind() {
             jsonwebtoken::errors::ErrorKind::ExpiredSignature => "the JWT has expired (exp)",

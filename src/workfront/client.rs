@@ -154,6 +154,7 @@ impl Client {
         let base = tenant
             .join(&format!("/attask/api/{api_version}/"))
             .map_err(|e| Error::usage(format!("cannot build the API URL: {e}")))?;
+        crate::crypto::install();
         let http = reqwest::Client::builder()
             .user_agent(concat!("jrnle-audit/", env!("CARGO_PKG_VERSION")))
             // A redirect could carry the credential header to another host: follow none.

@@ -319,6 +319,7 @@ fn post_tls(url: &str, dir: &Path, client_cert: Option<&str>) -> Result<u16, Str
         .build()
         .unwrap();
     rt.block_on(async {
+        jrnle_audit::crypto::install();
         let ca =
             reqwest::Certificate::from_pem(&std::fs::read(dir.join("ca.pem")).unwrap()).unwrap();
         let mut builder = reqwest::Client::builder().add_root_certificate(ca);
@@ -410,6 +411,7 @@ fn post_or_get_result(url: &str) -> Result<u16, String> {
         .build()
         .unwrap();
     rt.block_on(async {
+        jrnle_audit::crypto::install();
         reqwest::Client::new()
             .post(format!("{url}/"))
             .body(delivery(1))

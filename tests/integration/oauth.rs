@@ -247,6 +247,7 @@ fn login(sim: &SimHandle, state: &Path) -> std::process::Output {
         .build()
         .unwrap();
     rt.block_on(async {
+        jrnle_audit::crypto::install();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
