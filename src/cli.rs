@@ -14,6 +14,9 @@ use crate::output::Format;
     name = "jrnle-audit",
     version,
     propagate_version = true,
+    // The commands grouped by job (clap lists subcommands in one flat list): TOP_COMMANDS,
+    // checked against the subcommands by a unit test below.
+    help_template = TOP_TEMPLATE,
     after_help = TOP_HELP
 )]
 pub struct Cli {
@@ -43,12 +46,21 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Deliver the entries no earlier run delivered: one data file and its manifest per run.
     // Each window ends at now minus --lag: --until is refused, so it is not offered either.
-    #[command(after_help = SYNC_HELP, mut_arg("until", |a| a.hide(true)))]
+    #[command(
+        after_help = SYNC_HELP,
+        mut_arg("until", |a| a.hide(true)),
+        mut_arg("since", |a| a.help(SYNC_SINCE_HELP))
+    )]
     Sync(SyncArgs),
     /// Record changes of any field, also those the journal does not track: poll objects by
     /// lastUpdateDate and compare each with its last known state (the first run is a
     /// baseline).
-    #[command(after_help = SNAPSHOT_HELP)]
+    // clap does not wrap the usage line: written over two lines to fit 80 columns.
+    #[command(
+        after_help = SNAPSHOT_HELP,
+        override_usage = "jrnle-audit snapshot [OPTIONS] --out-dir <DIR> --obj-code <CODE>\n       \
+                          --fields <NAMES>"
+    )]
     Snapshot(SnapshotArgs),
     /// Check an out-dir of sync: every file against its manifest, the hash chain, the windows.
     Verify(VerifyArgs),
@@ -107,7 +119,40 @@ pub struct LoginArgs {
     pub no_browser: bool,
 
     #[command(flatten)]
-    pub connection: ConnectionArgs,
+    pub connection: SignInArgs,
+}
+
+/// The connection flags `login` reads: where the tenant is, and the profile that may name it
+/// and the Web Application (a credential, filters or the demo have no meaning for a sign-in).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Connection")]
+pub struct SignInArgs {
+    /// More detail on stderr.
+    #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// The tenant's base URL, e.g. https://acme.my.workfront.com.
+    #[arg(long, env = "WORKFRONT_URL", value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Store the login for this named profile of the config file (which may also give the
+    /// URL and the Web Application's client ID and secret).
+    #[arg(long, env = "WORKFRONT_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// The config file [default: $XDG_CONFIG_HOME/jrnle-audit/config.toml, else
+    /// ~/.config/jrnle-audit/config.toml].
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Allow plain http:// to a host that is not loopback.
+    #[arg(long)]
+    pub allow_insecure_http: bool,
+
+    /// Seconds before the token exchange is abandoned, e.g. 30.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Args)]
@@ -121,8 +166,6 @@ pub struct LogoutArgs {
 pub struct StatusArgs {
     #[command(flatten)]
     pub connection: ConnectionArgs,
-    #[command(flatten)]
-    pub filters: FilterArgs,
 }
 
 const REPORT_HELP: &str = "Examples:
@@ -131,7 +174,8 @@ const REPORT_HELP: &str = "Examples:
   files written by export:
     jrnle-audit report changes.csv -o report.html --title 'Q3 status changes'
   straight from a query (the same flags and guarantees as export):
-    jrnle-audit report --since 2025-07-01 --until 2025-10-01 --field status -o q3.html
+    jrnle-audit report --since 2025-07-01 --until 2025-10-01 --field status \\
+        -o q3.html
   the bundled sample data:
     jrnle-audit report --demo -o demo-report.html";
 
@@ -227,7 +271,11 @@ SIGTERM or Ctrl-C stops accepting, commits what was acknowledged and exits 0.";
 pub enum SubscriptionsCommand {
     /// Create a subscription: Workfront then POSTs each matching change to --url.
     // --url is where deliveries go (a contract); the tenant is --tenant-url or WORKFRONT_URL.
-    #[command(mut_arg("url", |a| a.long("tenant-url")))]
+    #[command(
+        mut_arg("url", |a| a.long("tenant-url")),
+        override_usage = "jrnle-audit subscriptions create [OPTIONS] --obj-code <CODE>\n       \
+                          --event <EVENT> --url <URL>"
+    )]
     Create(SubscriptionCreateArgs),
     /// List the subscriptions with each URL's delivery health (a disabled URL gets nothing).
     List(SubscriptionListArgs),
@@ -358,47 +406,100 @@ pub enum TableFormat {
     Json,
 }
 
+/// The top-level help: clap's parts around the commands grouped by job.
+const TOP_TEMPLATE: &str = "\
+{about-with-newline}
+{usage-heading} {usage}
+
+Commands:
+  Export and inspect:
+    export         Query the journal and write normalized changes
+    count          Print the number of matching journal entries
+    fields         List the fields that have journal entries
+    normalize      Normalize saved raw journal records, offline
+  Scheduled evidence:
+    sync           Append the entries no earlier run delivered to an out-dir
+    verify         Check an out-dir: files, manifests, hash chain, state
+  Real time and snapshots:
+    listen         Receive event-subscription deliveries as evidence
+    subscriptions  Create, list and delete event subscriptions
+    snapshot       Record changes of any field by comparing object states
+  Report:
+    report         Write a self-contained HTML audit report
+  Sign-in:
+    login          Sign in once as a person (OAuth2 Web Application)
+    logout         Delete a stored login
+    auth           Say which credential a run would use, and test it
+  Simulator and shell:
+    simulate       Serve the built-in Workfront simulator
+    completions    Print a shell completion script
+    man            Print the man page
+    help           Print this message or the help of a command
+
+Options:
+{options}{after-help}";
+
 const TOP_HELP: &str = "\
 Environment:
-  WORKFRONT_URL            the tenant's base URL (or --url)
-  WORKFRONT_API_KEY        API key, sent as the apiKey header
-  WORKFRONT_SESSION_ID     session id, sent as the sessionID header
-  WORKFRONT_BEARER_TOKEN   Adobe IMS token, sent as Authorization: Bearer
-  WORKFRONT_API_VERSION    API version (default v21.0)
-  Exactly one credential: one of the three variables, or --api-key-file.
+  WORKFRONT_URL               the tenant's base URL (or --url)
+  WORKFRONT_API_VERSION       the API version (default v21.0)
+  WORKFRONT_PROFILE           a profile of the config file (or --profile)
+  One credential, exactly:
+  WORKFRONT_API_KEY           an API key (or --api-key-file)
+  WORKFRONT_SESSION_ID        a session ID
+  WORKFRONT_BEARER_TOKEN      an Adobe IMS token
+  WORKFRONT_CLIENT_ID, WORKFRONT_CLIENT_SECRET, WORKFRONT_CUSTOMER_ID,
+  WORKFRONT_USER_ID, WORKFRONT_PRIVATE_KEY_FILE
+                              OAuth2 machine to machine (a JWT): all five
+  or a login stored by `jrnle-audit login` (WORKFRONT_CLIENT_ID and
+  WORKFRONT_CLIENT_SECRET name its Web Application).
+  WORKFRONT_EVENT_TOKEN       the token deliveries carry (listen, subscriptions)
+  XDG_CONFIG_HOME, XDG_STATE_HOME
+                              where the config file and stored logins are
 
 Examples:
   Try it on bundled sample data:
     jrnle-audit export --demo
   Status changes of tasks over the last week, for a spreadsheet:
-    jrnle-audit export --obj-code TASK --field status --since 7d -o status.csv
+    jrnle-audit export --obj-code TASK --field status --since 7d -o status.xlsx
   An hourly compliance export (cron), then an integrity check:
     jrnle-audit sync --out-dir /srv/audit --since 2025-01-01
     jrnle-audit verify /srv/audit
 
-Exit codes: 0 ok, 1 internal or I/O error, 2 usage, 3 credential or rights refused,
-4 API or network failure, 5 incomplete export or evidence not intact.";
+Exit codes: 0 ok, 1 internal or I/O error, 2 usage, 3 credential or rights
+refused, 4 API or network failure, 5 incomplete export or evidence not intact,
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM).";
 
 const EXPORT_HELP: &str = "\
 Examples:
   jrnle-audit export --obj-code TASK --field status --since 7d -o status.csv
-  jrnle-audit export --field \"DE:Budget Code\" --since 2025-01-01 --until 2025-04-01 -o q1.json
-  jrnle-audit export --obj-code PROJ --obj-code PRGM --since 36h --format ndjson | jq .
+  jrnle-audit export --field \"DE:Budget Code\" --since 2025-01-01 \\
+      --until 2025-04-01 -o q1.xlsx
+  jrnle-audit export --obj-code PROJ --since 36h --format ndjson | jq .
   jrnle-audit export --demo";
 
 const SYNC_HELP: &str = "\
 Examples:
-  crontab, every hour:
-    0 * * * * jrnle-audit sync --out-dir /srv/audit/status --since 2025-01-01 --field status
+  crontab, every hour (--since places the first run; later runs go on from the
+  last one):
+    0 * * * * jrnle-audit sync --out-dir /srv/audit/status --field status \\
+        --since 2025-01-01
   check the evidence:
     jrnle-audit verify /srv/audit/status";
+
+/// `sync --since`: unlike export's, it only places the start of a series.
+const SYNC_SINCE_HELP: &str = "Where the series starts, needed by the first run (and by \
+    --new-series): later runs go on from where the last one ended and ignore it. The forms \
+    of export's --since, e.g. 2025-01-01.";
 
 const SNAPSHOT_HELP: &str = "\
 Examples:
   crontab, every hour (the first run stores the baseline and writes no change):
-    0 * * * * jrnle-audit snapshot --out-dir /srv/audit/tasks --obj-code TASK --fields status,percentComplete,DE:Risk
+    0 * * * * jrnle-audit snapshot --out-dir /srv/audit/tasks \\
+        --obj-code TASK --fields status,percentComplete,DE:Risk
   nightly, also finding deleted objects:
-    30 2 * * * jrnle-audit snapshot --out-dir /srv/audit/tasks --obj-code TASK --fields status,percentComplete,DE:Risk --detect-deletes
+    30 2 * * * jrnle-audit snapshot --out-dir /srv/audit/tasks \\
+        --obj-code TASK --fields status,percentComplete,DE:Risk --detect-deletes
   check the evidence and the state:
     jrnle-audit verify /srv/audit/tasks";
 
@@ -920,5 +1021,31 @@ mod tests {
         let err =
             Cli::try_parse_from(["jrnle-audit", "export", "--max-concurrency", "11"]).unwrap_err();
         assert!(err.render().to_string().contains("1..=10"));
+    }
+
+    #[test]
+    fn the_grouped_command_list_names_every_command_once() {
+        use clap::CommandFactory;
+        let listed: Vec<&str> = TOP_TEMPLATE
+            .lines()
+            .filter(|l| l.starts_with("    ") && !l.starts_with("     "))
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        let mut commands: Vec<String> = Cli::command()
+            .get_subcommands()
+            .filter(|c| !c.is_hide_set())
+            .map(|c| c.get_name().to_string())
+            .collect();
+        commands.push("help".into());
+        let mut sorted = listed.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(
+            sorted.len(),
+            listed.len(),
+            "a command is listed twice: {listed:?}"
+        );
+        commands.sort();
+        assert_eq!(sorted, commands);
     }
 }

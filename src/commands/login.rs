@@ -122,7 +122,7 @@ pub fn logout(args: LogoutArgs) -> Result<()> {
 }
 
 pub fn status(args: StatusArgs) -> Result<()> {
-    let settings = Settings::resolve(&args.connection, &args.filters)?;
+    let settings = Settings::resolve(&args.connection, &crate::cli::FilterArgs::default())?;
     let (tenant, _) = settings.tenant();
     let mut lines = vec![
         format!("tenant: {tenant}"),

@@ -25,7 +25,7 @@ const DEFAULT_TITLE: &str = "Workfront change history";
 
 pub fn run(args: ReportArgs) -> Result<()> {
     let started = Instant::now();
-    let destination = Destination::File(args.output.clone());
+    let destination = Destination::from_arg(Some(&args.output));
     destination.check()?;
     let ext = args.output.extension().and_then(|e| e.to_str());
     if !ext.is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm")) {

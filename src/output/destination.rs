@@ -1,5 +1,6 @@
-//! Where output goes: stdout (the start held back, so a run that fails early prints nothing)
-//! or a file written under a temporary name and renamed into place only when complete.
+//! Where output goes: stdout (the start held back, so a run that fails early prints nothing),
+//! a file written under a temporary name and renamed into place only when complete, or
+//! something that exists and is not a regular file (a device, a FIFO), written in place.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -14,6 +15,12 @@ use crate::interrupt::Unfinished;
 pub enum Destination {
     Stdout,
     File(PathBuf),
+    /// A path that exists and is not a regular file or a directory (`/dev/null`, a FIFO, a
+    /// terminal), or that reaches one of the process's own streams (`/dev/stdout`,
+    /// `/dev/fd/N`): opened and written where it is. Renaming a file over it, as for a
+    /// regular file, would replace the device or the pipe for everyone (as root, `-o
+    /// /dev/null` once left the machine a regular file there).
+    InPlace(PathBuf),
 }
 
 impl Destination {
@@ -21,6 +28,7 @@ impl Destination {
         match path {
             None => Destination::Stdout,
             Some(p) if p.as_os_str() == "-" => Destination::Stdout,
+            Some(p) if is_in_place(p) => Destination::InPlace(p.to_path_buf()),
             Some(p) => Destination::File(p.to_path_buf()),
         }
     }
@@ -29,7 +37,7 @@ impl Destination {
     pub fn name(&self) -> PathBuf {
         match self {
             Destination::Stdout => PathBuf::from("standard output"),
-            Destination::File(path) => path.clone(),
+            Destination::File(path) | Destination::InPlace(path) => path.clone(),
         }
     }
 
@@ -46,17 +54,17 @@ impl Destination {
         let Destination::File(path) = self else {
             return Ok(());
         };
+        if path.is_dir() {
+            return Err(Error::usage(format!(
+                "--output {} is a directory: give a file name",
+                path.display()
+            )));
+        }
         let dir = parent_dir(path);
         if !dir.is_dir() {
             return Err(Error::usage(format!(
                 "output directory {} does not exist: create it or choose another --output",
                 dir.display()
-            )));
-        }
-        if path.is_dir() {
-            return Err(Error::usage(format!(
-                "--output {} is a directory: give a file name",
-                path.display()
             )));
         }
         Ok(())
@@ -73,6 +81,20 @@ impl Destination {
                 held: Vec::new(),
                 streaming: false,
             }),
+            Destination::InPlace(path) => {
+                let file =
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(path)
+                        .map_err(|source| Error::Write {
+                            path: path.clone(),
+                            source,
+                        })?;
+                Ok(Output::InPlace {
+                    out: BufWriter::with_capacity(256 * 1024, file),
+                    path: path.clone(),
+                })
+            }
             Destination::File(path) => {
                 let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
                 remove_stale_temporaries(parent_dir(path), name);
@@ -117,6 +139,11 @@ pub enum Output {
         /// Removed by a signal before it is committed.
         unfinished: Unfinished,
     },
+    /// A device or FIFO, written as the bytes come (see [`Destination::InPlace`]).
+    InPlace {
+        out: BufWriter<File>,
+        path: PathBuf,
+    },
 }
 
 impl Output {
@@ -124,7 +151,7 @@ impl Output {
     pub fn error(&self, source: io::Error) -> Error {
         match self {
             Output::Stdout { .. } => Destination::Stdout.error(source),
-            Output::File { path, .. } => Error::Write {
+            Output::File { path, .. } | Output::InPlace { path, .. } => Error::Write {
                 path: path.clone(),
                 source,
             },
@@ -158,6 +185,10 @@ impl Output {
                 sync_dir(parent_dir(&path));
                 Ok(())
             }
+            Output::InPlace { mut out, path } => out.flush().map_err(|source| Error::Write {
+                path: path.clone(),
+                source,
+            }),
         }
     }
 }
@@ -166,6 +197,7 @@ impl Write for Output {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Output::File { out, .. } => out.write(buf),
+            Output::InPlace { out, .. } => out.write(buf),
             Output::Stdout { held, streaming } => {
                 held.extend_from_slice(buf);
                 if *streaming || held.len() >= HOLD_BACK {
@@ -183,6 +215,7 @@ impl Write for Output {
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Output::File { out, .. } => out.flush(),
+            Output::InPlace { out, .. } => out.flush(),
             // Held bytes go out on commit.
             Output::Stdout { .. } => Ok(()),
         }
@@ -214,6 +247,21 @@ fn remove_stale_temporaries(dir: &Path, name: &str) {
             ));
         }
     }
+}
+
+/// Whether `path` is to be written in place: it exists and is neither a regular file nor a
+/// directory, or it is a link under `/dev` or `/proc` (`/dev/stdout` reaching a regular file
+/// that the shell redirected stdout to must not be renamed over either).
+fn is_in_place(path: &Path) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
+    if meta.is_dir() {
+        return false;
+    }
+    let linked_stream = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_symlink())
+        && (path.starts_with("/dev") || path.starts_with("/proc"));
+    !meta.is_file() || linked_stream
 }
 
 fn parent_dir(path: &Path) -> &Path {

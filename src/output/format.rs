@@ -109,6 +109,13 @@ pub static FORMATS: [FormatSpec; 4] = [
 /// Extensions of formats the tool does not write: a file named so would hold something else.
 const UNWRITTEN: [&str; 8] = ["xls", "xlsm", "ods", "tsv", "parquet", "xml", "html", "htm"];
 
+/// Extensions of compressed files. The tool writes no compression: a `.csv.gz` would be plain
+/// CSV under a gzip name, which a reader then fails to open (or worse, an archive job keeps as
+/// is). Compressing is one pipe away, so it is refused rather than half-supported.
+const COMPRESSED: [&str; 10] = [
+    "gz", "tgz", "bz2", "xz", "zst", "lz4", "z", "zip", "7z", "br",
+];
+
 impl Format {
     /// Refuse an output file whose extension says another format than `self` (`-o out.csv`
     /// with `--format json`, or `-o out.xlsx` while no format writes xlsx): a file must hold
@@ -135,6 +142,13 @@ impl Format {
             )),
             None if UNWRITTEN.contains(&ext.as_str()) => Err(format!(
                 "no format writes .{ext} files: name the output .csv, .json, .ndjson or .xlsx"
+            )),
+            None if COMPRESSED.contains(&ext.as_str()) => Err(format!(
+                "{} ends in .{ext}, but jrnle-audit does not compress what it writes: \
+                 compress it through a pipe instead (e.g. `jrnle-audit export ... | gzip > \
+                 out.{}.gz`), or drop the .{ext}",
+                output.display(),
+                written.extension()
             )),
             _ => Ok(()),
         }

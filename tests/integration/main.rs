@@ -7,6 +7,7 @@ mod exit_codes;
 mod export;
 mod filters;
 mod fuzz;
+mod help;
 mod listen;
 mod normalize;
 mod oauth;
