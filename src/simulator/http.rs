@@ -152,6 +152,8 @@ async fn respond(
             tokio::time::sleep(shared.config.faults.stall).await;
         }
     }
+    // A test's switch: the answer waits until the test lets it go.
+    shared.hold.pass(|| format!("{method} {uri}")).await;
     if uri.path().starts_with("/integrations/oauth2/") {
         let c = &shared.config;
         let answer = super::oauth::answer(

@@ -15,6 +15,7 @@ pub mod deliver;
 mod eval;
 pub mod faults;
 pub mod generate;
+mod hold;
 mod http;
 pub mod metadata;
 mod oauth;
@@ -154,6 +155,7 @@ pub(crate) struct Shared {
     growth_stopped: std::sync::atomic::AtomicBool,
     issued: oauth::Issued,
     subscriptions: subscriptions::Subscriptions,
+    hold: hold::Hold,
 }
 
 impl Shared {
@@ -212,6 +214,7 @@ impl Simulator {
                 growth_stopped: std::sync::atomic::AtomicBool::new(false),
                 issued: oauth::Issued::default(),
                 subscriptions: Default::default(),
+                hold: Default::default(),
             }),
         }
     }
@@ -309,6 +312,38 @@ impl Simulator {
             .write()
             .unwrap_or_else(|e| e.into_inner());
         objects.edit_oldest(schema, n, &mut rng);
+    }
+
+    /// Hold every answer from now on (a test's switch, see [`hold`]): requests arrive and
+    /// wait for [`Simulator::let_through`] or [`Simulator::release_answers`].
+    pub fn hold_answers(&self) {
+        self.shared.hold.engage(None);
+    }
+
+    /// As [`Simulator::hold_answers`], for the requests `which` picks by their `METHOD URI`
+    /// (as [`Simulator::request_log`] has them); the others are answered.
+    pub fn hold_answers_where(&self, which: impl Fn(&str) -> bool + Send + Sync + 'static) {
+        self.shared.hold.engage(Some(Arc::new(which)));
+    }
+
+    /// Let the next `n` held answers go, in the order their requests came.
+    pub fn let_through(&self, n: u64) {
+        self.shared.hold.let_through(n);
+    }
+
+    /// Let every answer go, now and from now on.
+    pub fn release_answers(&self) {
+        self.shared.hold.release();
+    }
+
+    /// How many answers are held now.
+    pub fn answers_held(&self) -> usize {
+        self.shared.hold.waiting()
+    }
+
+    /// How many requests are in flight now (held ones included).
+    pub fn in_flight(&self) -> usize {
+        self.shared.in_flight.load(Ordering::SeqCst)
     }
 
     /// The event deliveries the receivers acknowledged so far.
@@ -441,6 +476,8 @@ pub struct SimHandle {
 
 impl Drop for SimHandle {
     fn drop(&mut self) {
+        // A held answer would keep the graceful shutdown waiting for ever.
+        self.simulator.release_answers();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

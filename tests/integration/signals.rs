@@ -4,9 +4,7 @@
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-use jrnle_audit::simulator::SimConfig;
 use jrnle_audit::simulator::generate::generate;
 
 use crate::util::*;
@@ -22,28 +20,22 @@ fn names(dir: &Path) -> Vec<String> {
 
 #[test]
 fn a_signal_during_export_removes_the_temporary_file_and_exits_128_plus_the_signal() {
-    let config = SimConfig {
-        latency: Duration::from_millis(400),
-        ..sim_config()
-    };
-    let sim = sim_with(&generate(20_000, 4), config);
+    let sim = sim(&generate(20_000, 4));
     for (signal, code) in [("TERM", 143), ("INT", 130)] {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("part.csv");
+        // The export cannot finish before the signal: its answers wait until it has landed.
+        sim.simulator.hold_answers();
         let child = against(&sim, "export")
             .arg("-o")
             .arg(&out)
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let started = Instant::now();
-        while names(dir.path()).is_empty() {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "no temporary file"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until(
+            "the temporary file and a request waiting for its answer",
+            || !names(dir.path()).is_empty() && sim.simulator.answers_held() > 0,
+        );
         let temporary = names(dir.path());
         assert!(temporary[0].starts_with(".part.csv."), "{temporary:?}");
         let killed = Command::new("kill")
@@ -52,6 +44,7 @@ fn a_signal_during_export_removes_the_temporary_file_and_exits_128_plus_the_sign
             .unwrap();
         assert!(killed.success());
         let o = child.wait_with_output().unwrap();
+        sim.simulator.release_answers();
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(code), "SIG{signal}: {err}");
         assert_eq!(

@@ -510,24 +510,29 @@ fn a_run_costs_the_pages_of_the_objects_updated_not_a_full_scan() {
 #[test]
 fn a_signal_leaves_nothing_committed_and_the_next_run_starts_clean() {
     let config = SimConfig {
-        latency: Duration::from_millis(300),
         extra_tasks: 8_000,
         ..sim_config()
     };
     let sim = sim_with(&generate(30, 6), config);
     let dir = tempfile::tempdir().unwrap();
+    // Three answers go, so the baseline is under way; the fourth waits until the signal has
+    // landed, so the run cannot have finished before it.
+    sim.simulator.hold_answers();
+    sim.simulator.let_through(3);
     let child = snapshot(&sim, dir.path(), &["--lag", "0s", "--max-concurrency", "1"])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // The count and the first pages take a few answers of 300 ms each.
-    std::thread::sleep(Duration::from_millis(900));
+    wait_until("a fourth request, held", || {
+        sim.simulator.request_log().len() > 3 && sim.simulator.answers_held() > 0
+    });
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
     let o = child.wait_with_output().unwrap();
+    sim.simulator.release_answers();
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(143), "{err}");
     assert!(err.contains("interrupted by SIGTERM"), "{err}");

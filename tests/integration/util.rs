@@ -231,3 +231,17 @@ pub fn kill_at_random_moments(mut cmd: impl FnMut() -> Command, seed: u64, range
         "{killed} killed, {finished} finished: the test proves little"
     );
 }
+
+/// Wait until `ready` holds, polling; fail only if it has not after a minute (a hang, not a
+/// slow machine). For what a test must see happen before it goes on (a file appears, the
+/// simulator holds a request), instead of a sleep hoped to be long enough.
+pub fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !ready() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "still waiting after 60 s for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
