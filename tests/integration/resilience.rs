@@ -77,18 +77,28 @@ fn fifteen_percent_faults_and_a_cap_of_3_give_identical_exports_in_every_format(
 #[test]
 fn a_client_over_the_servers_limit_is_throttled_and_retries() {
     let records = generate(9000, 3);
-    let config = SimConfig {
-        latency: Duration::from_millis(30),
-        ..faulty(0.0, Vec::new(), Some(1))
-    };
-    let sim = sim_with(&records, config);
+    let sim = sim_with(&records, faulty(0.0, Vec::new(), Some(1)));
     let expected = export(&self::sim(&records), "csv", &[]);
-    let out = export(
+    // The first request's answer waits until another request has come while it was out: that
+    // one was over the limit of 1, whatever the machine's speed.
+    sim.simulator.hold_answers();
+    let o = run_holding(
         &sim,
-        "csv",
-        &["--max-concurrency", "4", "--max-retries", "30"],
+        against(&sim, "export").args([
+            "--format",
+            "csv",
+            "--until",
+            "2026-01-01",
+            "--max-concurrency",
+            "4",
+            "--max-retries",
+            "30",
+        ]),
+        "a request held and another sent meanwhile",
+        || sim.simulator.answers_held() == 1 && sim.simulator.request_log().len() > 1,
     );
-    assert_eq!(out, expected);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), expected);
     // 1 count + 5 pages would be 6 requests; 429s made the client ask again.
     assert!(sim.simulator.request_log().len() > 6);
 }
@@ -97,18 +107,26 @@ fn a_client_over_the_servers_limit_is_throttled_and_retries() {
 fn requests_in_flight_never_exceed_the_cap() {
     let records = generate(12_000, 4);
     for cap in [1usize, 3] {
-        // Answers slow enough that a debug build on a busy machine still sends the next
-        // pages while the first are out: the peak is then the cap, not the machine's speed.
-        let config = SimConfig {
-            latency: Duration::from_millis(200),
-            ..sim_config()
-        };
-        let sim = sim_with(&records, config);
-        ok(against(&sim, "count").args(["--max-concurrency", &cap.to_string()]));
-        export(&sim, "csv", &["--max-concurrency", &cap.to_string()]);
+        let sim = sim(&records);
+        let cap_flag = ["--max-concurrency".to_string(), cap.to_string()];
+        ok(against(&sim, "count").args(&cap_flag));
+        // The pages' answers wait until `cap` requests are out at once, so the peak reaches
+        // the cap whatever the machine's speed, and a request sent past it would show in the
+        // peak.
+        sim.simulator
+            .hold_answers_where(|request| request.contains("/search?"));
+        let o = run_holding(
+            &sim,
+            against(&sim, "export")
+                .args(["--format", "csv", "--until", "2026-01-01"])
+                .args(&cap_flag),
+            &format!("{cap} requests in flight"),
+            || sim.simulator.in_flight() >= cap,
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         let peak = sim.simulator.peak_concurrency();
         assert!(peak <= cap, "peak {peak} over cap {cap}");
-        assert_eq!(peak, cap, "six pages should keep {cap} requests busy");
+        assert_eq!(peak, cap, "the answers were held until {cap} were out");
     }
 }
 
@@ -165,7 +183,7 @@ fn a_server_that_comes_up_late_is_waited_for() {
         .local_addr()
         .unwrap()
         .port();
-    let child = bin()
+    let mut child = bin()
         .args(["count", "--max-retries", "12"])
         .env("WORKFRONT_URL", format!("http://127.0.0.1:{port}"))
         .env("WORKFRONT_API_KEY", KEY)
@@ -173,13 +191,31 @@ fn a_server_that_comes_up_late_is_waited_for() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Connections are refused until the simulator starts.
-    std::thread::sleep(Duration::from_millis(700));
+    let (refused_tx, refused) = std::sync::mpsc::channel();
+    let lines = std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap()));
+    let said = std::thread::spawn(move || {
+        let mut said = String::new();
+        for line in lines {
+            let line = line.unwrap();
+            if line.contains("connection refused") {
+                let _ = refused_tx.send(());
+            }
+            said += &line;
+            said.push('\n');
+        }
+        said
+    });
+    // Connections are refused until the simulator starts, which it does once the client has
+    // said it was refused and is retrying (not after a sleep hoped to be long enough).
+    refused
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("the client never said its connection was refused"));
     let _sim = jrnle_audit::simulator::Simulator::new(sim_config(), &demo_records())
         .spawn_on(port)
         .unwrap();
     let o = child.wait_with_output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let said = said.join().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{said}");
     assert_eq!(stdout(&o), "30\n");
 }
 

@@ -245,3 +245,23 @@ pub fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
+
+/// Run `cmd` while `sim` holds the answers the caller chose to hold (`hold_answers`,
+/// `hold_answers_where`) until `ready` holds, then let them all go: what must happen while the
+/// run waits for its answers (so many requests out at once, one refused for going over a
+/// limit) happens on purpose, whatever the machine's speed.
+pub fn run_holding(
+    sim: &SimHandle,
+    cmd: &mut Command,
+    what: &str,
+    ready: impl FnMut() -> bool,
+) -> Output {
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until(what, ready);
+    sim.simulator.release_answers();
+    child.wait_with_output().unwrap()
+}
