@@ -11,6 +11,7 @@
 //! receiver committed.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
@@ -68,7 +69,11 @@ pub(super) fn fan_out(shared: &Arc<Shared>, raw: &RawRecord) {
         let text = |k: &str| sub.get(k).and_then(Value::as_str).unwrap_or("").to_string();
         let (url, token, id) = (text("url"), text("authToken"), text("id"));
         let shared = shared.clone();
-        tokio::spawn(async move { deliver(&shared, &url, &token, id, body).await });
+        shared.subscriptions.pending.fetch_add(1, Ordering::SeqCst);
+        tokio::spawn(async move {
+            deliver(&shared, &url, &token, id, body).await;
+            shared.subscriptions.pending.fetch_sub(1, Ordering::SeqCst);
+        });
     }
 }
 

@@ -153,6 +153,10 @@ pub(crate) struct Shared {
     peak_in_flight: AtomicUsize,
     faults_injected: AtomicU64,
     growth_stopped: std::sync::atomic::AtomicBool,
+    /// Where entries journaled on a test's demand come from ([`Simulator::journal_now`]).
+    on_demand: Mutex<(generate::Generator, SplitMix64)>,
+    /// The runtime serving, for the deliveries of entries journaled from outside it.
+    runtime: std::sync::OnceLock<tokio::runtime::Handle>,
     issued: oauth::Issued,
     subscriptions: subscriptions::Subscriptions,
     hold: hold::Hold,
@@ -179,6 +183,42 @@ impl Shared {
             .unwrap_or_else(|e| e.into_inner())
             .push(line);
     }
+}
+
+/// Journal `n` entries, each carrying an instant up to `delay_ms` before now; unless `stop` is
+/// set, checked under the lock (then `false`).
+fn journal(
+    shared: &Arc<Shared>,
+    n: usize,
+    generator: &mut generate::Generator,
+    rng: &mut SplitMix64,
+    delay_ms: u64,
+    stop: Option<&std::sync::atomic::AtomicBool>,
+) -> bool {
+    // Journal and objects change under both locks, so no answer sees one without the other.
+    let mut entries = shared.entries.write().unwrap_or_else(|e| e.into_inner());
+    if stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+        return false;
+    }
+    let now = chrono::Utc::now();
+    let mut fresh = Vec::new();
+    let mut objects = shared.objects.write().unwrap_or_else(|e| e.into_inner());
+    for _ in 0..n {
+        let back = chrono::Duration::milliseconds(generator.below(delay_ms) as i64);
+        let raw = generator.entry(now - back, None);
+        let raw = objects.journal_edit(raw, &shared.config.zone, rng);
+        if rng.below(2) == 0 {
+            objects.untracked_change(now - back, rng);
+        }
+        deliver::fan_out(shared, &raw);
+        fresh.push(Entry::from_raw(&raw));
+    }
+    drop(objects);
+    for entry in fresh {
+        let at = entries.partition_point(|e| store::stored_order(e, &entry).is_lt());
+        entries.insert(at, entry);
+    }
+    true
 }
 
 /// A simulator with its data, ready to serve.
@@ -212,6 +252,11 @@ impl Simulator {
                 peak_in_flight: AtomicUsize::new(0),
                 faults_injected: AtomicU64::new(0),
                 growth_stopped: std::sync::atomic::AtomicBool::new(false),
+                on_demand: Mutex::new((
+                    generate::Generator::new(config_seed ^ 0xDE_3A4D, 1000),
+                    SplitMix64::new(config_seed ^ 0xDE_3A4E),
+                )),
+                runtime: std::sync::OnceLock::new(),
                 issued: oauth::Issued::default(),
                 subscriptions: Default::default(),
                 hold: Default::default(),
@@ -351,9 +396,29 @@ impl Simulator {
         self.shared.subscriptions.acknowledged_so_far()
     }
 
-    /// Stop appending entries (a test's way to let the data settle).
+    /// Event deliveries not yet acknowledged nor given up: being sent or waiting to be sent
+    /// again.
+    pub fn deliveries_pending(&self) -> usize {
+        self.shared.subscriptions.pending()
+    }
+
+    /// Stop appending entries (a test's way to let the data settle). When it returns, no
+    /// entry of the growth is still being appended: nothing changes after it.
     pub fn stop_growth(&self) {
         self.shared.growth_stopped.store(true, Ordering::SeqCst);
+        // Growth checks the flag under this lock: a tick that took it first has finished.
+        drop(self.shared.entries.write());
+    }
+
+    /// Journal `n` entries now, as growth journals them (each edits its object and is an event
+    /// for the matching subscriptions): a test's switch, for changes that happen when the test
+    /// says rather than at a rate in wall-clock time.
+    pub fn journal_now(&self, n: usize) {
+        let shared = &self.shared;
+        let _in_runtime = shared.runtime.get().map(|r| r.enter());
+        let mut on_demand = shared.on_demand.lock().unwrap_or_else(|e| e.into_inner());
+        let (generator, rng) = &mut *on_demand;
+        journal(shared, n, generator, rng, 1, None);
     }
 
     /// Append entries at the configured rate until the runtime ends or growth is stopped.
@@ -366,33 +431,12 @@ impl Simulator {
         let delay_ms = growth.max_delay.as_millis().max(1) as u64;
         loop {
             tokio::time::sleep(tick).await;
-            if shared.growth_stopped.load(Ordering::SeqCst) {
-                return;
-            }
             owed += per_tick;
-            let now = chrono::Utc::now();
-            let mut fresh = Vec::new();
-            // Journal and objects change under both locks, so no answer sees one without the
-            // other.
-            let mut entries = shared.entries.write().unwrap_or_else(|e| e.into_inner());
-            let mut objects = shared.objects.write().unwrap_or_else(|e| e.into_inner());
-            while owed >= 1.0 {
-                owed -= 1.0;
-                let back = chrono::Duration::milliseconds(generator.below(delay_ms) as i64);
-                let raw = generator.entry(now - back, None);
-                let raw = objects.journal_edit(raw, &shared.config.zone, &mut rng);
-                if rng.below(2) == 0 {
-                    objects.untracked_change(now - back, &mut rng);
-                }
-                deliver::fan_out(&shared, &raw);
-                fresh.push(Entry::from_raw(&raw));
-            }
-            drop(objects);
-            if !fresh.is_empty() {
-                for entry in fresh {
-                    let at = entries.partition_point(|e| store::stored_order(e, &entry).is_lt());
-                    entries.insert(at, entry);
-                }
+            let n = owed as usize;
+            owed -= n as f64;
+            let stop = &shared.growth_stopped;
+            if !journal(&shared, n, &mut generator, &mut rng, delay_ms, Some(stop)) {
+                return;
             }
         }
     }
@@ -403,6 +447,7 @@ impl Simulator {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let _ = self.shared.runtime.set(tokio::runtime::Handle::current());
         let app = axum::Router::new()
             .fallback(http::handle)
             .with_state(self.shared.clone());

@@ -40,6 +40,8 @@ pub struct Subscriptions {
     all: Mutex<Vec<Map<String, Value>>>,
     rng: Mutex<Option<SplitMix64>>,
     acknowledged: Mutex<Vec<super::deliver::Acknowledged>>,
+    /// Deliveries not yet acknowledged nor given up.
+    pub(super) pending: std::sync::atomic::AtomicUsize,
     /// One HTTP client for every delivery (its connections are reused).
     pub(super) client: reqwest::Client,
 }
@@ -190,6 +192,11 @@ impl Subscriptions {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(a);
+    }
+
+    /// How many deliveries are not yet acknowledged nor given up.
+    pub fn pending(&self) -> usize {
+        self.pending.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The deliveries acknowledged so far.

@@ -21,6 +21,8 @@ pub fn post_or_get(
         .build()
         .unwrap();
     rt.block_on(async {
+        // A client needs the TLS provider installed (no simulator may have been made yet).
+        jrnle_audit::crypto::install();
         let mut req = reqwest::Client::new().request(method, url);
         for (k, v) in headers {
             req = req.header(*k, *v);
