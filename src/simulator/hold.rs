@@ -106,9 +106,9 @@ mod tests {
         hold.engage(None);
         let (sent, mut passed) = tokio::sync::mpsc::unbounded_channel();
         for i in 0..3 {
-            let (hold, sent) = (hold.clone(), sent.clone());
+            let (held, sent) = (hold.clone(), sent.clone());
             tokio::spawn(async move {
-                hold.pass(|| "GET /".into()).await;
+                held.pass(|| "GET /".into()).await;
                 sent.send(i).unwrap();
             });
             // Each arrives (takes its ticket) before the next is spawned.
