@@ -1,5 +1,6 @@
 //! When and how long to wait before trying a request again: exponential backoff with full
-//! jitter, `Retry-After` honoured, bounded by a number of tries and a total time.
+//! jitter, `Retry-After` honoured, bounded by a number of tries and a total time; a refused
+//! connection only within a short deadline from its first refusal.
 
 use std::time::Duration;
 
@@ -64,6 +65,25 @@ impl RetryPolicy {
         }
         Some(wait)
     }
+}
+
+/// A refused connection is tried again only this long after the request's first refusal: a
+/// server restarting answers again within seconds, one that is not there never does, so the
+/// minutes the retry budget allows would only keep the user waiting.
+pub const REFUSED_FOR: Duration = Duration::from_secs(5);
+
+/// The wait before trying again a request whose connection was refused, `since_refused` after
+/// its first refusal, when the backoff chose `wait`; `None` to give up. The wait is cut so that
+/// the next try starts no later than [`REFUSED_FOR`] after the first refusal, and none starts
+/// after it: a refused request ends within `REFUSED_FOR` plus one connection attempt. (Without
+/// the cut, a wait chosen at 4.9 s could be a backoff of 12.8 s, and refusals were retried for
+/// 5.7 to 23.5 s.)
+pub fn refused_wait(since_refused: Duration, wait: Duration) -> Option<Duration> {
+    let left = REFUSED_FOR.checked_sub(since_refused)?;
+    if left.is_zero() {
+        return None;
+    }
+    Some(wait.min(left))
 }
 
 /// `Retry-After` as seconds or an HTTP date; `now` is for the date form.
@@ -143,6 +163,37 @@ mod tests {
         assert!(p.delay(9, Duration::ZERO, None, 0.5).is_none());
         assert!(p.delay(1, p.max_elapsed, None, 0.5).is_none());
         assert!(p.delay(1, p.max_elapsed - S, Some(10 * S), 0.5).is_none());
+    }
+
+    #[test]
+    fn a_refused_connection_is_tried_again_within_five_seconds_of_its_first_refusal() {
+        let ms = Duration::from_millis;
+        assert_eq!(refused_wait(Duration::ZERO, ms(150)), Some(ms(150)));
+        // The last wait is cut to the deadline, however long the backoff has grown.
+        assert_eq!(refused_wait(ms(4_900), ms(12_800)), Some(ms(100)));
+        assert_eq!(refused_wait(ms(4_999), 30 * S), Some(ms(1)));
+        // At or past the deadline no try starts.
+        assert_eq!(refused_wait(REFUSED_FOR, ms(10)), None);
+        assert_eq!(refused_wait(REFUSED_FOR + ms(1), Duration::ZERO), None);
+        // The whole schedule: every refusal answered at once (a refused connect takes no
+        // time), waits chosen by the policy with the largest jitter. Each try starts within
+        // the deadline, and the retries stop there, not at the policy's 9 tries.
+        let p = RetryPolicy::default();
+        let mut since = Duration::ZERO;
+        let mut tries = 1;
+        for retry in 1.. {
+            let Some(wait) = p.delay(retry, since, None, 0.999_999) else {
+                break;
+            };
+            let Some(wait) = refused_wait(since, wait) else {
+                break;
+            };
+            since += wait;
+            tries += 1;
+            assert!(since <= REFUSED_FOR, "try {tries} at {since:?}");
+        }
+        assert_eq!(since, REFUSED_FOR, "the last try is at the deadline");
+        assert!(tries < 9, "stopped by the deadline: {tries} tries");
     }
 
     #[test]

@@ -7,7 +7,9 @@
 pub enum Transport {
     /// The host name does not resolve: it will not in a few seconds either.
     Unresolved,
-    /// Nothing listens there (or a firewall says so): retried briefly.
+    /// Nothing listens there (or a firewall says so): retried only until
+    /// [`super::retry::REFUSED_FOR`] after the request's first refusal (see
+    /// [`super::retry::refused_wait`]).
     Refused,
     Timeout,
     /// Another connection failure (TLS, reset while connecting, ...).
