@@ -3,6 +3,7 @@
 mod auth;
 mod clients;
 mod count;
+mod docs;
 mod exit_codes;
 mod export;
 mod filters;
