@@ -143,7 +143,13 @@ pub fn check_url(raw: &str, allow_insecure_http: bool) -> Result<Url> {
     if !raw.contains("://")
         && let Some(host) = Url::parse(&format!("https://{}", raw.trim()))
             .ok()
-            .and_then(|u| u.host_str().map(str::to_string))
+            .and_then(|u| {
+                let host = u.host_str()?.to_string();
+                Some(match u.port() {
+                    Some(port) => format!("{host}:{port}"),
+                    None => host,
+                })
+            })
     {
         return Err(Error::usage(format!(
             "--url needs a scheme: did you mean https://{host}?"
@@ -355,6 +361,13 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("did you mean https://acme.my.workfront.com?")
+        );
+        // The port stays in the suggestion.
+        assert!(
+            check_url("localhost:8443", false)
+                .unwrap_err()
+                .to_string()
+                .contains("did you mean https://localhost:8443?")
         );
         let err = check_url("https://user:pa55word@acme.my.workfront.com", false).unwrap_err();
         assert!(!err.to_string().contains("pa55word"));

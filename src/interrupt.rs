@@ -26,6 +26,8 @@ pub fn watch() {
                     let _ = std::fs::remove_file(path);
                 }
                 let name = if signal == SIGINT { "SIGINT" } else { "SIGTERM" };
+                // On a line of its own, not after the progress bar.
+                crate::console::clear_progress();
                 eprintln!(
                     "jrnle-audit: interrupted by {name}: {} unfinished file{} removed, nothing committed by this run",
                     pending.len(),

@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         // A closed stdout (`| head`) is not a failure.
         Err(err) if err.is_broken_pipe() => ExitCode::SUCCESS,
         Err(err) => {
+            jrnle_audit::console::clear_progress();
             eprintln!("jrnle-audit: error: {err}");
             ExitCode::from(err.exit_code())
         }

@@ -90,6 +90,33 @@ pub fn config_path(
     Some(base.join("jrnle-audit").join("config.toml"))
 }
 
+/// A config file that does not read, as one line naming the file, the line and the key
+/// (toml's own message is several lines of source excerpt with a caret).
+fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
+    let message = e
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let Some(span) = e.span() else {
+        return Error::usage(format!("config file {}: {message}", path.display()));
+    };
+    let start = span.start.min(text.len());
+    let number = text[..start].matches('\n').count() + 1;
+    let line = text.lines().nth(number - 1).unwrap_or_default().trim();
+    let place = match line.split_once('=') {
+        Some((key, _)) if !line.starts_with('[') => format!(", key {}", key.trim()),
+        _ if line.starts_with('[') => format!(", table {line}"),
+        _ => String::new(),
+    };
+    Error::usage(format!(
+        "config file {} line {number}{place}: {message}",
+        path.display()
+    ))
+}
+
 /// Read profile `name` from `path`.
 pub fn load(path: &Path, name: &str) -> Result<Profile> {
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -98,13 +125,7 @@ pub fn load(path: &Path, name: &str) -> Result<Profile> {
             path.display()
         ))
     })?;
-    let raw: toml::Table = toml::from_str(&text).map_err(|e| {
-        Error::usage(format!(
-            "{} is not valid TOML: {}",
-            path.display(),
-            e.to_string().lines().next().unwrap_or_default()
-        ))
-    })?;
+    let raw: toml::Table = toml::from_str(&text).map_err(|e| toml_error(path, &text, &e))?;
     if let Some(toml::Value::Table(profiles)) = raw.get("profiles") {
         for (pname, p) in profiles {
             if let toml::Value::Table(p) = p
@@ -119,13 +140,7 @@ pub fn load(path: &Path, name: &str) -> Result<Profile> {
             }
         }
     }
-    let mut file: ConfigFile = toml::from_str(&text).map_err(|e| {
-        Error::usage(format!(
-            "{}: {}",
-            path.display(),
-            e.to_string().lines().collect::<Vec<_>>().join(" ")
-        ))
-    })?;
+    let mut file: ConfigFile = toml::from_str(&text).map_err(|e| toml_error(path, &text, &e))?;
     let known: Vec<String> = file.profiles.keys().cloned().collect();
     file.profiles.remove(name).ok_or_else(|| {
         Error::usage(format!(

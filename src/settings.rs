@@ -5,13 +5,14 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use crate::auth::Credential;
 use crate::cli::{ConnectionArgs, FilterArgs, OutputArgs};
 use crate::config::{self, Target};
 use crate::console;
 use crate::error::{Error, Result};
+use crate::model::date::format_utc_ms;
 use crate::output::{Destination, Format, Output, RecordSink, WriteOptions, open_sink};
 use crate::secret::Secret;
 use crate::simulator::{SimConfig, Simulator};
@@ -68,10 +69,27 @@ impl Settings {
                     .start(0)
                     .await
                     .map_err(|e| Error::io("cannot start the demo simulator", e))?;
+                let (first, last) = demo_span(&records);
                 console::note(format!(
-                    "demo: reading the bundled sample data (fixtures/demo.json) from a \
-                     built-in Workfront simulator at http://{addr}; this is not a real tenant"
+                    "demo: reading the bundled sample data (fixtures/demo.json, entries from \
+                     {} to {}) from a built-in Workfront simulator at http://{addr}; this is \
+                     not a real tenant",
+                    first.format("%Y-%m-%d"),
+                    last.format("%Y-%m-%d")
                 ));
+                // The demo data is fixed (its outputs are compared byte for byte): a window
+                // relative to today (--since 7d) misses it, which says so rather than
+                // leaving an empty result to puzzle over.
+                if self.filters.since.is_some_and(|s| s > last) || self.filters.until <= first {
+                    console::warn(format!(
+                        "the window {} holds none of the demo data, which spans {} to {}: \
+                         widen it, e.g. --since {}",
+                        self.filters.window(),
+                        format_utc_ms(&first),
+                        format_utc_ms(&last),
+                        first.format("%Y-%m-%d")
+                    ));
+                }
                 let url = reqwest::Url::parse(&format!("http://{addr}"))
                     .map_err(|e| Error::Internal(e.to_string()))?;
                 let auth = Arc::new(Credential::ApiKey(key));
@@ -170,4 +188,19 @@ impl OutputSettings {
     pub fn sink<'a>(&self, output: &'a mut Output) -> Result<Box<dyn RecordSink + 'a>> {
         open_sink(self.format, output, &self.options).map_err(|e| self.destination.error(e))
     }
+}
+
+/// The first and last entry dates of the demo data.
+fn demo_span(records: &[crate::input::RawRecord]) -> (DateTime<Utc>, DateTime<Utc>) {
+    let dates = records
+        .iter()
+        .filter_map(|r| r.get("entryDate").and_then(|v| v.as_str()))
+        .filter_map(crate::model::date::parse_timestamp)
+        .map(|d| d.with_timezone(&Utc));
+    let (mut first, mut last) = (DateTime::<Utc>::MAX_UTC, DateTime::<Utc>::MIN_UTC);
+    for d in dates {
+        first = first.min(d);
+        last = last.max(d);
+    }
+    (first, last)
 }

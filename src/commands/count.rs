@@ -14,11 +14,16 @@ use crate::workfront::query::Filters;
 pub fn run(args: CountArgs) -> Result<()> {
     let settings = Settings::resolve(&args.connection, &args.filters)?;
     let filters = &settings.filters;
-    let (count, unseen, requests) = super::runtime()?.block_on(async {
+    let (count, (unseen, warnings), requests) = super::runtime()?.block_on(async {
         let client = settings.client().await?;
         let count = count_of(&client, filters).await?;
         let unseen = unseen_values(&client, filters, count).await?;
-        Ok::<_, crate::error::Error>((count, unseen, (client.requests(), client.retries())))
+        let warnings = super::unmatched::warnings(&client, filters, &unseen).await;
+        Ok::<_, crate::error::Error>((
+            count,
+            (unseen, warnings),
+            (client.requests(), client.retries()),
+        ))
     })?;
     Destination::Stdout.write_with(|w| writeln!(w, "{count}"))?;
     if args.summary.json() {
@@ -36,8 +41,8 @@ pub fn run(args: CountArgs) -> Result<()> {
         }));
         return Ok(());
     }
-    for (flag, value) in unseen {
-        console::warn(super::matches_nothing(flag, &value, &filters.window()));
+    for warning in warnings {
+        console::warn(warning);
     }
     Ok(())
 }

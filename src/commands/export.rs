@@ -28,16 +28,16 @@ pub fn run(args: ExportArgs) -> Result<()> {
             .with_labels(labeler.as_ref())
             .watching(&settings.filters);
         let delivered = delivery.run(&mut source, None).await;
-        progress.finish();
-        Ok::<_, crate::error::Error>((delivered?, client.requests(), client.retries()))
+        progress.finish_and_clear();
+        let delivered = delivered?;
+        let unmatched =
+            super::unmatched::warnings(&client, &settings.filters, &delivered.unseen).await;
+        Ok::<_, crate::error::Error>(((delivered, unmatched), client.requests(), client.retries()))
     })?;
+    let (delivered, unmatched) = delivered;
     output.commit()?;
-    for (flag, value) in &delivered.unseen {
-        console::warn(super::matches_nothing(
-            flag,
-            value,
-            &settings.filters.window(),
-        ));
+    for warning in unmatched {
+        console::warn(warning);
     }
     super::summarize(&super::Summary {
         written: delivered.written,

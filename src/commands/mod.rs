@@ -11,6 +11,7 @@ mod simulate;
 mod snapshot;
 mod subscriptions;
 mod sync;
+mod unmatched;
 mod verify;
 
 use crate::cli::{Cli, Command};
@@ -134,29 +135,6 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::io("cannot start the async runtime", e))
 }
 
-/// The warning for a filter value that no entry of `window` has: most often a typo, or a
-/// field that is not tracked.
-fn matches_nothing(flag: &str, value: &str, window: &str) -> String {
-    match flag {
-        "--field" => format!(
-            "no entries for --field {value:?} in {window}: the field may not be tracked (Setup > \
-             Interface > Update Feeds), or is spelled otherwise (`jrnle-audit fields` lists \
-             the fields that have entries)"
-        ),
-        "--obj-code" => format!(
-            "no entries for --obj-code {value:?} in {window}: no change of that object type was \
-             journaled there, or the code is spelled otherwise{}",
-            crate::workfront::objcodes::nearest(value)
-                .map(|k| format!(" (did you mean {k}?)"))
-                .unwrap_or_default()
-        ),
-        _ => format!(
-            "no entries for {flag} {value:?} in {window}: the code may be spelled otherwise \
-             (E, A, D, ...)"
-        ),
-    }
-}
-
 /// What a run did, for its closing line.
 struct Summary<'a> {
     written: u64,
@@ -181,6 +159,7 @@ fn warnings_json(anomalies: &Anomalies) -> serde_json::Value {
 /// Warn once per kind of bad data, with its count, then one summary line: entries written,
 /// where, how long, requests and retries, warnings. Or all of it as one JSON object.
 fn summarize(s: &Summary<'_>) {
+    console::clear_progress();
     if s.format == crate::cli::SummaryFormat::Json {
         let mut v = serde_json::json!({
             "command": s.command,

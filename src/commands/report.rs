@@ -173,8 +173,8 @@ async fn from_query(args: &ReportArgs) -> Result<(Evidence, tempfile::NamedTempF
     progress.finish_and_clear();
     drop(out);
     let f = &settings.filters;
-    for (flag, value) in &delivered.unseen {
-        console::warn(super::matches_nothing(flag, value, &f.window()));
+    for warning in super::unmatched::warnings(&client, f, &delivered.unseen).await {
+        console::warn(warning);
     }
     let range = TimeRange {
         since: f.since,

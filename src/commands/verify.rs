@@ -8,9 +8,15 @@ use crate::sync::verify::Report;
 use crate::sync::verify::verify;
 
 pub fn run(args: VerifyArgs) -> Result<()> {
+    if !args.dir.exists() {
+        return Err(Error::usage(format!(
+            "{} does not exist: give the --out-dir of a sync, snapshot or listen",
+            args.dir.display()
+        )));
+    }
     if !args.dir.is_dir() {
         return Err(Error::usage(format!(
-            "{} is not a directory: give the --out-dir of a sync",
+            "{} is not a directory: give the --out-dir of a sync, snapshot or listen",
             args.dir.display()
         )));
     }

@@ -104,12 +104,44 @@ pub fn parse_user_time_at(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, 
         Some((_, None)) => Err(format!(
             "time {s:?} has no time zone: add Z or an offset, e.g. {t}Z or {t}+02:00"
         )),
+        None if impossible_day(t).is_some() => Err(format!(
+            "time {s:?} names a day that does not exist: {}",
+            impossible_day(t).unwrap_or_default()
+        )),
         None => Err(format!(
             "cannot read time {s:?}: use RFC 3339 (2025-01-07T00:00:00Z, 2025-01-07T09:30:00+02:00), \
              Workfront's format (2025-01-07T09:30:00:000-0600), a date (2025-01-07, midnight UTC) \
              or a time ago (30m, 36h, 7d, 2w)"
         )),
     }
+}
+
+/// For a time that starts like a date (`YYYY-MM-DD`) whose month or day cannot be: what is
+/// wrong with it, e.g. "February 2025 has 28 days".
+fn impossible_day(t: &str) -> Option<String> {
+    let b = t.as_bytes();
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (year, month, day) = (
+        digits(&b[..4])? as i32,
+        digits(&b[5..7])?,
+        digits(&b[8..10])?,
+    );
+    if !(1..=12).contains(&month) {
+        return Some(format!(
+            "there is no month {month:02} (months are 01 to 12)"
+        ));
+    }
+    let first = NaiveDate::from_ymd_opt(year, month, 1)?;
+    let next = first.checked_add_months(chrono::Months::new(1))?;
+    let days = next.signed_duration_since(first).num_days() as u32;
+    (day == 0 || day > days).then(|| {
+        format!(
+            "{} {year} has {days} days, so there is no day {day:02}",
+            first.format("%B")
+        )
+    })
 }
 
 /// The one output rendering of an instant: UTC, always three fraction digits.
@@ -217,6 +249,26 @@ mod tests {
 
     fn utc(s: &str) -> String {
         format_utc_ms(&parse_timestamp(s).unwrap().with_timezone(&Utc))
+    }
+
+    #[test]
+    fn an_impossible_day_is_named() {
+        let err = parse_user_time("2025-02-30").unwrap_err();
+        assert!(
+            err.contains("February 2025 has 28 days, so there is no day 30"),
+            "{err}"
+        );
+        let err = parse_user_time("2024-02-30T00:00:00Z").unwrap_err();
+        assert!(err.contains("February 2024 has 29 days"), "{err}");
+        let err = parse_user_time("2025-13-01").unwrap_err();
+        assert!(err.contains("no month 13"), "{err}");
+        // Not a date at all: the general message.
+        assert!(
+            parse_user_time("yesterday")
+                .unwrap_err()
+                .contains("cannot read time")
+        );
+        assert!(parse_user_time("2024-02-29").is_ok());
     }
 
     #[test]
