@@ -9,6 +9,7 @@ mod export;
 mod filters;
 mod fuzz;
 mod help;
+mod messages;
 mod listen;
 mod normalize;
 mod oauth;

@@ -1,0 +1,302 @@
+//! What a newcomer meets when something is off: one line saying what is wrong and how to fix
+//! it, the documented exit code, nothing left behind; outputs that are devices or pipes stay
+//! what they were; the progress line on a terminal.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use jrnle_audit::simulator::generate::generate;
+
+use crate::util::*;
+
+fn entries(dir: &Path) -> usize {
+    std::fs::read_dir(dir).unwrap().count()
+}
+
+/// The one error line of a refused run, after checking its exit code.
+fn refused(cmd: &mut Command, code: i32) -> String {
+    let o = run(cmd);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(code), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "one line: {err}");
+    assert!(lines[0].starts_with("jrnle-audit: error: "), "{err}");
+    lines[0].to_string()
+}
+
+#[test]
+fn a_compression_suffix_is_refused_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["out.csv.gz", "out.json.zst", "OUT.NDJSON.XZ"] {
+        let line = refused(
+            bin()
+                .args(["export", "--demo", "-o"])
+                .arg(dir.path().join(name)),
+            2,
+        );
+        assert!(line.contains("does not compress"), "{line}");
+        assert!(line.contains("| gzip >"), "{line}");
+    }
+    assert_eq!(entries(dir.path()), 0);
+}
+
+#[test]
+fn output_onto_a_fifo_or_a_device_writes_in_place_and_leaves_it_what_it_was() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    // A FIFO, read by a thread while the export writes into it.
+    let fifo = dir.path().join("pipe.csv");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(&fifo).unwrap())
+    };
+    let expected = ok(bin().args(["export", "--demo", "-q"]));
+    ok(bin().args(["export", "--demo", "-q", "-o"]).arg(&fifo));
+    // Checked before the reader is joined: a FIFO renamed over would leave it waiting.
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    assert_eq!(String::from_utf8(reader.join().unwrap()).unwrap(), expected);
+    // A device node: a null device of our own where we may make one (root), else the
+    // machine's /dev/null (which a user who is not root cannot replace, so a failure here
+    // cannot harm the machine).
+    let node = dir.path().join("null");
+    let made = Command::new("mknod")
+        .arg(&node)
+        .args(["c", "1", "3"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let device = if made {
+        node
+    } else {
+        Path::new("/dev/null").to_path_buf()
+    };
+    for format in ["csv", "xlsx"] {
+        ok(bin()
+            .args(["export", "--demo", "-q", "--format", format, "-o"])
+            .arg(&device));
+        let meta = std::fs::metadata(&device).unwrap();
+        assert!(meta.file_type().is_char_device(), "{format}: {meta:?}");
+    }
+    // Nothing else appeared beside them (no temporary file, no renamed copy).
+    assert_eq!(entries(dir.path()), if made { 2 } else { 1 });
+}
+
+#[test]
+fn output_onto_a_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = refused(bin().args(["export", "--demo", "-o"]).arg(dir.path()), 2);
+    assert!(line.contains("is a directory"), "{line}");
+    assert_eq!(entries(dir.path()), 0);
+}
+
+#[test]
+fn verify_says_whether_a_path_is_missing_or_not_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = refused(bin().arg("verify").arg(dir.path().join("nodir")), 2);
+    assert!(line.contains("does not exist"), "{line}");
+    let file = dir.path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    let line = refused(bin().arg("verify").arg(&file), 2);
+    assert!(line.contains("is not a directory"), "{line}");
+}
+
+#[test]
+fn a_url_without_a_scheme_gets_a_suggestion_with_its_port() {
+    let line = refused(
+        bin()
+            .args(["count", "--url", "localhost:8443"])
+            .env("WORKFRONT_API_KEY", KEY),
+        2,
+    );
+    assert!(
+        line.contains("did you mean https://localhost:8443?"),
+        "{line}"
+    );
+}
+
+#[test]
+fn an_impossible_date_names_the_day() {
+    let line = refused(bin().args(["export", "--demo", "--since", "2025-02-30"]), 2);
+    assert!(
+        line.contains("February 2025 has 28 days, so there is no day 30"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_case_slip_in_field_or_change_type_gets_the_tenants_spelling() {
+    let sim = sim(&demo_records());
+    for (flag, slip, right) in [("--field", "Status", "status"), ("--change-type", "e", "E")] {
+        for command in ["export", "count"] {
+            let o = run(against(&sim, command).args([flag, slip, "--since", "2020-01-01"]));
+            assert_eq!(o.status.code(), Some(0));
+            let err = stderr(&o);
+            assert!(
+                err.contains(&format!("did you mean {flag} {right}?")),
+                "{command} {flag} {slip}: {err}"
+            );
+        }
+    }
+    // A value the tenant has in no spelling gets no suggestion.
+    let o = run(against(&sim, "count").args(["--field", "Nonesuch", "--since", "2020-01-01"]));
+    let err = stderr(&o);
+    assert!(err.contains("no entries for --field \"Nonesuch\""), "{err}");
+    assert!(!err.contains("did you mean"), "{err}");
+}
+
+#[test]
+fn a_config_error_names_the_file_the_line_and_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    for (text, line_no, key, what) in [
+        (
+            "[profiles.acme]\nurl = \"https://acme.my.workfront.com\"\napi_version = v21\n",
+            3,
+            "api_version",
+            "quoted",
+        ),
+        ("[profiles.acme]\nurl = 5\n", 2, "url", "expected a string"),
+        (
+            "[profiles.acme]\nurll = \"x\"\n",
+            2,
+            "urll",
+            "unknown field",
+        ),
+    ] {
+        std::fs::write(&config, text).unwrap();
+        let line = refused(
+            bin()
+                .args(["count", "--profile", "acme", "--config"])
+                .arg(&config),
+            2,
+        );
+        let place = format!("{} line {line_no}, key {key}:", config.display());
+        assert!(line.contains(&place), "{line}");
+        assert!(line.contains(what), "{line}");
+    }
+}
+
+#[test]
+fn a_demo_window_that_misses_the_demo_data_says_where_the_data_is() {
+    for args in [
+        &["export", "--demo", "--since", "7d"][..],
+        &["fields", "--demo"][..],
+    ] {
+        let o = run(bin().args(args));
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
+        assert!(
+            err.contains("holds none of the demo data"),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("--since 2025-"), "{args:?}: {err}");
+    }
+    // A window over the data: no such warning, and the span is named.
+    let o = run(bin().args(["export", "--demo", "--since", "2025-01-01"]));
+    let err = stderr(&o);
+    assert!(!err.contains("holds none"), "{err}");
+    assert!(err.contains("entries from 2025-"), "{err}");
+}
+
+/// The screen line on which `needle` is printed, as a terminal shows it: carriage returns go
+/// back to the start of the line, `ESC [ 2 K` erases it, other escape sequences draw nothing.
+fn screen_line_of(output: &str, needle: &str) -> String {
+    let at = output.find(needle).expect(needle);
+    let start = output[..at].rfind('\n').map_or(0, |i| i + 1);
+    let end = output[at..].find('\n').map_or(output.len(), |i| at + i);
+    let mut line: Vec<char> = Vec::new();
+    let mut col = 0;
+    let mut chars = output[start..end].chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => col = 0,
+            '\u{1b}' => {
+                let mut seq = String::new();
+                for c in chars.by_ref() {
+                    seq.push(c);
+                    if c.is_ascii_alphabetic() && c != '[' {
+                        break;
+                    }
+                }
+                if seq == "[2K" {
+                    line.clear();
+                }
+            }
+            c => {
+                if col < line.len() {
+                    line[col] = c;
+                } else {
+                    line.push(c);
+                }
+                col += 1;
+            }
+        }
+    }
+    line.into_iter().collect::<String>().trim_end().to_string()
+}
+
+#[test]
+fn on_a_terminal_the_progress_line_shows_before_any_answer_and_is_cleared_before_the_summary() {
+    if tool(&["script"], &["--version"]).is_none() {
+        return;
+    }
+    let sim = sim(&generate(20_000, 4));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.csv");
+    // No answer comes until the progress line has been seen.
+    sim.simulator.hold_answers();
+    let command = format!(
+        "exec {} export -o {}",
+        env!("CARGO_BIN_EXE_jrnle-audit"),
+        out.display()
+    );
+    // `script` runs the export on a pseudo-terminal and copies what it draws to stdout.
+    let mut child = Command::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("TERM", "xterm")
+        .env("WORKFRONT_URL", &sim.url)
+        .env("WORKFRONT_API_KEY", KEY)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let screen = Arc::new(Mutex::new(Vec::new()));
+    let reader = {
+        let (screen, mut stdout) = (screen.clone(), child.stdout.take().unwrap());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                screen.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    let shown = |needle: &str| String::from_utf8_lossy(&screen.lock().unwrap()).contains(needle);
+    wait_until("the progress line, while every answer is held", || {
+        shown("ETA estimating")
+    });
+    assert!(sim.simulator.answers_held() > 0);
+    sim.simulator.release_answers();
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    assert!(status.success());
+    let screen = String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
+    let summary = screen_line_of(&screen, "jrnle-audit: wrote");
+    assert!(
+        summary.starts_with("jrnle-audit: wrote 20,000 entries"),
+        "the summary shares its line: {summary:?}"
+    );
+}
