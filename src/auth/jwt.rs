@@ -32,17 +32,24 @@ pub struct JwtConfig {
 }
 
 impl JwtConfig {
-    /// Check that the key is an RSA private key in PEM, so a bad key fails before any request.
+    /// Check that the key can sign, so a bad key fails before any request, with exit 2 and
+    /// `key_source` (the file and the variable or profile key that names it). Reading the PEM
+    /// is not enough: jsonwebtoken reads a `PUBLIC KEY` PEM as an RSA "encoding key" too, and
+    /// only signing finds out. So a throwaway JWT is signed through `jsonwebtoken::encode`,
+    /// whichever cryptography provider the process installed doing the checking.
     pub fn check(&self, key_source: &str) -> Result<()> {
-        jsonwebtoken::EncodingKey::from_rsa_pem(self.private_key.expose().as_bytes())
-            .map(drop)
-            .map_err(|_| {
-                Error::usage(format!(
-                    "{key_source} is not an RSA private key in PEM (-----BEGIN PRIVATE KEY----- \
-                     or -----BEGIN RSA PRIVATE KEY-----): use the key pair of the Workfront \
-                     OAuth2 application (Machine to Machine)"
-                ))
-            })
+        self.sign().map(drop).map_err(|_| {
+            let pem = self.private_key.expose();
+            let what = if pem.contains("PUBLIC KEY-----") {
+                "holds a public key, not the private key: give the private half of the key pair \
+                 whose public key the Workfront OAuth2 application (Machine to Machine) has"
+            } else {
+                "is not an RSA private key in PEM (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA \
+                 PRIVATE KEY-----): use the key pair of the Workfront OAuth2 application (Machine \
+                 to Machine)"
+            };
+            Error::usage(format!("{key_source} {what}"))
+        })
     }
 
     /// A freshly signed JWT.
@@ -56,7 +63,7 @@ impl JwtConfig {
         }
         let now = chrono::Utc::now().timestamp();
         let key = jsonwebtoken::EncodingKey::from_rsa_pem(self.private_key.expose().as_bytes())
-            .map_err(|e| Error::usage(format!("the private key does not read: {e}")))?;
+            .map_err(|e| Error::Internal(format!("the private key does not read: {e}")))?;
         let claims = Claims {
             iss: &self.customer_id,
             sub: &self.user_id,

@@ -156,10 +156,12 @@ pub fn credential(
             let (name, credential) = found.remove(0);
             Ok((credential, name))
         }
+        // Also what a person meets after `logout`: say how to sign in again first.
         0 => Err(Error::usage(
-            "no credential: set one of WORKFRONT_API_KEY, WORKFRONT_SESSION_ID or \
-             WORKFRONT_BEARER_TOKEN, the OAuth2 JWT variables (WORKFRONT_CLIENT_ID, ...), or \
-             pass --api-key-file <PATH> (see the README, \"Authentication\")",
+            "no credential: sign in with `jrnle-audit login` (an OAuth2 Web Application), or \
+             set one of WORKFRONT_API_KEY, WORKFRONT_SESSION_ID or WORKFRONT_BEARER_TOKEN, the \
+             OAuth2 JWT variables (WORKFRONT_CLIENT_ID, ...), or pass --api-key-file <PATH> \
+             (see the README, \"Authentication\")",
         )),
         _ => {
             let names: Vec<String> = found.into_iter().map(|(n, _)| n).collect();

@@ -4,11 +4,12 @@
 //! works, never a secret.
 
 use crate::auth::login::{
-    StoredToken, WebApp, authorize_url, exchange_code, save, token_path, wait_for_code,
+    Pending, StoredToken, WebApp, complete, exchange_code, now_stamp, save, token_path,
 };
 use crate::cli::{LoginArgs, LogoutArgs, StatusArgs};
 use crate::console;
 use crate::error::{Error, Result};
+use crate::model::date::format_utc_ms;
 use crate::output::Destination;
 use crate::secret::Secret;
 use crate::settings::Settings;
@@ -69,8 +70,8 @@ pub fn login(args: LoginArgs) -> Result<()> {
             .await
             .map_err(|e| Error::io(format!("cannot listen on 127.0.0.1:{}", args.port), e))?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(args.port);
-        let redirect = format!("http://127.0.0.1:{port}/callback");
-        let authorize = authorize_url(&url, &app.client_id, &redirect)?;
+        let pending = Pending::new(format!("http://127.0.0.1:{port}/callback"))?;
+        let authorize = pending.authorize_url(&url, &app.client_id)?;
         console::note(format!("sign in to Workfront at: {authorize}"));
         if !args.no_browser {
             let _ = std::process::Command::new("xdg-open")
@@ -79,24 +80,31 @@ pub fn login(args: LoginArgs) -> Result<()> {
                 .stderr(std::process::Stdio::null())
                 .spawn();
         }
-        let code = tokio::time::timeout(std::time::Duration::from_secs(600), wait_for_code(listener))
-            .await
-            .map_err(|_| Error::usage("no sign-in within 10 minutes: run `jrnle-audit login` again"))??;
-        let tokens = exchange_code(&url, &app, &code, &redirect, timeout).await?;
-        let refresh = tokens.refresh.ok_or_else(|| Error::Auth {
-            path: crate::auth::login::TOKEN_PATH.into(),
-            status: 200,
-            message: "the token answer has no refresh_token: is the application a Web Application?".into(),
-        })?;
-        save(
-            &path,
-            &StoredToken {
-                url: url.as_str().trim_end_matches('/').to_string(),
-                client_id: app.client_id.clone(),
-                refresh_token: refresh.expose().to_string(),
-                refreshed_at: chrono::Utc::now().to_rfc3339(),
-            },
-        )?;
+        // The browser hears "Signed in" only once the login is stored.
+        let (url, app, path, pending) = (&url, &app, &path, &pending);
+        let finish = move |code: String| async move {
+            let tokens = exchange_code(url, app, &code, pending, timeout).await?;
+            let refresh = tokens.refresh.ok_or_else(|| Error::Auth {
+                path: crate::auth::login::TOKEN_PATH.into(),
+                status: 200,
+                message: "the token answer has no refresh_token: is the application a Web Application?".into(),
+            })?;
+            save(
+                path,
+                &StoredToken {
+                    url: url.as_str().trim_end_matches('/').to_string(),
+                    client_id: app.client_id.clone(),
+                    refresh_token: refresh.expose().to_string(),
+                    refreshed_at: now_stamp(),
+                },
+            )
+        };
+        tokio::time::timeout(
+            std::time::Duration::from_secs(600),
+            complete(listener, pending, finish),
+        )
+        .await
+        .map_err(|_| Error::usage("no sign-in within 10 minutes: run `jrnle-audit login` again"))??;
         console::note(format!(
             "signed in; the login is stored in {} (mode 0600): later runs get their sessions from it",
             path.display()
@@ -132,11 +140,14 @@ pub fn status(args: StatusArgs) -> Result<()> {
         .filter(|p| p.exists())
         .and_then(|p| crate::auth::login::load(&p).ok().map(|t| (p, t)));
     if let Some((path, t)) = stored {
+        // In the tool's one time format, also for a file an older version wrote (nanoseconds).
+        let refreshed = chrono::DateTime::parse_from_rfc3339(&t.refreshed_at)
+            .map(|d| format_utc_ms(&d.with_timezone(&chrono::Utc)))
+            .unwrap_or(t.refreshed_at);
         lines.push(format!(
-            "stored login: {} (client {}, last refreshed {})",
+            "stored login: {} (client {}, last refreshed {refreshed})",
             path.display(),
             t.client_id,
-            t.refreshed_at
         ));
     }
     // One cheap request: a count over the last minute.

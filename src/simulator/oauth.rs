@@ -6,7 +6,20 @@
 //! Where the notes are silent the simulator chooses, and says so here: an answer to the
 //! exchange is `{"access_token", "token_type": "sessionID", "expires_in"}`; refusals are
 //! Workfront's error envelope with status 400 (malformed request) or 401 (refused client,
-//! signature, claims, code or refresh token); the authorize endpoint approves at once.
+//! signature, claims, code, PKCE verifier or refresh token); the authorize endpoint approves
+//! at once and sends `state` back (RFC 6749 §4.1.2; Workfront's notes do not mention
+//! `state`).
+//!
+//! PKCE (RFC 7636) is checked as Workfront documents it for its "Single Page Application":
+//! `code_challenge_method` is S256 only and a code issued for a challenge is exchanged only
+//! with the verifier whose BASE64URL(SHA-256) it is. Whether a "Web Application" (one with a
+//! client secret) takes PKCE too is not documented; the simulator checks it whenever a
+//! challenge came with the authorization request, and a code issued without one needs no
+//! verifier (a verifier sent anyway is ignored, as servers without PKCE do, RFC 7636 §5).
+//!
+//! For tests, sessions can also expire after a number of API requests
+//! ([`super::Simulator::expire_sessions_after`]), so that a test makes expiries happen
+//! instead of hoping the run outlives a TTL.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -38,16 +51,33 @@ pub struct OAuthApp {
 /// How long an authorization code is good for (API notes §2.1).
 const CODE_TTL: Duration = Duration::from_secs(120);
 
+/// A session the simulator issued.
+struct Session {
+    at: Instant,
+    /// API requests accepted with it so far.
+    uses: u64,
+}
+
+/// An authorization code not yet exchanged.
+struct Code {
+    at: Instant,
+    /// The PKCE `code_challenge` (S256) of the authorization request, if it had one.
+    challenge: Option<String>,
+}
+
 /// Sessions, codes and refresh tokens the simulator issued.
 #[derive(Default)]
 pub struct Issued {
-    /// session id → when it was issued.
-    sessions: Mutex<HashMap<String, Instant>>,
-    codes: Mutex<HashMap<String, Instant>>,
+    sessions: Mutex<HashMap<String, Session>>,
+    codes: Mutex<HashMap<String, Code>>,
     refresh_tokens: Mutex<HashMap<String, ()>>,
     counter: AtomicU64,
     /// Sessions issued so far (each exchange or token request that succeeded).
     pub issued: AtomicU64,
+    /// A session answers 401 after this many API requests; 0: no limit (the default).
+    requests_per_session: AtomicU64,
+    /// API requests accepted with an issued session so far.
+    session_requests: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -63,16 +93,47 @@ impl Issued {
 
     fn new_session(&self, seed: u64) -> String {
         let id = self.token("sess", seed);
-        lock(&self.sessions).insert(id.clone(), Instant::now());
+        let session = Session {
+            at: Instant::now(),
+            uses: 0,
+        };
+        lock(&self.sessions).insert(id.clone(), session);
         self.issued.fetch_add(1, Ordering::Relaxed);
         id
     }
 
-    /// Whether `id` is a live session: issued here and younger than `ttl`.
+    /// Whether `id` is a live session (issued here, younger than `ttl`, and under the
+    /// requests a session may serve); a live one is counted as used by this request.
     pub fn session_valid(&self, id: &str, ttl: Option<Duration>) -> bool {
-        lock(&self.sessions)
-            .get(id)
-            .is_some_and(|at| ttl.is_none_or(|ttl| at.elapsed() < ttl))
+        let limit = self.requests_per_session.load(Ordering::SeqCst);
+        let mut sessions = lock(&self.sessions);
+        let Some(session) = sessions.get_mut(id) else {
+            return false;
+        };
+        let live = ttl.is_none_or(|ttl| session.at.elapsed() < ttl)
+            && (limit == 0 || session.uses < limit);
+        if live {
+            session.uses += 1;
+            self.session_requests.fetch_add(1, Ordering::SeqCst);
+        }
+        live
+    }
+}
+
+/// Test switches of the sessions the OAuth2 flows issue: expiry made to happen, so that a
+/// test does not depend on how fast the machine runs.
+impl super::Simulator {
+    /// From now on every session answers 401 "You are not currently logged in" once it has
+    /// served `requests` API requests (`None`: no limit, the default; the TTL still applies).
+    pub fn expire_sessions_after(&self, requests: Option<u64>) {
+        let limit = requests.map_or(0, |n| n.max(1));
+        let issued = &self.shared.issued;
+        issued.requests_per_session.store(limit, Ordering::SeqCst);
+    }
+
+    /// API requests accepted with an issued session so far (the refused ones not counted).
+    pub fn session_requests(&self) -> u64 {
+        self.shared.issued.session_requests.load(Ordering::SeqCst)
     }
 }
 
@@ -193,11 +254,42 @@ fn authorize(
     let redirect = query
         .get("redirect_uri")
         .ok_or_else(|| ApiError::invalid("redirect_uri is required"))?;
+    let challenge = query.get("code_challenge").cloned();
+    let method = query.get("code_challenge_method").map(String::as_str);
+    match (&challenge, method) {
+        (None, None) | (Some(_), Some("S256")) => {}
+        (Some(_), _) => {
+            return Err(ApiError::invalid(
+                "code_challenge_method must be S256 (Workfront takes no other)",
+            ));
+        }
+        (None, Some(_)) => return Err(ApiError::invalid("code_challenge is required")),
+    }
     let code = issued.token("code", seed);
-    lock(&issued.codes).insert(code.clone(), Instant::now());
+    let at = Instant::now();
+    lock(&issued.codes).insert(code.clone(), Code { at, challenge });
+    let mut back = form_urlencoded::Serializer::new(String::new());
+    back.append_pair("code", &code);
+    if let Some(state) = query.get("state") {
+        back.append_pair("state", state);
+    }
+    back.append_pair("domain", "simulated")
+        .append_pair("lane", "local");
     let sep = if redirect.contains('?') { '&' } else { '?' };
-    let location = format!("{redirect}{sep}code={code}&domain=simulated&lane=local");
+    let location = format!("{redirect}{sep}{}", back.finish());
     Ok((StatusCode::FOUND, [(header::LOCATION, location)]).into_response())
+}
+
+/// Whether `verifier` is the PKCE verifier of `challenge` (RFC 7636 §4.1, §4.6): 43 to 128
+/// unreserved characters whose SHA-256, BASE64URL-encoded without padding, is the challenge.
+fn verifier_matches(verifier: &str, challenge: &str) -> bool {
+    use base64::Engine;
+    use sha2::Digest;
+    let unreserved = |c: char| c.is_ascii_alphanumeric() || "-._~".contains(c);
+    let digest: [u8; 32] = sha2::Sha256::digest(verifier.as_bytes()).into();
+    (43..=128).contains(&verifier.len())
+        && verifier.chars().all(unreserved)
+        && base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest) == challenge
 }
 
 /// `grant_type=authorization_code` or `refresh_token`.
@@ -213,12 +305,23 @@ fn token(
             let code = form
                 .get("code")
                 .ok_or_else(|| ApiError::invalid("code is required"))?;
-            let at = lock(&issued.codes).remove(code);
-            if at.is_none_or(|at| at.elapsed() >= CODE_TTL) {
+            // A code is good once, whatever the outcome.
+            let issued_code = lock(&issued.codes).remove(code);
+            let Some(issued_code) = issued_code.filter(|c| c.at.elapsed() < CODE_TTL) else {
                 return Err(refused(
                     401,
                     "the authorization code is invalid or has expired",
                 ));
+            };
+            if let Some(challenge) = &issued_code.challenge {
+                let verifier = form.get("code_verifier").map(String::as_str);
+                if !verifier.is_some_and(|v| verifier_matches(v, challenge)) {
+                    return Err(refused(
+                        401,
+                        "the code_verifier is missing or does not match the code_challenge \
+                         (PKCE)",
+                    ));
+                }
             }
             let token = issued.token("refresh", seed);
             lock(&issued.refresh_tokens).insert(token.clone(), ());
@@ -295,6 +398,7 @@ mod tests {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
         let pem = std::fs::read(dir.join(key)).unwrap();
         let key = jsonwebtoken::EncodingKey::from_rsa_pem(&pem).unwrap();
+        crate::crypto::install();
         let now = chrono::Utc::now().timestamp();
         let claims = json!({"iss": iss, "sub": sub, "iat": now, "exp": now + exp_from_now});
         jsonwebtoken::encode(
@@ -317,5 +421,65 @@ mod tests {
         let other = signed_by("test-only-jwt-other-private.pem", "cust", "user", 300);
         assert!(refused(&other).contains("signature"));
         assert_eq!(check_jwt(&app, None).unwrap_err().status, 422);
+    }
+
+    /// A verifier and its challenge, computed apart (Python's hashlib and base64).
+    const VERIFIER: &str = "test-only-pkce-verifier-0123456789-abcdefghij";
+    const CHALLENGE: &str = "04IkOaMtM9kO32Ks0WcJc5ymwcyHIAR9h6iQTJkpDPk";
+
+    #[test]
+    fn a_pkce_verifier_matches_only_its_own_challenge() {
+        assert!(verifier_matches(VERIFIER, CHALLENGE));
+        assert!(!verifier_matches(&format!("{VERIFIER}x"), CHALLENGE));
+        // Too short, even when its hash matched.
+        use base64::Engine;
+        use sha2::Digest;
+        let short = "abc";
+        let digest: [u8; 32] = sha2::Sha256::digest(short.as_bytes()).into();
+        let its = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest);
+        assert!(!verifier_matches(short, &its));
+    }
+
+    /// Approve with `query`, then exchange the code with `verifier`: the token answer's status.
+    fn approve_then_exchange(query: &str, verifier: Option<&str>) -> u16 {
+        let app = app();
+        let issued = Issued::default();
+        let uri: Uri = format!("/integrations/oauth2/authorize?client_id=c&response_type=code&redirect_uri=http%3A%2F%2F127.0.0.1%2Fcb&state=s1{query}")
+            .parse()
+            .unwrap();
+        let approved = answer(Some(&app), &issued, 1, None, &uri, b"").unwrap();
+        let location = approved.headers()[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let back: HashMap<String, String> =
+            form_urlencoded::parse(location.split_once('?').unwrap().1.as_bytes())
+                .into_owned()
+                .collect();
+        assert_eq!(back["state"], "s1", "state is sent back");
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        form.append_pair("grant_type", "authorization_code")
+            .append_pair("code", &back["code"])
+            .append_pair("client_id", "c")
+            .append_pair("client_secret", "s");
+        if let Some(v) = verifier {
+            form.append_pair("code_verifier", v);
+        }
+        let uri: Uri = "/integrations/oauth2/api/v1/token".parse().unwrap();
+        match answer(Some(&app), &issued, 1, None, &uri, form.finish().as_bytes()) {
+            Ok(r) => r.status().as_u16(),
+            Err(e) => e.status,
+        }
+    }
+
+    #[test]
+    fn a_code_issued_for_a_challenge_needs_its_verifier() {
+        let pkce = format!("&code_challenge={CHALLENGE}&code_challenge_method=S256");
+        assert_eq!(approve_then_exchange(&pkce, Some(VERIFIER)), 200);
+        assert_eq!(approve_then_exchange(&pkce, None), 401);
+        let other = "a".repeat(43);
+        assert_eq!(approve_then_exchange(&pkce, Some(&other)), 401);
+        // Without a challenge (a Web Application not using PKCE) no verifier is needed.
+        assert_eq!(approve_then_exchange("", None), 200);
     }
 }

@@ -1,6 +1,7 @@
 //! The `Authenticator` seam: a credential refused with 401 is renewed once, by one request,
 //! while the others in flight wait for that renewal; a credential that cannot renew keeps
-//! today's behaviour (exit 3, no second try).
+//! today's behaviour (exit 3, no second try). Nothing here depends on timing: a renewal is
+//! made to wait for the requests it must see refused.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,17 +12,21 @@ use futures::future::BoxFuture;
 use jrnle_audit::auth::{Authenticator, Credential};
 use jrnle_audit::error::Result;
 use jrnle_audit::secret::Secret;
+use jrnle_audit::simulator::Simulator;
 use jrnle_audit::workfront::client::{Client, ClientOptions};
 use jrnle_audit::workfront::query::Filters;
 use reqwest::header::{HeaderName, HeaderValue};
 
 use crate::util::{KEY, demo_records, run, sim, stderr};
 
-/// Starts with an expired key; renewing takes a while (as a token exchange does) and yields
-/// the key the simulator accepts.
+/// Starts with an expired key; renewing yields the key the simulator accepts, but only once
+/// the simulator has received `wait_for` requests: so every request in flight is refused
+/// with the old key before the renewal ends, on a machine of any speed.
 struct Expiring {
     current: std::sync::Mutex<String>,
     renewals: AtomicUsize,
+    simulator: Simulator,
+    wait_for: usize,
 }
 
 impl Authenticator for Expiring {
@@ -33,7 +38,13 @@ impl Authenticator for Expiring {
     fn renew(&self) -> BoxFuture<'_, Result<bool>> {
         async move {
             self.renewals.fetch_add(1, Ordering::SeqCst);
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            // Bounded, so that a client that never sends them fails below instead of hanging.
+            for _ in 0..12_000 {
+                if self.simulator.request_log().len() >= self.wait_for {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
             *self.current.lock().unwrap() = KEY.to_string();
             Ok(true)
         }
@@ -51,6 +62,8 @@ fn a_refused_credential_is_renewed_once_for_all_requests_in_flight() {
     let auth = Arc::new(Expiring {
         current: std::sync::Mutex::new("expired-key".into()),
         renewals: AtomicUsize::new(0),
+        simulator: sim.simulator.clone(),
+        wait_for: 8,
     });
     let options = ClientOptions {
         max_concurrency: 8,

@@ -1,10 +1,12 @@
-//! Workfront's OAuth2 machine-to-machine flow (JWT) against the simulator: sessions that
-//! expire during a run are renewed once per expiry and the output is byte-identical; every
-//! misconfiguration fails with one line and nothing written; no secret leaks.
+//! Workfront's OAuth2 flows against the simulator: sessions that expire during a run (the
+//! simulator expires each after a set number of requests, so the expiries happen on any
+//! machine) are renewed once per expiry and the output is byte-identical; every
+//! misconfiguration fails with one line and nothing written; a sign-in completes only with its
+//! own `state` and PKCE verifier; no secret leaks.
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use jrnle_audit::secret::Secret;
 use jrnle_audit::simulator::generate::generate;
@@ -17,7 +19,13 @@ const CLIENT_SECRET: &str = "test-only-client-secret-8d1f";
 const CUSTOMER: &str = "cust-5e2";
 const USER: &str = "user-77a";
 
-fn oauth_config(ttl: Option<Duration>) -> SimConfig {
+/// API requests a session serves before the simulator answers it 401: more than the
+/// requests that can be ahead of one sent again after a renewal (the concurrency of these
+/// runs, 4, and the client's page lookahead), so the new session is not used up before it.
+/// A run here makes 20 to 30 requests: two expiries or more.
+const PER_SESSION: u64 = 10;
+
+fn oauth_config() -> SimConfig {
     let public = std::fs::read_to_string(fixture("test-only-jwt-public.pem")).unwrap();
     SimConfig {
         oauth: Some(OAuthApp {
@@ -28,10 +36,17 @@ fn oauth_config(ttl: Option<Duration>) -> SimConfig {
             user_id: USER.into(),
             rotate_refresh_tokens: false,
         }),
-        session_ttl: ttl,
+        // Requests overlap, so several meet each expiry at once.
         latency: Duration::from_millis(20),
         ..sim_config()
     }
+}
+
+/// A simulator whose sessions expire after [`PER_SESSION`] requests.
+fn expiring_sim(records: &[jrnle_audit::input::RawRecord]) -> SimHandle {
+    let sim = sim_with(records, oauth_config());
+    sim.simulator.expire_sessions_after(Some(PER_SESSION));
+    sim
 }
 
 /// `command` against `sim` with the JWT variables (and no API key).
@@ -52,37 +67,51 @@ fn with_jwt(sim: &SimHandle, command: &str, vars: &[(&str, &str)]) -> Command {
     cmd
 }
 
-/// Renewals happen only when a session has lived its TTL, so `sessions - 1` of them fit in
-/// the run; and at least one happened when the run outlived one TTL.
-fn check_renewals(sessions: u64, elapsed: Duration, ttl: Duration) {
-    assert!(
-        sessions >= 2,
-        "the sessions expired during the run: {sessions}"
+/// The simulator's sessions issued and requests served with them so far.
+fn usage(sim: &SimHandle) -> (u64, u64) {
+    (
+        sim.simulator.sessions_issued(),
+        sim.simulator.session_requests(),
+    )
+}
+
+/// One run's sessions since `before`: each session serves [`PER_SESSION`] requests and then
+/// expires, so the run's requests met `ceil(requests / PER_SESSION) - 1` expiries, and one
+/// renewal per expiry means exactly one session more than that. A second renewal for one
+/// expiry, or a renewal before one, would issue a session more. The run's expiries.
+fn check_renewals(sim: &SimHandle, before: (u64, u64)) -> u64 {
+    let (sessions, requests) = usage(sim);
+    let (sessions, requests) = (sessions - before.0, requests - before.1);
+    let expiries = requests.div_ceil(PER_SESSION).saturating_sub(1);
+    assert_eq!(
+        sessions,
+        expiries + 1,
+        "{sessions} sessions for {requests} requests at {PER_SESSION} a session: not one \
+         renewal per expiry"
     );
-    assert!(
-        (sessions - 1) as u128 * ttl.as_millis() <= elapsed.as_millis(),
-        "{sessions} sessions in {elapsed:?} at a TTL of {ttl:?}: more than one renewal per expiry"
-    );
+    expiries
 }
 
 #[test]
 fn an_export_across_session_expiries_renews_once_per_expiry_with_identical_output() {
-    let records = generate(24_000, 4);
-    let ttl = Duration::from_millis(250);
-    let sim = sim_with(&records, oauth_config(Some(ttl)));
+    let records = generate(48_000, 4);
+    let sim = expiring_sim(&records);
     let args = [
         "--since",
         "2000-01-01",
         "--max-concurrency",
-        "10",
+        "4",
         "--format",
         "ndjson",
     ];
-    let started = Instant::now();
+    let before = usage(&sim);
     let o = run(with_jwt(&sim, "export", &[]).args(args));
-    let elapsed = started.elapsed();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    check_renewals(sim.simulator.sessions_issued(), elapsed, ttl);
+    let expiries = check_renewals(&sim, before);
+    assert!(
+        expiries >= 2,
+        "the sessions expired during the run: {expiries}"
+    );
     // The same bytes as with a key that never expires.
     let by_key = ok(against(&sim, "export").args(args));
     assert_eq!(stdout(&o), by_key);
@@ -91,19 +120,24 @@ fn an_export_across_session_expiries_renews_once_per_expiry_with_identical_outpu
 
 #[test]
 fn a_sync_across_session_expiries_delivers_every_entry_exactly_once() {
-    let records = generate(12_000, 9);
-    let ttl = Duration::from_millis(200);
-    let sim = sim_with(&records, oauth_config(Some(ttl)));
+    let records = generate(40_000, 9);
+    let sim = expiring_sim(&records);
     let dir = tempfile::tempdir().unwrap();
-    let started = Instant::now();
+    let mut expiries = 0;
     for _ in 0..2 {
+        // Each run starts with a session of its own.
+        let before = usage(&sim);
         let o = run(with_jwt(&sim, "sync", &[])
             .arg("--out-dir")
             .arg(dir.path())
             .args(["--since", "2025-10-01", "--format", "ndjson", "--lag", "0s"]));
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        expiries += check_renewals(&sim, before);
     }
-    check_renewals(sim.simulator.sessions_issued(), started.elapsed(), ttl);
+    assert!(
+        expiries >= 2,
+        "the sessions expired during the runs: {expiries}"
+    );
     assert_eq!(
         run(bin().arg("verify").arg(dir.path())).status.code(),
         Some(0)
@@ -115,7 +149,7 @@ fn a_sync_across_session_expiries_delivers_every_entry_exactly_once() {
 
 #[test]
 fn each_misconfiguration_fails_with_one_line_and_writes_nothing() {
-    let sim = sim_with(&demo_records(), oauth_config(None));
+    let sim = sim_with(&demo_records(), oauth_config());
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("x.csv");
     let not_a_key = dir.path().join("notes.txt");
@@ -123,6 +157,7 @@ fn each_misconfiguration_fails_with_one_line_and_writes_nothing() {
     let other = fixture("test-only-jwt-other-private.pem");
     let ec = fixture("test-only-ec-private.pem");
     let missing = dir.path().join("absent.pem");
+    let public = fixture("test-only-jwt-public.pem");
     type Case<'a> = (Vec<(&'a str, &'a str)>, i32, &'a str);
     let cases: Vec<Case> = vec![
         (
@@ -152,6 +187,13 @@ fn each_misconfiguration_fails_with_one_line_and_writes_nothing() {
             2,
             "cannot read the private key file",
         ),
+        // The public half of the pair, given as the private key: it reads as a key, and
+        // only signing shows it cannot sign.
+        (
+            vec![("WORKFRONT_PRIVATE_KEY_FILE", public.to_str().unwrap())],
+            2,
+            "holds a public key, not the private key",
+        ),
         (vec![("WORKFRONT_API_KEY", KEY)], 2, "several credentials"),
     ];
     for (vars, code, says) in cases {
@@ -160,14 +202,23 @@ fn each_misconfiguration_fails_with_one_line_and_writes_nothing() {
         assert_eq!(o.status.code(), Some(code), "{vars:?}: {err}");
         assert!(err.contains(says), "{vars:?}: {err}");
         assert_eq!(err.trim().lines().count(), 1, "{err}");
+        // A key file's problem names the file and the variable that names it.
+        if let [("WORKFRONT_PRIVATE_KEY_FILE", file)] = vars.as_slice() {
+            if code == 2 {
+                assert!(err.contains(file), "{err}");
+                assert!(err.contains("(WORKFRONT_PRIVATE_KEY_FILE)"), "{err}");
+            }
+        }
         assert!(!out.exists(), "{vars:?}: nothing written");
     }
 }
 
 #[test]
 fn no_secret_of_the_jwt_flow_leaks_into_any_output() {
-    let ttl = Duration::from_millis(100);
-    let sim = sim_with(&demo_records(), oauth_config(Some(ttl)));
+    let sim = sim_with(&demo_records(), oauth_config());
+    // Every other request meets an expiry, so the renewal's messages are seen too; one
+    // request at a time, so a renewed session is never used up before its request arrives.
+    sim.simulator.expire_sessions_after(Some(2));
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("evidence");
     let mut seen = String::new();
@@ -181,11 +232,16 @@ fn no_secret_of_the_jwt_flow_leaks_into_any_output() {
     ] {
         let o = run(with_jwt(&sim, command, &[])
             .args(extra)
+            .args(["--max-concurrency", "1"])
             .current_dir(dir.path()));
         assert_eq!(o.status.code(), Some(0), "{command}: {}", stderr(&o));
         seen.push_str(&stdout(&o));
         seen.push_str(&stderr(&o));
     }
+    assert!(
+        seen.contains("has been renewed"),
+        "the runs renewed their sessions"
+    );
     // A refused exchange's error too.
     let o = run(with_jwt(&sim, "count", &[("WORKFRONT_CUSTOMER_ID", "x")]).arg("-vv"));
     seen.push_str(&stderr(&o));
@@ -217,8 +273,22 @@ fn check_paths_only(sim: &SimHandle) {
     }
 }
 
-/// `login` without a browser: the test follows the printed URL itself, as a browser would.
-fn login(sim: &SimHandle, state: &Path) -> std::process::Output {
+/// What `login` did, and the page the browser was shown.
+struct SignIn {
+    output: std::process::Output,
+    page_status: u16,
+    page: String,
+}
+
+/// `login` without a browser: the test follows the printed URL itself, as a browser would,
+/// opening `approve(the printed URL)` and then `back(the simulator's redirect)`; an attack
+/// changes one of them.
+fn login_via(
+    sim: &SimHandle,
+    state: &Path,
+    approve: impl FnOnce(String) -> String,
+    back: impl FnOnce(String) -> String,
+) -> SignIn {
     use std::io::BufRead;
     let mut child = bin()
         .args(["login", "--no-browser", "--port", "0"])
@@ -246,38 +316,129 @@ fn login(sim: &SimHandle, state: &Path) -> std::process::Output {
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(async {
+    let (page_status, page) = rt.block_on(async {
         jrnle_audit::crypto::install();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        let approve = http.get(&url).send().await.unwrap();
-        assert_eq!(approve.status(), 302);
-        let back = approve.headers()["location"].to_str().unwrap().to_string();
+        let approved = http.get(approve(url)).send().await.unwrap();
+        assert_eq!(approved.status(), 302);
+        let redirect = approved.headers()["location"].to_str().unwrap().to_string();
         assert!(
-            back.starts_with("http://127.0.0.1:") && back.contains("code="),
-            "{back}"
+            redirect.starts_with("http://127.0.0.1:") && redirect.contains("code="),
+            "{redirect}"
         );
-        let page = http.get(&back).send().await.unwrap();
-        assert_eq!(page.status(), 200);
+        let page = http.get(back(redirect)).send().await.unwrap();
+        (page.status().as_u16(), page.text().await.unwrap())
     });
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
-    let mut o = child.wait_with_output().unwrap();
-    o.stderr = format!("{line}{rest}").into_bytes();
-    o
+    let mut output = child.wait_with_output().unwrap();
+    output.stderr = format!("{line}{rest}").into_bytes();
+    SignIn {
+        output,
+        page_status,
+        page,
+    }
+}
+
+/// A sign-in as a browser completes it: it must succeed and say so.
+fn login(sim: &SimHandle, state: &Path) -> std::process::Output {
+    let signed = login_via(sim, state, |u| u, |u| u);
+    assert_eq!(signed.page_status, 200, "{}", signed.page);
+    assert!(signed.page.contains("Signed in"), "{}", signed.page);
+    signed.output
+}
+
+/// `url` with its query parameter `key` set to `value`, or removed (`None`).
+fn with_param(url: &str, key: &str, value: Option<&str>) -> String {
+    let mut url = reqwest::Url::parse(url).unwrap();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .into_owned()
+        .filter(|(k, _)| k != key)
+        .collect();
+    {
+        let mut query = url.query_pairs_mut();
+        query.clear().extend_pairs(&pairs);
+        if let Some(value) = value {
+            query.append_pair(key, value);
+        }
+    }
+    url.to_string()
+}
+
+/// The PKCE challenge of a verifier the tool never had (BASE64URL(SHA-256) of
+/// "test-only-pkce-verifier-0123456789-abcdefghij", computed with Python's hashlib).
+const FOREIGN_CHALLENGE: &str = "04IkOaMtM9kO32Ks0WcJc5ymwcyHIAR9h6iQTJkpDPk";
+
+#[test]
+fn a_sign_in_completes_only_with_its_own_state_and_pkce_verifier() {
+    let sim = sim_with(&demo_records(), oauth_config());
+    type Attack = (
+        &'static str,
+        Box<dyn Fn(String) -> String>,
+        Box<dyn Fn(String) -> String>,
+        &'static str,
+    );
+    let same = || Box::new(|u: String| u) as Box<dyn Fn(String) -> String>;
+    let attacks: Vec<Attack> = vec![
+        // A redirect someone else made (their code, their state) sent to the listener.
+        (
+            "a foreign state",
+            same(),
+            Box::new(|u| with_param(&u, "state", Some("forged-state"))),
+            "state is missing or is not this sign-in's",
+        ),
+        (
+            "no state",
+            same(),
+            Box::new(|u| with_param(&u, "state", None)),
+            "state is missing or is not this sign-in's",
+        ),
+        // A code issued for another challenge: the tool's verifier does not match it.
+        (
+            "a code for another PKCE challenge",
+            Box::new(|u| with_param(&u, "code_challenge", Some(FOREIGN_CHALLENGE))),
+            same(),
+            "code_verifier",
+        ),
+        (
+            "a junk code",
+            same(),
+            Box::new(|u| with_param(&u, "code", Some("junk"))),
+            "the authorization code is invalid",
+        ),
+    ];
+    for (what, approve, back, says) in attacks {
+        let state = tempfile::tempdir().unwrap();
+        let signed = login_via(&sim, state.path(), approve, back);
+        let err = stderr(&signed.output);
+        assert_eq!(signed.output.status.code(), Some(3), "{what}: {err}");
+        assert!(err.contains(says), "{what}: {err}");
+        assert!(err.contains("error:"), "{what}: {err}");
+        assert!(
+            !signed.page.contains("Signed in"),
+            "{what}: {}",
+            signed.page
+        );
+        assert!(signed.page.contains("failed"), "{what}: {}", signed.page);
+        assert_eq!(signed.page_status, 400, "{what}");
+        let stored = state.path().join("jrnle-audit").join("default.login.json");
+        assert!(!stored.exists(), "{what}: no login stored");
+    }
 }
 
 #[test]
 fn login_once_then_every_command_works_with_rotating_refresh_tokens() {
-    let ttl = Duration::from_millis(200);
-    let mut config = oauth_config(Some(ttl));
+    let mut config = oauth_config();
     if let Some(app) = config.oauth.as_mut() {
         app.rotate_refresh_tokens = true;
     }
-    let records = generate(12_000, 3);
+    let records = generate(40_000, 3);
     let sim = sim_with(&records, config);
+    sim.simulator.expire_sessions_after(Some(PER_SESSION));
     let state = tempfile::tempdir().unwrap();
     let o = login(&sim, state.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -300,15 +461,14 @@ fn login_once_then_every_command_works_with_rotating_refresh_tokens() {
             .env("XDG_STATE_HOME", state.path());
         cmd
     };
-    let before = sim.simulator.sessions_issued();
-    let started = Instant::now();
+    let before = usage(&sim);
     let o = run(run_with_login("export").args(["--since", "2000-01-01", "-vv"]));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     // Sessions from the stored login are renewed as they expire, too.
-    check_renewals(
-        sim.simulator.sessions_issued() - before,
-        started.elapsed(),
-        ttl,
+    let expiries = check_renewals(&sim, before);
+    assert!(
+        expiries >= 2,
+        "the sessions expired during the run: {expiries}"
     );
     assert_eq!(csv_ids(&stdout(&o)).len(), records.len());
     let mut seen = format!("{}{}", stderr(&o), stdout(&o));
@@ -319,6 +479,17 @@ fn login_once_then_every_command_works_with_rotating_refresh_tokens() {
     let said = stdout(&status);
     assert!(
         said.contains("stored login") && said.contains("works: yes"),
+        "{said}"
+    );
+    // The time in the tool's one format: UTC, milliseconds, Z.
+    let refreshed = said
+        .split("last refreshed ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap();
+    assert!(
+        chrono::NaiveDateTime::parse_from_str(refreshed, "%Y-%m-%dT%H:%M:%S%.3fZ").is_ok()
+            && refreshed.len() == "2026-01-01T00:00:00.000Z".len(),
         "{said}"
     );
     let refresh_token = |text: &str| {
@@ -360,9 +531,16 @@ fn login_once_then_every_command_works_with_rotating_refresh_tokens() {
         stderr(&o)
     );
     assert!(!stderr(&o).contains(&refresh_token(&first)));
-    // logout deletes it; then there is no credential.
+    // logout deletes it; then there is no credential, and the message says how to sign in.
     let o = run(bin().arg("logout").env("XDG_STATE_HOME", state.path()));
     assert_eq!(o.status.code(), Some(0));
     assert!(!token_file.exists());
-    assert_eq!(run(&mut run_with_login("count")).status.code(), Some(2));
+    let o = run(&mut run_with_login("count"));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("no credential") && err.contains("`jrnle-audit login`"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
