@@ -1,6 +1,7 @@
 //! The README and `docs/` against the binary: every command, subcommand, flag and environment
-//! variable they name exists in the CLI (read from the real binary's `--help`), and the
-//! README's exit-code table lists every code the binary can return.
+//! variable they name exists in the CLI (read from the real binary's `--help`), the README's
+//! exit-code table lists every code the binary can return, and `docs/record.md` lists the
+//! record's columns in their order.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -540,4 +541,20 @@ fn the_readme_is_a_short_guide_linking_every_page_of_docs() {
             );
         }
     }
+}
+
+#[test]
+fn the_record_page_lists_every_column_in_order() {
+    let text = std::fs::read_to_string(root().join("docs/record.md")).unwrap();
+    let section = text
+        .split("\n## ")
+        .find(|s| s.starts_with("Columns"))
+        .expect("docs/record.md has a Columns section");
+    let listed: Vec<&str> = section
+        .lines()
+        .filter_map(|l| l.strip_prefix('|'))
+        .filter_map(|l| l.split('|').next())
+        .flat_map(|cell| cell.split('`').skip(1).step_by(2))
+        .collect();
+    assert_eq!(listed, jrnle_audit::model::change::COLUMNS);
 }
