@@ -233,12 +233,16 @@ impl Objects {
             }
             set_old_value(&mut raw, object, zone);
         }
-        let entry = Entry::from_raw(&raw);
+        let mut entry = Entry::from_raw(&raw);
         if let Some((t, id)) = target(&entry) {
-            // The object picked is where it was picked; another is looked up by its id.
+            // The object picked is where it was picked; another is looked up by its id, and
+            // if it exists, its value is the entry's old value too: journal and state chain.
             let existing = match picked {
                 Some(i) => Some(self.by_type[t].remove(i)),
-                None => self.take(t, &id),
+                None => self.take(t, &id).inspect(|object| {
+                    set_old_value(&mut raw, object, zone);
+                    entry = Entry::from_raw(&raw);
+                }),
             };
             let mut object = match existing {
                 Some(object) => object,

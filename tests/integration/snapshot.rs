@@ -298,6 +298,9 @@ fn snapshot_and_journal_agree_on_a_tracked_field_at_run_granularity() {
     sync("200ms");
     ok(&mut snapshot(&sim, snaps.path(), &["--lag", "200ms"]));
     for _ in 0..8 {
+        // Changes between runs whatever rate the growth reaches on this machine; the sleep
+        // lets the 200 ms lag pass (wall-clock time, which a slow machine only lengthens).
+        sim.simulator.journal_now(40);
         std::thread::sleep(Duration::from_millis(400));
         ok(&mut snapshot(&sim, snaps.path(), &["--lag", "200ms"]));
         sync("200ms");
@@ -322,7 +325,14 @@ fn snapshot_and_journal_agree_on_a_tracked_field_at_run_granularity() {
     let mut previous: HashMap<String, DateTime<Utc>> = HashMap::new();
     let mut joined = 0;
     for (_, r) in records(snaps.path()) {
-        if r["field_name"] != "status" || r["change_type"] != "E" {
+        if r["field_name"] != "status" {
+            continue;
+        }
+        if r["change_type"] != "E" {
+            // Created (or deleted) since the baseline: the journal's changes that follow are
+            // compared from here.
+            let (obj, at) = (r["obj_id"].as_str().unwrap(), instant(&r["entry_date"]));
+            previous.insert(obj.to_string(), at);
             continue;
         }
         let obj = r["obj_id"].as_str().unwrap();
@@ -644,11 +654,25 @@ fn a_baseline_of_many_pages_completes_while_objects_keep_moving() {
     let sim = sim_with(&generate(30, 12), config);
     let dir = tempfile::tempdir().unwrap();
     let began = chrono::Utc::now();
-    ok(&mut snapshot(
-        &sim,
-        dir.path(),
-        &["--lag", "0s", "--max-concurrency", "2"],
-    ));
+    // Once the first page is read, the next pages' answers wait while 300 changes are made:
+    // objects surely move while the pages are read, however fast the baseline would be.
+    let pages = |sim: &SimHandle| task_requests(sim, 0).1;
+    sim.simulator
+        .hold_answers_where(|request| request.contains("/TASK/search?"));
+    sim.simulator.let_through(1);
+    let child = snapshot(&sim, dir.path(), &["--lag", "0s", "--max-concurrency", "2"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the first page read and the next held", || {
+        let held = sim.simulator.answers_held();
+        pages(&sim) >= 2 && held > 0 && sim.simulator.in_flight() == held
+    });
+    sim.simulator.journal_now(300);
+    sim.simulator.release_answers();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     sim.simulator.stop_growth();
     let history = history_of(&sim.simulator.object_history(), "TASK");
     let db = rusqlite::Connection::open(dir.path().join("snapshot-state.sqlite")).unwrap();
