@@ -558,3 +558,43 @@ fn the_record_page_lists_every_column_in_order() {
         .collect();
     assert_eq!(listed, jrnle_audit::model::change::COLUMNS);
 }
+
+/// The `.rs` files under `dir`.
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn messages_that_send_the_reader_to_a_readme_section_name_one_it_has() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let headings: Vec<&str> = readme
+        .lines()
+        .filter_map(|l| l.strip_prefix('#'))
+        .map(|l| l.trim_start_matches('#').trim())
+        .collect();
+    let mut files = Vec::new();
+    rust_files(&root().join("src"), &mut files);
+    let mut missing = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (i, _) in text.match_indices("README, \\\"") {
+            let rest = &text[i + "README, \\\"".len()..];
+            let section = &rest[..rest.find("\\\"").unwrap_or(rest.len())];
+            if !headings.contains(&section) {
+                missing.push(format!("{}: {section:?}", file.display()));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "messages name README sections it does not have:\n{}",
+        missing.join("\n")
+    );
+}
