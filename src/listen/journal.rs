@@ -5,7 +5,7 @@
 //! `{"arrived": <UTC ms>, "body": <the raw body, base64>}`; a line cut short by a crash was
 //! never acknowledged and is cut off when the journal is next opened.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -31,7 +31,7 @@ impl Writer {
     /// Open (or create) the journal, cut off a line a crash left unfinished, and start the
     /// writer thread.
     pub fn open(path: &Path) -> io::Result<Writer> {
-        let mut file = OpenOptions::new()
+        let mut file = crate::sync::files::private()
             .create(true)
             .read(true)
             .append(true)
@@ -183,7 +183,10 @@ pub fn quarantine(
     arrived: &DateTime<Utc>,
 ) -> io::Result<()> {
     let path: PathBuf = dir.join(crate::sync::QUARANTINE_FILE);
-    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+    let mut file = crate::sync::files::private()
+        .create(true)
+        .append(true)
+        .open(path)?;
     let body = base64::engine::general_purpose::STANDARD.encode(body);
     let mut line =
         serde_json::json!({"arrived": format_utc_ms(arrived), "reason": reason, "body": body})

@@ -102,6 +102,13 @@ impl StateDb {
     /// Open (or create) the database of `out_dir`.
     pub fn open(out_dir: &Path) -> Result<StateDb> {
         let path = out_dir.join(STATE_DB);
+        // Created private before SQLite opens it (SQLite would create it 0644 under the usual
+        // umask); its journal files take the database's mode.
+        crate::sync::files::private()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| Error::io(format!("cannot create {}", path.display()), e))?;
         let conn = Connection::open(&path).map_err(|e| db_error(&path, e))?;
         conn.execute_batch(
             "PRAGMA synchronous = FULL;

@@ -27,16 +27,23 @@ pub struct AtomicFile {
     unfinished: Unfinished,
 }
 
+/// Options that create a file readable by its owner only (mode 0600 on Unix): every file the
+/// tool creates holds tenant data (changes, names, deliveries, object states).
+pub fn private() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+}
+
 impl AtomicFile {
     pub fn create(path: &Path) -> Result<AtomicFile> {
         let partial = partial_path(path);
-        let mut options = OpenOptions::new();
+        let mut options = private();
         options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
         let file = options.open(&partial).map_err(|source| Error::Write {
             path: path.to_path_buf(),
             source,

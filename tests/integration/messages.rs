@@ -301,3 +301,64 @@ fn on_a_terminal_the_progress_line_shows_before_any_answer_and_is_cleared_before
         "the summary shares its line: {summary:?}"
     );
 }
+
+/// Each file directly in `dir` with its permission bits.
+fn modes(dir: &Path) -> Vec<(String, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_file())
+        .map(|e| {
+            let mode = e.metadata().unwrap().permissions().mode() & 0o777;
+            (e.file_name().to_string_lossy().into_owned(), mode)
+        })
+        .collect()
+}
+
+#[test]
+fn files_holding_tenant_data_are_readable_by_their_owner_only() {
+    let sim = sim(&demo_records());
+    // sync and snapshot out-dirs: data files, manifests, states (the SQLite state included).
+    let synced = tempfile::tempdir().unwrap();
+    ok(against(&sim, "sync")
+        .arg("--out-dir")
+        .arg(synced.path())
+        .args(["--since", "2020-01-01"]));
+    let snapped = tempfile::tempdir().unwrap();
+    ok(against(&sim, "snapshot")
+        .arg("--out-dir")
+        .arg(snapped.path())
+        .args(["--obj-code", "TASK", "--fields", "status"]));
+    // listen's delivery journal, created as it starts.
+    let heard = tempfile::tempdir().unwrap();
+    let mut listen = bin()
+        .args(["listen", "--bind", "127.0.0.1:0", "--out-dir"])
+        .arg(heard.path())
+        .env("WORKFRONT_EVENT_TOKEN", "a-token-for-the-mode-test")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    listening_on(&mut listen);
+    let listened = modes(heard.path());
+    let _ = listen.kill();
+    let _ = listen.wait();
+    let mut all = modes(synced.path());
+    all.extend(modes(snapped.path()));
+    assert!(
+        all.iter().any(|(n, _)| n == "snapshot-state.sqlite"),
+        "{all:?}"
+    );
+    assert!(
+        listened.iter().any(|(n, _)| n.ends_with(".journal")),
+        "{listened:?}"
+    );
+    all.extend(listened);
+    // The lock holds no data: its mode does not matter.
+    let open: Vec<_> = all
+        .iter()
+        .filter(|(n, mode)| !n.ends_with(".lock") && mode & 0o077 != 0)
+        .collect();
+    assert!(open.is_empty(), "readable by others: {open:?}");
+}
