@@ -1,7 +1,8 @@
 //! The README and `docs/` against the binary: every command, subcommand, flag and environment
 //! variable they name exists in the CLI (read from the real binary's `--help`), the README's
-//! exit-code table lists every code the binary can return, and `docs/record.md` lists the
-//! record's columns in their order.
+//! exit-code table lists every code the binary can return, `docs/record.md` lists the record's
+//! columns in their order, and the files and README sections the docs and messages point to
+//! are there.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -595,6 +596,39 @@ fn messages_that_send_the_reader_to_a_readme_section_name_one_it_has() {
     assert!(
         missing.is_empty(),
         "messages name README sections it does not have:\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn files_of_the_repository_the_docs_name_exist() {
+    let roots = [
+        "src/",
+        "tests/",
+        "benches/",
+        "fixtures/",
+        "docs/",
+        ".ci/",
+        "examples/",
+    ];
+    let mut missing = Vec::new();
+    for (doc, text) in documents() {
+        for (line, segment, kind) in segments(&text) {
+            if kind != Kind::Code {
+                continue;
+            }
+            for token in segment.split_whitespace() {
+                let token = token.trim_end_matches([',', ';', ')', ':']);
+                let named = roots.iter().any(|r| token.starts_with(r));
+                if named && !token.contains(['*', '<']) && !root().join(token).exists() {
+                    missing.push(format!("{}: {token}", at(&doc, line)));
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "the docs name files the repository does not have:\n{}",
         missing.join("\n")
     );
 }
