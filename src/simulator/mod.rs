@@ -185,13 +185,14 @@ impl Shared {
     }
 }
 
-/// Journal `n` entries, each carrying an instant up to `delay_ms` before now; unless `stop` is
-/// set, checked under the lock (then `false`).
+/// Journal `n` entries, each carrying an instant up to `delay_ms` before `at` (default now);
+/// unless `stop` is set, checked under the lock (then `false`).
 fn journal(
     shared: &Arc<Shared>,
     n: usize,
     generator: &mut generate::Generator,
     rng: &mut SplitMix64,
+    at: Option<chrono::DateTime<chrono::Utc>>,
     delay_ms: u64,
     stop: Option<&std::sync::atomic::AtomicBool>,
 ) -> bool {
@@ -200,7 +201,7 @@ fn journal(
     if stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
         return false;
     }
-    let now = chrono::Utc::now();
+    let now = at.unwrap_or_else(chrono::Utc::now);
     let mut fresh = Vec::new();
     let mut objects = shared.objects.write().unwrap_or_else(|e| e.into_inner());
     for _ in 0..n {
@@ -414,11 +415,21 @@ impl Simulator {
     /// for the matching subscriptions): a test's switch, for changes that happen when the test
     /// says rather than at a rate in wall-clock time.
     pub fn journal_now(&self, n: usize) {
+        self.journal(n, None);
+    }
+
+    /// As [`Simulator::journal_now`], the entries carrying the instant `at` (an entry's
+    /// instant can precede its commit, as growth's do by up to `Growth::max_delay`).
+    pub fn journal_at(&self, n: usize, at: chrono::DateTime<chrono::Utc>) {
+        self.journal(n, Some(at));
+    }
+
+    fn journal(&self, n: usize, at: Option<chrono::DateTime<chrono::Utc>>) {
         let shared = &self.shared;
         let _in_runtime = shared.runtime.get().map(|r| r.enter());
         let mut on_demand = shared.on_demand.lock().unwrap_or_else(|e| e.into_inner());
         let (generator, rng) = &mut *on_demand;
-        journal(shared, n, generator, rng, 1, None);
+        journal(shared, n, generator, rng, at, 1, None);
     }
 
     /// Append entries at the configured rate until the runtime ends or growth is stopped.
@@ -435,7 +446,15 @@ impl Simulator {
             let n = owed as usize;
             owed -= n as f64;
             let stop = &shared.growth_stopped;
-            if !journal(&shared, n, &mut generator, &mut rng, delay_ms, Some(stop)) {
+            if !journal(
+                &shared,
+                n,
+                &mut generator,
+                &mut rng,
+                None,
+                delay_ms,
+                Some(stop),
+            ) {
                 return;
             }
         }

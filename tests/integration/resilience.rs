@@ -225,36 +225,60 @@ fn entries_journaled_into_a_window_while_its_pages_are_fetched_never_hide_an_old
     // carrying an instant up to 15 s before it becomes visible, so new entries land among
     // those being paged. Answers take 20 to 220 ms, so pages come back out of order: a page
     // read after the one that follows it, with entries inserted before it in between, is the
-    // classic way offset paging loses a row.
+    // classic way offset paging loses a row. That hazard is also made to happen on purpose:
+    // the first page's answer waits until the second page has been answered and 500 entries
+    // have been journaled among the first page's, so the first page, read last, ends before
+    // the second begins.
     let (sim, now) = live_tenant(12_000, 18_000, 5);
     let since = now - chrono::Duration::minutes(10);
-    let mut gaps_seen = 0;
-    for _ in 0..5 {
-        let existing = sim.simulator.entries_snapshot();
-        assert!(
-            existing.len() > 8000,
-            "only {} entries to page",
-            existing.len()
-        );
-        let o = run(against(&sim, "export")
-            .args(["-v", "--format", "csv", "--max-concurrency", "4"])
-            .args(["--since", &since.to_rfc3339()]));
-        assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
-        let missing = missing_once_each(&existing, since, &stdout(&o));
-        assert_eq!(
-            missing,
-            0,
-            "{missing} of {} entries that existed before the export were not delivered",
-            existing.len()
-        );
-        if stderr(&o).contains("while its pages were read; reading on in order") {
-            gaps_seen += 1;
-            break;
-        }
-    }
+    let existing = sim.simulator.entries_snapshot();
+    assert!(
+        existing.len() > 8000,
+        "only {} entries to page",
+        existing.len()
+    );
+    let first_page = |request: &str| {
+        request.contains("/JRNLE/search?")
+            && (request.contains("%24%24FIRST=0&") || request.ends_with("%24%24FIRST=0"))
+    };
+    let later_page = move |request: &String| {
+        request.contains("/JRNLE/search?")
+            && request.contains("%24%24FIRST=")
+            && !first_page(request)
+    };
+    sim.simulator.hold_answers_where(first_page);
+    let child = against(&sim, "export")
+        .args(["-v", "--format", "csv", "--max-concurrency", "4"])
+        .args(["--since", &since.to_rfc3339()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the first page held and a later one answered", || {
+        let held = sim.simulator.answers_held();
+        let later = sim.simulator.request_log().iter().any(later_page);
+        held == 1 && later && sim.simulator.in_flight() == held
+    });
+    let oldest = existing.iter().filter_map(|(_, when)| *when).min().unwrap();
+    sim.simulator
+        .journal_at(500, oldest + chrono::Duration::milliseconds(1));
+    sim.simulator.release_answers();
+    let o = child.wait_with_output().unwrap();
     sim.simulator.stop_growth();
-    // The runs must have met the hazard this test is about, not just been lucky.
-    assert!(gaps_seen > 0, "no page ever came back out of order");
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    let missing = missing_once_each(&existing, since, &stdout(&o));
+    assert_eq!(
+        missing,
+        0,
+        "{missing} of {} entries that existed before the export were not delivered",
+        existing.len()
+    );
+    // The run met the hazard this test is about.
+    assert!(
+        stderr(&o).contains("while its pages were read; reading on in order"),
+        "the first page, read last, did not end before the second: {}",
+        stderr(&o)
+    );
 }
 
 #[test]
