@@ -17,7 +17,9 @@ use crate::model::sanitize::sanitize_json;
 use crate::rng::SplitMix64;
 use crate::workfront::object::{Convert, ObjectType};
 use crate::workfront::query::{Params, encode};
-use crate::workfront::retry::{RetryPolicy, jitter_source, parse_retry_after, retryable_status};
+use crate::workfront::retry::{
+    RetryPolicy, jitter_source, parse_retry_after, refused_wait, retryable_status,
+};
 use crate::workfront::transport::Transport;
 
 /// Workfront's CDN refuses URIs over 8,892 bytes (API notes §1). Past this length the same
@@ -116,7 +118,8 @@ pub struct Failure {
     pub error: Error,
     pub retryable: bool,
     pub retry_after: Option<Duration>,
-    /// The host refused the connection: retried only briefly (see [`REFUSED_FOR`]).
+    /// The host refused the connection: retried only briefly (see
+    /// [`crate::workfront::retry::REFUSED_FOR`]).
     pub refused: bool,
 }
 
@@ -137,10 +140,6 @@ impl Failure {
 /// after every renewal (a refresh that gives sessions Workfront does not accept) still ends
 /// the run, with exit 3, after this many renewals.
 const RENEWALS_PER_REQUEST: u32 = 3;
-
-/// Refused connections are retried for this long at most (a server restarting comes back in
-/// seconds; one that is not there never does), not for the whole retry budget.
-pub const REFUSED_FOR: Duration = Duration::from_secs(5);
 
 impl Client {
     /// A client for `tenant`'s API `api_version`, sending the credential `auth` gives on
@@ -299,7 +298,7 @@ impl Client {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let response = request.send().await.map_err(|e| Error::Network {
                 path: path.to_string(),
-                message: Transport::of(&e).describe(&e, self.base.host_str().unwrap_or("")),
+                message: Transport::of(&e).describe(&e, &self.authority()),
             })?;
             let status = response.status().as_u16();
             let location = response
@@ -396,27 +395,39 @@ impl Client {
                     continue;
                 }
             }
-            if failure.refused && self.refused_too_often(&mut refused) {
-                return Err(gave_up(failure.error, retry + 1));
-            }
+            // How long this request's connections have been refused, if this one was.
+            let refused_for = failure.refused.then(|| self.note_refused(&mut refused));
             if !failure.retryable {
                 return Err(self.name_the_credential(failure.error));
             }
             retry += 1;
-            self.wait_to_retry(retry, started, failure).await?;
+            self.wait_to_retry(retry, started, refused_for, failure)
+                .await?;
         }
     }
 
     /// Wait before retry number `retry` (backoff with jitter, or `Retry-After`), or give up
-    /// with the failure's error when the policy says so.
-    async fn wait_to_retry(&self, retry: u32, started: Instant, failure: Failure) -> Result<()> {
+    /// with the failure's error when the policy says so. After a refused connection the wait
+    /// is cut to the refusal deadline (`refused_for` since the first refusal), past which
+    /// nothing is tried again.
+    async fn wait_to_retry(
+        &self,
+        retry: u32,
+        started: Instant,
+        refused_for: Option<Duration>,
+        failure: Failure,
+    ) -> Result<()> {
         self.retries
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let jitter = self.jitter.lock().unwrap_or_else(|e| e.into_inner()).unit();
-        let Some(wait) = self
+        let wait = self
             .retry
             .delay(retry, started.elapsed(), failure.retry_after, jitter)
-        else {
+            .and_then(|wait| match refused_for {
+                Some(since) => refused_wait(since, wait),
+                None => Some(wait),
+            });
+        let Some(wait) = wait else {
             return Err(gave_up(failure.error, retry));
         };
         console::verbose(format!(
@@ -429,10 +440,20 @@ impl Client {
         Ok(())
     }
 
-    /// Note a refused connection; whether connections have been refused too long to try
-    /// again. The first refusal of a run is said once on stderr (a server restarting comes
-    /// back; a wrong address does not, and the user should not wait in silence).
-    fn refused_too_often(&self, refused: &mut Option<Instant>) -> bool {
+    /// The tenant's host, with its port when the URL gives one, for messages: "refused by
+    /// 127.0.0.1" says less than "refused by 127.0.0.1:8443" when the port is the mistake.
+    fn authority(&self) -> String {
+        let host = self.base.host_str().unwrap_or("the tenant");
+        match self.base.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        }
+    }
+
+    /// Note a refused connection; how long since this request's first refusal. The first
+    /// refusal of a run is said once on stderr (a server restarting comes back; a wrong
+    /// address does not, and the user should not wait in silence).
+    fn note_refused(&self, refused: &mut Option<Instant>) -> Duration {
         let since = *refused.get_or_insert_with(Instant::now);
         if !self
             .said_refused
@@ -440,10 +461,10 @@ impl Client {
         {
             console::warn(format!(
                 "retrying: connection refused by {}",
-                self.base.host_str().unwrap_or("the tenant")
+                self.authority()
             ));
         }
-        since.elapsed() > REFUSED_FOR
+        since.elapsed()
     }
 
     /// A refused credential (401) names which one it was, by kind and source, never its value.
@@ -519,7 +540,7 @@ impl Client {
                 self.http.request(Method::POST, url).form(&form),
             )
         };
-        let host = self.base.host_str().unwrap_or("the tenant").to_string();
+        let host = self.authority();
         let network = |e: reqwest::Error| {
             let what = Transport::of(&e);
             let error = Error::Network {

@@ -163,7 +163,7 @@ fn exit_4_when_the_api_fails_or_cannot_be_reached() {
     assert_eq!(o.status.code(), Some(4), "{err}");
     assert!(o.stdout.is_empty());
     assert_eq!(
-        err.matches("retrying: connection refused by 127.0.0.1")
+        err.matches(&format!("retrying: connection refused by 127.0.0.1:{port}"))
             .count(),
         1,
         "{err}"
@@ -171,7 +171,9 @@ fn exit_4_when_the_api_fails_or_cannot_be_reached() {
     let last = err.lines().last().unwrap();
     assert!(
         last.starts_with("jrnle-audit: error: ")
-            && last.contains("connection refused by 127.0.0.1: check --url or WORKFRONT_URL")
+            && last.contains(&format!(
+                "connection refused by 127.0.0.1:{port}: check --url or WORKFRONT_URL"
+            ))
             && last.contains("(gave up after "),
         "{last}"
     );
