@@ -1,4 +1,4 @@
-//! The normalized change record (a contract: see the README): its columns, its cells, and
+//! The normalized change record (a contract: see docs/record.md): its columns, its cells, and
 //! the source it came from. How a raw record becomes one is in [`crate::normalize`].
 
 use std::borrow::Cow;
