@@ -237,7 +237,9 @@ fn runs_killed_at_random_moments_lose_and_duplicate_nothing() {
     };
     let sim = sim_with(&generate(3000, 77), config);
     let dir = tempfile::tempdir().unwrap();
+    // 5 entries before each run, whatever rate the growth reaches on this machine.
     let run_once = || {
+        sim.simulator.journal_now(5);
         let mut cmd = against(&sim, "sync");
         cmd.arg("--out-dir")
             .arg(dir.path())
@@ -247,6 +249,16 @@ fn runs_killed_at_random_moments_lose_and_duplicate_nothing() {
     };
     kill_at_random_moments(run_once, 20261128, 400);
     sim.simulator.stop_growth();
+    // Entries dated just before the last committed window's end, journaled now: late on
+    // purpose, so the final runs' lookback surely has something to catch.
+    let committed_to: chrono::DateTime<chrono::Utc> =
+        manifests(dir.path()).last().unwrap()["window"]["to"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+    sim.simulator
+        .journal_at(5, committed_to - chrono::Duration::milliseconds(1));
     // Every entry is visible 2 s after its instant; then two clean runs catch up.
     std::thread::sleep(Duration::from_millis(2300));
     for _ in 0..2 {
