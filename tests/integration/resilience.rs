@@ -291,9 +291,22 @@ fn a_range_cut_at_its_quantiles_on_a_live_tenant_loses_and_repeats_nothing() {
     let (sim, now) = live_tenant(n, 40_000, 6);
     let since = now - chrono::Duration::minutes(10);
     let existing = sim.simulator.entries_snapshot();
-    let o = run(against(&sim, "export")
+    // The searches' answers wait until 300 more entries have been journaled into the range:
+    // entries surely arrive during the export, whatever the growth managed meanwhile.
+    sim.simulator
+        .hold_answers_where(|request| request.contains("/JRNLE/search?"));
+    let child = against(&sim, "export")
         .args(["--format", "csv", "--max-concurrency", "4"])
-        .args(["--since", &since.to_rfc3339()]));
+        .args(["--since", &since.to_rfc3339()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("a search held", || sim.simulator.answers_held() > 0);
+    sim.simulator
+        .journal_at(300, now - chrono::Duration::seconds(1));
+    sim.simulator.release_answers();
+    let o = child.wait_with_output().unwrap();
     sim.simulator.stop_growth();
     assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
     let got = csv_ids(&stdout(&o));
