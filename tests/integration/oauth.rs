@@ -203,11 +203,11 @@ fn each_misconfiguration_fails_with_one_line_and_writes_nothing() {
         assert!(err.contains(says), "{vars:?}: {err}");
         assert_eq!(err.trim().lines().count(), 1, "{err}");
         // A key file's problem names the file and the variable that names it.
-        if let [("WORKFRONT_PRIVATE_KEY_FILE", file)] = vars.as_slice() {
-            if code == 2 {
-                assert!(err.contains(file), "{err}");
-                assert!(err.contains("(WORKFRONT_PRIVATE_KEY_FILE)"), "{err}");
-            }
+        if let [("WORKFRONT_PRIVATE_KEY_FILE", file)] = vars.as_slice()
+            && code == 2
+        {
+            assert!(err.contains(file), "{err}");
+            assert!(err.contains("(WORKFRONT_PRIVATE_KEY_FILE)"), "{err}");
         }
         assert!(!out.exists(), "{vars:?}: nothing written");
     }
