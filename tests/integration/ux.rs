@@ -233,10 +233,24 @@ fn fields_lists_what_has_entries_per_object_type() {
 #[test]
 fn a_field_without_entries_is_warned_about_not_silently_empty() {
     let sim = sim(&demo_records());
-    let o = run(against(&sim, "export").args(["--field", "Status", "--field", "status"]));
+    let o = run(against(&sim, "export").args([
+        "--field",
+        "Status",
+        "--field",
+        "nosuchfield",
+        "--field",
+        "status",
+    ]));
     assert_eq!(o.status.code(), Some(0));
     let err = stderr(&o);
+    // A case slip is told the tenant's spelling; a field with no entries in any spelling may
+    // not be tracked.
     assert!(err.contains("no entries for --field \"Status\""), "{err}");
+    assert!(err.contains("did you mean --field status?"), "{err}");
+    assert!(
+        err.contains("no entries for --field \"nosuchfield\""),
+        "{err}"
+    );
     assert!(err.contains("may not be tracked"), "{err}");
     assert!(!err.contains("--field \"status\""), "{err}");
     assert!(csv_ids(&stdout(&o)).len() > 1);
