@@ -12,7 +12,15 @@ const LAYERS: [(&str, &[&str]); 5] = [
     ("src/input.rs", &["input", "model", "error"]),
     (
         "src/simulator",
-        &["simulator", "model", "input", "error", "rng", "secret"],
+        &[
+            "simulator",
+            "model",
+            "input",
+            "error",
+            "rng",
+            "secret",
+            "crypto",
+        ],
     ),
     (
         "src/workfront",
@@ -24,9 +32,10 @@ const LAYERS: [(&str, &[&str]); 5] = [
             "rng",
             "auth",
             "secret",
+            "crypto",
         ],
     ),
-    ("src/auth", &["auth", "error", "secret"]),
+    ("src/auth", &["auth", "error", "secret", "crypto"]),
 ];
 
 fn sources(dir: &Path) -> Vec<PathBuf> {
