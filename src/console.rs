@@ -196,6 +196,10 @@ mod tests {
         assert_eq!(eta_text(100, Some(1000), Some((s(10), 100))), "1m 30s");
         // The planning before the first page does not count: the rate is since then.
         assert_eq!(eta_text(600, Some(1000), Some((s(4), 400))), "4s");
-        assert_eq!(eta_text(100, Some(100_000), Some((s(10), 100))), "2h 46m");
+        // 5% of a million at 50 a second: 950,000 left take 5 h 16 m 40 s.
+        assert_eq!(
+            eta_text(50_000, Some(1_000_000), Some((s(1000), 50_000))),
+            "5h 16m"
+        );
     }
 }
