@@ -103,7 +103,11 @@ fn bad_profiles_are_refused_clearly() {
             "b",
             "no profile \"b\"",
         ),
-        ("[profiles.a\n", "a", "is not valid TOML"),
+        (
+            "[profiles.a\n",
+            "a",
+            "line 1, table [profiles.a: unclosed table",
+        ),
         (
             "[profiles.a]\nurl = \"https://x\"\napi_key_env = \"A\"\nbearer_token_env = \"B\"\n",
             "a",
