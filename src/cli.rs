@@ -62,7 +62,8 @@ pub enum Command {
                           --fields <NAMES>"
     )]
     Snapshot(SnapshotArgs),
-    /// Check an out-dir of sync: every file against its manifest, the hash chain, the windows.
+    /// Check an out-dir of sync, snapshot or listen: every file against its manifest, the
+    /// hash chain, the windows, a snapshot's state.
     Verify(VerifyArgs),
     /// Receive Workfront event-subscription deliveries and keep their field changes as
     /// evidence, as sync does: acknowledged only once on disk, committed every --rotate.
@@ -170,7 +171,7 @@ pub struct StatusArgs {
 
 const REPORT_HELP: &str = "Examples:
   the evidence of a sync series, verified:
-    jrnle-audit report /srv/audit/status -o status-report.html --tz America/Denver
+    jrnle-audit report /srv/audit/status -o report.html --tz America/Denver
   files written by export:
     jrnle-audit report changes.csv -o report.html --title 'Q3 status changes'
   straight from a query (the same flags and guarantees as export):
@@ -481,11 +482,10 @@ Examples:
 const SYNC_HELP: &str = "\
 Examples:
   crontab, every hour (--since places the first run; later runs go on from the
-  last one):
-    0 * * * * jrnle-audit sync --out-dir /srv/audit/status --field status \\
-        --since 2025-01-01
+  last one; a crontab line cannot be continued):
+    0 * * * * jrnle-audit sync --out-dir /srv/audit --since 2025-01-01
   check the evidence:
-    jrnle-audit verify /srv/audit/status";
+    jrnle-audit verify /srv/audit";
 
 /// `sync --since`: unlike export's, it only places the start of a series.
 const SYNC_SINCE_HELP: &str = "Where the series starts, needed by the first run (and by \
@@ -494,12 +494,11 @@ const SYNC_SINCE_HELP: &str = "Where the series starts, needed by the first run 
 
 const SNAPSHOT_HELP: &str = "\
 Examples:
-  crontab, every hour (the first run stores the baseline and writes no change):
-    0 * * * * jrnle-audit snapshot --out-dir /srv/audit/tasks \\
-        --obj-code TASK --fields status,percentComplete,DE:Risk
-  nightly, also finding deleted objects:
-    30 2 * * * jrnle-audit snapshot --out-dir /srv/audit/tasks \\
-        --obj-code TASK --fields status,percentComplete,DE:Risk --detect-deletes
+  every hour, e.g. from cron (the first run stores the baseline and writes no
+  change):
+    jrnle-audit snapshot --out-dir /srv/audit/tasks --obj-code TASK \\
+        --fields status,percentComplete,DE:Risk
+  nightly, also finding deleted objects: the same with --detect-deletes
   check the evidence and the state:
     jrnle-audit verify /srv/audit/tasks";
 

@@ -102,10 +102,15 @@ pub fn progress_bar(what: &str) -> indicatif::ProgressBar {
     // No length until the counts are in: an empty bar, not a full one at 0/0.
     let bar = indicatif::ProgressBar::with_draw_target(
         None,
-        indicatif::ProgressDrawTarget::stderr_with_hz(10),
+        indicatif::ProgressDrawTarget::term_like_with_hz(
+            Box::new(Narrow(::console::Term::stderr())),
+            10,
+        ),
     );
+    // At most 76 columns with seven-digit counts, so it fits an 80-column terminal with room
+    // for the `^C` a terminal echoes: a line that wraps cannot be taken off the screen whole.
     let template =
-        format!("{{spinner}} [{{bar:30}}] {{human_pos}}/{{human_len}} {what} {{rate}} ETA {{eta}}");
+        format!("{{spinner}} [{{bar:20}}] {{human_pos}}/{{human_len}} {what} {{rate}} ETA {{eta}}");
     if let Ok(style) = indicatif::ProgressStyle::with_template(&template) {
         // A whole number of entries a second, with the bar's thousands separators.
         let style = style.with_key(
@@ -139,6 +144,46 @@ pub fn progress_bar(what: &str) -> indicatif::ProgressBar {
     bar.enable_steady_tick(Duration::from_millis(100));
     *ACTIVE.lock().unwrap_or_else(|e| e.into_inner()) = Some(bar.clone());
     bar
+}
+
+/// stderr, said to be two columns narrower than it is. indicatif pads the bar's line to the
+/// terminal's width, which leaves the cursor in the last column; the `^C` a terminal echoes
+/// on Ctrl-C then wraps onto a new line, and clearing that line left the bar on screen above
+/// the interrupt message. Two columns spare, the echo stays on the bar's line.
+#[derive(Debug)]
+struct Narrow(::console::Term);
+
+impl indicatif::TermLike for Narrow {
+    fn width(&self) -> u16 {
+        self.0.size().1.saturating_sub(2).max(1)
+    }
+    fn height(&self) -> u16 {
+        self.0.size().0
+    }
+    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_up(n)
+    }
+    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_down(n)
+    }
+    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_right(n)
+    }
+    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_left(n)
+    }
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        self.0.write_line(s)
+    }
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        self.0.write_str(s)
+    }
+    fn clear_line(&self) -> std::io::Result<()> {
+        self.0.clear_line()
+    }
+    fn flush(&self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }
 
 /// How long a rate must be measured, and over how much of the work, before an ETA is given.

@@ -121,7 +121,7 @@ fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
 pub fn load(path: &Path, name: &str) -> Result<Profile> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Error::usage(format!(
-            "profile {name:?}: cannot read the config file {}: {e}; create it or pass --config <PATH>",
+            "profile {name:?}: cannot read the config file {}: {e}; create it, or name the right file with --config <PATH>",
             path.display()
         ))
     })?;

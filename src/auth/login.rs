@@ -365,14 +365,21 @@ impl RefreshSession {
                     path,
                     status,
                     message,
-                } => Error::Auth {
-                    path,
-                    status,
-                    message: format!(
-                        "{message}: the stored login is no longer accepted; run `jrnle-audit \
-                         login` again"
-                    ),
-                },
+                } => {
+                    // A refused client (the app's ID or secret) is not fixed by signing in
+                    // again with the same secret: say which to check.
+                    let fix = if message.to_ascii_lowercase().contains("client credentials") {
+                        "check the Web Application's client ID and secret (WORKFRONT_CLIENT_ID \
+                         and WORKFRONT_CLIENT_SECRET, or the profile's)"
+                    } else {
+                        "the stored login is no longer accepted; run `jrnle-audit login` again"
+                    };
+                    Error::Auth {
+                        path,
+                        status,
+                        message: format!("{message}: {fix}"),
+                    }
+                }
                 other => other,
             })?;
         if let Some(rotated) = tokens.refresh {

@@ -32,7 +32,7 @@ pub fn run(args: ListenArgs) -> Result<()> {
         )));
     }
     let token = token(&args.auth_token_env)?;
-    let rotate = crate::config::parse_duration("--rotate", &args.rotate)?;
+    let rotate = crate::config::parse_duration("rotate", &args.rotate)?;
     // One writer of the out-dir at a time, as for sync; the kernel releases it however the
     // process ends.
     let _lock = crate::sync::lock::DirLock::open_out_dir(&args.out_dir)?;

@@ -143,13 +143,27 @@ impl Format {
             None if UNWRITTEN.contains(&ext.as_str()) => Err(format!(
                 "no format writes .{ext} files: name the output .csv, .json, .ndjson or .xlsx"
             )),
-            None if COMPRESSED.contains(&ext.as_str()) => Err(format!(
-                "{} ends in .{ext}, but jrnle-audit does not compress what it writes: \
-                 compress it through a pipe instead (e.g. `jrnle-audit export ... | gzip > \
-                 out.{}.gz`), or drop the .{ext}",
-                output.display(),
-                written.extension()
-            )),
+            None if COMPRESSED.contains(&ext.as_str()) => {
+                // The compressor that writes this suffix, for the example.
+                let (tool, suffix) = match ext.as_str() {
+                    "bz2" => ("bzip2", "bz2"),
+                    "xz" => ("xz", "xz"),
+                    "zst" => ("zstd", "zst"),
+                    "lz4" => ("lz4", "lz4"),
+                    "br" => ("brotli", "br"),
+                    _ => ("gzip", "gz"),
+                };
+                let stem = output
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| format!("out.{}", written.extension()));
+                Err(format!(
+                    "{} ends in .{ext}, but jrnle-audit does not compress what it writes: \
+                     compress it through a pipe instead (e.g. `jrnle-audit export ... | {tool} \
+                     > {stem}.{suffix}`), or drop the .{ext}",
+                    output.display(),
+                ))
+            }
             _ => Ok(()),
         }
     }

@@ -22,6 +22,17 @@ fn command_paths() -> Vec<Vec<String>> {
 
 #[test]
 fn no_help_line_is_longer_than_80_columns_at_columns_80() {
+    // The detector itself.
+    assert!(is_continued_crontab_line(
+        "    0 * * * * jrnle-audit sync --out-dir x \\"
+    ));
+    assert!(is_continued_crontab_line("    @hourly jrnle-audit sync \\"));
+    assert!(!is_continued_crontab_line(
+        "    jrnle-audit sync --out-dir x \\"
+    ));
+    assert!(!is_continued_crontab_line(
+        "    0 * * * * jrnle-audit sync --out-dir x"
+    ));
     let mut long = Vec::new();
     let paths = command_paths();
     assert!(paths.len() > 15, "{paths:?}");
@@ -39,6 +50,13 @@ fn no_help_line_is_longer_than_80_columns_at_columns_80() {
             for line in text.lines().filter(|l| l.chars().count() > 80) {
                 long.push(format!("{} {flag}: {line}", path.join(" ")));
             }
+            // A crontab line cannot be continued: an example of one must fit on its line.
+            for line in text.lines().filter(|l| is_continued_crontab_line(l)) {
+                long.push(format!(
+                    "{} {flag}: a continued crontab line: {line}",
+                    path.join(" ")
+                ));
+            }
         }
     }
     assert!(
@@ -46,6 +64,18 @@ fn no_help_line_is_longer_than_80_columns_at_columns_80() {
         "lines over 80 columns:\n{}",
         long.join("\n")
     );
+}
+
+/// `0 * * * * jrnle-audit ... \`: a crontab entry (five time fields or `@hourly`-style)
+/// ending in a shell continuation.
+fn is_continued_crontab_line(line: &str) -> bool {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let schedule = words.first().is_some_and(|w| w.starts_with('@'))
+        || (words.len() > 5
+            && words[..5]
+                .iter()
+                .all(|w| w.chars().all(|c| c.is_ascii_digit() || "*/,-".contains(c))));
+    schedule && line.contains("jrnle-audit") && line.trim_end().ends_with('\\')
 }
 
 #[test]

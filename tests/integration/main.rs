@@ -27,6 +27,7 @@ mod snapshot;
 mod subscriptions;
 mod summary;
 mod sync;
+mod terminal;
 mod tidy;
 mod util;
 mod ux;

@@ -474,6 +474,15 @@ fn login_once_then_every_command_works_with_rotating_refresh_tokens() {
     let mut seen = format!("{}{}", stderr(&o), stdout(&o));
     let second = read();
     assert_ne!(first, second, "the rotated refresh token was stored");
+    // A wrong client secret is not fixed by signing in again: the message says what to check.
+    let o = run(run_with_login("count").env("WORKFRONT_CLIENT_SECRET", "wrong"));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("check the Web Application's client ID and secret")
+            && !stderr(&o).contains("login` again"),
+        "{}",
+        stderr(&o)
+    );
     let status = run(run_with_login("auth").arg("status"));
     assert_eq!(status.status.code(), Some(0), "{}", stderr(&status));
     let said = stdout(&status);
