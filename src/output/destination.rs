@@ -106,6 +106,9 @@ impl Destination {
                         path: path.clone(),
                         source,
                     })?;
+                // Locked while this run writes it, so another run writing the same name sees
+                // it is live and leaves it alone (the OS drops the lock when a run dies).
+                let _ = tmp.as_file().try_lock();
                 let unfinished = Unfinished::new(tmp.path());
                 Ok(Output::File {
                     out: BufWriter::with_capacity(256 * 1024, tmp),
@@ -237,15 +240,27 @@ fn remove_stale_temporaries(dir: &Path, name: &str) {
         else {
             continue;
         };
-        // tempfile's random part: six letters and digits.
+        // tempfile's random part: six letters and digits; and no live writer (a run writing
+        // the same name now holds its lock).
         if middle.len() == 6
             && middle.bytes().all(|b| b.is_ascii_alphanumeric())
+            && !written_now(&entry.path())
             && std::fs::remove_file(entry.path()).is_ok()
         {
             console::note(format!(
                 "removed {file}, the unfinished output of an interrupted run"
             ));
         }
+    }
+}
+
+/// Whether another run is writing the temporary file `path` now: it holds the file's lock.
+fn written_now(path: &Path) -> bool {
+    match File::open(path).map(|f| f.try_lock()) {
+        Ok(Ok(())) => false,
+        Ok(Err(std::fs::TryLockError::WouldBlock)) => true,
+        // Locks not supported, or the file went away: leave it, it is not ours to judge.
+        Ok(Err(_)) | Err(_) => true,
     }
 }
 

@@ -285,3 +285,38 @@ fn a_duration_without_a_unit_names_its_flag_once() {
         "{line}"
     );
 }
+
+#[test]
+fn two_exports_to_one_output_leave_each_others_temporary_file_alone() {
+    let records = jrnle_audit::simulator::generate::generate(5_000, 9);
+    let (slow, fast) = (sim(&records), sim(&records));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("same.csv");
+    // The first export is under way (its temporary file written, its answers held) ...
+    slow.simulator.hold_answers();
+    let first = against(&slow, "export")
+        .arg("-o")
+        .arg(&out)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the first export's temporary file", || {
+        entries(dir.path()) == 1 && slow.simulator.answers_held() > 0
+    });
+    // ... when a second writes the same name from start to end.
+    let second = run(against(&fast, "export").arg("-o").arg(&out));
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    assert!(
+        !stderr(&second).contains("unfinished output"),
+        "the live file was taken for an interrupted run's: {}",
+        stderr(&second)
+    );
+    slow.simulator.release_answers();
+    let first = first.wait_with_output().unwrap();
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert_eq!(entries(dir.path()), 1);
+    assert_eq!(
+        csv_ids(&std::fs::read_to_string(&out).unwrap()).len(),
+        5_000
+    );
+}
