@@ -62,7 +62,8 @@ impl ChangeSource for SavedRecords {
         async move {
             super::whole_only(range, "saved records")?;
             let mut n = 0;
-            for (name, reader) in self.inputs.drain(..) {
+            for (name, mut reader) in self.inputs.drain(..) {
+                refuse_own_output(&name, &mut reader)?;
                 n += for_each_record(reader, &name, |raw| {
                     let (record, anomalies) = normalize(raw);
                     to.take(record, anomalies)
@@ -72,6 +73,24 @@ impl ChangeSource for SavedRecords {
         }
         .boxed_local()
     }
+}
+
+/// A file this tool wrote holds normalized records (`entry_date`, `field_name`), not JRNLE's
+/// (`entryDate`, `fieldName`): read as raw records it would give empty rows, each a data
+/// warning, and exit 0. Judged from the start of the input (what is buffered of it).
+fn refuse_own_output(name: &str, reader: &mut Box<dyn BufRead>) -> Result<()> {
+    let start = reader
+        .fill_buf()
+        .map_err(|e| Error::usage(format!("cannot read {name}: {e}")))?;
+    let has = |key: &[u8]| start.windows(key.len()).any(|w| w == key);
+    if has(b"\"entry_date\"") && has(b"\"field_name\"") && !has(b"\"entryDate\"") {
+        return Err(Error::usage(format!(
+            "{name} holds records jrnle-audit wrote (entry_date, field_name), not raw JRNLE \
+             records as Workfront answers them: they are normalized already; `jrnle-audit \
+             report {name} -o report.html` reads them"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -85,3 +85,24 @@ fn bad_input_fails_with_exit_2_and_writes_nothing() {
     assert!(stderr(&o).contains("cannot read /nonexistent/raw.json"));
     assert!(o.stdout.is_empty());
 }
+
+#[test]
+fn a_file_this_tool_wrote_is_refused_with_a_pointer_to_report() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["own.json", "own.ndjson"] {
+        let own = dir.path().join(name);
+        ok(bin().args(["export", "--demo", "-q", "-o"]).arg(&own));
+        let out = dir.path().join(format!("{name}.csv"));
+        let o = run(bin().arg("normalize").arg(&own).arg("-o").arg(&out));
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("holds records jrnle-audit wrote") && err.contains("jrnle-audit report"),
+            "{err}"
+        );
+        assert!(!out.exists());
+    }
+    // Raw records still read, also when they carry more fields than the tool's.
+    ok(bin().args(["normalize", "-q"]).arg(fixture("demo.json")));
+}
