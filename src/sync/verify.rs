@@ -5,6 +5,8 @@
 use std::collections::HashSet;
 use std::path::Path;
 
+use chrono::{DateTime, Utc};
+
 use crate::error::Result;
 use crate::output::Format;
 
@@ -70,9 +72,51 @@ pub fn verify(dir: &Path, state_path: Option<&Path>) -> Result<Report> {
     Ok(report)
 }
 
+/// How much later than the verifying machine's clock a manifest may say it was written: the
+/// evidence may be checked on another machine, whose clock differs a little.
+const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+
+/// How far a window may end after its manifest's `written_at` (none but the milliseconds two
+/// commits in one millisecond can put between them: `listen` moves a window on by 1 ms).
+const WINDOW_PAST_WRITTEN: chrono::Duration = chrono::Duration::seconds(1);
+
+/// A manifest's dates against each other and the clock: a run collects only what has
+/// happened, so its window ends before it was written, and it was written in the past. A
+/// window ending in 2099 would otherwise stop every later run silently ("nothing to do").
+fn check_dates(c: &Committed, now: DateTime<Utc>, p: &mut Vec<String>) {
+    let m = &c.manifest;
+    let Some(written) = crate::model::date::parse_timestamp(&m.written_at) else {
+        p.push(format!(
+            "{}: unreadable written_at {:?}",
+            c.name, m.written_at
+        ));
+        return;
+    };
+    let written = written.with_timezone(&Utc);
+    if m.window_to()
+        .is_some_and(|to| to > written + WINDOW_PAST_WRITTEN)
+    {
+        p.push(format!(
+            "{}: its window ends at {}, after it was written ({}): a run cannot collect the \
+             future (edited?)",
+            c.name, m.window.to, m.written_at
+        ));
+    }
+    if written > now + CLOCK_SKEW {
+        p.push(format!(
+            "{}: written at {}, later than now ({}): the manifest was edited, or the clock \
+             that wrote it was wrong",
+            c.name,
+            m.written_at,
+            crate::model::date::format_utc_ms(&now)
+        ));
+    }
+}
+
 /// A manifest on its own: its name, its window and the data file name the window gives.
 fn check_manifest(c: &Committed, p: &mut Vec<String>) {
     let m = &c.manifest;
+    check_dates(c, Utc::now(), p);
     if c.name != format!("{}{MANIFEST_SUFFIX}", m.data_file.name) {
         p.push(format!(
             "{}: names data file {}, not the one its own name says",
@@ -143,8 +187,10 @@ pub(super) fn check_link(previous: Option<&Committed>, c: &Committed, p: &mut Ve
 /// `listen`, its range of the delivery journal).
 pub fn check_head(dir: &Path, chain: &[Committed], problems: &mut Vec<String>) {
     let mut previous = None;
+    let now = Utc::now();
     for c in chain {
         check_link(previous, c, problems);
+        check_dates(c, now, problems);
         previous = Some(c);
     }
     if let Some(head) = chain.last() {

@@ -560,3 +560,37 @@ fn a_new_series_delivers_its_filters_history_from_since() {
         stdout(&o)
     );
 }
+
+/// Rewrite the newest manifest's `written_at` and keep the state file in step with it, as
+/// someone who can write the out-dir could: the chain and the files stay consistent.
+fn redate_newest_manifest(dir: &Path, written_at: &str) {
+    use sha2::Digest;
+    let [_, manifest] = newest_pair(dir);
+    let mut m: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&manifest).unwrap()).unwrap();
+    m["written_at"] = written_at.into();
+    let bytes = serde_json::to_vec_pretty(&m).unwrap();
+    fs::write(&manifest, &bytes).unwrap();
+    let state = dir.join(".jrnle-sync-state.json");
+    let mut s: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&state).unwrap()).unwrap();
+    let sha: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    s["last_manifest_sha256"] = sha.into();
+    fs::write(&state, serde_json::to_vec_pretty(&s).unwrap()).unwrap();
+}
+
+#[test]
+fn a_manifest_dated_in_the_future_or_before_its_window_ends_is_caught_and_stops_sync() {
+    for (written_at, needle) in [
+        ("2099-01-01T00:00:00.000Z", "later than now"),
+        ("2000-01-01T00:00:00.000Z", "after it was written"),
+    ] {
+        let (dir, _, sim) = evidence_and_its_tenant();
+        redate_newest_manifest(dir.path(), written_at);
+        assert_caught(dir.path(), needle);
+        assert_sync_refused(&sim, dir.path(), &[], needle);
+    }
+}
