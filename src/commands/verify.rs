@@ -30,6 +30,10 @@ pub fn run(args: VerifyArgs) -> Result<()> {
             dir: args.dir.display().to_string(),
         });
     }
+    // Interrupted runs' leftovers: said on their own lines, not altered evidence (exit 0).
+    for left in &found.interrupted {
+        console::finding(format!("verify: interrupted run: {left}"));
+    }
     if found.problems.is_empty() && args.summary.json() {
         return Ok(());
     }
@@ -42,8 +46,16 @@ pub fn run(args: VerifyArgs) -> Result<()> {
             ),
             _ => String::new(),
         };
+        let left = match found.interrupted.len() {
+            0 => String::new(),
+            n => format!(
+                " ({} left by an interrupted run, above: the next run completes or removes {})",
+                console::plural(n as u64, "thing", "things"),
+                if n == 1 { "it" } else { "them" }
+            ),
+        };
         println!(
-            "{}: intact: {}, {}{span}, hash chain and data files verified",
+            "{}: intact: {}, {}{span}, hash chain and data files verified{left}",
             args.dir.display(),
             console::plural(found.manifests as u64, "manifest", "manifests"),
             console::plural(found.rows, "entry", "entries")
@@ -79,6 +91,7 @@ fn print_json(args: &VerifyArgs, found: &Report, no_series: bool) -> Result<()> 
         "windows": {"from": found.first_from, "to": found.last_to},
         "newest_series_from": found.series_from,
         "problems": problems,
+        "interrupted": found.interrupted,
     });
     Destination::Stdout.write_with(|w| writeln!(w, "{value}"))
 }

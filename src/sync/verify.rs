@@ -30,6 +30,10 @@ pub struct Report {
     /// Where the newest series starts.
     pub series_from: Option<String>,
     pub problems: Vec<String>,
+    /// What a run killed before its commit was complete left (a data file with no manifest
+    /// yet, a snapshot transaction unfinished or committed without its manifest file): not
+    /// altered evidence; the next run completes or removes it. Said, not counted as problems.
+    pub interrupted: Vec<String>,
 }
 
 /// Check `dir`. `state_path` is the state file to compare with (the default one in `dir` when
@@ -61,8 +65,8 @@ pub fn verify(dir: &Path, state_path: Option<&Path>) -> Result<Report> {
         .iter()
         .find(|c| c.manifest.series == report.series)
         .map(|c| c.manifest.window.from.clone());
-    check_unaccounted(&names, &chain, &mut report.problems);
-    check_snapshot_state(dir, &chain, &mut report.problems)?;
+    check_unaccounted(&names, &chain, &mut report);
+    check_snapshot_state(dir, &chain, &mut report)?;
     let default_state = dir.join(STATE_FILE);
     check_state(
         state_path.unwrap_or(&default_state),
@@ -247,7 +251,7 @@ fn check_journal(dir: &Path, c: &Committed, p: &mut Vec<String>) {
 }
 
 /// Files that no manifest accounts for (added by hand).
-fn check_unaccounted(names: &[String], chain: &[Committed], p: &mut Vec<String>) {
+fn check_unaccounted(names: &[String], chain: &[Committed], report: &mut Report) {
     let mut accounted: HashSet<&str> = [LOCK_FILE, STATE_FILE].into_iter().collect();
     if chain.iter().any(|c| c.manifest.deliveries.is_some()) {
         accounted.extend([JOURNAL_FILE, QUARANTINE_FILE]);
@@ -262,9 +266,33 @@ fn check_unaccounted(names: &[String], chain: &[Committed], p: &mut Vec<String>)
         accounted.insert(&c.name);
         accounted.insert(&c.manifest.data_file.name);
     }
+    // The data file of the window after the newest manifest's, which a run renames into place
+    // just before it writes that window's manifest: what a kill between the two leaves, and
+    // what the next run removes (or, for a snapshot, completes) before it starts.
+    let next = chain.last().and_then(|c| {
+        let to = c.manifest.window_to()?;
+        Some(format!(
+            "{}{}-",
+            super::manifest::file_prefix(c.manifest.series),
+            super::manifest::compact(&to)
+        ))
+    });
     for name in names {
-        if !accounted.contains(name.as_str()) && !name.ends_with(PARTIAL_SUFFIX) {
-            p.push(format!("{name}: not part of any manifest (added by hand?)"));
+        if accounted.contains(name.as_str()) || name.ends_with(PARTIAL_SUFFIX) {
+            continue;
+        }
+        if next
+            .as_deref()
+            .is_some_and(|n| name.starts_with(n) && !name.ends_with(MANIFEST_SUFFIX))
+        {
+            report.interrupted.push(format!(
+                "{name}: the data file of a run interrupted before its manifest was written; \
+                 the next run completes or removes it"
+            ));
+        } else {
+            report
+                .problems
+                .push(format!("{name}: not part of any manifest (added by hand?)"));
         }
     }
 }
@@ -272,7 +300,8 @@ fn check_unaccounted(names: &[String], chain: &[Committed], p: &mut Vec<String>)
 /// A snapshot out-dir's state database against the newest manifest: it records that manifest
 /// as its last commit, and its rows sum to the digest and count the manifest recorded. (Only
 /// the newest state exists; earlier ones are in the chain of data files.)
-fn check_snapshot_state(dir: &Path, chain: &[Committed], p: &mut Vec<String>) -> Result<()> {
+fn check_snapshot_state(dir: &Path, chain: &[Committed], report: &mut Report) -> Result<()> {
+    let p = &mut report.problems;
     let snapshot = chain.last().and_then(|c| c.manifest.snapshot.as_ref());
     if snapshot.is_none() && !chain.is_empty() {
         return Ok(());
@@ -281,9 +310,12 @@ fn check_snapshot_state(dir: &Path, chain: &[Committed], p: &mut Vec<String>) ->
     // back (by the next snapshot run), the database file may hold changes never committed.
     let journal = dir.join(format!("{STATE_DB}-journal"));
     if std::fs::metadata(&journal).is_ok_and(|m| m.len() > 0) {
-        p.push(format!(
-            "{STATE_DB}: an interrupted snapshot run left its transaction unfinished \
-             ({STATE_DB}-journal): the next snapshot run rolls it back; verify again after it"
+        // Not altered evidence; but the state cannot be read until it is rolled back, so it
+        // is said to be unchecked.
+        report.interrupted.push(format!(
+            "{STATE_DB}: a snapshot run was interrupted and left its transaction unfinished \
+             ({STATE_DB}-journal), so the state was not checked: the next snapshot run rolls \
+             it back; verify again after it"
         ));
         return Ok(());
     }
@@ -309,6 +341,16 @@ fn check_snapshot_state(dir: &Path, chain: &[Committed], p: &mut Vec<String>) ->
     };
     match db.committed_manifest()? {
         Some(m) if m.name == head.name && sha256_hex(&m.bytes) == head.sha256 => {}
+        // Committed with the next manifest (chained to the newest), killed before that
+        // manifest's file was written: the next run writes it from the database.
+        Some(m) if rolls_forward(&m.bytes, head) => {
+            report.interrupted.push(format!(
+                "{STATE_DB}: a snapshot run committed {} but was interrupted before writing \
+                 its file; the next snapshot run writes it",
+                m.name
+            ));
+            return Ok(());
+        }
         Some(m) => p.push(format!(
             "{STATE_DB}: records {} as its last commit, not the newest manifest {}: the state \
              or the evidence was replaced or edited",
@@ -328,6 +370,15 @@ fn check_snapshot_state(dir: &Path, chain: &[Committed], p: &mut Vec<String>) ->
         ));
     }
     Ok(())
+}
+
+/// Whether manifest `bytes` (committed in a snapshot's database) come right after `head` in
+/// its chain.
+fn rolls_forward(bytes: &[u8], head: &Committed) -> bool {
+    serde_json::from_slice::<super::manifest::Manifest>(bytes).is_ok_and(|m| {
+        m.previous_manifest_sha256.as_deref() == Some(head.sha256.as_str())
+            && m.window.from == head.manifest.window.to
+    })
 }
 
 /// The state file's record of the newest manifest, when there is a state file.

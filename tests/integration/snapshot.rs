@@ -448,16 +448,24 @@ fn the_baseline_then_other_fields_are_refused_and_altered_state_is_found() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("another --out-dir"), "{}", stderr(&o));
     ok(bin().arg("verify").arg(dir.path()));
-    // What a run killed in its transaction leaves: SQLite's rollback journal. Verify says the
-    // state cannot be read as committed until the next run rolls it back.
+    // What a run killed in its transaction leaves: SQLite's rollback journal. An interrupted
+    // run is not altered evidence (exit 0), but verify says the state was not checked until
+    // the next run rolls it back.
     let journal = dir.path().join("snapshot-state.sqlite-journal");
     std::fs::write(&journal, [0u8; 512]).unwrap();
     let o = run(bin().arg("verify").arg(dir.path()));
-    assert_eq!(o.status.code(), Some(5));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("transaction unfinished"),
+        stderr(&o).contains("interrupted run")
+            && stderr(&o).contains("transaction unfinished")
+            && stderr(&o).contains("the state was not checked"),
         "{}",
         stderr(&o)
+    );
+    assert!(
+        stdout(&o).contains("left by an interrupted run"),
+        "{}",
+        stdout(&o)
     );
     std::thread::sleep(Duration::from_millis(5));
     ok(&mut snapshot(&sim, dir.path(), &["--lag", "0s"]));
@@ -800,6 +808,16 @@ fn the_next_run_writes_the_manifest_a_killed_run_committed() {
         .unwrap();
     let bytes = std::fs::read(&newest).unwrap();
     std::fs::remove_file(&newest).unwrap();
+    // Before the next run: an interrupted run, not altered evidence (its data file and its
+    // commit both said so).
+    let o = run(bin().arg("verify").arg(dir.path()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("interrupted before writing its file")
+            && stderr(&o).contains("interrupted before its manifest was written"),
+        "{}",
+        stderr(&o)
+    );
     std::thread::sleep(Duration::from_millis(5));
     let o = run(&mut snapshot(&sim, dir.path(), &["--lag", "0s"]));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

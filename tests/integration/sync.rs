@@ -594,3 +594,58 @@ fn a_manifest_dated_in_the_future_or_before_its_window_ends_is_caught_and_stops_
         assert_sync_refused(&sim, dir.path(), &[], needle);
     }
 }
+
+/// What a kill between a data file's rename and its manifest leaves: verify says an
+/// interrupted run left it (exit 0, not altered evidence), and the next run removes it and
+/// delivers that window again.
+#[test]
+fn a_run_killed_before_its_manifest_is_an_interrupted_run_not_tampering() {
+    let (dir, names, sim) = evidence_and_its_tenant();
+    let before: usize = committed_ids(dir.path()).values().sum();
+    // The newest run, as a kill just before its manifest leaves it: the data file in place,
+    // no manifest, the state file still at the run before.
+    let [_, manifest] = newest_pair(dir.path());
+    let previous_state = {
+        let m = manifests(dir.path());
+        let third = dir.path().join(format!("{}.manifest.json", names[2]));
+        let bytes = fs::read(&third).unwrap();
+        assert_eq!(m.len(), 4);
+        use sha2::Digest;
+        let sha: String = sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        (format!("{}.manifest.json", names[2]), sha)
+    };
+    fs::remove_file(&manifest).unwrap();
+    let state = dir.path().join(".jrnle-sync-state.json");
+    let mut s: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&state).unwrap()).unwrap();
+    s["last_manifest"] = previous_state.0.into();
+    s["last_manifest_sha256"] = previous_state.1.into();
+    s["watermark"] = manifests(dir.path())[2]["window"]["to"].clone();
+    fs::write(&state, serde_json::to_vec_pretty(&s).unwrap()).unwrap();
+    let o = verify(dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("interrupted run: {}", names[3])),
+        "{}",
+        stderr(&o)
+    );
+    // Anything else unlisted is still altered evidence.
+    fs::write(
+        dir.path().join("jrnle-19990101T000000.000Z-x.ndjson"),
+        "{}\n",
+    )
+    .unwrap();
+    assert_caught(dir.path(), "added by hand");
+    fs::remove_file(dir.path().join("jrnle-19990101T000000.000Z-x.ndjson")).unwrap();
+    // The next run removes the leftover and delivers its window again: nothing lost or twice.
+    ok(&mut sync(&sim, dir.path()));
+    let o = verify(dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("interrupted"), "{}", stderr(&o));
+    let after = committed_ids(dir.path());
+    assert!(after.values().all(|&n| n == 1), "an entry delivered twice");
+    assert!(after.values().sum::<usize>() >= before);
+}
