@@ -249,10 +249,13 @@ fn from_manifests(ev: &mut Evidence, first: &Committed, last: &Committed, runs: 
         ("--change-type", &q.change_types[..]),
     ]);
     ev.asked_fields = q.fields.clone();
-    ev.window = Some((
-        first.manifest.window.from.clone(),
-        last.manifest.window.to.clone(),
-    ));
+    // A snapshot's baseline records no change: its window is all that came before it (from
+    // 1970 without --since), so the history, and its gaps, start where the baseline ended.
+    let start = match &first.manifest.snapshot {
+        Some(run) if run.baseline => &first.manifest.window.to,
+        _ => &first.manifest.window.from,
+    };
+    ev.window = Some((start.clone(), last.manifest.window.to.clone()));
     ev.extracted = Some(format!(
         "{}, from {} to {}",
         crate::console::plural(runs as u64, "run", "runs"),

@@ -470,12 +470,27 @@ fn the_baseline_then_other_fields_are_refused_and_altered_state_is_found() {
     std::thread::sleep(Duration::from_millis(5));
     ok(&mut snapshot(&sim, dir.path(), &["--lag", "0s"]));
     ok(bin().arg("verify").arg(dir.path()));
+    // Changes after the baseline, for the report's timeline.
+    sim.simulator.edit_oldest("TASK", 20);
+    std::thread::sleep(Duration::from_millis(5));
+    ok(&mut snapshot(&sim, dir.path(), &["--lag", "0s"]));
     // The report says what a snapshot is and what it cannot show, not the journal's caveats.
     let out = tempfile::tempdir().unwrap();
     let html = out.path().join("report.html");
     ok(bin().arg("report").arg(dir.path()).arg("-o").arg(&html));
     let text = std::fs::read_to_string(&html).unwrap();
     assert!(text.contains("snapshot out-dir"), "{text}");
+    // The history starts where the baseline ended, not at the baseline's open start (1970),
+    // which made thousands of "weeks without entries".
+    let chart = text
+        .split("Changes per ")
+        .nth(1)
+        .map(|t| t.split(';').next().unwrap_or_default())
+        .expect("a time chart");
+    assert!(
+        !chart.contains("1970"),
+        "the report counts from 1970: {chart}"
+    );
     assert!(text.contains("only the last is named"));
     assert!(!text.contains("Workfront journals only tracked fields"));
     let db = rusqlite::Connection::open(dir.path().join("snapshot-state.sqlite")).unwrap();
