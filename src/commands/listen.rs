@@ -35,7 +35,8 @@ pub fn run(args: ListenArgs) -> Result<()> {
     let rotate = crate::config::parse_duration("rotate", &args.rotate)?;
     // One writer of the out-dir at a time, as for sync; the kernel releases it however the
     // process ends.
-    let _lock = crate::sync::lock::DirLock::open_out_dir(&args.out_dir)?;
+    let mut lock = crate::sync::lock::DirLock::open_out_dir(&args.out_dir)?;
+    lock.keep();
     let config = Config {
         target: Target::new(args.out_dir.clone(), args.format, !args.no_formula_guard),
         token,

@@ -88,7 +88,7 @@ pub async fn run(
     now: DateTime<Utc>,
     progress: indicatif::ProgressBar,
 ) -> Result<Option<Outcome>> {
-    let _lock = DirLock::open_out_dir(&plan.out_dir)?;
+    let mut lock = DirLock::open_out_dir(&plan.out_dir)?;
     let mut db = StateDb::open(&plan.out_dir)?;
     roll_forward(plan, &db)?;
     let start = where_it_stands(plan, &db)?;
@@ -119,6 +119,8 @@ pub async fn run(
             return Err(e);
         }
     };
+    // Committed: the out-dir and its lock file stay.
+    lock.keep();
     Ok(Some(Outcome {
         manifest,
         tally,

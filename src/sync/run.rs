@@ -86,7 +86,7 @@ impl SyncPlan {
 /// Everything before the network: lock, cleanup, where the series stands. Holding the
 /// returned lock keeps other runs out until the run ends.
 pub struct Prepared {
-    _lock: DirLock,
+    lock: DirLock,
     chain: Vec<Committed>,
     from: DateTime<Utc>,
     series_start: DateTime<Utc>,
@@ -114,7 +114,7 @@ pub fn prepare(plan: &SyncPlan, now: DateTime<Utc>) -> Result<Option<(Prepared, 
     }
     Ok(Some((
         Prepared {
-            _lock: lock,
+            lock,
             chain,
             from,
             series_start,
@@ -294,7 +294,7 @@ fn describe_difference(old: &SeriesQuery, new: &SeriesQuery) -> String {
 /// before it.
 pub async fn run(
     plan: &SyncPlan,
-    prepared: Prepared,
+    mut prepared: Prepared,
     to: DateTime<Utc>,
     source: &mut dyn ChangeSource,
 ) -> Result<Outcome> {
@@ -339,7 +339,9 @@ pub async fn run(
         file.abandon();
         return Err(e);
     }
-    // The data file first, then the manifest: the manifest's arrival is the commit.
+    // The data file first, then the manifest: the manifest's arrival is the commit. From
+    // here the out-dir holds this run's evidence: it and its lock file stay.
+    prepared.lock.keep();
     let (size, sha256) = file.commit()?;
     let manifest = Manifest {
         row_count: done.written,

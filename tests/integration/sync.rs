@@ -649,3 +649,35 @@ fn a_run_killed_before_its_manifest_is_an_interrupted_run_not_tampering() {
     assert!(after.values().all(|&n| n == 1), "an entry delivered twice");
     assert!(after.values().sum::<usize>() >= before);
 }
+
+/// A first run refused (no --since; a filter that matches nothing) leaves the out-dir as it
+/// found it: not created when it was missing, empty (no lock file) when it was empty.
+#[test]
+fn a_refused_first_run_leaves_the_out_dir_as_it_found_it() {
+    let sim = sim(&demo_records());
+    let parent = tempfile::tempdir().unwrap();
+    let missing = parent.path().join("audit");
+    let empty = tempfile::tempdir().unwrap();
+    for (extra, needle) in [
+        (&[][..], "the first sync needs --since"),
+        (
+            &["--since", SINCE, "--field", "Staus"][..],
+            "matches nothing",
+        ),
+    ] {
+        for dir in [&missing, &empty.path().to_path_buf()] {
+            let o = run(against(&sim, "sync").arg("--out-dir").arg(dir).args(extra));
+            assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+            assert!(stderr(&o).contains(needle), "{}", stderr(&o));
+        }
+        assert!(!missing.exists(), "{needle}: the out-dir was created");
+        assert_eq!(
+            fs::read_dir(empty.path()).unwrap().count(),
+            0,
+            "{needle}: something was left in the out-dir"
+        );
+    }
+    // A run that commits keeps them.
+    ok(&mut sync(&sim, &missing));
+    assert!(missing.join(".jrnle-sync.lock").exists());
+}
