@@ -22,8 +22,8 @@ use crate::source::snapshot::{Mode, SnapshotSource, Tally};
 use crate::sync::files::{AtomicFile, write_atomic};
 use crate::sync::lock::DirLock;
 use crate::sync::manifest::{
-    Committed, DataFile, Manifest, SeriesQuery, SnapshotRun, Window, data_file_name, load_chain,
-    manifest_name, sha256_hex,
+    Committed, DataFile, Manifest, SeriesKind, SeriesQuery, SnapshotRun, Window, data_file_name,
+    load_chain, manifest_name, sha256_hex,
 };
 use crate::sync::verify::check_head;
 use crate::workfront::client::Client;
@@ -89,6 +89,8 @@ pub async fn run(
     progress: indicatif::ProgressBar,
 ) -> Result<Option<Outcome>> {
     let mut lock = DirLock::open_out_dir(&plan.out_dir)?;
+    // Before the state database is created: nothing of a snapshot in another kind's out-dir.
+    crate::sync::manifest::refuse_other_kind(&plan.out_dir, SeriesKind::Snapshot)?;
     let mut db = StateDb::open(&plan.out_dir)?;
     roll_forward(plan, &db)?;
     let start = where_it_stands(plan, &db)?;

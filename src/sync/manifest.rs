@@ -235,6 +235,56 @@ pub fn manifest_name(data_file: &str) -> String {
     format!("{data_file}{MANIFEST_SUFFIX}")
 }
 
+/// Which runner writes a series: each out-dir holds one kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeriesKind {
+    Sync,
+    Snapshot,
+    Listen,
+}
+
+impl SeriesKind {
+    /// The kind a manifest's own sections say.
+    pub fn of(m: &Manifest) -> SeriesKind {
+        match (&m.snapshot, &m.deliveries) {
+            (Some(_), _) => SeriesKind::Snapshot,
+            (None, Some(_)) => SeriesKind::Listen,
+            (None, None) => SeriesKind::Sync,
+        }
+    }
+
+    fn command(self) -> &'static str {
+        match self {
+            SeriesKind::Sync => "sync",
+            SeriesKind::Snapshot => "snapshot",
+            SeriesKind::Listen => "listen",
+        }
+    }
+}
+
+/// Refuse, before anything is created, an out-dir whose series another kind of run wrote
+/// (exit 2: the wrong directory was given, nothing is wrong with the evidence).
+pub fn refuse_other_kind(dir: &Path, runner: SeriesKind) -> Result<()> {
+    if !dir.is_dir() {
+        return Ok(());
+    }
+    let Some(head) = load_chain(dir)?.pop() else {
+        return Ok(());
+    };
+    let kind = SeriesKind::of(&head.manifest);
+    if kind == runner {
+        return Ok(());
+    }
+    Err(Error::usage(format!(
+        "{} holds a series that {} wrote, not {}: give {} an --out-dir of its own; nothing \
+         was written",
+        dir.display(),
+        kind.command(),
+        runner.command(),
+        runner.command()
+    )))
+}
+
 /// Every manifest in `dir`, in name (= time) order. A manifest that cannot be read is an
 /// error here; `verify` reports it as a problem instead.
 pub fn load_chain(dir: &Path) -> Result<Vec<Committed>> {

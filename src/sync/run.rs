@@ -96,6 +96,7 @@ pub struct Prepared {
 
 pub fn prepare(plan: &SyncPlan, now: DateTime<Utc>) -> Result<Option<(Prepared, DateTime<Utc>)>> {
     let lock = DirLock::open_out_dir(&plan.out_dir)?;
+    super::manifest::refuse_other_kind(&plan.out_dir, super::manifest::SeriesKind::Sync)?;
     let chain = load_chain(&plan.out_dir)?;
     check_state(plan, &chain)?;
     let (from, series_start, series) = where_the_series_stands(plan, &chain)?;

@@ -681,3 +681,59 @@ fn a_refused_first_run_leaves_the_out_dir_as_it_found_it() {
     ok(&mut sync(&sim, &missing));
     assert!(missing.join(".jrnle-sync.lock").exists());
 }
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// An out-dir holds one kind of series: snapshot, listen or sync given another kind's out-dir
+/// refuse with exit 2 before creating anything (a state database, a delivery journal).
+#[test]
+fn another_kinds_out_dir_is_refused_before_anything_is_created() {
+    let sim = sim(&demo_records());
+    let synced = tempfile::tempdir().unwrap();
+    ok(&mut sync(&sim, synced.path()));
+    let before = listing(synced.path());
+    let o = run(against(&sim, "snapshot")
+        .arg("--out-dir")
+        .arg(synced.path())
+        .args(["--obj-code", "TASK", "--fields", "status"]));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("holds a series that sync wrote, not snapshot"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(listing(synced.path()), before);
+    let o = run(bin()
+        .args(["listen", "--out-dir"])
+        .arg(synced.path())
+        .env("WORKFRONT_EVENT_TOKEN", "a-token"));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("holds a series that sync wrote, not listen"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(listing(synced.path()), before);
+    // And the other way round.
+    let snapped = tempfile::tempdir().unwrap();
+    ok(against(&sim, "snapshot")
+        .arg("--out-dir")
+        .arg(snapped.path())
+        .args(["--obj-code", "TASK", "--fields", "status"]));
+    let before = listing(snapped.path());
+    let o = run(&mut sync(&sim, snapped.path()));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("holds a series that snapshot wrote, not sync"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(listing(snapped.path()), before);
+}
