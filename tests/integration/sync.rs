@@ -737,3 +737,24 @@ fn another_kinds_out_dir_is_refused_before_anything_is_created() {
     );
     assert_eq!(listing(snapped.path()), before);
 }
+
+/// A --state that cannot be written is refused before anything is created (it used to commit
+/// and then fail every run with exit 1).
+#[test]
+fn a_state_path_that_cannot_be_written_is_refused_before_anything() {
+    let sim = sim(&demo_records());
+    let parent = tempfile::tempdir().unwrap();
+    let out = parent.path().join("audit");
+    for (state, needle) in [
+        (
+            parent.path().join("nodir").join("state.json"),
+            "does not exist",
+        ),
+        (parent.path().to_path_buf(), "is a directory"),
+    ] {
+        let o = run(sync(&sim, &out).arg("--state").arg(&state));
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{}", stderr(&o));
+        assert!(!out.exists(), "the out-dir was created");
+    }
+}
