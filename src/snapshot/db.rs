@@ -91,11 +91,33 @@ impl std::fmt::Debug for StateDb {
     }
 }
 
+/// A database error by its kind: a damaged or replaced state is evidence not intact (exit 5),
+/// a database another process holds says so (exit 1), anything else is an I/O error (exit 1).
 fn db_error(path: &Path, e: rusqlite::Error) -> Error {
-    Error::io(
-        format!("snapshot state {}", path.display()),
-        std::io::Error::other(e.to_string()),
-    )
+    use rusqlite::ErrorCode;
+    let code = e.sqlite_error_code();
+    match code {
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => Error::Verify {
+            dir: path
+                .parent()
+                .map_or_else(String::new, |d| d.display().to_string()),
+            problems: vec![format!(
+                "{}: {e}: the snapshot state was damaged or replaced",
+                path.display()
+            )],
+        },
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Error::io(
+            format!(
+                "snapshot state {}: another process holds it (is a copy of it open?)",
+                path.display()
+            ),
+            std::io::Error::other(e.to_string()),
+        ),
+        _ => Error::io(
+            format!("snapshot state {}", path.display()),
+            std::io::Error::other(e.to_string()),
+        ),
+    }
 }
 
 impl StateDb {

@@ -845,3 +845,31 @@ fn the_next_run_writes_the_manifest_a_killed_run_committed() {
     assert_eq!(manifests(dir.path()).len(), 3);
     ok(bin().arg("verify").arg(dir.path()));
 }
+
+/// A state database that is damaged or is not a database at all is evidence not intact: exit
+/// 5 from snapshot and from verify (it was exit 1, as an I/O error).
+#[test]
+fn a_damaged_state_database_is_exit_5_everywhere() {
+    let sim = sim(&generate(30, 14));
+    for damage in [
+        |path: &Path| {
+            // Pages overwritten past the header.
+            let mut bytes = std::fs::read(path).unwrap();
+            let end = bytes.len().min(4096);
+            for b in &mut bytes[100..end] {
+                *b = 0x5a;
+            }
+            std::fs::write(path, bytes).unwrap();
+        },
+        |path: &Path| std::fs::write(path, "not a database at all").unwrap(),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        ok(&mut snapshot(&sim, dir.path(), &["--lag", "0s"]));
+        damage(&dir.path().join("snapshot-state.sqlite"));
+        let o = run(&mut snapshot(&sim, dir.path(), &["--lag", "0s"]));
+        assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+        assert!(stderr(&o).contains("damaged or replaced"), "{}", stderr(&o));
+        let o = run(bin().arg("verify").arg(dir.path()));
+        assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    }
+}
