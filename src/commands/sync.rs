@@ -15,29 +15,7 @@ pub fn run(args: SyncArgs) -> Result<()> {
             "sync takes no --until: each window ends at now minus --lag",
         ));
     }
-    // A --state the run could not write would fail every run after its commit (exit 1):
-    // refused before anything is touched.
-    if let Some(state) = &args.state {
-        let dir = match state.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => std::path::Path::new("."),
-        };
-        if !dir.is_dir() {
-            return Err(Error::usage(format!(
-                "--state {}: the directory {} does not exist: create it or choose another \
-                 --state",
-                state.display(),
-                dir.display()
-            )));
-        }
-        if state.is_dir() {
-            return Err(Error::usage(format!(
-                "--state {} is a directory: give a file name, e.g. {}",
-                state.display(),
-                state.join("state.json").display()
-            )));
-        }
-    }
+    check_state_path(args.state.as_deref())?;
     let settings = Settings::resolve(&args.connection, &args.filters)?;
     let (tenant_url, api_version) = settings.tenant();
     let plan = SyncPlan {
@@ -99,5 +77,32 @@ pub fn run(args: SyncArgs) -> Result<()> {
         outcome.window.to,
         console::plural(outcome.rows, "entry", "entries")
     ));
+    Ok(())
+}
+
+/// A --state the run could not write would fail every run after its commit (exit 1):
+/// refused before anything is touched.
+fn check_state_path(state: Option<&std::path::Path>) -> Result<()> {
+    let Some(state) = state else {
+        return Ok(());
+    };
+    let dir = match state.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::usage(format!(
+            "--state {}: the directory {} does not exist: create it or choose another --state",
+            state.display(),
+            dir.display()
+        )));
+    }
+    if state.is_dir() {
+        return Err(Error::usage(format!(
+            "--state {} is a directory: give a file name, e.g. {}",
+            state.display(),
+            state.join("state.json").display()
+        )));
+    }
     Ok(())
 }
