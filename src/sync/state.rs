@@ -21,13 +21,20 @@ pub struct State {
 
 pub fn load(path: &Path) -> Result<Option<State>> {
     match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-            Error::usage(format!(
-                "the state file {} is not valid ({e}): remove it and sync recovers from the \
+        // A state file that does not read is evidence not as it was written (exit 5, as
+        // `verify` says of any altered file), not a usage mistake.
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::Verify {
+                dir: path
+                    .parent()
+                    .map_or_else(String::new, |d| d.display().to_string()),
+                problems: vec![format!(
+                    "the state file {} is not valid ({e}): remove it and sync recovers from the \
                  newest manifest",
-                path.display()
-            ))
-        }),
+                    path.display()
+                )],
+            }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io(format!("cannot read {}", path.display()), e)),
     }

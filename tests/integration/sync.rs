@@ -758,3 +758,16 @@ fn a_state_path_that_cannot_be_written_is_refused_before_anything() {
         assert!(!out.exists(), "the out-dir was created");
     }
 }
+
+/// A state file that does not read is evidence not as written: exit 5 from sync and verify
+/// alike (sync said exit 2, as for a usage mistake).
+#[test]
+fn a_state_file_that_does_not_read_is_exit_5_from_sync_and_verify() {
+    let (dir, _, sim) = evidence_and_its_tenant();
+    fs::write(dir.path().join(".jrnle-sync-state.json"), "{garbage").unwrap();
+    let o = run(&mut sync(&sim, dir.path()));
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is not valid"), "{}", stderr(&o));
+    let o = verify(dir.path());
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+}
