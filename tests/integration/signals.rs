@@ -2,21 +2,11 @@
 //! is removed by the next run.
 
 use std::fs;
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 use jrnle_audit::simulator::generate::generate;
 
 use crate::util::*;
-
-fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
 
 #[test]
 fn a_signal_during_export_removes_the_temporary_file_and_exits_128_plus_the_signal() {

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use jrnle_audit::simulator::generate::generate;
 use jrnle_audit::simulator::{Growth, SimConfig, SimHandle};
+use jrnle_audit::sync::manifest::sha256_hex;
 
 use crate::util::*;
 
@@ -564,7 +565,6 @@ fn a_new_series_delivers_its_filters_history_from_since() {
 /// Rewrite the newest manifest's `written_at` and keep the state file in step with it, as
 /// someone who can write the out-dir could: the chain and the files stay consistent.
 fn redate_newest_manifest(dir: &Path, written_at: &str) {
-    use sha2::Digest;
     let [_, manifest] = newest_pair(dir);
     let mut m: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(&manifest).unwrap()).unwrap();
@@ -574,11 +574,7 @@ fn redate_newest_manifest(dir: &Path, written_at: &str) {
     let state = dir.join(".jrnle-sync-state.json");
     let mut s: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(&state).unwrap()).unwrap();
-    let sha: String = sha2::Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    s["last_manifest_sha256"] = sha.into();
+    s["last_manifest_sha256"] = sha256_hex(&bytes).into();
     fs::write(&state, serde_json::to_vec_pretty(&s).unwrap()).unwrap();
 }
 
@@ -610,12 +606,7 @@ fn a_run_killed_before_its_manifest_is_an_interrupted_run_not_tampering() {
         let third = dir.path().join(format!("{}.manifest.json", names[2]));
         let bytes = fs::read(&third).unwrap();
         assert_eq!(m.len(), 4);
-        use sha2::Digest;
-        let sha: String = sha2::Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        (format!("{}.manifest.json", names[2]), sha)
+        (format!("{}.manifest.json", names[2]), sha256_hex(&bytes))
     };
     fs::remove_file(&manifest).unwrap();
     let state = dir.path().join(".jrnle-sync-state.json");
@@ -682,15 +673,6 @@ fn a_refused_first_run_leaves_the_out_dir_as_it_found_it() {
     assert!(missing.join(".jrnle-sync.lock").exists());
 }
 
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 /// An out-dir holds one kind of series: snapshot, listen or sync given another kind's out-dir
 /// refuse with exit 2 before creating anything (a state database, a delivery journal).
 #[test]
@@ -698,7 +680,7 @@ fn another_kinds_out_dir_is_refused_before_anything_is_created() {
     let sim = sim(&demo_records());
     let synced = tempfile::tempdir().unwrap();
     ok(&mut sync(&sim, synced.path()));
-    let before = listing(synced.path());
+    let before = names(synced.path());
     let o = run(against(&sim, "snapshot")
         .arg("--out-dir")
         .arg(synced.path())
@@ -709,7 +691,7 @@ fn another_kinds_out_dir_is_refused_before_anything_is_created() {
         "{}",
         stderr(&o)
     );
-    assert_eq!(listing(synced.path()), before);
+    assert_eq!(names(synced.path()), before);
     let o = run(bin()
         .args(["listen", "--out-dir"])
         .arg(synced.path())
@@ -720,14 +702,14 @@ fn another_kinds_out_dir_is_refused_before_anything_is_created() {
         "{}",
         stderr(&o)
     );
-    assert_eq!(listing(synced.path()), before);
+    assert_eq!(names(synced.path()), before);
     // And the other way round.
     let snapped = tempfile::tempdir().unwrap();
     ok(against(&sim, "snapshot")
         .arg("--out-dir")
         .arg(snapped.path())
         .args(["--obj-code", "TASK", "--fields", "status"]));
-    let before = listing(snapped.path());
+    let before = names(snapped.path());
     let o = run(&mut sync(&sim, snapped.path()));
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
@@ -735,7 +717,7 @@ fn another_kinds_out_dir_is_refused_before_anything_is_created() {
         "{}",
         stderr(&o)
     );
-    assert_eq!(listing(snapped.path()), before);
+    assert_eq!(names(snapped.path()), before);
 }
 
 /// A --state that cannot be written is refused before anything is created (it used to commit

@@ -2,7 +2,7 @@
 //! what the run draws replayed on a small screen model, the answers held by the simulator so
 //! that what must happen before them does.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -41,19 +41,7 @@ impl OnTerminal {
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
-        let drawn = Arc::new(Mutex::new(Vec::new()));
-        let reader = {
-            let (drawn, mut stdout) = (drawn.clone(), child.stdout.take().unwrap());
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = stdout.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    drawn.lock().unwrap().extend_from_slice(&buf[..n]);
-                }
-            })
-        };
+        let (drawn, reader) = gather(child.stdout.take().unwrap());
         Some(OnTerminal {
             child,
             drawn,

@@ -265,3 +265,37 @@ pub fn run_holding(
     sim.simulator.release_answers();
     child.wait_with_output().unwrap()
 }
+
+/// The names of the entries of `dir`, sorted.
+pub fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Everything `out` gives, gathered by a thread as it comes (what a pseudo-terminal draws):
+/// the bytes so far, and the thread, which ends with `out`.
+pub fn gather(
+    mut out: impl std::io::Read + Send + 'static,
+) -> (
+    std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    std::thread::JoinHandle<()>,
+) {
+    let gathered = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let thread = {
+        let gathered = gathered.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                gathered.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    (gathered, thread)
+}

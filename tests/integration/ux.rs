@@ -320,8 +320,6 @@ fn counts_are_in_the_right_number() {
 
 #[test]
 fn the_progress_total_is_the_first_count_and_the_rate_a_whole_number() {
-    use std::io::Read;
-    use std::sync::{Arc, Mutex};
     let rows = 60_000;
     let sim = sim(&jrnle_audit::simulator::generate::generate(rows, 9));
     let dir = tempfile::tempdir().unwrap();
@@ -344,19 +342,7 @@ fn the_progress_total_is_the_first_count_and_the_rate_a_whole_number() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let screen = Arc::new(Mutex::new(Vec::new()));
-    let reader = {
-        let (screen, mut stdout) = (screen.clone(), child.stdout.take().unwrap());
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stdout.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                screen.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        })
-    };
+    let (screen, reader) = gather(child.stdout.take().unwrap());
     let number = |s: &str| s.replace(',', "").parse::<u64>().ok();
     // Every frame's `done/total entries`, and what follows it (the rate).
     let frames = |screen: &str| -> Vec<(u64, u64, String)> {
