@@ -2,6 +2,7 @@
 
 mod auth;
 mod clients;
+mod compat;
 mod count;
 mod docs;
 mod exit_codes;
