@@ -11,6 +11,7 @@ pub mod console;
 pub mod crypto;
 pub mod deliver;
 pub mod error;
+pub mod evidence;
 pub mod input;
 pub mod interrupt;
 pub mod labels;

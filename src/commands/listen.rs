@@ -33,17 +33,11 @@ pub fn run(args: ListenArgs) -> Result<()> {
     }
     let token = token(&args.auth_token_env)?;
     let rotate = crate::config::parse_duration("rotate", &args.rotate)?;
-    // One writer of the out-dir at a time, as for sync; the kernel releases it however the
-    // process ends.
-    let mut lock = crate::sync::lock::DirLock::open_out_dir(&args.out_dir)?;
-    // Before the delivery journal is created: nothing of listen in another kind's out-dir.
-    crate::sync::manifest::refuse_other_kind(
-        &args.out_dir,
-        crate::sync::manifest::SeriesKind::Listen,
-    )?;
-    lock.keep();
+    // One writer of the out-dir at a time, as for sync (the kernel releases the lock however
+    // the process ends); another kind's out-dir is refused before the journal is created.
+    let target = Target::open(args.out_dir.clone(), args.format, !args.no_formula_guard)?;
     let config = Config {
-        target: Target::new(args.out_dir.clone(), args.format, !args.no_formula_guard),
+        target,
         token,
         rotate,
     };

@@ -111,7 +111,7 @@ fn summarize(json: bool, outcome: Option<&Outcome>) {
             "command": "snapshot",
             "committed": {
                 "data_file": m.data_file.name,
-                "manifest": crate::sync::manifest::manifest_name(&m.data_file.name),
+                "manifest": crate::evidence::manifest::manifest_name(&m.data_file.name),
                 "sha256": m.data_file.sha256,
                 "window": {"from": m.window.from, "to": m.window.to},
                 "records": m.row_count,

@@ -52,7 +52,7 @@ pub fn run(args: SyncArgs) -> Result<()> {
             "command": "sync",
             "committed": {
                 "data_file": outcome.data_file,
-                "manifest": crate::sync::manifest::manifest_name(&outcome.data_file),
+                "manifest": crate::evidence::manifest::manifest_name(&outcome.data_file),
                 "sha256": outcome.sha256,
                 "series": outcome.series,
                 "window": {"from": outcome.window.from, "to": outcome.window.to},

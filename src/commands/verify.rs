@@ -3,9 +3,9 @@
 use crate::cli::VerifyArgs;
 use crate::console;
 use crate::error::{Error, Result};
+use crate::evidence::verify::Report;
+use crate::evidence::verify::verify;
 use crate::output::Destination;
-use crate::sync::verify::Report;
-use crate::sync::verify::verify;
 
 pub fn run(args: VerifyArgs) -> Result<()> {
     if !args.dir.exists() {

@@ -17,16 +17,12 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::deliver::Delivery;
 use crate::error::{Error, Result};
+use crate::evidence::append::{Appender, DataFileWriter, default_state_path, refuse};
+use crate::evidence::delivered::committed_ids;
+use crate::evidence::manifest::{Deliveries, Manifest, SeriesKind, SeriesQuery, Window};
 use crate::model::date::format_utc_ms;
 use crate::output::{Format, WriteOptions, open_sink};
 use crate::source::events::DeliveredEvents;
-use crate::sync::files::{AtomicFile, write_atomic};
-use crate::sync::manifest::{
-    Committed, DataFile, Deliveries, Manifest, SeriesQuery, Window, data_file_name, load_chain,
-    manifest_name, sha256_hex,
-};
-use crate::sync::state::{self, State};
-use crate::sync::verify::{check_head, committed_ids};
 
 use super::journal::{self, JOURNAL};
 
@@ -40,9 +36,10 @@ pub struct Target {
     pub out_dir: PathBuf,
     pub format: Format,
     pub formula_guard: bool,
-    /// The ids of the recent committed files, each file read once. Held for a whole commit,
-    /// so that commits (a rotation, the one at shutdown) never overlap.
-    recent: Arc<Mutex<Recent>>,
+    /// The out-dir's appender (its lock held while `listen` runs) and the ids of the recent
+    /// committed files, each file read once. Held for a whole commit, so that commits (a
+    /// rotation, the one at shutdown) never overlap.
+    inner: Arc<Mutex<(Appender, Recent)>>,
 }
 
 /// The ids the recent committed files delivered, and which file (by manifest name, with its
@@ -62,13 +59,19 @@ pub struct Commit {
 }
 
 impl Target {
-    pub fn new(out_dir: PathBuf, format: Format, formula_guard: bool) -> Target {
-        Target {
+    /// Lock the out-dir for as long as `listen` runs, refusing (exit 2, before the delivery
+    /// journal is created) one that holds another kind's series.
+    pub fn open(out_dir: PathBuf, format: Format, formula_guard: bool) -> Result<Target> {
+        let mut appender = Appender::open(&out_dir, SeriesKind::Listen)?
+            .with_state_file(default_state_path(&out_dir));
+        // Serving: from the first acknowledgement on, the out-dir holds evidence.
+        appender.keep();
+        Ok(Target {
             out_dir,
             format,
             formula_guard,
-            recent: Arc::default(),
-        }
+            inner: Arc::new(Mutex::new((appender, Recent::default()))),
+        })
     }
 
     /// The series' query: what the out-dir holds, for `verify`, `report` and a later run.
@@ -91,9 +94,10 @@ impl Target {
 
     /// Commit what was journaled since the last commit; `None` when nothing was.
     pub fn commit(&self, now: DateTime<Utc>) -> Result<Option<Commit>> {
-        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
-        let chain = load_chain(&self.out_dir)?;
-        let from = chain
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let (appender, recent) = &mut *inner;
+        let from = appender
+            .load()?
             .last()
             .and_then(|c| c.manifest.deliveries.as_ref())
             .map_or(0, |d| d.journal_to);
@@ -103,67 +107,57 @@ impl Target {
         if entries.is_empty() {
             return Ok(None);
         }
-        // Never build on evidence that does not hold, as sync does not (exit 5 at shutdown;
-        // the deliveries stay in the journal).
-        let mut problems = Vec::new();
-        check_head(&self.out_dir, &chain, &mut problems);
-        if !problems.is_empty() {
-            problems.push(format!(
-                "nothing was committed; run `jrnle-audit verify {}`",
-                self.out_dir.display()
-            ));
-            return Err(Error::Verify {
-                dir: self.out_dir.display().to_string(),
-                problems,
-            });
-        }
-        self.recently_delivered(&mut recent, &chain, now)?;
-        let window_from = chain
-            .last()
+        // Never build on evidence that `verify` would reject (exit 5 at shutdown; the
+        // deliveries stay in the journal).
+        appender.verdict()?;
+        self.recently_delivered(recent, appender, now)?;
+        let head = appender.head();
+        let window_from = head
             .and_then(|c| c.manifest.window_to())
             .unwrap_or_else(|| first_arrival(&entries).unwrap_or(now));
         let window_to = now.max(window_from + Duration::milliseconds(1));
-        let name = data_file_name(1, &window_from, &window_to, self.format);
+        let mut data = appender.create(1, &window_from, &window_to, self.format)?;
         let bodies = entries.iter().map(|e| e.body.clone()).collect();
-        let (written, late, size, sha256) = self.write_data(
-            &name,
-            DeliveredEvents::new(bodies),
-            &recent.ids,
-            &window_from,
-        )?;
+        let source = DeliveredEvents::new(bodies);
+        let (written, late) = match self.write_data(&mut data, source, &recent.ids, &window_from) {
+            Ok(rows) => rows,
+            Err(e) => {
+                data.file.abandon();
+                return Err(e);
+            }
+        };
         let window = Window {
             from: format_utc_ms(&window_from),
             to: format_utc_ms(&window_to),
         };
-        let data = DataFile {
-            name: name.clone(),
-            size,
-            sha256,
+        let deliveries = Deliveries {
+            count: entries.len() as u64,
+            first_arrival: entries.first().map(|e| e.arrived.clone()),
+            last_arrival: entries.last().map(|e| e.arrived.clone()),
+            journal_from: from,
+            journal_to: read.to,
+            journal_sha256: read.sha256,
         };
-        let lookback_from = window.from.clone();
-        let manifest = Manifest {
-            row_count: written,
-            // Events delivered after their window (Workfront retries for 48 hours).
-            late_row_count: late,
-            deliveries: Some(Deliveries {
-                count: entries.len() as u64,
-                first_arrival: entries.first().map(|e| e.arrived.clone()),
-                last_arrival: entries.last().map(|e| e.arrived.clone()),
-                journal_from: from,
-                journal_to: read.to,
-                journal_sha256: read.sha256,
-            }),
-            ..Manifest::new(
-                "event subscriptions v1",
-                self.query(),
-                1,
-                window,
-                lookback_from,
-                data,
-                chain.last(),
-            )
-        };
-        self.write_manifest(&name, &manifest)?;
+        let name = data.name.clone();
+        appender.commit(
+            data,
+            |file, previous| Manifest {
+                row_count: written,
+                // Events delivered after their window (Workfront retries for 48 hours).
+                late_row_count: late,
+                deliveries: Some(deliveries),
+                ..Manifest::new(
+                    "event subscriptions v1",
+                    self.query(),
+                    1,
+                    window.clone(),
+                    window.from.clone(),
+                    file,
+                    previous,
+                )
+            },
+            |_| Ok(()),
+        )?;
         Ok(Some(Commit {
             data_file: name,
             deliveries: entries.len() as u64,
@@ -172,16 +166,14 @@ impl Target {
     }
 
     /// The data file, through the delivery loop every command writes with (skipping what was
-    /// delivered, counting what is late), renamed into place: rows, late rows, size, SHA-256.
+    /// delivered, counting what is late): rows and late rows. Abandoned on error.
     fn write_data(
         &self,
-        name: &str,
+        data: &mut DataFileWriter,
         mut source: DeliveredEvents,
         delivered: &HashSet<String>,
         window_from: &DateTime<Utc>,
-    ) -> Result<(u64, u64, u64, String)> {
-        let path = self.out_dir.join(name);
-        let mut file = AtomicFile::create(&path)?;
+    ) -> Result<(u64, u64)> {
         let options = WriteOptions {
             formula_guard: self.formula_guard,
             about: vec![(
@@ -191,43 +183,19 @@ impl Target {
             source: true,
             ..WriteOptions::default()
         };
-        let done = open_sink(self.format, &mut file, &options)
+        let path = data.path.clone();
+        let done = open_sink(self.format, &mut data.file, &options)
             .map_err(|source| Error::Write {
                 path: path.clone(),
                 source,
             })
             .and_then(|sink| {
-                let delivery = Delivery::new(sink, path.clone())
-                    .skipping(delivered, format_utc_ms(window_from));
+                let delivery =
+                    Delivery::new(sink, path).skipping(delivered, format_utc_ms(window_from));
                 // The source reads what is in memory: nothing here waits.
                 futures::executor::block_on(delivery.run(&mut source, None))
-            });
-        match done {
-            Ok(done) => {
-                let (size, sha256) = file.commit()?;
-                Ok((done.written, done.late, size, sha256))
-            }
-            Err(e) => {
-                file.abandon();
-                Err(e)
-            }
-        }
-    }
-
-    /// The manifest (the commit point), then the state file `sync` and `verify` check.
-    fn write_manifest(&self, data_file: &str, manifest: &Manifest) -> Result<()> {
-        let bytes = manifest.to_bytes();
-        let manifest_file = manifest_name(data_file);
-        write_atomic(&self.out_dir.join(&manifest_file), &bytes)?;
-        state::save(
-            &crate::sync::run::SyncPlan::default_state_path(&self.out_dir),
-            &State {
-                state_version: 1,
-                watermark: manifest.window.to.clone(),
-                last_manifest: manifest_file,
-                last_manifest_sha256: sha256_hex(&bytes),
-            },
-        )
+            })?;
+        Ok((done.written, done.late))
     }
 
     /// The record ids of the committed files of the last [`DEDUPE_HOURS`]. Each file is
@@ -236,7 +204,7 @@ impl Target {
     fn recently_delivered(
         &self,
         recent: &mut Recent,
-        chain: &[Committed],
+        appender: &Appender,
         now: DateTime<Utc>,
     ) -> Result<()> {
         let since = now - Duration::hours(DEDUPE_HOURS);
@@ -254,7 +222,7 @@ impl Target {
                 });
             }
         }
-        for c in chain.iter().rev() {
+        for c in appender.chain().iter().rev() {
             let to = c.manifest.window_to();
             if old(&to) {
                 break;
@@ -264,12 +232,7 @@ impl Target {
             }
             let mut problems = Vec::new();
             let ids = committed_ids(&self.out_dir, c, &mut problems)?;
-            if !problems.is_empty() {
-                return Err(Error::Verify {
-                    dir: self.out_dir.display().to_string(),
-                    problems,
-                });
-            }
+            refuse(&self.out_dir, problems)?;
             recent.ids.extend(ids.iter().cloned());
             recent
                 .files

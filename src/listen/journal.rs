@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use crate::model::date::format_utc_ms;
 
 /// The journal file in an out-dir.
-pub use crate::sync::JOURNAL_FILE as JOURNAL;
+pub use crate::evidence::JOURNAL_FILE as JOURNAL;
 
 /// One delivery waiting to be made durable, with whom to tell when it is.
 type Pending = (Vec<u8>, tokio::sync::oneshot::Sender<io::Result<()>>);
@@ -31,7 +31,7 @@ impl Writer {
     /// Open (or create) the journal, cut off a line a crash left unfinished, and start the
     /// writer thread.
     pub fn open(path: &Path) -> io::Result<Writer> {
-        let mut file = crate::sync::files::private()
+        let mut file = crate::evidence::files::private()
             .create(true)
             .read(true)
             .append(true)
@@ -114,7 +114,7 @@ pub fn read_from(path: &Path, from: u64) -> io::Result<Read> {
             return Ok(Read {
                 entries: Vec::new(),
                 to: from,
-                sha256: crate::sync::manifest::sha256_hex(b""),
+                sha256: crate::evidence::manifest::sha256_hex(b""),
             });
         }
         Err(e) => return Err(e),
@@ -151,7 +151,7 @@ pub fn read_from(path: &Path, from: u64) -> io::Result<Read> {
     Ok(Read {
         entries,
         to: at,
-        sha256: crate::sync::manifest::hex(&hasher.finalize()),
+        sha256: crate::evidence::manifest::hex(&hasher.finalize()),
     })
 }
 
@@ -182,8 +182,8 @@ pub fn quarantine(
     reason: &str,
     arrived: &DateTime<Utc>,
 ) -> io::Result<()> {
-    let path: PathBuf = dir.join(crate::sync::QUARANTINE_FILE);
-    let mut file = crate::sync::files::private()
+    let path: PathBuf = dir.join(crate::evidence::QUARANTINE_FILE);
+    let mut file = crate::evidence::files::private()
         .create(true)
         .append(true)
         .open(path)?;
@@ -219,7 +219,7 @@ mod tests {
         let (entries, end) = (read.entries, read.to);
         assert_eq!(entries.len(), 2);
         let bytes = std::fs::read(&path).unwrap();
-        assert_eq!(read.sha256, crate::sync::manifest::sha256_hex(&bytes));
+        assert_eq!(read.sha256, crate::evidence::manifest::sha256_hex(&bytes));
         assert_eq!(entries[1].body, b"two\nlines");
         assert_eq!(end, std::fs::metadata(&path).unwrap().len());
         // A crash mid-line: the partial line is not read, and is cut off on open.

@@ -11,9 +11,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::evidence::manifest::{Committed, hex};
+use crate::evidence::{MANIFEST_SUFFIX, verify};
 use crate::output::Format;
-use crate::sync::manifest::{Committed, hex};
-use crate::sync::{MANIFEST_SUFFIX, verify};
 
 /// One input file as the report lists it.
 #[derive(Debug, Clone, Serialize)]
@@ -129,10 +129,10 @@ pub fn hash_file(path: &Path) -> Result<FileHash> {
 pub fn out_dir(dir: &Path) -> Result<(Evidence, Vec<(PathBuf, Format)>)> {
     let report = verify::verify(dir, None)?;
     let mut chain: Vec<Committed> = Vec::new();
-    for name in crate::sync::files::read_dir(dir)? {
+    for name in crate::evidence::files::read_dir(dir)? {
         if name.ends_with(MANIFEST_SUFFIX) {
             // A manifest that does not read is among verify's problems already.
-            if let Ok(c) = crate::sync::manifest::load_one(dir, &name) {
+            if let Ok(c) = crate::evidence::manifest::load_one(dir, &name) {
                 chain.push(c);
             }
         }
@@ -193,7 +193,7 @@ pub fn out_dir(dir: &Path) -> Result<(Evidence, Vec<(PathBuf, Format)>)> {
 }
 
 /// An out-dir of `snapshot` or `listen` says what its records are and what they cannot show.
-fn of_other_sources(ev: &mut Evidence, dir: &Path, head: &crate::sync::manifest::Manifest) {
+fn of_other_sources(ev: &mut Evidence, dir: &Path, head: &crate::evidence::manifest::Manifest) {
     if let Some(s) = &head.snapshot {
         ev.input = format!("snapshot out-dir {}", dir.display());
         ev.records_are = format!("{} objects compared run by run (snapshots)", s.obj_code);

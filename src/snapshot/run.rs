@@ -14,21 +14,19 @@ use chrono::{DateTime, DurationRound, Utc};
 use crate::console;
 use crate::deliver::Delivery;
 use crate::error::{Error, Result};
+use crate::evidence::STATE_DB;
+use crate::evidence::append::{Appender, DataFileWriter};
+use crate::evidence::files::write_atomic;
+use crate::evidence::manifest::{
+    Committed, Manifest, SeriesKind, SeriesQuery, SnapshotRun, Window,
+};
+use crate::evidence::state_db::StateDb;
 use crate::model::anomaly::Anomalies;
 use crate::model::date::format_utc_ms;
 use crate::output::{Format, WriteOptions, open_sink};
 use crate::source::TimeRange;
 use crate::source::snapshot::{Mode, SnapshotSource, Tally};
-use crate::sync::files::{AtomicFile, write_atomic};
-use crate::sync::lock::DirLock;
-use crate::sync::manifest::{
-    Committed, DataFile, Manifest, SeriesKind, SeriesQuery, SnapshotRun, Window, data_file_name,
-    load_chain, manifest_name, sha256_hex,
-};
-use crate::sync::verify::check_head;
 use crate::workfront::client::Client;
-
-use super::db::{CommittedManifest, STATE_DB, StateDb};
 
 /// A checked snapshot request.
 #[derive(Debug, Clone)]
@@ -74,10 +72,11 @@ impl SnapshotPlan {
     }
 }
 
-/// Where the out-dir stands: its chain, and where this run starts.
+/// Where the out-dir stands: where this run starts, the baseline's window, and how it runs.
 struct Start {
-    chain: Vec<Committed>,
     from: DateTime<Utc>,
+    /// The first manifest's window start (the lookback never reaches before it).
+    series_from: Option<DateTime<Utc>>,
     mode: Mode,
 }
 
@@ -88,12 +87,13 @@ pub async fn run(
     now: DateTime<Utc>,
     progress: indicatif::ProgressBar,
 ) -> Result<Option<Outcome>> {
-    let mut lock = DirLock::open_out_dir(&plan.out_dir)?;
-    // Before the state database is created: nothing of a snapshot in another kind's out-dir.
-    crate::sync::manifest::refuse_other_kind(&plan.out_dir, SeriesKind::Snapshot)?;
+    let mut appender = Appender::open(&plan.out_dir, SeriesKind::Snapshot)?;
+    // Created only once the out-dir is known to be a snapshot's (or new).
     let mut db = StateDb::open(&plan.out_dir)?;
+    let baseline_db = Cleanup(&plan.out_dir, db.committed_manifest()?.is_none());
     roll_forward(plan, &db)?;
-    let start = where_it_stands(plan, &db)?;
+    appender.load()?;
+    let start = where_it_stands(plan, &appender)?;
     let to = (now - chrono::Duration::from_std(plan.lag).unwrap_or_default())
         .duration_trunc(chrono::Duration::milliseconds(1))
         .unwrap_or(now);
@@ -105,29 +105,36 @@ pub async fn run(
         ));
         return Ok(None);
     }
-    crate::sync::run::remove_orphans(&plan.out_dir, 1, &start.from)?;
+    appender.remove_orphans(1, &start.from)?;
     db.begin()?;
-    let written = write_and_commit(plan, client, &mut db, &start, to, progress).await;
-    let (manifest, tally, anomalies) = match written {
-        Ok(w) => w,
-        Err(e) => {
-            drop(db);
-            if start.mode == Mode::Baseline {
-                // A baseline that failed leaves the out-dir as it found it.
-                for name in [STATE_DB.to_string(), format!("{STATE_DB}-journal")] {
-                    let _ = std::fs::remove_file(plan.out_dir.join(name));
-                }
-            }
-            return Err(e);
-        }
-    };
-    // Committed: the out-dir and its lock file stay.
-    lock.keep();
+    let written = write_and_commit(plan, client, &mut appender, &mut db, &start, to, progress);
+    let (manifest, tally, anomalies) = written.await?;
+    baseline_db.committed();
     Ok(Some(Outcome {
         manifest,
         tally,
         anomalies,
     }))
+}
+
+/// A baseline that ends without a commit leaves the out-dir as it found it: the state
+/// database it created goes (after the connection closes: declared after it, dropped before).
+struct Cleanup<'a>(&'a std::path::Path, bool);
+
+impl Cleanup<'_> {
+    fn committed(mut self) {
+        self.1 = false;
+    }
+}
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        if self.1 {
+            for name in [STATE_DB.to_string(), format!("{STATE_DB}-journal")] {
+                let _ = std::fs::remove_file(self.0.join(name));
+            }
+        }
+    }
 }
 
 /// A run killed after its commit but before its manifest file was written: the manifest is
@@ -148,63 +155,32 @@ fn roll_forward(plan: &SnapshotPlan, db: &StateDb) -> Result<()> {
     Ok(())
 }
 
-/// The chain, checked, and where this run starts: the newest window's end, or (baseline)
-/// `--since`. Evidence that does not hold, or a state that is not the newest manifest's, is
-/// refused (exit 5); so is a run with another object type, fields, format or tenant.
-fn where_it_stands(plan: &SnapshotPlan, db: &StateDb) -> Result<Start> {
-    let chain = load_chain(&plan.out_dir)?;
-    let mut problems = Vec::new();
-    check_head(&plan.out_dir, &chain, &mut problems);
-    let committed = db.committed_manifest()?;
-    let head = chain.last();
-    match (head, &committed) {
-        (None, None) => {}
-        (Some(h), Some(c)) if h.name == c.name && h.sha256 == sha256_hex(&c.bytes) => {}
-        _ => problems.push(format!(
-            "the snapshot state {STATE_DB} records manifest {}, but the newest manifest is {}: \
-             the state or the evidence was replaced or edited",
-            committed.as_ref().map_or("none", |c| c.name.as_str()),
-            head.map_or("none", |h| h.name.as_str())
-        )),
-    }
-    if let Some(h) = head
-        && h.manifest.snapshot.is_none()
-    {
-        problems.push(format!(
-            "{} is not a snapshot out-dir (its manifests come from sync or listen)",
-            plan.out_dir.display()
-        ));
-    }
-    if !problems.is_empty() {
-        problems.push(format!(
-            "nothing was appended; run `jrnle-audit verify {}`",
-            plan.out_dir.display()
-        ));
-        return Err(Error::Verify {
-            dir: plan.out_dir.display().to_string(),
-            problems,
-        });
-    }
-    let Some(head) = head else {
-        let from = plan.since.unwrap_or(DateTime::UNIX_EPOCH);
+/// Where this run starts: the newest window's end, or (baseline) `--since`. What `verify`
+/// would reject (the chain, every file, the state against its manifest and digest) refuses
+/// the run (exit 5); so does a run with another object type, fields, format or tenant.
+fn where_it_stands(plan: &SnapshotPlan, appender: &Appender) -> Result<Start> {
+    appender.verdict()?;
+    let chain = appender.chain();
+    let Some(head) = chain.last() else {
         return Ok(Start {
-            chain,
-            from,
+            from: plan.since.unwrap_or(DateTime::UNIX_EPOCH),
+            series_from: None,
             mode: Mode::Baseline,
         });
     };
     check_same_series(plan, &head.manifest)?;
     let end = |c: &Committed| {
-        c.manifest
-            .window_to()
-            .ok_or_else(|| Error::usage(format!("{}: unreadable window end", c.name)))
+        c.manifest.window_to().ok_or_else(|| Error::Verify {
+            dir: plan.out_dir.display().to_string(),
+            problems: vec![format!("{}: unreadable window end", c.name)],
+        })
     };
-    let from = end(head)?;
-    let baseline_end = end(&chain[0])?;
     Ok(Start {
-        chain,
-        from,
-        mode: Mode::After { baseline_end },
+        from: end(head)?,
+        series_from: chain[0].manifest.window_from(),
+        mode: Mode::After {
+            baseline_end: end(&chain[0])?,
+        },
     })
 }
 
@@ -233,6 +209,7 @@ fn check_same_series(plan: &SnapshotPlan, head: &Manifest) -> Result<()> {
 async fn write_and_commit(
     plan: &SnapshotPlan,
     client: &Client,
+    appender: &mut Appender,
     db: &mut StateDb,
     start: &Start,
     to: DateTime<Utc>,
@@ -240,20 +217,17 @@ async fn write_and_commit(
 ) -> Result<(Manifest, Tally, Anomalies)> {
     let baseline = start.mode == Mode::Baseline;
     let lookback = chrono::Duration::from_std(plan.lookback).unwrap_or_default();
-    let query_from = match baseline {
-        true => start.from,
-        false => {
-            (start.from - lookback).max(start.chain[0].manifest.window_from().unwrap_or(start.from))
-        }
+    let query_from = match start.series_from {
+        Some(series_from) if !baseline => (start.from - lookback).max(series_from),
+        _ => start.from,
     };
-    let name = data_file_name(1, &start.from, &to, plan.format);
-    let path = plan.out_dir.join(&name);
-    let mut file = AtomicFile::create(&path)?;
+    let mut data = appender.create(1, &start.from, &to, plan.format)?;
     let window = Window {
         from: format_utc_ms(&start.from),
         to: format_utc_ms(&to),
     };
-    let sink = data_sink(plan, &mut file, &path)?;
+    let path = data.path.clone();
+    let sink = data_sink(plan, &mut data)?;
     let mut source = SnapshotSource::new(
         client,
         &plan.obj_code,
@@ -277,45 +251,37 @@ async fn write_and_commit(
         Ok(done) => done,
         // Nothing of a failed run stays behind: the states roll back with the transaction.
         Err(e) => {
-            file.abandon();
+            data.file.abandon();
             return Err(unknown_field_hint(e, &plan.obj_code));
         }
     };
     let tally = source.tally;
-    let (size, sha256) = file.commit()?;
-    let data = DataFile {
-        name: name.clone(),
-        size,
-        sha256,
-    };
-    let manifest = Manifest {
-        row_count: done.written,
-        late_row_count: done.late,
-        snapshot: Some(snapshot_run(plan, baseline, &tally, db)),
-        ..Manifest::new(
-            &plan.api_version,
-            plan.series_query(),
-            1,
-            window,
-            format_utc_ms(&query_from),
-            data,
-            start.chain.last(),
-        )
-    };
-    let committed = CommittedManifest {
-        name: manifest_name(&name),
-        bytes: manifest.to_bytes(),
-    };
-    db.commit(&committed)?;
-    write_atomic(&plan.out_dir.join(&committed.name), &committed.bytes)?;
+    let run = snapshot_run(plan, baseline, &tally, db);
+    let manifest = appender.commit(
+        data,
+        |file, previous| Manifest {
+            row_count: done.written,
+            late_row_count: done.late,
+            snapshot: Some(run),
+            ..Manifest::new(
+                &plan.api_version,
+                plan.series_query(),
+                1,
+                window,
+                format_utc_ms(&query_from),
+                file,
+                previous,
+            )
+        },
+        |committed| db.commit(committed),
+    )?;
     Ok((manifest, tally, done.anomalies))
 }
 
 /// A sink writing the out-dir's format, with a `source` column, into the data file.
 fn data_sink<'f>(
     plan: &SnapshotPlan,
-    file: &'f mut AtomicFile,
-    path: &std::path::Path,
+    data: &'f mut DataFileWriter,
 ) -> Result<Box<dyn crate::output::RecordSink + 'f>> {
     let options = WriteOptions {
         formula_guard: plan.formula_guard,
@@ -329,8 +295,8 @@ fn data_sink<'f>(
         source: true,
         ..WriteOptions::default()
     };
-    open_sink(plan.format, file, &options).map_err(|source| Error::Write {
-        path: path.to_path_buf(),
+    open_sink(plan.format, &mut data.file, &options).map_err(|source| Error::Write {
+        path: data.path.clone(),
         source,
     })
 }

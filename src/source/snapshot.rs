@@ -2,7 +2,7 @@
 //! object updated in the range is fetched through the journal's windowed, counted paging
 //! ([`crate::workfront::fetch`] with [`Polled`]), compared with its last known state, and
 //! written as one change record per field that differs; the state is updated in the run's
-//! transaction ([`StateDb`]), which the run commits with its data file and manifest.
+//! transaction (an [`ObjectStore`]: the out-dir's state database), which the run commits with its data file and manifest.
 //!
 //! What a record holds: `source` `snapshot`; `entry_date` the object's `lastUpdateDate`;
 //! `edited_by_id` its `lastUpdatedByID` (the last editor: with several editors between two
@@ -35,11 +35,64 @@ use crate::error::Result;
 use crate::model::anomaly::AnomalySet;
 use crate::model::change::{ChangeRecord, SourceKind};
 use crate::model::date::{format_utc_ms, parse_timestamp};
-use crate::snapshot::db::{StateDb, Stored};
 use crate::workfront::client::Client;
 use crate::workfront::fetch::fetch;
 use crate::workfront::polled::{KeepObject, Polled, PolledObject};
 use crate::workfront::query::{MAX_PAGE, Search};
+
+/// One object's stored state: its last update (UTC, milliseconds) and the fields kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    pub last_update: String,
+    pub fields: Map<String, Value>,
+    /// The fields as the database holds them (the text the digest is taken over).
+    json: String,
+}
+
+impl Stored {
+    pub fn new(last_update: String, fields: Map<String, Value>) -> Stored {
+        let json = Value::Object(fields.clone()).to_string();
+        Stored {
+            last_update,
+            fields,
+            json,
+        }
+    }
+
+    /// A state as a store holds it: the fields' JSON text, kept as it is (the digest is taken
+    /// over it); text that is not a JSON object reads as no fields.
+    pub fn from_text(last_update: String, json: String) -> Stored {
+        let fields = match serde_json::from_str(&json) {
+            Ok(Value::Object(m)) => m,
+            _ => Map::new(),
+        };
+        Stored {
+            last_update,
+            fields,
+            json,
+        }
+    }
+
+    /// The fields' JSON text, as stored.
+    pub fn text(&self) -> &str {
+        &self.json
+    }
+}
+
+/// Where the diff keeps the last known state of each object: the out-dir's state database
+/// (`evidence::state_db`), or, in tests, memory. Changes are within the run's transaction.
+pub trait ObjectStore {
+    /// An object's stored state.
+    fn get(&self, id: &str) -> Result<Option<Stored>>;
+    /// Store an object's state, replacing `old` (what [`ObjectStore::get`] gave).
+    fn put(&mut self, id: &str, new: &Stored, old: Option<&Stored>) -> Result<()>;
+    /// Forget a deleted object.
+    fn remove(&mut self, id: &str, old: &Stored) -> Result<()>;
+    /// Note an id the deletion scan found.
+    fn mark_seen(&mut self, id: &str) -> Result<()>;
+    /// The stored ids the deletion scan did not find, in order.
+    fn unseen(&mut self) -> Result<Vec<String>>;
+}
 
 /// Fields of a fetched object that are not kept in its state: its key and its last update,
 /// which the state holds apart.
@@ -75,7 +128,7 @@ pub struct SnapshotSource<'a> {
     client: &'a Client,
     code: String,
     fields: Vec<String>,
-    db: &'a mut StateDb,
+    db: &'a mut dyn ObjectStore,
     mode: Mode,
     detect_deletes: bool,
     concurrency: usize,
@@ -89,7 +142,7 @@ impl<'a> SnapshotSource<'a> {
         client: &'a Client,
         code: &str,
         fields: &[String],
-        db: &'a mut StateDb,
+        db: &'a mut dyn ObjectStore,
         mode: Mode,
         detect_deletes: bool,
         concurrency: usize,
@@ -251,7 +304,7 @@ impl Diff<'_> {
     /// One fetched object: its records handed on, its state stored. Returns how many records.
     fn object(
         &mut self,
-        db: &mut StateDb,
+        db: &mut dyn ObjectStore,
         object: PolledObject,
         to: &mut dyn Receiver,
     ) -> Result<u64> {
@@ -418,7 +471,7 @@ fn deleted_records(
 fn record_id(code: &str, id: &str, when: &str, field: &str) -> String {
     let text = format!("snapshot\u{1f}{code}\u{1f}{id}\u{1f}{when}\u{1f}{field}");
     let digest = Sha256::digest(text.as_bytes());
-    crate::sync::manifest::hex(&digest[..16])
+    crate::evidence::manifest::hex(&digest[..16])
 }
 
 #[cfg(test)]
@@ -436,12 +489,42 @@ mod tests {
         }
     }
 
+    /// The state in memory (the state database is tested in `evidence::state_db`).
+    #[derive(Default)]
+    struct Memory(std::collections::BTreeMap<String, Stored>, BTreeSet<String>);
+
+    impl ObjectStore for Memory {
+        fn get(&self, id: &str) -> Result<Option<Stored>> {
+            Ok(self.0.get(id).cloned())
+        }
+        fn put(&mut self, id: &str, new: &Stored, _: Option<&Stored>) -> Result<()> {
+            self.0.insert(id.into(), new.clone());
+            Ok(())
+        }
+        fn remove(&mut self, id: &str, _: &Stored) -> Result<()> {
+            self.0.remove(id);
+            Ok(())
+        }
+        fn mark_seen(&mut self, id: &str) -> Result<()> {
+            self.1.insert(id.into());
+            Ok(())
+        }
+        fn unseen(&mut self) -> Result<Vec<String>> {
+            Ok(self
+                .0
+                .keys()
+                .filter(|k| !self.1.contains(*k))
+                .cloned()
+                .collect())
+        }
+    }
+
     fn object(v: Value) -> PolledObject {
         PolledObject::new(v.as_object().unwrap().clone())
     }
 
     fn run(
-        db: &mut StateDb,
+        db: &mut dyn ObjectStore,
         mode: Mode,
         objects: Vec<Value>,
     ) -> (Vec<ChangeRecord<'static>>, Tally) {
@@ -462,9 +545,7 @@ mod tests {
 
     #[test]
     fn a_baseline_writes_nothing_then_each_changed_field_is_one_record_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut db = StateDb::open(dir.path()).unwrap();
-        db.begin().unwrap();
+        let mut db = Memory::default();
         let t1 = json!({"ID": "a", "name": "Kick-off", "lastUpdateDate": "2025-11-02T01:30:00:123-0600",
                         "lastUpdatedByID": "u1", "entryDate": "2025-01-01T00:00:00:000-0700",
                         "status": "NEW", "DE:Risk": null});
@@ -510,9 +591,7 @@ mod tests {
 
     #[test]
     fn new_objects_are_adds_only_when_created_after_the_baseline() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut db = StateDb::open(dir.path()).unwrap();
-        db.begin().unwrap();
+        let mut db = Memory::default();
         let baseline_end = "2025-12-01T00:00:00Z".parse().unwrap();
         let old = json!({"ID": "o", "lastUpdateDate": "2025-12-02T00:00:00:000-0700",
                          "entryDate": "2025-06-01T00:00:00:000-0600", "status": "CUR", "DE:Risk": "R1"});
@@ -532,9 +611,7 @@ mod tests {
 
     #[test]
     fn a_field_missing_from_the_answer_is_no_change_and_keeps_its_value() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut db = StateDb::open(dir.path()).unwrap();
-        db.begin().unwrap();
+        let mut db = Memory::default();
         let t1 = json!({"ID": "a", "lastUpdateDate": "2025-11-02T01:30:00:123-0600", "status": "NEW", "DE:Risk": "R1"});
         run(&mut db, Mode::Baseline, vec![t1]);
         let t2 =

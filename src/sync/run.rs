@@ -16,14 +16,9 @@ use crate::output::{Format, RecordSink, WriteOptions, open_sink};
 use crate::source::{ChangeSource, TimeRange};
 use crate::workfront::query::Filters;
 
-use super::files::{AtomicFile, read_dir, write_atomic};
-use super::lock::DirLock;
-use super::manifest::{
-    Committed, DataFile, Manifest, SeriesQuery, Window, data_file_name, load_chain, manifest_name,
-    sha256_hex,
-};
-use super::state::{self, State};
-use super::{MANIFEST_SUFFIX, STATE_FILE};
+use crate::evidence::append::{Appender, DataFileWriter, default_state_path, refuse};
+use crate::evidence::delivered::committed_ids;
+use crate::evidence::manifest::{Committed, Manifest, SeriesKind, SeriesQuery, Window};
 
 /// A checked sync request.
 #[derive(Debug, Clone)]
@@ -60,7 +55,7 @@ pub struct Outcome {
 
 impl SyncPlan {
     pub fn default_state_path(out_dir: &Path) -> PathBuf {
-        out_dir.join(STATE_FILE)
+        default_state_path(out_dir)
     }
 
     fn series_query(&self) -> SeriesQuery {
@@ -83,11 +78,10 @@ impl SyncPlan {
     }
 }
 
-/// Everything before the network: lock, cleanup, where the series stands. Holding the
-/// returned lock keeps other runs out until the run ends.
+/// Everything before the network: lock, where the series stands, the verdict on what it
+/// builds on. Holding the returned appender keeps other runs out until the run ends.
 pub struct Prepared {
-    lock: DirLock,
-    chain: Vec<Committed>,
+    appender: Appender,
     from: DateTime<Utc>,
     series_start: DateTime<Utc>,
     /// The series this run adds to (or starts).
@@ -95,13 +89,21 @@ pub struct Prepared {
 }
 
 pub fn prepare(plan: &SyncPlan, now: DateTime<Utc>) -> Result<Option<(Prepared, DateTime<Utc>)>> {
-    let lock = DirLock::open_out_dir(&plan.out_dir)?;
-    super::manifest::refuse_other_kind(&plan.out_dir, super::manifest::SeriesKind::Sync)?;
-    let chain = load_chain(&plan.out_dir)?;
-    check_state(plan, &chain)?;
-    let (from, series_start, series) = where_the_series_stands(plan, &chain)?;
-    remove_orphans(&plan.out_dir, series, &from)?;
-    check_evidence(plan, &chain)?;
+    let mut appender =
+        Appender::open(&plan.out_dir, SeriesKind::Sync)?.with_state_file(plan.state_path.clone());
+    let chain = appender.load()?;
+    if let Some(last) = chain.last()
+        && !plan.state_path.exists()
+    {
+        console::note(format!(
+            "no state file: continuing from the newest manifest, {}",
+            last.name
+        ));
+    }
+    // The one verdict: what `verify` would reject, this run does not build on (exit 5).
+    appender.verdict()?;
+    let (from, series_start, series) = where_the_series_stands(plan, appender.chain())?;
+    appender.remove_orphans(series, &from)?;
     let to = (now - chrono::Duration::from_std(plan.lag).unwrap_or_default())
         .duration_trunc(chrono::Duration::milliseconds(1))
         .unwrap_or(now);
@@ -115,8 +117,7 @@ pub fn prepare(plan: &SyncPlan, now: DateTime<Utc>) -> Result<Option<(Prepared, 
     }
     Ok(Some((
         Prepared {
-            lock,
-            chain,
+            appender,
             from,
             series_start,
             series,
@@ -167,101 +168,16 @@ fn where_the_series_stands(
         ));
         return Ok((since, since, series + 1));
     }
-    let to = last
-        .manifest
-        .window_to()
-        .ok_or_else(|| Error::usage(format!("{}: unreadable window end", last.name)))?;
+    let to = last.manifest.window_to().ok_or_else(|| Error::Verify {
+        dir: plan.out_dir.display().to_string(),
+        problems: vec![format!("{}: unreadable window end", last.name)],
+    })?;
     let first = chain
         .iter()
         .find(|c| c.manifest.series == series)
         .unwrap_or(last);
     let start = first.manifest.window_from().unwrap_or(to);
     Ok((to, start, series))
-}
-
-/// The state file must agree with the manifests, or be behind them by one interrupted commit.
-fn check_state(plan: &SyncPlan, chain: &[Committed]) -> Result<()> {
-    let Some(state) = state::load(&plan.state_path)? else {
-        if let Some(last) = chain.last() {
-            console::note(format!(
-                "no state file: continuing from the newest manifest, {}",
-                last.name
-            ));
-        }
-        return Ok(());
-    };
-    let known = chain
-        .iter()
-        .find(|c| c.name == state.last_manifest && c.sha256 == state.last_manifest_sha256);
-    match known {
-        Some(c) if chain.last().is_some_and(|last| last.name != c.name) => {
-            console::note(
-                "the state file was behind the manifests (an interrupted run); it is brought up to date",
-            );
-            Ok(())
-        }
-        Some(_) => Ok(()),
-        None => Err(Error::Verify {
-            dir: plan.out_dir.display().to_string(),
-            problems: vec![format!(
-                "the state file {} records manifest {}, which is missing or altered: \
-                 committed files were removed or edited; run `jrnle-audit verify {}`",
-                plan.state_path.display(),
-                state.last_manifest,
-                plan.out_dir.display()
-            )],
-        }),
-    }
-}
-
-/// Refuse to append to evidence that does not hold (exit 5, the problems named). Always: the
-/// manifests' hash chain and contiguous windows (the manifests are read anyway), and the newest
-/// data file against its manifest; with `--verify-all`, everything `verify` checks.
-fn check_evidence(plan: &SyncPlan, chain: &[Committed]) -> Result<()> {
-    let mut problems = Vec::new();
-    if plan.verify_all {
-        problems = super::verify::verify(&plan.out_dir, Some(&plan.state_path))?.problems;
-    } else {
-        super::verify::check_head(&plan.out_dir, chain, &mut problems);
-    }
-    refuse_if(plan, problems)
-}
-
-/// The error that stops a run on committed evidence that does not hold.
-fn refuse_if(plan: &SyncPlan, mut problems: Vec<String>) -> Result<()> {
-    if problems.is_empty() {
-        return Ok(());
-    }
-    problems.push(format!(
-        "nothing was appended; run `jrnle-audit verify {}`",
-        plan.out_dir.display()
-    ));
-    Err(Error::Verify {
-        dir: plan.out_dir.display().to_string(),
-        problems,
-    })
-}
-
-/// A data file of `series` whose window starts at the watermark `from` but has no manifest
-/// is an interrupted commit: it was never delivered, so it goes.
-pub(crate) fn remove_orphans(dir: &Path, series: u32, from: &DateTime<Utc>) -> Result<()> {
-    let prefix = format!(
-        "{}{}-",
-        super::manifest::file_prefix(series),
-        super::manifest::compact(from)
-    );
-    let names = read_dir(dir)?;
-    for name in &names {
-        let committed = names.contains(&format!("{name}{MANIFEST_SUFFIX}"));
-        if name.starts_with(&prefix) && !name.ends_with(MANIFEST_SUFFIX) && !committed {
-            std::fs::remove_file(dir.join(name))
-                .map_err(|e| Error::io(format!("cannot remove {name}"), e))?;
-            console::note(format!(
-                "removed {name}, an uncommitted file of an interrupted run"
-            ));
-        }
-    }
-    Ok(())
 }
 
 fn describe_difference(old: &SeriesQuery, new: &SeriesQuery) -> String {
@@ -299,7 +215,7 @@ pub async fn run(
     to: DateTime<Utc>,
     source: &mut dyn ChangeSource,
 ) -> Result<Outcome> {
-    let from = prepared.from;
+    let (from, series) = (prepared.from, prepared.series);
     let lookback = chrono::Duration::from_std(plan.lookback).unwrap_or_default();
     let query_from = (from - lookback).max(prepared.series_start);
     let window_range = TimeRange {
@@ -307,10 +223,9 @@ pub async fn run(
         until: to,
     };
     let server_count = source.expected(&window_range).await?;
-    let delivered = delivered_since(plan, &prepared.chain, prepared.series, &query_from)?;
-    let name = data_file_name(prepared.series, &from, &to, plan.format);
-    let path = plan.out_dir.join(&name);
-    let mut file = AtomicFile::create(&path)?;
+    let appender = &mut prepared.appender;
+    let delivered = delivered_since(appender, series, &query_from)?;
+    let mut data = appender.create(series, &from, &to, plan.format)?;
     let window = Window {
         from: format_utc_ms(&from),
         to: format_utc_ms(&to),
@@ -321,48 +236,41 @@ pub async fn run(
         ..plan.filters.clone()
     };
     let about = crate::deliver::about(&plan.tenant_url, &plan.api_version, &filters, server_count);
-    let sink = data_sink(plan, &mut file, &path, about)?;
+    let path = data.path.clone();
+    let sink = data_sink(plan, &mut data, about)?;
     let range = TimeRange {
         since: Some(query_from),
         ..window_range
     };
     // The first run of a series fixes its filters.
-    let first = prepared
-        .chain
-        .last()
-        .is_none_or(|c| c.manifest.series != prepared.series);
+    let first = appender.head().is_none_or(|c| c.manifest.series != series);
     let mut delivery = Delivery::new(sink, path).skipping(&delivered, window.from.clone());
     if first {
         delivery = delivery.watching(&plan.filters);
     }
     let done = delivery.run(source, Some(range)).await?;
     if first && let Err(e) = check_first_run(plan, &done.unseen, &window) {
-        file.abandon();
+        data.file.abandon();
         return Err(e);
     }
-    // The data file first, then the manifest: the manifest's arrival is the commit. From
-    // here the out-dir holds this run's evidence: it and its lock file stay.
-    prepared.lock.keep();
-    let (size, sha256) = file.commit()?;
-    let manifest = Manifest {
-        row_count: done.written,
-        late_row_count: done.late,
-        server_count,
-        ..Manifest::new(
-            &plan.api_version,
-            plan.series_query(),
-            prepared.series,
-            window.clone(),
-            format_utc_ms(&query_from),
-            DataFile {
-                name: name.clone(),
-                size,
-                sha256,
-            },
-            prepared.chain.last(),
-        )
-    };
-    commit_manifest(plan, &name, &manifest)?;
+    let manifest = appender.commit(
+        data,
+        |file, previous| Manifest {
+            row_count: done.written,
+            late_row_count: done.late,
+            server_count,
+            ..Manifest::new(
+                &plan.api_version,
+                plan.series_query(),
+                series,
+                window,
+                format_utc_ms(&query_from),
+                file,
+                previous,
+            )
+        },
+        |_| Ok(()),
+    )?;
     Ok(Outcome::committed(&manifest, done))
 }
 
@@ -417,8 +325,7 @@ fn check_first_run(plan: &SyncPlan, unseen: &[(&str, String)], window: &Window) 
 /// A sink writing the series' format into the data file.
 fn data_sink<'a>(
     plan: &SyncPlan,
-    file: &'a mut AtomicFile,
-    path: &Path,
+    data: &'a mut DataFileWriter,
     about: Vec<(String, String)>,
 ) -> Result<Box<dyn RecordSink + 'a>> {
     let options = WriteOptions {
@@ -426,37 +333,21 @@ fn data_sink<'a>(
         about,
         ..WriteOptions::default()
     };
-    open_sink(plan.format, file, &options).map_err(|source| Error::Write {
-        path: path.to_path_buf(),
+    open_sink(plan.format, &mut data.file, &options).map_err(|source| Error::Write {
+        path: data.path.clone(),
         source,
     })
 }
 
-/// Write the manifest (the commit point), then bring the state file up to date.
-fn commit_manifest(plan: &SyncPlan, data_file: &str, manifest: &Manifest) -> Result<()> {
-    let manifest_bytes = manifest.to_bytes();
-    let manifest_file = manifest_name(data_file);
-    write_atomic(&plan.out_dir.join(&manifest_file), &manifest_bytes)?;
-    state::save(
-        &plan.state_path,
-        &State {
-            state_version: 1,
-            watermark: manifest.window.to.clone(),
-            last_manifest: manifest_file,
-            last_manifest_sha256: sha256_hex(&manifest_bytes),
-        },
-    )
-}
-
 /// The ids delivered by committed files of `series` whose window reaches past `since`.
 fn delivered_since(
-    plan: &SyncPlan,
-    chain: &[Committed],
+    appender: &Appender,
     series: u32,
     since: &DateTime<Utc>,
 ) -> Result<HashSet<String>> {
     let mut ids = HashSet::new();
-    for c in chain
+    for c in appender
+        .chain()
         .iter()
         .rev()
         .take_while(|c| c.manifest.series == series)
@@ -465,8 +356,8 @@ fn delivered_since(
             break;
         }
         let mut problems = Vec::new();
-        let delivered = super::verify::committed_ids(&plan.out_dir, c, &mut problems)?;
-        refuse_if(plan, problems)?;
+        let delivered = committed_ids(appender.dir(), c, &mut problems)?;
+        refuse(appender.dir(), problems)?;
         ids.extend(delivered);
     }
     Ok(ids)

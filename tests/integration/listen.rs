@@ -578,7 +578,7 @@ fn listen_never_builds_on_altered_evidence() {
     assert_eq!(listen.post(&delivery(2), Some(TOKEN)), 200);
     let (code, stderr) = listen.terminate();
     assert_eq!(code, Some(5), "{stderr}");
-    assert!(stderr.contains("nothing was committed"), "{stderr}");
+    assert!(stderr.contains("nothing was appended"), "{stderr}");
     assert_eq!(
         manifests(dir.path()),
         1,

@@ -246,7 +246,7 @@ fn files_holding_tenant_data_are_readable_by_their_owner_only() {
         .spawn()
         .unwrap();
     listening_on(&mut listen);
-    let journal = heard.path().join(jrnle_audit::sync::JOURNAL_FILE);
+    let journal = heard.path().join(jrnle_audit::evidence::JOURNAL_FILE);
     wait_until("the delivery journal", || journal.exists());
     let listened = modes(heard.path());
     let _ = listen.kill();

@@ -155,7 +155,7 @@ fn report_over_a_sync_out_dir_shows_the_evidence_and_the_failure_of_tampering() 
     // Every file's size and hash as a reader would recompute them.
     for path in &data_files {
         let bytes = fs::read(path).unwrap();
-        let hash = jrnle_audit::sync::manifest::hex(&Sha256::digest(&bytes));
+        let hash = jrnle_audit::evidence::manifest::hex(&Sha256::digest(&bytes));
         assert!(html.contains(&hash), "{} {hash}", path.display());
     }
     // Tampered: the report is still written, the failure is at the top, and exit is 5.

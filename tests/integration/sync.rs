@@ -6,9 +6,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use jrnle_audit::evidence::manifest::sha256_hex;
 use jrnle_audit::simulator::generate::generate;
 use jrnle_audit::simulator::{Growth, SimConfig, SimHandle};
-use jrnle_audit::sync::manifest::sha256_hex;
 
 use crate::util::*;
 

@@ -10,13 +10,19 @@ use chrono::{DateTime, Utc};
 use crate::error::Result;
 use crate::output::Format;
 
-use super::files::read_dir;
-use super::manifest::{Committed, data_file_name, load_one, sha256_hex};
-use super::state;
-use super::{
+use crate::evidence::STATE_DB;
+use crate::evidence::files::read_dir;
+use crate::evidence::manifest::{Committed, data_file_name, load_one, sha256_hex};
+use crate::evidence::state;
+use crate::evidence::{
     JOURNAL_FILE, LOCK_FILE, MANIFEST_SUFFIX, PARTIAL_SUFFIX, QUARANTINE_FILE, STATE_FILE,
 };
-use crate::snapshot::db::{STATE_DB, StateDb};
+
+mod journal;
+mod snapshot;
+
+use journal::check_journal;
+use snapshot::check_snapshot_state;
 
 /// What verification found.
 #[derive(Debug, Default)]
@@ -68,11 +74,7 @@ pub fn verify(dir: &Path, state_path: Option<&Path>) -> Result<Report> {
     check_unaccounted(&names, &chain, &mut report);
     check_snapshot_state(dir, &chain, &mut report)?;
     let default_state = dir.join(STATE_FILE);
-    check_state(
-        state_path.unwrap_or(&default_state),
-        &chain,
-        &mut report.problems,
-    )?;
+    check_state(state_path.unwrap_or(&default_state), &chain, &mut report)?;
     Ok(report)
 }
 
@@ -186,74 +188,11 @@ pub(super) fn check_link(previous: Option<&Committed>, c: &Committed, p: &mut Ve
     }
 }
 
-/// What an append checks before it builds on the evidence (cheap, every run): the manifests'
-/// hash chain and contiguous windows, and the newest manifest's data file (and, for
-/// `listen`, its range of the delivery journal).
-pub fn check_head(dir: &Path, chain: &[Committed], problems: &mut Vec<String>) {
-    let mut previous = None;
-    let now = Utc::now();
-    for c in chain {
-        check_link(previous, c, problems);
-        check_dates(c, now, problems);
-        previous = Some(c);
-    }
-    if let Some(head) = chain.last() {
-        check_data_file(dir, head, problems);
-        check_journal(dir, head, problems);
-    }
-}
-
-/// The ids the data file of `c` delivered, read only once the file is known to be the one
-/// its manifest committed (`sync` and `listen` read them to skip what was delivered); when it
-/// is not, the problems go to `problems` and no id is read.
-pub fn committed_ids(
-    dir: &Path,
-    c: &Committed,
-    problems: &mut Vec<String>,
-) -> Result<HashSet<String>> {
-    let before = problems.len();
-    check_data_file(dir, c, problems);
-    if problems.len() > before {
-        return Ok(HashSet::new());
-    }
-    let format = Format::named(&c.manifest.query.format).unwrap_or(Format::Csv);
-    super::files::delivered_ids(&dir.join(&c.manifest.data_file.name), format)
-}
-
-/// A `listen` manifest's range of the delivery journal against its SHA-256: the raw
-/// deliveries behind the data file are as they arrived.
-fn check_journal(dir: &Path, c: &Committed, p: &mut Vec<String>) {
-    use std::io::{Read, Seek, SeekFrom};
-    let Some(d) = &c.manifest.deliveries else {
-        return;
-    };
-    let mut bytes = Vec::new();
-    let read = std::fs::File::open(dir.join(JOURNAL_FILE)).and_then(|mut f| {
-        f.seek(SeekFrom::Start(d.journal_from))?;
-        f.take(d.journal_to.saturating_sub(d.journal_from))
-            .read_to_end(&mut bytes)
-    });
-    match read {
-        Err(e) => p.push(format!(
-            "{JOURNAL_FILE}: cannot read ({e}), which {} covers",
-            c.name
-        )),
-        Ok(n) if n as u64 != d.journal_to.saturating_sub(d.journal_from) => p.push(format!(
-            "{JOURNAL_FILE}: shorter than {} says (bytes {} to {})",
-            c.name, d.journal_from, d.journal_to
-        )),
-        Ok(_) if sha256_hex(&bytes) != d.journal_sha256 => p.push(format!(
-            "{JOURNAL_FILE}: bytes {} to {} do not match the SHA-256 in {}",
-            d.journal_from, d.journal_to, c.name
-        )),
-        Ok(_) => {}
-    }
-}
-
 /// Files that no manifest accounts for (added by hand).
 fn check_unaccounted(names: &[String], chain: &[Committed], report: &mut Report) {
     let mut accounted: HashSet<&str> = [LOCK_FILE, STATE_FILE].into_iter().collect();
-    if chain.iter().any(|c| c.manifest.deliveries.is_some()) {
+    // Also with no manifest yet: what a `listen` acknowledged before its first commit.
+    if chain.is_empty() || chain.iter().any(|c| c.manifest.deliveries.is_some()) {
         accounted.extend([JOURNAL_FILE, QUARANTINE_FILE]);
     }
     // SQLite's rollback journal of an interrupted run is rolled back on the next open.
@@ -269,22 +208,29 @@ fn check_unaccounted(names: &[String], chain: &[Committed], report: &mut Report)
     // The data file of the window after the newest manifest's, which a run renames into place
     // just before it writes that window's manifest: what a kill between the two leaves, and
     // what the next run removes (or, for a snapshot, completes) before it starts.
+    // So is the first data file of the next series (`--new-series`, which starts at its
+    // own --since).
     let next = chain.last().and_then(|c| {
         let to = c.manifest.window_to()?;
         Some(format!(
             "{}{}-",
-            super::manifest::file_prefix(c.manifest.series),
-            super::manifest::compact(&to)
+            crate::evidence::manifest::file_prefix(c.manifest.series),
+            crate::evidence::manifest::compact(&to)
         ))
     });
+    let next_series = chain
+        .last()
+        .map(|c| crate::evidence::manifest::file_prefix(c.manifest.series + 1));
     for name in names {
         if accounted.contains(name.as_str()) || name.ends_with(PARTIAL_SUFFIX) {
             continue;
         }
-        if next
-            .as_deref()
-            .is_some_and(|n| name.starts_with(n) && !name.ends_with(MANIFEST_SUFFIX))
-        {
+        let starts = |prefix: &Option<String>| {
+            prefix
+                .as_deref()
+                .is_some_and(|n| name.starts_with(n) && !name.ends_with(MANIFEST_SUFFIX))
+        };
+        if starts(&next) || starts(&next_series) {
             report.interrupted.push(format!(
                 "{name}: the data file of a run interrupted before its manifest was written; \
                  the next run completes or removes it"
@@ -297,103 +243,28 @@ fn check_unaccounted(names: &[String], chain: &[Committed], report: &mut Report)
     }
 }
 
-/// A snapshot out-dir's state database against the newest manifest: it records that manifest
-/// as its last commit, and its rows sum to the digest and count the manifest recorded. (Only
-/// the newest state exists; earlier ones are in the chain of data files.)
-fn check_snapshot_state(dir: &Path, chain: &[Committed], report: &mut Report) -> Result<()> {
-    let p = &mut report.problems;
-    let snapshot = chain.last().and_then(|c| c.manifest.snapshot.as_ref());
-    if snapshot.is_none() && !chain.is_empty() {
-        return Ok(());
-    }
-    // A run killed in its transaction leaves SQLite's rollback journal: until it is rolled
-    // back (by the next snapshot run), the database file may hold changes never committed.
-    let journal = dir.join(format!("{STATE_DB}-journal"));
-    if std::fs::metadata(&journal).is_ok_and(|m| m.len() > 0) {
-        // Not altered evidence; but the state cannot be read until it is rolled back, so it
-        // is said to be unchecked.
-        report.interrupted.push(format!(
-            "{STATE_DB}: a snapshot run was interrupted and left its transaction unfinished \
-             ({STATE_DB}-journal), so the state was not checked: the next snapshot run rolls \
-             it back; verify again after it"
-        ));
-        return Ok(());
-    }
-    let (Some(head), Some(recorded)) = (chain.last(), snapshot) else {
-        // No manifest yet: a state database may only be an interrupted baseline's.
-        if let Some(db) = StateDb::open_read_only(dir)?
-            && let Some(m) = db.committed_manifest()?
-        {
-            p.push(format!(
-                "{STATE_DB}: records a commit ({}) but no manifest is present: the evidence \
-                 was removed",
-                m.name
-            ));
-        }
-        return Ok(());
-    };
-    let Some(db) = StateDb::open_read_only(dir)? else {
-        p.push(format!(
-            "{STATE_DB}: missing (the state {} records)",
-            head.name
-        ));
-        return Ok(());
-    };
-    match db.committed_manifest()? {
-        Some(m) if m.name == head.name && sha256_hex(&m.bytes) == head.sha256 => {}
-        // Committed with the next manifest (chained to the newest), killed before that
-        // manifest's file was written: the next run writes it from the database.
-        Some(m) if rolls_forward(&m.bytes, head) => {
-            report.interrupted.push(format!(
-                "{STATE_DB}: a snapshot run committed {} but was interrupted before writing \
-                 its file; the next snapshot run writes it",
-                m.name
-            ));
-            return Ok(());
-        }
-        Some(m) => p.push(format!(
-            "{STATE_DB}: records {} as its last commit, not the newest manifest {}: the state \
-             or the evidence was replaced or edited",
-            m.name, head.name
-        )),
-        None => p.push(format!(
-            "{STATE_DB}: records no commit, but {} says it holds the state",
-            head.name
-        )),
-    }
-    let state = db.recompute()?;
-    if state.digest_hex() != recorded.state_digest || state.objects != recorded.state_objects {
-        p.push(format!(
-            "{STATE_DB}: its {} objects do not sum to the digest {} records: the state was \
-             altered",
-            state.objects, head.name
-        ));
-    }
-    Ok(())
-}
-
-/// Whether manifest `bytes` (committed in a snapshot's database) come right after `head` in
-/// its chain.
-fn rolls_forward(bytes: &[u8], head: &Committed) -> bool {
-    serde_json::from_slice::<super::manifest::Manifest>(bytes).is_ok_and(|m| {
-        m.previous_manifest_sha256.as_deref() == Some(head.sha256.as_str())
-            && m.window.from == head.manifest.window.to
-    })
-}
-
-/// The state file's record of the newest manifest, when there is a state file.
-fn check_state(state_path: &Path, chain: &[Committed], p: &mut Vec<String>) -> Result<()> {
+/// The state file's record of the newest manifest, when there is a state file. Behind (it
+/// names a manifest of the chain, as committed, but not the newest) is what a run killed
+/// between its manifest and its state file leaves, or a state file restored from a backup:
+/// the next run brings it up to date. Naming a manifest that is missing or altered means the
+/// newest committed files were removed or edited.
+fn check_state(state_path: &Path, chain: &[Committed], report: &mut Report) -> Result<()> {
     let Some(state) = state::load(state_path)? else {
         return Ok(());
     };
-    match chain.last() {
-        Some(last) if last.name == state.last_manifest && last.sha256 == state.last_manifest_sha256 => {}
-        Some(last) if chain.iter().any(|c| c.name == state.last_manifest) => p.push(format!(
-            "the state file {} records {} as the newest manifest, but {} is newer: \
-             harmless if a sync was interrupted just after committing, otherwise a manifest was added",
+    let records =
+        |c: &Committed| c.name == state.last_manifest && c.sha256 == state.last_manifest_sha256;
+    let p = &mut report.problems;
+    match chain.iter().rposition(records) {
+        Some(at) if at + 1 == chain.len() => {}
+        Some(at) => report.interrupted.push(format!(
+            "the state file {} records {}, {} behind the newest manifest {}: a run was \
+             interrupted just after its commit (or the state file was restored from a backup); \
+             the next run brings it up to date",
             state_path.display(),
             state.last_manifest,
-            last.name
+            crate::console::plural((chain.len() - at - 1) as u64, "commit", "commits"),
+            chain[chain.len() - 1].name
         )),
         _ => p.push(format!(
             "the state file {} records {} as the newest manifest, which is missing or \

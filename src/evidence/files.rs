@@ -1,7 +1,5 @@
-//! Crash-safe file writing for the out-dir, cleanup of interrupted runs, and reading back the
-//! ids a committed data file delivered.
+//! Crash-safe file writing for the out-dir, and cleanup of interrupted runs.
 
-use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Write};
 
@@ -10,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::interrupt::Unfinished;
-use crate::output::Format;
 
 use super::PARTIAL_SUFFIX;
 
@@ -90,7 +87,7 @@ impl AtomicFile {
         {
             let _ = d.sync_all();
         }
-        let sha = super::manifest::hex(&self.hasher.finalize());
+        let sha = crate::evidence::manifest::hex(&self.hasher.finalize());
         Ok((self.size, sha))
     }
 }
@@ -147,24 +144,6 @@ pub fn read_dir(dir: &Path) -> Result<Vec<String>> {
     Ok(names)
 }
 
-/// The ids in a data file this tool wrote, read back as the format table says.
-pub fn delivered_ids(path: &Path, format: Format) -> Result<HashSet<String>> {
-    let bad = |what: String| {
-        Error::usage(format!(
-            "cannot read the committed data file {}: {what}; run `jrnle-audit verify`",
-            path.display()
-        ))
-    };
-    let read = format.spec().read_ids.ok_or_else(|| {
-        bad(format!(
-            "{} files cannot be read back to find what they delivered",
-            format.spec().name
-        ))
-    })?;
-    let bytes = fs::read(path).map_err(|e| bad(e.to_string()))?;
-    read(&bytes).map_err(bad)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,22 +158,5 @@ mod tests {
         fs::write(dir.path().join("b.csv.partial"), "half").unwrap();
         assert_eq!(remove_partials(dir.path()).unwrap(), ["b.csv.partial"]);
         assert_eq!(read_dir(dir.path()).unwrap(), ["a.csv"]);
-    }
-
-    #[test]
-    fn ids_read_back_from_every_format() {
-        let dir = tempfile::tempdir().unwrap();
-        let csv = dir.path().join("a.csv");
-        fs::write(&csv, "id,entry_date\nabc,x\n'=odd,y\n").unwrap();
-        let ids = delivered_ids(&csv, Format::Csv).unwrap();
-        assert!(ids.contains("abc") && ids.contains("=odd"));
-        let json = dir.path().join("a.json");
-        fs::write(&json, "[\n{\"id\":\"j1\"},\n{\"id\":\"j2\"}\n]\n").unwrap();
-        assert_eq!(delivered_ids(&json, Format::Json).unwrap().len(), 2);
-        let nd = dir.path().join("a.ndjson");
-        fs::write(&nd, "{\"id\":\"n1\"}\n").unwrap();
-        assert!(delivered_ids(&nd, Format::Ndjson).unwrap().contains("n1"));
-        fs::write(&nd, "{oops\n").unwrap();
-        assert!(delivered_ids(&nd, Format::Ndjson).is_err());
     }
 }

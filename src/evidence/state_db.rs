@@ -18,41 +18,15 @@
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
-use serde_json::{Map, Value};
+
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::evidence::manifest::CommittedManifest;
+use crate::source::snapshot::{ObjectStore, Stored};
 
 /// The database's name in the out-dir.
 pub const STATE_DB: &str = "snapshot-state.sqlite";
-
-/// One object's stored state: its last update (UTC, milliseconds) and the fields kept.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Stored {
-    pub last_update: String,
-    pub fields: Map<String, Value>,
-    /// The fields as the database holds them (the text the digest is taken over).
-    json: String,
-}
-
-impl Stored {
-    pub fn new(last_update: String, fields: Map<String, Value>) -> Stored {
-        let json = Value::Object(fields.clone()).to_string();
-        Stored {
-            last_update,
-            fields,
-            json,
-        }
-    }
-}
-
-/// The manifest the last committed run wrote: its name and bytes (kept so that a run killed
-/// before writing the file has it written by the next).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommittedManifest {
-    pub name: String,
-    pub bytes: Vec<u8>,
-}
 
 /// The digest and object count of a state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -63,7 +37,7 @@ pub struct Summary {
 
 impl Summary {
     pub fn digest_hex(&self) -> String {
-        crate::sync::manifest::hex(&self.digest)
+        crate::evidence::manifest::hex(&self.digest)
     }
 
     fn add(&mut self, id: &str, last_update: &str, fields_json: &str) {
@@ -72,7 +46,7 @@ impl Summary {
     }
 
     fn remove(&mut self, id: &str, row: &Stored) {
-        self.digest = sub256(self.digest, row_hash(id, &row.last_update, &row.json));
+        self.digest = sub256(self.digest, row_hash(id, &row.last_update, row.text()));
         self.objects = self.objects.saturating_sub(1);
     }
 }
@@ -126,7 +100,7 @@ impl StateDb {
         let path = out_dir.join(STATE_DB);
         // Created private before SQLite opens it (SQLite would create it 0644 under the usual
         // umask); its journal files take the database's mode.
-        crate::sync::files::private()
+        crate::evidence::files::private()
             .create(true)
             .append(true)
             .open(&path)
@@ -225,78 +199,6 @@ impl StateDb {
         Ok(())
     }
 
-    /// An object's stored state.
-    pub fn get(&self, id: &str) -> Result<Option<Stored>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT last_update, fields FROM objects WHERE id = ?1")
-            .map_err(|e| db_error(&self.path, e))?;
-        let row: Option<(String, String)> = stmt
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()
-            .map_err(|e| db_error(&self.path, e))?;
-        Ok(row.map(|(last_update, json)| Stored {
-            last_update,
-            fields: match serde_json::from_str(&json) {
-                Ok(Value::Object(m)) => m,
-                _ => Map::new(),
-            },
-            json,
-        }))
-    }
-
-    /// Store an object's state, replacing `old` (what [`StateDb::get`] gave).
-    pub fn put(&mut self, id: &str, new: &Stored, old: Option<&Stored>) -> Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "INSERT OR REPLACE INTO objects (id, last_update, fields) VALUES (?1, ?2, ?3)",
-            )
-            .map_err(|e| db_error(&self.path, e))?;
-        stmt.execute(params![id, new.last_update, new.json])
-            .map_err(|e| db_error(&self.path, e))?;
-        if let Some(old) = old {
-            self.summary.remove(id, old);
-        }
-        self.summary.add(id, &new.last_update, &new.json);
-        Ok(())
-    }
-
-    /// Forget a deleted object.
-    pub fn remove(&mut self, id: &str, old: &Stored) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM objects WHERE id = ?1", [id])
-            .map_err(|e| db_error(&self.path, e))?;
-        self.summary.remove(id, old);
-        Ok(())
-    }
-
-    /// Note an id the deletion scan found (in a temporary table of this connection, so the
-    /// scan of a million objects does not have to be held in memory).
-    pub fn mark_seen(&mut self, id: &str) -> Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("INSERT OR IGNORE INTO temp.seen (id) VALUES (?1)")
-            .map_err(|e| db_error(&self.path, e))?;
-        stmt.execute([id]).map_err(|e| db_error(&self.path, e))?;
-        Ok(())
-    }
-
-    /// The stored ids the deletion scan did not find, in order.
-    pub fn unseen(&mut self) -> Result<Vec<String>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT id FROM objects WHERE id NOT IN (SELECT id FROM temp.seen) ORDER BY id",
-            )
-            .map_err(|e| db_error(&self.path, e))?;
-        let ids = stmt
-            .query_map([], |r| r.get(0))
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<String>>>())
-            .map_err(|e| db_error(&self.path, e))?;
-        Ok(ids)
-    }
-
     /// Commit the run: the states changed so far, with the manifest that records them. This is
     /// the commit point (see the module doc).
     pub fn commit(&mut self, manifest: &CommittedManifest) -> Result<()> {
@@ -326,6 +228,74 @@ impl StateDb {
             summary.objects += 1;
         }
         Ok(summary)
+    }
+}
+
+/// The diff reads and changes the state through this; within the run's transaction.
+impl ObjectStore for StateDb {
+    /// An object's stored state.
+    fn get(&self, id: &str) -> Result<Option<Stored>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT last_update, fields FROM objects WHERE id = ?1")
+            .map_err(|e| db_error(&self.path, e))?;
+        let row: Option<(String, String)> = stmt
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(|e| db_error(&self.path, e))?;
+        Ok(row.map(|(last_update, json)| Stored::from_text(last_update, json)))
+    }
+
+    /// Store an object's state, replacing `old` (what [`StateDb::get`] gave).
+    fn put(&mut self, id: &str, new: &Stored, old: Option<&Stored>) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO objects (id, last_update, fields) VALUES (?1, ?2, ?3)",
+            )
+            .map_err(|e| db_error(&self.path, e))?;
+        stmt.execute(params![id, new.last_update, new.text()])
+            .map_err(|e| db_error(&self.path, e))?;
+        if let Some(old) = old {
+            self.summary.remove(id, old);
+        }
+        self.summary.add(id, &new.last_update, new.text());
+        Ok(())
+    }
+
+    /// Forget a deleted object.
+    fn remove(&mut self, id: &str, old: &Stored) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM objects WHERE id = ?1", [id])
+            .map_err(|e| db_error(&self.path, e))?;
+        self.summary.remove(id, old);
+        Ok(())
+    }
+
+    /// Note an id the deletion scan found (in a temporary table of this connection, so the
+    /// scan of a million objects does not have to be held in memory).
+    fn mark_seen(&mut self, id: &str) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("INSERT OR IGNORE INTO temp.seen (id) VALUES (?1)")
+            .map_err(|e| db_error(&self.path, e))?;
+        stmt.execute([id]).map_err(|e| db_error(&self.path, e))?;
+        Ok(())
+    }
+
+    /// The stored ids the deletion scan did not find, in order.
+    fn unseen(&mut self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id FROM objects WHERE id NOT IN (SELECT id FROM temp.seen) ORDER BY id",
+            )
+            .map_err(|e| db_error(&self.path, e))?;
+        let ids = stmt
+            .query_map([], |r| r.get(0))
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<String>>>())
+            .map_err(|e| db_error(&self.path, e))?;
+        Ok(ids)
     }
 }
 

@@ -192,6 +192,15 @@ pub struct Committed {
     pub manifest: Manifest,
 }
 
+/// A manifest as committed: its file name and exact bytes (what is chained, and what a
+/// snapshot's state database keeps so that a run killed before writing the file has it
+/// written by the next).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommittedManifest {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }

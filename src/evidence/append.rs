@@ -1,0 +1,189 @@
+//! The one way a run adds to a series: [`Appender::open`] (lock, refuse another kind's
+//! out-dir), [`Appender::load`] (the chain), [`Appender::verdict`] (what `verify` says of what
+//! the run builds on: anything but intact refuses the run with exit 5 and nothing appended),
+//! [`Appender::create`] (the data file, written aside), [`Appender::commit`] (data file,
+//! whatever the runner makes durable with the manifest's bytes, the manifest: the commit point,
+//! the state file). `sync`, `snapshot` and `listen` are runners on it.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+
+use crate::console;
+use crate::error::{Error, Result};
+use crate::output::Format;
+
+use super::files::{AtomicFile, read_dir, write_atomic};
+use super::lock::DirLock;
+use super::manifest::{
+    Committed, CommittedManifest, DataFile, Manifest, SeriesKind, compact, data_file_name,
+    file_prefix, load_chain, manifest_name, refuse_other_kind, sha256_hex,
+};
+use super::state::{self, State};
+use super::verify::{self, Report};
+use super::{MANIFEST_SUFFIX, STATE_FILE};
+
+/// A run's hold on an out-dir, from its lock to its commit.
+#[derive(Debug)]
+pub struct Appender {
+    dir: PathBuf,
+    /// The state file this series keeps (`sync` and `listen`); `None` for `snapshot`, whose
+    /// state database commits with the manifest's bytes instead.
+    state_file: Option<PathBuf>,
+    lock: DirLock,
+    chain: Vec<Committed>,
+}
+
+/// A data file being written, aside until [`Appender::commit`].
+pub struct DataFileWriter {
+    pub name: String,
+    pub path: PathBuf,
+    pub file: AtomicFile,
+}
+
+impl Appender {
+    /// Create the out-dir if missing and lock it, then refuse (exit 2, nothing left behind)
+    /// an out-dir that holds another kind's series. The chain is read by [`Appender::load`].
+    pub fn open(dir: &Path, kind: SeriesKind) -> Result<Appender> {
+        let lock = DirLock::open_out_dir(dir)?;
+        refuse_other_kind(dir, kind)?;
+        Ok(Appender {
+            dir: dir.to_path_buf(),
+            state_file: None,
+            lock,
+            chain: Vec::new(),
+        })
+    }
+
+    /// Keep a state file at `path` (the default: [`default_state_path`]).
+    pub fn with_state_file(mut self, path: PathBuf) -> Appender {
+        self.state_file = Some(path);
+        self
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Read the chain as it is now (an earlier commit of this process included).
+    pub fn load(&mut self) -> Result<&[Committed]> {
+        self.chain = load_chain(&self.dir)?;
+        Ok(&self.chain)
+    }
+
+    pub fn chain(&self) -> &[Committed] {
+        &self.chain
+    }
+
+    pub fn head(&self) -> Option<&Committed> {
+        self.chain.last()
+    }
+
+    /// The out-dir stays whatever happens next (the run began to serve or committed).
+    pub fn keep(&mut self) {
+        self.lock.keep();
+    }
+
+    /// `verify`'s verdict on the out-dir, the one definition of intact: what it reports as
+    /// problems refuses the run (exit 5, "nothing was appended"); what an interrupted run left
+    /// is said and left to the runner, which completes or removes it.
+    pub fn verdict(&self) -> Result<Report> {
+        let report = verify::verify(&self.dir, self.state_file.as_deref())?;
+        refuse(&self.dir, report.problems.clone())?;
+        for line in &report.interrupted {
+            console::note(line);
+        }
+        Ok(report)
+    }
+
+    /// A data file of `series` whose window starts at `from` with no manifest: an
+    /// interrupted commit, never delivered, so it goes.
+    pub fn remove_orphans(&self, series: u32, from: &DateTime<Utc>) -> Result<()> {
+        let prefix = format!("{}{}-", file_prefix(series), compact(from));
+        let names = read_dir(&self.dir)?;
+        for name in &names {
+            let committed = names.contains(&format!("{name}{MANIFEST_SUFFIX}"));
+            if name.starts_with(&prefix) && !name.ends_with(MANIFEST_SUFFIX) && !committed {
+                std::fs::remove_file(self.dir.join(name))
+                    .map_err(|e| Error::io(format!("cannot remove {name}"), e))?;
+                console::note(format!(
+                    "removed {name}, an uncommitted file of an interrupted run"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The data file of the window `[from, to)`, written aside (hashed as written).
+    pub fn create(
+        &self,
+        series: u32,
+        from: &DateTime<Utc>,
+        to: &DateTime<Utc>,
+        format: Format,
+    ) -> Result<DataFileWriter> {
+        let name = data_file_name(series, from, to, format);
+        let path = self.dir.join(&name);
+        let file = AtomicFile::create(&path)?;
+        Ok(DataFileWriter { name, path, file })
+    }
+
+    /// Commit: the data file renamed into place, the manifest `manifest` makes of it (chained
+    /// to the head), `durable` given the manifest's bytes (a snapshot commits its state with
+    /// them: from there the run is committed, and a kill before the manifest file is rolled
+    /// forward), the manifest file (the commit point of a run with no state database), the
+    /// state file. From the data file on, the out-dir and its lock stay.
+    pub fn commit(
+        &mut self,
+        data: DataFileWriter,
+        manifest: impl FnOnce(DataFile, Option<&Committed>) -> Manifest,
+        durable: impl FnOnce(&CommittedManifest) -> Result<()>,
+    ) -> Result<Manifest> {
+        self.lock.keep();
+        let (size, sha256) = data.file.commit()?;
+        let file = DataFile {
+            name: data.name.clone(),
+            size,
+            sha256,
+        };
+        let manifest = manifest(file, self.chain.last());
+        let committed = CommittedManifest {
+            name: manifest_name(&data.name),
+            bytes: manifest.to_bytes(),
+        };
+        durable(&committed)?;
+        write_atomic(&self.dir.join(&committed.name), &committed.bytes)?;
+        if let Some(path) = &self.state_file {
+            state::save(
+                path,
+                &State {
+                    state_version: 1,
+                    watermark: manifest.window.to.clone(),
+                    last_manifest: committed.name.clone(),
+                    last_manifest_sha256: sha256_hex(&committed.bytes),
+                },
+            )?;
+        }
+        Ok(manifest)
+    }
+}
+
+/// Where a series keeps its state file unless told otherwise (`sync --state`).
+pub fn default_state_path(out_dir: &Path) -> PathBuf {
+    out_dir.join(STATE_FILE)
+}
+
+/// The error that stops a run on evidence that does not hold (exit 5, the problems named).
+pub fn refuse(dir: &Path, mut problems: Vec<String>) -> Result<()> {
+    if problems.is_empty() {
+        return Ok(());
+    }
+    problems.push(format!(
+        "nothing was appended; run `jrnle-audit verify {}`",
+        dir.display()
+    ));
+    Err(Error::Verify {
+        dir: dir.display().to_string(),
+        problems,
+    })
+}

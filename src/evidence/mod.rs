@@ -1,0 +1,30 @@
+//! The evidence format and nothing else: the out-dir and its names, manifests and their
+//! SHA-256 chain, the lock, the state file, the snapshot state database, reading back the ids a
+//! data file delivered, `verify` (the one definition of intact), and the [`append::Appender`]
+//! every runner (`sync`, `snapshot`, `listen`) adds to a series through.
+//!
+//! The out-dir is the source of truth. Each run commits one data file and then its manifest
+//! (the commit point); the newest manifest's window end is the watermark. The state file is a
+//! cache of that, cross-checked on every run, so a lost or stale state file costs nothing.
+//! Nothing here imports a runner.
+
+pub mod append;
+pub mod delivered;
+pub mod files;
+pub mod lock;
+pub mod manifest;
+pub mod state;
+pub mod state_db;
+pub mod verify;
+
+/// Names inside an out-dir that are not evidence.
+pub const LOCK_FILE: &str = ".jrnle-sync.lock";
+pub const STATE_FILE: &str = ".jrnle-sync-state.json";
+pub const PARTIAL_SUFFIX: &str = ".partial";
+pub const MANIFEST_SUFFIX: &str = ".manifest.json";
+/// A `listen` out-dir's journal of the deliveries it acknowledged (hashed range by range in
+/// its manifests), and its quarantine of refused bodies.
+pub const JOURNAL_FILE: &str = "deliveries.journal";
+pub const QUARANTINE_FILE: &str = "quarantine.journal";
+/// A `snapshot` out-dir's state: the last known values of each object (see [`state_db`]).
+pub const STATE_DB: &str = state_db::STATE_DB;

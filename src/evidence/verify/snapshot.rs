@@ -1,0 +1,122 @@
+//! A snapshot out-dir's state database against the newest manifest: the commit it records,
+//! its rows against the digest and count the manifest recorded, and what an interrupted run
+//! left (an unfinished transaction, a commit whose manifest file was not written yet).
+
+use std::path::Path;
+
+use crate::error::Result;
+use crate::evidence::STATE_DB;
+use crate::evidence::manifest::{Committed, Manifest, sha256_hex};
+use crate::evidence::state_db::StateDb;
+
+use super::Report;
+
+/// A snapshot out-dir's state database against the newest manifest: it records that manifest
+/// as its last commit, and its rows sum to the digest and count the manifest recorded. (Only
+/// the newest state exists; earlier ones are in the chain of data files.)
+pub(super) fn check_snapshot_state(
+    dir: &Path,
+    chain: &[Committed],
+    report: &mut Report,
+) -> Result<()> {
+    let p = &mut report.problems;
+    let snapshot = chain.last().and_then(|c| c.manifest.snapshot.as_ref());
+    if snapshot.is_none() && !chain.is_empty() {
+        return Ok(());
+    }
+    // A run killed in its transaction leaves SQLite's rollback journal: until it is rolled
+    // back (by the next snapshot run), the database file may hold changes never committed.
+    let journal = dir.join(format!("{STATE_DB}-journal"));
+    if std::fs::metadata(&journal).is_ok_and(|m| m.len() > 0) {
+        // Not altered evidence; but the state cannot be read until it is rolled back, so it
+        // is said to be unchecked.
+        report.interrupted.push(format!(
+            "{STATE_DB}: a snapshot run was interrupted and left its transaction unfinished \
+             ({STATE_DB}-journal), so the state was not checked: the next snapshot run rolls \
+             it back; verify again after it"
+        ));
+        return Ok(());
+    }
+    let (Some(head), Some(recorded)) = (chain.last(), snapshot) else {
+        return check_no_manifest_yet(dir, p);
+    };
+    let Some(db) = StateDb::open_read_only(dir)? else {
+        p.push(format!(
+            "{STATE_DB}: missing (the state {} records)",
+            head.name
+        ));
+        return Ok(());
+    };
+    match db.committed_manifest()? {
+        Some(m) if m.name == head.name && sha256_hex(&m.bytes) == head.sha256 => {}
+        // Committed with the next manifest (chained to the newest), killed before that
+        // manifest's file was written: the next run writes it from the database.
+        Some(m) if rolls_forward(&m.bytes, head) => {
+            report.interrupted.push(format!(
+                "{STATE_DB}: a snapshot run committed {} but was interrupted before writing \
+                 its file; the next snapshot run writes it",
+                m.name
+            ));
+            return Ok(());
+        }
+        Some(m) => p.push(format!(
+            "{STATE_DB}: records {} as its last commit, not the newest manifest {}: the state \
+             or the evidence was replaced or edited",
+            m.name, head.name
+        )),
+        None => p.push(format!(
+            "{STATE_DB}: records no commit, but {} says it holds the state",
+            head.name
+        )),
+    }
+    check_digest(&db, head, recorded, p)
+}
+
+/// The state's rows against the digest and count the newest manifest recorded, and against
+/// the running digest the next run starts from (the database's `meta` table: altered, it would
+/// make the next honest run record a wrong digest).
+fn check_digest(
+    db: &StateDb,
+    head: &Committed,
+    recorded: &crate::evidence::manifest::SnapshotRun,
+    p: &mut Vec<String>,
+) -> Result<()> {
+    let state = db.recompute()?;
+    if db.summary() != state {
+        p.push(format!(
+            "{STATE_DB}: the digest and count it keeps for the next run do not match its rows: \
+             the state was altered"
+        ));
+    }
+    if state.digest_hex() != recorded.state_digest || state.objects != recorded.state_objects {
+        p.push(format!(
+            "{STATE_DB}: its {} objects do not sum to the digest {} records: the state was \
+             altered",
+            state.objects, head.name
+        ));
+    }
+    Ok(())
+}
+
+/// Whether manifest `bytes` (committed in a snapshot's database) come right after `head` in
+/// its chain.
+fn rolls_forward(bytes: &[u8], head: &Committed) -> bool {
+    serde_json::from_slice::<Manifest>(bytes).is_ok_and(|m| {
+        m.previous_manifest_sha256.as_deref() == Some(head.sha256.as_str())
+            && m.window.from == head.manifest.window.to
+    })
+}
+
+/// No manifest yet: a state database may only be an interrupted baseline's.
+fn check_no_manifest_yet(dir: &Path, p: &mut Vec<String>) -> Result<()> {
+    if let Some(db) = StateDb::open_read_only(dir)?
+        && let Some(m) = db.committed_manifest()?
+    {
+        p.push(format!(
+            "{STATE_DB}: records a commit ({}) but no manifest is present: the evidence was \
+             removed",
+            m.name
+        ));
+    }
+    Ok(())
+}
