@@ -728,8 +728,8 @@ pub struct SyncArgs {
     #[arg(long)]
     pub new_series: bool,
 
-    /// Before appending, check every committed file as `verify` does, not only the newest
-    /// (which every run checks, with the hash chain of the manifests).
+    /// Kept for scripts that pass it: every run now checks everything `verify` checks before
+    /// it appends (every committed file, the chain, the state file, unlisted files)
     #[arg(long)]
     pub verify_all: bool,
 

@@ -5,6 +5,7 @@ mod clients;
 mod compat;
 mod count;
 mod docs;
+mod evidence;
 mod exit_codes;
 mod export;
 mod filters;

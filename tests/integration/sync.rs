@@ -493,7 +493,7 @@ fn sync_refuses_to_append_after_a_middle_manifest_was_removed() {
 }
 
 #[test]
-fn sync_verify_all_refuses_an_edited_oldest_data_file() {
+fn sync_refuses_an_edited_oldest_data_file_with_or_without_verify_all() {
     let (dir, names, sim) = evidence_and_its_tenant();
     edit_a_value(&dir.path().join(&names[0]));
     assert_sync_refused(
@@ -502,8 +502,13 @@ fn sync_verify_all_refuses_an_edited_oldest_data_file() {
         &["--verify-all"],
         &format!("{}: SHA-256 does not match its manifest", names[0]),
     );
-    // Without --verify-all only the head and the files read back are checked: the oldest,
-    // outside the lookback, is left to `verify`, which names it.
+    // Without it too: every run checks what `verify` checks.
+    assert_sync_refused(
+        &sim,
+        dir.path(),
+        &[],
+        &format!("{}: SHA-256 does not match its manifest", names[0]),
+    );
     assert_caught(dir.path(), &names[0]);
 }
 

@@ -1,0 +1,189 @@
+//! The one verdict (issue 25): every runner refuses, with exit 5 and nothing appended, what
+//! `verify` rejects, and what an interrupted run left is said, not called tampering.
+
+use std::fs;
+use std::path::Path;
+
+use jrnle_audit::simulator::SimHandle;
+use jrnle_audit::simulator::generate::generate;
+
+use crate::util::*;
+
+fn sync(sim: &SimHandle, dir: &Path) -> std::process::Command {
+    let mut cmd = against(sim, "sync");
+    cmd.arg("--out-dir").arg(dir).args([
+        "--since",
+        "2025-10-01",
+        "--format",
+        "ndjson",
+        "--lag",
+        "0s",
+    ]);
+    cmd
+}
+
+fn snapshot(sim: &SimHandle, dir: &Path) -> std::process::Command {
+    let mut cmd = against(sim, "snapshot");
+    cmd.arg("--out-dir").arg(dir).args([
+        "--obj-code",
+        "TASK",
+        "--fields",
+        "status",
+        "--format",
+        "ndjson",
+        "--lag",
+        "0s",
+    ]);
+    cmd
+}
+
+fn manifest_names(dir: &Path) -> Vec<String> {
+    names(dir)
+        .into_iter()
+        .filter(|n| n.ends_with(".manifest.json"))
+        .collect()
+}
+
+/// `cmd` is refused with exit 5 naming `problem`, and the out-dir keeps its manifests.
+fn refused(cmd: &mut std::process::Command, dir: &Path, problem: &str) {
+    let before = manifest_names(dir);
+    let o = run(cmd);
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(stderr(&o).contains(problem), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("nothing was appended"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(manifest_names(dir), before, "a manifest was appended");
+}
+
+#[test]
+fn sync_refuses_to_append_beside_a_data_file_no_manifest_lists() {
+    let sim = sim(&generate(300, 3));
+    let dir = tempfile::tempdir().unwrap();
+    ok(&mut sync(&sim, dir.path()));
+    // Not the next window's name (that is what a killed run leaves): added by hand.
+    let stray = "jrnle-20190101T000000.000Z-20190102T000000.000Z.ndjson";
+    fs::write(dir.path().join(stray), "{\"id\":\"forged\"}\n").unwrap();
+    refused(
+        &mut sync(&sim, dir.path()),
+        dir.path(),
+        &format!("{stray}: not part of any manifest"),
+    );
+}
+
+#[test]
+fn sync_refuses_an_edited_old_data_file_without_verify_all() {
+    let sim = sim(&generate(300, 3));
+    let dir = tempfile::tempdir().unwrap();
+    ok(&mut sync(&sim, dir.path()));
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    ok(&mut sync(&sim, dir.path()));
+    let oldest = manifest_names(dir.path())[0].replace(".manifest.json", "");
+    let path = dir.path().join(&oldest);
+    let text = fs::read_to_string(&path).unwrap();
+    fs::write(&path, text.replacen("\"E\"", "\"D\"", 1)).unwrap();
+    refused(
+        &mut sync(&sim, dir.path()),
+        dir.path(),
+        &format!("{oldest}: SHA-256 does not match its manifest"),
+    );
+}
+
+/// Rewrite the newest data file as `bytes` and its manifest and the state file to match, as
+/// someone who rewrites evidence consistently would.
+fn rewrite_newest_consistently(dir: &Path, bytes: &[u8]) {
+    use sha2::{Digest, Sha256};
+    let hex = |b: &[u8]| jrnle_audit::evidence::manifest::hex(&Sha256::digest(b));
+    let name = manifest_names(dir).pop().unwrap();
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.join(&name)).unwrap()).unwrap();
+    let data = m["data_file"]["name"].as_str().unwrap().to_string();
+    fs::write(dir.join(&data), bytes).unwrap();
+    m["data_file"]["size"] = bytes.len().into();
+    m["data_file"]["sha256"] = hex(bytes).into();
+    let text = serde_json::to_vec_pretty(&m).unwrap();
+    fs::write(dir.join(&name), &text).unwrap();
+    let state = dir.join(".jrnle-sync-state.json");
+    let mut s: serde_json::Value = serde_json::from_slice(&fs::read(&state).unwrap()).unwrap();
+    s["last_manifest_sha256"] = hex(&text).into();
+    fs::write(&state, serde_json::to_vec(&s).unwrap()).unwrap();
+}
+
+#[test]
+fn a_committed_data_file_that_does_not_read_back_is_exit_5() {
+    let sim = sim(&generate(300, 3));
+    let dir = tempfile::tempdir().unwrap();
+    ok(&mut sync(&sim, dir.path()));
+    rewrite_newest_consistently(dir.path(), b"{not json\n");
+    // The file matches its manifest; reading its ids back fails: an evidence defect (it was
+    // exit 2, a usage error).
+    let o = run(&mut sync(&sim, dir.path()));
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot read the committed data file"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_state_file_behind_the_chain_is_an_interrupted_run_not_tampering() {
+    let sim = sim(&generate(300, 3));
+    let dir = tempfile::tempdir().unwrap();
+    ok(&mut sync(&sim, dir.path()));
+    let state = dir.path().join(".jrnle-sync-state.json");
+    let first = fs::read(&state).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    ok(&mut sync(&sim, dir.path()));
+    // What a kill between the second run's manifest and its state file leaves.
+    fs::write(&state, &first).unwrap();
+    let o = run(bin().arg("verify").arg(dir.path()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("interrupted run") && stderr(&o).contains("1 commit behind"),
+        "{}",
+        stderr(&o)
+    );
+    // A state file naming a manifest that is not there is not an interruption.
+    let mut s: serde_json::Value = serde_json::from_slice(&first).unwrap();
+    s["last_manifest"] =
+        "jrnle-20300101T000000.000Z-20300102T000000.000Z.ndjson.manifest.json".into();
+    fs::write(&state, serde_json::to_vec(&s).unwrap()).unwrap();
+    let o = run(bin().arg("verify").arg(dir.path()));
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+}
+
+#[test]
+fn snapshot_refuses_to_build_on_a_state_verify_calls_altered() {
+    let sim = sim(&generate(300, 3));
+    let dir = tempfile::tempdir().unwrap();
+    ok(&mut snapshot(&sim, dir.path()));
+    let db_path = dir.path().join("snapshot-state.sqlite");
+    let fresh = fs::read(&db_path).unwrap();
+    for alteration in [
+        "UPDATE objects SET fields = '{\"status\":\"CPL\"}' WHERE id = (SELECT min(id) FROM objects)",
+        "DELETE FROM objects WHERE id = (SELECT max(id) FROM objects)",
+        "INSERT INTO objects (id, last_update, fields) VALUES ('forged', '2025-01-01T00:00:00.000Z', '{}')",
+        // The running digest the next run would start from.
+        "UPDATE meta SET value = zeroblob(32) WHERE key = 'digest'",
+        "UPDATE meta SET value = CAST('7' AS BLOB) WHERE key = 'objects'",
+    ] {
+        fs::write(&db_path, &fresh).unwrap();
+        let db = rusqlite::Connection::open(&db_path).unwrap();
+        db.execute(alteration, []).unwrap();
+        drop(db);
+        let v = run(bin().arg("verify").arg(dir.path()));
+        assert_eq!(v.status.code(), Some(5), "{alteration}: {}", stderr(&v));
+        refused(
+            &mut snapshot(&sim, dir.path()),
+            dir.path(),
+            "the state was altered",
+        );
+    }
+    fs::write(&db_path, &fresh).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    ok(&mut snapshot(&sim, dir.path()));
+    ok(bin().arg("verify").arg(dir.path()));
+}
