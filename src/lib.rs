@@ -10,6 +10,7 @@ pub mod config;
 pub mod console;
 pub mod crypto;
 pub mod deliver;
+pub mod digest;
 pub mod error;
 pub mod evidence;
 pub mod input;

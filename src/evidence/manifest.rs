@@ -5,7 +5,6 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::output::Format;
@@ -201,14 +200,7 @@ pub struct CommittedManifest {
     pub bytes: Vec<u8>,
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-/// Lower-case hexadecimal.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::digest::{hex, sha256_hex};
 
 /// `20250107T000000.000Z`: sorts in time order and is safe in file names everywhere.
 pub fn compact(dt: &DateTime<Utc>) -> String {

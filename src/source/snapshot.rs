@@ -471,7 +471,7 @@ fn deleted_records(
 fn record_id(code: &str, id: &str, when: &str, field: &str) -> String {
     let text = format!("snapshot\u{1f}{code}\u{1f}{id}\u{1f}{when}\u{1f}{field}");
     let digest = Sha256::digest(text.as_bytes());
-    crate::evidence::manifest::hex(&digest[..16])
+    crate::digest::hex(&digest[..16])
 }
 
 #[cfg(test)]
