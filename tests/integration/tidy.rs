@@ -32,14 +32,6 @@ fn relative(path: &Path) -> String {
     path.strip_prefix(root()).unwrap().display().to_string()
 }
 
-/// The code of a file without comments (doc links are not imports).
-fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    text.lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l))
-        .filter(|(_, l)| !l.trim_start().starts_with("//"))
-}
-
 #[test]
 fn every_module_opens_with_a_line_saying_what_it_owns() {
     let mut missing = Vec::new();
