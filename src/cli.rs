@@ -811,6 +811,11 @@ pub struct VerifyArgs {
     /// [default: DIR/.jrnle-sync-state.json if present].
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+
+    /// Print the result as one JSON object on stdout, every finding typed as file, kind and
+    /// detail (the same as --summary-format json)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

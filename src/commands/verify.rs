@@ -4,6 +4,7 @@ use crate::cli::VerifyArgs;
 use crate::console;
 use crate::error::{Error, Result};
 use crate::evidence::verify::Report;
+use crate::evidence::verify::finding::{Finding, lines};
 use crate::evidence::verify::verify;
 use crate::output::Destination;
 
@@ -21,8 +22,9 @@ pub fn run(args: VerifyArgs) -> Result<()> {
         )));
     }
     let found = verify(&args.dir, args.state.as_deref())?;
+    let json = args.json || args.summary.json();
     let no_series = found.problems.is_empty() && found.manifests == 0;
-    if args.summary.json() {
+    if json {
         print_json(&args, &found, no_series)?;
     }
     if no_series {
@@ -34,7 +36,7 @@ pub fn run(args: VerifyArgs) -> Result<()> {
     for left in &found.interrupted {
         console::finding(format!("verify: interrupted run: {left}"));
     }
-    if found.problems.is_empty() && args.summary.json() {
+    if found.problems.is_empty() && json {
         return Ok(());
     }
     if found.problems.is_empty() {
@@ -77,10 +79,12 @@ pub fn run(args: VerifyArgs) -> Result<()> {
 
 /// The result as one JSON object on stdout.
 fn print_json(args: &VerifyArgs, found: &Report, no_series: bool) -> Result<()> {
-    let mut problems = found.problems.clone();
+    let mut problems = lines(&found.problems);
     if no_series {
         problems.push("no sync series: the directory holds no manifest".into());
     }
+    // Typed (file, kind, detail): every problem, then what interrupted runs left.
+    let findings: Vec<&Finding> = found.problems.iter().chain(&found.interrupted).collect();
     let value = serde_json::json!({
         "command": "verify",
         "dir": args.dir.display().to_string(),
@@ -91,7 +95,8 @@ fn print_json(args: &VerifyArgs, found: &Report, no_series: bool) -> Result<()> 
         "windows": {"from": found.first_from, "to": found.last_to},
         "newest_series_from": found.series_from,
         "problems": problems,
-        "interrupted": found.interrupted,
+        "interrupted": lines(&found.interrupted),
+        "findings": findings,
     });
     Destination::Stdout.write_with(|w| writeln!(w, "{value}"))
 }

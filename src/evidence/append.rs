@@ -20,6 +20,7 @@ use super::manifest::{
     file_prefix, load_chain, manifest_name, refuse_other_kind, sha256_hex,
 };
 use super::state::{self, State};
+use super::verify::finding::{Finding, lines};
 use super::verify::{self, Report};
 use super::{MANIFEST_SUFFIX, STATE_FILE};
 
@@ -90,8 +91,8 @@ impl Appender {
     pub fn verdict(&self) -> Result<Report> {
         let report = verify::verify(&self.dir, self.state_file.as_deref())?;
         refuse(&self.dir, report.problems.clone())?;
-        for line in &report.interrupted {
-            console::note(line);
+        for found in &report.interrupted {
+            console::note(found.to_string());
         }
         Ok(report)
     }
@@ -124,7 +125,7 @@ impl Appender {
     ) -> Result<DataFileWriter> {
         let name = data_file_name(series, from, to, format);
         let path = self.dir.join(&name);
-        let file = AtomicFile::create(&path)?;
+        let file = AtomicFile::partial(&path)?;
         Ok(DataFileWriter { name, path, file })
     }
 
@@ -174,10 +175,11 @@ pub fn default_state_path(out_dir: &Path) -> PathBuf {
 }
 
 /// The error that stops a run on evidence that does not hold (exit 5, the problems named).
-pub fn refuse(dir: &Path, mut problems: Vec<String>) -> Result<()> {
+pub fn refuse(dir: &Path, problems: Vec<Finding>) -> Result<()> {
     if problems.is_empty() {
         return Ok(());
     }
+    let mut problems = lines(&problems);
     problems.push(format!(
         "nothing was appended; run `jrnle-audit verify {}`",
         dir.display()

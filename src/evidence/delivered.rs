@@ -14,7 +14,7 @@ use crate::output::Format;
 pub fn committed_ids(
     dir: &Path,
     c: &Committed,
-    problems: &mut Vec<String>,
+    problems: &mut Vec<super::verify::Finding>,
 ) -> Result<HashSet<String>> {
     let before = problems.len();
     super::verify::check_data_file(dir, c, problems);
@@ -45,7 +45,7 @@ pub fn delivered_ids(path: &Path, format: Format) -> Result<HashSet<String>> {
             format.spec().name
         ))
     })?;
-    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let bytes = super::files::read_no_follow(path).map_err(|e| bad(e.to_string()))?;
     read(&bytes).map_err(bad)
 }
 

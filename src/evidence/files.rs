@@ -1,121 +1,71 @@
-//! Crash-safe file writing for the out-dir, and cleanup of interrupted runs.
+//! Crash-safe file writing for the out-dir (the one atomic writer, [`AtomicFile`], under
+//! `<name>.partial`), and cleanup of what interrupted runs left.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufWriter, Write};
-
-use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use std::io::{self, Read, Write};
+use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::interrupt::Unfinished;
+use crate::evidence::verify::finding::{Finding, Kind};
 
 use super::PARTIAL_SUFFIX;
 
-/// A file written under `<path>.partial` and renamed to `path` only on [`AtomicFile::commit`],
-/// after an fsync, so `path` either does not exist or holds every byte. It hashes what it
-/// writes (SHA-256) and counts it. Mode 0600 on Unix.
-pub struct AtomicFile {
-    path: PathBuf,
-    partial: PathBuf,
-    out: BufWriter<File>,
-    hasher: Sha256,
-    size: u64,
-    /// Removed by a signal before it is committed.
-    unfinished: Unfinished,
+pub use crate::output::atomic::{AtomicFile, private};
+
+/// Open an evidence file without following a link (`O_NOFOLLOW`): a symbolic link where
+/// evidence should be fails with [`is_link`], so nothing is read or written outside the
+/// out-dir through one.
+pub fn open_no_follow(path: &Path, options: &mut OpenOptions) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    options.custom_flags(libc::O_NOFOLLOW).open(path)
 }
 
-/// Options that create a file readable by its owner only (mode 0600 on Unix): every file the
-/// tool creates holds tenant data (changes, names, deliveries, object states).
-pub fn private() -> OpenOptions {
-    let mut options = OpenOptions::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options
+/// The bytes of an evidence file, read without following a link.
+pub fn read_no_follow(path: &Path) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    open_no_follow(path, OpenOptions::new().read(true))?.read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
-impl AtomicFile {
-    pub fn create(path: &Path) -> Result<AtomicFile> {
-        let partial = partial_path(path);
-        let mut options = private();
-        options.write(true).create(true).truncate(true);
-        let file = options.open(&partial).map_err(|source| Error::Write {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Ok(AtomicFile {
-            path: path.to_path_buf(),
-            unfinished: Unfinished::new(&partial),
-            partial,
-            out: BufWriter::with_capacity(256 * 1024, file),
-            hasher: Sha256::new(),
-            size: 0,
-        })
-    }
+/// Whether an error is a link refused by [`open_no_follow`].
+pub fn is_link(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ELOOP)
+}
 
-    /// The error for a failed write to this file.
-    pub fn error(&self, source: std::io::Error) -> Error {
-        Error::Write {
-            path: self.path.clone(),
-            source,
+/// The finding for an evidence file that could not be read.
+pub fn unreadable(name: &str, e: &io::Error) -> Finding {
+    let (kind, detail) = if is_link(e) {
+        (
+            Kind::Link,
+            "a symbolic link where evidence should be (never followed)".to_string(),
+        )
+    } else {
+        (Kind::Unreadable, format!("cannot read: {e}"))
+    };
+    Finding::new(Some(name.to_string()), kind, detail)
+}
+
+/// The error for an evidence file that could not be opened: a link where evidence should be
+/// is altered evidence (exit 5, naming it); anything else an I/O error (`what` it was for).
+pub fn open_error(path: &Path, what: &str, e: io::Error) -> Error {
+    if is_link(&e) {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        Error::Verify {
+            dir: path
+                .parent()
+                .map_or_else(String::new, |d| d.display().to_string()),
+            problems: vec![unreadable(&name, &e).to_string()],
         }
-    }
-
-    /// Give the file up: nothing of it is committed, and its partial file goes.
-    pub fn abandon(self) {
-        let partial = self.partial.clone();
-        drop(self);
-        let _ = fs::remove_file(partial);
-    }
-
-    /// Flush, fsync, rename into place, fsync the directory. Returns size and SHA-256.
-    pub fn commit(self) -> Result<(u64, String)> {
-        let fail = |source| Error::Write {
-            path: self.path.clone(),
-            source,
-        };
-        let file = self.out.into_inner().map_err(|e| fail(e.into_error()))?;
-        file.sync_all().map_err(fail)?;
-        drop(file);
-        self.unfinished
-            .settle(|| fs::rename(&self.partial, &self.path))
-            .map_err(fail)?;
-        if let Some(dir) = self.path.parent()
-            && let Ok(d) = File::open(dir)
-        {
-            let _ = d.sync_all();
-        }
-        let sha = crate::evidence::manifest::hex(&self.hasher.finalize());
-        Ok((self.size, sha))
-    }
-}
-
-impl Write for AtomicFile {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.out.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.size += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.out.flush()
+    } else {
+        Error::io(format!("{what} {}", path.display()), e)
     }
 }
 
 /// Write `bytes` to `path` all or nothing (see [`AtomicFile`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut file = AtomicFile::create(path)?;
+    let mut file = AtomicFile::partial(path)?;
     file.write_all(bytes).map_err(|e| file.error(e))?;
     file.commit().map(drop)
-}
-
-fn partial_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(PARTIAL_SUFFIX);
-    path.with_file_name(name)
 }
 
 /// Remove `*.partial` leftovers of interrupted runs; returns their names.

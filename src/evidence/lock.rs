@@ -1,7 +1,7 @@
 //! One `sync`, `listen` or `snapshot` at a time per out-dir: an OS file lock, released by the kernel when the process
 //! ends in any way (also `kill -9`), so a crash never leaves a stale lock behind.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -26,7 +26,13 @@ impl DirLock {
     /// half-written (`.partial` files): how every run that writes an out-dir starts.
     pub fn open_out_dir(dir: &Path) -> Result<DirLock> {
         let created_dir = !dir.exists();
-        std::fs::create_dir_all(dir)
+        // Private when this run creates it (0700): it will hold tenant data.
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(dir)
             .map_err(|e| Error::usage(format!("cannot create --out-dir {}: {e}", dir.display())))?;
         let mut lock = DirLock::acquire(dir)?;
         lock.created_dir = created_dir;
@@ -49,14 +55,14 @@ impl DirLock {
         // file locked; otherwise try again with the new one.
         for _ in 0..8 {
             let created_lock = !path.exists();
-            let file = OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)
-                .map_err(|e| {
-                    Error::io(format!("cannot open the lock file {}", path.display()), e)
-                })?;
+            let file = super::files::open_no_follow(
+                &path,
+                super::files::private()
+                    .create(true)
+                    .truncate(false)
+                    .write(true),
+            )
+            .map_err(|e| super::files::open_error(&path, "cannot open the lock file", e))?;
             match file.try_lock() {
                 Ok(()) if same_file(&file, &path) => {
                     return Ok(DirLock {

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::evidence::verify::Finding;
 use crate::output::Format;
 
 use super::MANIFEST_SUFFIX;
@@ -296,17 +297,23 @@ pub fn load_chain(dir: &Path) -> Result<Vec<Committed>> {
         }
         chain.push(load_one(dir, &name).map_err(|problem| Error::Verify {
             dir: dir.display().to_string(),
-            problems: vec![problem],
+            problems: vec![problem.to_string()],
         })?);
     }
     Ok(chain)
 }
 
 /// Read and parse one manifest; the error is a problem description.
-pub fn load_one(dir: &Path, name: &str) -> Result<Committed, String> {
-    let bytes = std::fs::read(dir.join(name)).map_err(|e| format!("{name}: cannot read: {e}"))?;
-    let manifest: Manifest =
-        serde_json::from_slice(&bytes).map_err(|e| format!("{name}: not a valid manifest: {e}"))?;
+pub fn load_one(dir: &Path, name: &str) -> Result<Committed, Finding> {
+    let bytes = super::files::read_no_follow(&dir.join(name))
+        .map_err(|e| super::files::unreadable(name, &e))?;
+    let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
+        Finding::new(
+            Some(name.to_string()),
+            crate::evidence::verify::Kind::Unreadable,
+            format!("not a valid manifest: {e}"),
+        )
+    })?;
     Ok(Committed {
         name: name.to_string(),
         sha256: sha256_hex(&bytes),

@@ -20,7 +20,7 @@ pub mod verify;
 /// Names inside an out-dir that are not evidence.
 pub const LOCK_FILE: &str = ".jrnle-sync.lock";
 pub const STATE_FILE: &str = ".jrnle-sync-state.json";
-pub const PARTIAL_SUFFIX: &str = ".partial";
+pub use crate::output::atomic::PARTIAL_SUFFIX;
 pub const MANIFEST_SUFFIX: &str = ".manifest.json";
 /// A `listen` out-dir's journal of the deliveries it acknowledged (hashed range by range in
 /// its manifests), and its quarantine of refused bodies.

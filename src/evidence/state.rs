@@ -20,7 +20,7 @@ pub struct State {
 }
 
 pub fn load(path: &Path) -> Result<Option<State>> {
-    match std::fs::read(path) {
+    match super::files::read_no_follow(path) {
         // A state file that does not read is evidence not as it was written (exit 5, as
         // `verify` says of any altered file), not a usage mistake.
         Ok(bytes) => serde_json::from_slice(&bytes)
@@ -36,7 +36,7 @@ pub fn load(path: &Path) -> Result<Option<State>> {
                 )],
             }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(format!("cannot read {}", path.display()), e)),
+        Err(e) => Err(super::files::open_error(path, "cannot read", e)),
     }
 }
 

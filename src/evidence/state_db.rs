@@ -100,12 +100,14 @@ impl StateDb {
         let path = out_dir.join(STATE_DB);
         // Created private before SQLite opens it (SQLite would create it 0644 under the usual
         // umask); its journal files take the database's mode.
-        crate::evidence::files::private()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| Error::io(format!("cannot create {}", path.display()), e))?;
-        let conn = Connection::open(&path).map_err(|e| db_error(&path, e))?;
+        use crate::evidence::files::{open_error, open_no_follow, private};
+        open_no_follow(&path, private().create(true).append(true))
+            .map_err(|e| open_error(&path, "cannot create", e))?;
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::default() | OpenFlags::SQLITE_OPEN_NOFOLLOW,
+        )
+        .map_err(|e| db_error(&path, e))?;
         conn.execute_batch(
             "PRAGMA synchronous = FULL;
              PRAGMA cache_size = -16384;
@@ -137,8 +139,15 @@ impl StateDb {
         if !path.exists() {
             return Ok(None);
         }
-        let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(|e| db_error(&path, e))?;
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink()) {
+            return Err(crate::evidence::files::open_error(
+                &path,
+                "cannot open",
+                std::io::Error::from_raw_os_error(libc::ELOOP),
+            ));
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NOFOLLOW;
+        let conn = Connection::open_with_flags(&path, flags).map_err(|e| db_error(&path, e))?;
         StateDb::with(conn, path).map(Some)
     }
 

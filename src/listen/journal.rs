@@ -5,6 +5,7 @@
 //! `{"arrived": <UTC ms>, "body": <the raw body, base64>}`; a line cut short by a crash was
 //! never acknowledged and is cut off when the journal is next opened.
 
+use crate::evidence::files::{open_no_follow, private};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -31,11 +32,8 @@ impl Writer {
     /// Open (or create) the journal, cut off a line a crash left unfinished, and start the
     /// writer thread.
     pub fn open(path: &Path) -> io::Result<Writer> {
-        let mut file = crate::evidence::files::private()
-            .create(true)
-            .read(true)
-            .append(true)
-            .open(path)?;
+        // Never through a link planted in the out-dir (it would write outside it).
+        let mut file = open_no_follow(path, private().create(true).read(true).append(true))?;
         let complete = complete_length(path)?;
         if complete < file.metadata()?.len() {
             file.set_len(complete)?;
@@ -108,7 +106,7 @@ pub struct Read {
 /// The deliveries of the journal from byte `from` on (whole lines only).
 pub fn read_from(path: &Path, from: u64) -> io::Result<Read> {
     use sha2::Digest;
-    let mut file = match File::open(path) {
+    let mut file = match open_no_follow(path, File::options().read(true)) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return Ok(Read {
@@ -158,7 +156,7 @@ pub fn read_from(path: &Path, from: u64) -> io::Result<Read> {
 /// The length of the journal's whole lines, found from its end (the journal only grows: it is
 /// not read whole at every start).
 fn complete_length(path: &Path) -> io::Result<u64> {
-    let mut file = File::open(path)?;
+    let mut file = open_no_follow(path, File::options().read(true))?;
     let mut end = file.metadata()?.len();
     let mut chunk = vec![0u8; 64 * 1024];
     while end > 0 {
@@ -183,10 +181,7 @@ pub fn quarantine(
     arrived: &DateTime<Utc>,
 ) -> io::Result<()> {
     let path: PathBuf = dir.join(crate::evidence::QUARANTINE_FILE);
-    let mut file = crate::evidence::files::private()
-        .create(true)
-        .append(true)
-        .open(path)?;
+    let mut file = open_no_follow(&path, private().create(true).append(true))?;
     let body = base64::engine::general_purpose::STANDARD.encode(body);
     let mut line =
         serde_json::json!({"arrived": format_utc_ms(arrived), "reason": reason, "body": body})

@@ -73,7 +73,7 @@ where
     } = config;
     let journal_path = target.out_dir.join(JOURNAL);
     let writer = Writer::open(&journal_path)
-        .map_err(|e| Error::io(format!("cannot open {}", journal_path.display()), e))?;
+        .map_err(|e| crate::evidence::files::open_error(&journal_path, "cannot open", e))?;
     let shared = Arc::new(Shared {
         target: target.clone(),
         token_sha256: Sha256::digest(token.expose().as_bytes()).into(),

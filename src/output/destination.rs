@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use crate::console;
 use crate::error::{Error, Result};
-use crate::interrupt::Unfinished;
+
+use super::atomic::AtomicFile;
 
 /// Where output goes: stdout, or a file that appears under its name only when complete.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,23 +99,7 @@ impl Destination {
             Destination::File(path) => {
                 let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
                 remove_stale_temporaries(parent_dir(path), name);
-                let tmp = tempfile::Builder::new()
-                    .prefix(&format!(".{name}."))
-                    .suffix(".tmp")
-                    .tempfile_in(parent_dir(path))
-                    .map_err(|source| Error::Write {
-                        path: path.clone(),
-                        source,
-                    })?;
-                // Locked while this run writes it, so another run writing the same name sees
-                // it is live and leaves it alone (the OS drops the lock when a run dies).
-                let _ = tmp.as_file().try_lock();
-                let unfinished = Unfinished::new(tmp.path());
-                Ok(Output::File {
-                    out: BufWriter::with_capacity(256 * 1024, tmp),
-                    path: path.clone(),
-                    unfinished,
-                })
+                Ok(Output::File(AtomicFile::temporary(path)?))
             }
         }
     }
@@ -136,12 +121,8 @@ pub enum Output {
         held: Vec<u8>,
         streaming: bool,
     },
-    File {
-        out: BufWriter<tempfile::NamedTempFile>,
-        path: PathBuf,
-        /// Removed by a signal before it is committed.
-        unfinished: Unfinished,
-    },
+    /// A file written aside and renamed into place ([`AtomicFile`]).
+    File(AtomicFile),
     /// A device or FIFO, written as the bytes come (see [`Destination::InPlace`]).
     InPlace {
         out: BufWriter<File>,
@@ -154,7 +135,8 @@ impl Output {
     pub fn error(&self, source: io::Error) -> Error {
         match self {
             Output::Stdout { .. } => Destination::Stdout.error(source),
-            Output::File { path, .. } | Output::InPlace { path, .. } => Error::Write {
+            Output::File(file) => file.error(source),
+            Output::InPlace { path, .. } => Error::Write {
                 path: path.clone(),
                 source,
             },
@@ -171,23 +153,7 @@ impl Output {
                     .and_then(|()| stdout.flush())
                     .map_err(|source| Destination::Stdout.error(source))
             }
-            Output::File {
-                out,
-                path,
-                unfinished,
-            } => {
-                let fail = |source| Error::Write {
-                    path: path.clone(),
-                    source,
-                };
-                let tmp = out.into_inner().map_err(|e| fail(e.into_error()))?;
-                tmp.as_file().sync_all().map_err(fail)?;
-                unfinished
-                    .settle(|| tmp.persist(&path))
-                    .map_err(|e| fail(e.error))?;
-                sync_dir(parent_dir(&path));
-                Ok(())
-            }
+            Output::File(file) => file.commit().map(drop),
             Output::InPlace { mut out, path } => out.flush().map_err(|source| Error::Write {
                 path: path.clone(),
                 source,
@@ -199,7 +165,7 @@ impl Output {
 impl Write for Output {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
-            Output::File { out, .. } => out.write(buf),
+            Output::File(file) => file.write(buf),
             Output::InPlace { out, .. } => out.write(buf),
             Output::Stdout { held, streaming } => {
                 held.extend_from_slice(buf);
@@ -217,7 +183,7 @@ impl Write for Output {
 
     fn flush(&mut self) -> io::Result<()> {
         match self {
-            Output::File { out, .. } => out.flush(),
+            Output::File(file) => file.flush(),
             Output::InPlace { out, .. } => out.flush(),
             // Held bytes go out on commit.
             Output::Stdout { .. } => Ok(()),
@@ -283,13 +249,6 @@ fn parent_dir(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
-    }
-}
-
-/// Make the rename durable. Best effort: not every platform can open a directory.
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
     }
 }
 

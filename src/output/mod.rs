@@ -1,6 +1,7 @@
 //! Output: record sinks, one per format behind [`RecordSink`], chosen through the format
 //! table ([`format`]), writing into a destination placed atomically ([`destination`]).
 
+pub mod atomic;
 mod csv;
 pub mod destination;
 pub mod format;

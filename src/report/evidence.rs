@@ -11,6 +11,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::evidence::files::{open_error, open_no_follow};
 use crate::evidence::manifest::{Committed, hex};
 use crate::evidence::{MANIFEST_SUFFIX, verify};
 use crate::output::Format;
@@ -21,6 +22,9 @@ pub struct FileHash {
     pub name: String,
     pub size: u64,
     pub sha256: String,
+    /// Why the file does not verify (a data file left out of the figures); `None` when it
+    /// does, or when nothing can say (export files).
+    pub damaged: Option<String>,
 }
 
 /// What `verify` said about an out-dir, and the chain's head.
@@ -101,9 +105,20 @@ impl Default for Evidence {
 
 /// The size and SHA-256 of a file's bytes, read in pieces.
 pub fn hash_file(path: &Path) -> Result<FileHash> {
+    let file = File::open(path)
+        .map_err(|e| Error::usage(format!("cannot read {}: {e}", path.display())))?;
+    hash_open(path, file)
+}
+
+/// [`hash_file`] for a file of an out-dir: never through a link.
+fn hash_evidence(path: &Path) -> Result<FileHash> {
+    let file = open_no_follow(path, File::options().read(true))
+        .map_err(|e| open_error(path, "cannot read", e))?;
+    hash_open(path, file)
+}
+
+fn hash_open(path: &Path, mut file: File) -> Result<FileHash> {
     let name = path.display().to_string();
-    let mut file =
-        File::open(path).map_err(|e| Error::usage(format!("cannot read {name}: {e}")))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0; 1 << 20];
     let mut size = 0;
@@ -121,6 +136,7 @@ pub fn hash_file(path: &Path) -> Result<FileHash> {
         name,
         size,
         sha256: hex(&hasher.finalize()),
+        damaged: None,
     })
 }
 
@@ -154,13 +170,19 @@ pub fn out_dir(dir: &Path) -> Result<(Evidence, Vec<(PathBuf, Format)>)> {
     for c in &chain {
         let m = &c.manifest;
         let data = dir.join(&m.data_file.name);
-        if data.exists() {
-            ev.files.push(hash_file(&data)?);
+        // Only a data file that matches its manifest is read into the figures; one that does
+        // not is listed as damaged, with what can be said of its bytes.
+        let mut found = Vec::new();
+        verify::check_data_file(dir, c, &mut found);
+        if found.is_empty() {
+            ev.files.push(hash_evidence(&data)?);
             if let Some(format) = Format::named(&m.query.format) {
                 files.push((data, format));
             }
+        } else {
+            ev.files.push(damaged(&data, &found));
         }
-        ev.files.push(hash_file(&dir.join(&c.name))?);
+        ev.files.push(hash_evidence(&dir.join(&c.name))?);
         server_count = server_count.zip(m.server_count).map(|(a, b)| a + b);
     }
     if let (Some(first), Some(last)) = (chain.first(), chain.last()) {
@@ -183,13 +205,36 @@ pub fn out_dir(dir: &Path) -> Result<(Evidence, Vec<(PathBuf, Format)>)> {
     );
     ev.verify = Some(Verified {
         intact: report.problems.is_empty(),
-        problems: report.problems,
+        problems: crate::evidence::verify::finding::lines(&report.problems),
         manifests: report.manifests,
         series: report.series,
         head_manifest: head.as_ref().map(|c| c.name.clone()),
         head_sha256: head.map(|c| c.sha256),
     });
     Ok((ev, files))
+}
+
+/// A data file that does not verify, as the evidence table lists it: its bytes' size and
+/// SHA-256 when they can be read (never through a link), and why it was left out.
+fn damaged(path: &Path, found: &[verify::Finding]) -> FileHash {
+    let why = found
+        .iter()
+        .map(|f| f.detail.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let name = path.display().to_string();
+    match hash_evidence(path) {
+        Ok(hash) => FileHash {
+            damaged: Some(why),
+            ..hash
+        },
+        Err(_) => FileHash {
+            name,
+            size: 0,
+            sha256: String::new(),
+            damaged: Some(why),
+        },
+    }
 }
 
 /// An out-dir of `snapshot` or `listen` says what its records are and what they cannot show.

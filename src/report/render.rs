@@ -143,6 +143,11 @@ pub fn render(
         tool_version: env!("CARGO_PKG_VERSION"),
         zone: &zone,
         evidence,
+        damaged_files: evidence
+            .files
+            .iter()
+            .filter(|f| f.damaged.is_some())
+            .count(),
         rows: figures.rows,
         span: span(figures),
         undated: figures.undated,
@@ -171,6 +176,8 @@ pub fn render(
 /// Everything the template reads.
 #[derive(Serialize)]
 struct Page<'a> {
+    /// Data files left out of the figures because they do not verify.
+    damaged_files: usize,
     csp: String,
     style: &'static str,
     script: &'static str,

@@ -187,3 +187,132 @@ fn snapshot_refuses_to_build_on_a_state_verify_calls_altered() {
     ok(&mut snapshot(&sim, dir.path()));
     ok(bin().arg("verify").arg(dir.path()));
 }
+
+#[test]
+fn a_report_over_damaged_evidence_is_written_marks_the_file_and_exits_5() {
+    let sim = sim(&generate(300, 3));
+    let dir = tempfile::tempdir().unwrap();
+    ok(&mut sync(&sim, dir.path()));
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    sim.simulator.journal_now(7);
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    ok(&mut sync(&sim, dir.path()));
+    let data: Vec<String> = manifest_names(dir.path())
+        .iter()
+        .map(|m| m.replace(".manifest.json", ""))
+        .collect();
+    let rows = |name: &str| ndjson_rows(&fs::read_to_string(dir.path().join(name)).unwrap()).len();
+    let (first, second) = (rows(&data[0]), rows(&data[1]));
+    assert!(first > 0 && second > 0, "{first} and {second} rows");
+    // One byte appended: the file no longer matches its manifest (nor parses as written).
+    let mut bytes = fs::read(dir.path().join(&data[0])).unwrap();
+    bytes.push(b'{');
+    fs::write(dir.path().join(&data[0]), &bytes).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let html = out.path().join("r.html");
+    let o = run(bin().args(["report", "-o"]).arg(&html).arg(dir.path()));
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    let page = fs::read_to_string(&html).expect("the report is written");
+    assert!(page.contains("id=\"verify-failed\""));
+    assert_eq!(page.matches("Damaged, left out of the figures").count(), 1);
+    assert!(page.contains(&data[0]));
+    // What can still be read is shown: the other file's rows.
+    let count = page
+        .split("id=\"row-count\">")
+        .nth(1)
+        .and_then(|t| t.split('<').next())
+        .unwrap();
+    assert_eq!(count.replace(',', ""), second.to_string());
+}
+
+/// A file outside the out-dir that a link planted in it points to; it must stay as it is.
+fn planted(dir: &Path, name: &str, outside: &Path) {
+    fs::write(outside, "outside, not evidence\n").unwrap();
+    std::os::unix::fs::symlink(outside, dir.join(name)).unwrap();
+}
+
+fn untouched(outside: &Path) {
+    assert_eq!(fs::read(outside).unwrap(), b"outside, not evidence\n");
+}
+
+#[test]
+fn no_link_planted_in_an_out_dir_is_followed() {
+    let sim = sim(&generate(300, 3));
+    let elsewhere = tempfile::tempdir().unwrap();
+    // Where a run opens evidence for writing: the lock, a snapshot's state, listen's journal.
+    for (name, mut cmd) in [
+        (".jrnle-sync.lock", "sync"),
+        ("snapshot-state.sqlite", "snapshot"),
+        ("deliveries.journal", "listen"),
+    ]
+    .map(|(name, runner)| {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let cmd = match runner {
+            "sync" => sync(&sim, &dir),
+            "snapshot" => snapshot(&sim, &dir),
+            _ => {
+                let mut c = bin();
+                c.args(["listen", "--bind", "127.0.0.1:0", "--out-dir"])
+                    .arg(&dir)
+                    .env("WORKFRONT_EVENT_TOKEN", "a-token-of-the-test");
+                c
+            }
+        };
+        ((name, dir), cmd)
+    }) {
+        let (name, dir) = name;
+        let outside = elsewhere.path().join(format!("{name}.outside"));
+        planted(&dir, name, &outside);
+        let o = run(&mut cmd);
+        assert_eq!(o.status.code(), Some(5), "{name}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!("{name}: a symbolic link where evidence should be")),
+            "{name}: {}",
+            stderr(&o)
+        );
+        untouched(&outside);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+    // Where verify and report read: a data file replaced by a link to a copy of itself.
+    let dir = tempfile::tempdir().unwrap();
+    ok(&mut sync(&sim, dir.path()));
+    let data = manifest_names(dir.path())[0].replace(".manifest.json", "");
+    let copy = elsewhere.path().join("copy.ndjson");
+    fs::rename(dir.path().join(&data), &copy).unwrap();
+    std::os::unix::fs::symlink(&copy, dir.path().join(&data)).unwrap();
+    let o = run(bin().arg("verify").arg(dir.path()));
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(stderr(&o).contains("a symbolic link where evidence should be"));
+    let html = elsewhere.path().join("r.html");
+    let o = run(bin().args(["report", "-o"]).arg(&html).arg(dir.path()));
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    let page = fs::read_to_string(&html).unwrap();
+    assert!(page.contains("Damaged, left out of the figures"));
+    assert!(
+        page.contains("id=\"row-count\">0<"),
+        "the linked file was read"
+    );
+}
+
+#[test]
+fn what_a_run_creates_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let sim = sim(&generate(300, 3));
+    let parent = tempfile::tempdir().unwrap();
+    for (kind, dir) in [
+        ("sync", parent.path().join("s")),
+        ("snapshot", parent.path().join("p")),
+    ] {
+        let mut cmd = if kind == "sync" {
+            sync(&sim, &dir)
+        } else {
+            snapshot(&sim, &dir)
+        };
+        ok(&mut cmd);
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700, "{kind}: the out-dir");
+        for name in names(&dir) {
+            assert_eq!(mode(&dir.join(&name)), 0o600, "{kind}: {name}");
+        }
+    }
+}

@@ -18,8 +18,11 @@ use crate::evidence::{
     JOURNAL_FILE, LOCK_FILE, MANIFEST_SUFFIX, PARTIAL_SUFFIX, QUARANTINE_FILE, STATE_FILE,
 };
 
+pub mod finding;
 mod journal;
 mod snapshot;
+
+pub use finding::{Finding, Kind};
 
 use journal::check_journal;
 use snapshot::check_snapshot_state;
@@ -35,11 +38,11 @@ pub struct Report {
     pub series: u32,
     /// Where the newest series starts.
     pub series_from: Option<String>,
-    pub problems: Vec<String>,
+    pub problems: Vec<Finding>,
     /// What a run killed before its commit was complete left (a data file with no manifest
     /// yet, a snapshot transaction unfinished or committed without its manifest file): not
     /// altered evidence; the next run completes or removes it. Said, not counted as problems.
-    pub interrupted: Vec<String>,
+    pub interrupted: Vec<Finding>,
 }
 
 /// Check `dir`. `state_path` is the state file to compare with (the default one in `dir` when
@@ -89,12 +92,13 @@ const WINDOW_PAST_WRITTEN: chrono::Duration = chrono::Duration::seconds(1);
 /// A manifest's dates against each other and the clock: a run collects only what has
 /// happened, so its window ends before it was written, and it was written in the past. A
 /// window ending in 2099 would otherwise stop every later run silently ("nothing to do").
-fn check_dates(c: &Committed, now: DateTime<Utc>, p: &mut Vec<String>) {
+fn check_dates(c: &Committed, now: DateTime<Utc>, p: &mut Vec<Finding>) {
     let m = &c.manifest;
     let Some(written) = crate::model::date::parse_timestamp(&m.written_at) else {
-        p.push(format!(
-            "{}: unreadable written_at {:?}",
-            c.name, m.written_at
+        p.push(Finding::new(
+            Some(c.name.to_string()),
+            Kind::Dates,
+            format!("unreadable written_at {:?}", m.written_at),
         ));
         return;
     };
@@ -102,31 +106,42 @@ fn check_dates(c: &Committed, now: DateTime<Utc>, p: &mut Vec<String>) {
     if m.window_to()
         .is_some_and(|to| to > written + WINDOW_PAST_WRITTEN)
     {
-        p.push(format!(
-            "{}: its window ends at {}, after it was written ({}): a run cannot collect the \
+        p.push(Finding::new(
+            Some(c.name.to_string()),
+            Kind::Dates,
+            format!(
+                "its window ends at {}, after it was written ({}): a run cannot collect the \
              future (edited?)",
-            c.name, m.window.to, m.written_at
+                m.window.to, m.written_at
+            ),
         ));
     }
     if written > now + CLOCK_SKEW {
-        p.push(format!(
-            "{}: written at {}, later than now ({}): the manifest was edited, or the clock \
+        p.push(Finding::new(
+            Some(c.name.to_string()),
+            Kind::Dates,
+            format!(
+                "written at {}, later than now ({}): the manifest was edited, or the clock \
              that wrote it was wrong",
-            c.name,
-            m.written_at,
-            crate::model::date::format_utc_ms(&now)
+                m.written_at,
+                crate::model::date::format_utc_ms(&now)
+            ),
         ));
     }
 }
 
 /// A manifest on its own: its name, its window and the data file name the window gives.
-fn check_manifest(c: &Committed, p: &mut Vec<String>) {
+fn check_manifest(c: &Committed, p: &mut Vec<Finding>) {
     let m = &c.manifest;
     check_dates(c, Utc::now(), p);
     if c.name != format!("{}{MANIFEST_SUFFIX}", m.data_file.name) {
-        p.push(format!(
-            "{}: names data file {}, not the one its own name says",
-            c.name, m.data_file.name
+        p.push(Finding::new(
+            Some(c.name.to_string()),
+            Kind::Window,
+            format!(
+                "names data file {}, not the one its own name says",
+                m.data_file.name
+            ),
         ));
     }
     match (
@@ -136,52 +151,49 @@ fn check_manifest(c: &Committed, p: &mut Vec<String>) {
     ) {
         (Some(from), Some(to), Some(format)) => {
             if from >= to {
-                p.push(format!(
-                    "{}: the window [{}, {}) is empty",
-                    c.name, m.window.from, m.window.to
+                p.push(Finding::new(
+                    Some(c.name.to_string()),
+                    Kind::Window,
+                    format!("the window [{}, {}) is empty", m.window.from, m.window.to),
                 ));
             }
             if data_file_name(m.series, &from, &to, format) != m.data_file.name {
-                p.push(format!(
-                    "{}: the data file name {} does not match the window [{}, {})",
-                    c.name, m.data_file.name, m.window.from, m.window.to
+                p.push(Finding::new(
+                    Some(c.name.to_string()),
+                    Kind::Window,
+                    format!(
+                        "the data file name {} does not match the window [{}, {})",
+                        m.data_file.name, m.window.from, m.window.to
+                    ),
                 ));
             }
         }
-        _ => p.push(format!("{}: unreadable window or format", c.name)),
+        _ => p.push(Finding::new(
+            Some(c.name.to_string()),
+            Kind::Window,
+            "unreadable window or format".to_string(),
+        )),
     }
 }
 
 /// A manifest's link to the one before it: the hash chain and contiguous windows.
-pub(super) fn check_link(previous: Option<&Committed>, c: &Committed, p: &mut Vec<String>) {
+pub(super) fn check_link(previous: Option<&Committed>, c: &Committed, p: &mut Vec<Finding>) {
     let m = &c.manifest;
     match previous {
-        None if m.previous_manifest_sha256.is_some() => p.push(format!(
-            "{}: the first manifest present points to an earlier one: the start of the chain was removed",
-            c.name
-        )),
+        None if m.previous_manifest_sha256.is_some() => p.push(Finding::new(Some(c.name.to_string()), Kind::Chain, "the first manifest present points to an earlier one: the start of the chain was removed".to_string())),
         Some(prev) => {
             if m.previous_manifest_sha256.as_deref() != Some(prev.sha256.as_str()) {
-                p.push(format!(
-                    "{}: chain broken after {}: its previous_manifest_sha256 does not match \
-                     (a manifest was removed, edited, added or reordered)",
-                    c.name, prev.name
-                ));
+                p.push(Finding::new(Some(c.name.to_string()), Kind::Chain, format!("chain broken after {}: its previous_manifest_sha256 does not match \
+                     (a manifest was removed, edited, added or reordered)", prev.name)));
             }
             let (series, prev_series) = (m.series, prev.manifest.series);
             if series == prev_series && m.window.from != prev.manifest.window.to {
-                p.push(format!(
-                    "{}: window starts at {} but the previous one ended at {}: not contiguous",
-                    c.name, m.window.from, prev.manifest.window.to
-                ));
+                p.push(Finding::new(Some(c.name.to_string()), Kind::Window, format!("window starts at {} but the previous one ended at {}: not contiguous", m.window.from, prev.manifest.window.to)));
             }
             // A new series (`--new-series`) starts at its own --since; series only ever follow
             // each other one by one.
             if series != prev_series && series != prev_series + 1 {
-                p.push(format!(
-                    "{}: series {series} follows series {prev_series}: a series is missing or out of order",
-                    c.name
-                ));
+                p.push(Finding::new(Some(c.name.to_string()), Kind::Chain, format!("series {series} follows series {prev_series}: a series is missing or out of order")));
             }
         }
         None => {}
@@ -231,14 +243,19 @@ fn check_unaccounted(names: &[String], chain: &[Committed], report: &mut Report)
                 .is_some_and(|n| name.starts_with(n) && !name.ends_with(MANIFEST_SUFFIX))
         };
         if starts(&next) || starts(&next_series) {
-            report.interrupted.push(format!(
-                "{name}: the data file of a run interrupted before its manifest was written; \
+            report.interrupted.push(Finding::new(
+                Some(name.to_string()),
+                Kind::Interrupted,
+                "the data file of a run interrupted before its manifest was written; \
                  the next run completes or removes it"
+                    .to_string(),
             ));
         } else {
-            report
-                .problems
-                .push(format!("{name}: not part of any manifest (added by hand?)"));
+            report.problems.push(Finding::new(
+                Some(name.to_string()),
+                Kind::Unlisted,
+                "not part of any manifest (added by hand?)".to_string(),
+            ));
         }
     }
 }
@@ -257,45 +274,57 @@ fn check_state(state_path: &Path, chain: &[Committed], report: &mut Report) -> R
     let p = &mut report.problems;
     match chain.iter().rposition(records) {
         Some(at) if at + 1 == chain.len() => {}
-        Some(at) => report.interrupted.push(format!(
-            "the state file {} records {}, {} behind the newest manifest {}: a run was \
+        Some(at) => report.interrupted.push(Finding::new(
+            None,
+            Kind::Interrupted,
+            format!(
+                "the state file {} records {}, {} behind the newest manifest {}: a run was \
              interrupted just after its commit (or the state file was restored from a backup); \
              the next run brings it up to date",
-            state_path.display(),
-            state.last_manifest,
-            crate::console::plural((chain.len() - at - 1) as u64, "commit", "commits"),
-            chain[chain.len() - 1].name
+                state_path.display(),
+                state.last_manifest,
+                crate::console::plural((chain.len() - at - 1) as u64, "commit", "commits"),
+                chain[chain.len() - 1].name
+            ),
         )),
-        _ => p.push(format!(
-            "the state file {} records {} as the newest manifest, which is missing or \
+        _ => p.push(Finding::new(
+            None,
+            Kind::State,
+            format!(
+                "the state file {} records {} as the newest manifest, which is missing or \
              altered: the newest committed files were removed or edited",
-            state_path.display(),
-            state.last_manifest
+                state_path.display(),
+                state.last_manifest
+            ),
         )),
     }
     Ok(())
 }
 
-pub fn check_data_file(dir: &Path, c: &Committed, problems: &mut Vec<String>) {
+pub fn check_data_file(dir: &Path, c: &Committed, problems: &mut Vec<Finding>) {
     let data = &c.manifest.data_file;
-    match std::fs::read(dir.join(&data.name)) {
+    match crate::evidence::files::read_no_follow(&dir.join(&data.name)) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            problems.push(format!("{}: missing (listed in {})", data.name, c.name));
+            problems.push(Finding::new(
+                Some(data.name.to_string()),
+                Kind::Missing,
+                format!("missing (listed in {})", c.name),
+            ));
         }
-        Err(e) => problems.push(format!("{}: cannot read: {e}", data.name)),
+        Err(e) => problems.push(crate::evidence::files::unreadable(&data.name, &e)),
         Ok(bytes) => {
             if bytes.len() as u64 != data.size {
-                problems.push(format!(
-                    "{}: {} bytes, the manifest says {}",
-                    data.name,
-                    bytes.len(),
-                    data.size
+                problems.push(Finding::new(
+                    Some(data.name.to_string()),
+                    Kind::Altered,
+                    format!("{} bytes, the manifest says {}", bytes.len(), data.size),
                 ));
             }
             if sha256_hex(&bytes) != data.sha256 {
-                problems.push(format!(
-                    "{}: SHA-256 does not match its manifest: the file was altered",
-                    data.name
+                problems.push(Finding::new(
+                    Some(data.name.to_string()),
+                    Kind::Altered,
+                    "SHA-256 does not match its manifest: the file was altered".to_string(),
                 ));
             }
         }

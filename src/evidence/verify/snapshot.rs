@@ -10,6 +10,7 @@ use crate::evidence::manifest::{Committed, Manifest, sha256_hex};
 use crate::evidence::state_db::StateDb;
 
 use super::Report;
+use super::finding::{Finding, Kind};
 
 /// A snapshot out-dir's state database against the newest manifest: it records that manifest
 /// as its last commit, and its rows sum to the digest and count the manifest recorded. (Only
@@ -30,10 +31,14 @@ pub(super) fn check_snapshot_state(
     if std::fs::metadata(&journal).is_ok_and(|m| m.len() > 0) {
         // Not altered evidence; but the state cannot be read until it is rolled back, so it
         // is said to be unchecked.
-        report.interrupted.push(format!(
-            "{STATE_DB}: a snapshot run was interrupted and left its transaction unfinished \
+        report.interrupted.push(Finding::new(
+            Some(STATE_DB.to_string()),
+            Kind::Interrupted,
+            format!(
+                "a snapshot run was interrupted and left its transaction unfinished \
              ({STATE_DB}-journal), so the state was not checked: the next snapshot run rolls \
              it back; verify again after it"
+            ),
         ));
         return Ok(());
     }
@@ -41,9 +46,10 @@ pub(super) fn check_snapshot_state(
         return check_no_manifest_yet(dir, p);
     };
     let Some(db) = StateDb::open_read_only(dir)? else {
-        p.push(format!(
-            "{STATE_DB}: missing (the state {} records)",
-            head.name
+        p.push(Finding::new(
+            Some(STATE_DB.to_string()),
+            Kind::State,
+            format!("missing (the state {} records)", head.name),
         ));
         return Ok(());
     };
@@ -52,21 +58,33 @@ pub(super) fn check_snapshot_state(
         // Committed with the next manifest (chained to the newest), killed before that
         // manifest's file was written: the next run writes it from the database.
         Some(m) if rolls_forward(&m.bytes, head) => {
-            report.interrupted.push(format!(
-                "{STATE_DB}: a snapshot run committed {} but was interrupted before writing \
+            report.interrupted.push(Finding::new(
+                Some(STATE_DB.to_string()),
+                Kind::Interrupted,
+                format!(
+                    "a snapshot run committed {} but was interrupted before writing \
                  its file; the next snapshot run writes it",
-                m.name
+                    m.name
+                ),
             ));
             return Ok(());
         }
-        Some(m) => p.push(format!(
-            "{STATE_DB}: records {} as its last commit, not the newest manifest {}: the state \
+        Some(m) => p.push(Finding::new(
+            Some(STATE_DB.to_string()),
+            Kind::State,
+            format!(
+                "records {} as its last commit, not the newest manifest {}: the state \
              or the evidence was replaced or edited",
-            m.name, head.name
+                m.name, head.name
+            ),
         )),
-        None => p.push(format!(
-            "{STATE_DB}: records no commit, but {} says it holds the state",
-            head.name
+        None => p.push(Finding::new(
+            Some(STATE_DB.to_string()),
+            Kind::State,
+            format!(
+                "records no commit, but {} says it holds the state",
+                head.name
+            ),
         )),
     }
     check_digest(&db, head, recorded, p)
@@ -79,20 +97,27 @@ fn check_digest(
     db: &StateDb,
     head: &Committed,
     recorded: &crate::evidence::manifest::SnapshotRun,
-    p: &mut Vec<String>,
+    p: &mut Vec<Finding>,
 ) -> Result<()> {
     let state = db.recompute()?;
     if db.summary() != state {
-        p.push(format!(
-            "{STATE_DB}: the digest and count it keeps for the next run do not match its rows: \
+        p.push(Finding::new(
+            Some(STATE_DB.to_string()),
+            Kind::Altered,
+            "the digest and count it keeps for the next run do not match its rows: \
              the state was altered"
+                .to_string(),
         ));
     }
     if state.digest_hex() != recorded.state_digest || state.objects != recorded.state_objects {
-        p.push(format!(
-            "{STATE_DB}: its {} objects do not sum to the digest {} records: the state was \
+        p.push(Finding::new(
+            Some(STATE_DB.to_string()),
+            Kind::State,
+            format!(
+                "its {} objects do not sum to the digest {} records: the state was \
              altered",
-            state.objects, head.name
+                state.objects, head.name
+            ),
         ));
     }
     Ok(())
@@ -108,14 +133,18 @@ fn rolls_forward(bytes: &[u8], head: &Committed) -> bool {
 }
 
 /// No manifest yet: a state database may only be an interrupted baseline's.
-fn check_no_manifest_yet(dir: &Path, p: &mut Vec<String>) -> Result<()> {
+fn check_no_manifest_yet(dir: &Path, p: &mut Vec<Finding>) -> Result<()> {
     if let Some(db) = StateDb::open_read_only(dir)?
         && let Some(m) = db.committed_manifest()?
     {
-        p.push(format!(
-            "{STATE_DB}: records a commit ({}) but no manifest is present: the evidence was \
+        p.push(Finding::new(
+            Some(STATE_DB.to_string()),
+            Kind::State,
+            format!(
+                "records a commit ({}) but no manifest is present: the evidence was \
              removed",
-            m.name
+                m.name
+            ),
         ));
     }
     Ok(())
