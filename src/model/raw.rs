@@ -141,10 +141,12 @@ impl<'de: 'a, 'a> Deserialize<'de> for EditedBy<'a> {
             fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
                 Ok(EditedBy::Other(Field::Number(v.into())))
             }
-            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-                Ok(EditedBy::Other(Field::Other(Box::new(serde_json::json!(
-                    v
-                )))))
+            // A number as `Field` keeps it, whatever its form (`1.5`, `0e0`, past `u64`), so
+            // that it renders as every number does and as the fast reader (`scan`) reads it.
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                FieldVisitor(std::marker::PhantomData)
+                    .visit_f64(v)
+                    .map(EditedBy::Other)
             }
             fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
                 Ok(EditedBy::Other(Field::Other(Box::new(Value::Bool(v)))))
@@ -346,6 +348,11 @@ mod tests {
         assert_eq!(
             r.edited_by,
             EditedBy::Other(Field::Text(Cow::Borrowed("u1")))
+        );
+        let r: RawJrnle = serde_json::from_str(r#"{"editedBy":1.5}"#).unwrap();
+        assert_eq!(
+            r.edited_by,
+            EditedBy::Other(Field::Number(serde_json::Number::from_f64(1.5).unwrap()))
         );
     }
 }

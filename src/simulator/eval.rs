@@ -6,6 +6,7 @@ use std::cmp::Ordering;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
+use super::modifier::Modifier;
 use super::query::{Condition, Operand, Target};
 use super::store::{Entry, SimValue};
 
@@ -69,52 +70,51 @@ impl Condition {
             (SimValue::Number(v), Some(Operand::Number(o))) => Some((v.as_i64()?, *o as i64)),
             _ => None,
         };
-        match self.modifier.as_str() {
-            "eq" => first.is_some_and(eq),
+        match self.modifier {
+            Modifier::Eq => first.is_some_and(eq),
             // `ne` also matches nulls; `nee` does not (API notes §4).
-            "ne" => !first.is_some_and(eq),
-            "nee" => !is_null && !first.is_some_and(eq),
-            "cieq" => text().is_some_and(|t| t.to_lowercase() == op_text().to_lowercase()),
-            "in" => self.values.iter().any(eq),
-            "notin" => !is_null && !self.values.iter().any(eq),
-            "gt" => cmp(first) == Some(Ordering::Greater),
-            "gte" => matches!(cmp(first), Some(Ordering::Greater | Ordering::Equal)),
-            "lt" => cmp(first) == Some(Ordering::Less),
-            "lte" => matches!(cmp(first), Some(Ordering::Less | Ordering::Equal)),
-            "between" => between(),
-            "notbetween" => !is_null && !between(),
-            "contains" => text().is_some_and(|t| t.contains(&op_text())),
-            "cicontains" => {
+            Modifier::Ne => !first.is_some_and(eq),
+            Modifier::Nee => !is_null && !first.is_some_and(eq),
+            Modifier::CiEq => text().is_some_and(|t| t.to_lowercase() == op_text().to_lowercase()),
+            Modifier::In => self.values.iter().any(eq),
+            Modifier::NotIn => !is_null && !self.values.iter().any(eq),
+            Modifier::Gt => cmp(first) == Some(Ordering::Greater),
+            Modifier::Gte => matches!(cmp(first), Some(Ordering::Greater | Ordering::Equal)),
+            Modifier::Lt => cmp(first) == Some(Ordering::Less),
+            Modifier::Lte => matches!(cmp(first), Some(Ordering::Less | Ordering::Equal)),
+            Modifier::Between => between(),
+            Modifier::NotBetween => !is_null && !between(),
+            Modifier::Contains => text().is_some_and(|t| t.contains(&op_text())),
+            Modifier::CiContains => {
                 text().is_some_and(|t| t.to_lowercase().contains(&op_text().to_lowercase()))
             }
-            "notcontains" => !text().is_some_and(|t| t.contains(&op_text())),
-            "startswith" => text().is_some_and(|t| t.starts_with(&op_text())),
-            "isnull" => is_null,
-            "notnull" => !is_null,
-            "exacttime" => cmp(first) == Some(Ordering::Equal),
+            Modifier::NotContains => !text().is_some_and(|t| t.contains(&op_text())),
+            Modifier::StartsWith => text().is_some_and(|t| t.starts_with(&op_text())),
+            Modifier::IsNull => is_null,
+            Modifier::NotNull => !is_null,
+            Modifier::ExactTime => cmp(first) == Some(Ordering::Equal),
             // The case-insensitive forms compare UPPER(field) with UPPER(value) in SQL: a null
             // field matches none of them.
-            "cine" => ci_text().is_some_and(|t| t != ci_op()),
-            "ciin" => ci_in(),
-            "cinotin" => !is_null && !ci_in(),
-            "cibetween" => ci_between(),
-            "cinotbetween" => !is_null && !ci_between(),
-            "cinotcontains" => ci_text().is_some_and(|t| !t.contains(&ci_op())),
-            "cicontainsany" => words().iter().any(ci_contains),
-            "cicontainsall" => !is_null && words().iter().all(ci_contains),
-            "cinotcontainsany" => !is_null && !words().iter().any(ci_contains),
-            "cinotcontainsall" => !is_null && !words().iter().all(ci_contains),
-            "like" => text().is_some_and(|t| like(&t, &op_text())),
-            "cilike" => ci_text().is_some_and(|t| like(&t, &ci_op())),
-            "isblank" => text().is_none_or(|t| t.is_empty()),
-            "notblank" => text().is_some_and(|t| !t.is_empty()),
-            "length_lt" => length(Ordering::Less),
-            "length_eq" => length(Ordering::Equal),
-            "length_gt" => length(Ordering::Greater),
-            "bitwiseor" => bits().is_some_and(|(v, o)| v & o > 0),
-            "bitwiseand" => bits().is_some_and(|(v, o)| v & o == o),
-            "bitwisenand" => bits().is_some_and(|(v, o)| v & o == 0),
-            _ => false,
+            Modifier::CiNe => ci_text().is_some_and(|t| t != ci_op()),
+            Modifier::CiIn => ci_in(),
+            Modifier::CiNotIn => !is_null && !ci_in(),
+            Modifier::CiBetween => ci_between(),
+            Modifier::CiNotBetween => !is_null && !ci_between(),
+            Modifier::CiNotContains => ci_text().is_some_and(|t| !t.contains(&ci_op())),
+            Modifier::CiContainsAny => words().iter().any(ci_contains),
+            Modifier::CiContainsAll => !is_null && words().iter().all(ci_contains),
+            Modifier::CiNotContainsAny => !is_null && !words().iter().any(ci_contains),
+            Modifier::CiNotContainsAll => !is_null && !words().iter().all(ci_contains),
+            Modifier::Like => text().is_some_and(|t| like(&t, &op_text())),
+            Modifier::CiLike => ci_text().is_some_and(|t| like(&t, &ci_op())),
+            Modifier::IsBlank => text().is_none_or(|t| t.is_empty()),
+            Modifier::NotBlank => text().is_some_and(|t| !t.is_empty()),
+            Modifier::LengthLt => length(Ordering::Less),
+            Modifier::LengthEq => length(Ordering::Equal),
+            Modifier::LengthGt => length(Ordering::Greater),
+            Modifier::BitwiseOr => bits().is_some_and(|(v, o)| v & o > 0),
+            Modifier::BitwiseAnd => bits().is_some_and(|(v, o)| v & o == o),
+            Modifier::BitwiseNand => bits().is_some_and(|(v, o)| v & o == 0),
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod generate;
 mod hold;
 mod http;
 pub mod metadata;
+mod modifier;
 mod oauth;
 pub mod objects;
 pub mod query;

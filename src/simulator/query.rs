@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::eval::compare_for_sort;
+use super::modifier::Modifier;
 use super::store::{EDITED_BY_FIELDS, Entry, JOURNAL, Kind, Schema, Selected};
 use crate::model::date::{parse_date, parse_parts};
 
@@ -34,58 +35,6 @@ impl ApiError {
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 2000;
 
-/// The modifiers of Workfront's constants package (`workfront-api-constants`, `Operators`)
-/// that the simulator evaluates. Two are left out and answered as an unknown modifier is
-/// (422 "invalid modifier"): `soundex` (Oracle's SOUNDEX, no use on journal entries) and
-/// `allof` (multi-select custom fields, which JRNLE does not have).
-const MODIFIERS: [&str; 39] = [
-    "eq",
-    "ne",
-    "nee",
-    "cieq",
-    "cine",
-    "in",
-    "ciin",
-    "notin",
-    "cinotin",
-    "gt",
-    "gte",
-    "lt",
-    "lte",
-    "between",
-    "cibetween",
-    "notbetween",
-    "cinotbetween",
-    "contains",
-    "cicontains",
-    "notcontains",
-    "cinotcontains",
-    "cicontainsany",
-    "cicontainsall",
-    "cinotcontainsany",
-    "cinotcontainsall",
-    "like",
-    "cilike",
-    "startswith",
-    "isnull",
-    "notnull",
-    "isblank",
-    "notblank",
-    "exacttime",
-    "length_lt",
-    "length_eq",
-    "length_gt",
-    "bitwiseor",
-    "bitwiseand",
-    "bitwisenand",
-];
-
-/// Modifiers whose value is ignored (Workfront's constants: "the value is ignored").
-const NO_VALUE: [&str; 4] = ["isnull", "notnull", "isblank", "notblank"];
-
-/// Modifiers that need `_Range`.
-const RANGED: [&str; 4] = ["between", "cibetween", "notbetween", "cinotbetween"];
-
 #[derive(Debug, Clone)]
 pub(super) enum Target {
     Field(usize),
@@ -102,7 +51,7 @@ pub(super) enum Operand {
 #[derive(Debug, Clone)]
 pub(super) struct Condition {
     pub(super) target: Target,
-    pub(super) modifier: String,
+    pub(super) modifier: Modifier,
     pub(super) values: Vec<Operand>,
     pub(super) range: Option<Operand>,
 }
@@ -355,11 +304,11 @@ impl SimQuery {
             _ => None,
         };
         let first = date(c.values.first());
-        match c.modifier.as_str() {
-            "between" => Some((first, date(c.range.as_ref()))),
-            "gt" | "gte" => Some((first, None)),
-            "lt" | "lte" => Some((None, first)),
-            "exacttime" => Some((first, first)),
+        match c.modifier {
+            Modifier::Between => Some((first, date(c.range.as_ref()))),
+            Modifier::Gt | Modifier::Gte => Some((first, None)),
+            Modifier::Lt | Modifier::Lte => Some((None, first)),
+            Modifier::ExactTime => Some((first, first)),
             _ => None,
         }
     }
@@ -368,7 +317,10 @@ impl SimQuery {
     /// is one plain condition on entryDate, inclusive at both ends, so no entry needs checking.
     pub fn is_date_range_only(&self) -> bool {
         self.plain.len() == 1
-            && matches!(self.plain[0].modifier.as_str(), "between" | "exacttime")
+            && matches!(
+                self.plain[0].modifier,
+                Modifier::Between | Modifier::ExactTime
+            )
             && matches!(self.date_bounds(), Some((Some(_), Some(_))))
     }
 
@@ -517,20 +469,16 @@ fn build_condition(
         (Target::Field(index), def.kind)
     };
     let modifier = match raw.modifier {
-        Some(m) if MODIFIERS.contains(&m.as_str()) => m,
-        Some(m) => {
-            return Err(ApiError::invalid(format!(
-                "invalid modifier {m} for {name}"
-            )));
-        }
+        Some(m) => m
+            .parse::<Modifier>()
+            .map_err(|_| ApiError::invalid(format!("invalid modifier {m} for {name}")))?,
         // The default is `between` when a `_Range` is given, `in` for several values, `eq`
         // otherwise (Workfront's constants package, `Operators`).
-        None if raw.range.is_some() => "between".into(),
-        None if raw.values.len() > 1 => "in".into(),
-        None => "eq".into(),
+        None if raw.range.is_some() => Modifier::Between,
+        None if raw.values.len() > 1 => Modifier::In,
+        None => Modifier::Eq,
     };
-    let needs_value = !NO_VALUE.contains(&modifier.as_str());
-    if needs_value && raw.values.is_empty() {
+    if !modifier.takes_no_value() && raw.values.is_empty() {
         return Err(ApiError::invalid(format!(
             "the {modifier} filter on {name} has no value"
         )));
@@ -539,9 +487,9 @@ fn build_condition(
     for v in &raw.values {
         // For `in` on an id field a comma-joined list is several ids; on any other field it
         // stays one value, which matches nothing (API notes §4).
-        if kind == Kind::Id && matches!(modifier.as_str(), "in" | "notin" | "ciin" | "cinotin") {
+        if kind == Kind::Id && modifier.is_list() {
             values.extend(v.split(',').map(|s| Operand::Text(s.trim().to_string())));
-        } else if modifier.starts_with("length_") {
+        } else if modifier.is_length() {
             // The value of a length filter is a number of characters, whatever the field.
             let n = v
                 .trim()
@@ -552,7 +500,7 @@ fn build_condition(
             values.push(operand(kind, name, v, zone, now)?);
         }
     }
-    let range = match (RANGED.contains(&modifier.as_str()), raw.range) {
+    let range = match (modifier.is_ranged(), raw.range) {
         (true, Some(r)) => Some(operand(kind, name, &r, zone, now)?),
         (true, None) => {
             return Err(ApiError::invalid(format!(
