@@ -14,30 +14,35 @@ use crate::settings::Settings;
 const PATH: &str = "/attask/eventsubscription/api/v1/subscriptions";
 
 pub fn run(command: SubscriptionsCommand) -> Result<()> {
-    let (connection, method, path, body) = match &command {
+    let (connection, method, path, params, body) = match &command {
         SubscriptionsCommand::Create(a) => (
             &a.connection,
             Method::POST,
             PATH.to_string(),
+            vec![],
             Some(create_body(a)?),
         ),
         SubscriptionsCommand::List(a) => (
             &a.connection,
             Method::GET,
-            format!("{PATH}?limit=1000"),
+            PATH.to_string(),
+            vec![("limit".to_string(), "1000".to_string())],
             None,
         ),
         SubscriptionsCommand::Delete(a) => (
             &a.connection,
             Method::DELETE,
             format!("{PATH}/{}", a.id),
+            vec![],
             None,
         ),
     };
     let settings = Settings::resolve(connection, &FilterArgs::default())?;
-    let (answer, _location) = super::runtime()?.block_on(async {
+    let answer = super::runtime()?.block_on(async {
         let client = settings.client().await?;
-        client.send_json(method, &path, body.as_ref()).await
+        client
+            .send_json(method, &path, &params, body.as_ref())
+            .await
     })?;
     let text = match command {
         SubscriptionsCommand::Create(_) => format!(

@@ -1,12 +1,13 @@
-//! The HTTP client for `<OBJ>/search`, `<OBJ>/count` and `<OBJ>/metadata`: credentials in
-//! headers, long queries as POST, retries under a concurrency cap, and every kind of failed
-//! answer turned into an error that names the path only.
+//! The HTTP client and the one path every request to Workfront takes: the credential in a
+//! header, long object-API queries as POST, the concurrency cap, retries and their waits, and
+//! one renewal of a refused credential for all requests in flight; for `<OBJ>/search`,
+//! `count`, `report`, `metadata` and the event subscription API. What an answer means is
+//! [`super::answer`]'s; a request run as a task of its own is a [`super::task::Task`].
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, Url};
-use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
@@ -15,11 +16,10 @@ use crate::console;
 use crate::error::{Error, Result};
 use crate::model::sanitize::sanitize_json;
 use crate::rng::SplitMix64;
+use crate::workfront::answer::{self, Failure, interpret};
 use crate::workfront::object::{Convert, ObjectType};
 use crate::workfront::query::{Params, encode};
-use crate::workfront::retry::{
-    RetryPolicy, jitter_source, parse_retry_after, refused_wait, retryable_status,
-};
+use crate::workfront::retry::{RetryPolicy, jitter_source, parse_retry_after, refused_wait};
 use crate::workfront::transport::Transport;
 
 /// Workfront's CDN refuses URIs over 8,892 bytes (API notes §1). Past this length the same
@@ -74,35 +74,6 @@ pub struct Client {
     said_refused: Arc<std::sync::atomic::AtomicBool>,
 }
 
-/// A spawned request, cancelled when dropped (an export that fails stops its requests).
-pub struct Task<T>(tokio::task::JoinHandle<Result<T>>);
-
-impl<T: Send + 'static> Task<T> {
-    /// Run `request` on the runtime, on its own.
-    pub fn spawn(request: impl Future<Output = Result<T>> + Send + 'static) -> Task<T> {
-        Task(tokio::spawn(request))
-    }
-}
-
-impl<T> Future for Task<T> {
-    type Output = Result<T>;
-
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<T>> {
-        std::pin::Pin::new(&mut self.0).poll(cx).map(|joined| {
-            joined.unwrap_or_else(|e| Err(Error::Internal(format!("a request task failed: {e}"))))
-        })
-    }
-}
-
-impl<T> Drop for Task<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// Which queue a request waits in for a slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Lane {
@@ -112,24 +83,53 @@ enum Lane {
     Page,
 }
 
-/// One failed try: the error to report, and whether another try could succeed.
-#[derive(Debug)]
-pub struct Failure {
-    pub error: Error,
-    pub retryable: bool,
-    pub retry_after: Option<Duration>,
-    /// The host refused the connection: retried only briefly (see
-    /// [`crate::workfront::retry::REFUSED_FOR`]).
-    pub refused: bool,
+/// How a request carries its parameters.
+#[derive(Debug, Clone, Copy)]
+enum Form<'a> {
+    /// The object API: GET with the parameters in the query; past [`MAX_URL_LEN`], a
+    /// form-encoded POST with `method=GET` (API notes §1).
+    Query,
+    /// The event subscription API (API notes §7): its own methods (POST creates, DELETE
+    /// removes), the parameters in the query and the body as JSON. Its URLs are short and
+    /// `method=GET` is the object API's convention, so it is never sent as a form.
+    Json(&'a Method, Option<&'a Value>),
 }
 
-impl Failure {
-    fn new(error: Error, retryable: bool) -> Self {
-        Failure {
-            error,
-            retryable,
-            retry_after: None,
-            refused: false,
+/// Which failed tries are sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resend {
+    /// Every failure another try could mend: reads, which change nothing at Workfront.
+    Retryable,
+    /// Only a failure that shows Workfront did not act on the request
+    /// ([`Failure::unacted`]: a refused connection, 429): creating and deleting event
+    /// subscriptions. A try that may have been carried out (a timeout, a 5xx, a garbled
+    /// answer) is reported, not repeated: a second creation would be Workfront's 409 for the
+    /// subscription the first one made (API notes §7), a second deletion a 404 for the one
+    /// the first removed.
+    Unacted,
+}
+
+/// One logical request, through [`Client::call`].
+#[derive(Debug, Clone, Copy)]
+struct Request<'a> {
+    /// Relative to the API base (`JRNLE/search`), or from the tenant's root when it starts
+    /// with `/` (the event subscription API).
+    action: &'a str,
+    params: &'a Params,
+    form: Form<'a>,
+    lane: Lane,
+    resend: Resend,
+}
+
+impl<'a> Request<'a> {
+    /// A request to the object API: read-only, so every retryable failure is retried.
+    fn object(action: &'a str, params: &'a Params, lane: Lane) -> Request<'a> {
+        Request {
+            action,
+            params,
+            form: Form::Query,
+            lane,
+            resend: Resend::Retryable,
         }
     }
 }
@@ -180,34 +180,15 @@ impl Client {
 
     /// `<OBJ>/count`: the number of records the parameters match.
     pub async fn count<O: ObjectType>(&self, object: &O, params: &Params) -> Result<u64> {
-        #[derive(Deserialize)]
-        struct Count {
-            count: Option<u64>,
-        }
-        #[derive(Deserialize)]
-        struct Body {
-            data: Option<Count>,
-            count: Option<u64>,
-            error: Option<Value>,
-        }
         let action = format!("{}/count", object.code());
-        self.call(&action, params, Lane::Plan, |text| {
-            let body: Body = parse_body(text)?;
-            if let Some(e) = body.error {
-                return Err(error_message(&e));
-            }
-            // Documented as {"data": {"count": N}}; some docs show a bare {"count": N}.
-            body.data
-                .and_then(|d| d.count)
-                .or(body.count)
-                .ok_or_else(|| format!("the count answer has no count: {}", snippet(text)))
-        })
-        .await
+        self.call(&Request::object(&action, params, Lane::Plan), answer::count)
+            .await
     }
 
     /// `<OBJ>/report`: the `data` of a report request (aggregates grouped by a field).
     pub async fn report<O: ObjectType>(&self, object: &O, params: &Params) -> Result<Value> {
-        self.data(&format!("{}/report", object.code()), params)
+        let action = format!("{}/report", object.code());
+        self.call(&Request::object(&action, params, Lane::Plan), answer::data)
             .await
     }
 
@@ -240,7 +221,7 @@ impl Client {
         convert: impl Convert<O, T>,
     ) -> Result<Vec<T>> {
         let action = format!("{}/search", object.code());
-        self.call(&action, params, lane, move |text| {
+        self.call(&Request::object(&action, params, lane), move |text| {
             O::parse_page(text).map(|page| page.into_iter().map(|r| convert.convert(r)).collect())
         })
         .await
@@ -248,82 +229,40 @@ impl Client {
 
     /// `<OBJ>/metadata`: the object's fields; for enumerated ones, `possibleValues`.
     pub async fn metadata(&self, obj_code: &str) -> Result<Value> {
-        self.data(&format!("{obj_code}/metadata"), &Vec::new())
-            .await
-    }
-
-    /// The `data` of an answer whose shape the caller reads itself.
-    async fn data(&self, action: &str, params: &Params) -> Result<Value> {
-        #[derive(Deserialize)]
-        struct Body {
-            data: Option<Value>,
-            error: Option<Value>,
-        }
-        self.call(action, params, Lane::Plan, |text| {
-            let body: Body = parse_body(text)?;
-            if let Some(e) = body.error {
-                return Err(error_message(&e));
-            }
-            body.data
-                .ok_or_else(|| format!("the answer has no \"data\": {}", snippet(text)))
-        })
+        let action = format!("{obj_code}/metadata");
+        self.call(
+            &Request::object(&action, &Vec::new(), Lane::Plan),
+            answer::data,
+        )
         .await
     }
 
-    /// A JSON request to an API beside the object API (the event subscription API): `path`
-    /// from the tenant's root. Sent once, never retried (creating a subscription twice would
-    /// make two); a refused credential is renewed once, as on every request. The answer's
-    /// JSON (`null` for an empty body) and its `Location` header.
+    /// A JSON request to the event subscription API, beside the object API (API notes §7):
+    /// `path` from the tenant's root, `params` in its query, `body` as JSON. It takes the path
+    /// every request takes (the cap, retries, renewal of a refused credential, the reading of
+    /// errors), but a request that changes something (any method but GET) is sent again only
+    /// when Workfront did not act on it ([`Resend::Unacted`]). The answer's JSON, `null` for
+    /// an empty body.
     pub async fn send_json(
         &self,
         method: Method,
         path: &str,
+        params: &Params,
         body: Option<&Value>,
-    ) -> Result<(Value, Option<String>)> {
-        let url = self
-            .base
-            .join(path)
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        for renewals_left in [1, 0] {
-            let generation = self.generation.load(std::sync::atomic::Ordering::Acquire);
-            let (name, value) = self.auth.header().await?;
-            let mut request = self
-                .http
-                .request(method.clone(), url.clone())
-                .header(name, value);
-            if let Some(body) = body {
-                request = request.json(body);
-            }
-            self.requests
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let response = request.send().await.map_err(|e| Error::Network {
-                path: path.to_string(),
-                message: Transport::of(&e).describe(&e, &self.authority()),
-            })?;
-            let status = response.status().as_u16();
-            let location = response
-                .headers()
-                .get(reqwest::header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .map(String::from);
-            let bytes = response.bytes().await.map_err(|e| Error::Network {
-                path: path.to_string(),
-                message: e.to_string(),
-            })?;
-            console::verbose(format!("{method} {path} -> HTTP {status}"));
-            if status == 401 && renewals_left > 0 && self.renew(generation).await? {
-                continue;
-            }
-            if bytes.iter().all(u8::is_ascii_whitespace) && (200..300).contains(&status) {
-                return Ok((Value::Null, location));
-            }
-            return interpret(path, status, &bytes)
-                .map(|v| (v, location))
-                .map_err(|f| self.name_the_credential(f.error));
-        }
-        Err(Error::Internal(
-            "a request renewed its credential twice".into(),
-        ))
+    ) -> Result<Value> {
+        let resend = if method == Method::GET {
+            Resend::Retryable
+        } else {
+            Resend::Unacted
+        };
+        let request = Request {
+            action: path,
+            params,
+            form: Form::Json(&method, body),
+            lane: Lane::Plan,
+            resend,
+        };
+        self.call(&request, answer::json_or_null).await
     }
 
     /// Requests sent so far, retries included.
@@ -336,13 +275,12 @@ impl Client {
         self.retries.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Send one logical request, retrying what can succeed on another try. `parse` checks the
-    /// shape of a good answer; a malformed one is retried like a broken body.
+    /// Send one logical request, retrying what can succeed on another try (and what the
+    /// request's [`Resend`] allows). `parse` checks the shape of a good answer; a malformed
+    /// one is retried like a broken body.
     async fn call<T>(
         &self,
-        action: &str,
-        params: &Params,
-        lane: Lane,
+        request: &Request<'_>,
         parse: impl Fn(&str) -> Result<T, String> + Copy + Send + 'static,
     ) -> Result<T>
     where
@@ -353,33 +291,14 @@ impl Client {
         let mut renewals_left = RENEWALS_PER_REQUEST;
         let mut refused: Option<Instant> = None;
         loop {
-            let (generation, outcome) = {
-                let _queued = match lane {
-                    Lane::Page => Some(
-                        self.pages
-                            .acquire()
-                            .await
-                            .map_err(|e| Error::Internal(e.to_string()))?,
-                    ),
-                    Lane::Plan => None,
-                };
-                let _permit = self
-                    .limiter
-                    .acquire()
-                    .await
-                    .map_err(|e| Error::Internal(e.to_string()))?;
-                // The credential's generation as the request goes out, not as it was queued:
-                // a request that waited for a slot may carry a credential renewed meanwhile.
-                let generation = self.generation.load(std::sync::atomic::Ordering::Acquire);
-                (generation, self.attempt(action, params).await)
-            };
+            let (generation, outcome) = self.in_slot(request).await?;
             let failure = match outcome {
-                Ok((path, body)) => match parse(&sanitize_json(&body)) {
+                Ok((path, status, body)) => match parse(&sanitize_json(&body)) {
                     Ok(v) => return Ok(v),
                     Err(message) => Failure::new(
                         Error::Api {
                             path,
-                            status: Some(200),
+                            status: Some(status),
                             message,
                         },
                         true,
@@ -397,13 +316,44 @@ impl Client {
             }
             // How long this request's connections have been refused, if this one was.
             let refused_for = failure.refused.then(|| self.note_refused(&mut refused));
-            if !failure.retryable {
+            let resend = match request.resend {
+                Resend::Retryable => failure.retryable,
+                Resend::Unacted => failure.retryable && failure.unacted(),
+            };
+            if !resend {
                 return Err(self.name_the_credential(failure.error));
             }
             retry += 1;
             self.wait_to_retry(retry, started, refused_for, failure)
                 .await?;
         }
+    }
+
+    /// One try of `request` once it holds a slot under the cap (pages queue for theirs
+    /// behind at most as many pages as there are slots): the credential's generation as the
+    /// try went out, and its outcome.
+    async fn in_slot(
+        &self,
+        request: &Request<'_>,
+    ) -> Result<(u64, Result<(String, u16, bytes::Bytes), Failure>)> {
+        let _queued = match request.lane {
+            Lane::Page => Some(
+                self.pages
+                    .acquire()
+                    .await
+                    .map_err(|e| Error::Internal(e.to_string()))?,
+            ),
+            Lane::Plan => None,
+        };
+        let _permit = self
+            .limiter
+            .acquire()
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        // The credential's generation as the request goes out, not as it was queued: a
+        // request that waited for a slot may carry a credential renewed meanwhile.
+        let generation = self.generation.load(std::sync::atomic::Ordering::Acquire);
+        Ok((generation, self.attempt(request).await))
     }
 
     /// Wait before retry number `retry` (backoff with jitter, or `Retry-After`), or give up
@@ -507,39 +457,18 @@ impl Client {
         Ok(renewed)
     }
 
-    /// One HTTP exchange. Returns the URL path (for messages) and the body of a 2xx answer,
-    /// unparsed (the caller's `parse` checks it).
-    async fn attempt(
-        &self,
-        action: &str,
-        params: &Params,
-    ) -> Result<(String, bytes::Bytes), Failure> {
+    /// One HTTP exchange. Returns the URL path (for messages), the status and the body of a
+    /// 2xx answer, unparsed (the caller's `parse` checks it).
+    async fn attempt(&self, request: &Request<'_>) -> Result<(String, u16, bytes::Bytes), Failure> {
         self.requests
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut url = self
-            .base
-            .join(action)
-            .map_err(|e| Failure::new(Error::Internal(e.to_string()), false))?;
-        let path = url.path().to_string();
-        let query = encode(params);
-        url.set_query((!query.is_empty()).then_some(query.as_str()));
+        let (method, path, shown, builder) = self.build(request)?;
         let (name, value) = self
             .auth
             .header()
             .await
             .map_err(|e| Failure::new(e, false))?;
         let started = Instant::now();
-        let (method, request) = if url.as_str().len() <= MAX_URL_LEN {
-            (Method::GET, self.http.request(Method::GET, url))
-        } else {
-            url.set_query(None);
-            let mut form = params.clone();
-            form.push(("method".into(), "GET".into()));
-            (
-                Method::POST,
-                self.http.request(Method::POST, url).form(&form),
-            )
-        };
         let host = self.authority();
         let network = |e: reqwest::Error| {
             let what = Transport::of(&e);
@@ -553,7 +482,7 @@ impl Client {
                 ..Failure::new(error, what.retryable())
             }
         };
-        let response = request.header(name, value).send().await.map_err(network)?;
+        let response = builder.header(name, value).send().await.map_err(network)?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -562,18 +491,13 @@ impl Client {
             .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
         let bytes = response.bytes().await.map_err(network)?;
         console::verbose(format!(
-            "{method} {path}?{} -> HTTP {status}, {} bytes in {} ms",
-            if method == Method::GET {
-                query.as_str()
-            } else {
-                "(POST body)"
-            },
+            "{method} {path}?{shown} -> HTTP {status}, {} bytes in {} ms",
             bytes.len(),
             started.elapsed().as_millis()
         ));
         if (200..300).contains(&status) {
             // The body is checked as it is parsed, by the caller's `parse`.
-            return Ok((path, bytes));
+            return Ok((path, status, bytes));
         }
         Err(match interpret(&path, status, &bytes) {
             Err(mut f) => {
@@ -586,34 +510,42 @@ impl Client {
             ),
         })
     }
-}
 
-/// Parse a 2xx body; a body that is not the JSON expected is a garbled answer (retried).
-pub(crate) fn parse_body<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, String> {
-    serde_json::from_str(text)
-        .map_err(|e| format!("the answer is not valid JSON ({e}): {}", snippet(text)))
-}
-
-/// The records of a search answer, `{"data": [...]}`, or the server's `"error"` message.
-pub(crate) fn search_data<'a, T: Deserialize<'a>>(text: &'a str) -> Result<Vec<T>, String> {
-    #[derive(Deserialize)]
-    struct Body<T> {
-        data: Option<Vec<T>>,
-        error: Option<Value>,
+    /// The HTTP request for one try of `request`, without its credential: its method, its
+    /// URL path (for messages), its query as the log shows it, and the request itself.
+    fn build(
+        &self,
+        request: &Request<'_>,
+    ) -> Result<(Method, String, String, reqwest::RequestBuilder), Failure> {
+        let mut url = self
+            .base
+            .join(request.action)
+            .map_err(|e| Failure::new(Error::Internal(e.to_string()), false))?;
+        let path = url.path().to_string();
+        let query = encode(request.params);
+        url.set_query((!query.is_empty()).then_some(query.as_str()));
+        Ok(match request.form {
+            Form::Json(method, body) => {
+                let builder = self.http.request(method.clone(), url);
+                let builder = match body {
+                    Some(body) => builder.json(body),
+                    None => builder,
+                };
+                (method.clone(), path, query, builder)
+            }
+            Form::Query if url.as_str().len() <= MAX_URL_LEN => {
+                let builder = self.http.request(Method::GET, url);
+                (Method::GET, path, query, builder)
+            }
+            Form::Query => {
+                url.set_query(None);
+                let mut form = request.params.clone();
+                form.push(("method".into(), "GET".into()));
+                let builder = self.http.request(Method::POST, url).form(&form);
+                (Method::POST, path, "(POST body)".into(), builder)
+            }
+        })
     }
-    let body: Body<T> = parse_body(text)?;
-    if let Some(e) = body.error {
-        return Err(error_message(&e));
-    }
-    body.data
-        .ok_or_else(|| "the search answer has no \"data\" array".to_string())
-}
-
-/// The server's message from an `"error"` value.
-pub(crate) fn error_message(e: &Value) -> String {
-    e.get("message")
-        .and_then(Value::as_str)
-        .map_or_else(|| e.to_string(), str::to_string)
 }
 
 fn gave_up(error: Error, retries: u32) -> Error {
@@ -639,147 +571,148 @@ fn gave_up(error: Error, retries: u32) -> Error {
     }
 }
 
-/// Decide what an answer means. Any `"error"` key is a failure, also with HTTP 200
-/// (API notes §6), and is retried then; proxies answer 502/503/504 with HTML.
-pub fn interpret(path: &str, status: u16, body: &[u8]) -> Result<Value, Failure> {
-    let parsed = serde_json::from_str::<Value>(&sanitize_json(body)).ok();
-    let server_message = parsed
-        .as_ref()
-        .and_then(|v| v.get("error"))
-        .map(error_message);
-    let ok_status = (200..300).contains(&status);
-    let fail = |message: String, retryable: bool| {
-        let error = if status == 401 || status == 403 {
-            Error::Auth {
-                path: path.to_string(),
-                status,
-                message,
-            }
-        } else {
-            Error::Api {
-                path: path.to_string(),
-                status: Some(status),
-                message,
-            }
-        };
-        Failure::new(error, retryable)
-    };
-    match (server_message, parsed) {
-        (Some(message), _) => Err(fail(message, ok_status || retryable_status(status))),
-        (None, Some(value)) if ok_status => Ok(value),
-        (None, _) if (300..400).contains(&status) => Err(fail(
-            "Workfront answered with a redirect, which is not followed so the credential \
-             stays with this host: use the tenant's final https:// URL"
-                .into(),
-            false,
-        )),
-        (None, Some(_)) => Err(fail(
-            "an answer without an error message".into(),
-            retryable_status(status),
-        )),
-        (None, None) if ok_status => Err(fail(
-            format!(
-                "the answer is not valid JSON: {}",
-                snippet(&String::from_utf8_lossy(body))
-            ),
-            true,
-        )),
-        (None, None) => Err(fail(
-            snippet(&String::from_utf8_lossy(body)),
-            retryable_status(status),
-        )),
-    }
-}
-
-/// The start of a body on one line, for a message.
-fn snippet(text: &str) -> String {
-    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut s: String = one_line.chars().take(200).collect();
-    if one_line.chars().count() > 200 {
-        s.push('…');
-    }
-    if s.is_empty() {
-        "(empty body)".into()
-    } else {
-        s
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
     use super::*;
+    use crate::auth::Credential;
+    use crate::secret::Secret;
 
-    #[test]
-    fn error_body_with_http_200_is_a_failure() {
-        let body = br#"{"error":{"class":"x","message":"boom"}}"#;
-        let failure = interpret("/p", 200, body).unwrap_err();
-        assert!(failure.retryable);
-        let err = failure.error;
-        assert_eq!(err.exit_code(), 4);
-        assert!(err.to_string().contains("boom"), "{err}");
+    const SUBSCRIPTIONS: &str = "/attask/eventsubscription/api/v1/subscriptions";
+
+    /// A server that answers its connections with `answers` in turn, one answer each
+    /// (`connection: close`, so every try is a connection of its own); the requests it got,
+    /// each as its request line and its body.
+    async fn scripted(answers: Vec<(u16, &'static str)>) -> (Url, Arc<Mutex<Vec<String>>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        tokio::spawn(async move {
+            for (status, body) in answers {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let request = read_request(&mut socket).await;
+                log.lock().unwrap().push(request);
+                let answer = format!(
+                    "HTTP/1.1 {status} Scripted\r\ncontent-type: application/json\r\n\
+                     content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                socket.write_all(answer.as_bytes()).await.unwrap();
+            }
+        });
+        (url, seen)
     }
 
-    #[test]
-    fn auth_statuses_map_to_auth_errors() {
-        let body = br#"{"error":{"class":"com.attask.common.AuthenticationException","message":"You are not currently logged in"}}"#;
-        for status in [401, 403] {
-            let failure = interpret("/attask/api/v21.0/JRNLE/search", status, body).unwrap_err();
-            assert!(!failure.retryable);
-            let err = failure.error;
-            assert_eq!(err.exit_code(), 3);
-            assert_eq!(
-                err.to_string(),
-                format!(
-                    "/attask/api/v21.0/JRNLE/search: HTTP {status}: You are not currently logged in"
-                )
-            );
+    /// The request line and the body of one request.
+    async fn read_request(socket: &mut tokio::net::TcpStream) -> String {
+        let mut bytes = Vec::new();
+        let mut chunk = [0; 4096];
+        loop {
+            let text = String::from_utf8_lossy(&bytes).to_string();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|n| n.trim().parse().unwrap())
+                    })
+                    .unwrap_or(0);
+                if body.len() >= length {
+                    return format!("{} {body}", head.lines().next().unwrap_or_default());
+                }
+            }
+            let n = socket.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "the connection closed mid-request");
+            bytes.extend_from_slice(&chunk[..n]);
         }
     }
 
-    #[test]
-    fn html_from_a_proxy_is_reported_briefly() {
-        let failure = interpret("/p", 502, b"<html>\n<body>Bad Gateway</body></html>").unwrap_err();
-        assert!(failure.retryable);
+    fn client(url: &Url) -> Client {
+        let options = ClientOptions {
+            retry: RetryPolicy {
+                base_delay: Duration::from_millis(1),
+                ..RetryPolicy::default()
+            },
+            ..ClientOptions::default()
+        };
+        let auth = Arc::new(Credential::ApiKey(Secret::new("test-key")));
+        Client::new(url, "v21.0", auth, options).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_subscription_list_is_retried_as_every_read_is() {
+        let (url, seen) = scripted(vec![(503, "<html>busy</html>"), (200, r#"{"data":[]}"#)]).await;
+        let client = client(&url);
+        let params = vec![("limit".to_string(), "1000".to_string())];
+        let answer = client
+            .send_json(Method::GET, SUBSCRIPTIONS, &params, None)
+            .await
+            .unwrap();
+        assert_eq!(answer, serde_json::json!({"data": []}));
+        assert_eq!((client.requests(), client.retries()), (2, 1));
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen[0], format!("GET {SUBSCRIPTIONS}?limit=1000 HTTP/1.1 "));
+    }
+
+    #[tokio::test]
+    async fn a_creation_that_may_have_been_made_is_not_sent_again() {
+        for (status, body) in [
+            (502, "<html>Bad Gateway</html>"),
+            (201, "<html>proxy</html>"),
+        ] {
+            let (url, seen) = scripted(vec![(status, body), (201, r#"{"id":"s-2"}"#)]).await;
+            let client = client(&url);
+            let create = serde_json::json!({"objCode": "TASK"});
+            let err = client
+                .send_json(Method::POST, SUBSCRIPTIONS, &vec![], Some(&create))
+                .await
+                .unwrap_err();
+            assert_eq!(err.exit_code(), 4, "{err}");
+            assert!(err.to_string().contains(&format!("HTTP {status}")), "{err}");
+            assert_eq!(client.requests(), 1, "{status}: sent once");
+            assert_eq!(seen.lock().unwrap().len(), 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_throttled_creation_is_sent_again_with_its_body() {
+        let throttled =
+            r#"{"error":{"message":"Too many concurrent API requests for the given customer."}}"#;
+        let (url, seen) = scripted(vec![
+            (429, throttled),
+            (201, r#"{"id":"s-1","version":"v2"}"#),
+        ])
+        .await;
+        let client = client(&url);
+        let create = serde_json::json!({"objCode": "TASK", "eventType": "UPDATE"});
+        let answer = client
+            .send_json(Method::POST, SUBSCRIPTIONS, &vec![], Some(&create))
+            .await
+            .unwrap();
+        assert_eq!(answer["id"], "s-1");
+        let sent = format!("POST {SUBSCRIPTIONS} HTTP/1.1 {create}");
+        assert_eq!(*seen.lock().unwrap(), vec![sent.clone(), sent]);
+    }
+
+    #[tokio::test]
+    async fn a_deletion_answered_with_no_body_is_null_and_a_missing_one_an_error() {
+        let missing = r#"{"error":{"message":"no subscription s-9"}}"#;
+        let (url, _) = scripted(vec![(200, ""), (404, missing)]).await;
+        let client = client(&url);
+        let path = format!("{SUBSCRIPTIONS}/s-1");
+        let gone = client.send_json(Method::DELETE, &path, &vec![], None).await;
+        assert_eq!(gone.unwrap(), Value::Null);
+        let path = format!("{SUBSCRIPTIONS}/s-9");
+        let err = client
+            .send_json(Method::DELETE, &path, &vec![], None)
+            .await
+            .unwrap_err();
         assert_eq!(
-            failure.error.to_string(),
-            "/p: HTTP 502: <html> <body>Bad Gateway</body></html>"
+            err.to_string(),
+            format!("{path}: HTTP 404: no subscription s-9")
         );
-        let failure = interpret("/p", 200, b"{\"data\": [").unwrap_err();
-        assert!(failure.retryable, "a body that ends early is retried");
-        assert!(failure.error.to_string().contains("not valid JSON"));
-        let failure = interpret("/p", 200, b"<html>proxy login</html>").unwrap_err();
-        assert!(failure.retryable, "an HTML page with 200 is retried");
-    }
-
-    #[test]
-    fn what_cannot_succeed_is_not_retried() {
-        let body = br#"{"error":{"class":"x","message":"no"}}"#;
-        for status in [400, 401, 403, 404, 410, 422] {
-            assert!(
-                !interpret("/p", status, body).unwrap_err().retryable,
-                "{status}"
-            );
-            assert!(
-                !interpret("/p", status, b"<html/>").unwrap_err().retryable,
-                "{status}"
-            );
-        }
-        for status in [429, 500, 502, 503, 504] {
-            assert!(
-                interpret("/p", status, body).unwrap_err().retryable,
-                "{status}"
-            );
-            assert!(
-                interpret("/p", status, b"<html/>").unwrap_err().retryable,
-                "{status}"
-            );
-        }
-        assert!(!interpret("/p", 302, b"").unwrap_err().retryable);
-    }
-
-    #[test]
-    fn good_answers_pass_through() {
-        let v = interpret("/p", 200, br#"{"data":{"count":3}}"#).unwrap();
-        assert_eq!(v["data"]["count"], 3);
     }
 }

@@ -10,11 +10,12 @@ use futures::{SinkExt, StreamExt, TryStreamExt};
 
 use crate::console;
 use crate::error::{Error, Result};
-use crate::workfront::client::{Client, Task};
+use crate::workfront::client::Client;
 use crate::workfront::object::{Convert, Drift, Keyed, ObjectType};
 use crate::workfront::paging::{self, Chain, Step};
 use crate::workfront::plan::{Planned, first_page_of, plan};
 use crate::workfront::query::{MAX_PAGE, Search};
+use crate::workfront::task::Task;
 #[cfg(doc)]
 use crate::workfront::window::WINDOW_TARGET;
 use crate::workfront::window::Window;

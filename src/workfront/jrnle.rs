@@ -43,7 +43,7 @@ impl ObjectType for Journal {
         // The usual answer is read by the fast reader; anything else the general way.
         match crate::model::scan::page(text) {
             Some(data) => Ok(data),
-            None => crate::workfront::client::search_data(text),
+            None => crate::workfront::answer::search_data(text),
         }
     }
 }

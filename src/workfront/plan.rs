@@ -17,9 +17,10 @@ use futures::{StreamExt, TryStreamExt};
 
 use crate::error::{Error, Result};
 use crate::model::date::format_utc_ms;
-use crate::workfront::client::{Client, Task};
+use crate::workfront::client::Client;
 use crate::workfront::object::{Convert, Keyed, ObjectType};
 use crate::workfront::query::{MAX_PAGE, Search};
+use crate::workfront::task::Task;
 #[cfg(doc)]
 use crate::workfront::window::WINDOW_TARGET;
 use crate::workfront::window::Window;

@@ -68,7 +68,7 @@ impl ObjectType for Polled {
     fn conditions(&self, _params: &mut Params) {}
 
     fn parse_page(text: &str) -> Result<Vec<Map<String, Value>>, String> {
-        crate::workfront::client::search_data(text)
+        crate::workfront::answer::search_data(text)
     }
 
     fn drift(&self) -> Drift {
