@@ -316,3 +316,20 @@ fn what_a_run_creates_is_private() {
         }
     }
 }
+
+#[test]
+fn an_unreadable_window_end_is_exit_5_from_every_command() {
+    let sim = sim(&generate(300, 3));
+    let dir = tempfile::tempdir().unwrap();
+    ok(&mut sync(&sim, dir.path()));
+    let name = manifest_names(dir.path()).pop().unwrap();
+    let path = dir.path().join(&name);
+    let mut m: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    m["window"]["to"] = "the end of the quarter".into();
+    fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    // It was exit 2 (a usage error) from sync and exit 5 from verify.
+    refused(&mut sync(&sim, dir.path()), dir.path(), "unreadable window");
+    let o = run(bin().arg("verify").arg(dir.path()));
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(stderr(&o).contains("unreadable window"), "{}", stderr(&o));
+}

@@ -148,6 +148,7 @@ fn nothing_acknowledged_is_lost_or_repeated_across_kill_9_and_restarts() {
         // journaled), or some time into its rotations of 200 ms, maybe while committing.
         std::thread::sleep(std::time::Duration::from_millis([0, 120, 230, 410][round]));
         listen.kill9();
+        verified_after_a_kill(dir.path());
     }
     assert_eq!(acked.len(), 240, "every delivery was acknowledged");
     // The last run commits what the killed ones journaled.

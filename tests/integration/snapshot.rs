@@ -132,7 +132,7 @@ fn the_history_matches_the_simulators_state_changes_exactly_once_across_kill_9()
         sim.simulator.journal_now(15);
         snapshot(&sim, dir.path(), &args)
     };
-    kill_at_random_moments(each_run, 20261203, 240);
+    kill_at_random_moments(each_run, 20261203, 240, dir.path());
     sim.simulator.stop_growth();
     // Updates dated just before the last committed window's end, made now: late on purpose,
     // so the final runs' lookback surely has something to catch.

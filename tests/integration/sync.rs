@@ -248,7 +248,7 @@ fn runs_killed_at_random_moments_lose_and_duplicate_nothing() {
             .args(["--lookback", "1m"]);
         cmd
     };
-    kill_at_random_moments(run_once, 20261128, 400);
+    kill_at_random_moments(run_once, 20261128, 400, dir.path());
     sim.simulator.stop_growth();
     // Entries dated just before the last committed window's end, journaled now: late on
     // purpose, so the final runs' lookback surely has something to catch.

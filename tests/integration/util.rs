@@ -194,8 +194,14 @@ pub fn ndjson_counts(dir: &Path, column: &str) -> HashMap<String, usize> {
 /// Run `cmd` again and again, each run killed with SIGKILL at a random moment (seeded by
 /// `KILL_SEED`, else `seed`) or left to finish, until at least 10 of each: a run that ended on
 /// its own must have succeeded. The kill moments are drawn from a range that adapts to how
-/// long a run takes on this machine, so both kinds are many however loaded it is.
-pub fn kill_at_random_moments(mut cmd: impl FnMut() -> Command, seed: u64, range: u64) {
+/// long a run takes on this machine, so both kinds are many however loaded it is. After each
+/// kill, `verify` of `out_dir` must find nothing but what an interrupted run leaves.
+pub fn kill_at_random_moments(
+    mut cmd: impl FnMut() -> Command,
+    seed: u64,
+    range: u64,
+    out_dir: &Path,
+) {
     let mut rng = jrnle_audit::rng::SplitMix64::new(
         std::env::var("KILL_SEED")
             .ok()
@@ -222,6 +228,9 @@ pub fn kill_at_random_moments(mut cmd: impl FnMut() -> Command, seed: u64, range
         }
         let status = child.wait().unwrap();
         assert!(status.success() || kill, "a run failed: {status}");
+        if kill {
+            verified_after_a_kill(out_dir);
+        }
         if killed >= 10 && finished >= 10 {
             break;
         }
@@ -229,6 +238,30 @@ pub fn kill_at_random_moments(mut cmd: impl FnMut() -> Command, seed: u64, range
     assert!(
         killed >= 10 && finished >= 10,
         "{killed} killed, {finished} finished: the test proves little"
+    );
+}
+
+/// What `verify` says of an out-dir right after a `kill -9`: intact, or only what an
+/// interrupted run leaves (never tampering); before the first commit, no series yet.
+pub fn verified_after_a_kill(out_dir: &Path) {
+    let o = run(bin().arg("verify").arg("--json").arg(out_dir));
+    let found: serde_json::Value = serde_json::from_str(stdout(&o).trim())
+        .unwrap_or_else(|e| panic!("verify --json: {e}: {}", stderr(&o)));
+    let not_interrupted: Vec<&serde_json::Value> = found["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] != "interrupted")
+        .collect();
+    assert!(
+        not_interrupted.is_empty(),
+        "verify after a kill -9 reports tampering: {not_interrupted:?}"
+    );
+    let no_series_yet = found["manifests"] == 0;
+    assert!(
+        o.status.code() == Some(0) || no_series_yet,
+        "verify after a kill -9: {}",
+        stderr(&o)
     );
 }
 
