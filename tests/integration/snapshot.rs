@@ -11,6 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use jrnle_audit::evidence::manifest::{Manifest, SnapshotRun};
 use jrnle_audit::simulator::generate::generate;
 use jrnle_audit::simulator::objects::ObjectChange;
 use jrnle_audit::simulator::store::SimValue;
@@ -38,8 +39,8 @@ fn snapshot(sim: &SimHandle, dir: &Path, extra: &[&str]) -> Command {
     cmd
 }
 
-/// The manifests of `dir`, in chain order.
-fn manifests(dir: &Path) -> Vec<Value> {
+/// The manifests of `dir`, in chain order, parsed as the crate's own type.
+fn manifests(dir: &Path) -> Vec<Manifest> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -52,12 +53,23 @@ fn manifests(dir: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// A snapshot manifest's own section (every manifest of a snapshot out-dir has one).
+fn snap(m: &Manifest) -> &SnapshotRun {
+    m.snapshot
+        .as_ref()
+        .unwrap_or_else(|| panic!("no snapshot section: {m:?}"))
+}
+
+/// The end of a manifest's window.
+fn window_end(m: &Manifest) -> DateTime<Utc> {
+    m.window.to.parse().unwrap()
+}
+
 /// Every record committed, in chain order, with the number of the run that wrote it.
 fn records(dir: &Path) -> Vec<(usize, Map<String, Value>)> {
     let mut out = Vec::new();
     for (run, m) in manifests(dir).iter().enumerate() {
-        let name = m["data_file"]["name"].as_str().unwrap();
-        let text = std::fs::read_to_string(dir.join(name)).unwrap();
+        let text = std::fs::read_to_string(dir.join(&m.data_file.name)).unwrap();
         out.extend(ndjson_rows(&text).into_iter().map(|r| (run, r)));
     }
     out
@@ -136,7 +148,7 @@ fn the_history_matches_the_simulators_state_changes_exactly_once_across_kill_9()
     sim.simulator.stop_growth();
     // Updates dated just before the last committed window's end, made now: late on purpose,
     // so the final runs' lookback surely has something to catch.
-    let committed_to = instant(&manifests(dir.path()).last().unwrap()["window"]["to"]);
+    let committed_to = window_end(manifests(dir.path()).last().unwrap());
     sim.simulator
         .journal_at(50, committed_to - chrono::Duration::milliseconds(1));
     std::thread::sleep(Duration::from_millis(1300));
@@ -154,13 +166,10 @@ fn the_history_matches_the_simulators_state_changes_exactly_once_across_kill_9()
 /// The committed records against the simulator's history (see the test above).
 fn check_history(sim: &SimHandle, dir: &Path) {
     let all = manifests(dir);
-    assert_eq!(all[0]["snapshot"]["baseline"], true);
-    assert_eq!(all[0]["row_count"], 0, "a baseline writes no change");
-    let baseline_end = instant(&all[0]["window"]["to"]);
-    let late: u64 = all
-        .iter()
-        .map(|m| m["late_row_count"].as_u64().unwrap())
-        .sum();
+    assert!(snap(&all[0]).baseline);
+    assert_eq!(all[0].row_count, 0, "a baseline writes no change");
+    let baseline_end = window_end(&all[0]);
+    let late: u64 = all.iter().map(|m| m.late_row_count).sum();
     assert!(
         late > 0,
         "the lookback caught no late update: the test proves little"
@@ -325,7 +334,7 @@ fn snapshot_and_journal_agree_on_a_tracked_field_at_run_granularity() {
     std::thread::sleep(Duration::from_millis(300));
     ok(&mut snapshot(&sim, snaps.path(), &["--lag", "0s"]));
     sync("0s");
-    let baseline_end = instant(&manifests(snaps.path())[0]["window"]["to"]);
+    let baseline_end = window_end(&manifests(snaps.path())[0]);
     let mut entries: HashMap<String, Vec<(DateTime<Utc>, Value, Value)>> = HashMap::new();
     for (_, r) in records(journal.path()) {
         let e = (
@@ -427,10 +436,10 @@ fn the_baseline_then_other_fields_are_refused_and_altered_state_is_found() {
     let dir = tempfile::tempdir().unwrap();
     ok(&mut snapshot(&sim, dir.path(), &["--lag", "0s"]));
     let m = &manifests(dir.path())[0];
-    assert_eq!(m["snapshot"]["baseline"], true);
+    assert!(snap(m).baseline);
     let tasks = sim.simulator.objects_of("TASK").len();
-    assert_eq!(m["snapshot"]["state_objects"], tasks as u64);
-    assert_eq!(m["snapshot"]["objects_fetched"], tasks as u64);
+    assert_eq!(snap(m).state_objects, tasks as u64);
+    assert_eq!(snap(m).objects_fetched, tasks as u64);
     std::thread::sleep(Duration::from_millis(5));
     ok(&mut snapshot(&sim, dir.path(), &["--lag", "0s"]));
     assert_eq!(records(dir.path()).len(), 0, "nothing changed");
@@ -540,17 +549,17 @@ fn a_run_costs_the_pages_of_the_objects_updated_not_a_full_scan() {
     let pages = |n: usize| (n - 1).div_ceil(1999);
     assert_eq!(task_requests(&sim, 0), (1, pages(tasks)));
     let m = &manifests(dir.path())[0];
-    assert_eq!(m["snapshot"]["state_objects"], tasks as u64);
+    assert_eq!(snap(m).state_objects, tasks as u64);
     sim.simulator.edit_oldest("TASK", 5_000);
     std::thread::sleep(Duration::from_millis(5));
     let before = sim.simulator.request_log().len();
     ok(&mut snapshot(&sim, dir.path(), &args));
     assert_eq!(task_requests(&sim, before), (1, 3));
     let m = &manifests(dir.path())[1];
-    assert_eq!(m["snapshot"]["objects_fetched"], 5_000);
+    assert_eq!(snap(m).objects_fetched, 5_000);
     // Each edit changed one untracked field, two of whose three are compared.
-    assert_eq!(m["row_count"], m["snapshot"]["objects_changed"]);
-    assert!(m["row_count"].as_u64().unwrap() > 3_000, "{m}");
+    assert_eq!(m.row_count, snap(m).objects_changed);
+    assert!(m.row_count > 3_000, "{m:?}");
     ok(bin().arg("verify").arg(dir.path()));
 }
 
@@ -608,11 +617,8 @@ fn a_signal_leaves_nothing_committed_and_the_next_run_starts_clean() {
     ok(&mut snapshot(&sim, dir.path(), &["--lag", "0s"]));
     assert!(!journal.exists() || std::fs::metadata(&journal).unwrap().len() == 0);
     let m = &manifests(dir.path())[0];
-    assert_eq!(m["snapshot"]["baseline"], true);
-    assert_eq!(
-        m["snapshot"]["state_objects"],
-        m["snapshot"]["objects_fetched"]
-    );
+    assert!(snap(m).baseline);
+    assert_eq!(snap(m).state_objects, snap(m).objects_fetched);
     ok(bin().arg("verify").arg(dir.path()));
 }
 
@@ -777,9 +783,7 @@ fn since_limits_the_baseline_and_an_empty_one_is_said() {
         &["--lag", "0s", "--since", "60d"],
     ));
     let after = Utc::now();
-    let stored = manifests(dir.path())[0]["snapshot"]["state_objects"]
-        .as_u64()
-        .unwrap() as usize;
+    let stored = snap(&manifests(dir.path())[0]).state_objects as usize;
     let surely = updated.iter().filter(|d| **d >= after - days).count();
     let maybe = updated.iter().filter(|d| **d >= before - days).count();
     assert!(surely > 100 && surely < updated.len() / 2, "{surely}");

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use jrnle_audit::evidence::manifest::sha256_hex;
+use jrnle_audit::evidence::manifest::{Manifest, sha256_hex};
 use jrnle_audit::simulator::generate::generate;
 use jrnle_audit::simulator::{Growth, SimConfig, SimHandle};
 
@@ -43,7 +43,8 @@ fn committed_ids(dir: &Path) -> HashMap<String, usize> {
     ids
 }
 
-fn manifests(dir: &Path) -> Vec<serde_json::Value> {
+/// The manifests of `dir`, in chain order, parsed as the crate's own type.
+fn manifests(dir: &Path) -> Vec<Manifest> {
     let mut names: Vec<PathBuf> = fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -94,14 +95,14 @@ fn runs_deliver_every_entry_once_and_an_empty_window_is_still_evidence() {
     assert!(ids.values().all(|n| *n == 1));
     let m = manifests(dir.path());
     assert_eq!(m.len(), 2);
-    assert_eq!(m[0]["row_count"], 3000);
-    assert_eq!(m[0]["server_count"], 3000);
-    assert_eq!(m[1]["row_count"], 0, "the second window is empty");
-    assert_eq!(m[1]["window"]["from"], m[0]["window"]["to"]);
-    assert_eq!(m[0]["window"]["from"], "2025-10-01T00:00:00.000Z");
-    assert_eq!(m[0]["previous_manifest_sha256"], serde_json::Value::Null);
-    assert!(m[1]["previous_manifest_sha256"].is_string());
-    assert_eq!(m[0]["query"]["tenant_url"], sim.url.as_str());
+    assert_eq!(m[0].row_count, 3000);
+    assert_eq!(m[0].server_count, Some(3000));
+    assert_eq!(m[1].row_count, 0, "the second window is empty");
+    assert_eq!(m[1].window.from, m[0].window.to);
+    assert_eq!(m[0].window.from, "2025-10-01T00:00:00.000Z");
+    assert_eq!(m[0].previous_manifest_sha256, None);
+    assert!(m[1].previous_manifest_sha256.is_some());
+    assert_eq!(m[0].query.tenant_url, sim.url.as_str());
     let o = verify(dir.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
@@ -131,7 +132,14 @@ fn filters_and_format_are_fixed_unless_a_new_series_is_asked_for() {
     ok(sync(&sim, d2.path()).args(["--obj-code", "TASK", "--obj-code", "PROJ"]));
     ok(sync(&sim, d2.path()).args(["--obj-code", "PROJ", "--obj-code", "TASK"]));
     ok(sync(&sim, dir.path()).args(["--field", "status", "--new-series"]));
-    assert_eq!(manifests(dir.path())[1]["query"]["fields"][0], "status");
+    assert_eq!(
+        manifests(dir.path())[1]
+            .query
+            .fields
+            .first()
+            .map(String::as_str),
+        Some("status")
+    );
     assert_eq!(verify(dir.path()).status.code(), Some(0));
 }
 
@@ -194,10 +202,7 @@ fn leftovers_of_an_interrupted_run_are_cleaned_up() {
     let sim = sim(&demo_records());
     let dir = tempfile::tempdir().unwrap();
     ok(&mut sync(&sim, dir.path()));
-    let watermark = manifests(dir.path())[0]["window"]["to"]
-        .as_str()
-        .unwrap()
-        .replace(['-', ':'], "");
+    let watermark = manifests(dir.path())[0].window.to.replace(['-', ':'], "");
     let orphan = dir
         .path()
         .join(format!("jrnle-{watermark}-29991231T000000.000Z.ndjson"));
@@ -216,10 +221,7 @@ fn leftovers_of_an_interrupted_run_are_cleaned_up() {
 
 fn newest_pair(dir: &Path) -> [PathBuf; 2] {
     let m = manifests(dir);
-    let name = m.last().unwrap()["data_file"]["name"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let name = m.last().unwrap().data_file.name.clone();
     [dir.join(&name), dir.join(format!("{name}.manifest.json"))]
 }
 
@@ -252,12 +254,13 @@ fn runs_killed_at_random_moments_lose_and_duplicate_nothing() {
     sim.simulator.stop_growth();
     // Entries dated just before the last committed window's end, journaled now: late on
     // purpose, so the final runs' lookback surely has something to catch.
-    let committed_to: chrono::DateTime<chrono::Utc> =
-        manifests(dir.path()).last().unwrap()["window"]["to"]
-            .as_str()
-            .unwrap()
-            .parse()
-            .unwrap();
+    let committed_to: chrono::DateTime<chrono::Utc> = manifests(dir.path())
+        .last()
+        .unwrap()
+        .window
+        .to
+        .parse()
+        .unwrap();
     sim.simulator
         .journal_at(5, committed_to - chrono::Duration::milliseconds(1));
     // Every entry is visible 2 s after its instant; then two clean runs catch up.
@@ -280,10 +283,7 @@ fn runs_killed_at_random_moments_lose_and_duplicate_nothing() {
     let committed = committed_ids(dir.path());
     let twice: Vec<_> = committed.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "delivered more than once: {twice:?}");
-    let last_to = manifests(dir.path()).last().unwrap()["window"]["to"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let last_to = manifests(dir.path()).last().unwrap().window.to.clone();
     let until: chrono::DateTime<chrono::Utc> = last_to.parse().unwrap();
     let since: chrono::DateTime<chrono::Utc> = "2025-10-01T00:00:00Z".parse().unwrap();
     let expected: HashSet<String> = sim
@@ -303,16 +303,13 @@ fn runs_killed_at_random_moments_lose_and_duplicate_nothing() {
     );
     assert!(extra.is_empty(), "unexpected entries: {extra:?}");
     assert!(expected.len() > 3000, "the tenant grew during the runs");
-    let late: u64 = manifests(dir.path())
-        .iter()
-        .map(|m| m["late_row_count"].as_u64().unwrap())
-        .sum();
+    let late: u64 = manifests(dir.path()).iter().map(|m| m.late_row_count).sum();
     assert!(
         late > 0,
         "no entry arrived late: the lookback was not exercised: {:?}",
         manifests(dir.path())
             .iter()
-            .map(|m| (m["window"]["from"].clone(), m["row_count"].clone()))
+            .map(|m| (m.window.from.clone(), m.row_count))
             .collect::<Vec<_>>()
     );
     let o = verify(dir.path());
@@ -335,7 +332,7 @@ fn evidence_and_its_tenant() -> (tempfile::TempDir, Vec<String>, SimHandle) {
     }
     let names: Vec<String> = manifests(dir.path())
         .iter()
-        .map(|m| m["data_file"]["name"].as_str().unwrap().to_string())
+        .map(|m| m.data_file.name.clone())
         .collect();
     assert_eq!(names.len(), 4);
     assert_eq!(verify(dir.path()).status.code(), Some(0));
@@ -535,17 +532,28 @@ fn a_new_series_delivers_its_filters_history_from_since() {
     ok(sync(&sim, dir.path()).args(["--field", "status", "--new-series"]));
     let m = manifests(dir.path());
     assert_eq!(m.len(), 2);
+    assert_eq!(m[0].series, 1);
+    // The file itself: the first series' manifests are written as before, without the key
+    // (the typed `series` defaults to 1 when it is absent, so only the JSON can tell).
+    let first: serde_json::Value = serde_json::from_slice(
+        &fs::read(
+            dir.path()
+                .join(format!("{}.manifest.json", m[0].data_file.name)),
+        )
+        .unwrap(),
+    )
+    .unwrap();
     assert_eq!(
-        m[0].get("series"),
+        first.get("series"),
         None,
         "the first series' manifests are unchanged"
     );
-    assert_eq!(m[1]["series"], 2);
+    assert_eq!(m[1].series, 2);
     assert_eq!(
-        m[1]["window"]["from"], "2025-10-01T00:00:00.000Z",
+        m[1].window.from, "2025-10-01T00:00:00.000Z",
         "starts at --since"
     );
-    let name = m[1]["data_file"]["name"].as_str().unwrap();
+    let name = m[1].data_file.name.as_str();
     assert!(
         name.starts_with("jrnle-s002-20251001T000000.000Z-"),
         "{name}"
@@ -619,7 +627,7 @@ fn a_run_killed_before_its_manifest_is_an_interrupted_run_not_tampering() {
         serde_json::from_str(&fs::read_to_string(&state).unwrap()).unwrap();
     s["last_manifest"] = previous_state.0.into();
     s["last_manifest_sha256"] = previous_state.1.into();
-    s["watermark"] = manifests(dir.path())[2]["window"]["to"].clone();
+    s["watermark"] = manifests(dir.path())[2].window.to.clone().into();
     fs::write(&state, serde_json::to_vec_pretty(&s).unwrap()).unwrap();
     let o = verify(dir.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
