@@ -379,6 +379,34 @@ pub struct ListenArgs {
     /// (e.g. 10m, 1h); also at shutdown.
     #[arg(long, value_name = "DURATION", default_value = "1h")]
     pub rotate: String,
+
+    /// Connections served at once; when all are taken, the one that has waited longest
+    /// without a delivery in progress is closed for the newcomer.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub max_connections: usize,
+
+    /// How long a TLS handshake may take.
+    #[arg(long, value_name = "DURATION", default_value = "3s")]
+    pub handshake_timeout: String,
+
+    /// How long a request's headers may take to arrive.
+    #[arg(long, value_name = "DURATION", default_value = "3s")]
+    pub header_timeout: String,
+
+    /// How long a connection may stay open with no delivery in progress (before its first
+    /// request, between requests), then it is closed.
+    #[arg(long, value_name = "DURATION", default_value = "5s")]
+    pub idle_timeout: String,
+
+    /// The slowest a delivery's body may arrive, in bytes a second after a first second
+    /// (a 1 MB body at the default: 17 s at most).
+    #[arg(long, value_name = "BYTES", default_value_t = 65536)]
+    pub min_body_rate: u64,
+
+    /// After SIGTERM or Ctrl-C: how long requests in progress may take to finish before they
+    /// are closed unanswered (then what was acknowledged is committed).
+    #[arg(long, value_name = "DURATION", default_value = "3s")]
+    pub grace: String,
 }
 
 #[derive(Debug, Args)]

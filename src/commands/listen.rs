@@ -8,8 +8,8 @@ use crate::cli::ListenArgs;
 use crate::console;
 use crate::error::{Error, Result};
 use crate::listen::commit::Target;
-use crate::listen::server::{Config, serve};
-use crate::listen::tls::{TlsListener, acceptor};
+use crate::listen::server::{Config, Limits, serve};
+use crate::listen::tls::{Tls, acceptor};
 use crate::secret::Secret;
 
 pub fn run(args: ListenArgs) -> Result<()> {
@@ -40,6 +40,7 @@ pub fn run(args: ListenArgs) -> Result<()> {
         target,
         token,
         rotate,
+        limits: limits(&args)?,
     };
     let started = std::time::Instant::now();
     let summary = super::runtime()?.block_on(async move {
@@ -56,22 +57,32 @@ pub fn run(args: ListenArgs) -> Result<()> {
         writeln!(stdout, "listening on {scheme}://{addr}")
             .and_then(|()| stdout.flush())
             .map_err(|e| Error::io("cannot write to standard output", e))?;
-        match tls {
-            Some(acceptor) => {
-                let tcp = listener;
-                let subject = args.client_ca.as_ref().map(|_| args.client_subject.clone());
-                let tls = TlsListener {
-                    tcp,
-                    acceptor,
-                    subject,
-                };
-                serve(config, tls, stop).await
-            }
-            None => serve(config, listener, stop).await,
-        }
+        let tls = tls.map(|acceptor| Tls {
+            acceptor,
+            subject: args.client_ca.as_ref().map(|_| args.client_subject.clone()),
+        });
+        serve(config, listener, tls, stop).await
     })?;
     say(&summary, started.elapsed());
     Ok(())
+}
+
+/// The admission deadlines and bounds, from their flags.
+fn limits(args: &ListenArgs) -> Result<Limits> {
+    let duration = crate::config::parse_duration;
+    if args.max_connections == 0 || args.min_body_rate == 0 {
+        return Err(Error::usage(
+            "--max-connections and --min-body-rate must be at least 1",
+        ));
+    }
+    Ok(Limits {
+        max_connections: args.max_connections,
+        handshake: duration("handshake-timeout", &args.handshake_timeout)?,
+        headers: duration("header-timeout", &args.header_timeout)?,
+        idle: duration("idle-timeout", &args.idle_timeout)?,
+        min_body_rate: args.min_body_rate,
+        grace: duration("grace", &args.grace)?,
+    })
 }
 
 /// The subscription's token, from the variable `--auth-token-env` names.

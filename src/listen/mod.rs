@@ -3,6 +3,7 @@
 //! journal (`journal.rs`); its changes are committed from the journal, as data files and
 //! manifests in one hash chain (`commit.rs`), every `--rotate` and at shutdown.
 
+pub mod admit;
 pub mod commit;
 pub mod journal;
 pub mod server;

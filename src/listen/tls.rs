@@ -4,8 +4,8 @@
 //! `--client-subject`, as Adobe documents for its delivery service (certificates chained to
 //! DigiCert Global Root CA, subject `*.prod.eventsubscriptions.workfront.com`).
 //!
-//! Handshakes are done in the accept loop with a time limit, so a client that never finishes
-//! one holds the loop for at most [`HANDSHAKE_TIMEOUT`].
+//! Each handshake runs in its connection's own task with a deadline (`--handshake-timeout`),
+//! so a client that never finishes one holds nothing but its own slot, for that long at most.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -14,15 +14,12 @@ use std::time::Duration;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
 use crate::console;
 use crate::error::{Error, Result};
-
-/// How long a client may take to finish its TLS handshake.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The acceptor for `--tls-cert`, `--tls-key` and `--client-ca`.
 pub fn acceptor(cert: &Path, key: &Path, client_ca: Option<&Path>) -> Result<TlsAcceptor> {
@@ -75,12 +72,48 @@ pub fn acceptor(cert: &Path, key: &Path, client_ca: Option<&Path>) -> Result<Tls
 /// The subject Workfront's delivery certificates carry in production (API notes §7).
 pub const WORKFRONT_SUBJECT: &str = "*.prod.eventsubscriptions.workfront.com";
 
-/// A TCP listener whose connections are TLS, for `axum::serve`.
-pub struct TlsListener {
-    pub tcp: TcpListener,
+/// TLS for the connections of `listen`.
+#[derive(Clone)]
+pub struct Tls {
     pub acceptor: TlsAcceptor,
     /// With `--client-ca`: the pattern a client certificate's common name must match.
     pub subject: Option<String>,
+}
+
+impl Tls {
+    /// The handshake within `deadline`, and the client certificate's subject when one is
+    /// required; `None` (said at -v) when it fails: the connection is closed unserved.
+    pub async fn handshake(
+        &self,
+        tcp: TcpStream,
+        addr: SocketAddr,
+        deadline: Duration,
+    ) -> Option<TlsStream<TcpStream>> {
+        match tokio::time::timeout(deadline, self.acceptor.accept(tcp)).await {
+            Ok(Ok(tls)) => {
+                let Some(pattern) = &self.subject else {
+                    return Some(tls);
+                };
+                let leaf = tls.get_ref().1.peer_certificates().and_then(|c| c.first());
+                if leaf.is_some_and(|der| subject_matches(der, pattern)) {
+                    return Some(tls);
+                }
+                console::verbose(format!(
+                    "{addr}: its client certificate's subject does not match {pattern}"
+                ));
+                None
+            }
+            // A refused client certificate, plain HTTP, a scan: said at -v, not served.
+            Ok(Err(e)) => {
+                console::verbose(format!("TLS handshake with {addr} failed: {e}"));
+                None
+            }
+            Err(_) => {
+                console::verbose(format!("TLS handshake with {addr} timed out"));
+                None
+            }
+        }
+    }
 }
 
 /// Whether a certificate (DER) has a subject common name `pattern` matches: exactly, or with
@@ -99,39 +132,4 @@ pub fn subject_matches(der: &[u8], pattern: &str) -> bool {
         .iter_common_name()
         .filter_map(|cn| cn.as_str().ok())
         .any(matches)
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let Ok((stream, addr)) = self.tcp.accept().await else {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-                continue;
-            };
-            match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.acceptor.accept(stream)).await {
-                Ok(Ok(tls)) => {
-                    let Some(pattern) = &self.subject else {
-                        return (tls, addr);
-                    };
-                    let leaf = tls.get_ref().1.peer_certificates().and_then(|c| c.first());
-                    if leaf.is_some_and(|der| subject_matches(der, pattern)) {
-                        return (tls, addr);
-                    }
-                    console::verbose(format!(
-                        "{addr}: its client certificate's subject does not match {pattern}"
-                    ));
-                }
-                // A refused client certificate, plain HTTP, a scan: said at -v, not served.
-                Ok(Err(e)) => console::verbose(format!("TLS handshake with {addr} failed: {e}")),
-                Err(_) => console::verbose(format!("TLS handshake with {addr} timed out")),
-            }
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.tcp.local_addr()
-    }
 }

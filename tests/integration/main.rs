@@ -1,5 +1,6 @@
 //! Integration tests: the real binary against the Workfront simulator over HTTP.
 
+mod admission;
 mod auth;
 mod clients;
 mod compat;
