@@ -250,8 +250,16 @@ fn what_is_not_a_delivery_is_refused_kept_and_never_acknowledged() {
             .unwrap()
             .contains("unknown eventType")
     );
-    assert!(reasons[2]["reason"].as_str().unwrap().starts_with("over 1 MB"));
-    assert_eq!(reasons[2]["body"], "", "a body over 1 MB is not read, nor kept");
+    assert!(
+        reasons[2]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("over 1 MB")
+    );
+    assert_eq!(
+        reasons[2]["body"], "",
+        "a body over 1 MB is not read, nor kept"
+    );
     // The token is in no file and no output.
     for entry in std::fs::read_dir(dir.path()).unwrap() {
         let text = std::fs::read(entry.unwrap().path()).unwrap();
