@@ -27,14 +27,14 @@ pub fn run(args: VerifyArgs) -> Result<()> {
     if json {
         print_json(&args, &found, no_series)?;
     }
+    // Interrupted runs' leftovers: said on their own lines, not altered evidence (exit 0).
+    for left in &found.interrupted {
+        console::finding(format!("verify: interrupted run: {left}"));
+    }
     if no_series {
         return Err(Error::NoSeries {
             dir: args.dir.display().to_string(),
         });
-    }
-    // Interrupted runs' leftovers: said on their own lines, not altered evidence (exit 0).
-    for left in &found.interrupted {
-        console::finding(format!("verify: interrupted run: {left}"));
     }
     if found.problems.is_empty() && json {
         return Ok(());

@@ -91,9 +91,6 @@ impl Appender {
     pub fn verdict(&self) -> Result<Report> {
         let report = verify::verify(&self.dir, self.state_file.as_deref())?;
         refuse(&self.dir, report.problems.clone())?;
-        for found in &report.interrupted {
-            console::note(found.to_string());
-        }
         Ok(report)
     }
 
@@ -166,6 +163,13 @@ impl Appender {
             )?;
         }
         Ok(manifest)
+    }
+}
+
+/// Say what an interrupted run left, which this run completes or removes.
+pub fn say_interrupted(report: &Report) {
+    for found in &report.interrupted {
+        console::note(found.to_string());
     }
 }
 

@@ -11,6 +11,7 @@
 pub mod append;
 pub mod delivered;
 pub mod files;
+pub mod journal;
 pub mod lock;
 pub mod manifest;
 pub mod state;

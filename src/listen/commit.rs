@@ -92,6 +92,15 @@ impl Target {
         self.out_dir.join(JOURNAL)
     }
 
+    /// What `verify` says of the out-dir, before anything is acknowledged: a journal that was
+    /// truncated, replaced or deleted since the last commit (its committed ranges no longer
+    /// match their manifests), or any other defect, stops `listen` with exit 5.
+    pub fn check(&self) -> Result<()> {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.0.load()?;
+        inner.0.verdict().map(drop)
+    }
+
     /// Commit what was journaled since the last commit; `None` when nothing was.
     pub fn commit(&self, now: DateTime<Utc>) -> Result<Option<Commit>> {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
@@ -101,15 +110,16 @@ impl Target {
             .last()
             .and_then(|c| c.manifest.deliveries.as_ref())
             .map_or(0, |d| d.journal_to);
-        let read = journal::read_from(&self.journal(), from)
-            .map_err(|e| Error::io(format!("cannot read {}", self.journal().display()), e))?;
-        let entries = read.entries;
-        if entries.is_empty() {
-            return Ok(None);
-        }
         // Never build on evidence that `verify` would reject (exit 5 at shutdown; the
         // deliveries stay in the journal).
         appender.verdict()?;
+        let read = journal::read_from(&self.journal(), from)
+            .map_err(|e| Error::io(format!("cannot read {}", self.journal().display()), e))?;
+        self.quarantine_damaged(&read.damaged, now)?;
+        let entries = read.entries;
+        if entries.is_empty() && read.damaged.is_empty() {
+            return Ok(None);
+        }
         self.recently_delivered(recent, appender, now)?;
         let head = appender.head();
         let window_from = head
@@ -196,6 +206,23 @@ impl Target {
                 futures::executor::block_on(delivery.run(&mut source, None))
             })?;
         Ok((done.written, done.late))
+    }
+
+    /// Whole journal lines that are not records (changed on disk): kept in the quarantine
+    /// with a warning, and left out; the commit's journal range still covers their bytes.
+    fn quarantine_damaged(&self, damaged: &[journal::Damaged], now: DateTime<Utc>) -> Result<()> {
+        for d in damaged {
+            let reason = format!(
+                "{} at byte {}: {}; left out of the commit",
+                journal::JOURNAL,
+                d.at,
+                d.reason
+            );
+            journal::quarantine(&self.out_dir, &d.bytes, &reason, &now)
+                .map_err(|e| Error::io("cannot write the quarantine", e))?;
+            crate::console::warn(format!("{reason} (kept in the quarantine)"));
+        }
+        Ok(())
     }
 
     /// The record ids of the committed files of the last [`DEDUPE_HOURS`]. Each file is

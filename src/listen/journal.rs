@@ -1,13 +1,18 @@
 //! The delivery journal of a `listen` out-dir: every accepted delivery's raw body, appended
 //! and fsynced before Workfront gets its 2xx, so nothing acknowledged is ever lost. One writer
 //! thread takes the deliveries that arrived meanwhile and makes them durable with one fsync
-//! (group commit: under load many deliveries share it). Each line is
-//! `{"arrived": <UTC ms>, "body": <the raw body, base64>}`; a line cut short by a crash was
-//! never acknowledged and is cut off when the journal is next opened.
+//! (group commit: under load many deliveries share it). Each line is one record,
+//! `{"arrived": <UTC ms>, "body": <the raw body, base64>, "sha256": <of the body>}`, framed by
+//! its newline and checked by its digest (lines of earlier versions have no digest and read as
+//! before). A write that fails (a full disk) is cut back off at once, so the journal is as it
+//! was and the deliveries of that write are answered 503, never acknowledged; a line a crash
+//! left unfinished is cut off when the journal is next opened, its bytes kept in the
+//! quarantine; a whole line that does not read (damaged) is handed back apart, for the commit
+//! to quarantine, and never blocks the records after it.
 
 use crate::evidence::files::{open_no_follow, private};
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
@@ -18,6 +23,7 @@ use crate::model::date::format_utc_ms;
 
 /// The journal file in an out-dir.
 pub use crate::evidence::JOURNAL_FILE as JOURNAL;
+pub use crate::evidence::journal::{Damaged, Entry, Read, read_from};
 
 /// One delivery waiting to be made durable, with whom to tell when it is.
 type Pending = (Vec<u8>, tokio::sync::oneshot::Sender<io::Result<()>>);
@@ -35,7 +41,20 @@ impl Writer {
         // Never through a link planted in the out-dir (it would write outside it).
         let mut file = open_no_follow(path, private().create(true).read(true).append(true))?;
         let complete = complete_length(path)?;
-        if complete < file.metadata()?.len() {
+        let length = file.metadata()?.len();
+        if complete < length {
+            // Never acknowledged (its write did not finish): kept in the quarantine, then cut.
+            let mut torn = Vec::new();
+            file.seek(SeekFrom::Start(complete))?;
+            io::Read::read_to_end(&mut file, &mut torn)?;
+            if let Some(dir) = path.parent() {
+                let reason = format!(
+                    "the unfinished end of {JOURNAL} (bytes {complete} to {length}), cut off: \
+                     a write a crash or a full disk interrupted, never acknowledged"
+                );
+                quarantine(dir, &torn, &reason, &Utc::now())?;
+                crate::console::warn(format!("{reason}; kept in the quarantine"));
+            }
             file.set_len(complete)?;
             file.sync_all()?;
         }
@@ -47,7 +66,7 @@ impl Writer {
 
     /// Append one delivery's raw body; resolves once it is on disk.
     pub async fn append(&self, body: &[u8], arrived: DateTime<Utc>) -> io::Result<()> {
-        let line = line(body, &arrived);
+        let line = crate::evidence::journal::line(body, &arrived);
         let (done, durable) = tokio::sync::oneshot::channel();
         self.queue
             .send((line, done))
@@ -58,18 +77,36 @@ impl Writer {
     }
 }
 
-/// Write what is waiting, fsync once, tell everyone it covered; until every handle is gone.
+/// Write what is waiting, fsync once, tell everyone it covered; until every handle is gone. A
+/// batch that fails is cut back off, so the journal holds whole records only.
 fn write_loop(mut file: File, waiting: mpsc::Receiver<Pending>) {
     while let Ok(first) = waiting.recv() {
         let mut batch = vec![first];
         batch.extend(waiting.try_iter());
-        let mut result = Ok(());
+        let before = file.metadata().map(|m| m.len());
+        let mut result = match &before {
+            Ok(_) => Ok(()),
+            Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+        };
         for (line, _) in &batch {
             if result.is_ok() {
                 result = file.write_all(line);
             }
         }
-        let result = result.and_then(|()| file.sync_data());
+        let mut result = result.and_then(|()| file.sync_data());
+        if result.is_err()
+            && let Ok(before) = before
+        {
+            // Cutting back frees what the failed write took; if even that fails, what is left
+            // is an unfinished end, cut off (and quarantined) on the next open.
+            if file
+                .set_len(before)
+                .and_then(|()| file.sync_data())
+                .is_err()
+            {
+                result = Err(io::Error::other("the journal could not be cut back"));
+            }
+        }
         for (_, done) in batch {
             let _ = done.send(match &result {
                 Ok(()) => Ok(()),
@@ -77,80 +114,6 @@ fn write_loop(mut file: File, waiting: mpsc::Receiver<Pending>) {
             });
         }
     }
-}
-
-fn line(body: &[u8], arrived: &DateTime<Utc>) -> Vec<u8> {
-    let body = base64::engine::general_purpose::STANDARD.encode(body);
-    let mut line = serde_json::json!({"arrived": format_utc_ms(arrived), "body": body})
-        .to_string()
-        .into_bytes();
-    line.push(b'\n');
-    line
-}
-
-/// One delivery read back from the journal.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    pub arrived: String,
-    pub body: Vec<u8>,
-}
-
-/// What [`read_from`] read: the deliveries, the offset after the last one, and the SHA-256
-/// of the bytes they were read from.
-pub struct Read {
-    pub entries: Vec<Entry>,
-    pub to: u64,
-    pub sha256: String,
-}
-
-/// The deliveries of the journal from byte `from` on (whole lines only).
-pub fn read_from(path: &Path, from: u64) -> io::Result<Read> {
-    use sha2::Digest;
-    let mut file = match open_no_follow(path, File::options().read(true)) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Ok(Read {
-                entries: Vec::new(),
-                to: from,
-                sha256: crate::evidence::manifest::sha256_hex(b""),
-            });
-        }
-        Err(e) => return Err(e),
-    };
-    let mut hasher = sha2::Sha256::new();
-    file.seek(SeekFrom::Start(from))?;
-    let mut reader = BufReader::new(file);
-    let (mut entries, mut at) = (Vec::new(), from);
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        let n = reader.read_until(b'\n', &mut buf)?;
-        if n == 0 || buf.last() != Some(&b'\n') {
-            break;
-        }
-        let bad = |what: &str| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("{} at byte {at}: {what}", path.display()),
-            )
-        };
-        let v: serde_json::Value = serde_json::from_slice(&buf).map_err(|e| bad(&e.to_string()))?;
-        let body = v["body"]
-            .as_str()
-            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
-            .ok_or_else(|| bad("no body"))?;
-        entries.push(Entry {
-            arrived: v["arrived"].as_str().unwrap_or_default().to_string(),
-            body,
-        });
-        hasher.update(&buf);
-        at += n as u64;
-    }
-    Ok(Read {
-        entries,
-        to: at,
-        sha256: crate::evidence::manifest::hex(&hasher.finalize()),
-    })
 }
 
 /// The length of the journal's whole lines, found from its end (the journal only grows: it is

@@ -159,7 +159,7 @@ fn roll_forward(plan: &SnapshotPlan, db: &StateDb) -> Result<()> {
 /// would reject (the chain, every file, the state against its manifest and digest) refuses
 /// the run (exit 5); so does a run with another object type, fields, format or tenant.
 fn where_it_stands(plan: &SnapshotPlan, appender: &Appender) -> Result<Start> {
-    appender.verdict()?;
+    crate::evidence::append::say_interrupted(&appender.verdict()?);
     let chain = appender.chain();
     let Some(head) = chain.last() else {
         return Ok(Start {

@@ -16,7 +16,9 @@ use crate::output::{Format, RecordSink, WriteOptions, open_sink};
 use crate::source::{ChangeSource, TimeRange};
 use crate::workfront::query::Filters;
 
-use crate::evidence::append::{Appender, DataFileWriter, default_state_path, refuse};
+use crate::evidence::append::{
+    Appender, DataFileWriter, default_state_path, refuse, say_interrupted,
+};
 use crate::evidence::delivered::committed_ids;
 use crate::evidence::manifest::{Committed, Manifest, SeriesKind, SeriesQuery, Window};
 
@@ -101,7 +103,7 @@ pub fn prepare(plan: &SyncPlan, now: DateTime<Utc>) -> Result<Option<(Prepared, 
         ));
     }
     // The one verdict: what `verify` would reject, this run does not build on (exit 5).
-    appender.verdict()?;
+    say_interrupted(&appender.verdict()?);
     let (from, series_start, series) = where_the_series_stands(plan, appender.chain())?;
     appender.remove_orphans(series, &from)?;
     let to = (now - chrono::Duration::from_std(plan.lag).unwrap_or_default())

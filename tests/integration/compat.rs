@@ -64,3 +64,19 @@ fn out_dirs_of_earlier_versions_report() {
         );
     }
 }
+
+#[test]
+fn a_listen_out_dir_of_an_earlier_version_takes_new_deliveries() {
+    use crate::listen::{Listen, TOKEN, delivery};
+    // Its journal's lines carry no digest (written before it): they still read, and new
+    // lines, with one, follow them.
+    let dir = copy_of("listen");
+    let listen = Listen::start(dir.path(), &["--format", "json"]);
+    assert_eq!(listen.post(&delivery(77), Some(TOKEN)), 200);
+    listen.stop();
+    let o = run(bin().args(["verify", "--json"]).arg(dir.path()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let summary: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(summary["manifests"], 3, "{summary}");
+    assert_eq!(summary["entries"], 9, "{summary}");
+}

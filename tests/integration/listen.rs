@@ -21,7 +21,7 @@ impl Listen {
         Listen::start_on(dir, "127.0.0.1:0", extra)
     }
 
-    fn start_on(dir: &Path, bind: &str, extra: &[&str]) -> Listen {
+    pub(crate) fn start_on(dir: &Path, bind: &str, extra: &[&str]) -> Listen {
         let mut child = bin()
             .args(["listen", "--bind", bind, "--out-dir"])
             .arg(dir)
@@ -74,7 +74,7 @@ impl Listen {
         stderr
     }
 
-    fn kill9(mut self) {
+    pub(crate) fn kill9(mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -558,12 +558,25 @@ fn listen_never_builds_on_altered_evidence() {
             })
             .count()
     };
-    let listen = Listen::start(dir.path(), &["--format", "ndjson"]);
-    // Acknowledged: the delivery is durable in the journal whatever happens to the files.
-    assert_eq!(listen.post(&delivery(2), Some(TOKEN)), 200);
-    let (code, stderr) = listen.terminate();
-    assert_eq!(code, Some(5), "{stderr}");
-    assert!(stderr.contains("nothing was appended"), "{stderr}");
+    // Refused before it binds: nothing is acknowledged on top of altered evidence.
+    let o = run(bin()
+        .args([
+            "listen",
+            "--bind",
+            "127.0.0.1:0",
+            "--format",
+            "ndjson",
+            "--out-dir",
+        ])
+        .arg(dir.path())
+        .env("WORKFRONT_EVENT_TOKEN", TOKEN));
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("nothing was appended"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stdout(&o).contains("listening on"), "{}", stdout(&o));
     assert_eq!(
         manifests(dir.path()),
         1,

@@ -12,6 +12,7 @@ mod export;
 mod filters;
 mod fuzz;
 mod help;
+mod journal;
 mod listen;
 mod messages;
 mod normalize;

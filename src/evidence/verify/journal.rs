@@ -1,5 +1,8 @@
-//! A `listen` manifest's range of the delivery journal against its SHA-256: the raw
-//! deliveries behind a data file are as they arrived.
+//! A `listen` out-dir's delivery journal: each manifest's range against its SHA-256 (the raw
+//! deliveries behind a data file are as they arrived), and the part after the newest range,
+//! which the next `listen` commits: what is there is said (acknowledged deliveries not yet
+//! committed, lines that are not records, an unfinished end), not counted as altered evidence,
+//! since none of it is committed yet and `listen` commits, quarantines or cuts it.
 
 use std::path::Path;
 
@@ -7,7 +10,49 @@ use crate::evidence::JOURNAL_FILE;
 use crate::evidence::files::{open_no_follow, unreadable};
 use crate::evidence::manifest::{Committed, sha256_hex};
 
+use super::Report;
 use super::finding::{Finding, Kind};
+
+/// The journal after the newest committed range (see the module doc).
+pub(super) fn check_uncommitted(dir: &Path, chain: &[Committed], report: &mut Report) {
+    let from = match chain.last() {
+        None => 0,
+        Some(c) => match &c.manifest.deliveries {
+            Some(d) => d.journal_to,
+            None => return,
+        },
+    };
+    let path = dir.join(JOURNAL_FILE);
+    let Ok(length) = std::fs::symlink_metadata(&path).map(|m| m.len()) else {
+        return;
+    };
+    let Ok(read) = crate::evidence::journal::read_from(&path, from) else {
+        return;
+    };
+    let said =
+        |detail: String| Finding::new(Some(JOURNAL_FILE.to_string()), Kind::Interrupted, detail);
+    if !read.entries.is_empty() {
+        report.interrupted.push(said(format!(
+            "{} acknowledged and not yet committed (from byte {from}): the next listen \
+             commits them",
+            crate::console::plural(read.entries.len() as u64, "delivery", "deliveries")
+        )));
+    }
+    for d in &read.damaged {
+        report.interrupted.push(said(format!(
+            "the line at byte {} is not a record ({}): not committed; the next listen keeps it \
+             in the quarantine",
+            d.at, d.reason
+        )));
+    }
+    if length > read.to {
+        report.interrupted.push(said(format!(
+            "bytes {} to {length} are an unfinished record (a write a crash or a full disk \
+             cut short, never acknowledged): the next listen cuts them off into the quarantine",
+            read.to
+        )));
+    }
+}
 
 /// A `listen` manifest's range of the delivery journal against its SHA-256: the raw
 /// deliveries behind the data file are as they arrived.

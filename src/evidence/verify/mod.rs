@@ -24,7 +24,7 @@ mod snapshot;
 
 pub use finding::{Finding, Kind};
 
-use journal::check_journal;
+use journal::{check_journal, check_uncommitted};
 use snapshot::check_snapshot_state;
 
 /// What verification found.
@@ -76,6 +76,7 @@ pub fn verify(dir: &Path, state_path: Option<&Path>) -> Result<Report> {
         .map(|c| c.manifest.window.from.clone());
     check_unaccounted(&names, &chain, &mut report);
     check_snapshot_state(dir, &chain, &mut report)?;
+    check_uncommitted(dir, &chain, &mut report);
     let default_state = dir.join(STATE_FILE);
     check_state(state_path.unwrap_or(&default_state), &chain, &mut report)?;
     Ok(report)
