@@ -101,6 +101,23 @@ impl Target {
         inner.0.verdict().map(drop)
     }
 
+    /// How many manifests the out-dir holds.
+    pub fn manifests(&self) -> Result<usize> {
+        Ok(crate::evidence::manifest::load_chain(&self.out_dir)?.len())
+    }
+
+    /// The files and records committed after the first `before` manifests, as the manifests
+    /// say (waits for a commit in progress).
+    pub fn committed_since(&self, before: usize) -> Result<(u64, u64)> {
+        let _commits = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let chain = crate::evidence::manifest::load_chain(&self.out_dir)?;
+        let new = chain.get(before..).unwrap_or_default();
+        Ok((
+            new.len() as u64,
+            new.iter().map(|c| c.manifest.row_count).sum(),
+        ))
+    }
+
     /// Commit what was journaled since the last commit; `None` when nothing was.
     pub fn commit(&self, now: DateTime<Utc>) -> Result<Option<Commit>> {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());

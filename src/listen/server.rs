@@ -123,15 +123,17 @@ pub async fn serve(
         quarantined: AtomicU64::new(0),
         refused: AtomicU64::new(0),
     });
-    let committed = Arc::new(std::sync::Mutex::new((0u64, 0u64)));
+    // The summary counts what the manifests say this run committed (a rotation's commit that
+    // SIGTERM interrupts still finishes, and counts).
+    let before = target.manifests()?;
     // What a crash left journaled and uncommitted is committed first.
-    commit_now(&target, &committed).await?;
+    commit_now(&target).await?;
     let rotation = tokio::spawn({
-        let (target, committed) = (target.clone(), committed.clone());
+        let target = target.clone();
         async move {
             loop {
                 tokio::time::sleep(rotate).await;
-                if let Err(e) = commit_now(&target, &committed).await {
+                if let Err(e) = commit_now(&target).await {
                     console::warn(format!("commit failed, retried at the next rotation: {e}"));
                 }
             }
@@ -140,8 +142,8 @@ pub async fn serve(
     accept_until(listener, tls, shared.clone(), shutdown).await;
     rotation.abort();
     // Every delivery answered 2xx is in the journal: commit it.
-    commit_now(&target, &committed).await?;
-    let (files, records) = *committed.lock().unwrap_or_else(|e| e.into_inner());
+    commit_now(&target).await?;
+    let (files, records) = target.committed_since(before)?;
     Ok(Summary {
         acknowledged: shared.acknowledged.load(Ordering::SeqCst),
         quarantined: shared.quarantined.load(Ordering::SeqCst),
@@ -268,7 +270,7 @@ where
 }
 
 /// Commit the journal on a blocking thread, counting what was written.
-async fn commit_now(target: &Target, committed: &std::sync::Mutex<(u64, u64)>) -> Result<()> {
+async fn commit_now(target: &Target) -> Result<()> {
     let target = target.clone();
     let done = tokio::task::spawn_blocking(move || target.commit(Utc::now()))
         .await
@@ -278,9 +280,6 @@ async fn commit_now(target: &Target, committed: &std::sync::Mutex<(u64, u64)>) -
             "committed {}: {} deliveries, {} records",
             c.data_file, c.deliveries, c.records
         ));
-        let mut counts = committed.lock().unwrap_or_else(|e| e.into_inner());
-        counts.0 += 1;
-        counts.1 += c.records;
     }
     Ok(())
 }
