@@ -407,6 +407,11 @@ pub struct ListenArgs {
     /// are closed unanswered (then what was acknowledged is committed).
     #[arg(long, value_name = "DURATION", default_value = "3s")]
     pub grace: String,
+
+    /// Bytes of refused bodies kept whole in the quarantine per UTC day; past it a refused
+    /// body is recorded by its reason, size and SHA-256 only.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub quarantine_cap: u64,
 }
 
 #[derive(Debug, Args)]

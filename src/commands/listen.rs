@@ -84,6 +84,7 @@ fn limits(args: &ListenArgs) -> Result<Limits> {
         idle: duration("idle-timeout", &args.idle_timeout)?,
         min_body_rate: args.min_body_rate,
         grace: duration("grace", &args.grace)?,
+        quarantine_cap: args.quarantine_cap,
     })
 }
 

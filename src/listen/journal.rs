@@ -143,13 +143,26 @@ pub fn quarantine(
     reason: &str,
     arrived: &DateTime<Utc>,
 ) -> io::Result<()> {
+    keep(dir, body, reason, arrived, true)
+}
+
+/// [`quarantine`], keeping the body itself only when `whole` (past the daily cap, its size and
+/// SHA-256 say what it was). Every line carries both.
+pub fn keep(
+    dir: &Path,
+    body: &[u8],
+    reason: &str,
+    arrived: &DateTime<Utc>,
+    whole: bool,
+) -> io::Result<()> {
     let path: PathBuf = dir.join(crate::evidence::QUARANTINE_FILE);
     let mut file = open_no_follow(&path, private().create(true).append(true))?;
-    let body = base64::engine::general_purpose::STANDARD.encode(body);
-    let mut line =
-        serde_json::json!({"arrived": format_utc_ms(arrived), "reason": reason, "body": body})
-            .to_string()
-            .into_bytes();
+    let digest = crate::digest::sha256_hex(body);
+    let kept = whole.then(|| base64::engine::general_purpose::STANDARD.encode(body));
+    let mut line = serde_json::json!({"arrived": format_utc_ms(arrived), "reason": reason,
+        "size": body.len(), "sha256": digest, "body": kept})
+    .to_string()
+    .into_bytes();
     line.push(b'\n');
     file.write_all(&line)?;
     file.sync_data()

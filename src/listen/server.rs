@@ -57,6 +57,9 @@ pub struct Limits {
     pub min_body_rate: u64,
     /// How long open requests may take to finish after SIGTERM.
     pub grace: Duration,
+    /// The bytes of refused bodies kept whole in the quarantine per UTC day; past it, a
+    /// refused body is recorded by its size and SHA-256 only.
+    pub quarantine_cap: u64,
 }
 
 impl Limits {
@@ -92,6 +95,8 @@ struct Shared {
     token_sha256: [u8; 32],
     writer: Writer,
     limits: Limits,
+    /// The UTC day and the bytes of bodies the quarantine kept whole on it.
+    quarantined_today: std::sync::Mutex<(chrono::NaiveDate, u64)>,
     acknowledged: AtomicU64,
     quarantined: AtomicU64,
     refused: AtomicU64,
@@ -119,6 +124,7 @@ pub async fn serve(
         token_sha256: Sha256::digest(token.expose().as_bytes()).into(),
         writer,
         limits,
+        quarantined_today: std::sync::Mutex::new((Utc::now().date_naive(), 0)),
         acknowledged: AtomicU64::new(0),
         quarantined: AtomicU64::new(0),
         refused: AtomicU64::new(0),
@@ -388,6 +394,23 @@ impl Shared {
         !presented.is_empty() && differ == 0
     }
 
+    /// Whether a refused body of `size` bytes is kept whole: while today's kept bytes stay
+    /// within the cap (counted by this process, from its start or the day's).
+    fn within_cap(&self, size: u64, arrived: &chrono::DateTime<Utc>) -> bool {
+        let mut today = self
+            .quarantined_today
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if today.0 != arrived.date_naive() {
+            *today = (arrived.date_naive(), 0);
+        }
+        let whole = today.1 + size <= self.limits.quarantine_cap;
+        if whole {
+            today.1 += size;
+        }
+        whole
+    }
+
     /// Keep a body that is not a delivery in the quarantine (never dropped silently), and
     /// answer `status`; 503 when it cannot be kept.
     async fn quarantine(
@@ -398,8 +421,9 @@ impl Shared {
         status: StatusCode,
     ) -> Response<Full<Bytes>> {
         let dir = self.target.out_dir.clone();
+        let whole = self.within_cap(body.len() as u64, &arrived);
         let kept = tokio::task::spawn_blocking(move || {
-            journal::quarantine(&dir, &body, &reason, &arrived).map(|()| reason)
+            journal::keep(&dir, &body, &reason, &arrived, whole).map(|()| reason)
         })
         .await;
         self.quarantined.fetch_add(1, Ordering::SeqCst);

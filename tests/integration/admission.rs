@@ -192,3 +192,28 @@ fn sigterm_with_slow_clients_exits_within_the_grace() {
     // What was acknowledged is committed.
     assert_eq!(committed(dir.path()).len(), 1);
 }
+
+#[test]
+fn the_quarantine_keeps_bodies_whole_up_to_its_daily_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let listen = Listen::start(dir.path(), &["--quarantine-cap", "30"]);
+    for _ in 0..4 {
+        assert_eq!(listen.post("{not json", Some(TOKEN)), 400);
+    }
+    listen.stop();
+    let kept = std::fs::read_to_string(dir.path().join("quarantine.journal")).unwrap();
+    let lines: Vec<serde_json::Value> = kept
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4, "every refused body is recorded");
+    // 3 × 9 bytes fit in 30; the fourth is recorded by its size and digest only.
+    let whole: Vec<bool> = lines.iter().map(|l| !l["body"].is_null()).collect();
+    assert_eq!(whole, [true, true, true, false]);
+    let digest = jrnle_audit::digest::sha256_hex(b"{not json");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["sha256"] == digest.as_str() && l["size"] == 9)
+    );
+}
