@@ -3,7 +3,7 @@
 //! `sync`, records that earlier files delivered skipped and late arrivals counted. Every write
 //! error comes back as one [`Error::Write`] naming the destination.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use crate::console;
@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::labels::Labeler;
 use crate::model::anomaly::{Anomalies, AnomalySet};
 use crate::model::change::ChangeRecord;
+use crate::model::ids::IdSet;
 use crate::output::RecordSink;
 use crate::source::{ChangeSource, Receiver, TimeRange};
 use crate::workfront::query::Filters;
@@ -106,7 +107,7 @@ pub struct Delivery<'s> {
     /// The destination, for write errors.
     place: PathBuf,
     labeler: Option<&'s Labeler>,
-    skip: Option<&'s HashSet<String>>,
+    skip: Option<&'s IdSet>,
     /// Records whose `entry_date` sorts before this are late arrivals.
     late_before: Option<String>,
     /// Per watched flag: which column it filters, and the values no record has shown yet.
@@ -151,7 +152,7 @@ impl<'s> Delivery<'s> {
 
     /// Skip the records whose id is in `delivered`; count those dated before `window_start`
     /// (fixed-width UTC text) as late arrivals.
-    pub fn skipping(mut self, delivered: &'s HashSet<String>, window_start: String) -> Self {
+    pub fn skipping(mut self, delivered: &'s IdSet, window_start: String) -> Self {
         self.skip = Some(delivered);
         self.late_before = Some(window_start);
         self
@@ -274,7 +275,7 @@ mod tests {
     fn skips_what_was_delivered_counts_late_arrivals_and_notes_unseen_fields() {
         let mut out = Vec::new();
         let sink = open_sink(Format::Ndjson, &mut out, &WriteOptions::default()).unwrap();
-        let delivered: HashSet<String> = ["b".to_string()].into();
+        let delivered: IdSet = ["b"].into_iter().collect();
         let done = futures::executor::block_on(
             Delivery::new(sink, "out".into())
                 .skipping(&delivered, "2025-01-07T00:00:00.000Z".into())

@@ -5,6 +5,7 @@
 pub mod anomaly;
 pub mod change;
 pub mod date;
+pub mod ids;
 pub mod json;
 pub mod raw;
 pub mod sanitize;

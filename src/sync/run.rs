@@ -1,7 +1,6 @@
 //! One `sync` run: lock, clean up, find the watermark, fetch `[watermark - lookback, now - lag)`,
 //! drop what earlier files delivered, commit one data file and its manifest, update the state.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -12,6 +11,7 @@ use crate::deliver::Delivery;
 use crate::error::{Error, Result};
 use crate::model::anomaly::Anomalies;
 use crate::model::date::format_utc_ms;
+use crate::model::ids::IdSet;
 use crate::output::{Format, RecordSink, WriteOptions, open_sink};
 use crate::source::{ChangeSource, TimeRange};
 use crate::workfront::query::Filters;
@@ -346,8 +346,8 @@ fn delivered_since(
     appender: &Appender,
     series: u32,
     since: &DateTime<Utc>,
-) -> Result<HashSet<String>> {
-    let mut ids = HashSet::new();
+) -> Result<IdSet> {
+    let mut ids = IdSet::default();
     for c in appender
         .chain()
         .iter()
@@ -360,7 +360,9 @@ fn delivered_since(
         let mut problems = Vec::new();
         let delivered = committed_ids(appender.dir(), c, &mut problems)?;
         refuse(appender.dir(), problems)?;
-        ids.extend(delivered);
+        delivered.iter().for_each(|id| {
+            ids.insert(id);
+        });
     }
     Ok(ids)
 }
