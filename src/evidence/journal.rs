@@ -34,14 +34,24 @@ pub struct Entry {
     pub body: Vec<u8>,
 }
 
-/// What [`read_from`] read: the deliveries, the whole lines that did not read as one (their
-/// offset, bytes and why), the offset after the last whole line, and the SHA-256 of the bytes
-/// read (damaged lines included: the range is hashed as it is).
-pub struct Read {
-    pub entries: Vec<Entry>,
+/// What a pass over the journal found: how many records and their first and last arrival,
+/// the whole lines that did not read as one (their offset, bytes and why), the offset after
+/// the last whole line, and the SHA-256 of the bytes read (damaged lines included: the range
+/// is hashed as it is).
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub count: u64,
+    pub first_arrival: Option<String>,
+    pub last_arrival: Option<String>,
     pub damaged: Vec<Damaged>,
     pub to: u64,
     pub sha256: String,
+}
+
+/// [`read_from`]'s answer: the records themselves, and the scan.
+pub struct Read {
+    pub entries: Vec<Entry>,
+    pub scan: Scan,
 }
 
 /// A whole journal line that is not a record (its bytes changed on disk, or were never one).
@@ -52,25 +62,30 @@ pub struct Damaged {
     pub reason: String,
 }
 
-/// The deliveries of the journal from byte `from` on (whole lines only).
+/// The deliveries of the journal from byte `from` on (whole lines only), held in memory.
 pub fn read_from(path: &Path, from: u64) -> io::Result<Read> {
+    let mut entries = Vec::new();
+    let scan = scan(path, from, &mut |_, entry| entries.push(entry))?;
+    Ok(Read { entries, scan })
+}
+
+/// Each record of the journal from byte `from` on (whole lines only) handed to `each` with
+/// its offset, one at a time; what was found.
+pub fn scan(path: &Path, from: u64, each: &mut dyn FnMut(u64, Entry)) -> io::Result<Scan> {
     use sha2::Digest;
+    let mut found = Scan {
+        to: from,
+        sha256: crate::evidence::manifest::sha256_hex(b""),
+        ..Scan::default()
+    };
     let mut file = match open_no_follow(path, File::options().read(true)) {
         Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Ok(Read {
-                entries: Vec::new(),
-                damaged: Vec::new(),
-                to: from,
-                sha256: crate::evidence::manifest::sha256_hex(b""),
-            });
-        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(found),
         Err(e) => return Err(e),
     };
     let mut hasher = sha2::Sha256::new();
     file.seek(SeekFrom::Start(from))?;
     let mut reader = BufReader::new(file);
-    let (mut entries, mut damaged, mut at) = (Vec::new(), Vec::new(), from);
     let mut buf = Vec::new();
     loop {
         buf.clear();
@@ -79,27 +94,38 @@ pub fn read_from(path: &Path, from: u64) -> io::Result<Read> {
             break;
         }
         match record(&buf) {
-            Ok(entry) => entries.push(entry),
-            Err(reason) => damaged.push(Damaged {
-                at,
+            Ok(entry) => {
+                found.count += 1;
+                found
+                    .first_arrival
+                    .get_or_insert_with(|| entry.arrived.clone());
+                found.last_arrival = Some(entry.arrived.clone());
+                each(found.to, entry);
+            }
+            Err(reason) => found.damaged.push(Damaged {
+                at: found.to,
                 bytes: buf.clone(),
                 reason,
             }),
         }
         hasher.update(&buf);
-        at += n as u64;
+        found.to += n as u64;
     }
-    Ok(Read {
-        entries,
-        damaged,
-        to: at,
-        sha256: crate::evidence::manifest::hex(&hasher.finalize()),
-    })
+    found.sha256 = crate::evidence::manifest::hex(&hasher.finalize());
+    Ok(found)
+}
+
+/// The record at byte `at` of an open journal.
+pub fn record_at(file: &mut File, at: u64) -> io::Result<Entry> {
+    file.seek(SeekFrom::Start(at))?;
+    let mut line = Vec::new();
+    BufReader::new(file).read_until(b'\n', &mut line)?;
+    record(&line).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("byte {at}: {e}")))
 }
 
 /// One journal line as a delivery, checked against its digest (lines of earlier versions
 /// carry none).
-fn record(line: &[u8]) -> Result<Entry, String> {
+pub fn record(line: &[u8]) -> Result<Entry, String> {
     let v: serde_json::Value =
         serde_json::from_slice(line).map_err(|e| format!("not a record: {e}"))?;
     let body = v["body"]

@@ -132,22 +132,23 @@ impl Target {
         // Never build on evidence that `verify` would reject (exit 5 at shutdown; the
         // deliveries stay in the journal).
         appender.verdict()?;
-        let read = journal::read_from(&self.journal(), from)
-            .map_err(|e| Error::io(format!("cannot read {}", self.journal().display()), e))?;
+        let path = self.journal();
+        let unreadable = |e| Error::io(format!("cannot read {}", path.display()), e);
+        let read = journal::scan(&path, from, &mut |_, _| {}).map_err(unreadable)?;
         self.quarantine_damaged(&read.damaged, now)?;
-        let entries = read.entries;
-        if entries.is_empty() && read.damaged.is_empty() {
+        if read.count == 0 && read.damaged.is_empty() {
             return Ok(None);
         }
         self.recently_delivered(recent, appender, now)?;
         let head = appender.head();
         let window_from = head
             .and_then(|c| c.manifest.window_to())
-            .unwrap_or_else(|| first_arrival(&entries).unwrap_or(now));
+            .unwrap_or_else(|| first_arrival(read.first_arrival.as_deref()).unwrap_or(now));
         let window_to = now.max(window_from + Duration::milliseconds(1));
         let mut data = appender.create(1, &window_from, &window_to, self.format)?;
-        let bodies = entries.iter().map(|e| e.body.clone()).collect();
-        let source = DeliveredEvents::new(bodies);
+        // Streamed from the journal: the bodies are read twice, never held all at once.
+        let range = journal::Range::open(&path, from, read.to, read.count).map_err(unreadable)?;
+        let source = DeliveredEvents::new(range);
         let (written, late) = match self.write_data(&mut data, source, &recent.ids, &window_from) {
             Ok(rows) => rows,
             Err(e) => {
@@ -160,9 +161,9 @@ impl Target {
             to: format_utc_ms(&window_to),
         };
         let deliveries = Deliveries {
-            count: entries.len() as u64,
-            first_arrival: entries.first().map(|e| e.arrived.clone()),
-            last_arrival: entries.last().map(|e| e.arrived.clone()),
+            count: read.count,
+            first_arrival: read.first_arrival.clone(),
+            last_arrival: read.last_arrival.clone(),
             journal_from: from,
             journal_to: read.to,
             journal_sha256: read.sha256,
@@ -189,7 +190,7 @@ impl Target {
         )?;
         Ok(Some(Commit {
             data_file: name,
-            deliveries: entries.len() as u64,
+            deliveries: read.count,
             records: written,
         }))
     }
@@ -199,7 +200,7 @@ impl Target {
     fn write_data(
         &self,
         data: &mut DataFileWriter,
-        mut source: DeliveredEvents,
+        mut source: DeliveredEvents<journal::Range>,
         delivered: &IdSet,
         window_from: &DateTime<Utc>,
     ) -> Result<(u64, u64)> {
@@ -285,9 +286,8 @@ impl Target {
     }
 }
 
-fn first_arrival(entries: &[journal::Entry]) -> Option<DateTime<Utc>> {
-    entries
-        .first()
-        .and_then(|e| crate::model::date::parse_timestamp(&e.arrived))
+fn first_arrival(arrived: Option<&str>) -> Option<DateTime<Utc>> {
+    arrived
+        .and_then(crate::model::date::parse_timestamp)
         .map(|d| d.with_timezone(&Utc))
 }

@@ -23,7 +23,7 @@ use crate::model::date::format_utc_ms;
 
 /// The journal file in an out-dir.
 pub use crate::evidence::JOURNAL_FILE as JOURNAL;
-pub use crate::evidence::journal::{Damaged, Entry, Read, read_from};
+pub use crate::evidence::journal::{Damaged, Entry, Read, read_from, scan};
 
 /// One delivery waiting to be made durable, with whom to tell when it is.
 type Pending = (Vec<u8>, tokio::sync::oneshot::Sender<io::Result<()>>);
@@ -135,6 +135,63 @@ fn complete_length(path: &Path) -> io::Result<u64> {
     Ok(0)
 }
 
+/// A range of the journal as the bodies of one commit, read from the file as the commit
+/// needs them (see `source::events::Bodies`): handles are byte offsets.
+pub struct Range {
+    file: File,
+    from: u64,
+    to: u64,
+    count: usize,
+}
+
+impl Range {
+    /// Bytes `from` to `to` of the journal at `path`, holding `count` records.
+    pub fn open(path: &Path, from: u64, to: u64, count: u64) -> io::Result<Range> {
+        Ok(Range {
+            file: open_no_follow(path, File::options().read(true))?,
+            from,
+            to,
+            count: count as usize,
+        })
+    }
+}
+
+impl crate::source::events::Bodies for Range {
+    fn count(&self) -> usize {
+        self.count
+    }
+
+    fn each(
+        &mut self,
+        f: &mut dyn FnMut(u64, &[u8]) -> crate::error::Result<()>,
+    ) -> crate::error::Result<()> {
+        use std::io::BufRead;
+        let failed = |e| crate::error::Error::io(format!("cannot read {JOURNAL}"), e);
+        self.file.seek(SeekFrom::Start(self.from)).map_err(failed)?;
+        let mut reader = io::BufReader::new(&mut self.file);
+        let (mut at, mut line) = (self.from, Vec::new());
+        while at < self.to {
+            line.clear();
+            let n = reader.read_until(b'\n', &mut line).map_err(failed)?;
+            if n == 0 {
+                break;
+            }
+            // Lines that are not records were quarantined before this commit.
+            if let Ok(entry) = crate::evidence::journal::record(&line) {
+                f(at, &entry.body)?;
+            }
+            at += n as u64;
+        }
+        Ok(())
+    }
+
+    fn body(&mut self, handle: u64) -> crate::error::Result<Vec<u8>> {
+        crate::evidence::journal::record_at(&mut self.file, handle)
+            .map(|e| e.body)
+            .map_err(|e| crate::error::Error::io(format!("cannot read {JOURNAL}"), e))
+    }
+}
+
 /// Bodies refused at the door (not JSON, not a delivery, too big), kept as they came with the
 /// reason, one JSON line each, fsynced: never silently dropped.
 pub fn quarantine(
@@ -187,10 +244,13 @@ mod tests {
         });
         drop(writer);
         let read = read_from(&path, 0).unwrap();
-        let (entries, end) = (read.entries, read.to);
+        let (entries, end) = (read.entries, read.scan.to);
         assert_eq!(entries.len(), 2);
         let bytes = std::fs::read(&path).unwrap();
-        assert_eq!(read.sha256, crate::evidence::manifest::sha256_hex(&bytes));
+        assert_eq!(
+            read.scan.sha256,
+            crate::evidence::manifest::sha256_hex(&bytes)
+        );
         assert_eq!(entries[1].body, b"two\nlines");
         assert_eq!(end, std::fs::metadata(&path).unwrap().len());
         // A crash mid-line: the partial line is not read, and is cut off on open.

@@ -32,6 +32,7 @@ use futures::future::LocalBoxFuture;
 
 use super::state::{change_values, changed};
 use super::{ChangeSource, Description, Receiver, TimeRange};
+use crate::error::Result;
 use crate::model::anomaly::AnomalySet;
 use crate::model::change::{ChangeRecord, SourceKind};
 use crate::model::date::format_utc_ms;
@@ -39,25 +40,94 @@ use crate::model::date::format_utc_ms;
 /// Fields that are not changes of their own (see the module doc).
 const NOT_CHANGES: [&str; 4] = ["ID", "objCode", "lastUpdateDate", "lastUpdatedByID"];
 
-/// Deliveries as a [`ChangeSource`]: the changes of each, each record once (a delivery seen
-/// twice gives the same records), in `(entry_date, id)` order. `listen` commits its journal
-/// through it; it holds no count to check against.
-pub struct DeliveredEvents {
-    bodies: Vec<Vec<u8>>,
+/// Where the bodies of a commit's deliveries are: read once in order to learn what records
+/// they hold, then fetched again one by one in output order, so a commit holds the records'
+/// sort keys, never every body at once.
+pub trait Bodies {
+    /// How many deliveries.
+    fn count(&self) -> usize;
+    /// Each body in turn, with a handle to fetch it again by.
+    fn each(&mut self, f: &mut dyn FnMut(u64, &[u8]) -> Result<()>) -> Result<()>;
+    /// The body a handle names.
+    fn body(&mut self, handle: u64) -> Result<Vec<u8>>;
 }
 
-impl DeliveredEvents {
+/// Bodies held in memory (handles are indexes).
+impl Bodies for Vec<Vec<u8>> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn each(&mut self, f: &mut dyn FnMut(u64, &[u8]) -> Result<()>) -> Result<()> {
+        self.iter()
+            .enumerate()
+            .try_for_each(|(i, b)| f(i as u64, b))
+    }
+
+    fn body(&mut self, handle: u64) -> Result<Vec<u8>> {
+        Ok(self[handle as usize].clone())
+    }
+}
+
+/// The change records of deliveries, each once (by id), in output order (event time, then
+/// id). Memory: the sort key of each record (its date, id and where its body is), not the
+/// bodies nor the records.
+pub struct DeliveredEvents<B: Bodies> {
+    bodies: B,
+}
+
+impl<B: Bodies> DeliveredEvents<B> {
     /// The raw bodies of deliveries, each read at the door already.
-    pub fn new(bodies: Vec<Vec<u8>>) -> DeliveredEvents {
+    pub fn new(bodies: B) -> DeliveredEvents<B> {
         DeliveredEvents { bodies }
     }
 }
 
-impl ChangeSource for DeliveredEvents {
+/// Where a record is: its delivery's handle and its place among that delivery's changes.
+struct Place {
+    date: Box<str>,
+    id: Box<str>,
+    handle: u64,
+    index: u32,
+}
+
+/// A body that no longer reads was damaged after it was accepted.
+fn reparsed(body: &[u8]) -> Result<Vec<ChangeRecord<'static>>> {
+    let delivery = Delivery::parse(body).map_err(|e| {
+        crate::error::Error::Internal(format!("a journaled delivery does not read: {e}"))
+    })?;
+    Ok(delivery.changes())
+}
+
+impl<B: Bodies> DeliveredEvents<B> {
+    /// Pass 1: every record's place, each id once, sorted into output order.
+    fn places(&mut self) -> Result<Vec<Place>> {
+        let mut places = Vec::new();
+        let mut seen = crate::model::ids::IdSet::default();
+        self.bodies.each(&mut |handle, body| {
+            for (index, r) in reparsed(body)?.into_iter().enumerate() {
+                let id = r.id.as_deref().unwrap_or("");
+                if seen.insert(id) {
+                    places.push(Place {
+                        date: r.entry_date.as_deref().unwrap_or("").into(),
+                        id: id.into(),
+                        handle,
+                        index: index as u32,
+                    });
+                }
+            }
+            Ok(())
+        })?;
+        places.sort_by(|a, b| (&a.date, &a.id).cmp(&(&b.date, &b.id)));
+        Ok(places)
+    }
+}
+
+impl<B: Bodies> ChangeSource for DeliveredEvents<B> {
     fn describe(&self) -> Description {
         Description {
             kind: SourceKind::Event,
-            query: format!("{} event subscription deliveries", self.bodies.len()),
+            query: format!("{} event subscription deliveries", self.bodies.count()),
         }
     }
 
@@ -75,28 +145,22 @@ impl ChangeSource for DeliveredEvents {
     ) -> LocalBoxFuture<'a, crate::error::Result<u64>> {
         async move {
             super::whole_only(range, "event deliveries")?;
-            let mut records = Vec::new();
-            let mut seen = std::collections::HashSet::new();
-            for body in &self.bodies {
-                // A body that no longer reads was damaged after it was accepted.
-                let delivery = Delivery::parse(body).map_err(|e| {
-                    crate::error::Error::Internal(format!(
-                        "a journaled delivery does not read: {e}"
-                    ))
+            let places = self.places()?;
+            // Pass 2: each record from its body, fetched again (the last one parsed is kept:
+            // a delivery's records mostly follow each other).
+            let mut parsed: Option<(u64, Vec<ChangeRecord<'static>>)> = None;
+            for place in &places {
+                if parsed.as_ref().is_none_or(|(h, _)| *h != place.handle) {
+                    let body = self.bodies.body(place.handle)?;
+                    parsed = Some((place.handle, reparsed(&body)?));
+                }
+                let records = parsed.as_ref().map(|(_, r)| r).expect("parsed above");
+                let record = records.get(place.index as usize).cloned().ok_or_else(|| {
+                    crate::error::Error::Internal("a journaled delivery changed while read".into())
                 })?;
-                records.extend(
-                    delivery
-                        .changes()
-                        .into_iter()
-                        .filter(|r| seen.insert(r.id.clone())),
-                );
-            }
-            records.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-            let n = records.len() as u64;
-            for record in records {
                 to.take(record, AnomalySet::default())?;
             }
-            Ok(n)
+            Ok(places.len() as u64)
         }
         .boxed_local()
     }
@@ -484,5 +548,36 @@ mod tests {
             let err = Delivery::parse(body.as_bytes()).unwrap_err();
             assert!(err.contains(reason), "{body}: {err}");
         }
+    }
+
+    /// Collects what a source hands over.
+    struct Collect(Vec<ChangeRecord<'static>>);
+
+    impl Receiver for Collect {
+        fn take(&mut self, record: ChangeRecord<'_>, _: AnomalySet) -> Result<()> {
+            self.0.push(record.into_owned());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn deliveries_give_each_record_once_in_event_time_then_id_order_from_two_passes() {
+        let at = |second: i64, status: &str| {
+            let mut v = update(
+                json!({"ID": "t1", "status": "NEW"}),
+                json!({"ID": "t1", "status": status}),
+            );
+            v["eventTime"]["epochSecond"] = json!(second);
+            v.to_string().into_bytes()
+        };
+        // Out of event order, one delivered twice.
+        let bodies = vec![at(30, "CPL"), at(10, "INP"), at(30, "CPL"), at(20, "DON")];
+        let mut source = DeliveredEvents::new(bodies);
+        let mut out = Collect(Vec::new());
+        let n = futures::executor::block_on(source.deliver(None, &mut out)).unwrap();
+        assert_eq!(n, 3);
+        let new: Vec<String> = out.0.iter().map(|r| format!("{:?}", r.new_value)).collect();
+        assert_eq!(new, ["Text(\"INP\")", "Text(\"DON\")", "Text(\"CPL\")"]);
+        assert!(out.0.windows(2).all(|w| w[0].sort_key() <= w[1].sort_key()));
     }
 }

@@ -342,11 +342,7 @@ fn data_sink<'a>(
 }
 
 /// The ids delivered by committed files of `series` whose window reaches past `since`.
-fn delivered_since(
-    appender: &Appender,
-    series: u32,
-    since: &DateTime<Utc>,
-) -> Result<IdSet> {
+fn delivered_since(appender: &Appender, series: u32, since: &DateTime<Utc>) -> Result<IdSet> {
     let mut ids = IdSet::default();
     for c in appender
         .chain()
