@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
-"""Load benchmark of `jrnle-audit listen` (issue 16): deliveries from several concurrent
-connections at a paced rate, each timed from send to its 2xx (which `listen` gives only once the
-delivery is fsynced to its journal). Reproducible: `python3 benches/listen.py [RATE] [SECONDS]`.
+"""Load benchmark of `jrnle-audit listen` (issues 16 and 26). Reproducible:
 
-Prints the rate asked and achieved, the acknowledgement time at the 50th and 99th percentile and
-the worst, and listen's peak memory (VmHWM), then stops it (SIGTERM: it commits the journal) and
-reports how long that commit took and that `verify` passes.
+`python3 benches/listen.py [RATE] [SECONDS]`: deliveries from several concurrent connections
+at a paced rate, each timed from send to its 2xx (which `listen` gives only once the delivery is
+fsynced to its journal). Prints the rate asked and achieved, the acknowledgement time at the
+50th and 99th percentile and the worst, and listen's peak memory (VmHWM), then stops it
+(SIGTERM: it commits the journal) and reports how long that commit took and that `verify` passes.
+
+`python3 benches/listen.py memory [N]`: N deliveries (default 200,000) as fast as 64 keep-alive
+connections post them, at `--rotate 1h`, then SIGTERM: the commit of the whole backlog. Peak
+memory is sampled until listen exits, so the commit is in it. Then, with a fresh listen, 1,000
+connections without the token each sending a 2 MB body while 64 clients deliver: peak memory
+and the deliveries' p50/p99.
 """
 import http.client
 import json
@@ -94,5 +100,103 @@ def main():
         print(err.strip().splitlines()[-1] if err.strip() else "")
 
 
+def start(out, extra=()):
+    proc = subprocess.Popen(
+        [BIN, "listen", "--out-dir", out, "--bind", "127.0.0.1:0", "--rotate", "1h", *extra],
+        env=dict(os.environ, WORKFRONT_EVENT_TOKEN=TOKEN),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = proc.stdout.readline().strip().removeprefix("listening on http://")
+    host, port = url.split(":")
+    return proc, host, int(port)
+
+
+def post_all(host, port, numbers, clients=64):
+    """Post each delivery number once over `clients` keep-alive connections: the times."""
+    times, failures, lock = [], [], threading.Lock()
+
+    def worker(k):
+        conn = http.client.HTTPConnection(host, port)
+        headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+        for n in numbers[k::clients]:
+            sent = time.monotonic()
+            conn.request("POST", "/", body=delivery(n), headers=headers)
+            resp = conn.getresponse()
+            resp.read()
+            with lock:
+                (times if resp.status == 200 else failures).append(time.monotonic() - sent)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    times.sort()
+    return times, failures
+
+
+def peak_until_exit(proc):
+    """listen's peak memory, sampled until it exits (VmHWM is the high-water mark)."""
+    peak = 0
+    while proc.poll() is None:
+        try:
+            peak = max(peak, peak_kib(proc.pid))
+        except (FileNotFoundError, ProcessLookupError):
+            break
+        time.sleep(0.05)
+    return peak
+
+
+def memory(n):
+    subprocess.run(["cargo", "build", "--release", "--bin", "jrnle-audit"], cwd=ROOT, check=True)
+    pct = lambda t, p: t[min(len(t) - 1, int(p * len(t)))] * 1000
+    with tempfile.TemporaryDirectory() as out:
+        proc, host, port = start(out)
+        began = time.monotonic()
+        times, failures = post_all(host, port, list(range(n)))
+        posted = time.monotonic() - began
+        proc.terminate()
+        peak = peak_until_exit(proc)
+        _, err = proc.communicate()
+        verify = subprocess.run([BIN, "verify", out], capture_output=True, text=True)
+        print(f"| backlog | acknowledged | failures | rate | ack p50 | ack p99 | peak memory "
+              f"(commit included) | verify |")
+        print("|---|---|---|---|---|---|---|---|")
+        print(f"| {n:,} at --rotate 1h | {len(times):,} | {len(failures)} | {len(times) / posted:.0f}/s "
+              f"| {pct(times, 0.5):.1f} ms | {pct(times, 0.99):.1f} ms | {peak / 1024:.1f} MiB "
+              f"| exit {verify.returncode} |")
+        print(err.strip().splitlines()[-1] if err.strip() else "")
+    with tempfile.TemporaryDirectory() as out:
+        proc, host, port = start(out)
+        stop = threading.Event()
+        big = b"x" * (2 << 20)
+
+        def stranger():
+            while not stop.is_set():
+                try:
+                    conn = http.client.HTTPConnection(host, port, timeout=10)
+                    conn.request("POST", "/", body=big, headers={"Authorization": "Bearer wrong"})
+                    conn.getresponse().read()
+                except OSError:
+                    pass
+
+        strangers = [threading.Thread(target=stranger) for _ in range(1000)]
+        for t in strangers:
+            t.start()
+        time.sleep(2)
+        times, failures = post_all(host, port, list(range(5000)))
+        stop.set()
+        peak = peak_kib(proc.pid)
+        for t in strangers:
+            t.join()
+        proc.terminate()
+        proc.communicate()
+        print(f"| 1,000 strangers sending 2 MB bodies, 5,000 deliveries by 64 clients | "
+              f"{len(times):,} | {len(failures)} | | {pct(times, 0.5):.1f} ms | "
+              f"{pct(times, 0.99):.1f} ms | {peak / 1024:.1f} MiB | |")
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 1 and sys.argv[1] == "memory":
+        memory(int(sys.argv[2]) if len(sys.argv) > 2 else 200_000)
+    else:
+        main()
