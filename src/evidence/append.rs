@@ -22,7 +22,9 @@ use super::manifest::{
 use super::state::{self, State};
 use super::verify::finding::{Finding, lines};
 use super::verify::{self, Report};
-use super::{MANIFEST_SUFFIX, STATE_FILE};
+use super::{
+    JOURNAL_FILE, LOCK_FILE, MANIFEST_SUFFIX, PARTIAL_SUFFIX, QUARANTINE_FILE, STATE_DB, STATE_FILE,
+};
 
 /// A run's hold on an out-dir, from its lock to its commit.
 #[derive(Debug)]
@@ -48,6 +50,11 @@ impl Appender {
     pub fn open(dir: &Path, kind: SeriesKind) -> Result<Appender> {
         let lock = DirLock::open_out_dir(dir)?;
         refuse_other_kind(dir, kind)?;
+        refuse_foreign(dir)?;
+        // Known to be an out-dir now: what interrupted runs left half-written goes.
+        for name in super::files::remove_partials(dir)? {
+            console::note(format!("removed {name}, left by an interrupted run"));
+        }
         Ok(Appender {
             dir: dir.to_path_buf(),
             state_file: None,
@@ -170,6 +177,39 @@ impl Appender {
 pub fn say_interrupted(report: &Report) {
     for found in &report.interrupted {
         console::note(found.to_string());
+    }
+}
+
+/// Refuse (exit 2, before anything is touched) a directory that holds no manifest but files
+/// this tool never writes: it is not an out-dir (a mistyped path, a home directory), and
+/// calling its files "added by hand" evidence would be wrong.
+fn refuse_foreign(dir: &Path) -> Result<()> {
+    let names = read_dir(dir)?;
+    if names.iter().any(|n| n.ends_with(MANIFEST_SUFFIX)) {
+        return Ok(());
+    }
+    let ours = |n: &str| {
+        [
+            LOCK_FILE,
+            STATE_FILE,
+            JOURNAL_FILE,
+            QUARANTINE_FILE,
+            STATE_DB,
+        ]
+        .contains(&n)
+            || n == format!("{STATE_DB}-journal")
+            || n.starts_with("jrnle-")
+    };
+    match names
+        .iter()
+        .find(|n| !ours(n.strip_suffix(PARTIAL_SUFFIX).unwrap_or(n)))
+    {
+        None => Ok(()),
+        Some(other) => Err(Error::usage(format!(
+            "{} is not an out-dir of jrnle-audit (it holds {other}, and no manifest): give a \
+             new or empty directory, or the --out-dir of an earlier run; nothing was written",
+            dir.display()
+        ))),
     }
 }
 

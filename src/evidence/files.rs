@@ -17,13 +17,25 @@ pub use crate::output::atomic::{AtomicFile, private};
 /// out-dir through one.
 pub fn open_no_follow(path: &Path, options: &mut OpenOptions) -> io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
-    options.custom_flags(libc::O_NOFOLLOW).open(path)
+    // Non-blocking only for the open: a FIFO planted where evidence should be must not hang
+    // the run (a regular file ignores the flag).
+    options
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
 }
 
-/// The bytes of an evidence file, read without following a link.
+/// The bytes of an evidence file, read without following a link; anything but a regular file
+/// (a FIFO, a device, a directory) is refused, never read.
 pub fn read_no_follow(path: &Path) -> io::Result<Vec<u8>> {
+    let mut file = open_no_follow(path, OpenOptions::new().read(true))?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
     let mut bytes = Vec::new();
-    open_no_follow(path, OpenOptions::new().read(true))?.read_to_end(&mut bytes)?;
+    file.read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 

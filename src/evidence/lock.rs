@@ -22,8 +22,8 @@ pub struct DirLock {
 }
 
 impl DirLock {
-    /// Create the out-dir if missing, lock it, and remove what interrupted runs left
-    /// half-written (`.partial` files): how every run that writes an out-dir starts.
+    /// Create the out-dir if missing (0700) and lock it: how every run that writes an out-dir
+    /// starts (what interrupted runs left is removed once the out-dir is known to be one).
     pub fn open_out_dir(dir: &Path) -> Result<DirLock> {
         let created_dir = !dir.exists();
         // Private when this run creates it (0700): it will hold tenant data.
@@ -36,9 +36,6 @@ impl DirLock {
             .map_err(|e| Error::usage(format!("cannot create --out-dir {}: {e}", dir.display())))?;
         let mut lock = DirLock::acquire(dir)?;
         lock.created_dir = created_dir;
-        for name in super::files::remove_partials(dir)? {
-            crate::console::note(format!("removed {name}, left by an interrupted run"));
-        }
         Ok(lock)
     }
 

@@ -233,6 +233,20 @@ pub fn file_prefix(series: u32) -> String {
     }
 }
 
+/// Whether `name` is shaped as a data file of `series`: `<prefix><from>-<to>.<ext>`, both
+/// instants in the 20-character form of [`compact`], a format's name as the extension.
+pub fn is_data_file_name(name: &str, series: u32) -> bool {
+    let Some(rest) = name.strip_prefix(&file_prefix(series)) else {
+        return false;
+    };
+    let b = rest.as_bytes();
+    if !rest.is_ascii() || b.len() < 43 || b[20] != b'-' || b[41] != b'.' {
+        return false;
+    }
+    let instant = |s: &[u8]| s[8] == b'T' && s[15] == b'.' && s[19] == b'Z';
+    instant(&b[..20]) && instant(&b[21..41]) && Format::named(&rest[42..]).is_some()
+}
+
 pub fn manifest_name(data_file: &str) -> String {
     format!("{data_file}{MANIFEST_SUFFIX}")
 }

@@ -180,7 +180,9 @@ pub fn out_dir(dir: &Path) -> Result<(Evidence, Vec<(PathBuf, Format)>)> {
                 files.push((data, format));
             }
         } else {
-            ev.files.push(damaged(&data, &found));
+            // A name that leaves the out-dir is never read (verify says so).
+            let inside = verify::snapshot::plain_name(&m.data_file.name);
+            ev.files.push(damaged(&data, &found, inside));
         }
         ev.files.push(hash_evidence(&dir.join(&c.name))?);
         server_count = server_count.zip(m.server_count).map(|(a, b)| a + b);
@@ -216,19 +218,19 @@ pub fn out_dir(dir: &Path) -> Result<(Evidence, Vec<(PathBuf, Format)>)> {
 
 /// A data file that does not verify, as the evidence table lists it: its bytes' size and
 /// SHA-256 when they can be read (never through a link), and why it was left out.
-fn damaged(path: &Path, found: &[verify::Finding]) -> FileHash {
+fn damaged(path: &Path, found: &[verify::Finding], inside: bool) -> FileHash {
     let why = found
         .iter()
         .map(|f| f.detail.as_str())
         .collect::<Vec<_>>()
         .join("; ");
     let name = path.display().to_string();
-    match hash_evidence(path) {
-        Ok(hash) => FileHash {
+    match hash_evidence(path).ok().filter(|_| inside) {
+        Some(hash) => FileHash {
             damaged: Some(why),
             ..hash
         },
-        Err(_) => FileHash {
+        None => FileHash {
             name,
             size: 0,
             sha256: String::new(),

@@ -21,6 +21,7 @@ use crate::evidence::manifest::{
     Committed, Manifest, SeriesKind, SeriesQuery, SnapshotRun, Window,
 };
 use crate::evidence::state_db::StateDb;
+use crate::evidence::verify::snapshot::rolls_forward;
 use crate::model::anomaly::Anomalies;
 use crate::model::date::format_utc_ms;
 use crate::output::{Format, WriteOptions, open_sink};
@@ -88,11 +89,15 @@ pub async fn run(
     progress: indicatif::ProgressBar,
 ) -> Result<Option<Outcome>> {
     let mut appender = Appender::open(&plan.out_dir, SeriesKind::Snapshot)?;
-    // Created only once the out-dir is known to be a snapshot's (or new).
+    // Created only once the out-dir is known to be a snapshot's (or new); removed again if
+    // this run created it and commits nothing (never one that was there before it).
+    let created = std::fs::symlink_metadata(plan.out_dir.join(STATE_DB)).is_err();
+    let baseline_db = Cleanup(&plan.out_dir, created);
     let mut db = StateDb::open(&plan.out_dir)?;
-    let baseline_db = Cleanup(&plan.out_dir, db.committed_manifest()?.is_none());
-    roll_forward(plan, &db)?;
     appender.load()?;
+    if roll_forward(plan, &db, appender.head())? {
+        appender.load()?;
+    }
     let start = where_it_stands(plan, &appender)?;
     let to = (now - chrono::Duration::from_std(plan.lag).unwrap_or_default())
         .duration_trunc(chrono::Duration::milliseconds(1))
@@ -118,7 +123,7 @@ pub async fn run(
 }
 
 /// A baseline that ends without a commit leaves the out-dir as it found it: the state
-/// database it created goes (after the connection closes: declared after it, dropped before).
+/// database it created goes (after the connection closes: declared before it, dropped after).
 struct Cleanup<'a>(&'a std::path::Path, bool);
 
 impl Cleanup<'_> {
@@ -138,21 +143,25 @@ impl Drop for Cleanup<'_> {
 }
 
 /// A run killed after its commit but before its manifest file was written: the manifest is
-/// in the database, and is written now.
-fn roll_forward(plan: &SnapshotPlan, db: &StateDb) -> Result<()> {
+/// in the database, and is written now, if it is one such a run leaves (see
+/// `verify::snapshot::rolls_forward`); any other is left for the verdict to refuse.
+fn roll_forward(
+    plan: &SnapshotPlan,
+    db: &StateDb,
+    head: Option<&crate::evidence::manifest::Committed>,
+) -> Result<bool> {
     let Some(m) = db.committed_manifest()? else {
-        return Ok(());
+        return Ok(false);
     };
-    let path = plan.out_dir.join(&m.name);
-    if path.exists() {
-        return Ok(());
+    if head.is_some_and(|h| h.name == m.name) || rolls_forward(&plan.out_dir, &m, head).is_none() {
+        return Ok(false);
     }
-    write_atomic(&path, &m.bytes)?;
+    write_atomic(&plan.out_dir.join(&m.name), &m.bytes)?;
     console::note(format!(
         "wrote {}, the manifest of a run interrupted just after its commit",
         m.name
     ));
-    Ok(())
+    Ok(true)
 }
 
 /// Where this run starts: the newest window's end, or (baseline) `--since`. What `verify`

@@ -334,3 +334,115 @@ fn an_unreadable_window_end_is_exit_5_from_every_command() {
     assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
     assert!(stderr(&o).contains("unreadable window"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_forged_manifest_name_in_the_state_database_writes_nothing_outside() {
+    let sim = sim(&generate(300, 3));
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("out");
+    ok(&mut snapshot(&sim, &dir));
+    let db = rusqlite::Connection::open(dir.join("snapshot-state.sqlite")).unwrap();
+    db.execute(
+        "UPDATE meta SET value = CAST('../pwned' AS BLOB) WHERE key = 'manifest_name'",
+        [],
+    )
+    .unwrap();
+    db.execute(
+        "UPDATE meta SET value = CAST('attacker bytes' AS BLOB) WHERE key = 'manifest'",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    refused(&mut snapshot(&sim, &dir), &dir, "records");
+    assert!(
+        !parent.path().join("pwned").exists(),
+        "written outside the out-dir"
+    );
+}
+
+#[test]
+fn a_first_run_killed_before_its_manifest_is_interrupted_and_completed() {
+    let sim = sim(&generate(300, 3));
+    let dir = tempfile::tempdir().unwrap();
+    ok(&mut sync(&sim, dir.path()));
+    // What a kill between the data file's rename and its manifest leaves on a first run.
+    for name in manifest_names(dir.path()) {
+        fs::remove_file(dir.path().join(name)).unwrap();
+    }
+    fs::remove_file(dir.path().join(".jrnle-sync-state.json")).unwrap();
+    let o = run(bin().args(["verify", "--json"]).arg(dir.path()));
+    let found: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let kinds: Vec<&str> = found["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["interrupted"], "{found}");
+    ok(&mut sync(&sim, dir.path()));
+    ok(bin().arg("verify").arg(dir.path()));
+    assert_eq!(manifest_names(dir.path()).len(), 1);
+}
+
+#[test]
+fn a_refused_run_never_removes_what_was_there() {
+    let sim = sim(&generate(300, 3));
+    // A snapshot database whose commit record was removed: refused, and kept as found.
+    let dir = tempfile::tempdir().unwrap();
+    ok(&mut snapshot(&sim, dir.path()));
+    let db_path = dir.path().join("snapshot-state.sqlite");
+    let db = rusqlite::Connection::open(&db_path).unwrap();
+    db.execute("DELETE FROM meta WHERE key = 'manifest'", [])
+        .unwrap();
+    drop(db);
+    let before = fs::read(&db_path).unwrap();
+    let o = run(&mut snapshot(&sim, dir.path()));
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert_eq!(
+        fs::read(&db_path).unwrap(),
+        before,
+        "the state database was changed"
+    );
+    // A directory that is no out-dir: refused as a usage mistake, its files untouched.
+    let home = tempfile::tempdir().unwrap();
+    fs::write(home.path().join("notes.txt"), "mine").unwrap();
+    fs::write(home.path().join("movie.mkv.partial"), "downloading").unwrap();
+    let o = run(&mut sync(&sim, home.path()));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is not an out-dir"), "{}", stderr(&o));
+    assert_eq!(names(home.path()), ["movie.mkv.partial", "notes.txt"]);
+}
+
+#[test]
+fn a_manifest_naming_a_file_outside_or_a_fifo_is_never_read() {
+    let sim = sim(&generate(300, 3));
+    let dir = tempfile::tempdir().unwrap();
+    ok(&mut sync(&sim, dir.path()));
+    let name = manifest_names(dir.path()).pop().unwrap();
+    let path = dir.path().join(&name);
+    let original = fs::read(&path).unwrap();
+    let mut m: serde_json::Value = serde_json::from_slice(&original).unwrap();
+    m["data_file"]["name"] = "/dev/zero".into();
+    fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    let o = run(bin().arg("verify").arg(dir.path()));
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not a file of the out-dir"),
+        "{}",
+        stderr(&o)
+    );
+    // A FIFO where the data file should be: refused, not waited on.
+    fs::write(&path, &original).unwrap();
+    let data = dir.path().join(name.replace(".manifest.json", ""));
+    fs::remove_file(&data).unwrap();
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&data)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let o = run(bin().arg("verify").arg(dir.path()));
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not a regular file"), "{}", stderr(&o));
+}

@@ -12,7 +12,9 @@ use crate::output::Format;
 
 use crate::evidence::STATE_DB;
 use crate::evidence::files::read_dir;
-use crate::evidence::manifest::{Committed, data_file_name, load_one, sha256_hex};
+use crate::evidence::manifest::{
+    Committed, data_file_name, is_data_file_name, load_one, sha256_hex,
+};
 use crate::evidence::state;
 use crate::evidence::{
     JOURNAL_FILE, LOCK_FILE, MANIFEST_SUFFIX, PARTIAL_SUFFIX, QUARANTINE_FILE, STATE_FILE,
@@ -20,7 +22,7 @@ use crate::evidence::{
 
 pub mod finding;
 mod journal;
-mod snapshot;
+pub mod snapshot;
 
 pub use finding::{Finding, Kind};
 
@@ -74,7 +76,7 @@ pub fn verify(dir: &Path, state_path: Option<&Path>) -> Result<Report> {
         .iter()
         .find(|c| c.manifest.series == report.series)
         .map(|c| c.manifest.window.from.clone());
-    check_unaccounted(&names, &chain, &mut report);
+    check_unaccounted(dir, &names, &chain, &mut report);
     check_snapshot_state(dir, &chain, &mut report)?;
     check_uncommitted(dir, &chain, &mut report);
     let default_state = dir.join(STATE_FILE);
@@ -202,7 +204,7 @@ pub(super) fn check_link(previous: Option<&Committed>, c: &Committed, p: &mut Ve
 }
 
 /// Files that no manifest accounts for (added by hand).
-fn check_unaccounted(names: &[String], chain: &[Committed], report: &mut Report) {
+fn check_unaccounted(dir: &Path, names: &[String], chain: &[Committed], report: &mut Report) {
     let mut accounted: HashSet<&str> = [LOCK_FILE, STATE_FILE].into_iter().collect();
     // Also with no manifest yet: what a `listen` acknowledged before its first commit.
     if chain.is_empty() || chain.iter().any(|c| c.manifest.deliveries.is_some()) {
@@ -231,32 +233,46 @@ fn check_unaccounted(names: &[String], chain: &[Committed], report: &mut Report)
             crate::evidence::manifest::compact(&to)
         ))
     });
-    let next_series = chain
-        .last()
-        .map(|c| crate::evidence::manifest::file_prefix(c.manifest.series + 1));
     for name in names {
-        if accounted.contains(name.as_str()) || name.ends_with(PARTIAL_SUFFIX) {
+        if accounted.contains(name.as_str()) {
+            if std::fs::symlink_metadata(dir.join(name)).is_ok_and(|m| m.is_symlink()) {
+                report.problems.push(Finding::new(
+                    Some(name.to_string()),
+                    Kind::Link,
+                    "a symbolic link where evidence should be (never followed)".to_string(),
+                ));
+            }
             continue;
         }
-        let starts = |prefix: &Option<String>| {
-            prefix
-                .as_deref()
-                .is_some_and(|n| name.starts_with(n) && !name.ends_with(MANIFEST_SUFFIX))
+        let regular = std::fs::symlink_metadata(dir.join(name)).is_ok_and(|m| m.is_file());
+        let of = |series: u32| regular && is_data_file_name(name, series);
+        let head_series = chain.last().map_or(0, |c| c.manifest.series);
+        let interrupted = if name.ends_with(PARTIAL_SUFFIX) {
+            regular.then_some(
+                "a file a run was writing when it was interrupted; the next run removes it",
+            )
+        } else if next.as_deref().is_some_and(|n| name.starts_with(n)) && of(head_series)
+            // The first data file of the first series, or of a next one (`--new-series`,
+            // which starts at its own --since).
+            || of(head_series + 1)
+        {
+            Some(
+                "the data file of a run interrupted before its manifest was written; the next run completes or removes it",
+            )
+        } else {
+            None
         };
-        if starts(&next) || starts(&next_series) {
-            report.interrupted.push(Finding::new(
+        match interrupted {
+            Some(what) => report.interrupted.push(Finding::new(
                 Some(name.to_string()),
                 Kind::Interrupted,
-                "the data file of a run interrupted before its manifest was written; \
-                 the next run completes or removes it"
-                    .to_string(),
-            ));
-        } else {
-            report.problems.push(Finding::new(
+                what.to_string(),
+            )),
+            None => report.problems.push(Finding::new(
                 Some(name.to_string()),
                 Kind::Unlisted,
                 "not part of any manifest (added by hand?)".to_string(),
-            ));
+            )),
         }
     }
 }
@@ -304,6 +320,17 @@ fn check_state(state_path: &Path, chain: &[Committed], report: &mut Report) -> R
 
 pub fn check_data_file(dir: &Path, c: &Committed, problems: &mut Vec<Finding>) {
     let data = &c.manifest.data_file;
+    if !snapshot::plain_name(&data.name) || data.name.ends_with(MANIFEST_SUFFIX) {
+        problems.push(Finding::new(
+            Some(c.name.clone()),
+            Kind::Altered,
+            format!(
+                "names the data file {:?}, which is not a file of the out-dir (never read)",
+                data.name
+            ),
+        ));
+        return;
+    }
     match crate::evidence::files::read_no_follow(&dir.join(&data.name)) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             problems.push(Finding::new(

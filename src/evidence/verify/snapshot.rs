@@ -5,8 +5,9 @@
 use std::path::Path;
 
 use crate::error::Result;
+use crate::evidence::MANIFEST_SUFFIX;
 use crate::evidence::STATE_DB;
-use crate::evidence::manifest::{Committed, Manifest, sha256_hex};
+use crate::evidence::manifest::{Committed, CommittedManifest, Manifest, sha256_hex};
 use crate::evidence::state_db::StateDb;
 
 use super::Report;
@@ -20,30 +21,16 @@ pub(super) fn check_snapshot_state(
     chain: &[Committed],
     report: &mut Report,
 ) -> Result<()> {
-    let p = &mut report.problems;
     let snapshot = chain.last().and_then(|c| c.manifest.snapshot.as_ref());
     if snapshot.is_none() && !chain.is_empty() {
         return Ok(());
     }
-    // A run killed in its transaction leaves SQLite's rollback journal: until it is rolled
-    // back (by the next snapshot run), the database file may hold changes never committed.
-    let journal = dir.join(format!("{STATE_DB}-journal"));
-    if std::fs::metadata(&journal).is_ok_and(|m| m.len() > 0) {
-        // Not altered evidence; but the state cannot be read until it is rolled back, so it
-        // is said to be unchecked.
-        report.interrupted.push(Finding::new(
-            Some(STATE_DB.to_string()),
-            Kind::Interrupted,
-            format!(
-                "a snapshot run was interrupted and left its transaction unfinished \
-             ({STATE_DB}-journal), so the state was not checked: the next snapshot run rolls \
-             it back; verify again after it"
-            ),
-        ));
+    if unfinished(dir, report) {
         return Ok(());
     }
+    let p = &mut report.problems;
     let (Some(head), Some(recorded)) = (chain.last(), snapshot) else {
-        return check_no_manifest_yet(dir, p);
+        return check_no_manifest_yet(dir, report);
     };
     let Some(db) = StateDb::open_read_only(dir)? else {
         p.push(Finding::new(
@@ -57,7 +44,7 @@ pub(super) fn check_snapshot_state(
         Some(m) if m.name == head.name && sha256_hex(&m.bytes) == head.sha256 => {}
         // Committed with the next manifest (chained to the newest), killed before that
         // manifest's file was written: the next run writes it from the database.
-        Some(m) if rolls_forward(&m.bytes, head) => {
+        Some(m) if let Some(next) = rolls_forward(dir, &m, Some(head)) => {
             report.interrupted.push(Finding::new(
                 Some(STATE_DB.to_string()),
                 Kind::Interrupted,
@@ -67,6 +54,15 @@ pub(super) fn check_snapshot_state(
                     m.name
                 ),
             ));
+            // The state must still be the one that manifest records.
+            if let Some(run) = &next.snapshot {
+                let named = Committed {
+                    name: m.name.clone(),
+                    sha256: sha256_hex(&m.bytes),
+                    manifest: next.clone(),
+                };
+                return check_digest(&db, &named, run, &mut report.problems);
+            }
             return Ok(());
         }
         Some(m) => p.push(Finding::new(
@@ -123,20 +119,73 @@ fn check_digest(
     Ok(())
 }
 
-/// Whether manifest `bytes` (committed in a snapshot's database) come right after `head` in
-/// its chain.
-fn rolls_forward(bytes: &[u8], head: &Committed) -> bool {
-    serde_json::from_slice::<Manifest>(bytes).is_ok_and(|m| {
-        m.previous_manifest_sha256.as_deref() == Some(head.sha256.as_str())
-            && m.window.from == head.manifest.window.to
-    })
+/// A run killed in its transaction leaves SQLite's rollback journal: until it is rolled back
+/// (by the next snapshot run), the database file may hold changes never committed. Not
+/// altered evidence; but the state cannot be read until then, so it is said to be unchecked.
+fn unfinished(dir: &Path, report: &mut Report) -> bool {
+    let journal = dir.join(format!("{STATE_DB}-journal"));
+    if !std::fs::symlink_metadata(&journal).is_ok_and(|m| m.is_file() && m.len() > 0) {
+        return false;
+    }
+    report.interrupted.push(Finding::new(
+        Some(STATE_DB.to_string()),
+        Kind::Interrupted,
+        format!(
+            "a snapshot run was interrupted and left its transaction unfinished \
+             ({STATE_DB}-journal), so the state was not checked: the next snapshot run rolls \
+             it back; verify again after it"
+        ),
+    ));
+    true
 }
 
-/// No manifest yet: a state database may only be an interrupted baseline's.
-fn check_no_manifest_yet(dir: &Path, p: &mut Vec<Finding>) -> Result<()> {
+/// The manifest a snapshot's database committed, when it is the one a run killed before
+/// writing its file leaves: named as its own data file's manifest (a plain name in the
+/// out-dir), that data file present, and coming right after `head` in the chain (or first of
+/// all when there is none). Only such a manifest is written by the next run, and said to be
+/// an interrupted run's; any other is altered evidence.
+pub fn rolls_forward(
+    dir: &Path,
+    committed: &CommittedManifest,
+    head: Option<&Committed>,
+) -> Option<Manifest> {
+    let m = serde_json::from_slice::<Manifest>(&committed.bytes).ok()?;
+    let own_name = format!("{}{MANIFEST_SUFFIX}", m.data_file.name);
+    let chained = match head {
+        Some(h) => {
+            m.previous_manifest_sha256.as_deref() == Some(h.sha256.as_str())
+                && m.window.from == h.manifest.window.to
+        }
+        None => m.previous_manifest_sha256.is_none(),
+    };
+    let present = std::fs::symlink_metadata(dir.join(&m.data_file.name)).is_ok_and(|f| f.is_file());
+    (chained && present && committed.name == own_name && plain_name(&committed.name)).then_some(m)
+}
+
+/// A file name that stays in the out-dir: no separator, not `.` or `..`.
+pub fn plain_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0'])
+}
+
+/// No manifest yet: a state database may only be an interrupted baseline's: uncommitted, or
+/// committed with the first manifest, whose file the next run writes.
+fn check_no_manifest_yet(dir: &Path, report: &mut Report) -> Result<()> {
+    let p = &mut report.problems;
     if let Some(db) = StateDb::open_read_only(dir)?
         && let Some(m) = db.committed_manifest()?
     {
+        if rolls_forward(dir, &m, None).is_some() {
+            report.interrupted.push(Finding::new(
+                Some(STATE_DB.to_string()),
+                Kind::Interrupted,
+                format!(
+                    "a snapshot baseline committed {} but was interrupted before writing its \
+                     file; the next snapshot run writes it",
+                    m.name
+                ),
+            ));
+            return Ok(());
+        }
         p.push(Finding::new(
             Some(STATE_DB.to_string()),
             Kind::State,
