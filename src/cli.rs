@@ -270,12 +270,12 @@ SIGTERM or Ctrl-C stops accepting, commits what was acknowledged and exits 0.";
 
 #[derive(Debug, Subcommand)]
 pub enum SubscriptionsCommand {
-    /// Create a subscription: Workfront then POSTs each matching change to --url.
-    // --url is where deliveries go (a contract); the tenant is --tenant-url or WORKFRONT_URL.
+    /// Create a subscription: Workfront then POSTs each matching change to --delivery-url.
+    // --url is the tenant, as in every command; until issue 26 it was the delivery address
+    // here and the tenant --tenant-url, kept hidden for one release.
     #[command(
-        mut_arg("url", |a| a.long("tenant-url")),
         override_usage = "jrnle-audit subscriptions create [OPTIONS] --obj-code <CODE>\n       \
-                          --event <EVENT> --url <URL>"
+                          --event <EVENT> --delivery-url <URL>"
     )]
     Create(SubscriptionCreateArgs),
     /// List the subscriptions with each URL's delivery health (a disabled URL gets nothing).
@@ -294,9 +294,14 @@ pub struct SubscriptionCreateArgs {
     #[arg(long, value_name = "EVENT", value_parser = ["CREATE", "UPDATE", "DELETE"])]
     pub event: String,
 
-    /// Where Workfront delivers: the https:// address of `listen` (or of its proxy).
-    #[arg(long = "url", value_name = "URL")]
+    /// Where Workfront delivers: the https:// address of `listen` (or of its proxy); plain
+    /// http:// only to loopback.
+    #[arg(long, value_name = "URL")]
     pub delivery_url: String,
+
+    /// The tenant, as --url: the name this command gave it before issue 26 (deprecated).
+    #[arg(long, value_name = "URL", hide = true)]
+    pub tenant_url: Option<String>,
 
     /// Only this object, by id.
     #[arg(long, value_name = "ID")]

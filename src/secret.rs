@@ -28,9 +28,31 @@ impl fmt::Display for Secret {
     }
 }
 
+/// How a token is shown wherever it is displayed (`subscriptions list`, `simulate -v`):
+/// `****` and its last four characters when it has 12 or more, `****` alone when shorter (the
+/// last four of a short token are most of it). Workfront masks an event subscription's
+/// `authToken` as `****1234` (API notes §7); the notes do not say what it shows of a short
+/// one, and this shows nothing.
+pub fn masked_token(token: &str) -> String {
+    let chars: Vec<char> = token.chars().collect();
+    match chars.len() {
+        n if n >= 12 => format!("****{}", chars[n - 4..].iter().collect::<String>()),
+        _ => "****".to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_shows_its_last_four_characters_only_when_it_has_twelve() {
+        assert_eq!(masked_token("tok"), "****");
+        assert_eq!(masked_token("eleven-char"), "****");
+        assert_eq!(masked_token("twelve-chars"), "****hars");
+        assert_eq!(masked_token("ünïcödé-töké"), "****töké");
+        assert_eq!(masked_token(""), "****");
+    }
 
     #[test]
     fn debug_and_display_hide_the_value() {

@@ -1,12 +1,17 @@
 //! `subscriptions create|list|delete`: Workfront's event subscription API
 //! (`/attask/eventsubscription/api/v1/subscriptions`, API notes §7) with the credentials and
-//! profiles of every other command. Creation sends only the documented body fields, with the
-//! `authToken` taken from the environment (never a flag, never printed).
+//! profiles of every other command (`--url` is the tenant; `create`'s `--delivery-url` where
+//! Workfront delivers). Creation sends only the documented body fields, with the `authToken`
+//! taken from the environment (never a flag, never printed; `list` shows at most its last four
+//! characters).
+
+use std::borrow::Cow;
 
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-use crate::cli::{FilterArgs, SubscriptionCreateArgs, SubscriptionsCommand};
+use crate::cli::{ConnectionArgs, FilterArgs, SubscriptionCreateArgs, SubscriptionsCommand};
+use crate::console;
 use crate::error::{Error, Result};
 use crate::output::Destination;
 use crate::settings::Settings;
@@ -16,28 +21,28 @@ const PATH: &str = "/attask/eventsubscription/api/v1/subscriptions";
 pub fn run(command: SubscriptionsCommand) -> Result<()> {
     let (connection, method, path, params, body) = match &command {
         SubscriptionsCommand::Create(a) => (
-            &a.connection,
+            tenant(a)?,
             Method::POST,
             PATH.to_string(),
             vec![],
             Some(create_body(a)?),
         ),
         SubscriptionsCommand::List(a) => (
-            &a.connection,
+            Cow::Borrowed(&a.connection),
             Method::GET,
             PATH.to_string(),
             vec![("limit".to_string(), "1000".to_string())],
             None,
         ),
         SubscriptionsCommand::Delete(a) => (
-            &a.connection,
+            Cow::Borrowed(&a.connection),
             Method::DELETE,
             format!("{PATH}/{}", a.id),
             vec![],
             None,
         ),
     };
-    let settings = Settings::resolve(connection, &FilterArgs::default())?;
+    let settings = Settings::resolve(&connection, &FilterArgs::default())?;
     let answer = super::runtime()?.block_on(async {
         let client = settings.client().await?;
         client
@@ -54,6 +59,54 @@ pub fn run(command: SubscriptionsCommand) -> Result<()> {
         SubscriptionsCommand::Delete(a) => format!("deleted subscription {}\n", a.id),
     };
     Destination::Stdout.write_with(|w| w.write_all(text.as_bytes()))
+}
+
+/// `create`'s tenant: `--url` (or `WORKFRONT_URL`), or the deprecated `--tenant-url`, the name
+/// it had here until `--url` became the tenant in every command (issue 26), with a warning.
+fn tenant(a: &SubscriptionCreateArgs) -> Result<Cow<'_, ConnectionArgs>> {
+    let Some(old) = &a.tenant_url else {
+        return Ok(Cow::Borrowed(&a.connection));
+    };
+    console::warn(
+        "--tenant-url is deprecated: use --url for the tenant and --delivery-url for the \
+         delivery address",
+    );
+    // A --url that is not WORKFRONT_URL's value was given on the command line too.
+    let from_env = std::env::var("WORKFRONT_URL").ok();
+    if a.connection.url.is_some() && a.connection.url != from_env {
+        return Err(Error::usage(
+            "--url and --tenant-url both name the tenant: give --url only",
+        ));
+    }
+    let mut connection = a.connection.clone();
+    connection.url = Some(old.clone());
+    Ok(Cow::Owned(connection))
+}
+
+/// The delivery address: https://, or plain http:// to loopback only (a proxy or `listen` on
+/// the same host), since each delivery carries tenant data and the token. Messages name only
+/// the host: the rest of a URL could hold a secret.
+fn check_delivery_url(raw: &str) -> Result<()> {
+    let url = url::Url::parse(raw).map_err(|_| {
+        Error::usage(format!(
+            "--delivery-url {raw:?} is not a URL: give the https:// address Workfront delivers to"
+        ))
+    })?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        scheme => Err(Error::usage(format!(
+            "--delivery-url: refusing {scheme}:// to {}: deliveries carry tenant data and the \
+             token; give an https:// address (plain http:// only to loopback)",
+            url.host_str().unwrap_or("?")
+        ))),
+    }
 }
 
 /// The creation body: exactly the documented fields (an extra one makes creation fail).
@@ -74,12 +127,7 @@ fn create_body(a: &SubscriptionCreateArgs) -> Result<Value> {
             a.auth_token_env
         )));
     }
-    if !a.delivery_url.starts_with("https://") && !a.delivery_url.starts_with("http://") {
-        return Err(Error::usage(format!(
-            "--url {:?} is not a URL: give the https:// address Workfront delivers to",
-            a.delivery_url
-        )));
-    }
+    check_delivery_url(&a.delivery_url)?;
     let mut body = Map::new();
     body.insert("objCode".into(), json!(a.obj_code.to_ascii_uppercase()));
     body.insert("eventType".into(), json!(a.event));
@@ -141,7 +189,21 @@ fn filter(text: &str) -> Result<Value> {
     Ok(f)
 }
 
-/// The list as a table: id, object type, event, URL, token (masked by Workfront) and health.
+/// A token as the list shows it: Workfront's mask (`****` and the last four characters) when
+/// that is what the API answered, since the API masks a long token so; anything else (a short
+/// token's few characters after `****`, or a token not masked at all) as
+/// [`crate::secret::masked_token`] shows a token, which for a short one is `****` alone. A
+/// token of 4 to 11 characters that the API masks as `****1234` cannot be told from a long
+/// one here: that mask is the API's to choose.
+fn shown_token(from_api: &str) -> String {
+    match from_api.strip_prefix("****") {
+        Some(tail) if tail.chars().count() == 4 => from_api.to_string(),
+        Some(_) => "****".to_string(),
+        None => crate::secret::masked_token(from_api),
+    }
+}
+
+/// The list as a table: id, object type, event, URL, token (as [`shown_token`]) and health.
 fn table(answer: &Value) -> String {
     let rows = answer
         .get("data")
@@ -168,11 +230,48 @@ fn table(answer: &Value) -> String {
             text(s, "objCode"),
             text(s, "eventType"),
             text(s, "url"),
-            text(s, "authToken"),
+            shown_token(&text(s, "authToken")),
             text(s, "successes"),
             text(s, "failures"),
             health
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_is_shown_by_at_most_its_last_four_characters() {
+        assert_eq!(shown_token("****9d2e"), "****9d2e");
+        assert_eq!(shown_token("****tok"), "****", "a 3-character token, whole");
+        assert_eq!(shown_token("****"), "****");
+        assert_eq!(shown_token("unmasked-token-4f2a"), "****4f2a");
+        assert_eq!(shown_token("short"), "****");
+        assert_eq!(shown_token("****a-long-tail"), "****");
+    }
+
+    #[test]
+    fn plain_http_delivery_only_to_loopback() {
+        for ok in [
+            "https://hooks.example.com/wf",
+            "http://127.0.0.1:8443/",
+            "http://localhost/x",
+            "http://[::1]:9/",
+        ] {
+            assert!(check_delivery_url(ok).is_ok(), "{ok}");
+        }
+        for refused in [
+            "http://hooks.example.com/wf?token=secret-in-query",
+            "http://10.0.0.1/",
+            "ftp://hooks.example.com/",
+            "hooks.example.com",
+        ] {
+            let err = check_delivery_url(refused).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{refused}");
+            assert!(!err.to_string().contains("secret-in-query"), "{err}");
+        }
+    }
 }

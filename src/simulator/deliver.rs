@@ -1,10 +1,12 @@
 //! Event deliveries (API notes §7): each entry the simulator journals while growing is also an
-//! event for the subscriptions that match it (object type, event type, object), POSTed to
-//! their URL with Workfront's payload (`Authorization: Bearer <authToken>`) and retried as
-//! Workfront retries: an answer that is not 2xx within 5 s is a failure, retried up to 11
-//! times, `((2^attempt) − 1) × unit` after the first failure (the unit is 84.8 s in Workfront;
-//! `SimConfig::event_backoff` scales it for tests), then dropped. The payload carries the
-//! entry's field in the new and the old state (custom fields under `parameterValues`), the
+//! event for the subscriptions that match it (object type, event type, object, and the
+//! subscription's `filters` on the event's states: `event_filter.rs`), POSTed to their URL with
+//! Workfront's payload (`Authorization: Bearer <authToken>`) and retried as Workfront retries:
+//! an answer that is not 2xx within 5 s is a failure, retried up to 11 times,
+//! `((2^attempt) − 1) × unit` after the first failure (the unit is 84.8 s in Workfront;
+//! `SimConfig::event_backoff` scales it for tests), then dropped. Every attempt counts in its
+//! URL's health, and a disabled URL is sent only its probes (`health.rs`). The payload carries
+//! the entry's field in the new and the old state (custom fields under `parameterValues`), the
 //! object's id, code and name, and `lastUpdatedByID`; dates with a dot before the
 //! milliseconds, as event payloads write them. An entry with no field (an approval) makes no
 //! event. Which deliveries were acknowledged is kept, for tests to compare with what the
@@ -17,6 +19,7 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use super::Shared;
+use super::health::Gate;
 use crate::input::RawRecord;
 
 /// Workfront's delivery attempts: the first and 11 retries.
@@ -63,9 +66,13 @@ pub struct Acknowledged {
 /// Send `raw`'s event to every subscription it matches, each delivery on a task of its own.
 pub(super) fn fan_out(shared: &Arc<Shared>, raw: &RawRecord) {
     for sub in shared.subscriptions.all() {
-        let Some(body) = payload(raw, &sub) else {
+        let Some(event) = payload(raw, &sub) else {
             continue;
         };
+        if !super::event_filter::of(&sub).matches(&event["oldState"], &event["newState"]) {
+            continue;
+        }
+        let body = event.to_string().into_bytes();
         let text = |k: &str| sub.get(k).and_then(Value::as_str).unwrap_or("").to_string();
         let (url, token, id) = (text("url"), text("authToken"), text("id"));
         let shared = shared.clone();
@@ -89,10 +96,8 @@ async fn deliver(shared: &Shared, url: &str, token: &str, subscription: String, 
             .below(300);
         tokio::time::sleep(Duration::from_millis(wait)).await;
     }
-    for attempt in 0..ATTEMPTS {
-        if attempt > 0 {
-            tokio::time::sleep(unit * ((1u32 << attempt) - 1)).await;
-        }
+    let subscriptions = &shared.subscriptions;
+    let send = || async {
         let sent = client
             .post(url)
             .bearer_auth(token)
@@ -101,22 +106,34 @@ async fn deliver(shared: &Shared, url: &str, token: &str, subscription: String, 
             .timeout(ANSWER_WITHIN)
             .send()
             .await;
-        if sent.is_ok_and(|r| r.status().is_success()) {
+        let ok = sent.is_ok_and(|r| r.status().is_success());
+        subscriptions.record(url, ok, unit);
+        ok
+    };
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            tokio::time::sleep(unit * ((1u32 << attempt) - 1)).await;
+        }
+        match subscriptions.gate(url, unit) {
+            Gate::Send => {}
+            Gate::Withhold => continue,
+            Gate::Drop => return,
+        }
+        if send().await {
             if faults.duplicate {
-                // Sent again; whatever the answer, the first acknowledgement stands.
-                let again = client.post(url).bearer_auth(token).body(body.clone());
-                let _ = again.timeout(ANSWER_WITHIN).send().await;
+                // Sent again (counted as any attempt); whatever the answer, the first
+                // acknowledgement stands.
+                send().await;
             }
-            shared
-                .subscriptions
-                .acknowledged(Acknowledged { subscription, body });
+            subscriptions.acknowledged(Acknowledged { subscription, body });
             return;
         }
     }
 }
 
-/// The event of a journal entry for a subscription, or `None` when it does not match.
-fn payload(raw: &RawRecord, sub: &Map<String, Value>) -> Option<Vec<u8>> {
+/// The event of a journal entry for a subscription, or `None` when its object type, event
+/// type or object is not the subscription's.
+fn payload(raw: &RawRecord, sub: &Map<String, Value>) -> Option<Value> {
     let text = |k: &str| raw.get(k).and_then(Value::as_str);
     let field = text("fieldName")?;
     let event = match text("changeType")? {
@@ -173,7 +190,7 @@ fn payload(raw: &RawRecord, sub: &Map<String, Value>) -> Option<Vec<u8>> {
         "newState": new_state,
         "oldState": old_state,
     });
-    Some(body.to_string().into_bytes())
+    Some(body)
 }
 
 /// The entry's old and new value from the typed pair it fills; dates as event payloads write

@@ -91,7 +91,8 @@ impl Drop for InFlight<'_> {
 }
 
 /// `simulate -v`'s line for one request: method, path, query (and a POST's form body) with
-/// every credential parameter redacted, status, rows returned, time taken.
+/// every credential parameter redacted, an event subscription request's JSON body with its
+/// `authToken` masked as the API masks it, status, rows returned, time taken.
 fn trace_line(
     method: &Method,
     uri: &Uri,
@@ -104,7 +105,10 @@ fn trace_line(
         .query()
         .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default();
-    if method == Method::POST && !uri.path().starts_with("/integrations/") {
+    // The subscription API's bodies are JSON, not forms: read as a form, a body would be one
+    // parameter named by all of it, token included.
+    let json = uri.path().starts_with(super::subscriptions::PATH) && !body.is_empty();
+    if method == Method::POST && !uri.path().starts_with("/integrations/") && !json {
         params.extend(form_urlencoded::parse(body).into_owned());
     }
     for (k, v) in &mut params {
@@ -116,12 +120,33 @@ fn trace_line(
         .extend_pairs(&params)
         .finish();
     let sep = if query.is_empty() { "" } else { "?" };
+    let shown = match json {
+        true => format!(" {}", token_masked(body)),
+        false => String::new(),
+    };
     format!(
-        "{method} {}{sep}{query} {} {rows} rows {} ms",
+        "{method} {}{sep}{query}{shown} {} {rows} rows {} ms",
         uri.path(),
         status.as_u16(),
         took.as_millis()
     )
+}
+
+/// A subscription request's JSON body with its `authToken` masked (`****` and the last four
+/// characters of a token of 12 or more); a body that is not a JSON object is not shown.
+fn token_masked(body: &[u8]) -> String {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(mut fields)) => {
+            if let Some(token) = fields.get_mut("authToken") {
+                *token = match token {
+                    Value::String(t) => json!(crate::secret::masked_token(t)),
+                    _ => json!("(redacted)"),
+                };
+            }
+            Value::Object(fields).to_string()
+        }
+        _ => format!("({} bytes, not a JSON object)", body.len()),
+    }
 }
 
 /// Parameters that carry a credential (API notes §2), never logged.
@@ -720,5 +745,37 @@ mod tests {
             route("/attask/api/v21.0/NOPE/metadata").unwrap_err().status,
             404
         );
+    }
+
+    #[test]
+    fn a_subscriptions_token_is_masked_in_the_trace() {
+        let uri: Uri = super::super::subscriptions::PATH.parse().unwrap();
+        let line = |token: &str| {
+            let body = json!({"objCode": "TASK", "url": "https://h/x", "authToken": token});
+            let took = std::time::Duration::ZERO;
+            let body = body.to_string();
+            trace_line(
+                &Method::POST,
+                &uri,
+                body.as_bytes(),
+                StatusCode::CREATED,
+                0,
+                took,
+            )
+        };
+        let long = line("a-long-secret-token-9f3e");
+        assert!(long.contains(r#""authToken":"****9f3e""#), "{long}");
+        assert!(!long.contains("secret"), "{long}");
+        let short = line("tok");
+        assert!(short.contains(r#""authToken":"****""#), "{short}");
+        let garbled = trace_line(
+            &Method::POST,
+            &uri,
+            b"authToken=tok-tok-tok-tok",
+            StatusCode::BAD_REQUEST,
+            0,
+            std::time::Duration::ZERO,
+        );
+        assert!(!garbled.contains("tok-tok"), "{garbled}");
     }
 }

@@ -13,8 +13,10 @@
 
 pub mod deliver;
 mod eval;
+mod event_filter;
 pub mod faults;
 pub mod generate;
+mod health;
 mod hold;
 mod http;
 pub mod metadata;
@@ -402,6 +404,11 @@ impl Simulator {
     /// again.
     pub fn deliveries_pending(&self) -> usize {
         self.shared.subscriptions.pending()
+    }
+
+    /// Delivery attempts not sent because their URL was disabled (its probes aside).
+    pub fn deliveries_withheld(&self) -> usize {
+        self.shared.subscriptions.withheld()
     }
 
     /// Stop appending entries (a test's way to let the data settle). When it returns, no

@@ -1,20 +1,28 @@
 //! Workfront's event subscription API (API notes §7), as strict as the notes describe it:
 //! `POST /attask/eventsubscription/api/v1/subscriptions` with exactly the documented body
-//! fields (an extra one fails creation), `authToken` required and under 255 characters and
-//! never returned (masked `****1234`), 409 for a second subscription of the same object type,
-//! object and URL, 201 with a `Location` header and `{"id", "version"}`; `GET` lists them
-//! (`page`, `limit`: default 100, at most 1,000) with each URL's delivery health; `GET` and
+//! fields (an extra one fails creation, and so do filters that are not well formed: see
+//! `event_filter.rs`), `authToken` required and under 255 characters and never returned
+//! (masked `****1234`), 409 for a second subscription of the same object type, object and URL,
+//! 201 with a `Location` header and `{"id", "version"}`; `GET` lists them (`page`, `limit`:
+//! default 100, at most 1,000) with each URL's delivery health (`successes`, `failures`,
+//! `disabled_at`, `frozen_at`, kept by `health.rs` as deliveries are attempted); `GET` and
 //! `DELETE` of one by id. Deliveries are sent by `deliver.rs`.
 //!
 //! Not documented, and chosen here: the list's shape (`{"data": [...], "meta": {"page",
-//! "limit", "total"}}`), ids as 32 hex digits, `version` "v2", and 404 for an unknown id.
+//! "limit", "total"}}`), ids as 32 hex digits, `version` "v2", 404 for an unknown id, and what
+//! the mask shows of a token shorter than 12 characters: nothing (`****`, see
+//! [`crate::secret::masked_token`]).
 
+use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use axum::http::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 
 use super::generate::SplitMix64;
+use super::health::{Gate, Health};
 use super::query::ApiError;
 
 /// The API's path.
@@ -40,8 +48,12 @@ pub struct Subscriptions {
     all: Mutex<Vec<Map<String, Value>>>,
     rng: Mutex<Option<SplitMix64>>,
     acknowledged: Mutex<Vec<super::deliver::Acknowledged>>,
+    /// Each delivery URL's health: the notes keep it per URL, not per subscription.
+    health: Mutex<HashMap<String, Health>>,
+    /// Attempts not sent because their URL was disabled.
+    withheld: AtomicUsize,
     /// Deliveries not yet acknowledged nor given up.
-    pub(super) pending: std::sync::atomic::AtomicUsize,
+    pub(super) pending: AtomicUsize,
     /// One HTTP client for every delivery (its connections are reused).
     pub(super) client: reqwest::Client,
 }
@@ -65,7 +77,7 @@ impl Subscriptions {
             ("GET", true) => Ok(self.list(query)?),
             ("GET", false) => self
                 .find(id)
-                .map(|s| (StatusCode::OK, Value::Object(masked(&s)), None)),
+                .map(|s| (StatusCode::OK, Value::Object(self.shown(&s)), None)),
             ("DELETE", false) => {
                 let mut all = self.all.lock().unwrap_or_else(|e| e.into_inner());
                 let before = all.len();
@@ -117,6 +129,8 @@ impl Subscriptions {
         if text("authToken").unwrap_or_default().chars().count() >= 255 {
             return Err(bad("authToken must be shorter than 255 characters".into()));
         }
+        super::event_filter::parse(fields.get("filters"), fields.get("filterConnector"))
+            .map_err(bad)?;
         let mut all = self.all.lock().unwrap_or_else(|e| e.into_inner());
         let same = |s: &Map<String, Value>| {
             ["objCode", "objId", "url"]
@@ -134,10 +148,6 @@ impl Subscriptions {
         let mut stored = fields.clone();
         stored.insert("id".into(), json!(id));
         stored.insert("version".into(), json!("v2"));
-        stored.insert("successes".into(), json!(0));
-        stored.insert("failures".into(), json!(0));
-        stored.insert("disabled_at".into(), Value::Null);
-        stored.insert("frozen_at".into(), Value::Null);
         all.push(stored);
         Ok((
             StatusCode::CREATED,
@@ -168,7 +178,7 @@ impl Subscriptions {
             .iter()
             .skip((page - 1) * limit)
             .take(limit)
-            .map(|s| Value::Object(masked(s)))
+            .map(|s| Value::Object(self.shown(s)))
             .collect();
         let meta = json!({"page": page, "limit": limit, "total": all.len()});
         Ok((StatusCode::OK, json!({"data": data, "meta": meta}), None))
@@ -196,7 +206,59 @@ impl Subscriptions {
 
     /// How many deliveries are not yet acknowledged nor given up.
     pub fn pending(&self) -> usize {
-        self.pending.load(std::sync::atomic::Ordering::SeqCst)
+        self.pending.load(Ordering::SeqCst)
+    }
+
+    /// Whether an attempt to `url` due now is sent, given its health (`unit`: the retry unit).
+    pub(super) fn gate(&self, url: &str, unit: Duration) -> Gate {
+        let mut health = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        let gate = health
+            .entry(url.to_string())
+            .or_default()
+            .gate(Instant::now(), unit);
+        if gate == Gate::Withhold {
+            self.withheld.fetch_add(1, Ordering::SeqCst);
+        }
+        gate
+    }
+
+    /// Count an attempt to `url` in its health.
+    pub(super) fn record(&self, url: &str, ok: bool, unit: Duration) {
+        let mut health = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        health.entry(url.to_string()).or_default().record(
+            ok,
+            Instant::now(),
+            chrono::Utc::now(),
+            unit,
+        );
+    }
+
+    /// How many attempts were withheld from disabled URLs.
+    pub fn withheld(&self) -> usize {
+        self.withheld.load(Ordering::SeqCst)
+    }
+
+    /// A subscription as the API shows it: the token masked, its URL's health.
+    fn shown(&self, s: &Map<String, Value>) -> Map<String, Value> {
+        let mut out = s.clone();
+        if let Some(Value::String(token)) = s.get("authToken") {
+            out.insert(
+                "authToken".into(),
+                json!(crate::secret::masked_token(token)),
+            );
+        }
+        let url = s.get("url").and_then(Value::as_str).unwrap_or_default();
+        let health = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        let h = health.get(url).cloned().unwrap_or_default();
+        let when = |t: Option<chrono::DateTime<chrono::Utc>>| match t {
+            Some(t) => json!(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+            None => Value::Null,
+        };
+        out.insert("successes".into(), json!(h.successes));
+        out.insert("failures".into(), json!(h.failures));
+        out.insert("disabled_at".into(), when(h.disabled_at()));
+        out.insert("frozen_at".into(), when(h.frozen_at()));
+        out
     }
 
     /// The deliveries acknowledged so far.
@@ -212,23 +274,6 @@ impl Subscriptions {
         rng.get_or_insert_with(|| SplitMix64::new(seed ^ 0x5B5))
             .id()
     }
-}
-
-/// A subscription as the API shows it: the token masked to its last four characters.
-fn masked(s: &Map<String, Value>) -> Map<String, Value> {
-    let mut out = s.clone();
-    if let Some(Value::String(token)) = s.get("authToken") {
-        let tail: String = token
-            .chars()
-            .rev()
-            .take(4)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        out.insert("authToken".into(), json!(format!("****{tail}")));
-    }
-    out
 }
 
 fn not_found(id: &str) -> ApiError {
