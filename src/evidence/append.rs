@@ -144,6 +144,20 @@ impl Appender {
         manifest: impl FnOnce(DataFile, Option<&Committed>) -> Manifest,
         durable: impl FnOnce(&CommittedManifest) -> Result<()>,
     ) -> Result<Manifest> {
+        // The head this run built on must still be the head: another writer (one whose lock
+        // file was removed under this run) would fork the chain.
+        let head_now = load_chain(&self.dir)?.pop().map(|c| c.sha256);
+        if head_now != self.chain.last().map(|c| c.sha256.clone()) {
+            data.file.abandon();
+            return Err(Error::Verify {
+                dir: self.dir.display().to_string(),
+                problems: vec![
+                    "another run appended to the series while this one ran (was its lock file \
+                     removed?); nothing was appended"
+                        .into(),
+                ],
+            });
+        }
         self.lock.keep();
         let (size, sha256) = data.file.commit()?;
         let file = DataFile {

@@ -446,3 +446,28 @@ fn a_manifest_naming_a_file_outside_or_a_fifo_is_never_read() {
     assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
     assert!(stderr(&o).contains("not a regular file"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_journal_planted_beside_an_edited_state_does_not_stop_the_check() {
+    let sim = sim(&generate(300, 3));
+    let dir = tempfile::tempdir().unwrap();
+    ok(&mut snapshot(&sim, dir.path()));
+    let db_path = dir.path().join("snapshot-state.sqlite");
+    let db = rusqlite::Connection::open(&db_path).unwrap();
+    db.execute(
+        "UPDATE objects SET fields = '{\"status\":\"CPL\"}' WHERE id = (SELECT min(id) FROM objects)",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    fs::write(dir.path().join("snapshot-state.sqlite-journal"), "x").unwrap();
+    let before = names(dir.path());
+    let o = run(bin().arg("verify").arg(dir.path()));
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the state was altered"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(names(dir.path()), before, "verify changed the out-dir");
+}

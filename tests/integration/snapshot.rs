@@ -467,7 +467,7 @@ fn the_baseline_then_other_fields_are_refused_and_altered_state_is_found() {
     assert!(
         stderr(&o).contains("interrupted run")
             && stderr(&o).contains("transaction unfinished")
-            && stderr(&o).contains("the state was not checked"),
+            && stderr(&o).contains("checked as rolled back"),
         "{}",
         stderr(&o)
     );

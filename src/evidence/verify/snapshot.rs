@@ -25,14 +25,15 @@ pub(super) fn check_snapshot_state(
     if snapshot.is_none() && !chain.is_empty() {
         return Ok(());
     }
-    if unfinished(dir, report) {
-        return Ok(());
-    }
+    // An unfinished transaction is rolled back in a copy, and the copy checked: a journal
+    // planted beside an edited state must not stop the check.
+    let copy = unfinished(dir, report)?;
+    let copy = copy.as_ref().map(|c| c.path());
     let p = &mut report.problems;
     let (Some(head), Some(recorded)) = (chain.last(), snapshot) else {
-        return check_no_manifest_yet(dir, report);
+        return check_no_manifest_yet(dir, copy, report);
     };
-    let Some(db) = StateDb::open_read_only(dir)? else {
+    let Some(db) = open_state(dir, copy)? else {
         p.push(Finding::new(
             Some(STATE_DB.to_string()),
             Kind::State,
@@ -119,24 +120,41 @@ fn check_digest(
     Ok(())
 }
 
+/// The state database: read-only in the out-dir, or the rolled-back copy (see [`unfinished`]).
+fn open_state(dir: &Path, copy: Option<&Path>) -> Result<Option<StateDb>> {
+    match copy {
+        Some(c) => StateDb::open(c).map(Some),
+        None => StateDb::open_read_only(dir),
+    }
+}
+
 /// A run killed in its transaction leaves SQLite's rollback journal: until it is rolled back
 /// (by the next snapshot run), the database file may hold changes never committed. Not
-/// altered evidence; but the state cannot be read until then, so it is said to be unchecked.
-fn unfinished(dir: &Path, report: &mut Report) -> bool {
+/// altered evidence, and said so; the state is checked as it will be once rolled back, in a
+/// private copy of the database and its journal (the out-dir is not touched).
+fn unfinished(dir: &Path, report: &mut Report) -> Result<Option<tempfile::TempDir>> {
     let journal = dir.join(format!("{STATE_DB}-journal"));
     if !std::fs::symlink_metadata(&journal).is_ok_and(|m| m.is_file() && m.len() > 0) {
-        return false;
+        return Ok(None);
     }
     report.interrupted.push(Finding::new(
         Some(STATE_DB.to_string()),
         Kind::Interrupted,
         format!(
             "a snapshot run was interrupted and left its transaction unfinished \
-             ({STATE_DB}-journal), so the state was not checked: the next snapshot run rolls \
-             it back; verify again after it"
+             ({STATE_DB}-journal): the next snapshot run rolls it back (the state was checked \
+             as rolled back, in a copy)"
         ),
     ));
-    true
+    let copy = tempfile::tempdir()
+        .map_err(|e| crate::error::Error::io("cannot make a temporary directory", e))?;
+    for name in [STATE_DB.to_string(), format!("{STATE_DB}-journal")] {
+        let bytes = crate::evidence::files::read_no_follow(&dir.join(&name))
+            .map_err(|e| crate::evidence::files::open_error(&dir.join(&name), "cannot read", e))?;
+        std::fs::write(copy.path().join(&name), bytes)
+            .map_err(|e| crate::error::Error::io("cannot copy the state database", e))?;
+    }
+    Ok(Some(copy))
 }
 
 /// The manifest a snapshot's database committed, when it is the one a run killed before
@@ -169,9 +187,9 @@ pub fn plain_name(name: &str) -> bool {
 
 /// No manifest yet: a state database may only be an interrupted baseline's: uncommitted, or
 /// committed with the first manifest, whose file the next run writes.
-fn check_no_manifest_yet(dir: &Path, report: &mut Report) -> Result<()> {
+fn check_no_manifest_yet(dir: &Path, copy: Option<&Path>, report: &mut Report) -> Result<()> {
     let p = &mut report.problems;
-    if let Some(db) = StateDb::open_read_only(dir)?
+    if let Some(db) = open_state(dir, copy)?
         && let Some(m) = db.committed_manifest()?
     {
         if rolls_forward(dir, &m, None).is_some() {
