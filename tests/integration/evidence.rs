@@ -471,3 +471,26 @@ fn a_journal_planted_beside_an_edited_state_does_not_stop_the_check() {
     );
     assert_eq!(names(dir.path()), before, "verify changed the out-dir");
 }
+
+#[test]
+fn a_state_that_does_not_read_is_a_finding_listed_with_the_rest() {
+    let sim = sim(&generate(300, 3));
+    let dir = tempfile::tempdir().unwrap();
+    ok(&mut sync(&sim, dir.path()));
+    fs::write(dir.path().join(".jrnle-sync-state.json"), "{garbage").unwrap();
+    fs::write(dir.path().join("extra.txt"), "added").unwrap();
+    let o = run(bin().args(["verify", "--json"]).arg(dir.path()));
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    let found: serde_json::Value = serde_json::from_str(stdout(&o).trim())
+        .unwrap_or_else(|e| panic!("no JSON ({e}): {}", stderr(&o)));
+    let kinds: Vec<&str> = found["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"unreadable") && kinds.contains(&"unlisted"),
+        "{found}"
+    );
+}

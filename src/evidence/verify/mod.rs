@@ -77,7 +77,18 @@ pub fn verify(dir: &Path, state_path: Option<&Path>) -> Result<Report> {
         .find(|c| c.manifest.series == report.series)
         .map(|c| c.manifest.window.from.clone());
     check_unaccounted(dir, &names, &chain, &mut report);
-    check_snapshot_state(dir, &chain, &mut report)?;
+    // A state database that does not read is a finding; one another process holds is an error
+    // (exit 1: try again), not damage.
+    if let Err(e) = check_snapshot_state(dir, &chain, &mut report) {
+        if e.exit_code() != 5 {
+            return Err(e);
+        }
+        report.problems.push(Finding::new(
+            Some(STATE_DB.to_string()),
+            Kind::Unreadable,
+            format!("does not read as a state database: {}", reason(&e)),
+        ));
+    }
     check_uncommitted(dir, &chain, &mut report);
     let default_state = dir.join(STATE_FILE);
     check_state(state_path.unwrap_or(&default_state), &chain, &mut report)?;
@@ -283,8 +294,19 @@ fn check_unaccounted(dir: &Path, names: &[String], chain: &[Committed], report: 
 /// the next run brings it up to date. Naming a manifest that is missing or altered means the
 /// newest committed files were removed or edited.
 fn check_state(state_path: &Path, chain: &[Committed], report: &mut Report) -> Result<()> {
-    let Some(state) = state::load(state_path)? else {
-        return Ok(());
+    // A state file that does not read (not JSON, a link, a directory) is a finding like any
+    // other, listed with the rest (and in --json), not an error that hides them.
+    let state = match state::load(state_path) {
+        Ok(Some(state)) => state,
+        Ok(None) => return Ok(()),
+        Err(e) => {
+            report.problems.push(Finding::new(
+                Some(state_path.display().to_string()),
+                Kind::Unreadable,
+                format!("the state file does not read: {}", reason(&e)),
+            ));
+            return Ok(());
+        }
     };
     let records =
         |c: &Committed| c.name == state.last_manifest && c.sha256 == state.last_manifest_sha256;
@@ -356,5 +378,13 @@ pub fn check_data_file(dir: &Path, c: &Committed, problems: &mut Vec<Finding>) {
                 ));
             }
         }
+    }
+}
+
+/// An error's words without the out-dir it names (the finding names its file).
+fn reason(e: &crate::error::Error) -> String {
+    match e {
+        crate::error::Error::Verify { problems, .. } => problems.join("; "),
+        e => e.to_string(),
     }
 }
