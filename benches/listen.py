@@ -12,6 +12,11 @@ connections post them, at `--rotate 1h`, then SIGTERM: the commit of the whole b
 memory is sampled until listen exits, so the commit is in it. Then, with a fresh listen, 1,000
 connections without the token each sending a 2 MB body while 64 clients deliver: peak memory
 and the deliveries' p50/p99.
+
+`python3 benches/listen.py admission [N]`: N deliveries (default 20,000) by 64 keep-alive
+clients (a delivery whose connection fails is sent again, as Workfront does): alone, with 1,000
+idle connections without the token held open alongside (reopened as listen closes them), and
+the same over TLS: acknowledgements per second, p50/p99 and peak memory.
 """
 import http.client
 import json
@@ -110,20 +115,40 @@ def start(out, extra=()):
     return proc, host, int(port)
 
 
+TLS = None  # an ssl.SSLContext trusting the benchmark's CA, for the TLS runs
+
+
+def connect(host, port):
+    if TLS is None:
+        return http.client.HTTPConnection(host, port, timeout=10)
+    return http.client.HTTPSConnection(host, port, timeout=10, context=TLS)
+
+
 def post_all(host, port, numbers, clients=64):
     """Post each delivery number once over `clients` keep-alive connections: the times."""
     times, failures, lock = [], [], threading.Lock()
 
     def worker(k):
-        conn = http.client.HTTPConnection(host, port)
+        conn = connect(host, port)
         headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
         for n in numbers[k::clients]:
             sent = time.monotonic()
-            conn.request("POST", "/", body=delivery(n), headers=headers)
-            resp = conn.getresponse()
-            resp.read()
+            # As Workfront does: a delivery whose connection failed is sent again (on a new
+            # connection), and counted from its first try.
+            for _ in range(5):
+                try:
+                    conn.request("POST", "/", body=delivery(n), headers=headers)
+                    resp = conn.getresponse()
+                    resp.read()
+                    break
+                except OSError:
+                    conn.close()
+                    conn = connect(host, port)
+            else:
+                resp = None
             with lock:
-                (times if resp.status == 200 else failures).append(time.monotonic() - sent)
+                ok = resp is not None and resp.status == 200
+                (times if ok else failures).append(time.monotonic() - sent)
 
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
     for t in threads:
@@ -195,8 +220,92 @@ def memory(n):
               f"{pct(times, 0.99):.1f} ms | {peak / 1024:.1f} MiB | |")
 
 
+def idle_strangers(host, port, n, stop):
+    """`n` connections that never send a byte, reopened as listen closes them."""
+    import socket
+    socks = []
+    while not stop.is_set():
+        while len(socks) < n:
+            try:
+                socks.append(socket.create_connection((host, port)))
+            except OSError:
+                break
+        time.sleep(0.5)
+        alive = []
+        for s in socks:
+            s.setblocking(False)
+            try:
+                closed = s.recv(1) == b""
+            except BlockingIOError:
+                closed = False
+            except OSError:
+                closed = True
+            if closed:
+                s.close()
+            else:
+                alive.append(s)
+        socks = alive
+    for s in socks:
+        s.close()
+
+
+def certificates(dir_):
+    ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes".split()
+    run = lambda *a: subprocess.run(["openssl", *a], cwd=dir_, check=True, capture_output=True)
+    run("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=bench-ca")
+    with open(os.path.join(dir_, "server.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\n")
+    run("req", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=bench-server")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+        "-out", "server.pem", "-days", "2", "-extfile", "server.ext")
+
+
+def admission(n):
+    """Acknowledgements per second and p50/p99 for `n` deliveries by 64 clients: alone, with
+    1,000 idle strangers alongside, and the same over TLS."""
+    global TLS
+    import ssl
+    subprocess.run(["cargo", "build", "--release", "--bin", "jrnle-audit"], cwd=ROOT, check=True)
+    pct = lambda t, p: t[min(len(t) - 1, int(p * len(t)))] * 1000
+    print("| case | acknowledged | failures | acks/s | ack p50 | ack p99 | peak memory |")
+    print("|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as certs:
+        certificates(certs)
+        for tls, strangers in [(False, 0), (False, 1000), (True, 0), (True, 1000)]:
+            TLS = None
+            extra = []
+            if tls:
+                TLS = ssl.create_default_context(cafile=os.path.join(certs, "ca.pem"))
+                extra = ["--tls-cert", os.path.join(certs, "server.pem"),
+                         "--tls-key", os.path.join(certs, "server.key")]
+            with tempfile.TemporaryDirectory() as out:
+                proc = subprocess.Popen(
+                    [BIN, "listen", "--out-dir", out, "--bind", "127.0.0.1:0", "--rotate", "1h", *extra],
+                    env=dict(os.environ, WORKFRONT_EVENT_TOKEN=TOKEN),
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                url = proc.stdout.readline().strip().split("://")[1]
+                host, port = url.split(":")
+                stop = threading.Event()
+                idle = threading.Thread(target=idle_strangers, args=(host, int(port), strangers, stop))
+                idle.start()
+                time.sleep(1)
+                began = time.monotonic()
+                times, failures = post_all(host, int(port), list(range(n)))
+                took = time.monotonic() - began
+                peak = peak_kib(proc.pid)
+                stop.set()
+                idle.join()
+                proc.terminate()
+                proc.communicate()
+                name = ("TLS" if tls else "plain HTTP") + (f", {strangers:,} idle strangers" if strangers else "")
+                print(f"| {name} | {len(times):,} | {len(failures)} | {len(times) / took:.0f} "
+                      f"| {pct(times, 0.5):.1f} ms | {pct(times, 0.99):.1f} ms | {peak / 1024:.1f} MiB |")
+
+
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "memory":
+    if len(sys.argv) > 1 and sys.argv[1] == "admission":
+        admission(int(sys.argv[2]) if len(sys.argv) > 2 else 20_000)
+    elif len(sys.argv) > 1 and sys.argv[1] == "memory":
         memory(int(sys.argv[2]) if len(sys.argv) > 2 else 200_000)
     else:
         main()
