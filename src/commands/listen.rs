@@ -54,6 +54,9 @@ pub fn run(args: ListenArgs) -> Result<()> {
         let addr = listener
             .local_addr()
             .map_err(|e| Error::io("cannot read the bound address", e))?;
+        // Bound: from here deliveries may be acknowledged, so the out-dir stays (a run refused
+        // before, its port taken say, leaves it as it found it).
+        config.target.keep();
         let scheme = if tls.is_some() { "https" } else { "http" };
         let mut stdout = std::io::stdout();
         writeln!(stdout, "listening on {scheme}://{addr}")

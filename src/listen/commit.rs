@@ -64,10 +64,8 @@ impl Target {
     /// Lock the out-dir for as long as `listen` runs, refusing (exit 2, before the delivery
     /// journal is created) one that holds another kind's series.
     pub fn open(out_dir: PathBuf, format: Format, formula_guard: bool) -> Result<Target> {
-        let mut appender = Appender::open(&out_dir, SeriesKind::Listen)?
+        let appender = Appender::open(&out_dir, SeriesKind::Listen)?
             .with_state_file(default_state_path(&out_dir));
-        // Serving: from the first acknowledgement on, the out-dir holds evidence.
-        appender.keep();
         Ok(Target {
             out_dir,
             format,
@@ -101,6 +99,13 @@ impl Target {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         inner.0.load()?;
         inner.0.verdict().map(drop)
+    }
+
+    /// Serving (bound, about to acknowledge): from here the out-dir holds evidence and stays,
+    /// with its lock file, however the run ends.
+    pub fn keep(&self) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.0.keep();
     }
 
     /// How many manifests the out-dir holds.

@@ -217,3 +217,18 @@ fn the_quarantine_keeps_bodies_whole_up_to_its_daily_cap() {
             .all(|l| l["sha256"] == digest.as_str() && l["size"] == 9)
     );
 }
+
+#[test]
+fn a_listen_that_cannot_bind_leaves_no_out_dir() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("new");
+    let o = run(bin()
+        .args(["listen", "--bind", &addr, "--out-dir"])
+        .arg(&dir)
+        .env("WORKFRONT_EVENT_TOKEN", TOKEN));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot listen on"), "{}", stderr(&o));
+    assert!(!dir.exists(), "the out-dir it created stayed");
+}
