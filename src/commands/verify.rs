@@ -21,6 +21,15 @@ pub fn run(args: VerifyArgs) -> Result<()> {
             args.dir.display()
         )));
     }
+    // A state file named but not there is a mistake to say, not a check to skip.
+    if let Some(state) = &args.state
+        && std::fs::symlink_metadata(state).is_err()
+    {
+        return Err(Error::usage(format!(
+            "--state {} does not exist: give the state file the sync wrote (its --state)",
+            state.display()
+        )));
+    }
     let found = verify(&args.dir, args.state.as_deref())?;
     let json = args.json || args.summary.json();
     let no_series = found.problems.is_empty() && found.manifests == 0;

@@ -435,6 +435,13 @@ fn verify_finds_no_series_in_an_empty_directory() {
     // A directory that is not an out-dir: its files belong to no manifest.
     fs::write(dir.path().join("notes.txt"), "x").unwrap();
     assert_caught(dir.path(), "notes.txt: not part of any manifest");
+    // A state file named but missing is said, not skipped.
+    let o = run(bin()
+        .arg("verify")
+        .arg(dir.path())
+        .args(["--state", "/nonexistent-dir-jrnle/state.json"]));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
 }
 
 #[test]
