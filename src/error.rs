@@ -73,7 +73,7 @@ pub enum Error {
 
     /// A directory given as evidence holds no series at all.
     #[error(
-        "no sync series in {dir}: it holds no manifest; give the --out-dir of a sync (an empty directory is not intact evidence)"
+        "no series in {dir}: it holds no manifest; give the --out-dir of a sync, snapshot or listen (an empty directory is not intact evidence)"
     )]
     NoSeries { dir: String },
 

@@ -90,7 +90,7 @@ pub fn run(args: VerifyArgs) -> Result<()> {
 fn print_json(args: &VerifyArgs, found: &Report, no_series: bool) -> Result<()> {
     let mut problems = lines(&found.problems);
     if no_series {
-        problems.push("no sync series: the directory holds no manifest".into());
+        problems.push("no series: the directory holds no manifest".into());
     }
     // Typed (file, kind, detail): every problem, then what interrupted runs left.
     let findings: Vec<&Finding> = found.problems.iter().chain(&found.interrupted).collect();

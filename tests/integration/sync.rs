@@ -430,7 +430,7 @@ fn verify_finds_no_series_in_an_empty_directory() {
     let dir = tempfile::tempdir().unwrap();
     let o = verify(dir.path());
     assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
-    assert!(stderr(&o).contains("no sync series in"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no series in"), "{}", stderr(&o));
     assert!(o.stdout.is_empty(), "no \"intact\" line");
     // A directory that is not an out-dir: its files belong to no manifest.
     fs::write(dir.path().join("notes.txt"), "x").unwrap();
