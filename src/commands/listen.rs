@@ -81,7 +81,7 @@ fn limits(args: &ListenArgs) -> Result<Limits> {
         ));
     }
     Ok(Limits {
-        max_connections: args.max_connections,
+        max_connections: connections_allowed(args.max_connections),
         handshake: duration("handshake-timeout", &args.handshake_timeout)?,
         headers: duration("header-timeout", &args.header_timeout)?,
         idle: duration("idle-timeout", &args.idle_timeout)?,
@@ -89,6 +89,31 @@ fn limits(args: &ListenArgs) -> Result<Limits> {
         grace: duration("grace", &args.grace)?,
         quarantine_cap: args.quarantine_cap,
     })
+}
+
+/// The connections this process can hold: its open-file limit raised as far as allowed, and
+/// `--max-connections` fitted under it (64 descriptors kept for files and the listener). Past
+/// the limit `accept` fails before any slot is full, and no waiting stranger would give way.
+fn connections_allowed(asked: usize) -> usize {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if let Some(max) = limit.maximum {
+        limit.current = Some(max);
+        let _ = setrlimit(Resource::Nofile, limit);
+    }
+    let Some(current) = getrlimit(Resource::Nofile).current else {
+        return asked;
+    };
+    let fits = (current as usize).saturating_sub(64).max(1);
+    if asked > fits {
+        console::warn(format!(
+            "--max-connections {asked} is more than this process may open (its open-file limit \
+             is {current}): serving at most {fits} at once; raise the limit (ulimit -n, \
+             LimitNOFILE=) to serve more"
+        ));
+        return fits;
+    }
+    asked
 }
 
 /// The subscription's token, from the variable `--auth-token-env` names.

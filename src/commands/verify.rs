@@ -32,7 +32,11 @@ pub fn run(args: VerifyArgs) -> Result<()> {
     }
     let found = verify(&args.dir, args.state.as_deref())?;
     let json = args.json || args.summary.json();
-    let no_series = found.problems.is_empty() && found.manifests == 0;
+    // No manifest and nothing else either is no evidence; no manifest yet but what a run
+    // left before its first commit (deliveries acknowledged, a baseline's data file) is an
+    // interrupted first run, said as such.
+    let no_series =
+        found.problems.is_empty() && found.manifests == 0 && found.interrupted.is_empty();
     if json {
         print_json(&args, &found, no_series)?;
     }

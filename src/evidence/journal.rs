@@ -72,6 +72,16 @@ pub fn read_from(path: &Path, from: u64) -> io::Result<Read> {
 /// Each record of the journal from byte `from` on (whole lines only) handed to `each` with
 /// its offset, one at a time; what was found.
 pub fn scan(path: &Path, from: u64, each: &mut dyn FnMut(u64, Entry)) -> io::Result<Scan> {
+    scan_to(path, from, None, each)
+}
+
+/// [`scan`], stopping at byte `limit` when given (a commit reads only what was fsynced).
+pub fn scan_to(
+    path: &Path,
+    from: u64,
+    limit: Option<u64>,
+    each: &mut dyn FnMut(u64, Entry),
+) -> io::Result<Scan> {
     use sha2::Digest;
     let mut found = Scan {
         to: from,
@@ -88,6 +98,9 @@ pub fn scan(path: &Path, from: u64, each: &mut dyn FnMut(u64, Entry)) -> io::Res
     let mut reader = BufReader::new(file);
     let mut buf = Vec::new();
     loop {
+        if limit.is_some_and(|l| found.to >= l) {
+            break;
+        }
         buf.clear();
         let n = reader.read_until(b'\n', &mut buf)?;
         if n == 0 || buf.last() != Some(&b'\n') {

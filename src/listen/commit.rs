@@ -41,6 +41,9 @@ pub struct Target {
     /// committed files, each file read once. Held for a whole commit, so that commits (a
     /// rotation, the one at shutdown) never overlap.
     inner: Arc<Mutex<(Appender, Recent)>>,
+    /// The journal's fsynced length, once the writer runs: a commit reads no further (a record
+    /// written but not yet durable may still be cut back off).
+    durable: Arc<std::sync::OnceLock<Arc<std::sync::atomic::AtomicU64>>>,
 }
 
 /// The ids the recent committed files delivered, and which file (by manifest name, with its
@@ -71,6 +74,7 @@ impl Target {
             format,
             formula_guard,
             inner: Arc::new(Mutex::new((appender, Recent::default()))),
+            durable: Arc::default(),
         })
     }
 
@@ -108,6 +112,11 @@ impl Target {
         inner.0.keep();
     }
 
+    /// Commit only what the journal writer has made durable, from now on.
+    pub fn follow(&self, durable: Arc<std::sync::atomic::AtomicU64>) {
+        let _ = self.durable.set(durable);
+    }
+
     /// How many manifests the out-dir holds.
     pub fn manifests(&self) -> Result<usize> {
         Ok(crate::evidence::manifest::load_chain(&self.out_dir)?.len())
@@ -139,7 +148,11 @@ impl Target {
         appender.verdict()?;
         let path = self.journal();
         let unreadable = |e| Error::io(format!("cannot read {}", path.display()), e);
-        let read = journal::scan(&path, from, &mut |_, _| {}).map_err(unreadable)?;
+        let limit = self
+            .durable
+            .get()
+            .map(|d| d.load(std::sync::atomic::Ordering::SeqCst));
+        let read = journal::scan_to(&path, from, limit, &mut |_, _| {}).map_err(unreadable)?;
         self.quarantine_damaged(&read.damaged, now)?;
         if read.count == 0 && read.damaged.is_empty() {
             return Ok(None);

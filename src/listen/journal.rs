@@ -14,7 +14,8 @@ use crate::evidence::files::{open_no_follow, private};
 use std::fs::File;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -23,7 +24,7 @@ use crate::model::date::format_utc_ms;
 
 /// The journal file in an out-dir.
 pub use crate::evidence::JOURNAL_FILE as JOURNAL;
-pub use crate::evidence::journal::{Damaged, Entry, Read, read_from, scan};
+pub use crate::evidence::journal::{Damaged, Entry, Read, read_from, scan, scan_to};
 
 /// One delivery waiting to be made durable, with whom to tell when it is.
 type Pending = (Vec<u8>, tokio::sync::oneshot::Sender<io::Result<()>>);
@@ -32,6 +33,10 @@ type Pending = (Vec<u8>, tokio::sync::oneshot::Sender<io::Result<()>>);
 #[derive(Clone)]
 pub struct Writer {
     queue: mpsc::Sender<Pending>,
+    /// The journal's length up to its last fsynced record: what a commit may read.
+    durable: Arc<AtomicU64>,
+    /// Set when the journal was removed, replaced or truncated under the writer.
+    lost: Arc<std::sync::OnceLock<String>>,
 }
 
 impl Writer {
@@ -58,10 +63,32 @@ impl Writer {
             file.set_len(complete)?;
             file.sync_all()?;
         }
-        file.seek(SeekFrom::End(0))?;
+        let end = file.seek(SeekFrom::End(0))?;
+        let durable = Arc::new(AtomicU64::new(end));
         let (queue, waiting) = mpsc::channel::<Pending>();
-        std::thread::spawn(move || write_loop(file, waiting));
-        Ok(Writer { queue })
+        let lost = Arc::new(std::sync::OnceLock::new());
+        let journal = Journal {
+            file,
+            path: path.to_path_buf(),
+            durable: durable.clone(),
+            lost: lost.clone(),
+        };
+        std::thread::spawn(move || write_loop(journal, waiting));
+        Ok(Writer {
+            queue,
+            durable,
+            lost,
+        })
+    }
+
+    /// Why the journal can no longer be written, when it cannot.
+    pub fn lost(&self) -> Option<&str> {
+        self.lost.get().map(String::as_str)
+    }
+
+    /// The journal's length up to its last fsynced record, as it grows.
+    pub fn durable(&self) -> Arc<AtomicU64> {
+        self.durable.clone()
     }
 
     /// Append one delivery's raw body; resolves once it is on disk.
@@ -77,16 +104,55 @@ impl Writer {
     }
 }
 
+/// The journal as the writer thread holds it.
+struct Journal {
+    file: File,
+    path: PathBuf,
+    /// Its length up to the last fsynced record.
+    durable: Arc<AtomicU64>,
+    /// Why it can no longer be written (it was removed, replaced or truncated under `listen`):
+    /// every later delivery is refused, never acknowledged into a file that is not the journal.
+    lost: Arc<std::sync::OnceLock<String>>,
+}
+
+impl Journal {
+    /// Whether the path still names this file, at the length this writer left it.
+    fn check(&mut self) -> io::Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        if self.lost.get().is_none() {
+            let open = self.file.metadata()?;
+            let named = std::fs::symlink_metadata(&self.path);
+            let same = named.is_ok_and(|n| n.dev() == open.dev() && n.ino() == open.ino());
+            let length = self.durable.load(Ordering::SeqCst);
+            if !same || open.len() != length {
+                let what = format!(
+                    "{JOURNAL} was removed, replaced or truncated while listen ran: deliveries \
+                     are refused from now on (503); stop listen and run `jrnle-audit verify`"
+                );
+                crate::console::warn(&what);
+                let _ = self.lost.set(what);
+            }
+        }
+        match self.lost.get() {
+            Some(what) => Err(io::Error::other(what.clone())),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Write what is waiting, fsync once, tell everyone it covered; until every handle is gone. A
-/// batch that fails is cut back off, so the journal holds whole records only.
-fn write_loop(mut file: File, waiting: mpsc::Receiver<Pending>) {
+/// batch that fails is cut back off, so the journal holds whole records only; a journal that
+/// is no longer the one opened takes nothing more.
+fn write_loop(mut journal: Journal, waiting: mpsc::Receiver<Pending>) {
     while let Ok(first) = waiting.recv() {
         let mut batch = vec![first];
         batch.extend(waiting.try_iter());
+        let checked = journal.check();
+        let file = &mut journal.file;
         let before = file.metadata().map(|m| m.len());
-        let mut result = match &before {
-            Ok(_) => Ok(()),
-            Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+        let mut result = match (&before, &checked) {
+            (Ok(_), Ok(())) => Ok(()),
+            (Err(e), _) | (_, Err(e)) => Err(io::Error::new(e.kind(), e.to_string())),
         };
         for (line, _) in &batch {
             if result.is_ok() {
@@ -106,6 +172,11 @@ fn write_loop(mut file: File, waiting: mpsc::Receiver<Pending>) {
             {
                 result = Err(io::Error::other("the journal could not be cut back"));
             }
+        }
+        if result.is_ok()
+            && let Ok(length) = file.metadata().map(|m| m.len())
+        {
+            journal.durable.store(length, Ordering::SeqCst);
         }
         for (_, done) in batch {
             let _ = done.send(match &result {

@@ -119,6 +119,7 @@ pub async fn serve(
     let journal_path = target.out_dir.join(JOURNAL);
     let writer = Writer::open(&journal_path)
         .map_err(|e| crate::evidence::files::open_error(&journal_path, "cannot open", e))?;
+    target.follow(writer.durable());
     let shared = Arc::new(Shared {
         target: target.clone(),
         token_sha256: Sha256::digest(token.expose().as_bytes()).into(),
@@ -149,6 +150,14 @@ pub async fn serve(
     rotation.abort();
     // Every delivery answered 2xx is in the journal: commit it.
     commit_now(&target).await?;
+    // A journal taken away under the run: what was acknowledged before may be gone with it,
+    // and that is never "all is well".
+    if let Some(what) = shared.writer.lost() {
+        return Err(Error::Verify {
+            dir: target.out_dir.display().to_string(),
+            problems: vec![what.to_string()],
+        });
+    }
     let (files, records) = target.committed_since(before)?;
     Ok(Summary {
         acknowledged: shared.acknowledged.load(Ordering::SeqCst),
@@ -362,6 +371,14 @@ async fn handle(shared: &Shared, slot: &Slot, request: Request<Incoming>) -> Res
     }
 }
 
+/// `text` cut to at most `max` characters, with an ellipsis when cut.
+fn shortened(text: String, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
+    }
+}
+
 fn reply(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
     *response.status_mut() = status;
@@ -421,6 +438,9 @@ impl Shared {
         status: StatusCode,
     ) -> Response<Full<Bytes>> {
         let dir = self.target.out_dir.clone();
+        // A reason may quote the body (an unknown eventType): it is cut short, so the cap on
+        // bodies is not bypassed through the reason, nor the answer made large.
+        let reason = shortened(reason, 200);
         let whole = self.within_cap(body.len() as u64, &arrived);
         let kept = tokio::task::spawn_blocking(move || {
             journal::keep(&dir, &body, &reason, &arrived, whole).map(|()| reason)

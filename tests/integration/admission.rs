@@ -232,3 +232,41 @@ fn a_listen_that_cannot_bind_leaves_no_out_dir() {
     assert!(stderr(&o).contains("cannot listen on"), "{}", stderr(&o));
     assert!(!dir.exists(), "the out-dir it created stayed");
 }
+
+#[test]
+fn a_reason_quoting_the_body_is_cut_short_in_the_quarantine() {
+    let dir = tempfile::tempdir().unwrap();
+    let listen = Listen::start(dir.path(), &["--quarantine-cap", "1000"]);
+    let body = serde_json::json!({"eventType": "X".repeat(100_000)}).to_string();
+    assert_eq!(listen.post(&body, Some(TOKEN)), 400);
+    listen.stop();
+    let kept = std::fs::read(dir.path().join("quarantine.journal")).unwrap();
+    assert!(kept.len() < 2_000, "{} bytes kept past the cap", kept.len());
+}
+
+#[test]
+fn max_connections_is_fitted_under_the_open_file_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_jrnle-audit");
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n 256 && exec '{bin}' listen --bind 127.0.0.1:0 --out-dir '{}'",
+            dir.path().display()
+        ))
+        .env("WORKFRONT_EVENT_TOKEN", TOKEN)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let url = listening_on(&mut child);
+    assert!(url.starts_with("http://"));
+    let pid = child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("serving at most 192 at once"), "{stderr}");
+}

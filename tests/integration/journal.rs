@@ -165,3 +165,31 @@ fn a_full_disk_never_strands_an_acknowledged_delivery() {
     assert_eq!(seen.len(), acked.len());
     ok(bin().arg("verify").arg(&dir));
 }
+
+#[test]
+fn a_journal_removed_or_truncated_while_listen_runs_takes_no_more_deliveries() {
+    for damage in ["remove", "truncate"] {
+        let dir = tempfile::tempdir().unwrap();
+        let listen = Listen::start(dir.path(), &["--format", "ndjson"]);
+        assert_eq!(listen.post(&delivery(1), Some(TOKEN)), 200);
+        let journal = dir.path().join(JOURNAL);
+        match damage {
+            "remove" => fs::remove_file(&journal).unwrap(),
+            _ => fs::OpenOptions::new()
+                .write(true)
+                .open(&journal)
+                .unwrap()
+                .set_len(10)
+                .unwrap(),
+        }
+        // Never acknowledged into a file that is not the journal any more.
+        assert_eq!(listen.post(&delivery(2), Some(TOKEN)), 503, "{damage}");
+        assert_eq!(listen.post(&delivery(3), Some(TOKEN)), 503, "{damage}");
+        let (code, stderr) = listen.terminate();
+        assert_eq!(code, Some(5), "{damage}: {stderr}");
+        assert!(
+            stderr.contains("removed, replaced or truncated"),
+            "{damage}: {stderr}"
+        );
+    }
+}
