@@ -9,27 +9,7 @@ use crate::evidence::verify::verify;
 use crate::output::Destination;
 
 pub fn run(args: VerifyArgs) -> Result<()> {
-    if !args.dir.exists() {
-        return Err(Error::usage(format!(
-            "{} does not exist: give the --out-dir of a sync, snapshot or listen",
-            args.dir.display()
-        )));
-    }
-    if !args.dir.is_dir() {
-        return Err(Error::usage(format!(
-            "{} is not a directory: give the --out-dir of a sync, snapshot or listen",
-            args.dir.display()
-        )));
-    }
-    // A state file named but not there is a mistake to say, not a check to skip.
-    if let Some(state) = &args.state
-        && std::fs::symlink_metadata(state).is_err()
-    {
-        return Err(Error::usage(format!(
-            "--state {} does not exist: give the state file the sync wrote (its --state)",
-            state.display()
-        )));
-    }
+    check_args(&args)?;
     let found = verify(&args.dir, args.state.as_deref())?;
     let json = args.json || args.summary.json();
     // No manifest and nothing else either is no evidence; no manifest yet but what a run
@@ -88,6 +68,32 @@ pub fn run(args: VerifyArgs) -> Result<()> {
             if found.problems.len() == 1 { "" } else { "s" }
         )],
     })
+}
+
+/// What is asked must exist: the directory, and a state file when one is named (a mistake to
+/// say, not a check to skip).
+fn check_args(args: &VerifyArgs) -> Result<()> {
+    if !args.dir.exists() {
+        return Err(Error::usage(format!(
+            "{} does not exist: give the --out-dir of a sync, snapshot or listen",
+            args.dir.display()
+        )));
+    }
+    if !args.dir.is_dir() {
+        return Err(Error::usage(format!(
+            "{} is not a directory: give the --out-dir of a sync, snapshot or listen",
+            args.dir.display()
+        )));
+    }
+    if let Some(state) = &args.state
+        && std::fs::symlink_metadata(state).is_err()
+    {
+        return Err(Error::usage(format!(
+            "--state {} does not exist: give the state file the sync wrote (its --state)",
+            state.display()
+        )));
+    }
+    Ok(())
 }
 
 /// The result as one JSON object on stdout.
