@@ -32,6 +32,15 @@ pub fn run(args: VerifyArgs) -> Result<()> {
     if found.problems.is_empty() && json {
         return Ok(());
     }
+    if found.problems.is_empty() && found.manifests == 0 {
+        // Not "intact": nothing is committed yet, only what a first run left.
+        println!(
+            "{}: no manifest yet: only what an interrupted first run left (above), which the \
+             next run completes or removes",
+            args.dir.display()
+        );
+        return Ok(());
+    }
     if found.problems.is_empty() {
         let span = match (&found.first_from, &found.last_to, &found.series_from) {
             (Some(a), Some(b), _) if found.series <= 1 => format!(", windows [{a}, {b})"),

@@ -1,5 +1,6 @@
 //! `listen` admits before it works (issue 26): strangers holding connections open (idle, or
-//! sending headers a byte at a time) never keep a delivery out, over plain HTTP and TLS; a
+//! sending headers a byte at a time) never keep a delivery out, over plain HTTP and TLS (how
+//! fast deliveries go alongside them is in `benches/listen.py admission`); a
 //! request without the token is answered from its headers, its body never read; SIGTERM with
 //! slow clients exits within the grace.
 
@@ -50,7 +51,10 @@ fn strangers(addr: &str) -> (Vec<TcpStream>, Arc<AtomicBool>, std::thread::JoinH
     (idle, done, trickle)
 }
 
-/// POST 50 deliveries one after another, each given 1 s; the statuses.
+/// POST 50 deliveries one after another; the statuses. Each is given 30 s, a bound no slow
+/// machine reaches but a blocked receiver does (before issue 26 the strangers held every slot
+/// for as long as they stayed: deliveries were never served). How fast they are acknowledged
+/// alongside strangers is measured in `benches/listen.py admission`, not asserted here.
 fn fifty_deliveries(url: &str, ca: Option<&Path>) -> Vec<Result<u16, String>> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -58,7 +62,7 @@ fn fifty_deliveries(url: &str, ca: Option<&Path>) -> Vec<Result<u16, String>> {
         .unwrap();
     rt.block_on(async {
         jrnle_audit::crypto::install();
-        let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(1));
+        let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(30));
         if let Some(dir) = ca {
             let pem = std::fs::read(dir.join("ca.pem")).unwrap();
             builder = builder.add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap());
@@ -92,7 +96,7 @@ fn strangers_never_keep_a_delivery_out(extra: &[&str], ca: Option<&Path>) {
     trickle.join().unwrap();
     drop(idle);
     let failed: Vec<_> = statuses.iter().filter(|s| **s != Ok(200)).collect();
-    assert!(failed.is_empty(), "not acknowledged within 1 s: {failed:?}");
+    assert!(failed.is_empty(), "not acknowledged: {failed:?}");
     listen.stop();
     assert_eq!(committed(dir.path()).len(), 50);
 }
@@ -184,11 +188,14 @@ fn sigterm_with_slow_clients_exits_within_the_grace() {
     let (code, stderr) = listen.terminate();
     let took = asked.elapsed();
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(
-        took < Duration::from_secs(3),
-        "exited {took:?} after SIGTERM, the grace being 1 s"
-    );
+    // The grace ran out and the slow request was closed: said, not timed. The bound only
+    // tells a hang (before issue 26: no exit within 40 s) from an exit, with room for any
+    // machine.
     assert!(stderr.contains("closed unanswered"), "{stderr}");
+    assert!(
+        took < Duration::from_secs(30),
+        "no exit {took:?} after SIGTERM"
+    );
     // What was acknowledged is committed.
     assert_eq!(committed(dir.path()).len(), 1);
 }

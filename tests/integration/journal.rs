@@ -13,7 +13,7 @@ use crate::util::*;
 const JOURNAL: &str = "deliveries.journal";
 
 /// `listen` on `dir` that must refuse to start: exit 5, never a 2xx, naming `problem`.
-fn refused_at_start(dir: &Path, problem: &str) {
+pub(crate) fn refused_at_start(dir: &Path, problem: &str) {
     let o = run(bin()
         .args([
             "listen",
