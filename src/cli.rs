@@ -417,6 +417,9 @@ pub struct ListenArgs {
     /// body is recorded by its reason, size and SHA-256 only.
     #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024 * 1024)]
     pub quarantine_cap: u64,
+
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
 }
 
 #[derive(Debug, Args)]
@@ -731,6 +734,17 @@ pub struct NormalizeArgs {
     pub output: OutputArgs,
 }
 
+/// How the manifests a run commits are sealed: signed (and, see --tsa-url, timestamped).
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Evidence")]
+pub struct EvidenceArgs {
+    /// Sign every manifest with this OpenSSH Ed25519 private key (ssh-keygen -t ed25519),
+    /// mode 600, as <manifest>.sig (namespace jrnle-audit); a passphrase is read from
+    /// JRNLE_SIGNING_KEY_PASSPHRASE [profile: signing_key_file].
+    #[arg(long, env = "JRNLE_SIGNING_KEY_FILE", value_name = "FILE")]
+    pub signing_key: Option<PathBuf>,
+}
+
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Sync")]
 pub struct SyncArgs {
@@ -775,6 +789,9 @@ pub struct SyncArgs {
     /// match nothing in the whole range (refused otherwise: most often a typo).
     #[arg(long)]
     pub allow_empty: bool,
+
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
 
     #[command(flatten)]
     pub summary: SummaryArgs,
@@ -830,6 +847,9 @@ pub struct SnapshotArgs {
     pub no_formula_guard: bool,
 
     #[command(flatten)]
+    pub evidence: EvidenceArgs,
+
+    #[command(flatten)]
     pub summary: SummaryArgs,
 
     #[command(flatten)]
@@ -854,6 +874,25 @@ pub struct VerifyArgs {
     /// detail (the same as --summary-format json)
     #[arg(long)]
     pub json: bool,
+
+    /// Check every manifest's signature against this OpenSSH allowed-signers file
+    /// (principals, namespaces, valid-after/valid-before judged at the manifest's time).
+    #[arg(long, value_name = "FILE", help_heading = "Signatures and head")]
+    pub allowed_signers: Option<PathBuf>,
+
+    /// A manifest with no signature is a failure (otherwise it is listed as unsigned).
+    #[arg(long, help_heading = "Signatures and head")]
+    pub require_signatures: bool,
+
+    /// Print the newest manifest's SHA-256 and file name (as sha256sum does), one line to
+    /// record elsewhere (a ticket, an email, a WORM store); nothing else on stdout.
+    #[arg(long, help_heading = "Signatures and head", conflicts_with = "json")]
+    pub print_head: bool,
+
+    /// Fail (exit 5) unless the manifest with this SHA-256 (a head recorded earlier) is in
+    /// the chain and every later manifest chains to it.
+    #[arg(long, value_name = "SHA256", help_heading = "Signatures and head")]
+    pub expect_head: Option<String>,
 }
 
 #[derive(Debug, Args)]

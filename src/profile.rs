@@ -13,6 +13,7 @@
 //! obj_codes = ["TASK", "OPTASK"]
 //! fields = ["status"]
 //! since = "7d"
+//! signing_key_file = "/etc/jrnle-audit/signing_ed25519"   # sync and snapshot sign manifests
 //! ```
 
 use std::collections::BTreeMap;
@@ -59,6 +60,8 @@ pub struct Profile {
     #[serde(default)]
     pub change_types: Vec<String>,
     pub since: Option<String>,
+    /// The OpenSSH private key `sync` and `snapshot` sign manifests with (`--signing-key`).
+    pub signing_key_file: Option<PathBuf>,
 }
 
 /// Keys that would hold a secret: refused with a pointer to the right way.
@@ -153,6 +156,23 @@ pub fn load(path: &Path, name: &str) -> Result<Profile> {
             }
         ))
     })
+}
+
+/// The signing key file the profile named by `--profile`/`WORKFRONT_PROFILE` gives, if any.
+pub fn signing_key_file(
+    connection: &ConnectionArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<PathBuf>> {
+    let Some(name) = &connection.profile else {
+        return Ok(None);
+    };
+    if connection.demo {
+        return Ok(None);
+    }
+    match config_path(connection.config.as_deref(), env) {
+        Some(path) => Ok(load(&path, name)?.signing_key_file),
+        None => Ok(None),
+    }
 }
 
 /// Fill what the flags leave unset from the profile named by `--profile`/`WORKFRONT_PROFILE`.

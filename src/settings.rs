@@ -8,10 +8,11 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::auth::Credential;
-use crate::cli::{ConnectionArgs, FilterArgs, OutputArgs};
+use crate::cli::{ConnectionArgs, EvidenceArgs, FilterArgs, OutputArgs};
 use crate::config::{self, Target};
 use crate::console;
 use crate::error::{Error, Result};
+use crate::evidence::signing::SigningKey;
 use crate::model::date::format_utc_ms;
 use crate::output::{Destination, Format, Output, RecordSink, WriteOptions, open_sink};
 use crate::secret::Secret;
@@ -203,4 +204,28 @@ fn demo_span(records: &[crate::input::RawRecord]) -> (DateTime<Utc>, DateTime<Ut
         last = last.max(d);
     }
     (first, last)
+}
+
+/// The key a run signs its manifests with: `--signing-key` (or `JRNLE_SIGNING_KEY_FILE`), else
+/// the profile's `signing_key_file`; read once, before anything is fetched or written, its
+/// passphrase from `JRNLE_SIGNING_KEY_PASSPHRASE`. A key that cannot be used is exit 2.
+pub fn signing_key(
+    evidence: &EvidenceArgs,
+    connection: Option<&ConnectionArgs>,
+) -> Result<Option<Arc<SigningKey>>> {
+    let env = |var: &str| std::env::var(var).ok();
+    let path = match (&evidence.signing_key, connection) {
+        (Some(path), _) => Some(path.clone()),
+        (None, Some(connection)) => crate::profile::signing_key_file(connection, &env)?,
+        (None, None) => None,
+    };
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let passphrase = std::env::var(crate::evidence::signing::PASSPHRASE_VAR)
+        .ok()
+        .map(zeroize::Zeroizing::new);
+    let key = SigningKey::load(&path, passphrase)?;
+    console::verbose(format!("signing manifests with {}", key.fingerprint()));
+    Ok(Some(Arc::new(key)))
 }

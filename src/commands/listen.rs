@@ -35,7 +35,13 @@ pub fn run(args: ListenArgs) -> Result<()> {
     let rotate = crate::config::parse_duration("rotate", &args.rotate)?;
     // One writer of the out-dir at a time, as for sync (the kernel releases the lock however
     // the process ends); another kind's out-dir is refused before the journal is created.
-    let target = Target::open(args.out_dir.clone(), args.format, !args.no_formula_guard)?;
+    let signer = crate::settings::signing_key(&args.evidence, None)?;
+    let target = Target::open(
+        args.out_dir.clone(),
+        args.format,
+        !args.no_formula_guard,
+        signer,
+    )?;
     // Before anything is bound or acknowledged: the out-dir, its journal included, verifies.
     target.check()?;
     let config = Config {
@@ -69,6 +75,17 @@ pub fn run(args: ListenArgs) -> Result<()> {
         serve(config, listener, tls, stop).await
     })?;
     say(&summary, started.elapsed());
+    if summary.files > 0
+        && let Some(head) = crate::evidence::manifest::load_chain(&args.out_dir)?.pop()
+    {
+        console::note(format!(
+            "head: {}",
+            crate::evidence::manifest::Head {
+                manifest: head.name,
+                sha256: head.sha256,
+            }
+        ));
+    }
     Ok(())
 }
 

@@ -20,8 +20,10 @@ pub fn run(args: SnapshotArgs) -> Result<()> {
         ..FilterArgs::default()
     };
     let settings = Settings::resolve(&args.connection, &filters)?;
+    let signer = crate::settings::signing_key(&args.evidence, Some(&args.connection))?;
     let (tenant_url, api_version) = settings.tenant();
     let plan = SnapshotPlan {
+        signer,
         out_dir: args.out_dir,
         obj_code,
         fields,
@@ -116,6 +118,7 @@ fn summarize(json: bool, outcome: Option<&Outcome>) {
                 "window": {"from": m.window.from, "to": m.window.to},
                 "records": m.row_count,
                 "snapshot": s,
+                "head": crate::evidence::manifest::Head::of(m),
             },
             "data_warnings": super::warnings_json(&o.anomalies),
         }));
@@ -154,4 +157,5 @@ fn summarize(json: bool, outcome: Option<&Outcome>) {
         "committed {} for [{}, {}): {what}",
         m.data_file.name, m.window.from, m.window.to
     ));
+    console::note(format!("head: {}", crate::evidence::manifest::Head::of(m)));
 }

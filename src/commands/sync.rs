@@ -17,8 +17,10 @@ pub fn run(args: SyncArgs) -> Result<()> {
     }
     check_state_path(args.state.as_deref())?;
     let settings = Settings::resolve(&args.connection, &args.filters)?;
+    let signer = crate::settings::signing_key(&args.evidence, Some(&args.connection))?;
     let (tenant_url, api_version) = settings.tenant();
     let plan = SyncPlan {
+        signer,
         state_path: args
             .state
             .clone()
@@ -58,6 +60,7 @@ pub fn run(args: SyncArgs) -> Result<()> {
                 "window": {"from": outcome.window.from, "to": outcome.window.to},
                 "entries": outcome.rows,
                 "late_entries": outcome.late_rows,
+                "head": outcome.head,
             },
             "data_warnings": super::warnings_json(&outcome.anomalies),
         }));
@@ -77,6 +80,7 @@ pub fn run(args: SyncArgs) -> Result<()> {
         outcome.window.to,
         console::plural(outcome.rows, "entry", "entries")
     ));
+    console::note(format!("head: {}", outcome.head));
     Ok(())
 }
 

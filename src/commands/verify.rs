@@ -3,14 +3,20 @@
 use crate::cli::VerifyArgs;
 use crate::console;
 use crate::error::{Error, Result};
+use crate::evidence::allowed_signers::AllowedSigners;
 use crate::evidence::verify::Report;
 use crate::evidence::verify::finding::{Finding, lines};
-use crate::evidence::verify::verify;
+use crate::evidence::verify::signature::SignaturePolicy;
+use crate::evidence::verify::{Policy, verify_with};
 use crate::output::Destination;
 
 pub fn run(args: VerifyArgs) -> Result<()> {
     check_args(&args)?;
-    let found = verify(&args.dir, args.state.as_deref())?;
+    let policy = policy(&args)?;
+    let found = verify_with(&args.dir, args.state.as_deref(), &policy)?;
+    if args.print_head {
+        return print_head(&args, &found);
+    }
     let json = args.json || args.summary.json();
     // No manifest and nothing else either is no evidence; no manifest yet but what a run
     // left before its first commit (deliveries acknowledged, a baseline's data file) is an
@@ -64,6 +70,12 @@ pub fn run(args: VerifyArgs) -> Result<()> {
             console::plural(found.manifests as u64, "manifest", "manifests"),
             console::plural(found.rows, "entry", "entries")
         );
+        for line in signature_lines(&found) {
+            println!("{line}");
+        }
+        if let Some(head) = &found.head {
+            println!("head: {head}");
+        }
         return Ok(());
     }
     for problem in &found.problems {
@@ -125,6 +137,85 @@ fn print_json(args: &VerifyArgs, found: &Report, no_series: bool) -> Result<()> 
         "problems": problems,
         "interrupted": lines(&found.interrupted),
         "findings": findings,
+        "signatures": found.signatures,
+        "head": found.head,
     });
     Destination::Stdout.write_with(|w| writeln!(w, "{value}"))
+}
+
+/// What is judged beyond the evidence's own consistency, from the flags.
+fn policy(args: &VerifyArgs) -> Result<Policy> {
+    let allowed_signers = args
+        .allowed_signers
+        .as_deref()
+        .map(AllowedSigners::load)
+        .transpose()?;
+    if let Some(head) = &args.expect_head {
+        let hex = head.trim();
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::usage(format!(
+                "--expect-head {head:?} is not a SHA-256: give the 64 hex digits \
+                 `verify --print-head` printed"
+            )));
+        }
+    }
+    Ok(Policy {
+        signatures: SignaturePolicy {
+            allowed_signers,
+            require: args.require_signatures,
+        },
+        expect_head: args.expect_head.clone(),
+    })
+}
+
+/// `--print-head`: the head on stdout, one line, when the evidence holds; otherwise the
+/// problems and exit 5, and no head to record.
+fn print_head(args: &VerifyArgs, found: &Report) -> Result<()> {
+    for problem in &found.problems {
+        console::finding(format!("verify: {problem}"));
+    }
+    if !found.problems.is_empty() {
+        return Err(Error::Verify {
+            dir: args.dir.display().to_string(),
+            problems: vec![format!(
+                "{}: no head printed",
+                console::plural(found.problems.len() as u64, "problem", "problems")
+            )],
+        });
+    }
+    let head = found.head.as_ref().ok_or_else(|| Error::NoSeries {
+        dir: args.dir.display().to_string(),
+    })?;
+    Destination::Stdout.write_with(|w| writeln!(w, "{head}"))
+}
+
+/// The signatures in words: who signed how many, and what is unsigned.
+fn signature_lines(found: &Report) -> Vec<String> {
+    let s = &found.signatures;
+    let mut lines = Vec::new();
+    for signer in &s.signers {
+        let who = match &signer.principals {
+            Some(p) => format!("{p} ({})", signer.fingerprint),
+            None => format!(
+                "{} (not checked against --allowed-signers)",
+                signer.fingerprint
+            ),
+        };
+        lines.push(format!(
+            "signed by {who}: {}",
+            console::plural(signer.manifests as u64, "manifest", "manifests")
+        ));
+    }
+    if !s.unsigned.is_empty() {
+        let from = match (&s.signed_from, s.signed) {
+            (Some(first), n) if n > 0 => format!("; the signed part begins at {first}"),
+            _ => String::new(),
+        };
+        lines.push(format!(
+            "unsigned: {} of {}{from}",
+            s.unsigned.len(),
+            console::plural(found.manifests as u64, "manifest", "manifests")
+        ));
+    }
+    lines
 }

@@ -2,10 +2,11 @@
 //! out-dir), [`Appender::load`] (the chain), [`Appender::verdict`] (what `verify` says of what
 //! the run builds on: anything but intact refuses the run with exit 5 and nothing appended),
 //! [`Appender::create`] (the data file, written aside), [`Appender::commit`] (data file,
-//! whatever the runner makes durable with the manifest's bytes, the manifest: the commit point,
-//! the state file). `sync`, `snapshot` and `listen` are runners on it.
+//! the manifest's signature when the run signs, whatever the runner makes durable with the
+//! manifest's bytes, the manifest: the commit point, the state file). `sync`, `snapshot` and `listen` are runners on it.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
@@ -19,6 +20,7 @@ use super::manifest::{
     Committed, CommittedManifest, DataFile, Manifest, SeriesKind, compact, data_file_name,
     file_prefix, load_chain, manifest_name, refuse_other_kind, sha256_hex,
 };
+use super::signing::{SigningKey, signature_name};
 use super::state::{self, State};
 use super::verify::finding::{Finding, lines};
 use super::verify::{self, Report};
@@ -35,6 +37,8 @@ pub struct Appender {
     state_file: Option<PathBuf>,
     lock: DirLock,
     chain: Vec<Committed>,
+    /// The key each manifest is signed with, when the run signs.
+    signer: Option<Arc<SigningKey>>,
 }
 
 /// A data file being written, aside until [`Appender::commit`].
@@ -60,12 +64,20 @@ impl Appender {
             state_file: None,
             lock,
             chain: Vec::new(),
+            signer: None,
         })
     }
 
     /// Keep a state file at `path` (the default: [`default_state_path`]).
     pub fn with_state_file(mut self, path: PathBuf) -> Appender {
         self.state_file = Some(path);
+        self
+    }
+
+    /// Sign every manifest this run commits with `signer` (`<manifest>.sig`, written before
+    /// the manifest counts as committed).
+    pub fn with_signer(mut self, signer: Option<Arc<SigningKey>>) -> Appender {
+        self.signer = signer;
         self
     }
 
@@ -165,11 +177,19 @@ impl Appender {
             size,
             sha256,
         };
-        let manifest = manifest(file, self.chain.last());
+        let mut manifest = manifest(file, self.chain.last());
+        manifest.signed_by = self.signer.as_ref().map(|s| s.fingerprint().to_string());
         let committed = CommittedManifest {
             name: manifest_name(&data.name),
             bytes: manifest.to_bytes(),
         };
+        // The signature before the commit point: a kill between the two leaves an
+        // uncommitted window's files, which the next run removes (or, for a snapshot whose
+        // state committed, completes with the manifest).
+        if let Some(signer) = &self.signer {
+            let sig = signer.sign(&committed.bytes)?;
+            write_atomic(&self.dir.join(signature_name(&committed.name)), &sig)?;
+        }
         durable(&committed)?;
         write_atomic(&self.dir.join(&committed.name), &committed.bytes)?;
         if let Some(path) = &self.state_file {

@@ -78,6 +78,12 @@ pub struct Manifest {
     /// objects' `lastUpdateDate`). Left out of the file for the others.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<SnapshotRun>,
+    /// The fingerprint (`SHA256:…`, as `ssh-keygen -l` prints it) of the key whose signature
+    /// of these bytes is in `<manifest>.sig`, when the run signed: a `.sig` removed or
+    /// replaced by another key's then shows without trusting the out-dir. Left out when the
+    /// run did not sign.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<String>,
 }
 
 /// One `snapshot` run: the object type and fields, what it found, and the state it committed
@@ -162,6 +168,7 @@ impl Manifest {
             written_at: crate::model::date::format_utc_ms(&Utc::now()),
             deliveries: None,
             snapshot: None,
+            signed_by: None,
         }
     }
 
@@ -182,6 +189,30 @@ impl Manifest {
 
 fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
     crate::model::date::parse_timestamp(s).map(|d| d.with_timezone(&Utc))
+}
+
+/// The newest manifest: what to record elsewhere (`verify --print-head`, every run's summary).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Head {
+    pub manifest: String,
+    pub sha256: String,
+}
+
+impl std::fmt::Display for Head {
+    /// As `sha256sum` prints a file's hash: `<hex>  <name>`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}  {}", self.sha256, self.manifest)
+    }
+}
+
+impl Head {
+    /// The head a commit of `manifest` made (its bytes are [`Manifest::to_bytes`]).
+    pub fn of(manifest: &Manifest) -> Head {
+        Head {
+            manifest: manifest_name(&manifest.data_file.name),
+            sha256: sha256_hex(&manifest.to_bytes()),
+        }
+    }
 }
 
 /// A manifest on disk with its name and the hash of its bytes.

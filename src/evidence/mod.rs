@@ -1,19 +1,22 @@
 //! The evidence format and nothing else: the out-dir and its names, manifests and their
 //! SHA-256 chain, the lock, the state file, the snapshot state database, reading back the ids a
 //! data file delivered, `verify` (the one definition of intact), and the [`append::Appender`]
-//! every runner (`sync`, `snapshot`, `listen`) adds to a series through.
+//! every runner (`sync`, `snapshot`, `listen`) adds to a series through; manifest signatures
+//! (`signing.rs`) and who may make them (`allowed_signers.rs`).
 //!
 //! The out-dir is the source of truth. Each run commits one data file and then its manifest
 //! (the commit point); the newest manifest's window end is the watermark. The state file is a
 //! cache of that, cross-checked on every run, so a lost or stale state file costs nothing.
 //! Nothing here imports a runner.
 
+pub mod allowed_signers;
 pub mod append;
 pub mod delivered;
 pub mod files;
 pub mod journal;
 pub mod lock;
 pub mod manifest;
+pub mod signing;
 pub mod state;
 pub mod state_db;
 pub mod verify;

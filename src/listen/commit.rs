@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::evidence::append::{Appender, DataFileWriter, default_state_path, refuse};
 use crate::evidence::delivered::committed_ids;
 use crate::evidence::manifest::{Deliveries, Manifest, SeriesKind, SeriesQuery, Window};
+use crate::evidence::signing::SigningKey;
 use crate::model::date::format_utc_ms;
 use crate::model::ids::{IdSet, key};
 use crate::output::{Format, WriteOptions, open_sink};
@@ -66,9 +67,15 @@ pub struct Commit {
 impl Target {
     /// Lock the out-dir for as long as `listen` runs, refusing (exit 2, before the delivery
     /// journal is created) one that holds another kind's series.
-    pub fn open(out_dir: PathBuf, format: Format, formula_guard: bool) -> Result<Target> {
+    pub fn open(
+        out_dir: PathBuf,
+        format: Format,
+        formula_guard: bool,
+        signer: Option<Arc<SigningKey>>,
+    ) -> Result<Target> {
         let appender = Appender::open(&out_dir, SeriesKind::Listen)?
-            .with_state_file(default_state_path(&out_dir));
+            .with_state_file(default_state_path(&out_dir))
+            .with_signer(signer);
         Ok(Target {
             out_dir,
             format,
@@ -163,6 +170,9 @@ impl Target {
             .and_then(|c| c.manifest.window_to())
             .unwrap_or_else(|| first_arrival(read.first_arrival.as_deref()).unwrap_or(now));
         let window_to = now.max(window_from + Duration::milliseconds(1));
+        // What a run killed between its data file and its manifest left (the data file, its
+        // manifest's signature) goes: its deliveries are in this commit.
+        appender.remove_orphans(1, &window_from)?;
         let mut data = appender.create(1, &window_from, &window_to, self.format)?;
         // Streamed from the journal: the bodies are read twice, never held all at once.
         let range = journal::Range::open(&path, from, read.to, read.count).map_err(unreadable)?;

@@ -45,6 +45,8 @@ pub struct SnapshotPlan {
     pub tenant_url: String,
     pub api_version: String,
     pub concurrency: usize,
+    /// The key each manifest is signed with, when the run signs.
+    pub signer: Option<std::sync::Arc<crate::evidence::signing::SigningKey>>,
 }
 
 /// What a run committed.
@@ -88,7 +90,8 @@ pub async fn run(
     now: DateTime<Utc>,
     progress: indicatif::ProgressBar,
 ) -> Result<Option<Outcome>> {
-    let mut appender = Appender::open(&plan.out_dir, SeriesKind::Snapshot)?;
+    let mut appender =
+        Appender::open(&plan.out_dir, SeriesKind::Snapshot)?.with_signer(plan.signer.clone());
     // Created only once the out-dir is known to be a snapshot's (or new); removed again if
     // this run created it and commits nothing (never one that was there before it).
     let created = std::fs::symlink_metadata(plan.out_dir.join(STATE_DB)).is_err();

@@ -40,6 +40,8 @@ pub struct SyncPlan {
     pub allow_empty: bool,
     pub tenant_url: String,
     pub api_version: String,
+    /// The key each manifest is signed with, when the run signs.
+    pub signer: Option<std::sync::Arc<crate::evidence::signing::SigningKey>>,
 }
 
 /// What a run committed.
@@ -53,6 +55,8 @@ pub struct Outcome {
     pub rows: u64,
     pub late_rows: u64,
     pub anomalies: Anomalies,
+    /// The series' new head (`verify --print-head`).
+    pub head: crate::evidence::manifest::Head,
 }
 
 impl SyncPlan {
@@ -91,8 +95,9 @@ pub struct Prepared {
 }
 
 pub fn prepare(plan: &SyncPlan, now: DateTime<Utc>) -> Result<Option<(Prepared, DateTime<Utc>)>> {
-    let mut appender =
-        Appender::open(&plan.out_dir, SeriesKind::Sync)?.with_state_file(plan.state_path.clone());
+    let mut appender = Appender::open(&plan.out_dir, SeriesKind::Sync)?
+        .with_state_file(plan.state_path.clone())
+        .with_signer(plan.signer.clone());
     let chain = appender.load()?;
     if let Some(last) = chain.last()
         && !plan.state_path.exists()
@@ -287,6 +292,7 @@ impl Outcome {
             rows: done.written,
             late_rows: done.late,
             anomalies: done.anomalies,
+            head: crate::evidence::manifest::Head::of(manifest),
         }
     }
 }

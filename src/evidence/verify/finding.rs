@@ -35,6 +35,13 @@ pub enum Kind {
     Dates,
     /// The state file or the snapshot state does not record the newest commit.
     State,
+    /// A manifest's signature does not check: altered, made by a key the manifest does not
+    /// name, removed, or by a key the allowed signers do not accept at the manifest's time.
+    Signature,
+    /// A manifest with no signature, and `--require-signatures` was given.
+    Unsigned,
+    /// The head recorded elsewhere (`--expect-head`) is not in the chain.
+    Head,
     /// What a run killed before its commit was complete left: not altered evidence; the next
     /// run completes or removes it.
     Interrupted,

@@ -8,6 +8,10 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use crate::error::Result;
+use crate::evidence::signing::SIG_SUFFIX;
+
+/// Files kept beside a committed manifest: its signature, its timestamp request and answer.
+const BESIDE: [&str; 3] = [SIG_SUFFIX, ".tsq", ".tsr"];
 use crate::output::Format;
 
 use crate::evidence::STATE_DB;
@@ -22,12 +26,26 @@ use crate::evidence::{
 
 pub mod finding;
 mod journal;
+pub mod signature;
 pub mod snapshot;
 
 pub use finding::{Finding, Kind};
 
 use journal::{check_journal, check_uncommitted};
+use signature::{SignaturePolicy, Signatures, check_signatures};
 use snapshot::check_snapshot_state;
+
+/// What a verification asks beyond the evidence's own consistency: the signers it accepts,
+/// what must be there, and the head recorded elsewhere. The default is what every run checks
+/// before it appends.
+#[derive(Debug, Default, Clone)]
+pub struct Policy {
+    pub signatures: SignaturePolicy,
+    /// `--expect-head`: the SHA-256 of a manifest that must be in the chain.
+    pub expect_head: Option<String>,
+}
+
+pub use crate::evidence::manifest::Head;
 
 /// What verification found.
 #[derive(Debug, Default)]
@@ -45,11 +63,18 @@ pub struct Report {
     /// yet, a snapshot transaction unfinished or committed without its manifest file): not
     /// altered evidence; the next run completes or removes it. Said, not counted as problems.
     pub interrupted: Vec<Finding>,
+    pub signatures: Signatures,
+    pub head: Option<Head>,
 }
 
 /// Check `dir`. `state_path` is the state file to compare with (the default one in `dir` when
 /// it exists).
 pub fn verify(dir: &Path, state_path: Option<&Path>) -> Result<Report> {
+    verify_with(dir, state_path, &Policy::default())
+}
+
+/// [`verify`], judging signatures and the head by `policy`.
+pub fn verify_with(dir: &Path, state_path: Option<&Path>, policy: &Policy) -> Result<Report> {
     let mut report = Report::default();
     let names = read_dir(dir)?;
     let mut chain: Vec<Committed> = Vec::new();
@@ -90,9 +115,45 @@ pub fn verify(dir: &Path, state_path: Option<&Path>) -> Result<Report> {
         ));
     }
     check_uncommitted(dir, &chain, &mut report);
+    report.signatures = check_signatures(
+        dir,
+        &chain,
+        &policy.signatures,
+        &manifest_time,
+        &mut report.problems,
+    );
+    report.head = chain.last().map(|c| Head {
+        manifest: c.name.clone(),
+        sha256: c.sha256.clone(),
+    });
+    if let Some(expected) = &policy.expect_head {
+        check_head(expected, &chain, &mut report.problems);
+    }
     let default_state = dir.join(STATE_FILE);
     check_state(state_path.unwrap_or(&default_state), &chain, &mut report)?;
     Ok(report)
+}
+
+/// The instant a manifest's signing key must have been valid at: its `written_at`.
+fn manifest_time(c: &Committed) -> Option<DateTime<Utc>> {
+    crate::model::date::parse_timestamp(&c.manifest.written_at).map(|t| t.with_timezone(&Utc))
+}
+
+/// A head recorded elsewhere must still be in the chain (the chain from it on is checked link
+/// by link with the rest): a rewrite that recomputed every hash since does not hold it.
+fn check_head(expected: &str, chain: &[Committed], p: &mut Vec<Finding>) {
+    let expected = expected.trim().to_ascii_lowercase();
+    if chain.iter().any(|c| c.sha256 == expected) {
+        return;
+    }
+    p.push(Finding::new(
+        None,
+        Kind::Head,
+        format!(
+            "the recorded head {expected} is no manifest of the chain: the manifests since it \
+             was recorded were rewritten or removed"
+        ),
+    ));
 }
 
 /// How much later than the verifying machine's clock a manifest may say it was written: the
@@ -227,6 +288,16 @@ fn check_unaccounted(dir: &Path, names: &[String], chain: &[Committed], report: 
     if chain.is_empty() || chain.iter().any(|c| c.manifest.snapshot.is_some()) {
         accounted.extend([STATE_DB, db_journal.as_str()]);
     }
+    // A committed manifest's signature and timestamp (request and answer) beside it.
+    let beside: Vec<String> = chain
+        .iter()
+        .flat_map(|c| {
+            BESIDE
+                .iter()
+                .map(move |suffix| format!("{}{suffix}", c.name))
+        })
+        .collect();
+    accounted.extend(beside.iter().map(String::as_str));
     for c in chain {
         accounted.insert(&c.name);
         accounted.insert(&c.manifest.data_file.name);
@@ -256,7 +327,12 @@ fn check_unaccounted(dir: &Path, names: &[String], chain: &[Committed], report: 
             continue;
         }
         let regular = std::fs::symlink_metadata(dir.join(name)).is_ok_and(|m| m.is_file());
-        let of = |series: u32| regular && is_data_file_name(name, series);
+        // The next window's data file, or its manifest's signature (written before the
+        // manifest).
+        let data_name = name
+            .strip_suffix(&format!("{MANIFEST_SUFFIX}{SIG_SUFFIX}"))
+            .unwrap_or(name);
+        let of = |series: u32| regular && is_data_file_name(data_name, series);
         let head_series = chain.last().map_or(0, |c| c.manifest.series);
         let interrupted = if name.ends_with(PARTIAL_SUFFIX) {
             regular.then_some(
