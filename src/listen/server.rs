@@ -325,6 +325,10 @@ async fn handle(shared: &Shared, slot: &Slot, request: Request<Incoming>) -> Res
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let deadline = shared.limits.body_deadline(length);
+    console::debug(match length {
+        Some(n) => format!("a delivery of {n} bytes is being read"),
+        None => "a delivery of unstated length is being read".to_string(),
+    });
     let body = Limited::new(request.into_body(), MAX_BODY);
     let read = tokio::time::timeout(deadline, body.collect()).await;
     let body = match read {

@@ -162,7 +162,7 @@ fn a_request_without_the_token_is_answered_from_its_headers() {
 #[test]
 fn sigterm_with_slow_clients_exits_within_the_grace() {
     let dir = tempfile::tempdir().unwrap();
-    let listen = Listen::start(
+    let mut listen = Listen::start_verbose(
         dir.path(),
         &[
             "--format",
@@ -184,6 +184,8 @@ fn sigterm_with_slow_clients_exits_within_the_grace() {
         "POST / HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: 100000\r\n\r\n{{"
     );
     slow.write_all(head.as_bytes()).unwrap();
+    // SIGTERM once the slow delivery is being read (before, it is an idle connection).
+    listen.wait_for_line("a delivery of 100000 bytes is being read");
     let asked = Instant::now();
     let (code, stderr) = listen.terminate();
     let took = asked.elapsed();

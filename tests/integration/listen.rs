@@ -14,7 +14,15 @@ use crate::util::*;
 pub(crate) const TOKEN: &str = "event-test-token-71c";
 
 /// `listen` on a free port, its address read from its first line.
-pub(crate) struct Listen(Child, pub(crate) String);
+pub(crate) struct Listen(Child, pub(crate) String, Option<StderrReader>);
+
+/// A reader of `listen`'s stderr (`Listen::wait_for_line`): its thread, the lines it has
+/// read since, and what was read before.
+type StderrReader = (
+    std::thread::JoinHandle<()>,
+    std::sync::Mutex<std::sync::mpsc::Receiver<String>>,
+    String,
+);
 
 impl Listen {
     pub(crate) fn start(dir: &Path, extra: &[&str]) -> Listen {
@@ -22,7 +30,17 @@ impl Listen {
     }
 
     pub(crate) fn start_on(dir: &Path, bind: &str, extra: &[&str]) -> Listen {
+        Listen::spawn(&[], dir, bind, extra)
+    }
+
+    /// With `-vv` (the top-level flag): its debug lines on stderr.
+    pub(crate) fn start_verbose(dir: &Path, extra: &[&str]) -> Listen {
+        Listen::spawn(&["-vv"], dir, "127.0.0.1:0", extra)
+    }
+
+    fn spawn(top: &[&str], dir: &Path, bind: &str, extra: &[&str]) -> Listen {
         let mut child = bin()
+            .args(top)
             .args(["listen", "--bind", bind, "--out-dir"])
             .arg(dir)
             .args(extra)
@@ -32,7 +50,7 @@ impl Listen {
             .spawn()
             .unwrap();
         let url = listening_on(&mut child);
-        Listen(child, url)
+        Listen(child, url, None)
     }
 
     pub(crate) fn post(&self, body: &str, token: Option<&str>) -> u16 {
@@ -48,6 +66,34 @@ impl Listen {
         .0
     }
 
+    /// Read stderr as it comes until a line holds `needle` (a moment the test must see
+    /// before it goes on); what was read is handed back by `terminate`.
+    pub(crate) fn wait_for_line(&mut self, needle: &str) {
+        use std::io::BufRead;
+        let stderr = self.0.stderr.take().expect("stderr is read once");
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let reader = std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut seen = String::new();
+        loop {
+            let line = rx
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("no line with {needle:?} in a minute: {seen}"));
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains(needle) {
+                break;
+            }
+        }
+        self.2 = Some((reader, std::sync::Mutex::new(rx), seen));
+    }
+
     /// SIGTERM: it stops accepting, commits and exits; its exit status and stderr.
     pub(crate) fn terminate(mut self) -> (Option<i32>, String) {
         let pid = self.0.id().to_string();
@@ -61,10 +107,18 @@ impl Listen {
         )
         .wait_with_output()
         .unwrap();
-        (
-            o.status.code(),
-            String::from_utf8_lossy(&o.stderr).to_string(),
-        )
+        let mut stderr = String::from_utf8_lossy(&o.stderr).to_string();
+        if let Some((reader, rx, seen)) = self.2.take() {
+            reader.join().unwrap();
+            stderr = seen
+                + &rx
+                    .into_inner()
+                    .unwrap()
+                    .try_iter()
+                    .map(|l| l + "\n")
+                    .collect::<String>();
+        }
+        (o.status.code(), stderr)
     }
 
     /// SIGTERM: stop, commit, exit 0.
@@ -106,6 +160,10 @@ pub(crate) fn committed(dir: &Path) -> HashMap<String, usize> {
 #[test]
 fn nothing_acknowledged_is_lost_or_repeated_across_kill_9_and_restarts() {
     let dir = tempfile::tempdir().unwrap();
+    // Signed: a kill between a manifest's signature and the manifest is an interrupted run.
+    let keys = tempfile::tempdir().unwrap();
+    let key = signing_key(keys.path(), "key", 3);
+    let signing: &[&str] = &["--signing-key", key.to_str().unwrap()];
     let mut acked = HashSet::new();
     let mut n = 0;
     for round in 0..4 {
@@ -116,7 +174,10 @@ fn nothing_acknowledged_is_lost_or_repeated_across_kill_9_and_restarts() {
         } else {
             &["--rotate", "200ms"]
         };
-        let listen = Listen::start(dir.path(), &[&["--format", "ndjson"], rotate].concat());
+        let listen = Listen::start(
+            dir.path(),
+            &[&["--format", "ndjson"], rotate, signing].concat(),
+        );
         // Deliveries from several connections at once, each retried by "Workfront" until it
         // is acknowledged; some delivered twice.
         let batch: Vec<u64> = (n..n + 60).collect();
@@ -152,7 +213,7 @@ fn nothing_acknowledged_is_lost_or_repeated_across_kill_9_and_restarts() {
     }
     assert_eq!(acked.len(), 240, "every delivery was acknowledged");
     // The last run commits what the killed ones journaled.
-    let summary = Listen::start(dir.path(), &["--format", "ndjson"]).stop();
+    let summary = Listen::start(dir.path(), &[&["--format", "ndjson"], signing].concat()).stop();
     assert!(summary.contains("0 deliveries acknowledged"), "{summary}");
     let seen = committed(dir.path());
     for k in &acked {

@@ -25,6 +25,7 @@ mod resilience;
 mod scale;
 mod security;
 mod signals;
+mod signing;
 mod simulate;
 mod simulator;
 mod snapshot;

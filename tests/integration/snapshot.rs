@@ -128,9 +128,22 @@ fn live_sim(rate: f64, max_delay_ms: u64) -> SimHandle {
 fn the_history_matches_the_simulators_state_changes_exactly_once_across_kill_9() {
     let sim = live_sim(150.0, 1000);
     let dir = tempfile::tempdir().unwrap();
+    // Signed: a kill between a manifest's signature and the state's commit is an interrupted
+    // run.
+    let keys = tempfile::tempdir().unwrap();
+    let key = signing_key(keys.path(), "key", 2);
+    let key = key.to_str().unwrap();
     // A lookback of 2 s covers the 1 s by which an update can be late; the final runs use it
     // too, so an update the lookback failed to catch would stay missing.
-    let args = ["--lag", "300ms", "--lookback", LOOKBACK, "--detect-deletes"];
+    let args = [
+        "--lag",
+        "300ms",
+        "--lookback",
+        LOOKBACK,
+        "--detect-deletes",
+        "--signing-key",
+        key,
+    ];
     let o = run(&mut snapshot(&sim, dir.path(), &args));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(

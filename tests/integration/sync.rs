@@ -110,7 +110,12 @@ fn runs_deliver_every_entry_once_and_an_empty_window_is_still_evidence() {
         "{}",
         stdout(&o)
     );
-    assert_eq!(stdout(&o).lines().count(), 1);
+    // Then what is unsigned, and the head to record elsewhere.
+    let text = stdout(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", stdout(&o));
+    assert_eq!(lines[1], "unsigned: 2 of 2 manifests");
+    assert!(lines[2].starts_with("head: "), "{}", lines[2]);
 }
 
 #[test]
@@ -240,11 +245,16 @@ fn runs_killed_at_random_moments_lose_and_duplicate_nothing() {
     };
     let sim = sim_with(&generate(3000, 77), config);
     let dir = tempfile::tempdir().unwrap();
+    // Signed: a kill between a manifest's signature and the manifest is an interrupted run.
+    let keys = tempfile::tempdir().unwrap();
+    let key = signing_key(keys.path(), "key", 1);
     // 5 entries before each run, whatever rate the growth reaches on this machine.
     let run_once = || {
         sim.simulator.journal_now(5);
         let mut cmd = against(&sim, "sync");
-        cmd.arg("--out-dir")
+        cmd.arg("--signing-key")
+            .arg(&key)
+            .arg("--out-dir")
             .arg(dir.path())
             .args(["--since", SINCE, "--format", "ndjson", "--lag", "300ms"])
             .args(["--lookback", "1m"]);

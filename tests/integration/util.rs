@@ -332,3 +332,16 @@ pub fn gather(
     };
     (gathered, thread)
 }
+
+/// An OpenSSH Ed25519 private key (unencrypted, mode 0600) at `dir/name`, made from `seed`
+/// without ssh-keygen, for runs that sign their manifests; returns its path.
+pub fn signing_key(dir: &Path, name: &str, seed: u8) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let pair = ssh_key::private::Ed25519Keypair::from_seed(&[seed; 32]);
+    let key = ssh_key::PrivateKey::from(pair);
+    let path = dir.join(name);
+    key.write_openssh_file(&path, ssh_key::LineEnding::LF)
+        .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}

@@ -327,28 +327,8 @@ fn check_unaccounted(dir: &Path, names: &[String], chain: &[Committed], report: 
             continue;
         }
         let regular = std::fs::symlink_metadata(dir.join(name)).is_ok_and(|m| m.is_file());
-        // The next window's data file, or its manifest's signature (written before the
-        // manifest).
-        let data_name = name
-            .strip_suffix(&format!("{MANIFEST_SUFFIX}{SIG_SUFFIX}"))
-            .unwrap_or(name);
-        let of = |series: u32| regular && is_data_file_name(data_name, series);
         let head_series = chain.last().map_or(0, |c| c.manifest.series);
-        let interrupted = if name.ends_with(PARTIAL_SUFFIX) {
-            regular.then_some(
-                "a file a run was writing when it was interrupted; the next run removes it",
-            )
-        } else if next.as_deref().is_some_and(|n| name.starts_with(n)) && of(head_series)
-            // The first data file of the first series, or of a next one (`--new-series`,
-            // which starts at its own --since).
-            || of(head_series + 1)
-        {
-            Some(
-                "the data file of a run interrupted before its manifest was written; the next run completes or removes it",
-            )
-        } else {
-            None
-        };
+        let interrupted = left_by_interrupted(name, regular, next.as_deref(), head_series);
         match interrupted {
             Some(what) => report.interrupted.push(Finding::new(
                 Some(name.to_string()),
@@ -362,6 +342,39 @@ fn check_unaccounted(dir: &Path, names: &[String], chain: &[Committed], report: 
             )),
         }
     }
+}
+
+/// What an interrupted run leaves, said as such, or `None` (then the file is unlisted): a
+/// `*.partial` file; the next window's data file (prefix `next`), or the first one of a next
+/// series; and such a data file's manifest's signature, written before the manifest.
+fn left_by_interrupted(
+    name: &str,
+    regular: bool,
+    next: Option<&str>,
+    head_series: u32,
+) -> Option<&'static str> {
+    if name.ends_with(PARTIAL_SUFFIX) {
+        return regular.then_some(
+            "a file a run was writing when it was interrupted; the next run removes it",
+        );
+    }
+    let (data_name, what) = match name.strip_suffix(&format!("{MANIFEST_SUFFIX}{SIG_SUFFIX}")) {
+        Some(data) => (
+            data,
+            "the signature of a manifest an interrupted run had not yet written; the next run \
+             completes or removes it",
+        ),
+        None => (
+            name,
+            "the data file of a run interrupted before its manifest was written; the next run \
+             completes or removes it",
+        ),
+    };
+    let of = |series: u32| regular && is_data_file_name(data_name, series);
+    // The first data file of the first series, or of a next one (`--new-series`, which
+    // starts at its own --since).
+    ((next.is_some_and(|n| name.starts_with(n)) && of(head_series)) || of(head_series + 1))
+        .then_some(what)
 }
 
 /// The state file's record of the newest manifest, when there is a state file. Behind (it
