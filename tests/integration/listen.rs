@@ -627,3 +627,42 @@ fn listen_never_builds_on_altered_evidence() {
         "no manifest on top of altered evidence"
     );
 }
+
+/// What a commit killed between its data file and its manifest leaves (the next window's
+/// data file, its manifest's signature) is removed by the next commit, whose window starts at
+/// the same instant: left there, it would be unlisted once that commit moved the head on.
+#[test]
+fn a_commit_killed_before_its_manifest_is_cleaned_up_by_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let listen = Listen::start(dir.path(), &["--format", "ndjson"]);
+    assert_eq!(listen.post(&delivery(1), Some(TOKEN)), 200);
+    listen.stop();
+    let head: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            names(dir.path())
+                .iter()
+                .find(|n| n.ends_with(".manifest.json"))
+                .map(|n| dir.path().join(n))
+                .unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let from = head["window"]["to"]
+        .as_str()
+        .unwrap()
+        .replace([':', '-'], "");
+    let orphan = format!("jrnle-{from}-20991231T000000.000Z.ndjson");
+    std::fs::write(dir.path().join(&orphan), "").unwrap();
+    std::fs::write(dir.path().join(format!("{orphan}.manifest.json.sig")), "x").unwrap();
+    let listen = Listen::start(dir.path(), &["--format", "ndjson"]);
+    assert_eq!(listen.post(&delivery(2), Some(TOKEN)), 200);
+    listen.stop();
+    assert!(
+        !names(dir.path()).iter().any(|n| n.starts_with(&orphan)),
+        "{:?}",
+        names(dir.path())
+    );
+    let o = run(bin().arg("verify").arg(dir.path()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
