@@ -191,6 +191,11 @@ pub struct ReportArgs {
     #[arg(short, long, value_name = "FILE", required = true)]
     pub output: PathBuf,
 
+    /// With an out-dir: name who signed its manifests from this OpenSSH allowed-signers file
+    /// (as verify --allowed-signers checks them).
+    #[arg(long, value_name = "FILE")]
+    pub allowed_signers: Option<PathBuf>,
+
     /// The report's title [default: "Workfront change history"].
     #[arg(long, value_name = "TEXT")]
     pub title: Option<String>,

@@ -54,7 +54,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
                 );
             }
             match inputs {
-                [dir] if dir.is_dir() => evidence::out_dir(dir)?,
+                [dir] if dir.is_dir() => evidence::out_dir(dir, &policy(&args)?)?,
                 _ => {
                     if let Some(dir) = inputs.iter().find(|p| p.is_dir()) {
                         return Err(Error::usage(format!(
@@ -214,4 +214,20 @@ async fn from_query(args: &ReportArgs) -> Result<(Evidence, tempfile::NamedTempF
         ..Evidence::default()
     };
     Ok((ev, file))
+}
+
+/// How the out-dir's signatures are judged: against `--allowed-signers` when given.
+fn policy(args: &ReportArgs) -> Result<crate::evidence::verify::Policy> {
+    let allowed_signers = args
+        .allowed_signers
+        .as_deref()
+        .map(crate::evidence::allowed_signers::AllowedSigners::load)
+        .transpose()?;
+    Ok(crate::evidence::verify::Policy {
+        signatures: crate::evidence::verify::signature::SignaturePolicy {
+            allowed_signers,
+            require: false,
+        },
+        expect_head: None,
+    })
 }

@@ -36,6 +36,8 @@ pub struct Verified {
     pub series: u32,
     pub head_manifest: Option<String>,
     pub head_sha256: Option<String>,
+    /// Who signed the manifests, how many are unsigned.
+    pub signatures: crate::evidence::verify::signature::Signatures,
 }
 
 /// The evidence section, apart from what the records themselves say.
@@ -142,8 +144,8 @@ fn hash_open(path: &Path, mut file: File) -> Result<FileHash> {
 
 /// A `sync` out-dir: `verify`'s result, then the newest series' data files in order (a
 /// new series repeats history under other filters, so series are never added together).
-pub fn out_dir(dir: &Path) -> Result<(Evidence, Vec<(PathBuf, Format)>)> {
-    let report = verify::verify(dir, None)?;
+pub fn out_dir(dir: &Path, policy: &verify::Policy) -> Result<(Evidence, Vec<(PathBuf, Format)>)> {
+    let report = verify::verify_with(dir, None, policy)?;
     let mut chain: Vec<Committed> = Vec::new();
     for name in crate::evidence::files::read_dir(dir)? {
         if name.ends_with(MANIFEST_SUFFIX) {
@@ -212,6 +214,7 @@ pub fn out_dir(dir: &Path) -> Result<(Evidence, Vec<(PathBuf, Format)>)> {
         series: report.series,
         head_manifest: head.as_ref().map(|c| c.name.clone()),
         head_sha256: head.map(|c| c.sha256),
+        signatures: report.signatures,
     });
     Ok((ev, files))
 }

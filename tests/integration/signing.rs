@@ -493,3 +493,44 @@ fn a_key_others_can_read_an_encrypted_key_and_a_public_key_are_refused_before_an
         }
     }
 }
+
+#[test]
+fn the_report_names_who_signed_and_what_is_unsigned() {
+    let keys = tempfile::tempdir().unwrap();
+    let key = signing_key(keys.path(), "audit", 20);
+    let allowed = allowed_signers(keys.path(), &[("audit@example.com", "", &key)]);
+    let sim = sim(&generate(300, 3));
+    let dir = tempfile::tempdir().unwrap();
+    ok(&mut sync(&sim, dir.path(), None));
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    signed_series(&sim, dir.path(), &key, 2);
+    let html = keys.path().join("report.html");
+    let signatures = |extra: &[&str]| {
+        ok(bin()
+            .arg("report")
+            .arg(dir.path())
+            .arg("-o")
+            .arg(&html)
+            .args(extra));
+        let page = fs::read_to_string(&html).unwrap();
+        let at = page.find("<td id=\"signatures\">").unwrap();
+        page[at..at + page[at..].find("</td>").unwrap()].to_string()
+    };
+    let named = signatures(&["--allowed-signers", allowed.to_str().unwrap()]);
+    let fp = fingerprint(&key);
+    assert!(
+        named.contains(&format!(
+            "2 manifests signed by <strong>audit@example.com</strong>, key <span class=\"hash\">SHA256:{fp}</span>"
+        )),
+        "{named}"
+    );
+    assert!(
+        named.contains("1 manifest unsigned; the signed part begins at"),
+        "{named}"
+    );
+    let unnamed = signatures(&[]);
+    assert!(
+        unnamed.contains("(not checked against an allowed-signers file"),
+        "{unnamed}"
+    );
+}
