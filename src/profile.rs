@@ -59,6 +59,10 @@ pub struct Profile {
     #[serde(default)]
     pub change_types: Vec<String>,
     pub since: Option<String>,
+    /// RFC 3161 time-stamping authorities for `sync` and `snapshot`, in fallback order
+    /// (`--tsa-url` overrides them).
+    #[serde(default)]
+    pub tsa_urls: Vec<String>,
 }
 
 /// Keys that would hold a secret: refused with a pointer to the right way.

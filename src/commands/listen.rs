@@ -35,7 +35,8 @@ pub fn run(args: ListenArgs) -> Result<()> {
     let rotate = crate::config::parse_duration("rotate", &args.rotate)?;
     // One writer of the out-dir at a time, as for sync (the kernel releases the lock however
     // the process ends); another kind's out-dir is refused before the journal is created.
-    let target = Target::open(args.out_dir.clone(), args.format, !args.no_formula_guard)?;
+    let target = Target::open(args.out_dir.clone(), args.format, !args.no_formula_guard)?
+        .with_tsa_urls(super::stamp::urls(&args.tsa.tsa_urls, None)?);
     // Before anything is bound or acknowledged: the out-dir, its journal included, verifies.
     target.check()?;
     let config = Config {

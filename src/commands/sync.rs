@@ -17,6 +17,7 @@ pub fn run(args: SyncArgs) -> Result<()> {
     }
     check_state_path(args.state.as_deref())?;
     let settings = Settings::resolve(&args.connection, &args.filters)?;
+    let tsa_urls = super::stamp::urls(&args.tsa.tsa_urls, Some(&args.connection))?;
     let (tenant_url, api_version) = settings.tenant();
     let plan = SyncPlan {
         state_path: args
@@ -37,6 +38,10 @@ pub fn run(args: SyncArgs) -> Result<()> {
     };
     let json = args.summary.json();
     let Some((prepared, to)) = prepare(&plan, Utc::now())? else {
+        // Nothing to commit: still stamp what earlier runs could not.
+        if !tsa_urls.is_empty() {
+            super::runtime()?.block_on(super::stamp::catch_up(&plan.out_dir, &tsa_urls));
+        }
         if json {
             console::summary_json(&serde_json::json!({"command": "sync", "committed": null}));
         }
@@ -45,7 +50,10 @@ pub fn run(args: SyncArgs) -> Result<()> {
     let outcome = super::runtime()?.block_on(async {
         let client = settings.client().await?;
         let mut source = settings.journal(&client, indicatif::ProgressBar::hidden());
-        run_window(&plan, prepared, to, &mut source).await
+        let outcome = run_window(&plan, prepared, to, &mut source).await?;
+        // After the commit: a TSA never holds up or fails the data.
+        super::stamp::catch_up(&plan.out_dir, &tsa_urls).await;
+        Ok::<_, Error>(outcome)
     })?;
     if json {
         console::summary_json(&serde_json::json!({

@@ -3,14 +3,21 @@
 use crate::cli::VerifyArgs;
 use crate::console;
 use crate::error::{Error, Result};
+use crate::evidence::timestamp::TsaRoots;
 use crate::evidence::verify::Report;
 use crate::evidence::verify::finding::{Finding, lines};
+use crate::evidence::verify::timestamp::{
+    TimestampPolicy, TimestampSummary, check_timestamps, readable_chain,
+};
 use crate::evidence::verify::verify;
 use crate::output::Destination;
 
 pub fn run(args: VerifyArgs) -> Result<()> {
     check_args(&args)?;
-    let found = verify(&args.dir, args.state.as_deref())?;
+    let policy = timestamp_policy(&args)?;
+    let mut found = verify(&args.dir, args.state.as_deref())?;
+    let chain = readable_chain(&args.dir)?;
+    check_timestamps(&args.dir, &chain, &policy, &mut found);
     let json = args.json || args.summary.json();
     // No manifest and nothing else either is no evidence; no manifest yet but what a run
     // left before its first commit (deliveries acknowledged, a baseline's data file) is an
@@ -64,6 +71,9 @@ pub fn run(args: VerifyArgs) -> Result<()> {
             console::plural(found.manifests as u64, "manifest", "manifests"),
             console::plural(found.rows, "entry", "entries")
         );
+        if let Some(line) = found.timestamps.as_ref().and_then(timestamp_line) {
+            println!("{}: {line}", args.dir.display());
+        }
         return Ok(());
     }
     for problem in &found.problems {
@@ -125,6 +135,72 @@ fn print_json(args: &VerifyArgs, found: &Report, no_series: bool) -> Result<()> 
         "problems": problems,
         "interrupted": lines(&found.interrupted),
         "findings": findings,
+        "timestamps": found.timestamps,
     });
     Destination::Stdout.write_with(|w| writeln!(w, "{value}"))
+}
+
+/// What `--tsa-ca`, `--max-timestamp-delay` and `--require-timestamps` ask.
+fn timestamp_policy(args: &VerifyArgs) -> Result<TimestampPolicy> {
+    let roots = match &args.tsa_ca {
+        Some(path) => {
+            let pem = std::fs::read(path).map_err(|e| {
+                Error::usage(format!("cannot read --tsa-ca {}: {e}", path.display()))
+            })?;
+            let roots = TsaRoots::from_pem(&pem)
+                .map_err(|e| Error::usage(format!("--tsa-ca {}: {e}", path.display())))?;
+            Some(roots)
+        }
+        None => None,
+    };
+    let delay = crate::config::parse_duration("max-timestamp-delay", &args.max_timestamp_delay)?;
+    Ok(TimestampPolicy {
+        roots,
+        max_delay: chrono::Duration::from_std(delay)
+            .map_err(|_| Error::usage("--max-timestamp-delay is too long"))?,
+        require: args.require_timestamps,
+    })
+}
+
+/// The summary's line on timestamps: how many, by whom, when, and whether their signatures
+/// were checked; nothing for an out-dir with none that was not asked about them.
+fn timestamp_line(t: &TimestampSummary) -> Option<String> {
+    if t.timestamped == 0 && !t.signatures_checked {
+        return None;
+    }
+    let total = (t.timestamped + t.untimestamped.len()) as u64;
+    let by: Vec<String> = t
+        .tsas
+        .iter()
+        .map(|s| {
+            format!(
+                "{} by {} ({} to {})",
+                s.tokens,
+                s.tsa,
+                crate::model::date::format_utc_ms(&s.earliest),
+                crate::model::date::format_utc_ms(&s.latest)
+            )
+        })
+        .collect();
+    let untimestamped = match t.untimestamped.as_slice() {
+        [] => String::new(),
+        [first, ..] => format!(
+            "; {} untimestamped, from {first}",
+            console::plural(t.untimestamped.len() as u64, "manifest", "manifests")
+        ),
+    };
+    let checked = if t.signatures_checked {
+        "signatures and certificate chains checked against --tsa-ca"
+    } else {
+        "hash, nonce and time checked, signatures not (give --tsa-ca)"
+    };
+    Some(format!(
+        "timestamps: {} of {total} manifests{}{untimestamped}; {checked}",
+        t.timestamped,
+        if by.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", by.join(", "))
+        }
+    ))
 }

@@ -16,6 +16,7 @@ pub mod lock;
 pub mod manifest;
 pub mod state;
 pub mod state_db;
+pub mod timestamp;
 pub mod verify;
 
 /// Names inside an out-dir that are not evidence.

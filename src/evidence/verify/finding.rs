@@ -35,6 +35,12 @@ pub enum Kind {
     Dates,
     /// The state file or the snapshot state does not record the newest commit.
     State,
+    /// A manifest's RFC 3161 timestamp does not check: another hash, another request's
+    /// nonce, a signature or certificate that does not verify, a time before the manifest
+    /// was written or too long after.
+    Timestamp,
+    /// A manifest has no timestamp (a problem only with `--require-timestamps`).
+    Untimestamped,
     /// What a run killed before its commit was complete left: not altered evidence; the next
     /// run completes or removes it.
     Interrupted,

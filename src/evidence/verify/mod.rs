@@ -23,6 +23,7 @@ use crate::evidence::{
 pub mod finding;
 mod journal;
 pub mod snapshot;
+pub mod timestamp;
 
 pub use finding::{Finding, Kind};
 
@@ -45,6 +46,8 @@ pub struct Report {
     /// yet, a snapshot transaction unfinished or committed without its manifest file): not
     /// altered evidence; the next run completes or removes it. Said, not counted as problems.
     pub interrupted: Vec<Finding>,
+    /// What the timestamp checks saw, when they ran (`timestamp::check_timestamps`).
+    pub timestamps: Option<timestamp::TimestampSummary>,
 }
 
 /// Check `dir`. `state_path` is the state file to compare with (the default one in `dir` when
@@ -227,6 +230,12 @@ fn check_unaccounted(dir: &Path, names: &[String], chain: &[Committed], report: 
     if chain.is_empty() || chain.iter().any(|c| c.manifest.snapshot.is_some()) {
         accounted.extend([STATE_DB, db_journal.as_str()]);
     }
+    // A manifest's timestamp and its request, checked by `timestamp::check_timestamps`.
+    let beside: Vec<String> = chain
+        .iter()
+        .flat_map(|c| [".sig", ".tsr", ".tsq"].map(|suffix| format!("{}{suffix}", c.name)))
+        .collect();
+    accounted.extend(beside.iter().map(String::as_str));
     for c in chain {
         accounted.insert(&c.name);
         accounted.insert(&c.manifest.data_file.name);
