@@ -78,12 +78,22 @@ pub fn run(args: SimulateArgs) -> Result<()> {
         .tsa
         .then(|| tsa_ca_out(args.tsa_ca_out.clone()))
         .transpose()?;
+    serve(config, &records, args.port, tsa_ca)
+}
+
+/// Serve until Ctrl-C, saying where (and, with `--tsa`, where the TSA's CA certificate is).
+fn serve(
+    config: SimConfig,
+    records: &[crate::input::RawRecord],
+    port: u16,
+    tsa_ca: Option<std::path::PathBuf>,
+) -> Result<()> {
     let entries = records.len();
     super::runtime()?.block_on(async move {
-        let addr = Simulator::new(config, &records)
-            .start(args.port)
+        let addr = Simulator::new(config, records)
+            .start(port)
             .await
-            .map_err(|e| Error::io(format!("cannot listen on 127.0.0.1:{}", args.port), e))?;
+            .map_err(|e| Error::io(format!("cannot listen on 127.0.0.1:{}", port), e))?;
         let mut stdout = std::io::stdout();
         writeln!(stdout, "listening on http://{addr}")
             .and_then(|()| stdout.flush())

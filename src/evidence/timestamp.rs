@@ -377,12 +377,14 @@ fn verify_signed(p: &Parsed, roots: &TsaRoots) -> Result<(), String> {
     let cert =
         signer_certificate(&p.signed, si).ok_or("the signer's certificate is not in the token")?;
     let cert_der = der_of(cert)?;
-    let others: Vec<CertificateDer<'static>> =
-        certificates(p.signed.certificates.as_ref().unwrap())
-            .filter(|c| *c != cert)
-            .map(der_of)
-            .collect::<Result<_, _>>()?;
-    let cert_der = CertificateDer::from(cert_der);
+    let others: Vec<CertificateDer<'static>> = p
+        .signed
+        .certificates
+        .iter()
+        .flat_map(certificates)
+        .filter(|c| *c != cert)
+        .map(der_of)
+        .collect::<Result<_, _>>()?;
     let ee = webpki::EndEntityCert::try_from(&cert_der)
         .map_err(|e| format!("the signer's certificate does not read: {e}"))?;
     let at = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
