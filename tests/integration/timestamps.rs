@@ -364,3 +364,65 @@ fn a_token_made_by_openssl_ts_reply_verifies() {
         "not trusted",
     );
 }
+
+fn assert_all_stamped_and_verified(dir: &Path, manifests: usize) {
+    let names = manifest_names(dir);
+    assert_eq!(names.len(), manifests);
+    for name in &names {
+        assert!(dir.join(format!("{name}.tsr")).is_file(), "{name}");
+    }
+    let keys = tempfile::tempdir().unwrap();
+    let o = verify(dir, &ca_file(keys.path()), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("timestamps: {manifests} of {manifests} manifests")),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn snapshot_and_listen_stamp_their_manifests_and_a_profile_names_the_tsas() {
+    let sim = tsa_sim();
+    let tsa = format!("{}/tsa", sim.url);
+    let snap = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        ok(against(&sim, "snapshot")
+            .arg("--out-dir")
+            .arg(snap.path())
+            .args(["--obj-code", "TASK", "--fields", "status", "--lag", "0s"])
+            .args(["--tsa-url", &tsa]));
+    }
+    assert_all_stamped_and_verified(snap.path(), 2);
+
+    let events = tempfile::tempdir().unwrap();
+    let listen = crate::listen::Listen::start(events.path(), &["--tsa-url", &tsa]);
+    for n in 0..3 {
+        assert_eq!(
+            listen.post(&crate::listen::delivery(n), Some(crate::listen::TOKEN)),
+            200
+        );
+    }
+    listen.stop();
+    assert_all_stamped_and_verified(events.path(), 1);
+
+    let profiled = tempfile::tempdir().unwrap();
+    let config = profiled.path().join("config.toml");
+    fs::write(
+        &config,
+        format!(
+            "[profiles.p]\nurl = \"{}\"\napi_key_env = \"K\"\ntsa_urls = [\"{tsa}\"]\n",
+            sim.url
+        ),
+    )
+    .unwrap();
+    let out = profiled.path().join("out");
+    ok(bin()
+        .args(["sync", "--profile", "p", "--config"])
+        .arg(&config)
+        .arg("--out-dir")
+        .arg(&out)
+        .args(["--since", "2025-10-01", "--lag", "0s"])
+        .env("K", KEY));
+    assert_all_stamped_and_verified(&out, 1);
+}
