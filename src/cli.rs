@@ -425,6 +425,9 @@ pub struct ListenArgs {
 
     #[command(flatten)]
     pub evidence: EvidenceArgs,
+
+    #[command(flatten)]
+    pub tsa: TsaArgs,
 }
 
 #[derive(Debug, Args)]
@@ -802,6 +805,9 @@ pub struct SyncArgs {
     pub summary: SummaryArgs,
 
     #[command(flatten)]
+    pub tsa: TsaArgs,
+
+    #[command(flatten)]
     pub connection: ConnectionArgs,
     #[command(flatten)]
     pub filters: FilterArgs,
@@ -843,6 +849,9 @@ pub struct SnapshotArgs {
     #[arg(long)]
     pub detect_deletes: bool,
 
+    #[command(flatten)]
+    pub tsa: TsaArgs,
+
     /// Format of the data files, e.g. ndjson.
     #[arg(long, value_enum, default_value = "csv")]
     pub format: Format,
@@ -859,6 +868,19 @@ pub struct SnapshotArgs {
 
     #[command(flatten)]
     pub connection: ConnectionArgs,
+}
+
+/// RFC 3161 timestamps of the manifests a run commits.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Evidence")]
+pub struct TsaArgs {
+    /// A time-stamping authority (RFC 3161 over HTTP), e.g. http://timestamp.digicert.com:
+    /// each manifest's SHA-256 is sent to it and its token saved as <manifest>.tsr (the
+    /// request as .tsq). Repeat for fallbacks, tried in order. A TSA that fails does not
+    /// stop the run; the next run stamps what is missing first [default: the profile's
+    /// tsa_urls].
+    #[arg(long = "tsa-url", value_name = "URL")]
+    pub tsa_urls: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -898,6 +920,20 @@ pub struct VerifyArgs {
     /// the chain and every later manifest chains to it.
     #[arg(long, value_name = "SHA256", help_heading = "Signatures and head")]
     pub expect_head: Option<String>,
+    /// Check every manifest's RFC 3161 timestamp (.tsr) against these TSA CA certificates
+    /// (PEM): its signature, and a signer certificate for time stamping that chains to one
+    /// of them [default: tokens are read and their hash, nonce and time checked, their
+    /// signature not].
+    #[arg(long, value_name = "FILE")]
+    pub tsa_ca: Option<PathBuf>,
+
+    /// How long after a manifest was written its timestamp may be, e.g. 1h.
+    #[arg(long, value_name = "DURATION", default_value = "24h")]
+    pub max_timestamp_delay: String,
+
+    /// A manifest without a timestamp is a problem (exit 5), not only listed.
+    #[arg(long)]
+    pub require_timestamps: bool,
 }
 
 #[derive(Debug, Args)]
@@ -1041,6 +1077,17 @@ pub struct SimulateArgs {
     /// entries, to test a client's fallback.
     #[arg(long)]
     pub no_reports: bool,
+
+    /// Also serve an RFC 3161 time-stamping authority at POST /tsa (for --tsa-url
+    /// http://127.0.0.1:PORT/tsa), signing with a fixed test-only key; its CA certificate is
+    /// served at GET /tsa/ca.pem and written to --tsa-ca-out (for verify --tsa-ca).
+    #[arg(long)]
+    pub tsa: bool,
+
+    /// With --tsa: where to write the TSA's CA certificate (PEM) [default:
+    /// jrnle-sim-tsa-ca.pem in the system's temporary directory]; its path is printed.
+    #[arg(long, value_name = "PATH", requires = "tsa")]
+    pub tsa_ca_out: Option<PathBuf>,
 
     /// Do not serve: write the --rows generated records to stdout as JSON Lines (raw JRNLE
     /// records, as `normalize` reads them) and exit.

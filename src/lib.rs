@@ -29,4 +29,5 @@ pub mod simulator;
 pub mod snapshot;
 pub mod source;
 pub mod sync;
+pub mod tsa;
 pub mod workfront;

@@ -62,6 +62,10 @@ pub struct Profile {
     pub since: Option<String>,
     /// The OpenSSH private key `sync` and `snapshot` sign manifests with (`--signing-key`).
     pub signing_key_file: Option<PathBuf>,
+    /// RFC 3161 time-stamping authorities for `sync` and `snapshot`, in fallback order
+    /// (`--tsa-url` overrides them).
+    #[serde(default)]
+    pub tsa_urls: Vec<String>,
 }
 
 /// Keys that would hold a secret: refused with a pointer to the right way.

@@ -41,7 +41,8 @@ pub fn run(args: ListenArgs) -> Result<()> {
         args.format,
         !args.no_formula_guard,
         signer,
-    )?;
+    )?
+    .with_tsa_urls(super::stamp::urls(&args.tsa.tsa_urls, None)?);
     // Before anything is bound or acknowledged: the out-dir, its journal included, verifies.
     target.check()?;
     let config = Config {

@@ -9,6 +9,7 @@ mod normalize;
 mod report;
 mod simulate;
 mod snapshot;
+mod stamp;
 mod subscriptions;
 mod sync;
 mod unmatched;

@@ -228,6 +228,7 @@ fn policy(args: &ReportArgs) -> Result<crate::evidence::verify::Policy> {
             allowed_signers,
             require: false,
         },
+        timestamps: Default::default(),
         expect_head: None,
     })
 }

@@ -72,22 +72,53 @@ pub fn run(args: SimulateArgs) -> Result<()> {
             max_delay: Duration::from_millis(args.grow_delay_ms),
         }),
         extra_tasks: args.tasks,
+        tsa: args.tsa,
     };
+    let tsa_ca = args
+        .tsa
+        .then(|| tsa_ca_out(args.tsa_ca_out.clone()))
+        .transpose()?;
+    serve(config, &records, args.port, tsa_ca)
+}
+
+/// Serve until Ctrl-C, saying where (and, with `--tsa`, where the TSA's CA certificate is).
+fn serve(
+    config: SimConfig,
+    records: &[crate::input::RawRecord],
+    port: u16,
+    tsa_ca: Option<std::path::PathBuf>,
+) -> Result<()> {
     let entries = records.len();
     super::runtime()?.block_on(async move {
-        let addr = Simulator::new(config, &records)
-            .start(args.port)
+        let addr = Simulator::new(config, records)
+            .start(port)
             .await
-            .map_err(|e| Error::io(format!("cannot listen on 127.0.0.1:{}", args.port), e))?;
+            .map_err(|e| Error::io(format!("cannot listen on 127.0.0.1:{}", port), e))?;
         let mut stdout = std::io::stdout();
         writeln!(stdout, "listening on http://{addr}")
             .and_then(|()| stdout.flush())
             .map_err(|e| Error::io("cannot write to standard output", e))?;
         eprintln!("jrnle-audit: simulator serving {entries} journal entries; stop with Ctrl-C");
+        if let Some(ca) = &tsa_ca {
+            eprintln!(
+                "jrnle-audit: time-stamping authority at http://{addr}/tsa (test-only key); its \
+                 CA certificate for verify --tsa-ca: {}",
+                ca.display()
+            );
+        }
         tokio::signal::ctrl_c()
             .await
             .map_err(|e| Error::io("cannot wait for Ctrl-C", e))
     })
+}
+
+/// Write the simulator TSA's CA certificate where `--tsa-ca-out` says (default: the system's
+/// temporary directory), for `verify --tsa-ca`.
+fn tsa_ca_out(path: Option<std::path::PathBuf>) -> Result<std::path::PathBuf> {
+    let path = path.unwrap_or_else(|| std::env::temp_dir().join("jrnle-sim-tsa-ca.pem"));
+    std::fs::write(&path, crate::simulator::tsa::CA_PEM)
+        .map_err(|e| Error::io(format!("cannot write --tsa-ca-out {}", path.display()), e))?;
+    Ok(path)
 }
 
 /// The faults named by `--faults` (clap has checked the names).

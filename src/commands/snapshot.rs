@@ -21,6 +21,7 @@ pub fn run(args: SnapshotArgs) -> Result<()> {
     };
     let settings = Settings::resolve(&args.connection, &filters)?;
     let signer = crate::settings::signing_key(&args.evidence, Some(&args.connection))?;
+    let tsa_urls = super::stamp::urls(&args.tsa.tsa_urls, Some(&args.connection))?;
     let (tenant_url, api_version) = settings.tenant();
     let plan = SnapshotPlan {
         signer,
@@ -40,7 +41,12 @@ pub fn run(args: SnapshotArgs) -> Result<()> {
     let progress = console::progress_bar("objects");
     let outcome = super::runtime()?.block_on(async {
         let client = settings.client().await?;
-        run_once(&plan, &client, Utc::now(), progress.clone()).await
+        let outcome = run_once(&plan, &client, Utc::now(), progress.clone()).await;
+        if outcome.is_ok() {
+            // After the commit (or nothing to commit): a TSA never holds up or fails the data.
+            super::stamp::catch_up(&plan.out_dir, &tsa_urls).await;
+        }
+        outcome
     });
     progress.finish_and_clear();
     let outcome = outcome?;

@@ -18,6 +18,7 @@ pub fn run(args: SyncArgs) -> Result<()> {
     check_state_path(args.state.as_deref())?;
     let settings = Settings::resolve(&args.connection, &args.filters)?;
     let signer = crate::settings::signing_key(&args.evidence, Some(&args.connection))?;
+    let tsa_urls = super::stamp::urls(&args.tsa.tsa_urls, Some(&args.connection))?;
     let (tenant_url, api_version) = settings.tenant();
     let plan = SyncPlan {
         signer,
@@ -39,6 +40,10 @@ pub fn run(args: SyncArgs) -> Result<()> {
     };
     let json = args.summary.json();
     let Some((prepared, to)) = prepare(&plan, Utc::now())? else {
+        // Nothing to commit: still stamp what earlier runs could not.
+        if !tsa_urls.is_empty() {
+            super::runtime()?.block_on(super::stamp::catch_up(&plan.out_dir, &tsa_urls));
+        }
         if json {
             console::summary_json(&serde_json::json!({"command": "sync", "committed": null}));
         }
@@ -47,8 +52,18 @@ pub fn run(args: SyncArgs) -> Result<()> {
     let outcome = super::runtime()?.block_on(async {
         let client = settings.client().await?;
         let mut source = settings.journal(&client, indicatif::ProgressBar::hidden());
-        run_window(&plan, prepared, to, &mut source).await
+        let outcome = run_window(&plan, prepared, to, &mut source).await?;
+        // After the commit: a TSA never holds up or fails the data.
+        super::stamp::catch_up(&plan.out_dir, &tsa_urls).await;
+        Ok::<_, Error>(outcome)
     })?;
+    summarize(json, &outcome);
+    Ok(())
+}
+
+/// What the run committed: the JSON summary, or the data warnings, the committed file and
+/// the new head on stderr.
+fn summarize(json: bool, outcome: &crate::sync::run::Outcome) {
     if json {
         console::summary_json(&serde_json::json!({
             "command": "sync",
@@ -64,7 +79,7 @@ pub fn run(args: SyncArgs) -> Result<()> {
             },
             "data_warnings": super::warnings_json(&outcome.anomalies),
         }));
-        return Ok(());
+        return;
     }
     for line in outcome.anomalies.lines() {
         console::warn(line);
@@ -81,7 +96,6 @@ pub fn run(args: SyncArgs) -> Result<()> {
         console::plural(outcome.rows, "entry", "entries")
     ));
     console::note(format!("head: {}", outcome.head));
-    Ok(())
 }
 
 /// A --state the run could not write would fail every run after its commit (exit 1):

@@ -4,9 +4,11 @@ use crate::cli::VerifyArgs;
 use crate::console;
 use crate::error::{Error, Result};
 use crate::evidence::allowed_signers::AllowedSigners;
+use crate::evidence::timestamp::TsaRoots;
 use crate::evidence::verify::Report;
 use crate::evidence::verify::finding::{Finding, lines};
 use crate::evidence::verify::signature::SignaturePolicy;
+use crate::evidence::verify::timestamp::{TimestampPolicy, TimestampSummary};
 use crate::evidence::verify::{Policy, verify_with};
 use crate::output::Destination;
 
@@ -48,34 +50,7 @@ pub fn run(args: VerifyArgs) -> Result<()> {
         return Ok(());
     }
     if found.problems.is_empty() {
-        let span = match (&found.first_from, &found.last_to, &found.series_from) {
-            (Some(a), Some(b), _) if found.series <= 1 => format!(", windows [{a}, {b})"),
-            (Some(a), Some(b), Some(s)) => format!(
-                ", windows [{a}, {b}) in {} series, the newest covering [{s}, {b})",
-                found.series
-            ),
-            _ => String::new(),
-        };
-        let left = match found.interrupted.len() {
-            0 => String::new(),
-            n => format!(
-                " ({} left by an interrupted run, above: the next run completes or removes {})",
-                console::plural(n as u64, "thing", "things"),
-                if n == 1 { "it" } else { "them" }
-            ),
-        };
-        println!(
-            "{}: intact: {}, {}{span}, hash chain and data files verified{left}",
-            args.dir.display(),
-            console::plural(found.manifests as u64, "manifest", "manifests"),
-            console::plural(found.rows, "entry", "entries")
-        );
-        for line in signature_lines(&found) {
-            println!("{line}");
-        }
-        if let Some(head) = &found.head {
-            println!("head: {head}");
-        }
+        print_intact(&args, &found);
         return Ok(());
     }
     for problem in &found.problems {
@@ -89,6 +64,42 @@ pub fn run(args: VerifyArgs) -> Result<()> {
             if found.problems.len() == 1 { "" } else { "s" }
         )],
     })
+}
+
+/// The result of intact evidence on stdout: the "intact" line, who signed, the timestamps,
+/// the head.
+fn print_intact(args: &VerifyArgs, found: &Report) {
+    let span = match (&found.first_from, &found.last_to, &found.series_from) {
+        (Some(a), Some(b), _) if found.series <= 1 => format!(", windows [{a}, {b})"),
+        (Some(a), Some(b), Some(s)) => format!(
+            ", windows [{a}, {b}) in {} series, the newest covering [{s}, {b})",
+            found.series
+        ),
+        _ => String::new(),
+    };
+    let left = match found.interrupted.len() {
+        0 => String::new(),
+        n => format!(
+            " ({} left by an interrupted run, above: the next run completes or removes {})",
+            console::plural(n as u64, "thing", "things"),
+            if n == 1 { "it" } else { "them" }
+        ),
+    };
+    println!(
+        "{}: intact: {}, {}{span}, hash chain and data files verified{left}",
+        args.dir.display(),
+        console::plural(found.manifests as u64, "manifest", "manifests"),
+        console::plural(found.rows, "entry", "entries")
+    );
+    for line in signature_lines(&found) {
+        println!("{line}");
+    }
+    if let Some(line) = found.timestamps.as_ref().and_then(timestamp_line) {
+        println!("{line}");
+    }
+    if let Some(head) = &found.head {
+        println!("head: {head}");
+    }
 }
 
 /// What is asked must exist: the directory, and a state file when one is named (a mistake to
@@ -139,6 +150,7 @@ fn print_json(args: &VerifyArgs, found: &Report, no_series: bool) -> Result<()> 
         "findings": findings,
         "signatures": found.signatures,
         "head": found.head,
+        "timestamps": found.timestamps,
     });
     Destination::Stdout.write_with(|w| writeln!(w, "{value}"))
 }
@@ -164,6 +176,7 @@ fn policy(args: &VerifyArgs) -> Result<Policy> {
             allowed_signers,
             require: args.require_signatures,
         },
+        timestamps: timestamp_policy(args)?,
         expect_head: args.expect_head.clone(),
     })
 }
@@ -218,4 +231,71 @@ fn signature_lines(found: &Report) -> Vec<String> {
         ));
     }
     lines
+}
+
+/// What `--tsa-ca`, `--max-timestamp-delay` and `--require-timestamps` ask.
+fn timestamp_policy(args: &VerifyArgs) -> Result<TimestampPolicy> {
+    let roots = match &args.tsa_ca {
+        Some(path) => {
+            let pem = std::fs::read(path).map_err(|e| {
+                Error::usage(format!("cannot read --tsa-ca {}: {e}", path.display()))
+            })?;
+            let roots = TsaRoots::from_pem(&pem)
+                .map_err(|e| Error::usage(format!("--tsa-ca {}: {e}", path.display())))?;
+            Some(roots)
+        }
+        None => None,
+    };
+    let delay = crate::config::parse_duration("max-timestamp-delay", &args.max_timestamp_delay)?;
+    Ok(TimestampPolicy {
+        roots,
+        max_delay: Some(
+            chrono::Duration::from_std(delay)
+                .map_err(|_| Error::usage("--max-timestamp-delay is too long"))?,
+        ),
+        require: args.require_timestamps,
+    })
+}
+
+/// The summary's line on timestamps: how many, by whom, when, and whether their signatures
+/// were checked; nothing for an out-dir with none that was not asked about them.
+fn timestamp_line(t: &TimestampSummary) -> Option<String> {
+    if t.timestamped == 0 && !t.signatures_checked {
+        return None;
+    }
+    let total = (t.timestamped + t.untimestamped.len()) as u64;
+    let by: Vec<String> = t
+        .tsas
+        .iter()
+        .map(|s| {
+            format!(
+                "{} by {} ({} to {})",
+                s.tokens,
+                s.tsa,
+                crate::model::date::format_utc_ms(&s.earliest),
+                crate::model::date::format_utc_ms(&s.latest)
+            )
+        })
+        .collect();
+    let untimestamped = match t.untimestamped.as_slice() {
+        [] => String::new(),
+        [first, ..] => format!(
+            "; {} untimestamped, from {first}",
+            console::plural(t.untimestamped.len() as u64, "manifest", "manifests")
+        ),
+    };
+    let checked = if t.signatures_checked {
+        "signatures and certificate chains checked against --tsa-ca"
+    } else {
+        "hash, nonce and time checked, signatures not (give --tsa-ca)"
+    };
+    Some(format!(
+        "timestamps: {} of {total} manifests{}{untimestamped}; {checked}",
+        t.timestamped,
+        if by.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", by.join(", "))
+        }
+    ))
 }

@@ -19,6 +19,7 @@ pub mod manifest;
 pub mod signing;
 pub mod state;
 pub mod state_db;
+pub mod timestamp;
 pub mod verify;
 
 /// Names inside an out-dir that are not evidence.

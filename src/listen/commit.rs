@@ -45,6 +45,8 @@ pub struct Target {
     /// The journal's fsynced length, once the writer runs: a commit reads no further (a record
     /// written but not yet durable may still be cut back off).
     durable: Arc<std::sync::OnceLock<Arc<std::sync::atomic::AtomicU64>>>,
+    /// The TSAs each commit's manifest is sent to (`--tsa-url`), in fallback order.
+    tsa_urls: Arc<[url::Url]>,
 }
 
 /// The ids the recent committed files delivered, and which file (by manifest name, with its
@@ -82,7 +84,31 @@ impl Target {
             formula_guard,
             inner: Arc::new(Mutex::new((appender, Recent::default()))),
             durable: Arc::default(),
+            tsa_urls: Arc::new([]),
         })
+    }
+
+    /// Timestamp each manifest with these TSAs ([`Target::stamp`]).
+    pub fn with_tsa_urls(mut self, urls: Vec<url::Url>) -> Target {
+        self.tsa_urls = urls.into();
+        self
+    }
+
+    /// Timestamp every manifest still without one (this commit's, and what a TSA that failed
+    /// left before): warnings, never an error. Runs on the committing task, not a
+    /// connection's, so no delivery waits for a TSA.
+    pub async fn stamp(&self) {
+        if self.tsa_urls.is_empty() {
+            return;
+        }
+        match crate::evidence::manifest::load_chain(&self.out_dir) {
+            Ok(chain) => {
+                for w in crate::tsa::stamp_missing(&self.out_dir, &chain, &self.tsa_urls).await {
+                    crate::console::warn(w);
+                }
+            }
+            Err(e) => crate::console::warn(format!("no timestamps this commit: {e}")),
+        }
     }
 
     /// The series' query: what the out-dir holds, for `verify`, `report` and a later run.

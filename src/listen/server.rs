@@ -286,8 +286,8 @@ where
 
 /// Commit the journal on a blocking thread, counting what was written.
 async fn commit_now(target: &Target) -> Result<()> {
-    let target = target.clone();
-    let done = tokio::task::spawn_blocking(move || target.commit(Utc::now()))
+    let committer = target.clone();
+    let done = tokio::task::spawn_blocking(move || committer.commit(Utc::now()))
         .await
         .map_err(|e| Error::Internal(e.to_string()))??;
     if let Some(c) = done {
@@ -296,6 +296,7 @@ async fn commit_now(target: &Target) -> Result<()> {
             c.data_file, c.deliveries, c.records
         ));
     }
+    target.stamp().await;
     Ok(())
 }
 

@@ -27,6 +27,7 @@ pub mod query;
 mod report;
 pub mod store;
 pub mod subscriptions;
+pub mod tsa;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -100,6 +101,8 @@ pub struct SimConfig {
     /// Tasks beyond those the journal entries name, with no entries of their own
     /// (`simulate --tasks`): a tenant's size.
     pub extra_tasks: usize,
+    /// Serve an RFC 3161 time-stamping authority at `POST /tsa` (`simulate --tsa`, [`tsa`]).
+    pub tsa: bool,
 }
 
 /// Entries appended while the simulator serves.
@@ -134,6 +137,7 @@ impl Default for SimConfig {
             session_ttl: None,
             growth: None,
             extra_tasks: 0,
+            tsa: false,
         }
     }
 }
@@ -163,6 +167,7 @@ pub(crate) struct Shared {
     issued: oauth::Issued,
     subscriptions: subscriptions::Subscriptions,
     hold: hold::Hold,
+    tsa: tsa::Tsa,
 }
 
 impl Shared {
@@ -236,6 +241,7 @@ impl Simulator {
         // The HTTP client of its deliveries needs the TLS provider.
         crate::crypto::install();
         let config_seed = config.seed;
+        let config_tsa = config.tsa;
         let mut entries: Vec<Entry> = records.iter().map(Entry::from_raw).collect();
         store::sort_entries(&mut entries);
         let mut objects = objects::Objects::from_journal(&entries, config_seed);
@@ -264,6 +270,7 @@ impl Simulator {
                 issued: oauth::Issued::default(),
                 subscriptions: Default::default(),
                 hold: Default::default(),
+                tsa: tsa::Tsa::new(config_tsa),
             }),
         }
     }
@@ -411,6 +418,37 @@ impl Simulator {
         self.shared.subscriptions.withheld()
     }
 
+    /// How the time-stamping authority answers from now on (with [`SimConfig::tsa`]).
+    pub fn tsa_mode(&self, mode: tsa::TsaMode) {
+        *self
+            .shared
+            .tsa
+            .mode
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = mode;
+    }
+
+    /// Shift the clock the TSA's tokens are dated by (a test's way to a token older than the
+    /// manifest it stamps).
+    pub fn tsa_clock_offset(&self, offset: chrono::Duration) {
+        *self
+            .shared
+            .tsa
+            .clock_offset
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = offset;
+    }
+
+    /// How long [`tsa::TsaMode::Slow`] holds an answer (15 s unless set).
+    pub fn tsa_slow_for(&self, wait: Duration) {
+        *self
+            .shared
+            .tsa
+            .slow_for
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = wait;
+    }
+
     /// Stop appending entries (a test's way to let the data settle). When it returns, no
     /// entry of the growth is still being appended: nothing changes after it.
     pub fn stop_growth(&self) {
@@ -476,6 +514,8 @@ impl Simulator {
     ) -> std::io::Result<()> {
         let _ = self.shared.runtime.set(tokio::runtime::Handle::current());
         let app = axum::Router::new()
+            .route("/tsa", axum::routing::post(tsa::handle))
+            .route("/tsa/ca.pem", axum::routing::get(tsa::ca))
             .fallback(http::handle)
             .with_state(self.shared.clone());
         if let Some(growth) = self.shared.config.growth {

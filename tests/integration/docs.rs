@@ -16,7 +16,7 @@ use crate::util::{bin, run, stderr, stdout};
 /// Variables the docs may name that no `--help` shows, because the binary reads them itself
 /// (not through clap's `env =`) or only the tests read them: the variable, the file that must
 /// read it (checked, so the list cannot go stale), and why it is not in the help.
-const READ_OUTSIDE_CLAP: [(&str, &str, &str); 9] = [
+const READ_OUTSIDE_CLAP: [(&str, &str, &str); 10] = [
     (
         "WORKFRONT_API_KEY",
         "src/auth/resolve.rs",
@@ -56,6 +56,11 @@ const READ_OUTSIDE_CLAP: [(&str, &str, &str); 9] = [
         "WORKFRONT_PRIVATE_KEY_FILE",
         "src/auth/resolve.rs",
         "OAuth2 JWT: read together with the other JWT variables",
+    ),
+    (
+        "JRNLE_TSA_TIMEOUT_MS",
+        "src/tsa.rs",
+        "how long one request to a TSA may take (default 10 s): for the tests of a slow TSA",
     ),
     (
         "JRNLE_REQUIRE_TOOLS",

@@ -34,6 +34,7 @@ mod summary;
 mod sync;
 mod terminal;
 mod tidy;
+mod timestamps;
 mod util;
 mod ux;
 mod xlsx;

@@ -42,6 +42,12 @@ pub enum Kind {
     Unsigned,
     /// The head recorded elsewhere (`--expect-head`) is not in the chain.
     Head,
+    /// A manifest's RFC 3161 timestamp does not check: another hash, another request's
+    /// nonce, a signature or certificate that does not verify, a time before the manifest
+    /// was written or too long after.
+    Timestamp,
+    /// A manifest has no timestamp (a problem only with `--require-timestamps`).
+    Untimestamped,
     /// What a run killed before its commit was complete left: not altered evidence; the next
     /// run completes or removes it.
     Interrupted,

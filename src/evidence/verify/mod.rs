@@ -28,6 +28,7 @@ pub mod finding;
 mod journal;
 pub mod signature;
 pub mod snapshot;
+pub mod timestamp;
 
 pub use finding::{Finding, Kind};
 
@@ -35,12 +36,13 @@ use journal::{check_journal, check_uncommitted};
 use signature::{SignaturePolicy, Signatures, check_signatures};
 use snapshot::check_snapshot_state;
 
-/// What a verification asks beyond the evidence's own consistency: the signers it accepts,
-/// what must be there, and the head recorded elsewhere. The default is what every run checks
-/// before it appends.
-#[derive(Debug, Default, Clone)]
+/// What a verification asks beyond the evidence's own consistency: the signers and TSAs it
+/// accepts, what must be there, and the head recorded elsewhere. The default is `verify`'s
+/// with no flag; [`Policy::appending`] what every run checks before it appends.
+#[derive(Debug, Default)]
 pub struct Policy {
     pub signatures: SignaturePolicy,
+    pub timestamps: timestamp::TimestampPolicy,
     /// `--expect-head`: the SHA-256 of a manifest that must be in the chain.
     pub expect_head: Option<String>,
 }
@@ -65,12 +67,29 @@ pub struct Report {
     pub interrupted: Vec<Finding>,
     pub signatures: Signatures,
     pub head: Option<Head>,
+    /// What the timestamp checks saw, when they ran (`timestamp::check_timestamps`).
+    pub timestamps: Option<timestamp::TimestampSummary>,
 }
 
 /// Check `dir`. `state_path` is the state file to compare with (the default one in `dir` when
 /// it exists).
 pub fn verify(dir: &Path, state_path: Option<&Path>) -> Result<Report> {
-    verify_with(dir, state_path, &Policy::default())
+    verify_with(dir, state_path, &Policy::appending())
+}
+
+impl Policy {
+    /// What a run checks before it appends: everything `verify` checks with no flag, but
+    /// a timestamp's delay (how late a token came is the auditor's judgment, and a TSA down
+    /// for a day must not stop the series).
+    pub fn appending() -> Policy {
+        Policy {
+            timestamps: timestamp::TimestampPolicy {
+                max_delay: None,
+                ..timestamp::TimestampPolicy::default()
+            },
+            ..Policy::default()
+        }
+    }
 }
 
 /// [`verify`], judging signatures and the head by `policy`.
@@ -115,11 +134,20 @@ pub fn verify_with(dir: &Path, state_path: Option<&Path>, policy: &Policy) -> Re
         ));
     }
     check_uncommitted(dir, &chain, &mut report);
+    timestamp::check_timestamps(dir, &chain, &policy.timestamps, &mut report);
+    // A key's validity is judged at the manifest's timestamp when it has one that checks,
+    // else at its written_at.
+    let stamped = report
+        .timestamps
+        .as_ref()
+        .map(|t| t.times.clone())
+        .unwrap_or_default();
+    let time_of = |c: &Committed| stamped.get(&c.name).copied().or_else(|| manifest_time(c));
     report.signatures = check_signatures(
         dir,
         &chain,
         &policy.signatures,
-        &manifest_time,
+        &time_of,
         &mut report.problems,
     );
     report.head = chain.last().map(|c| Head {
@@ -158,7 +186,7 @@ fn check_head(expected: &str, chain: &[Committed], p: &mut Vec<Finding>) {
 
 /// How much later than the verifying machine's clock a manifest may say it was written: the
 /// evidence may be checked on another machine, whose clock differs a little.
-const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+pub const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
 
 /// How far a window may end after its manifest's `written_at` (none but the milliseconds two
 /// commits in one millisecond can put between them: `listen` moves a window on by 1 ms).
