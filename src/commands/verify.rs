@@ -91,7 +91,7 @@ fn print_intact(args: &VerifyArgs, found: &Report) {
         console::plural(found.manifests as u64, "manifest", "manifests"),
         console::plural(found.rows, "entry", "entries")
     );
-    for line in signature_lines(&found) {
+    for line in signature_lines(found) {
         println!("{line}");
     }
     if let Some(line) = found.timestamps.as_ref().and_then(timestamp_line) {
