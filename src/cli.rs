@@ -196,6 +196,11 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub allowed_signers: Option<PathBuf>,
 
+    /// With an out-dir: check its manifests' timestamps against these TSA CA certificates
+    /// (PEM), as verify --tsa-ca does.
+    #[arg(long, value_name = "FILE")]
+    pub tsa_ca: Option<PathBuf>,
+
     /// The report's title [default: "Workfront change history"].
     #[arg(long, value_name = "TEXT")]
     pub title: Option<String>,

@@ -228,7 +228,14 @@ fn policy(args: &ReportArgs) -> Result<crate::evidence::verify::Policy> {
             allowed_signers,
             require: false,
         },
-        timestamps: Default::default(),
+        timestamps: crate::evidence::verify::timestamp::TimestampPolicy {
+            roots: args
+                .tsa_ca
+                .as_deref()
+                .map(super::verify::tsa_roots)
+                .transpose()?,
+            ..Default::default()
+        },
         expect_head: None,
     })
 }

@@ -233,19 +233,16 @@ fn signature_lines(found: &Report) -> Vec<String> {
     lines
 }
 
+/// The TSA CA certificates of `--tsa-ca` (`verify`, `report`).
+pub fn tsa_roots(path: &std::path::Path) -> Result<TsaRoots> {
+    let pem = std::fs::read(path)
+        .map_err(|e| Error::usage(format!("cannot read --tsa-ca {}: {e}", path.display())))?;
+    TsaRoots::from_pem(&pem).map_err(|e| Error::usage(format!("--tsa-ca {}: {e}", path.display())))
+}
+
 /// What `--tsa-ca`, `--max-timestamp-delay` and `--require-timestamps` ask.
 fn timestamp_policy(args: &VerifyArgs) -> Result<TimestampPolicy> {
-    let roots = match &args.tsa_ca {
-        Some(path) => {
-            let pem = std::fs::read(path).map_err(|e| {
-                Error::usage(format!("cannot read --tsa-ca {}: {e}", path.display()))
-            })?;
-            let roots = TsaRoots::from_pem(&pem)
-                .map_err(|e| Error::usage(format!("--tsa-ca {}: {e}", path.display())))?;
-            Some(roots)
-        }
-        None => None,
-    };
+    let roots = args.tsa_ca.as_deref().map(tsa_roots).transpose()?;
     let delay = crate::config::parse_duration("max-timestamp-delay", &args.max_timestamp_delay)?;
     Ok(TimestampPolicy {
         roots,

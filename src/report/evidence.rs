@@ -38,6 +38,8 @@ pub struct Verified {
     pub head_sha256: Option<String>,
     /// Who signed the manifests, how many are unsigned.
     pub signatures: crate::evidence::verify::signature::Signatures,
+    /// Which TSAs timestamped how many manifests, and when.
+    pub timestamps: Option<crate::evidence::verify::timestamp::TimestampSummary>,
 }
 
 /// The evidence section, apart from what the records themselves say.
@@ -215,6 +217,7 @@ pub fn out_dir(dir: &Path, policy: &verify::Policy) -> Result<(Evidence, Vec<(Pa
         head_manifest: head.as_ref().map(|c| c.name.clone()),
         head_sha256: head.map(|c| c.sha256),
         signatures: report.signatures,
+        timestamps: report.timestamps,
     });
     Ok((ev, files))
 }

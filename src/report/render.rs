@@ -117,6 +117,12 @@ pub fn render(
     let zone = figures.zone.name().to_string();
     let mut env = Environment::new();
     env.add_filter("thousands", |n: u64| indicatif::HumanCount(n).to_string());
+    // An instant as the rest of the evidence shows it: UTC, milliseconds.
+    env.add_filter("utc", |s: String| {
+        crate::model::date::parse_timestamp(&s)
+            .map(|t| crate::model::date::format_utc_ms(&t.with_timezone(&chrono::Utc)))
+            .unwrap_or(s)
+    });
     env.add_template("report.html", TEMPLATE)
         .map_err(|e| Error::Internal(format!("the report template: {e}")))?;
     let missing_fields: Vec<&String> = evidence

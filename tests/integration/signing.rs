@@ -125,56 +125,161 @@ fn ssh_keygen_verifies(dir: &Path, allowed: &Path, principal_of: &dyn Fn(&str) -
     true
 }
 
+/// Every manifest of `dir` has a token that `openssl ts -verify` accepts, over its bytes and
+/// answering its request; `false` when openssl is not installed (outside CI).
+fn openssl_verifies(dir: &Path, ca: &Path) -> bool {
+    let Some(openssl) = tool(&["openssl"], &["version"]) else {
+        return false;
+    };
+    for name in manifest_names(dir) {
+        let m = dir.join(&name);
+        for against in [
+            ["-data".to_string(), name.clone()],
+            ["-queryfile".into(), format!("{name}.tsq")],
+        ] {
+            let o = Command::new(openssl)
+                .args(["ts", "-verify", &against[0]])
+                .arg(dir.join(&against[1]))
+                .arg("-in")
+                .arg(dir.join(format!("{name}.tsr")))
+                .arg("-CAfile")
+                .arg(ca)
+                .output()
+                .unwrap();
+            assert!(
+                o.status.success() && stdout(&o).contains("Verification: OK"),
+                "openssl ts -verify {} {}: {}{}",
+                against[0],
+                m.display(),
+                stdout(&o),
+                stderr(&o)
+            );
+        }
+    }
+    true
+}
+
 #[test]
-fn sync_snapshot_and_listen_series_verify_here_and_with_ssh_keygen() {
+fn signed_and_timestamped_series_verify_here_and_with_ssh_keygen_and_openssl() {
     let keys = tempfile::tempdir().unwrap();
     let key = signing_key(keys.path(), "audit", 11);
     let allowed = allowed_signers(
         keys.path(),
         &[("audit@example.com", "namespaces=\"jrnle-audit\"", &key)],
     );
-    let sim = sim(&generate(300, 3));
+    let ca = keys.path().join("tsa-ca.pem");
+    fs::write(&ca, jrnle_audit::simulator::tsa::CA_PEM).unwrap();
+    let sim = sim_with(
+        &generate(300, 3),
+        jrnle_audit::simulator::SimConfig {
+            tsa: true,
+            ..sim_config()
+        },
+    );
+    let tsa = format!("{}/tsa", sim.url);
+    let sealed: &[&str] = &["--signing-key", key.to_str().unwrap(), "--tsa-url", &tsa];
     let (synced, snapped, listened) = (
         tempfile::tempdir().unwrap(),
         tempfile::tempdir().unwrap(),
         tempfile::tempdir().unwrap(),
     );
-    signed_series(&sim, synced.path(), &key, 3);
+    for _ in 0..3 {
+        sim.simulator.journal_now(3);
+        ok(sync(&sim, synced.path(), None)
+            .args(["--tsa-url", &tsa, "--signing-key"])
+            .arg(&key));
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     for _ in 0..2 {
         ok(against(&sim, "snapshot")
             .arg("--out-dir")
             .arg(snapped.path())
             .args(["--obj-code", "TASK", "--fields", "status", "--lag", "0s"])
-            .arg("--signing-key")
-            .arg(&key));
+            .args(sealed));
     }
     for k in 0..2 {
-        let listen = Listen::start(listened.path(), &["--signing-key", key.to_str().unwrap()]);
+        let listen = Listen::start(listened.path(), sealed);
         assert_eq!(listen.post(&delivery(k), Some(TOKEN)), 200);
         let summary = listen.stop();
         assert!(summary.contains("head: "), "{summary}");
     }
+    let strict = [
+        "--allowed-signers",
+        allowed.to_str().unwrap(),
+        "--require-signatures",
+        "--tsa-ca",
+        ca.to_str().unwrap(),
+        "--require-timestamps",
+    ];
     for (dir, manifests) in [(&synced, 3), (&snapped, 2), (&listened, 2)] {
-        let o = verify(
-            dir.path(),
-            &[
-                "--allowed-signers",
-                allowed.to_str().unwrap(),
-                "--require-signatures",
-            ],
-        );
+        let o = verify(dir.path(), &strict);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let said = stdout(&o);
         assert!(
-            stdout(&o).contains(&format!(
+            said.contains(&format!(
                 "signed by audit@example.com (SHA256:{}): {manifests} manifests",
                 fingerprint(&key)
-            )),
-            "{}",
-            stdout(&o)
+            )) && said.contains(&format!("timestamps: {manifests} of {manifests} manifests")),
+            "{said}"
         );
         assert_eq!(manifest_names(dir.path()).len(), manifests);
         ssh_keygen_verifies(dir.path(), &allowed, &|_| "audit@example.com".into());
+        openssl_verifies(dir.path(), &ca);
     }
+    // The report names the signer and the TSA.
+    let html = keys.path().join("report.html");
+    ok(bin()
+        .arg("report")
+        .arg(synced.path())
+        .arg("-o")
+        .arg(&html)
+        .args(&strict[..2])
+        .args(&strict[3..5]));
+    let page = fs::read_to_string(&html).unwrap();
+    assert!(page.contains("3 signed; 3 timestamped."), "the banner");
+    assert!(
+        page.contains("3 by <strong>CN=jrnle-audit simulator TSA (test only)</strong>, from "),
+        "the timestamps row"
+    );
+    assert!(page.contains("token signatures and certificate chains checked"));
+}
+
+/// A key's validity is judged at a manifest's token time when it has one: a key whose
+/// validity ended between the manifest's written_at and its timestamp fails, as
+/// `ssh-keygen -Overify-time=<token time>` would.
+#[test]
+fn a_key_is_judged_at_the_manifests_timestamp_when_it_has_one() {
+    let keys = tempfile::tempdir().unwrap();
+    let key = signing_key(keys.path(), "audit", 21);
+    let sim = sim_with(
+        &generate(300, 3),
+        jrnle_audit::simulator::SimConfig {
+            tsa: true,
+            ..sim_config()
+        },
+    );
+    // The TSA's clock an hour ahead: each token is an hour after its manifest was written.
+    sim.simulator.tsa_clock_offset(chrono::Duration::hours(1));
+    let dir = tempfile::tempdir().unwrap();
+    ok(sync(&sim, dir.path(), Some(&key)).args(["--tsa-url", &format!("{}/tsa", sim.url)]));
+    let name = manifest_names(dir.path()).pop().unwrap();
+    assert!(dir.path().join(format!("{name}.tsr")).exists());
+    // Valid until half an hour after now: at written_at, not at the token's time.
+    let until = signer_time(chrono::Utc::now() + chrono::Duration::minutes(30));
+    let options = format!("valid-before=\"{until}\"");
+    let allowed = allowed_signers(keys.path(), &[("audit@example.com", &options, &key)]);
+    let allowed = allowed.to_str().unwrap();
+    let o = verify(dir.path(), &["--allowed-signers", allowed]);
+    assert_eq!(o.status.code(), Some(5), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("outside the key's validity"),
+        "{}",
+        stderr(&o)
+    );
+    // Without the token, written_at is the time, and the key was valid then.
+    fs::remove_file(dir.path().join(format!("{name}.tsr"))).unwrap();
+    let o = verify(dir.path(), &["--allowed-signers", allowed]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
 /// Rewrite the data file of manifest `index` with its first record left out, that manifest
