@@ -96,12 +96,12 @@ async fn stamp(
         let answer = match ask(client, url, &query).await {
             Ok(answer) => answer,
             Err(e) => {
-                failures.push(format!("{url}: {e}"));
+                failures.push(format!("{}: {e}", shown(url)));
                 continue;
             }
         };
         if let Err(e) = check(&answer, &digest, nonce, written) {
-            failures.push(format!("{url}: {e}"));
+            failures.push(format!("{}: {e}", shown(url)));
             continue;
         }
         write_atomic(&dir.join(tsq_name(name)), &query)
@@ -144,11 +144,36 @@ async fn ask(client: &reqwest::Client, url: &Url, query: &[u8]) -> Result<Vec<u8
             "answered {kind:?}, not application/timestamp-reply"
         ));
     }
-    response
-        .bytes()
-        .await
-        .map(|b| b.to_vec())
-        .map_err(|e| describe(&e))
+    read_capped(response).await
+}
+
+/// The most of an answer read: a TimeStampResp with its certificate chain is a few KB, and a
+/// TSA that sends more is not one (nor may it fill this process's memory).
+const MAX_ANSWER: usize = 1024 * 1024;
+
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
+    let mut answer = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| describe(&e))? {
+        if answer.len() + chunk.len() > MAX_ANSWER {
+            return Err(format!(
+                "answered more than {} KB: not a timestamp reply",
+                MAX_ANSWER / 1024
+            ));
+        }
+        answer.extend_from_slice(&chunk);
+    }
+    Ok(answer)
+}
+
+/// A TSA's URL as messages show it: without a user name or password it may carry (HTTP
+/// basic authentication some TSAs ask for), which is a credential.
+pub fn shown(url: &Url) -> String {
+    let mut url = url.clone();
+    if !url.username().is_empty() || url.password().is_some() {
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+    }
+    url.to_string()
 }
 
 fn describe(e: &reqwest::Error) -> String {

@@ -32,13 +32,20 @@ pub fn urls(flags: &[String], connection: Option<&ConnectionArgs>) -> Result<Vec
     raw.iter().map(|u| parse(u)).collect()
 }
 
+/// A TSA URL; messages never quote one whole (it may carry a password for basic
+/// authentication).
 fn parse(raw: &str) -> Result<Url> {
-    let url = Url::parse(raw)
-        .map_err(|e| Error::usage(format!("--tsa-url {raw:?} is not a URL: {e}")))?;
+    let url = Url::parse(raw).map_err(|e| {
+        Error::usage(format!(
+            "a --tsa-url (or tsa_urls entry) is not a URL ({e}): give an http:// or https:// \
+             URL of an RFC 3161 time-stamping authority"
+        ))
+    })?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         return Err(Error::usage(format!(
-            "--tsa-url {raw:?}: give an http:// or https:// URL of an RFC 3161 time-stamping \
-             authority"
+            "--tsa-url {}: give an http:// or https:// URL of an RFC 3161 time-stamping \
+             authority",
+            crate::tsa::shown(&url)
         )));
     }
     Ok(url)

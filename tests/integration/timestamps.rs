@@ -444,3 +444,30 @@ fn snapshot_and_listen_stamp_their_manifests_and_a_profile_names_the_tsas() {
         .env("K", KEY));
     assert_all_stamped_and_verified(&out, 1);
 }
+
+/// A TSA URL may carry a basic-authentication password: messages show the URL without it.
+#[test]
+fn a_tsa_urls_password_is_never_shown() {
+    let sim = tsa_sim();
+    let dir = tempfile::tempdir().unwrap();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let with_password = format!("http://audit:hunter2-tsa@{closed}/tsa");
+    let o = run(against(&sim, "sync")
+        .arg("--out-dir")
+        .arg(dir.path())
+        .args(["--since", "2025-10-01", "--lag", "0s", "-vv"])
+        .args(["--tsa-url", &with_password]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let said = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(said.contains(&format!("http://{closed}/tsa")), "{said}");
+    assert!(!said.contains("hunter2"), "{said}");
+    let o = run(against(&sim, "sync")
+        .arg("--out-dir")
+        .arg(dir.path())
+        .args(["--tsa-url", "ftp://audit:hunter2-tsa@example.com/tsa"]));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("hunter2"), "{}", stderr(&o));
+}
