@@ -29,23 +29,29 @@ fn timeout() -> Duration {
 }
 
 /// Stamp every manifest of `chain` (in chain order, oldest first) that has no `.tsr` in
-/// `dir`. Returns warnings: the manifests left without a timestamp and why. After a manifest
+/// `dir`. Returns how many were stamped, and warnings: the manifests left without a
+/// timestamp and why. After a manifest
 /// no TSA would stamp, the rest wait for the next run (a TSA that is down would otherwise
 /// cost every one of them a timeout).
-pub async fn stamp_missing(dir: &Path, chain: &[Committed], urls: &[Url]) -> Vec<String> {
+pub async fn stamp_missing(dir: &Path, chain: &[Committed], urls: &[Url]) -> (usize, Vec<String>) {
     if urls.is_empty() {
-        return Vec::new();
+        return (0, Vec::new());
     }
     let missing: Vec<&Committed> = chain
         .iter()
         .filter(|c| std::fs::symlink_metadata(dir.join(tsr_name(&c.name))).is_err())
         .collect();
     if missing.is_empty() {
-        return Vec::new();
+        return (0, Vec::new());
     }
     let client = match client() {
         Ok(client) => client,
-        Err(e) => return vec![format!("no timestamps: cannot build the HTTP client: {e}")],
+        Err(e) => {
+            return (
+                0,
+                vec![format!("no timestamps: cannot build the HTTP client: {e}")],
+            );
+        }
     };
     for (i, c) in missing.iter().enumerate() {
         if let Err(why) = stamp(&client, dir, c, urls).await {
@@ -57,12 +63,27 @@ pub async fn stamp_missing(dir: &Path, chain: &[Committed], urls: &[Url]) -> Vec
                 }
                 [] => unreachable!("a manifest failed"),
             };
-            return vec![format!(
-                "no timestamp for {names}: {why}; the next run with --tsa-url tries again"
-            )];
+            return (
+                i,
+                vec![format!(
+                    "no timestamp for {names}: {why}; the next run with --tsa-url tries again"
+                )],
+            );
         }
     }
-    Vec::new()
+    (missing.len(), Vec::new())
+}
+
+/// What a catch-up did, in words: `None` when it stamped nothing.
+pub fn stamped_note(stamped: usize) -> Option<String> {
+    match stamped {
+        0 => None,
+        1 => Some("timestamped 1 manifest".to_string()),
+        n => Some(format!(
+            "timestamped {n} manifests (the newest, and {} that earlier runs could not)",
+            n - 1
+        )),
+    }
 }
 
 fn client() -> reqwest::Result<reqwest::Client> {

@@ -41,12 +41,7 @@ pub fn run(args: SnapshotArgs) -> Result<()> {
     let progress = console::progress_bar("objects");
     let outcome = super::runtime()?.block_on(async {
         let client = settings.client().await?;
-        let outcome = run_once(&plan, &client, Utc::now(), progress.clone()).await;
-        if outcome.is_ok() {
-            // After the commit (or nothing to commit): a TSA never holds up or fails the data.
-            super::stamp::catch_up(&plan.out_dir, &tsa_urls).await;
-        }
-        outcome
+        run_once(&plan, &client, Utc::now(), progress.clone()).await
     });
     progress.finish_and_clear();
     let outcome = outcome?;
@@ -61,6 +56,11 @@ pub fn run(args: SnapshotArgs) -> Result<()> {
         );
     }
     summarize(args.summary.json(), outcome.as_ref());
+    // After the commit (or nothing to commit), and said after it: a TSA never holds up or
+    // fails the data.
+    if !tsa_urls.is_empty() {
+        super::runtime()?.block_on(super::stamp::catch_up(&plan.out_dir, &tsa_urls));
+    }
     Ok(())
 }
 

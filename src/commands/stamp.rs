@@ -64,7 +64,11 @@ pub async fn catch_up(dir: &Path, urls: &[Url]) {
     lock.keep();
     match load_chain(dir) {
         Ok(chain) => {
-            for warning in crate::tsa::stamp_missing(dir, &chain, urls).await {
+            let (stamped, warnings) = crate::tsa::stamp_missing(dir, &chain, urls).await;
+            if let Some(note) = crate::tsa::stamped_note(stamped) {
+                console::note(note);
+            }
+            for warning in warnings {
                 console::warn(warning);
             }
         }

@@ -9,7 +9,7 @@ use crate::evidence::verify::Report;
 use crate::evidence::verify::finding::{Finding, lines};
 use crate::evidence::verify::signature::SignaturePolicy;
 use crate::evidence::verify::timestamp::{TimestampPolicy, TimestampSummary};
-use crate::evidence::verify::{Policy, verify_with};
+use crate::evidence::verify::{Head, Policy, verify_with};
 use crate::output::Destination;
 
 pub fn run(args: VerifyArgs) -> Result<()> {
@@ -97,6 +97,13 @@ fn print_intact(args: &VerifyArgs, found: &Report) {
     if let Some(line) = found.timestamps.as_ref().and_then(timestamp_line) {
         println!("{line}");
     }
+    if let (Some(later), Some(recorded)) = (found.recorded_head, &args.expect_head) {
+        let recorded = recorded.split_whitespace().next().unwrap_or_default();
+        println!(
+            "recorded head {recorded}: in the chain, {} after it",
+            console::plural(later as u64, "manifest", "manifests")
+        );
+    }
     if let Some(head) = &found.head {
         println!("head: {head}");
     }
@@ -162,22 +169,34 @@ fn policy(args: &VerifyArgs) -> Result<Policy> {
         .as_deref()
         .map(AllowedSigners::load)
         .transpose()?;
-    if let Some(head) = &args.expect_head {
-        let hex = head.trim();
-        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::usage(format!(
-                "--expect-head {head:?} is not a SHA-256: give the 64 hex digits \
-                 `verify --print-head` printed"
-            )));
-        }
-    }
+    let expect_head = args.expect_head.as_deref().map(recorded_head).transpose()?;
     Ok(Policy {
         signatures: SignaturePolicy {
             allowed_signers,
             require: args.require_signatures,
         },
         timestamps: timestamp_policy(args)?,
-        expect_head: args.expect_head.clone(),
+        expect_head,
+    })
+}
+
+/// A head as recorded: the 64 hex digits, or the whole line `--print-head` printed (the
+/// digits, two spaces, the manifest's name).
+fn recorded_head(text: &str) -> Result<Head> {
+    let mut parts = text.split_whitespace();
+    let (sha256, manifest) = (parts.next().unwrap_or_default(), parts.next());
+    if sha256.len() != 64
+        || !sha256.bytes().all(|b| b.is_ascii_hexdigit())
+        || parts.next().is_some()
+    {
+        return Err(Error::usage(format!(
+            "--expect-head {text:?} is not a recorded head: give the 64 hex digits, or the whole \
+             line, that `verify --print-head` printed"
+        )));
+    }
+    Ok(Head {
+        manifest: manifest.unwrap_or_default().to_string(),
+        sha256: sha256.to_ascii_lowercase(),
     })
 }
 

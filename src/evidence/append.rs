@@ -187,6 +187,7 @@ impl Appender {
         // uncommitted window's files, which the next run removes (or, for a snapshot whose
         // state committed, completes with the manifest).
         if let Some(signer) = &self.signer {
+            say_key_changed(self.chain.last(), signer.fingerprint());
             let sig = signer.sign(&committed.bytes)?;
             write_atomic(&self.dir.join(signature_name(&committed.name)), &sig)?;
         }
@@ -204,6 +205,20 @@ impl Appender {
             )?;
         }
         Ok(manifest)
+    }
+}
+
+/// A series signed by one key and now by another: said once, as a rotation needs the
+/// allowed-signers file to know it (a mistake, an old key used again, shows here first).
+fn say_key_changed(head: Option<&Committed>, now: &str) {
+    if let Some(before) = head.and_then(|h| h.manifest.signed_by.as_deref())
+        && before != now
+    {
+        console::note(format!(
+            "this manifest is signed by {now}, the one before it by {before}: if the key was \
+             rotated, the allowed-signers file needs the new key from now on (valid-after) and \
+             the old one until now (valid-before)"
+        ));
     }
 }
 

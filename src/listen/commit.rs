@@ -103,7 +103,12 @@ impl Target {
         }
         match crate::evidence::manifest::load_chain(&self.out_dir) {
             Ok(chain) => {
-                for w in crate::tsa::stamp_missing(&self.out_dir, &chain, &self.tsa_urls).await {
+                let (stamped, warnings) =
+                    crate::tsa::stamp_missing(&self.out_dir, &chain, &self.tsa_urls).await;
+                if let Some(note) = crate::tsa::stamped_note(stamped) {
+                    crate::console::verbose(note);
+                }
+                for w in warnings {
                     crate::console::warn(w);
                 }
             }

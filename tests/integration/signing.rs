@@ -379,13 +379,24 @@ fn a_consistent_rewrite_is_caught_by_the_signatures_the_allowed_signers_and_the_
     );
     let (code, kinds) = finding_kinds(dir.path(), &["--expect-head", sha256]);
     assert_eq!((code, kinds), (Some(5), vec!["head".to_string()]));
-    // The untouched copy holds it.
+    // The untouched copy holds it, given as the whole line --print-head printed.
+    let o = verify(
+        pristine.path(),
+        &["--expect-head", head.trim(), "--allowed-signers", allowed],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!(
+            "recorded head {sha256}: in the chain, 0 manifests after it"
+        )),
+        "{}",
+        stdout(&o)
+    );
+    // A recorded name that is not the manifest's is refused.
+    let renamed = format!("{sha256}  jrnle-other.manifest.json");
     assert_eq!(
-        finding_kinds(
-            pristine.path(),
-            &["--expect-head", sha256, "--allowed-signers", allowed]
-        ),
-        (Some(0), vec![])
+        finding_kinds(pristine.path(), &["--expect-head", &renamed]),
+        (Some(5), vec!["head".to_string()])
     );
 }
 
@@ -452,7 +463,18 @@ fn a_rotated_key_verifies_what_it_signed_while_valid_and_fails_outside_its_valid
     wait_until("the rotation second has passed", || {
         chrono::Utc::now() > rotation
     });
-    signed_series(&sim, dir.path(), &new, 1);
+    // The run says the key changed, as a reminder of the allowed-signers file.
+    let o = run(&mut sync(&sim, dir.path(), Some(&new)));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "this manifest is signed by SHA256:{}, the one before it by SHA256:{}",
+            fingerprint(&new),
+            fingerprint(&old)
+        )),
+        "{}",
+        stderr(&o)
+    );
     let at = signer_time(rotation);
     let old_options = format!("valid-before=\"{at}\"");
     let new_options = format!("valid-after=\"{at}\"");

@@ -158,7 +158,15 @@ fn a_tsa_down_then_back_leaves_every_manifest_timestamped() {
         stdout(&o)
     );
     sim.simulator.tsa_mode(TsaMode::Granted);
-    ok(&mut sync(&sim, dir.path(), &[]));
+    let o = run(&mut sync(&sim, dir.path(), &[]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Said after the commit: the catch-up, and how many it stamped.
+    let said = stderr(&o);
+    let (committed, stamped) = (
+        said.find("committed ").unwrap(),
+        said.find("timestamped 2 manifests (the newest, and 1 that earlier runs could not)"),
+    );
+    assert!(stamped.is_some_and(|at| at > committed), "{said}");
     let names = manifest_names(dir.path());
     assert_eq!(names.len(), 2);
     for name in &names {

@@ -43,8 +43,8 @@ use snapshot::check_snapshot_state;
 pub struct Policy {
     pub signatures: SignaturePolicy,
     pub timestamps: timestamp::TimestampPolicy,
-    /// `--expect-head`: the SHA-256 of a manifest that must be in the chain.
-    pub expect_head: Option<String>,
+    /// `--expect-head`: a head recorded earlier, which must be in the chain.
+    pub expect_head: Option<Head>,
 }
 
 pub use crate::evidence::manifest::Head;
@@ -67,6 +67,9 @@ pub struct Report {
     pub interrupted: Vec<Finding>,
     pub signatures: Signatures,
     pub head: Option<Head>,
+    /// With `--expect-head`, when the recorded head is in the chain: how many manifests
+    /// follow it.
+    pub recorded_head: Option<usize>,
     /// What the timestamp checks saw, when they ran (`timestamp::check_timestamps`).
     pub timestamps: Option<timestamp::TimestampSummary>,
 }
@@ -155,7 +158,7 @@ pub fn verify_with(dir: &Path, state_path: Option<&Path>, policy: &Policy) -> Re
         sha256: c.sha256.clone(),
     });
     if let Some(expected) = &policy.expect_head {
-        check_head(expected, &chain, &mut report.problems);
+        report.recorded_head = check_head(expected, &chain, &mut report.problems);
     }
     let default_state = dir.join(STATE_FILE);
     check_state(state_path.unwrap_or(&default_state), &chain, &mut report)?;
@@ -169,19 +172,33 @@ fn manifest_time(c: &Committed) -> Option<DateTime<Utc>> {
 
 /// A head recorded elsewhere must still be in the chain (the chain from it on is checked link
 /// by link with the rest): a rewrite that recomputed every hash since does not hold it.
-fn check_head(expected: &str, chain: &[Committed], p: &mut Vec<Finding>) {
-    let expected = expected.trim().to_ascii_lowercase();
-    if chain.iter().any(|c| c.sha256 == expected) {
-        return;
+/// Returns how many manifests follow it when it holds. The manifest's name is compared
+/// only when it was recorded (`--print-head` prints both; a bare hash is enough).
+fn check_head(expected: &Head, chain: &[Committed], p: &mut Vec<Finding>) -> Option<usize> {
+    let sha256 = expected.sha256.to_ascii_lowercase();
+    let Some(at) = chain.iter().position(|c| c.sha256 == sha256) else {
+        p.push(Finding::new(
+            None,
+            Kind::Head,
+            format!(
+                "the recorded head {sha256} is no manifest of the chain: the manifests since \
+                 it was recorded were rewritten or removed"
+            ),
+        ));
+        return None;
+    };
+    if !expected.manifest.is_empty() && chain[at].name != expected.manifest {
+        p.push(Finding::new(
+            Some(chain[at].name.clone()),
+            Kind::Head,
+            format!(
+                "has the recorded head's hash, but the head was recorded as {} (renamed?)",
+                expected.manifest
+            ),
+        ));
+        return None;
     }
-    p.push(Finding::new(
-        None,
-        Kind::Head,
-        format!(
-            "the recorded head {expected} is no manifest of the chain: the manifests since it \
-             was recorded were rewritten or removed"
-        ),
-    ));
+    Some(chain.len() - at - 1)
 }
 
 /// How much later than the verifying machine's clock a manifest may say it was written: the
