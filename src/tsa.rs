@@ -37,9 +37,11 @@ pub async fn stamp_missing(dir: &Path, chain: &[Committed], urls: &[Url]) -> (us
     if urls.is_empty() {
         return (0, Vec::new());
     }
+    let now = chrono::Utc::now();
     let missing: Vec<&Committed> = chain
         .iter()
         .filter(|c| std::fs::symlink_metadata(dir.join(tsr_name(&c.name))).is_err())
+        .filter(|c| still_timely(c, now))
         .collect();
     if missing.is_empty() {
         return (0, Vec::new());
@@ -66,12 +68,25 @@ pub async fn stamp_missing(dir: &Path, chain: &[Committed], urls: &[Url]) -> (us
             return (
                 i,
                 vec![format!(
-                    "no timestamp for {names}: {why}; the next run with --tsa-url tries again"
+                    "no timestamp for {names}: {why}; the next run with --tsa-url tries again \
+                     (for up to {} h after a manifest was written)",
+                    CATCH_UP.num_hours()
                 )],
             );
         }
     }
     (missing.len(), Vec::new())
+}
+
+/// How long after a manifest was written a catch-up still asks for its token: `verify`'s
+/// default `--max-timestamp-delay`. A later token proves only that the manifest existed
+/// then, and `verify` would call it late: the manifest is left untimestamped (listed as such)
+/// rather than given a token that fails.
+const CATCH_UP: chrono::Duration = chrono::Duration::hours(24);
+
+fn still_timely(c: &Committed, now: chrono::DateTime<chrono::Utc>) -> bool {
+    crate::model::date::parse_timestamp(&c.manifest.written_at)
+        .is_some_and(|w| now.signed_duration_since(w) <= CATCH_UP)
 }
 
 /// What a catch-up did, in words: `None` when it stamped nothing.
@@ -160,7 +175,8 @@ async fn ask(client: &reqwest::Client, url: &Url, query: &[u8]) -> Result<Vec<u8
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    if !kind.starts_with("application/timestamp-reply") {
+    let media = kind.split(';').next().unwrap_or_default().trim();
+    if !media.eq_ignore_ascii_case("application/timestamp-reply") {
         return Err(format!(
             "answered {kind:?}, not application/timestamp-reply"
         ));

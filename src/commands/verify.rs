@@ -15,7 +15,7 @@ use crate::output::Destination;
 pub fn run(args: VerifyArgs) -> Result<()> {
     check_args(&args)?;
     let policy = policy(&args)?;
-    let found = verify_with(&args.dir, args.state.as_deref(), &policy)?;
+    let found = settled(&args, &policy)?;
     if args.print_head {
         return print_head(&args, &found);
     }
@@ -178,6 +178,25 @@ fn policy(args: &VerifyArgs) -> Result<Policy> {
         timestamps: timestamp_policy(args)?,
         expect_head,
     })
+}
+
+/// Verify, again when the out-dir changed while it was checked and problems were found: a
+/// run committing meanwhile (renaming its `.partial` files into place, writing the manifest
+/// then the state file) is not a problem of the evidence. A run holds its lock for as long
+/// as it runs (`listen` for days), so `verify` does not wait for it.
+fn settled(args: &VerifyArgs, policy: &Policy) -> Result<Report> {
+    let mut tries = 0;
+    loop {
+        let before = crate::evidence::files::read_dir(&args.dir)?;
+        let found = verify_with(&args.dir, args.state.as_deref(), policy)?;
+        tries += 1;
+        if found.problems.is_empty()
+            || tries == 5
+            || crate::evidence::files::read_dir(&args.dir)? == before
+        {
+            return Ok(found);
+        }
+    }
 }
 
 /// A head as recorded: the 64 hex digits, or the whole line `--print-head` printed (the

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Local, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use ssh_key::public::KeyData;
 
 use crate::error::{Error, Result};
@@ -103,6 +103,8 @@ impl AllowedSigners {
         if in_namespace.is_empty() {
             return Err(Refusal::Namespace);
         }
+        // Judged in whole seconds, as ssh-keygen's -Overify-time takes the instant.
+        let at = DateTime::<Utc>::from_timestamp(at.timestamp(), 0).unwrap_or(at);
         let valid = |e: &&&Entry| {
             e.valid_after.is_none_or(|after| at >= after)
                 && e.valid_before.is_none_or(|before| at <= before)
@@ -158,6 +160,20 @@ fn fields(line: &str) -> Vec<String> {
     out
 }
 
+/// The principals field: a pattern list, quoted whole or not at all.
+fn unquote_principals(field: &str) -> std::result::Result<String, String> {
+    let inner = match field.strip_prefix('"') {
+        Some(rest) => rest
+            .strip_suffix('"')
+            .ok_or_else(|| format!("the principals {field} are quoted in part only"))?,
+        None => field,
+    };
+    if inner.is_empty() || inner.contains('"') {
+        return Err(format!("the principals {field} do not read"));
+    }
+    Ok(inner.to_string())
+}
+
 /// Whether `field` is a key type name (then there are no options before it).
 fn is_key_type(field: &str) -> bool {
     field.starts_with("ssh-") || field.starts_with("ecdsa-") || field.starts_with("sk-")
@@ -165,10 +181,7 @@ fn is_key_type(field: &str) -> bool {
 
 fn parse_line(line: &str, number: usize) -> std::result::Result<Entry, String> {
     let fields = fields(line);
-    let principals = fields
-        .first()
-        .map(|p| p.trim_matches('"').to_string())
-        .ok_or("empty line")?;
+    let principals = unquote_principals(fields.first().ok_or("empty line")?)?;
     let (options, key_at) = match fields.get(1) {
         Some(f) if !is_key_type(f) => (Some(f.as_str()), 2),
         _ => (None, 1),
@@ -196,14 +209,18 @@ fn parse_line(line: &str, number: usize) -> std::result::Result<Entry, String> {
     Ok(entry)
 }
 
-/// Options are comma-separated; a comma inside double quotes is part of the value.
+/// Options are comma-separated; a comma inside double quotes is part of the value (the quotes
+/// are kept: `apply_option` requires them where ssh-keygen does).
 fn split_options(options: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut current = String::new();
     let mut quoted = false;
     for c in options.chars() {
         match c {
-            '"' => quoted = !quoted,
+            '"' => {
+                quoted = !quoted;
+                current.push(c);
+            }
             ',' if !quoted => out.push(std::mem::take(&mut current)),
             c => current.push(c),
         }
@@ -212,26 +229,56 @@ fn split_options(options: &str) -> Vec<String> {
     out
 }
 
+/// One option, as ssh-keygen reads it: a value in double quotes, each option at most once.
 fn apply_option(entry: &mut Entry, option: &str) -> std::result::Result<(), String> {
     let (name, value) = match option.split_once('=') {
         Some((n, v)) => (n.to_ascii_lowercase(), Some(v)),
         None => (option.to_ascii_lowercase(), None),
     };
+    let quoted = |v: &str| {
+        v.strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .filter(|v| !v.contains('"'))
+            .map(str::to_string)
+            .ok_or_else(|| {
+                format!("the value of {name} must be in double quotes, as in {name}=\"...\"")
+            })
+    };
+    let once = |set: bool| {
+        if set {
+            Err(format!("{name} is given twice"))
+        } else {
+            Ok(())
+        }
+    };
     match (name.as_str(), value) {
         ("cert-authority", None) => entry.cert_authority = true,
-        ("namespaces", Some(v)) => entry.namespaces = Some(v.to_string()),
-        ("valid-after", Some(v)) => entry.valid_after = Some(parse_time(v)?),
-        ("valid-before", Some(v)) => entry.valid_before = Some(parse_time(v)?),
+        ("namespaces", Some(v)) => {
+            once(entry.namespaces.is_some())?;
+            entry.namespaces = Some(quoted(v)?);
+        }
+        ("valid-after", Some(v)) => {
+            once(entry.valid_after.is_some())?;
+            entry.valid_after = Some(parse_time(&quoted(v)?)?);
+        }
+        ("valid-before", Some(v)) => {
+            once(entry.valid_before.is_some())?;
+            entry.valid_before = Some(parse_time(&quoted(v)?)?);
+        }
         _ => return Err(format!("unknown option {option:?}")),
     }
     Ok(())
 }
 
-/// `YYYYMMDD[Z]` or `YYYYMMDDHHMM[SS][Z]`: with Z in UTC, else in this machine's time zone,
-/// as ssh-keygen reads them.
+/// `YYYYMMDD[Z]` or `YYYYMMDDHHMM[SS][Z]` (`UTC` for `Z` too): with Z in UTC, else in this
+/// machine's time zone as ssh-keygen reads it, which is `mktime` with no daylight saving
+/// (its standard time, all year round). Time 0 (1970-01-01T00:00:00Z) is refused, as there.
 pub fn parse_time(text: &str) -> std::result::Result<DateTime<Utc>, String> {
     let bad = || format!("{text:?} is not a time of the form YYYYMMDD[HHMM[SS]][Z]");
-    let (digits, utc) = match text.strip_suffix(['Z', 'z']) {
+    let (digits, utc) = match text
+        .strip_suffix(['Z', 'z'])
+        .or_else(|| text.strip_suffix("UTC"))
+    {
         Some(d) => (d, true),
         None => (text, false),
     };
@@ -248,14 +295,27 @@ pub fn parse_time(text: &str) -> std::result::Result<DateTime<Utc>, String> {
         14 => NaiveDateTime::parse_from_str(digits, "%Y%m%d%H%M%S").map_err(|_| bad())?,
         _ => return Err(bad()),
     };
-    if utc {
-        return Ok(naive.and_utc());
+    let at = if utc {
+        naive.and_utc()
+    } else {
+        naive.and_utc() - standard_offset(naive.date())
+    };
+    if at.timestamp() <= 0 {
+        return Err(format!("{text:?} is not after 1970-01-01"));
     }
-    Local
-        .from_local_datetime(&naive)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(bad)
+    Ok(at)
+}
+
+/// This machine's time zone's standard offset from UTC in the year of `day`: the lesser of
+/// its offsets in January and July (daylight saving time adds to the standard offset).
+fn standard_offset(day: NaiveDate) -> chrono::Duration {
+    let offset_on = |month: u32| {
+        NaiveDate::from_ymd_opt(day.year(), month, 1)
+            .and_then(|d| d.and_hms_opt(12, 0, 0))
+            .and_then(|t| Local.from_local_datetime(&t).earliest())
+            .map_or(0, |t| t.offset().local_minus_utc())
+    };
+    chrono::Duration::seconds(offset_on(1).min(offset_on(7)).into())
 }
 
 /// An OpenSSH pattern list (ssh_config(5), PATTERNS): comma-separated patterns with `*` and
@@ -299,7 +359,7 @@ mod tests {
     #[test]
     fn reads_options_quotes_and_comments() {
         let text = format!(
-            "# audit keys\n\n\"a@x,b@x\" namespaces=\"jrnle-audit,git\",valid-after=\"20250101Z\",VALID-BEFORE=20260101120000Z {KEY} comment words\nc@x cert-authority {KEY}\n"
+            "# audit keys\n\n\"a@x,b@x\" namespaces=\"jrnle-audit,git\",valid-after=\"20250101Z\",VALID-BEFORE=\"20260101120000Z\" {KEY} comment words\nc@x cert-authority {KEY}\n"
         );
         let signers = AllowedSigners::parse(&text).unwrap();
         assert_eq!(signers.entries.len(), 2);
@@ -342,6 +402,24 @@ mod tests {
 
     #[test]
     fn refuses_what_it_cannot_read() {
+        // As ssh-keygen refuses them: unquoted values, an option twice, time 0, principals
+        // quoted in part.
+        for options in [
+            "namespaces=jrnle-audit",
+            "valid-before=20270101Z",
+            "valid-before=\"20200101Z\",valid-before=\"20300101Z\"",
+            "valid-after=\"19700101Z\"",
+        ] {
+            assert!(
+                AllowedSigners::parse(&format!("a@x {options} {KEY}\n")).is_err(),
+                "{options}"
+            );
+        }
+        assert!(AllowedSigners::parse(&format!("\"a x\",y@x {KEY}\n")).is_err());
+        assert_eq!(
+            parse_time("20270101UTC").unwrap(),
+            parse_time("20270101Z").unwrap()
+        );
         assert!(AllowedSigners::parse("a@x\n").is_err());
         assert!(AllowedSigners::parse(&format!("a@x bogus-option {KEY}\n")).is_err());
         assert!(AllowedSigners::parse("a@x ssh-ed25519 notbase64\n").is_err());

@@ -110,7 +110,23 @@ impl Appender {
     pub fn verdict(&self) -> Result<Report> {
         let report = verify::verify(&self.dir, self.state_file.as_deref())?;
         refuse(&self.dir, report.problems.clone())?;
+        self.refuse_unsigned_after_signed()?;
         Ok(report)
+    }
+
+    /// A signed series stays signed: a run without a signing key is refused (exit 2, nothing
+    /// appended) rather than leave a manifest `verify` must call stripped of its signature.
+    fn refuse_unsigned_after_signed(&self) -> Result<()> {
+        let signed_by = self.head().and_then(|h| h.manifest.signed_by.as_deref());
+        match (signed_by, &self.signer) {
+            (Some(key), None) => Err(Error::usage(format!(
+                "{} holds a signed series (its newest manifest is signed by {key}): give \
+                 --signing-key (or JRNLE_SIGNING_KEY_FILE, or the profile's signing_key_file); \
+                 nothing was appended",
+                self.dir.display()
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// A data file of `series` whose window starts at `from` with no manifest: an

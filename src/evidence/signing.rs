@@ -55,9 +55,18 @@ impl SigningKey {
             ))
         })?);
         let key = PrivateKey::from_openssh(text.as_bytes()).map_err(|_| {
+            // An OpenSSH key of a type this tool does not read (ECDSA) fails to parse too.
+            let what = if text
+                .trim_start()
+                .starts_with("-----BEGIN OPENSSH PRIVATE KEY-----")
+            {
+                "is an OpenSSH private key of a type other than Ed25519"
+            } else {
+                "is not an OpenSSH private key (a public key or another format?)"
+            };
             Error::usage(format!(
-                "the signing key {shown} is not an OpenSSH private key (a public key or \
-                 another format?): give the private key ssh-keygen -t ed25519 wrote"
+                "the signing key {shown} {what}: give an Ed25519 key, as ssh-keygen -t ed25519 \
+                 writes it"
             ))
         })?;
         let key = if key.is_encrypted() {
@@ -112,6 +121,12 @@ fn refuse_readable_by_others(path: &Path) -> Result<()> {
              ssh-keygen -t ed25519 wrote"
         ))
     })?;
+    if !meta.is_file() {
+        return Err(Error::usage(format!(
+            "the signing key {shown} is not a regular file: give the private key file \
+             ssh-keygen -t ed25519 wrote"
+        )));
+    }
     let mode = meta.permissions().mode();
     if mode & 0o077 != 0 {
         return Err(Error::usage(format!(

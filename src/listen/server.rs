@@ -133,23 +133,49 @@ pub async fn serve(
     // The summary counts what the manifests say this run committed (a rotation's commit that
     // SIGTERM interrupts still finishes, and counts).
     let before = target.manifests()?;
+    // Timestamps on a task of their own, woken after each commit: a slow TSA holds up
+    // neither deliveries nor the next rotation.
+    let stamp_due = Arc::new(tokio::sync::Notify::new());
+    let stamper = tokio::spawn({
+        let (target, due) = (target.clone(), stamp_due.clone());
+        async move {
+            loop {
+                due.notified().await;
+                target.stamp().await;
+            }
+        }
+    });
     // What a crash left journaled and uncommitted is committed first.
     commit_now(&target).await?;
+    stamp_due.notify_one();
     let rotation = tokio::spawn({
-        let target = target.clone();
+        let (target, due) = (target.clone(), stamp_due.clone());
         async move {
             loop {
                 tokio::time::sleep(rotate).await;
-                if let Err(e) = commit_now(&target).await {
-                    console::warn(format!("commit failed, retried at the next rotation: {e}"));
+                match commit_now(&target).await {
+                    Ok(()) => due.notify_one(),
+                    Err(e) => {
+                        console::warn(format!("commit failed, retried at the next rotation: {e}"))
+                    }
                 }
             }
         }
     });
     accept_until(listener, tls, shared.clone(), shutdown).await;
     rotation.abort();
+    stamper.abort();
     // Every delivery answered 2xx is in the journal: commit it.
     commit_now(&target).await?;
+    // Its timestamp within the grace; what is left is stamped by the next run.
+    if tokio::time::timeout(shared.limits.grace, target.stamp())
+        .await
+        .is_err()
+    {
+        console::warn(
+            "the last commit's timestamp did not come within the grace: the next run asks again",
+        );
+    }
     // A journal taken away under the run: what was acknowledged before may be gone with it,
     // and that is never "all is well".
     if let Some(what) = shared.writer.lost() {
@@ -296,7 +322,6 @@ async fn commit_now(target: &Target) -> Result<()> {
             c.data_file, c.deliveries, c.records
         ));
     }
-    target.stamp().await;
     Ok(())
 }
 

@@ -30,16 +30,22 @@ impl Listen {
     }
 
     pub(crate) fn start_on(dir: &Path, bind: &str, extra: &[&str]) -> Listen {
-        Listen::spawn(&[], dir, bind, extra)
+        Listen::spawn(&[], dir, bind, extra, &[])
+    }
+
+    /// With these environment variables too.
+    pub(crate) fn start_with_env(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Listen {
+        Listen::spawn(&[], dir, "127.0.0.1:0", extra, env)
     }
 
     /// With `-vv` (the top-level flag): its debug lines on stderr.
     pub(crate) fn start_verbose(dir: &Path, extra: &[&str]) -> Listen {
-        Listen::spawn(&["-vv"], dir, "127.0.0.1:0", extra)
+        Listen::spawn(&["-vv"], dir, "127.0.0.1:0", extra, &[])
     }
 
-    fn spawn(top: &[&str], dir: &Path, bind: &str, extra: &[&str]) -> Listen {
+    fn spawn(top: &[&str], dir: &Path, bind: &str, extra: &[&str], env: &[(&str, &str)]) -> Listen {
         let mut child = bin()
+            .envs(env.iter().copied())
             .args(top)
             .args(["listen", "--bind", bind, "--out-dir"])
             .arg(dir)

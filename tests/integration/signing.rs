@@ -661,3 +661,121 @@ fn the_report_names_who_signed_and_what_is_unsigned() {
         "{unnamed}"
     );
 }
+
+/// Once a series is signed it stays signed: a run without the key is refused, and a newest
+/// manifest stripped of its signature and `signed_by` (the chain and state recomputed, which
+/// needs no key) fails `verify` with no flag.
+#[test]
+fn a_signed_series_cannot_be_downgraded_to_unsigned() {
+    use sha2::{Digest, Sha256};
+    let keys = tempfile::tempdir().unwrap();
+    let key = signing_key(keys.path(), "audit", 22);
+    let sim = sim(&generate(300, 3));
+    let dir = tempfile::tempdir().unwrap();
+    signed_series(&sim, dir.path(), &key, 2);
+    let names = manifest_names(dir.path());
+    let o = run(&mut sync(&sim, dir.path(), None));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("holds a signed series"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(manifest_names(dir.path()), names, "nothing was appended");
+    // The newest manifest stripped.
+    let newest = dir.path().join(&names[1]);
+    let mut m: Value = serde_json::from_slice(&fs::read(&newest).unwrap()).unwrap();
+    m.as_object_mut().unwrap().remove("signed_by");
+    let mut bytes = serde_json::to_vec_pretty(&m).unwrap();
+    bytes.push(b'\n');
+    fs::write(&newest, &bytes).unwrap();
+    fs::remove_file(dir.path().join(format!("{}.sig", names[1]))).unwrap();
+    let state = dir.path().join(".jrnle-sync-state.json");
+    let mut s: Value = serde_json::from_slice(&fs::read(&state).unwrap()).unwrap();
+    s["last_manifest_sha256"] =
+        jrnle_audit::evidence::manifest::hex(&Sha256::digest(&bytes)).into();
+    fs::write(&state, serde_json::to_vec(&s).unwrap()).unwrap();
+    let o = verify(dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "{}: not signed, though the manifests before it are",
+            names[1]
+        )),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_signing_key_that_is_a_fifo_is_refused_not_waited_on() {
+    let keys = tempfile::tempdir().unwrap();
+    let fifo = keys.path().join("key");
+    let made = Command::new("mkfifo")
+        .arg("-m600")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let sim = sim(&generate(300, 3));
+    let out = keys.path().join("out");
+    let o = run(&mut sync(&sim, &out, Some(&fifo)));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is not a regular file"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+}
+
+/// A validity time without Z is local time, read as ssh-keygen reads it (standard time all
+/// year, as `mktime` with no daylight saving does). In a zone now in summer time, a
+/// valid-before half an hour after written_at in standard time holds (read as summer time it
+/// would end half an hour before it); ssh-keygen agrees.
+#[test]
+fn local_validity_times_are_read_as_ssh_keygen_reads_them() {
+    use chrono::Datelike;
+    let keys = tempfile::tempdir().unwrap();
+    let key = signing_key(keys.path(), "audit", 23);
+    let sim = sim(&generate(300, 3));
+    let dir = tempfile::tempdir().unwrap();
+    signed_series(&sim, dir.path(), &key, 1);
+    let name = manifest_names(dir.path()).pop().unwrap();
+    let m: Value = serde_json::from_slice(&fs::read(dir.path().join(&name)).unwrap()).unwrap();
+    let written: chrono::DateTime<chrono::Utc> = m["written_at"].as_str().unwrap().parse().unwrap();
+    // A zone in summer time now, and its standard offset: Sydney (UTC+10, summer +11) from
+    // October to March, New York (UTC-5, summer -4) from May to September.
+    let (zone, standard) = match written.month() {
+        10..=12 | 1..=3 => ("Australia/Sydney", 10),
+        5..=9 => ("America/New_York", -5),
+        _ => return eprintln!("skipped: April is a change-over month in both zones"),
+    };
+    let local = (written + chrono::Duration::hours(standard) + chrono::Duration::minutes(30))
+        .format("%Y%m%d%H%M%S")
+        .to_string();
+    let options = format!("valid-before=\"{local}\"");
+    let allowed = allowed_signers(keys.path(), &[("audit@example.com", &options, &key)]);
+    let o = run(bin()
+        .arg("verify")
+        .arg(dir.path())
+        .args(["--allowed-signers", allowed.to_str().unwrap()])
+        .env("TZ", zone));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    if tool(&["ssh"], &["-V"]).is_some() {
+        let o = Command::new("ssh-keygen")
+            .args(["-Y", "verify", "-f"])
+            .arg(&allowed)
+            .args(["-I", "audit@example.com", "-n", "jrnle-audit", "-s"])
+            .arg(dir.path().join(format!("{name}.sig")))
+            .arg(format!(
+                "-Overify-time={}",
+                verify_time(&dir.path().join(&name))
+            ))
+            .env("TZ", zone)
+            .stdin(fs::File::open(dir.path().join(&name)).unwrap())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "ssh-keygen: {}", stderr(&o));
+    }
+}

@@ -479,3 +479,35 @@ fn a_tsa_urls_password_is_never_shown() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(!stderr(&o).contains("hunter2"), "{}", stderr(&o));
 }
+
+/// `listen` stamps on a task of its own: a TSA that holds its answer for minutes holds up
+/// neither the next rotation's commit nor the shutdown past its grace.
+#[test]
+fn a_slow_tsa_holds_up_neither_listens_commits_nor_its_shutdown() {
+    use crate::listen::{Listen, TOKEN, delivery};
+    let sim = tsa_sim();
+    sim.simulator.tsa_mode(TsaMode::Slow);
+    sim.simulator
+        .tsa_slow_for(std::time::Duration::from_secs(600));
+    let dir = tempfile::tempdir().unwrap();
+    let tsa = format!("{}/tsa", sim.url);
+    // The client's timeout longer than the test: only a task of its own keeps it out.
+    let listen = Listen::start_with_env(
+        dir.path(),
+        &["--rotate", "200ms", "--grace", "1s", "--tsa-url", &tsa],
+        &[("JRNLE_TSA_TIMEOUT_MS", "600000")],
+    );
+    for k in 0..2 {
+        let before = manifest_names(dir.path()).len();
+        assert_eq!(listen.post(&delivery(k), Some(TOKEN)), 200);
+        wait_until("the next rotation commits", || {
+            manifest_names(dir.path()).len() > before
+        });
+    }
+    let (code, said) = listen.terminate();
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains("the last commit's timestamp did not come within the grace"),
+        "{said}"
+    );
+}

@@ -21,10 +21,13 @@ use super::{Finding, Kind};
 pub struct Signatures {
     /// Manifests with a signature that checks.
     pub signed: usize,
-    /// Manifests with no signature (listed; a failure with `--require-signatures`).
+    /// Manifests with no signature (listed; a failure with `--require-signatures`, and
+    /// always after a signed one).
     pub unsigned: Vec<String>,
-    /// The first manifest of the newest run of signed manifests: where the signed part
-    /// begins.
+    /// Manifests whose signature does not check (each a finding).
+    pub failed: usize,
+    /// The first signed manifest: where the signed part begins (every manifest after it
+    /// must be signed).
     pub signed_from: Option<String>,
     /// Who signed: one entry per key (and principals, with `--allowed-signers`).
     pub signers: Vec<Signer>,
@@ -62,6 +65,7 @@ pub fn check_signatures(
         ..Signatures::default()
     };
     for c in chain {
+        let signed_before = out.signed_from.is_some();
         match check_one(dir, c, policy, time_of) {
             Ok(Some(signer)) => {
                 out.signed += 1;
@@ -74,9 +78,19 @@ pub fn check_signatures(
                 }
             }
             Ok(None) => {
-                out.signed_from = None;
                 out.unsigned.push(c.name.clone());
-                if policy.require {
+                // Once a series is signed, every run signs (a run without the key is
+                // refused): an unsigned manifest after a signed one had its signature and
+                // `signed_by` stripped.
+                if signed_before {
+                    problems.push(finding(
+                        c,
+                        Kind::Signature,
+                        "not signed, though the manifests before it are: its signature was \
+                         removed (and the manifest rewritten), or it was appended by other means"
+                            .into(),
+                    ));
+                } else if policy.require {
                     problems.push(finding(
                         c,
                         Kind::Unsigned,
@@ -85,7 +99,8 @@ pub fn check_signatures(
                 }
             }
             Err(detail) => {
-                out.signed_from = None;
+                out.failed += 1;
+                out.signed_from.get_or_insert_with(|| c.name.clone());
                 problems.push(finding(c, Kind::Signature, detail));
             }
         }
