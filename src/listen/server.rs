@@ -133,38 +133,11 @@ pub async fn serve(
     // The summary counts what the manifests say this run committed (a rotation's commit that
     // SIGTERM interrupts still finishes, and counts).
     let before = target.manifests()?;
-    // Timestamps on a task of their own, woken after each commit: a slow TSA holds up
-    // neither deliveries nor the next rotation.
-    let stamp_due = Arc::new(tokio::sync::Notify::new());
-    let stamper = tokio::spawn({
-        let (target, due) = (target.clone(), stamp_due.clone());
-        async move {
-            loop {
-                due.notified().await;
-                target.stamp().await;
-            }
-        }
-    });
     // What a crash left journaled and uncommitted is committed first.
     commit_now(&target).await?;
-    stamp_due.notify_one();
-    let rotation = tokio::spawn({
-        let (target, due) = (target.clone(), stamp_due.clone());
-        async move {
-            loop {
-                tokio::time::sleep(rotate).await;
-                match commit_now(&target).await {
-                    Ok(()) => due.notify_one(),
-                    Err(e) => {
-                        console::warn(format!("commit failed, retried at the next rotation: {e}"))
-                    }
-                }
-            }
-        }
-    });
+    let background = rotate_and_stamp(&target, rotate);
     accept_until(listener, tls, shared.clone(), shutdown).await;
-    rotation.abort();
-    stamper.abort();
+    background.iter().for_each(tokio::task::JoinHandle::abort);
     // Every delivery answered 2xx is in the journal: commit it.
     commit_now(&target).await?;
     // Its timestamp within the grace; what is left is stamped by the next run.
@@ -308,6 +281,37 @@ where
             let _ = conn.await;
         }
     }
+}
+
+/// The rotation's commits, and timestamps on a task of their own woken after each commit (and
+/// once now): a slow TSA holds up neither deliveries nor the next rotation.
+fn rotate_and_stamp(target: &Target, rotate: Duration) -> [tokio::task::JoinHandle<()>; 2] {
+    let stamp_due = Arc::new(tokio::sync::Notify::new());
+    stamp_due.notify_one();
+    let stamper = tokio::spawn({
+        let (target, due) = (target.clone(), stamp_due.clone());
+        async move {
+            loop {
+                due.notified().await;
+                target.stamp().await;
+            }
+        }
+    });
+    let rotation = tokio::spawn({
+        let target = target.clone();
+        async move {
+            loop {
+                tokio::time::sleep(rotate).await;
+                match commit_now(&target).await {
+                    Ok(()) => stamp_due.notify_one(),
+                    Err(e) => {
+                        console::warn(format!("commit failed, retried at the next rotation: {e}"))
+                    }
+                }
+            }
+        }
+    });
+    [rotation, stamper]
 }
 
 /// Commit the journal on a blocking thread, counting what was written.

@@ -169,7 +169,15 @@ fn the_history_matches_the_simulators_state_changes_exactly_once_across_kill_9()
         ok(&mut snapshot(
             &sim,
             dir.path(),
-            &["--lag", "0s", "--lookback", LOOKBACK, "--detect-deletes"],
+            &[
+                "--lag",
+                "0s",
+                "--lookback",
+                LOOKBACK,
+                "--detect-deletes",
+                "--signing-key",
+                key,
+            ],
         ));
     }
     ok(bin().arg("verify").arg(dir.path()));

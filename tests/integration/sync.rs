@@ -277,6 +277,8 @@ fn runs_killed_at_random_moments_lose_and_duplicate_nothing() {
     std::thread::sleep(Duration::from_millis(2300));
     for _ in 0..2 {
         ok(against(&sim, "sync")
+            .arg("--signing-key")
+            .arg(&key)
             .arg("--out-dir")
             .arg(dir.path())
             .args([
