@@ -117,6 +117,15 @@ pub fn render(
     let zone = figures.zone.name().to_string();
     let mut env = Environment::new();
     env.add_filter("thousands", |n: u64| indicatif::HumanCount(n).to_string());
+    // Text that wraps at spaces only: a word with a hyphen, slash or dot (a date, a code, a
+    // number such as 2.5e-7) is kept whole; one too long to keep whole breaks where marked.
+    env.add_filter("words", |v: minijinja::Value| {
+        minijinja::Value::from_safe_string(words(&v.to_string()))
+    });
+    // Long tokens (file names, hashes) with their break points marked.
+    env.add_filter("breakable", |s: String| {
+        minijinja::Value::from_safe_string(breakable(&s))
+    });
     // An instant as the rest of the evidence shows it: UTC, milliseconds.
     env.add_filter("utc", |s: String| {
         crate::model::date::parse_timestamp(&s)
@@ -480,4 +489,66 @@ fn timeline(f: &Figures, id: String, rows: Vec<Row>) -> Timeline {
         caption,
         rows,
     }
+}
+
+/// `text` as HTML that wraps at its whitespace only: each word of up to 40 characters that a
+/// browser could break inside (at a hyphen, a slash, a dot) is kept whole in a `nowrap`
+/// span; a longer one is [`breakable`] where marked. Whitespace is kept as it is (old and new
+/// values show their line breaks).
+fn words(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let space = rest
+            .find(|c: char| !c.is_whitespace())
+            .unwrap_or(rest.len());
+        out.push_str(&breakable(&rest[..space]));
+        rest = &rest[space..];
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let word = &rest[..end];
+        let plain = word.chars().all(char::is_alphanumeric);
+        match word.chars().count() {
+            0 => {}
+            _ if plain => out.push_str(&breakable(word)),
+            n if n <= 40 => {
+                out.push_str("<span class=\"w\">");
+                out.push_str(&breakable(word));
+                out.push_str("</span>");
+            }
+            _ => out.push_str(&breakable(word)),
+        }
+        rest = &rest[end..];
+    }
+    out
+}
+
+/// `text` as HTML with a `<wbr>` after each `-`, `_`, `/`, `.` or `:` of a word longer than 24
+/// characters, and every 16 characters of a run without them: a long file name, hash or id
+/// may break there, and nowhere else, on a narrow screen.
+fn breakable(text: &str) -> String {
+    let escape = |c: char| match c {
+        '&' => "&amp;".to_string(),
+        '<' => "&lt;".to_string(),
+        '>' => "&gt;".to_string(),
+        '"' => "&quot;".to_string(),
+        '\'' => "&#x27;".to_string(),
+        c => c.to_string(),
+    };
+    let mut out = String::new();
+    for (i, word) in text.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let long = word.chars().count() > 24;
+        let mut run = 0;
+        for c in word.chars() {
+            out.push_str(&escape(c));
+            run += 1;
+            if long && (matches!(c, '-' | '_' | '/' | '.' | ':') || run == 16) {
+                out.push_str("<wbr>");
+                run = 0;
+            }
+        }
+    }
+    out
 }

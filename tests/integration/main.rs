@@ -13,6 +13,7 @@ mod filters;
 mod fuzz;
 mod help;
 mod journal;
+mod layout;
 mod listen;
 mod messages;
 mod normalize;

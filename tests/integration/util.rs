@@ -345,3 +345,19 @@ pub fn signing_key(dir: &Path, name: &str, seed: u8) -> PathBuf {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     path
 }
+
+/// A report's HTML without the marks that only steer line breaks (`<wbr>`, and the spans
+/// that keep a word whole), so tests can look for the text as written.
+pub fn without_marks(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html.replace("<wbr>", "");
+    while let Some(at) = rest.find("<span class=\"w\">") {
+        out.push_str(&rest[..at]);
+        let inner = &rest[at + "<span class=\"w\">".len()..];
+        let end = inner.find("</span>").unwrap_or(inner.len());
+        out.push_str(&inner[..end]);
+        rest = inner[(end + "</span>".len()).min(inner.len())..].to_string();
+    }
+    out.push_str(&rest);
+    out
+}

@@ -1,0 +1,136 @@
+//! The report as people see it (issue 28): in headless Chromium at a phone's width (390 px)
+//! and a desktop's (1400 px), the page is never wider than the window and no word (a name, a
+//! code, a number, a date) is broken inside; long ids and hashes break only where marked.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::util::*;
+
+/// The measuring script, put into a copy of the report whose CSP is taken out (the report's
+/// own CSP lets nothing but its own script run).
+const MEASURE: &str = include_str!("layout/measure.js");
+
+/// What the measuring script found in `page` at `width` px: the page's overflow and the
+/// broken words.
+fn measure(browser: &str, page: &Path, width: u32) -> (i64, Vec<String>, String) {
+    let html = fs::read_to_string(page).unwrap();
+    let start = html
+        .find("<meta http-equiv=\"Content-Security-Policy\"")
+        .unwrap();
+    let end = start + html[start..].find('>').unwrap() + 1;
+    let measured = format!(
+        "{}{}",
+        &html[..start],
+        html[end..].replace("</body>", &format!("<script>{MEASURE}</script></body>"))
+    );
+    let copy = page.with_extension(format!("{width}.html"));
+    fs::write(&copy, measured).unwrap();
+    // The page in a frame of `width` px, which posts what it measured to this one.
+    let frame = page.with_extension(format!("{width}.frame.html"));
+    fs::write(
+        &frame,
+        format!(
+            "<!DOCTYPE html><html><body style=\"margin:0\"><script>window.addEventListener(\
+             \"message\", function (e) {{ var p = document.createElement(\"pre\"); \
+             p.id = \"layout\"; p.textContent = e.data; document.body.appendChild(p); }});\
+             </script><iframe src=\"{}\" width=\"{width}\" height=\"900\" \
+             style=\"border:0\"></iframe></body></html>",
+            copy.file_name().unwrap().to_string_lossy()
+        ),
+    )
+    .unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let o = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(["--virtual-time-budget=5000", "--hide-scrollbars"])
+        .arg(format!("--window-size={},1000", width.max(500) + 100))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", frame.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&o.stdout);
+    let at = dom
+        .rfind("<pre id=\"layout\">")
+        .unwrap_or_else(|| panic!("not measured: {}", String::from_utf8_lossy(&o.stderr)));
+    let text = &dom[at + "<pre id=\"layout\">".len()..];
+    let text = &text[..text.find("</pre>").unwrap()];
+    let found: Value = serde_json::from_str(&text.replace("&quot;", "\"").replace("&amp;", "&"))
+        .unwrap_or_else(|e| panic!("{e}: {text}"));
+    assert_eq!(
+        found["width"], width,
+        "the window is {width} px wide: {found}"
+    );
+    let broken = found["broken"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap().to_string())
+        .collect();
+    (
+        found["over"].as_i64().unwrap(),
+        broken,
+        found["wide"].to_string(),
+    )
+}
+
+fn check(browser: &str, page: &Path) {
+    for width in [390, 1400] {
+        let (over, broken, wide) = measure(browser, page, width);
+        assert!(
+            over <= 0,
+            "{}: at {width} px the page is {over} px wider than the window: {wide}",
+            page.display()
+        );
+        assert!(
+            broken.is_empty(),
+            "{}: at {width} px these words break inside: {broken:?}",
+            page.display()
+        );
+    }
+}
+
+fn chromium() -> Option<&'static str> {
+    tool(
+        &["chromium", "chromium-browser", "google-chrome"],
+        &["--version"],
+    )
+}
+
+#[test]
+fn the_demo_report_fits_a_phone_and_a_desktop_without_breaking_words() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("demo.html");
+    ok(bin().args(["report", "--demo", "-o"]).arg(&page));
+    check(browser, &page);
+}
+
+#[test]
+fn a_signed_out_dirs_report_fits_a_phone_and_a_desktop_without_breaking_words() {
+    let Some(browser) = chromium() else { return };
+    let keys = tempfile::tempdir().unwrap();
+    let key = signing_key(keys.path(), "audit", 31);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    for _ in 0..2 {
+        ok(bin()
+            .args(["sync", "--demo", "--since", "2025-01-01", "--out-dir"])
+            .arg(&out)
+            .arg("--signing-key")
+            .arg(&key));
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let page = dir.path().join("out.html");
+    ok(bin().arg("report").arg(&out).arg("-o").arg(&page));
+    check(browser, &page);
+}
