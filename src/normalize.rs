@@ -178,26 +178,7 @@ impl Reader<'_> {
     }
 }
 
-pub(crate) fn render_json_number(n: &serde_json::Number) -> String {
-    if let Some(i) = n.as_i64() {
-        i.to_string()
-    } else if let Some(u) = n.as_u64() {
-        u.to_string()
-    } else {
-        render_number(n.as_f64().unwrap_or(f64::NAN))
-    }
-}
-
-/// Integral values without a decimal point, others as the shortest decimal that reads back as
-/// the same double, never in exponent notation. Rust's `Display` for `f64` is exactly that
-/// (shortest round-trip, no exponent); negative zero is written `0`.
-pub fn render_number(x: f64) -> String {
-    if x == 0.0 {
-        "0".to_string()
-    } else {
-        x.to_string()
-    }
-}
+pub use crate::model::number::{render_json_number, render_number};
 
 #[cfg(test)]
 mod tests {

@@ -7,6 +7,7 @@ pub mod change;
 pub mod date;
 pub mod ids;
 pub mod json;
+pub mod number;
 pub mod raw;
 pub mod sanitize;
 pub mod scan;

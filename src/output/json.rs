@@ -96,6 +96,8 @@ fn record_of(row: &serde_json::Map<String, Value>) -> Result<ChangeRecord<'stati
     let cell = |column: &str| match row.get(column)? {
         Value::Null => None,
         Value::String(s) => Some(s.clone()),
+        // As the CSV has it: never in exponent notation (serde_json shows 2.5e-7).
+        Value::Number(n) => Some(crate::model::number::render_json_number(n)),
         other => Some(other.to_string()),
     };
     ChangeRecord::from_columns(cell, row.contains_key(LABEL_COLUMNS[0]))

@@ -19,6 +19,22 @@
       if (shown) { shown.textContent = String(n); }
     });
   }
+  // Instants by their data-v (milliseconds), numbers as numbers, the rest as text; a cell
+  // that is no number sorts after the numbers.
+  var number = /^-?\d+(\.\d+)?$/;
+  var key = function (cell) {
+    var v = cell.getAttribute("data-v");
+    if (v !== null) { return Number(v); }
+    var t = cell.textContent.trim();
+    return number.test(t) ? Number(t) : null;
+  };
+  var compare = function (p, q) {
+    var x = key(p), y = key(q);
+    if (x !== null && y !== null) { return x - y; }
+    if (x !== null) { return -1; }
+    if (y !== null) { return 1; }
+    return p.textContent.localeCompare(q.textContent);
+  };
   Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, col) {
     th.setAttribute("data-sort", "");
     th.tabIndex = 0;
@@ -27,8 +43,8 @@
       Array.prototype.forEach.call(table.tHead.rows[0].cells, function (c) { c.removeAttribute("aria-sort"); });
       th.setAttribute("aria-sort", asc ? "ascending" : "descending");
       rows.sort(function (a, b) {
-        var x = a.cells[col].textContent, y = b.cells[col].textContent;
-        return asc ? x.localeCompare(y) : y.localeCompare(x);
+        var c = compare(a.cells[col], b.cells[col]);
+        return asc ? c : -c;
       });
       rows.forEach(function (r) { body.appendChild(r); });
     };

@@ -15,6 +15,9 @@ pub struct Row {
     pub id: String,
     /// In the report's zone, with the offset.
     pub when: String,
+    /// The instant in milliseconds since 1970, for sorting (the text's offsets differ across
+    /// daylight saving); `None` when the entry date does not read.
+    pub when_ms: Option<i64>,
     pub obj_code: String,
     pub obj_id: String,
     pub obj_name: String,
@@ -40,6 +43,7 @@ impl Row {
             when: instant(r)
                 .map(|t| local(&t, zone))
                 .unwrap_or_else(|| text(&r.entry_date)),
+            when_ms: instant(r).map(|t| t.timestamp_millis()),
             obj_code: text(&r.obj_code),
             obj_id: text(&r.obj_id),
             obj_name: text(&r.obj_name),

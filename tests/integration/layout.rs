@@ -17,6 +17,27 @@ const MEASURE: &str = include_str!("layout/measure.js");
 /// What the measuring script found in `page` at `width` px: the page's overflow and the
 /// broken words.
 fn measure(browser: &str, page: &Path, width: u32) -> (i64, Vec<String>, String) {
+    let found = run_in_page(browser, page, width, MEASURE);
+    assert_eq!(
+        found["width"], width,
+        "the window is {width} px wide: {found}"
+    );
+    let broken = found["broken"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap().to_string())
+        .collect();
+    (
+        found["over"].as_i64().unwrap(),
+        broken,
+        found["wide"].to_string(),
+    )
+}
+
+/// Run `script` in a copy of `page` (its CSP taken out) in a frame `width` px wide; what the
+/// script posts to the frame's parent (JSON text), parsed.
+fn run_in_page(browser: &str, page: &Path, width: u32, script: &str) -> Value {
     let html = fs::read_to_string(page).unwrap();
     let start = html
         .find("<meta http-equiv=\"Content-Security-Policy\"")
@@ -25,7 +46,7 @@ fn measure(browser: &str, page: &Path, width: u32) -> (i64, Vec<String>, String)
     let measured = format!(
         "{}{}",
         &html[..start],
-        html[end..].replace("</body>", &format!("<script>{MEASURE}</script></body>"))
+        html[end..].replace("</body>", &format!("<script>{script}</script></body>"))
     );
     let copy = page.with_extension(format!("{width}.html"));
     fs::write(&copy, measured).unwrap();
@@ -64,23 +85,8 @@ fn measure(browser: &str, page: &Path, width: u32) -> (i64, Vec<String>, String)
         .unwrap_or_else(|| panic!("not measured: {}", String::from_utf8_lossy(&o.stderr)));
     let text = &dom[at + "<pre id=\"layout\">".len()..];
     let text = &text[..text.find("</pre>").unwrap()];
-    let found: Value = serde_json::from_str(&text.replace("&quot;", "\"").replace("&amp;", "&"))
-        .unwrap_or_else(|e| panic!("{e}: {text}"));
-    assert_eq!(
-        found["width"], width,
-        "the window is {width} px wide: {found}"
-    );
-    let broken = found["broken"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w.as_str().unwrap().to_string())
-        .collect();
-    (
-        found["over"].as_i64().unwrap(),
-        broken,
-        found["wide"].to_string(),
-    )
+    serde_json::from_str(&text.replace("&quot;", "\"").replace("&amp;", "&"))
+        .unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
 fn check(browser: &str, page: &Path) {
@@ -133,4 +139,58 @@ fn a_signed_out_dirs_report_fits_a_phone_and_a_desktop_without_breaking_words() 
     let page = dir.path().join("out.html");
     ok(bin().arg("report").arg(&out).arg("-o").arg(&page));
     check(browser, &page);
+}
+
+/// Test-only: sorts the "All changes" table by clicking a heading, and posts the sort keys of
+/// that column in the order shown.
+const SORT: &str = r#"
+(function () {
+  var table = document.getElementById("all-changes");
+  var out = {};
+  [0, 6].forEach(function (col) {
+    table.tHead.rows[0].cells[col].click();
+    out[col] = Array.prototype.map.call(table.tBodies[0].rows, function (r) {
+      var cell = r.cells[col];
+      return cell.getAttribute("data-v") || cell.textContent.trim();
+    });
+  });
+  window.parent.postMessage(JSON.stringify(out), "*");
+})();
+"#;
+
+/// Sorting "All changes" by a column sorts instants as instants and numbers as numbers (not
+/// as text: -42, 0.1, 1000000000000000, 12, 8).
+#[test]
+fn all_changes_sort_numbers_as_numbers_and_times_as_instants() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("demo.html");
+    ok(bin().args(["report", "--demo", "-o"]).arg(&page));
+    let sorted = run_in_page(browser, &page, 1400, SORT);
+    let column = |col: &str| -> Vec<String> {
+        sorted[col]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    let when: Vec<i64> = column("0").iter().map(|v| v.parse().unwrap()).collect();
+    assert!(
+        when.len() > 20 && when.windows(2).all(|w| w[0] <= w[1]),
+        "{when:?}"
+    );
+    let new: Vec<f64> = column("6")
+        .iter()
+        .map_while(|v| v.parse::<f64>().ok())
+        .collect();
+    assert!(new.len() >= 4, "the numbers sort first: {:?}", column("6"));
+    assert!(new.windows(2).all(|w| w[0] <= w[1]), "{new:?}");
+    assert!(
+        column("6")[new.len()..]
+            .iter()
+            .all(|v| v.parse::<f64>().is_err()),
+        "then the text: {:?}",
+        column("6")
+    );
 }

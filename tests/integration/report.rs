@@ -397,3 +397,48 @@ fn hostile_values_are_inert_text_in_a_real_browser() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(fs::metadata(&shot).unwrap().len() > 10_000);
 }
+
+/// Values show as the CSV writes them, whatever the report read: a query, a CSV file or an
+/// NDJSON file (which held `2.5e-7` back as serde_json's exponent form).
+#[test]
+fn values_are_rendered_as_in_the_csv_whatever_the_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("demo.csv");
+    let ndjson = dir.path().join("demo.ndjson");
+    ok(bin().args(["export", "--demo", "-o"]).arg(&csv));
+    ok(bin().args(["export", "--demo", "-o"]).arg(&ndjson));
+    let expected: HashMap<String, (String, String)> = csv_rows(&fs::read_to_string(&csv).unwrap())
+        .into_iter()
+        .map(|r| {
+            let value = |k: &str| r[k].strip_prefix('\'').unwrap_or(&r[k]).to_string();
+            (r["id"].clone(), (value("old_value"), value("new_value")))
+        })
+        .collect();
+    assert!(expected.values().any(|(_, new)| new == "0.00000025"));
+    let query = dir.path().join("query.html");
+    ok(bin().args(["report", "--demo", "-o"]).arg(&query));
+    for (input, page) in [
+        (None, query),
+        (Some(&csv), dir.path().join("csv.html")),
+        (Some(&ndjson), dir.path().join("ndjson.html")),
+    ] {
+        if let Some(input) = input {
+            ok(bin().arg("report").arg(input).arg("-o").arg(&page));
+        }
+        let html = fs::read_to_string(&page).unwrap();
+        assert!(!html.contains("2.5e-7"), "{}", page.display());
+        let rows = table(&html, "all-changes");
+        assert_eq!(rows.len(), expected.len());
+        for row in rows {
+            // When, object type, object, field, type, old, new, by, entry id.
+            let (old, new) = &expected[&row[8]];
+            assert_eq!(
+                (&row[5], &row[6]),
+                (old, new),
+                "{}: {}",
+                page.display(),
+                row[8]
+            );
+        }
+    }
+}
