@@ -194,3 +194,39 @@ fn all_changes_sort_numbers_as_numbers_and_times_as_instants() {
         column("6")
     );
 }
+
+/// Printed, the demo report is a handful of pages (under 12): sections run on, and the full
+/// change table is left to the data files, which the page says on paper.
+#[test]
+fn the_demo_report_prints_in_a_handful_of_pages() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("demo.html");
+    ok(bin().args(["report", "--demo", "-o"]).arg(&page));
+    let html = fs::read_to_string(&page).unwrap();
+    assert!(html.contains("id=\"all-on-paper\""));
+    let pdf = dir.path().join("demo.pdf");
+    let profile = tempfile::tempdir().unwrap();
+    let o = Command::new(browser)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--no-pdf-header-footer")
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bytes = fs::read(&pdf).unwrap();
+    // Each page is one `/Type /Page` object (the page tree is `/Type /Pages`).
+    let pages = ["/Type /Page", "/Type/Page"]
+        .iter()
+        .map(|needle| {
+            bytes
+                .windows(needle.len() + 1)
+                .filter(|w| w.starts_with(needle.as_bytes()) && w[needle.len()] != b's')
+                .count()
+        })
+        .sum::<usize>();
+    assert!((1..12).contains(&pages), "{pages} pages printed");
+    eprintln!("the demo report prints on {pages} pages");
+}
