@@ -227,7 +227,6 @@ struct ExceptionTables<'a> {
     off_hours: &'a Listed,
     regressions: &'a Listed,
     owner_changes: &'a Listed,
-    custom_fields: &'a Listed,
 }
 
 impl<'a> ExceptionTables<'a> {
@@ -237,7 +236,6 @@ impl<'a> ExceptionTables<'a> {
             off_hours: &e.off_hours,
             regressions: &e.regressions,
             owner_changes: &e.owner_changes,
-            custom_fields: &e.custom_fields,
         }
     }
 }
@@ -466,11 +464,6 @@ fn prompts(e: &Exceptions, slips: &[Slip]) -> Vec<Prompt> {
             title: "owner or assignee changes",
             anchor: "owners",
             count: e.owner_changes.count,
-        },
-        Prompt {
-            title: "custom-field changes",
-            anchor: "custom",
-            count: e.custom_fields.count,
         },
     ]
 }

@@ -208,7 +208,12 @@ fn the_demo_report_prints_in_a_handful_of_pages() {
     let pdf = dir.path().join("demo.pdf");
     let profile = tempfile::tempdir().unwrap();
     let o = Command::new(browser)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+        ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg("--no-pdf-header-footer")
         .arg(format!("--print-to-pdf={}", pdf.display()))
