@@ -12,52 +12,53 @@ use crate::labels::Labeler;
 use crate::model::anomaly::{Anomalies, AnomalySet};
 use crate::model::change::ChangeRecord;
 use crate::model::ids::IdSet;
-use crate::output::RecordSink;
+use crate::output::{Fact, RecordSink};
 use crate::source::{ChangeSource, Receiver, TimeRange};
 use crate::workfront::query::Filters;
 
 /// The evidence a workbook's "About" sheet shows (xlsx), for the journal query `filters`
 /// against `tenant`. `server_count` is what Workfront counted for the range, when asked.
+/// Counts and instants are typed ([`Fact`]), so they print and sort as numbers and dates.
 pub fn about(
     tenant: &str,
     api_version: &str,
     filters: &Filters,
     server_count: Option<u64>,
-) -> Vec<(String, String)> {
+) -> Vec<(String, Fact)> {
     let query: Vec<String> = filters
         .lists()
         .iter()
         .filter(|(_, _, values)| !values.is_empty())
         .map(|(_, flag, values)| format!("{flag} {}", values.join(", ")))
         .collect();
-    vec![
+    let mut lines: Vec<(String, Fact)> = vec![
         ("Source".into(), "Workfront journal entries (JRNLE)".into()),
-        ("Tenant".into(), tenant.to_string()),
-        ("API version".into(), api_version.to_string()),
+        ("Tenant".into(), tenant.into()),
+        ("API version".into(), api_version.into()),
         (
             "Query".into(),
             match query.is_empty() {
                 true => "all journal entries (no filter)".into(),
-                false => query.join("; "),
+                false => query.join("; ").into(),
             },
         ),
-        ("Window".into(), format!("{} UTC", filters.window())),
-        (
-            "Extracted".into(),
-            chrono::Utc::now()
-                .format("%Y-%m-%d %H:%M:%S UTC")
-                .to_string(),
-        ),
-        (
-            "Workfront's count".into(),
-            match server_count {
-                Some(n) => format!("{n} for the window"),
-                None => "checked window by window: every window's /count matched the rows \
-                         fetched, or the run would have failed"
-                    .into(),
-            },
-        ),
-    ]
+        ("Window".into(), format!("{} UTC", filters.window()).into()),
+    ];
+    if let Some(since) = filters.since {
+        lines.push(("Window start".into(), Fact::Instant(since)));
+    }
+    lines.push(("Window end".into(), Fact::Instant(filters.until)));
+    lines.push(("Extracted".into(), Fact::Instant(chrono::Utc::now())));
+    lines.push((
+        "Workfront's count".into(),
+        match server_count {
+            Some(n) => Fact::Count(n),
+            None => "checked window by window: every window's /count matched the rows \
+                     fetched, or the run would have failed"
+                .into(),
+        },
+    ));
+    lines
 }
 
 /// What a delivery did.

@@ -13,7 +13,7 @@ pub fn run(args: NormalizeArgs) -> Result<()> {
     out.options.about = vec![
         (
             "Source".into(),
-            crate::source::ChangeSource::describe(&source).query,
+            crate::source::ChangeSource::describe(&source).query.into(),
         ),
         (
             "Extracted".into(),

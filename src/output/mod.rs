@@ -43,9 +43,30 @@ pub struct WriteOptions {
     /// Add the `--labels` columns.
     pub labels: bool,
     /// xlsx only: the evidence for the "About" sheet, as (what, value) lines.
-    pub about: Vec<(String, String)>,
+    pub about: Vec<(String, Fact)>,
     /// Add the `source` column (the sources other than the journal).
     pub source: bool,
+}
+
+/// A value of the xlsx "About" sheet, typed so a spreadsheet reads it as what it is: a count
+/// is a number cell, an instant a date-time cell, anything else text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fact {
+    Text(String),
+    Count(u64),
+    Instant(chrono::DateTime<chrono::Utc>),
+}
+
+impl From<String> for Fact {
+    fn from(text: String) -> Fact {
+        Fact::Text(text)
+    }
+}
+
+impl From<&str> for Fact {
+    fn from(text: &str) -> Fact {
+        Fact::Text(text.to_string())
+    }
 }
 
 /// The columns a sink writes after the contract's: the labels, then `source`.

@@ -300,9 +300,9 @@ fn data_sink<'f>(
         about: vec![
             (
                 "Source".into(),
-                format!("{} objects polled by lastUpdateDate", plan.obj_code),
+                format!("{} objects polled by lastUpdateDate", plan.obj_code).into(),
             ),
-            ("Fields".into(), plan.fields.join(", ")),
+            ("Fields".into(), plan.fields.join(", ").into()),
         ],
         source: true,
         ..WriteOptions::default()

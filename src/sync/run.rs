@@ -334,7 +334,7 @@ fn check_first_run(plan: &SyncPlan, unseen: &[(&str, String)], window: &Window) 
 fn data_sink<'a>(
     plan: &SyncPlan,
     data: &'a mut DataFileWriter,
-    about: Vec<(String, String)>,
+    about: Vec<(String, crate::output::Fact)>,
 ) -> Result<Box<dyn RecordSink + 'a>> {
     let options = WriteOptions {
         formula_guard: plan.formula_guard,
