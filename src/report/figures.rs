@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
 
 use super::exceptions::Exceptions;
@@ -32,6 +32,9 @@ pub struct Figures {
     /// (object type, field) → entries.
     pub coverage: BTreeMap<(String, String), u64>,
     pub per_day: BTreeMap<NaiveDate, u64>,
+    /// Changes per hour in the report's zone (the hour's local start), for the time chart of
+    /// a short window.
+    pub per_hour: BTreeMap<chrono::NaiveDateTime, u64>,
     pub first: Option<DateTime<Utc>>,
     pub last: Option<DateTime<Utc>>,
     /// Records whose entry date does not read as an instant.
@@ -53,6 +56,7 @@ impl Figures {
             by_editor: HashMap::new(),
             coverage: BTreeMap::new(),
             per_day: BTreeMap::new(),
+            per_hour: BTreeMap::new(),
             first: None,
             last: None,
             undated: 0,
@@ -114,10 +118,13 @@ impl Receiver for Figures {
         let at = instant(&r);
         match at {
             Some(t) => {
-                *self
-                    .per_day
-                    .entry(t.with_timezone(&self.zone).date_naive())
-                    .or_default() += 1;
+                let local = t.with_timezone(&self.zone).naive_local();
+                *self.per_day.entry(local.date()).or_default() += 1;
+                let hour = local
+                    .date()
+                    .and_hms_opt(local.hour(), 0, 0)
+                    .unwrap_or(local);
+                *self.per_hour.entry(hour).or_default() += 1;
                 self.first = Some(self.first.map_or(t, |f| f.min(t)));
                 self.last = Some(self.last.map_or(t, |l| l.max(t)));
             }

@@ -13,6 +13,7 @@ pub mod exceptions;
 pub mod figures;
 pub mod render;
 pub mod row;
+pub mod time_chart;
 
 use chrono_tz::Tz;
 

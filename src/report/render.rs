@@ -3,10 +3,9 @@
 //! charts as SVG geometry computed here, and a Content-Security-Policy that allows nothing
 //! but the page's own style and script, by their hashes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use base64::Engine;
-use chrono::{Datelike, Duration, NaiveDate};
 use minijinja::{Environment, Value as TemplateValue};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -15,8 +14,8 @@ use super::evidence::Evidence;
 use super::exceptions::{Exceptions, Listed, MOVES_LISTED, Slip};
 use super::figures::Figures;
 use super::row::Row;
+use super::time_chart::{TimeChart, time_chart};
 use crate::error::{Error, Result};
-use crate::model::date::parse_timestamp;
 
 const TEMPLATE: &str = include_str!("report.html");
 const STYLE: &str = include_str!("report.css");
@@ -25,10 +24,6 @@ const SCRIPT: &str = include_str!("report.js");
 /// Bars per totals chart, and rows per totals table.
 const CHART_BARS: usize = 12;
 const TABLE_ROWS: usize = 50;
-/// Above this many days the time chart counts weeks.
-const MAX_DAYS: i64 = 180;
-/// Gap ranges listed.
-const GAP_RANGES: usize = 100;
 
 /// What the page shows besides the figures.
 pub struct Options<'a> {
@@ -64,30 +59,6 @@ struct Total {
     chart: Chart,
     rows: Vec<(String, String)>,
     rows_more: usize,
-}
-
-#[derive(Serialize)]
-struct TimeBar {
-    x: f64,
-    w: f64,
-    y: f64,
-    h: f64,
-    label: String,
-    count: u64,
-    gap: bool,
-}
-
-#[derive(Serialize)]
-struct TimeChart {
-    unit: &'static str,
-    width: u32,
-    height: u32,
-    first: String,
-    last: String,
-    max: u64,
-    gaps: usize,
-    gap_ranges: Vec<String>,
-    bars: Vec<TimeBar>,
 }
 
 #[derive(Serialize)]
@@ -315,122 +286,6 @@ fn shorten(s: &str, n: usize) -> String {
     let mut out: String = s.chars().take(n - 1).collect();
     out.push('…');
     out
-}
-
-/// Changes per day (per week over long windows) across the window, or across the entries
-/// when no window is recorded, with the days that have none marked.
-fn time_chart(f: &Figures, ev: &Evidence) -> TimeChart {
-    let day = |s: &str| parse_timestamp(s).map(|t| t.with_timezone(&f.zone).date_naive());
-    let window = ev.window.as_ref().and_then(|(a, b)| {
-        let end = parse_timestamp(b)? - Duration::milliseconds(1);
-        Some((day(a)?, end.with_timezone(&f.zone).date_naive()))
-    });
-    let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&f.zone).date_naive();
-    let range = window.or_else(|| Some((local(f.first?), local(f.last?))));
-    let (width, height) = (900u32, 160u32);
-    let Some((first, last)) = range.filter(|(a, b)| a <= b) else {
-        return TimeChart {
-            unit: "day",
-            width,
-            height,
-            first: String::new(),
-            last: String::new(),
-            max: 0,
-            gaps: 0,
-            gap_ranges: vec![],
-            bars: vec![],
-        };
-    };
-    let weekly = (last - first).num_days() > MAX_DAYS;
-    let bucket = |d: NaiveDate| match weekly {
-        true => d - Duration::days(d.weekday().num_days_from_monday() as i64),
-        false => d,
-    };
-    let mut counts: BTreeMap<NaiveDate, u64> = BTreeMap::new();
-    let mut d = bucket(first);
-    while d <= last {
-        counts.insert(d, 0);
-        d += Duration::days(if weekly { 7 } else { 1 });
-    }
-    for (day, n) in &f.per_day {
-        if let Some(c) = counts.get_mut(&bucket(*day)) {
-            *c += n;
-        }
-    }
-    let max = counts.values().copied().max().unwrap_or(0).max(1);
-    let w = width as f64 / counts.len() as f64;
-    let bars = counts
-        .iter()
-        .enumerate()
-        .map(|(i, (d, n))| {
-            let h = (*n as f64 / max as f64) * (height as f64 - 4.0);
-            TimeBar {
-                x: i as f64 * w,
-                w: (w - if w > 3.0 { 1.0 } else { 0.0 }).max(0.5),
-                y: height as f64 - h,
-                h,
-                label: match weekly {
-                    true => format!("week of {d}"),
-                    false => d.to_string(),
-                },
-                count: *n,
-                gap: *n == 0,
-            }
-        })
-        .collect::<Vec<_>>();
-    let gap_ranges = gap_ranges(&counts, weekly);
-    TimeChart {
-        unit: if weekly { "week" } else { "day" },
-        width,
-        height,
-        first: first.to_string(),
-        last: last.to_string(),
-        max: counts.values().copied().max().unwrap_or(0),
-        gaps: counts.values().filter(|n| **n == 0).count(),
-        gap_ranges,
-        bars,
-    }
-}
-
-/// Consecutive empty buckets as ranges, e.g. `2025-03-01 to 2025-03-04 (4 days)`.
-fn gap_ranges(counts: &BTreeMap<NaiveDate, u64>, weekly: bool) -> Vec<String> {
-    let unit = if weekly {
-        ("week", "weeks")
-    } else {
-        ("day", "days")
-    };
-    let mut ranges = Vec::new();
-    let mut open: Option<(NaiveDate, NaiveDate, u64)> = None;
-    let close = |r: (NaiveDate, NaiveDate, u64), ranges: &mut Vec<String>| {
-        let what = crate::console::plural(r.2, unit.0, unit.1);
-        ranges.push(match r.2 {
-            1 => format!("{} ({what})", r.0),
-            _ => format!("{} to {} ({what})", r.0, r.1),
-        });
-    };
-    for (d, n) in counts {
-        match (*n == 0, open.as_mut()) {
-            (true, Some(r)) => {
-                r.1 = *d;
-                r.2 += 1;
-            }
-            (true, None) => open = Some((*d, *d, 1)),
-            (false, _) => {
-                if let Some(r) = open.take() {
-                    close(r, &mut ranges);
-                }
-            }
-        }
-    }
-    if let Some(r) = open {
-        close(r, &mut ranges);
-    }
-    let more = ranges.len().saturating_sub(GAP_RANGES);
-    ranges.truncate(GAP_RANGES);
-    if more > 0 {
-        ranges.push(format!("and {more} more"));
-    }
-    ranges
 }
 
 fn prompts(e: &Exceptions, slips: &[Slip]) -> Vec<Prompt> {

@@ -462,3 +462,40 @@ fn values_are_rendered_as_in_the_csv_whatever_the_input() {
         }
     }
 }
+
+/// The chart over time is sized to the window (hours for a day) and drawn to the window's end:
+/// the empty hours after the last entry are gaps too. Its y-axis has labelled ticks.
+#[test]
+fn the_time_chart_counts_hours_of_a_day_and_runs_to_the_windows_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("day.html");
+    ok(bin()
+        .args([
+            "report",
+            "--demo",
+            "--since",
+            "2025-02-03",
+            "--until",
+            "2025-02-04",
+            "-o",
+        ])
+        .arg(&page));
+    let html = without_marks(&fs::read_to_string(&page).unwrap());
+    let gaps = strip_tags(&html[html.find("<ul id=\"gaps\">").unwrap()..][..400]);
+    // The demo has two entries on 2025-02-03, both at 18:21 UTC.
+    assert!(
+        gaps.starts_with(
+            "2025-02-03 00:00 to 2025-02-03 17:00 (18 hours)2025-02-03 19:00 to 2025-02-03 23:00 (5 hours)"
+        ),
+        "{gaps}"
+    );
+    assert!(html.contains("Changes per hour in UTC"));
+    let chart = &html[html.find("<section id=\"over-time\">").unwrap()..];
+    let chart = &chart[..chart.find("</svg>").unwrap()];
+    for label in ["0", "1", "2"] {
+        assert!(
+            chart.contains(&format!("text-anchor=\"end\">{label}</text>")),
+            "tick {label}: {chart}"
+        );
+    }
+}
