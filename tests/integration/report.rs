@@ -499,3 +499,26 @@ fn the_time_chart_counts_hours_of_a_day_and_runs_to_the_windows_end() {
         );
     }
 }
+
+/// The table of contents names every section, and each of its links reaches one.
+#[test]
+fn the_table_of_contents_reaches_every_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("demo.html");
+    ok(bin().args(["report", "--demo", "-o"]).arg(&page));
+    let html = fs::read_to_string(&page).unwrap();
+    let nav = &html[html.find("<nav id=\"toc\"").unwrap()..];
+    let nav = &nav[..nav.find("</nav>").unwrap()];
+    let targets: Vec<&str> = nav
+        .split("href=\"#")
+        .skip(1)
+        .map(|s| &s[..s.find('"').unwrap()])
+        .collect();
+    let sections: Vec<&str> = html
+        .split("<section id=\"")
+        .skip(1)
+        .map(|s| &s[..s.find('"').unwrap()])
+        .collect();
+    assert_eq!(targets, sections);
+    assert_eq!(sections.len(), 7);
+}
