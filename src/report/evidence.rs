@@ -73,6 +73,30 @@ pub struct Evidence {
     pub records_are: String,
     /// What the kind of records cannot show (the coverage caveats).
     pub caveats: Vec<String>,
+    /// For a series: one row per run of the newest series (the newest [`RUNS_SHOWN`]).
+    pub runs: Vec<RunRow>,
+    /// Runs of the series left out of `runs` (the oldest).
+    pub runs_more: usize,
+}
+
+/// Runs listed in the reconciliation table: the newest ones; the rest are in the manifests.
+pub const RUNS_SHOWN: usize = 200;
+
+/// One run of a series, as its manifest records it, for the reconciliation table.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunRow {
+    pub from: String,
+    pub to: String,
+    /// What Workfront counted for the window when the run fetched it (`None`: a source that
+    /// cannot count, such as `listen`).
+    pub server_count: Option<u64>,
+    pub rows: u64,
+    /// Of `rows`, entries of earlier windows that became visible late.
+    pub late_rows: u64,
+    pub data_file: String,
+    pub sha256: String,
+    /// Whether the data file matches its manifest.
+    pub intact: bool,
 }
 
 /// The caveats of journal entries.
@@ -103,6 +127,8 @@ impl Default for Evidence {
             notes: Vec::new(),
             records_are: "journal entries".into(),
             caveats: journal_caveats(),
+            runs: Vec::new(),
+            runs_more: 0,
         }
     }
 }
@@ -190,7 +216,19 @@ pub fn out_dir(dir: &Path, policy: &verify::Policy) -> Result<(Evidence, Vec<(Pa
         }
         ev.files.push(hash_evidence(&dir.join(&c.name))?);
         server_count = server_count.zip(m.server_count).map(|(a, b)| a + b);
+        ev.runs.push(RunRow {
+            from: m.window.from.clone(),
+            to: m.window.to.clone(),
+            server_count: m.server_count,
+            rows: m.row_count,
+            late_rows: m.late_row_count,
+            data_file: m.data_file.name.clone(),
+            sha256: m.data_file.sha256.clone(),
+            intact: found.is_empty(),
+        });
     }
+    ev.runs_more = ev.runs.len().saturating_sub(RUNS_SHOWN);
+    ev.runs.drain(..ev.runs_more);
     if let (Some(first), Some(last)) = (chain.first(), chain.last()) {
         from_manifests(&mut ev, first, last, chain.len());
         of_other_sources(&mut ev, dir, &last.manifest);

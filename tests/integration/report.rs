@@ -168,6 +168,24 @@ fn report_over_a_sync_out_dir_shows_the_evidence_and_the_failure_of_tampering() 
     }
     assert_eq!(rows.len(), records.len());
     check_totals(&html, &rows);
+    // One reconciliation row per run: its window, Workfront's count, its rows, its file.
+    let runs = table(&html, "runs-table");
+    let mut manifests: Vec<_> = fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(".manifest.json"))
+        .collect();
+    manifests.sort();
+    assert_eq!(runs.len(), manifests.len());
+    for (run, name) in runs.iter().zip(&manifests) {
+        let m: Value = serde_json::from_slice(&fs::read(out_dir.join(name)).unwrap()).unwrap();
+        assert_eq!(run[0], m["window"]["from"].as_str().unwrap());
+        assert_eq!(number(&run[2]), m["server_count"].as_u64().unwrap());
+        assert_eq!(number(&run[3]), m["row_count"].as_u64().unwrap());
+        assert_eq!(run[5], m["data_file"]["name"].as_str().unwrap());
+        assert_eq!(run[6], m["data_file"]["sha256"].as_str().unwrap());
+        assert_eq!(run[7], "matches");
+    }
     assert_eq!(
         number(&text_by_id(&html, "server-count")),
         records.len() as u64
