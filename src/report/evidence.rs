@@ -79,6 +79,21 @@ pub struct Evidence {
     pub runs_more: usize,
 }
 
+impl RunRow {
+    fn of(m: &crate::evidence::manifest::Manifest, intact: bool) -> RunRow {
+        RunRow {
+            from: m.window.from.clone(),
+            to: m.window.to.clone(),
+            server_count: m.server_count,
+            rows: m.row_count,
+            late_rows: m.late_row_count,
+            data_file: m.data_file.name.clone(),
+            sha256: m.data_file.sha256.clone(),
+            intact,
+        }
+    }
+}
+
 /// Runs listed in the reconciliation table: the newest ones; the rest are in the manifests.
 pub const RUNS_SHOWN: usize = 200;
 
@@ -216,16 +231,7 @@ pub fn out_dir(dir: &Path, policy: &verify::Policy) -> Result<(Evidence, Vec<(Pa
         }
         ev.files.push(hash_evidence(&dir.join(&c.name))?);
         server_count = server_count.zip(m.server_count).map(|(a, b)| a + b);
-        ev.runs.push(RunRow {
-            from: m.window.from.clone(),
-            to: m.window.to.clone(),
-            server_count: m.server_count,
-            rows: m.row_count,
-            late_rows: m.late_row_count,
-            data_file: m.data_file.name.clone(),
-            sha256: m.data_file.sha256.clone(),
-            intact: found.is_empty(),
-        });
+        ev.runs.push(RunRow::of(m, found.is_empty()));
     }
     ev.runs_more = ev.runs.len().saturating_sub(RUNS_SHOWN);
     ev.runs.drain(..ev.runs_more);
