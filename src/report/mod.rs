@@ -73,9 +73,7 @@ pub async fn build(
         .collect();
     let options = render::Options {
         title: &spec.title,
-        generated_at: chrono::Utc::now()
-            .format("%Y-%m-%d %H:%M:%S UTC")
-            .to_string(),
+        generated_at: crate::model::date::format_utc_ms(&chrono::Utc::now()),
         business: spec.business_text.clone(),
         bulk_threshold: spec.bulk_threshold,
         top: spec.top,

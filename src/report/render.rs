@@ -97,10 +97,12 @@ pub fn render(
     env.add_filter("breakable", |s: String| {
         minijinja::Value::from_safe_string(breakable(&s))
     });
-    // An instant as the rest of the evidence shows it: UTC, milliseconds.
-    env.add_filter("utc", |s: String| {
+    // An instant as every time of the page shows it: in the report's zone, to the
+    // millisecond, with its offset (text that is no instant, "the beginning", as it is).
+    let report_zone = figures.zone;
+    env.add_filter("at", move |s: String| {
         crate::model::date::parse_timestamp(&s)
-            .map(|t| crate::model::date::format_utc_ms(&t.with_timezone(&chrono::Utc)))
+            .map(|t| super::row::local(&t.with_timezone(&chrono::Utc), &report_zone))
             .unwrap_or(s)
     });
     env.add_template("report.html", TEMPLATE)

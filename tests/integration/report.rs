@@ -179,7 +179,13 @@ fn report_over_a_sync_out_dir_shows_the_evidence_and_the_failure_of_tampering() 
     assert_eq!(runs.len(), manifests.len());
     for (run, name) in runs.iter().zip(&manifests) {
         let m: Value = serde_json::from_slice(&fs::read(out_dir.join(name)).unwrap()).unwrap();
-        assert_eq!(run[0], m["window"]["from"].as_str().unwrap());
+        // In the report's zone (UTC here) with its offset, as every time of the page.
+        let from: chrono::DateTime<chrono::Utc> =
+            m["window"]["from"].as_str().unwrap().parse().unwrap();
+        assert_eq!(
+            run[0],
+            from.format("%Y-%m-%d %H:%M:%S%.3f +00:00").to_string()
+        );
         assert_eq!(number(&run[2]), m["server_count"].as_u64().unwrap());
         assert_eq!(number(&run[3]), m["row_count"].as_u64().unwrap());
         assert_eq!(run[5], m["data_file"]["name"].as_str().unwrap());
@@ -539,4 +545,30 @@ fn the_table_of_contents_reaches_every_section() {
         .collect();
     assert_eq!(targets, sections);
     assert_eq!(sections.len(), 7);
+}
+
+/// Times on the page are in the report's one zone, each with its offset: the window, when the
+/// report was made, the changes.
+#[test]
+fn every_time_is_in_the_reports_zone_with_its_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("denver.html");
+    ok(bin()
+        .args(["report", "--demo", "--tz", "America/Denver"])
+        .args(["--since", "2025-02-03", "--until", "2025-02-04", "-o"])
+        .arg(&page));
+    let html = without_marks(&fs::read_to_string(&page).unwrap());
+    assert!(html.contains("times in America&#x2f;Denver"));
+    let window = text_by_id(
+        &html.replace("<tr><th scope=\"row\">Window</th><td>", "<td id=\"w\">"),
+        "w",
+    );
+    assert_eq!(
+        window,
+        "[2025-02-02 17:00:00.000 -07:00, 2025-02-03 17:00:00.000 -07:00)"
+    );
+    let made = &html[html.find("Report made</th><td>").unwrap()..][..60];
+    assert!(made.contains(" -07:00"), "{made}");
+    let when = &table(&html, "all-changes")[0][0];
+    assert!(when.ends_with(" -07:00"), "{when}");
 }
