@@ -77,15 +77,8 @@ struct Timeline {
     rows: Vec<Row>,
 }
 
-/// The whole page.
-pub fn render(
-    figures: &mut Figures,
-    evidence: &Evidence,
-    timelines: Vec<(String, Vec<Row>)>,
-    o: &Options<'_>,
-) -> Result<String> {
-    let slips = figures.exceptions.finish();
-    let zone = figures.zone.name().to_string();
+/// The template with the filters it uses.
+fn environment(zone: chrono_tz::Tz) -> Result<Environment<'static>> {
     let mut env = Environment::new();
     env.add_filter("thousands", |n: u64| indicatif::HumanCount(n).to_string());
     // Text that wraps at spaces only: a word with a hyphen, slash or dot (a date, a code, a
@@ -99,7 +92,7 @@ pub fn render(
     });
     // An instant as every time of the page shows it: in the report's zone, to the
     // millisecond, with its offset (text that is no instant, "the beginning", as it is).
-    let report_zone = figures.zone;
+    let report_zone = zone;
     env.add_filter("at", move |s: String| {
         crate::model::date::parse_timestamp(&s)
             .map(|t| super::row::local(&t.with_timezone(&chrono::Utc), &report_zone))
@@ -107,6 +100,19 @@ pub fn render(
     });
     env.add_template("report.html", TEMPLATE)
         .map_err(|e| Error::Internal(format!("the report template: {e}")))?;
+    Ok(env)
+}
+
+/// The whole page.
+pub fn render(
+    figures: &mut Figures,
+    evidence: &Evidence,
+    timelines: Vec<(String, Vec<Row>)>,
+    o: &Options<'_>,
+) -> Result<String> {
+    let slips = figures.exceptions.finish();
+    let zone = figures.zone.name().to_string();
+    let env = environment(figures.zone)?;
     let missing_fields: Vec<&String> = evidence
         .asked_fields
         .iter()
