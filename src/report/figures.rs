@@ -43,6 +43,9 @@ pub struct Figures {
     pub objects: HashMap<String, (String, String, u64)>,
     pub exceptions: Exceptions,
     pub all: Vec<Row>,
+    /// People by id, from the editors the records name: owner and assignee changes show
+    /// them by name.
+    pub people: HashMap<String, String>,
 }
 
 impl Figures {
@@ -57,6 +60,7 @@ impl Figures {
             coverage: BTreeMap::new(),
             per_day: BTreeMap::new(),
             per_hour: BTreeMap::new(),
+            people: HashMap::new(),
             first: None,
             last: None,
             undated: 0,
@@ -108,6 +112,12 @@ impl Receiver for Figures {
         bump(&mut self.by_obj_code, r.obj_code.as_deref().unwrap_or(none));
         bump(&mut self.by_field, r.field_name.as_deref().unwrap_or(none));
         bump(&mut self.by_editor, &editor(&r));
+        if let (Some(id), Some(name)) = (r.edited_by_id.as_deref(), r.edited_by_name.as_deref())
+            && !name.is_empty()
+            && !self.people.contains_key(id)
+        {
+            self.people.insert(id.to_string(), name.to_string());
+        }
         *self
             .coverage
             .entry((

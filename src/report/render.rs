@@ -77,6 +77,20 @@ struct Timeline {
     rows: Vec<Row>,
 }
 
+/// Owner and assignee values (user ids) with the person's name where the records name them
+/// (as editors): a reviewer reads "Ada Lovelace", not a 32-digit id.
+fn name_people(rows: &mut [Row], people: &HashMap<String, String>) {
+    let named = |v: &mut String| {
+        if let Some(name) = people.get(v.as_str()) {
+            *v = format!("{name} ({v})");
+        }
+    };
+    for row in rows {
+        named(&mut row.old);
+        named(&mut row.new);
+    }
+}
+
 /// The template with the filters it uses.
 fn environment(zone: chrono_tz::Tz) -> Result<Environment<'static>> {
     let mut env = Environment::new();
@@ -127,6 +141,7 @@ pub fn render(
         .into_iter()
         .map(|(id, rows)| timeline(figures, id, rows))
         .collect();
+    name_people(&mut figures.exceptions.owner_changes.rows, &figures.people);
     let tables = ExceptionTables::of(&figures.exceptions);
     let page = Page {
         csp: csp(),

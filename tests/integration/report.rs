@@ -572,3 +572,49 @@ fn every_time_is_in_the_reports_zone_with_its_offset() {
     let when = &table(&html, "all-changes")[0][0];
     assert!(when.ends_with(" -07:00"), "{when}");
 }
+
+/// An owner changed after creation is an exception, shown by name where the records name the
+/// person (as an editor); the owner given at creation is not.
+#[test]
+fn owner_changes_leave_out_creation_and_name_the_people() {
+    let mut records = demo_records();
+    let owner = records
+        .iter_mut()
+        .find(|r| r.get("fieldName").and_then(Value::as_str) == Some("ownerID"))
+        .unwrap();
+    assert_eq!(
+        owner["changeType"], "A",
+        "the demo gives an owner at creation"
+    );
+    let sim = sim(&records);
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("a.html");
+    ok(against(&sim, "report")
+        .args(["--since", "2025-01-01", "-o"])
+        .arg(&page));
+    let html = fs::read_to_string(&page).unwrap();
+    assert_eq!(number(&text_by_id(&html, "count-owners")), 0);
+    // The same owner set again later, over an owner nobody names.
+    let owner = records
+        .iter_mut()
+        .find(|r| r.get("fieldName").and_then(Value::as_str) == Some("ownerID"))
+        .unwrap();
+    owner.insert("changeType".into(), Value::String("E".into()));
+    owner.insert("oldTextVal".into(), Value::String("0000aaaa".into()));
+    let new = owner["newTextVal"].as_str().unwrap().to_string();
+    let sim = crate::util::sim(&records);
+    ok(against(&sim, "report")
+        .args(["--since", "2025-01-01", "-o"])
+        .arg(&page));
+    let html = without_marks(&fs::read_to_string(&page).unwrap());
+    assert_eq!(number(&text_by_id(&html, "count-owners")), 1);
+    let owners = &html[html.find("id=\"owners\"").unwrap()..];
+    let owners = strip_tags(&owners[..owners.find("</table>").unwrap()]);
+    let name = records
+        .iter()
+        .find(|r| r.get("editedByID").and_then(Value::as_str) == Some(new.as_str()))
+        .and_then(|r| r["editedBy"]["name"].as_str())
+        .unwrap();
+    assert!(owners.contains(&format!("{name} ({new})")), "{owners}");
+    assert!(owners.contains("0000aaaa"), "an unnamed id stays: {owners}");
+}
