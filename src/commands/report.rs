@@ -197,7 +197,7 @@ async fn from_query(args: &ReportArgs) -> Result<(Evidence, tempfile::NamedTempF
         )),
         extracted: Some(format!(
             "{} ({} requests)",
-            Utc::now().format("%Y-%m-%d %H:%M:%S UTC"),
+            format_utc_ms(&Utc::now()),
             client.requests()
         )),
         server_count,

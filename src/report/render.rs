@@ -112,6 +112,25 @@ fn environment(zone: chrono_tz::Tz) -> Result<Environment<'static>> {
             .map(|t| super::row::local(&t.with_timezone(&chrono::Utc), &report_zone))
             .unwrap_or(s)
     });
+    // Text holding instants (ISO 8601, as manifests record them): each shown as `at` shows
+    // it, and kept whole; the rest as `words` shows it.
+    env.add_filter("times", move |s: String| {
+        let shown: Vec<String> = s
+            .split(' ')
+            .map(|word| {
+                let bare = word.trim_end_matches([',', ')', ';']);
+                match crate::model::date::parse_timestamp(bare) {
+                    Some(t) if bare.len() >= 20 => format!(
+                        "<span class=\"w\">{}</span>{}",
+                        super::row::local(&t.with_timezone(&chrono::Utc), &report_zone),
+                        words(&word[bare.len()..])
+                    ),
+                    _ => words(word),
+                }
+            })
+            .collect();
+        minijinja::Value::from_safe_string(shown.join(" "))
+    });
     env.add_template("report.html", TEMPLATE)
         .map_err(|e| Error::Internal(format!("the report template: {e}")))?;
     Ok(env)

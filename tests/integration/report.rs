@@ -548,7 +548,7 @@ fn the_table_of_contents_reaches_every_section() {
 }
 
 /// Times on the page are in the report's one zone, each with its offset: the window, when the
-/// report was made, the changes.
+/// data was extracted and the report made, the changes.
 #[test]
 fn every_time_is_in_the_reports_zone_with_its_offset() {
     let dir = tempfile::tempdir().unwrap();
@@ -567,8 +567,10 @@ fn every_time_is_in_the_reports_zone_with_its_offset() {
         window,
         "[2025-02-02 17:00:00.000 -07:00, 2025-02-03 17:00:00.000 -07:00)"
     );
-    let made = &html[html.find("Report made</th><td>").unwrap()..][..60];
-    assert!(made.contains(" -07:00"), "{made}");
+    for row in ["Report made", "Extracted"] {
+        let at = &html[html.find(&format!("{row}</th><td>")).unwrap()..][..70];
+        assert!(at.contains(" -07:00"), "{at}");
+    }
     let when = &table(&html, "all-changes")[0][0];
     assert!(when.ends_with(" -07:00"), "{when}");
 }
