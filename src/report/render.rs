@@ -115,25 +115,7 @@ pub fn render(
 ) -> Result<String> {
     let slips = figures.exceptions.finish();
     let zone = figures.zone.name().to_string();
-    let mut env = Environment::new();
-    env.add_filter("thousands", |n: u64| indicatif::HumanCount(n).to_string());
-    // Text that wraps at spaces only: a word with a hyphen, slash or dot (a date, a code, a
-    // number such as 2.5e-7) is kept whole; one too long to keep whole breaks where marked.
-    env.add_filter("words", |v: minijinja::Value| {
-        minijinja::Value::from_safe_string(words(&v.to_string()))
-    });
-    // Long tokens (file names, hashes) with their break points marked.
-    env.add_filter("breakable", |s: String| {
-        minijinja::Value::from_safe_string(breakable(&s))
-    });
-    // An instant as the rest of the evidence shows it: UTC, milliseconds.
-    env.add_filter("utc", |s: String| {
-        crate::model::date::parse_timestamp(&s)
-            .map(|t| crate::model::date::format_utc_ms(&t.with_timezone(&chrono::Utc)))
-            .unwrap_or(s)
-    });
-    env.add_template("report.html", TEMPLATE)
-        .map_err(|e| Error::Internal(format!("the report template: {e}")))?;
+    let env = environment()?;
     let missing_fields: Vec<&String> = evidence
         .asked_fields
         .iter()
@@ -181,11 +163,36 @@ pub fn render(
         asked_objects: o.asked_objects,
         timelines,
         all: &figures.all,
+        all_data: std::mem::take(&mut figures.table).finish(),
     };
     let context = TemplateValue::from(minijinja::value::Serde(&page));
     env.get_template("report.html")
         .and_then(|t| t.render(context))
         .map_err(|e| Error::Internal(format!("rendering the report: {e}")))
+}
+
+/// The template with its filters.
+fn environment() -> Result<Environment<'static>> {
+    let mut env = Environment::new();
+    env.add_filter("thousands", |n: u64| indicatif::HumanCount(n).to_string());
+    // Text that wraps at spaces only: a word with a hyphen, slash or dot (a date, a code, a
+    // number such as 2.5e-7) is kept whole; one too long to keep whole breaks where marked.
+    env.add_filter("words", |v: minijinja::Value| {
+        minijinja::Value::from_safe_string(words(&v.to_string()))
+    });
+    // Long tokens (file names, hashes) with their break points marked.
+    env.add_filter("breakable", |s: String| {
+        minijinja::Value::from_safe_string(breakable(&s))
+    });
+    // An instant as the rest of the evidence shows it: UTC, milliseconds.
+    env.add_filter("utc", |s: String| {
+        crate::model::date::parse_timestamp(&s)
+            .map(|t| crate::model::date::format_utc_ms(&t.with_timezone(&chrono::Utc)))
+            .unwrap_or(s)
+    });
+    env.add_template("report.html", TEMPLATE)
+        .map_err(|e| Error::Internal(format!("the report template: {e}")))?;
+    Ok(env)
 }
 
 /// Everything the template reads.
@@ -219,6 +226,8 @@ struct Page<'a> {
     asked_objects: bool,
     timelines: Vec<Timeline>,
     all: &'a [Row],
+    /// Every row of "All changes" as JSON, safe inside a `<script>` element.
+    all_data: String,
 }
 
 #[derive(Serialize)]

@@ -1,0 +1,258 @@
+//! "All changes" as the page embeds it (issue 28, item 2): every row's cells as columnar JSON,
+//! one array per column. Text that repeats (object types, fields, editors, change types, and
+//! whatever else repeats enough) is an index into a per-column dictionary that is sorted in the
+//! table's sort order, so the page sorts such a column by the index alone; the "When" column is
+//! the instant in milliseconds (each row as the difference from the one before) with its offset,
+//! from which the page's script writes the same text as [`super::row::local`].
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::row::Row;
+
+/// Rows seen before a column whose values hardly repeat (entry ids) stops keeping a dictionary.
+const DICTIONARY_TRIAL: usize = 5_000;
+
+/// One column: a dictionary and an index per row, or (values that hardly repeat) the values.
+#[derive(Default)]
+struct Column {
+    plain: bool,
+    seen: HashMap<String, u32>,
+    values: Vec<String>,
+    idx: Vec<u32>,
+}
+
+impl Column {
+    fn push(&mut self, s: String) {
+        if self.plain {
+            self.values.push(s);
+            return;
+        }
+        let next = self.values.len() as u32;
+        let values = &mut self.values;
+        let i = *self.seen.entry(s).or_insert_with_key(|k| {
+            values.push(k.clone());
+            next
+        });
+        self.idx.push(i);
+        // Mostly distinct after the trial: the values themselves are smaller than a dictionary.
+        if self.idx.len() == DICTIONARY_TRIAL && self.values.len() * 10 > DICTIONARY_TRIAL * 9 {
+            self.plain = true;
+            self.seen = HashMap::new();
+            let dict = std::mem::take(&mut self.values);
+            self.values = self
+                .idx
+                .drain(..)
+                .map(|i| dict[i as usize].clone())
+                .collect();
+        }
+    }
+
+    /// `{"v": [values]}`, or `{"d": [dictionary in sort order], "i": [index per row]}`.
+    fn finish(self) -> Value {
+        if self.plain {
+            return serde_json::json!({ "v": self.values });
+        }
+        let mut order: Vec<u32> = (0..self.values.len() as u32).collect();
+        order.sort_by(|a, b| sort_order(&self.values[*a as usize], &self.values[*b as usize]));
+        let mut rank = vec![0u32; order.len()];
+        for (r, i) in order.iter().enumerate() {
+            rank[*i as usize] = r as u32;
+        }
+        let dict: Vec<&String> = order.iter().map(|i| &self.values[*i as usize]).collect();
+        let idx: Vec<u32> = self.idx.iter().map(|i| rank[*i as usize]).collect();
+        serde_json::json!({ "d": dict, "i": idx })
+    }
+}
+
+/// A cell that reads as a plain decimal number (`-42`, `0.1`; the page's script tests the
+/// same pattern), as that number.
+fn number(s: &str) -> Option<f64> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, "1"));
+    let all_digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    (all_digits(int) && all_digits(frac))
+        .then(|| s.parse().ok())
+        .flatten()
+}
+
+/// The table's order: numbers first, as numbers; then text, ignoring case (the page's script
+/// sorts a column without a dictionary the same way).
+pub fn sort_order(a: &str, b: &str) -> Ordering {
+    match (number(a), number(b)) {
+        (Some(x), Some(y)) => x.total_cmp(&y).then_with(|| a.cmp(b)),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => a
+            .to_lowercase()
+            .cmp(&b.to_lowercase())
+            .then_with(|| a.cmp(b)),
+    }
+}
+
+/// What the page's script writes for an instant `ms` at `offset` (`+hh:mm`): the local time
+/// to the millisecond and the offset, as `Date.toISOString` gives it for years 0 to 9999.
+fn derived_when(ms: i64, offset: &str) -> Option<String> {
+    let b = offset.as_bytes();
+    let ok = b.len() == 6 && matches!(b[0], b'+' | b'-') && b[3] == b':';
+    let (h, m): (i64, i64) = (
+        offset.get(1..3)?.parse().ok()?,
+        offset.get(4..6)?.parse().ok()?,
+    );
+    let sign = if b[0] == b'-' { -1 } else { 1 };
+    let local = chrono::DateTime::from_timestamp_millis(ms + sign * (h * 60 + m) * 60_000)?;
+    let year = chrono::Datelike::year(&local);
+    (ok && (0..=9999).contains(&year))
+        .then(|| format!("{} {offset}", local.format("%Y-%m-%d %H:%M:%S%.3f")))
+}
+
+/// Every row of "All changes", gathered as the records stream past.
+#[derive(Default)]
+pub struct AllChanges {
+    rows: usize,
+    /// Each dated row's instant as the difference from the dated row before (the first as is).
+    deltas: Vec<Option<i64>>,
+    last_ms: i64,
+    offsets: Column,
+    /// The "When" text of the rows whose text the script would not write (undated ones).
+    texts: Vec<(usize, String)>,
+    cells: [Column; 8],
+}
+
+/// The embedded data, as serialized.
+#[derive(Serialize)]
+struct Embedded {
+    /// Rows.
+    n: usize,
+    /// "When": milliseconds, each the difference from the dated row before; `null` undated.
+    t: Vec<Option<i64>>,
+    /// "When": the offset (`+hh:mm`) of each row, as a column.
+    z: Value,
+    /// "When": `[row, text]` for the rows whose text is given as is.
+    w: Vec<(usize, String)>,
+    /// Object type, object, field, type, old, new, by, entry id.
+    c: Vec<Value>,
+}
+
+impl AllChanges {
+    pub fn push(&mut self, row: Row) {
+        let offset = row.when.rsplit(' ').next().unwrap_or("").to_string();
+        match row.when_ms {
+            Some(ms) if derived_when(ms, &offset).as_deref() == Some(row.when.as_str()) => {
+                self.deltas.push(Some(ms - self.last_ms));
+                self.last_ms = ms;
+                self.offsets.push(offset);
+            }
+            _ => {
+                self.deltas.push(None);
+                self.offsets.push(String::new());
+                self.texts.push((self.rows, row.when));
+            }
+        }
+        let cells = [
+            row.obj_code,
+            row.obj_name,
+            row.field,
+            row.change_type,
+            row.old,
+            row.new,
+            row.editor,
+            row.id,
+        ];
+        for (column, cell) in self.cells.iter_mut().zip(cells) {
+            column.push(cell);
+        }
+        self.rows += 1;
+    }
+
+    /// The JSON, safe inside `<script type="application/json">`: no `<` (so no `</script>` and
+    /// no `<!--`) is left as it is.
+    pub fn finish(self) -> String {
+        let embedded = Embedded {
+            n: self.rows,
+            t: self.deltas,
+            z: self.offsets.finish(),
+            w: self.texts,
+            c: self.cells.into_iter().map(Column::finish).collect(),
+        };
+        serde_json::to_string(&embedded)
+            .unwrap_or_default()
+            .replace('<', "\\u003c")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_sort_before_text_and_as_numbers() {
+        let mut v = vec![
+            "b",
+            "12",
+            "A",
+            "-42",
+            "0.1",
+            "8",
+            "1000000000000000",
+            "1e3",
+            "",
+        ];
+        v.sort_by(|a, b| sort_order(a, b));
+        assert_eq!(
+            v,
+            [
+                "-42",
+                "0.1",
+                "8",
+                "12",
+                "1000000000000000",
+                "",
+                "1e3",
+                "A",
+                "b"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_when_text_is_derived_only_where_the_script_writes_the_same() {
+        assert_eq!(
+            derived_when(1_762_070_400_123, "-07:00").as_deref(),
+            Some("2025-11-02 01:00:00.123 -07:00")
+        );
+        assert_eq!(derived_when(0, "Z"), None);
+        assert_eq!(derived_when(-70_000_000_000_000, "+00:00"), None);
+    }
+
+    #[test]
+    fn no_closing_script_tag_survives_and_repeats_become_a_sorted_dictionary() {
+        let mut all = AllChanges::default();
+        for (i, code) in ["TASK", "</script><b>", "TASK"].iter().enumerate() {
+            all.push(Row {
+                id: format!("id{i}"),
+                when: "2025-01-01 00:00:00.000 +00:00".into(),
+                when_ms: Some(1_735_689_600_000),
+                obj_code: code.to_string(),
+                obj_id: String::new(),
+                obj_name: String::new(),
+                field: String::new(),
+                change_type: String::new(),
+                old: String::new(),
+                new: String::new(),
+                editor: String::new(),
+            });
+        }
+        let json = all.finish();
+        assert!(!json.contains('<'), "{json}");
+        let v: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["n"], 3);
+        assert_eq!(v["t"], serde_json::json!([1_735_689_600_000i64, 0, 0]));
+        assert_eq!(v["c"][0]["d"], serde_json::json!(["</script><b>", "TASK"]));
+        assert_eq!(v["c"][0]["i"], serde_json::json!([1, 0, 1]));
+        assert!(v["w"].as_array().unwrap().is_empty());
+    }
+}
