@@ -49,18 +49,31 @@
   var cols = [{ dict: null, text: whenText, when: true }].concat(data.c.map(column));
   data = null;
 
-  // Lower-case text, made once per column when first filtered or sorted by.
+  // Lower-case text, made once per column when first filtered or sorted by; for columns with
+  // a value per row, made ahead in slices while the page is idle (see `warm`).
   var lower = function (c) {
     var col = cols[c];
-    if (!col.lower) {
-      if (col.dict) {
-        col.lower = col.dict.map(function (s) { return s.toLowerCase(); });
-      } else {
-        col.lower = new Array(n);
-        for (var r = 0; r < n; r++) { col.lower[r] = col.text(r).toLowerCase(); }
-      }
+    if (col.dict) {
+      if (!col.lower) { col.lower = col.dict.map(function (s) { return s.toLowerCase(); }); }
+      return col.lower;
     }
+    fill(col, n);
     return col.lower;
+  };
+  var fill = function (col, upTo) {
+    if (!col.lower) { col.lower = new Array(n); col.made = 0; }
+    for (var r = col.made; r < upTo; r++) { col.lower[r] = col.text(r).toLowerCase(); }
+    col.made = Math.max(col.made, upTo);
+  };
+  var warm = function () {
+    var c = 0;
+    var step = function () {
+      while (c < cols.length && (cols[c].dict || cols[c].made === n)) { c += 1; }
+      if (c === cols.length) { return; }
+      fill(cols[c], Math.min(n, (cols[c].made || 0) + 20000));
+      window.setTimeout(step, 0);
+    };
+    window.setTimeout(step, 0);
   };
 
   // Does row r of column c hold `needle` (lower case)? As a function of r, prepared per needle.
@@ -88,10 +101,19 @@
       for (r = 0; r < n; r++) { order[start[col.idx[r]]++] = r; }
     } else {
       for (r = 0; r < n; r++) { order[r] = r; }
-      var key = new Float64Array(n);
+      var key = new Float64Array(n), numbers = 0;
       var low = col.when ? null : lower(c);
       for (r = 0; r < n; r++) {
         key[r] = col.when ? ms[r] : (number.test(col.values[r]) ? Number(col.values[r]) : NaN);
+        if (key[r] === key[r]) { numbers += 1; }
+      }
+      if (numbers === 0 && low) {
+        order.sort(function (a, b) {
+          var p = low[a], q = low[b];
+          return p < q ? -1 : p > q ? 1 : a - b;
+        });
+        col.order = order;
+        return order;
       }
       // Instants or numbers first, in order; then text, ignoring case (as columns.rs sorts).
       order.sort(function (a, b) {
@@ -241,10 +263,12 @@
       if (c === undefined) { anyText = text.toLowerCase(); } else { colText[c] = text.toLowerCase(); }
       select();
     },
-    shown: function () { return view.length; }
+    shown: function () { return view.length; },
+    ready: function () { for (var c = 0; c < cols.length; c++) { lower(c); } }
   };
   table.classList.add("virtual");
   box.classList.add("vbox");
   select();
+  warm();
   document.documentElement.setAttribute("data-script", "ran");
 })();
