@@ -9,9 +9,12 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use serde::Serialize;
-use serde_json::Value;
 
 use super::row::Row;
+
+/// Above this many rows the data is gzipped (and base64-encoded) when that is smaller; a
+/// smaller table stays plain JSON, read at once.
+const GZIP_ABOVE: usize = 1_000;
 
 /// Rows seen before a column whose values hardly repeat (entry ids) stops keeping a dictionary.
 const DICTIONARY_TRIAL: usize = 5_000;
@@ -52,9 +55,9 @@ impl Column {
     }
 
     /// `{"v": [values]}`, or `{"d": [dictionary in sort order], "i": [index per row]}`.
-    fn finish(self) -> Value {
+    fn finish(self) -> Encoded {
         if self.plain {
-            return serde_json::json!({ "v": self.values });
+            return Encoded::Plain { v: self.values };
         }
         let mut order: Vec<u32> = (0..self.values.len() as u32).collect();
         order.sort_by(|a, b| sort_order(&self.values[*a as usize], &self.values[*b as usize]));
@@ -62,9 +65,44 @@ impl Column {
         for (r, i) in order.iter().enumerate() {
             rank[*i as usize] = r as u32;
         }
-        let dict: Vec<&String> = order.iter().map(|i| &self.values[*i as usize]).collect();
         let idx: Vec<u32> = self.idx.iter().map(|i| rank[*i as usize]).collect();
-        serde_json::json!({ "d": dict, "i": idx })
+        let mut values: Vec<Option<String>> = self.values.into_iter().map(Some).collect();
+        let d = order
+            .iter()
+            .map(|i| values[*i as usize].take().unwrap_or_default())
+            .collect();
+        Encoded::Dict { d, i: idx }
+    }
+}
+
+/// A column as embedded (serialized straight to text: no tree of JSON values in between).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Encoded {
+    Dict { d: Vec<String>, i: Vec<u32> },
+    Plain { v: Vec<String> },
+}
+
+/// Writes JSON text with each `<` as `\u003c` (a `<` can only be inside a JSON string, where
+/// the escape reads the same).
+struct NoLessThan(Vec<u8>);
+
+impl std::io::Write for NoLessThan {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        for part in buf.split_inclusive(|b| *b == b'<') {
+            match part.split_last() {
+                Some((b'<', head)) => {
+                    self.0.extend_from_slice(head);
+                    self.0.extend_from_slice(b"\\u003c");
+                }
+                _ => self.0.extend_from_slice(part),
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -130,11 +168,11 @@ struct Embedded {
     /// "When": milliseconds, each the difference from the dated row before; `null` undated.
     t: Vec<Option<i64>>,
     /// "When": the offset (`+hh:mm`) of each row, as a column.
-    z: Value,
+    z: Encoded,
     /// "When": `[row, text]` for the rows whose text is given as is.
     w: Vec<(usize, String)>,
     /// Object type, object, field, type, old, new, by, entry id.
-    c: Vec<Value>,
+    c: Vec<Encoded>,
 }
 
 impl AllChanges {
@@ -168,9 +206,26 @@ impl AllChanges {
         self.rows += 1;
     }
 
+    /// The data as the page embeds it: the JSON, or above [`GZIP_ABOVE`] rows its gzip in
+    /// base64 when that is shorter (the page's script reads it with `DecompressionStream`).
+    pub fn finish(self) -> Data {
+        let big = self.rows > GZIP_ABOVE;
+        let json = self.json();
+        if big && let Some(packed) = gzip_base64(&json).filter(|p| p.len() < json.len()) {
+            return Data {
+                encoding: "gzip+base64",
+                text: packed,
+            };
+        }
+        Data {
+            encoding: "json",
+            text: json,
+        }
+    }
+
     /// The JSON, safe inside `<script type="application/json">`: no `<` (so no `</script>` and
     /// no `<!--`) is left as it is.
-    pub fn finish(self) -> String {
+    fn json(self) -> String {
         let embedded = Embedded {
             n: self.rows,
             t: self.deltas,
@@ -178,14 +233,35 @@ impl AllChanges {
             w: self.texts,
             c: self.cells.into_iter().map(Column::finish).collect(),
         };
-        serde_json::to_string(&embedded)
-            .unwrap_or_default()
-            .replace('<', "\\u003c")
+        let mut out = NoLessThan(Vec::new());
+        match serde_json::to_writer(&mut out, &embedded) {
+            // Only UTF-8 text and ASCII escapes were written.
+            Ok(()) => String::from_utf8(out.0).unwrap_or_default(),
+            Err(_) => String::new(),
+        }
     }
+}
+
+/// The embedded data and how it is encoded (`json`, or `gzip+base64`).
+#[derive(Serialize)]
+pub struct Data {
+    pub encoding: &'static str,
+    pub text: String,
+}
+
+fn gzip_base64(text: &str) -> Option<String> {
+    use base64::Engine;
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    gz.write_all(text.as_bytes()).ok()?;
+    let bytes = gz.finish().ok()?;
+    Some(base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
 
     #[test]
@@ -246,7 +322,7 @@ mod tests {
                 editor: String::new(),
             });
         }
-        let json = all.finish();
+        let json = all.json();
         assert!(!json.contains('<'), "{json}");
         let v: Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["n"], 3);
@@ -254,5 +330,47 @@ mod tests {
         assert_eq!(v["c"][0]["d"], serde_json::json!(["</script><b>", "TASK"]));
         assert_eq!(v["c"][0]["i"], serde_json::json!([1, 0, 1]));
         assert!(v["w"].as_array().unwrap().is_empty());
+    }
+}
+
+#[cfg(test)]
+mod gzip_tests {
+    use std::io::Read;
+
+    use base64::Engine;
+
+    use super::*;
+
+    #[test]
+    fn a_large_table_is_gzipped_and_reads_back_as_its_json() {
+        let mut all = AllChanges::default();
+        let mut plain = AllChanges::default();
+        for i in 0..=GZIP_ABOVE {
+            let row = Row {
+                id: format!("id{i}"),
+                when: "2025-01-01 00:00:00.000 +00:00".into(),
+                when_ms: Some(1_735_689_600_000),
+                obj_code: "TASK".into(),
+                obj_id: String::new(),
+                obj_name: format!("Task {}", i % 7),
+                field: "status".into(),
+                change_type: "E".into(),
+                old: "NEW".into(),
+                new: "<b>".into(),
+                editor: "Ada".into(),
+            };
+            all.push(row.clone());
+            plain.push(row);
+        }
+        let data = all.finish();
+        assert_eq!(data.encoding, "gzip+base64");
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&data.text)
+            .unwrap();
+        let mut json = String::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut json)
+            .unwrap();
+        assert_eq!(json, plain.json());
     }
 }

@@ -226,8 +226,8 @@ struct Page<'a> {
     asked_objects: bool,
     timelines: Vec<Timeline>,
     all: &'a [Row],
-    /// Every row of "All changes" as JSON, safe inside a `<script>` element.
-    all_data: String,
+    /// Every row of "All changes", safe inside a `<script>` element.
+    all_data: super::columns::Data,
 }
 
 #[derive(Serialize)]
