@@ -92,16 +92,35 @@
       window.setTimeout(step, 0);
     };
 
-    // Does row r of column c hold `needle` (lower case)? As a function of r, prepared per needle.
-    var matcher = function (c, needle) {
-      var col = cols[c], low = lower(c);
+    // Marks (1) in `rows` the rows whose column c holds `needle` (lower case): a column with
+    // a dictionary is searched once per distinct value, then marked by index.
+    var mark = function (c, needle, rows) {
+      var col = cols[c], low = lower(c), r;
       if (col.dict) {
-        var hit = new Uint8Array(low.length);
+        var hit = new Uint8Array(low.length), idx = col.idx;
         for (var k = 0; k < low.length; k++) { hit[k] = low[k].indexOf(needle) >= 0 ? 1 : 0; }
-        var idx = col.idx;
-        return function (r) { return hit[idx[r]] === 1; };
+        for (r = 0; r < n; r++) { rows[r] |= hit[idx[r]]; }
+      } else {
+        for (r = 0; r < n; r++) {
+          if (rows[r] === 0 && low[r].indexOf(needle) >= 0) { rows[r] = 1; }
+        }
       }
-      return function (r) { return low[r].indexOf(needle) >= 0; };
+    };
+
+    // The rows that pass every filter (1 each), or null when none is set.
+    var passing = function () {
+      var pass = null, c, r;
+      if (anyText) {
+        pass = new Uint8Array(n);
+        for (c = 0; c < cols.length; c++) { mark(c, anyText, pass); }
+      }
+      for (c = 0; c < cols.length; c++) {
+        if (!colText[c]) { continue; }
+        var one = new Uint8Array(n);
+        mark(c, colText[c], one);
+        if (pass) { for (r = 0; r < n; r++) { pass[r] &= one[r]; } } else { pass = one; }
+      }
+      return pass;
     };
 
     // The rows in ascending order of column c, made once per column.
@@ -150,24 +169,11 @@
     var view = null;
     var select = function () {
       var order = sortCol < 0 ? null : ascending(sortCol);
-      var tests = [], any = null, c;
-      for (c = 0; c < cols.length; c++) {
-        if (colText[c]) { tests.push(matcher(c, colText[c])); }
-      }
-      if (anyText) {
-        any = [];
-        for (c = 0; c < cols.length; c++) { any.push(matcher(c, anyText)); }
-      }
+      var pass = passing();
       var out = new Uint32Array(n), k = 0;
       for (var i = 0; i < n; i++) {
         var at = order ? order[sortAsc ? i : n - 1 - i] : i;
-        var pass = true, t;
-        for (t = 0; pass && t < tests.length; t++) { pass = tests[t](at); }
-        if (pass && any) {
-          pass = false;
-          for (t = 0; !pass && t < any.length; t++) { pass = any[t](at); }
-        }
-        if (pass) { out[k++] = at; }
+        if (pass === null || pass[at] === 1) { out[k++] = at; }
       }
       view = out.subarray(0, k);
       if (shown) { shown.textContent = k.toLocaleString("en-US"); }
