@@ -83,26 +83,33 @@ enum Encoded {
     Plain { v: Vec<String> },
 }
 
-/// Writes JSON text with each `<` as `\u003c` (a `<` can only be inside a JSON string, where
-/// the escape reads the same).
-struct NoLessThan(Vec<u8>);
+/// Writes JSON text to `out` with each `<` as `\\u003c` (a `<` can only be inside a JSON
+/// string, where the escape reads the same), counting what it writes.
+struct NoLessThan<W> {
+    out: W,
+    len: usize,
+}
 
-impl std::io::Write for NoLessThan {
+impl<W: std::io::Write> std::io::Write for NoLessThan<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         for part in buf.split_inclusive(|b| *b == b'<') {
             match part.split_last() {
                 Some((b'<', head)) => {
-                    self.0.extend_from_slice(head);
-                    self.0.extend_from_slice(b"\\u003c");
+                    self.out.write_all(head)?;
+                    self.out.write_all(b"\\u003c")?;
+                    self.len += head.len() + 6;
                 }
-                _ => self.0.extend_from_slice(part),
+                _ => {
+                    self.out.write_all(part)?;
+                    self.len += part.len();
+                }
             }
         }
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+        self.out.flush()
     }
 }
 
@@ -210,8 +217,12 @@ impl AllChanges {
     /// base64 when that is shorter (the page's script reads it with `DecompressionStream`).
     pub fn finish(self) -> Data {
         let big = self.rows > GZIP_ABOVE;
-        let json = self.json();
-        if big && let Some(packed) = gzip_base64(&json).filter(|p| p.len() < json.len()) {
+        let embedded = self.embedded();
+        // Written straight into the compressor: a million rows' JSON is never held whole.
+        if big
+            && let Some((packed, plain_len)) = gzip_base64(&embedded)
+            && packed.len() < plain_len
+        {
             return Data {
                 encoding: "gzip+base64",
                 text: packed,
@@ -219,25 +230,22 @@ impl AllChanges {
         }
         Data {
             encoding: "json",
-            text: json,
+            text: json(&embedded),
         }
     }
 
-    /// The JSON, safe inside `<script type="application/json">`: no `<` (so no `</script>` and
-    /// no `<!--`) is left as it is.
+    #[cfg(test)]
     fn json(self) -> String {
-        let embedded = Embedded {
+        json(&self.embedded())
+    }
+
+    fn embedded(self) -> Embedded {
+        Embedded {
             n: self.rows,
             t: self.deltas,
             z: self.offsets.finish(),
             w: self.texts,
             c: self.cells.into_iter().map(Column::finish).collect(),
-        };
-        let mut out = NoLessThan(Vec::new());
-        match serde_json::to_writer(&mut out, &embedded) {
-            // Only UTF-8 text and ASCII escapes were written.
-            Ok(()) => String::from_utf8(out.0).unwrap_or_default(),
-            Err(_) => String::new(),
         }
     }
 }
@@ -249,13 +257,36 @@ pub struct Data {
     pub text: String,
 }
 
-fn gzip_base64(text: &str) -> Option<String> {
+/// The JSON, safe inside `<script type="application/json">`: no `<` (so no `</script>` and no
+/// `<!--`) is left as it is.
+fn json(embedded: &Embedded) -> String {
+    let mut out = NoLessThan {
+        out: Vec::new(),
+        len: 0,
+    };
+    match serde_json::to_writer(&mut out, embedded) {
+        // Only UTF-8 text and ASCII escapes were written.
+        Ok(()) => String::from_utf8(out.out).unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// The JSON gzipped, in base64, and the length of the JSON.
+fn gzip_base64(embedded: &Embedded) -> Option<(String, usize)> {
     use base64::Engine;
-    use std::io::Write;
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
-    gz.write_all(text.as_bytes()).ok()?;
-    let bytes = gz.finish().ok()?;
-    Some(base64::engine::general_purpose::STANDARD.encode(bytes))
+    let mut out = NoLessThan {
+        out: flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6)),
+        len: 0,
+    };
+    // In large pieces: the compressor packs a little tighter than fed a token at a time.
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut out);
+    serde_json::to_writer(&mut buffered, embedded).ok()?;
+    buffered.into_inner().ok()?;
+    let bytes = out.out.finish().ok()?;
+    Some((
+        base64::engine::general_purpose::STANDARD.encode(bytes),
+        out.len,
+    ))
 }
 
 #[cfg(test)]
