@@ -280,6 +280,16 @@ const REACH: &str = r#"
       out.found = data(8);
       input.value = "";
       input.dispatchEvent(new Event("input"));
+      // The filter under "Object type" alone.
+      var typeFilter = table.tHead.rows[1].cells[1].firstChild;
+      typeFilter.value = "PROJ";
+      typeFilter.dispatchEvent(new Event("input"));
+      setTimeout(function () {
+        out.projects = count();
+        out.types = data(1).filter(function (t) { return t !== "PROJ"; });
+        typeFilter.value = "";
+        typeFilter.dispatchEvent(new Event("input"));
+      }, 400);
       setTimeout(function () {
         var when = table.tHead.rows[0].cells[0];
         when.click();
@@ -288,7 +298,7 @@ const REACH: &str = r#"
         out.descending = data(0);
         out.unfiltered = count();
         window.parent.postMessage(JSON.stringify(out), "*");
-      }, 400);
+      }, 800);
     }, 400);
   }, 300);
   }
@@ -310,8 +320,21 @@ fn all_changes_reaches_every_row_of_a_large_report_with_few_rows_in_the_page() {
     assert_eq!(ids.len(), 30_000);
     let wanted = ids.last().unwrap().clone();
     assert_eq!(ids.iter().filter(|i| i.contains(&wanted)).count(), 1);
+    let projects = csv_rows(&fs::read_to_string(&csv).unwrap())
+        .iter()
+        .filter(|r| r["obj_code"] == "PROJ")
+        .count();
+    assert!((1..30_000).contains(&projects), "{projects}");
     let page = dir.path().join("big.html");
     ok(bin().arg("report").arg(&csv).arg("-o").arg(&page));
+    // Without script the page says where the rows are.
+    let html = fs::read_to_string(&page).unwrap();
+    let note = &html[html.find("id=\"all-noscript\"").unwrap()..];
+    let note = &note[..note.find("</noscript>").unwrap()];
+    assert!(
+        note.contains("30,000 rows") && note.contains("#evidence"),
+        "{note}"
+    );
     let script = format!("window.wanted = {};{REACH}", serde_json::json!(wanted));
     let seen = run_in_page(browser, &page, 1400, &script);
     let list = |key: &str| -> Vec<String> {
@@ -327,6 +350,12 @@ fn all_changes_reaches_every_row_of_a_large_report_with_few_rows_in_the_page() {
     assert_eq!(seen["filtered"], "1");
     assert_eq!(list("found"), [wanted]);
     assert_eq!(seen["unfiltered"], "30,000");
+    assert_eq!(
+        seen["projects"],
+        format_count(projects),
+        "rows of type PROJ"
+    );
+    assert_eq!(seen["types"], serde_json::json!([]), "only PROJ rows shown");
     let instants =
         |key: &str| -> Vec<i64> { list(key).iter().map(|v| v.parse().unwrap()).collect() };
     let (up, down) = (instants("ascending"), instants("descending"));
@@ -343,7 +372,20 @@ fn all_changes_reaches_every_row_of_a_large_report_with_few_rows_in_the_page() {
         .map(|n| n.as_u64().unwrap())
         .collect();
     assert!(
-        trs.len() == 5 && trs.iter().all(|n| (3..=300).contains(n)),
+        trs.len() == 6 && trs.iter().all(|n| (3..=300).contains(n)),
         "{trs:?}"
     );
+}
+
+/// `n` with thousands separators, as the page counts.
+fn format_count(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
