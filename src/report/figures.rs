@@ -1,13 +1,15 @@
 //! What the report counts, gathered in one pass over the change records as they stream past
 //! (a [`Receiver`]): totals by change type, object type, field and editor, changes per day,
-//! coverage, the review prompts, the most-changed objects, and the first rows of the full
-//! table. A second pass ([`Timelines`]) collects the changes of the objects to show.
+//! coverage, the review prompts, the most-changed objects, and every row of the full table
+//! (compactly, as the page embeds it; the first rows also as rows, for a page read without
+//! script). A second pass ([`Timelines`]) collects the changes of the objects to show.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
 
+use super::columns::AllChanges;
 use super::exceptions::Exceptions;
 use super::row::{Row, editor, instant};
 use crate::error::Result;
@@ -15,8 +17,9 @@ use crate::model::anomaly::AnomalySet;
 use crate::model::change::ChangeRecord;
 use crate::source::Receiver;
 
-/// Rows of the full table kept in the page.
-pub const ALL_ROWS: usize = 20_000;
+/// Up to this many changes, "All changes" is also written as HTML rows (a page read without
+/// script shows them); beyond, the page says where the data is.
+pub const SERVER_ROWS: usize = 1_000;
 
 /// Changes shown per object timeline.
 pub const TIMELINE_ROWS: usize = 100;
@@ -42,10 +45,13 @@ pub struct Figures {
     /// object id → (type, name, changes).
     pub objects: HashMap<String, (String, String, u64)>,
     pub exceptions: Exceptions,
+    /// The first [`SERVER_ROWS`] rows.
     pub all: Vec<Row>,
     /// People by id, from the editors the records name: owner and assignee changes show
     /// them by name.
     pub people: HashMap<String, String>,
+    /// Every row, for the embedded data.
+    pub table: AllChanges,
 }
 
 impl Figures {
@@ -67,6 +73,7 @@ impl Figures {
             objects: HashMap::new(),
             exceptions,
             all: Vec::new(),
+            table: AllChanges::default(),
         }
     }
 
@@ -156,9 +163,11 @@ impl Receiver for Figures {
             }
         }
         self.exceptions.add(&r, at);
-        if self.all.len() < ALL_ROWS {
-            self.all.push(Row::of(&r, &self.zone));
+        let row = Row::of(&r, &self.zone);
+        if self.all.len() < SERVER_ROWS {
+            self.all.push(row.clone());
         }
+        self.table.push(row);
         Ok(())
     }
 }

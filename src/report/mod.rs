@@ -5,9 +5,11 @@
 //!
 //! Records come from any [`ChangeSource`]: files this tool wrote, read back
 //! ([`crate::source::written`]). The report reads them twice: once to count everything
-//! ([`figures::Figures`]), once for the timelines of the objects the counts chose, so memory
-//! stays bounded by what the page shows, not by the input.
+//! ([`figures::Figures`]), once for the timelines of the objects the counts chose. Memory grows
+//! with the input only by what the page embeds: every change's cells, compactly
+//! ([`columns::AllChanges`]), for "All changes".
 
+pub mod columns;
 pub mod evidence;
 pub mod exceptions;
 pub mod figures;

@@ -194,6 +194,7 @@ pub fn render(
         asked_objects: o.asked_objects,
         timelines,
         all: &figures.all,
+        all_data: std::mem::take(&mut figures.table).finish(),
     };
     let context = TemplateValue::from(minijinja::value::Serde(&page));
     env.get_template("report.html")
@@ -232,6 +233,8 @@ struct Page<'a> {
     asked_objects: bool,
     timelines: Vec<Timeline>,
     all: &'a [Row],
+    /// Every row of "All changes", safe inside a `<script>` element.
+    all_data: super::columns::Data,
 }
 
 #[derive(Serialize)]

@@ -6,6 +6,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
+use jrnle_audit::simulator::generate::generate;
 use serde_json::Value;
 
 use crate::util::*;
@@ -149,7 +150,10 @@ const SORT: &str = r#"
   var out = {};
   [0, 6].forEach(function (col) {
     table.tHead.rows[0].cells[col].click();
-    out[col] = Array.prototype.map.call(table.tBodies[0].rows, function (r) {
+    var rows = Array.prototype.filter.call(table.tBodies[0].rows, function (r) {
+      return r.className !== "pad";
+    });
+    out[col] = rows.map(function (r) {
       var cell = r.cells[col];
       return cell.getAttribute("data-v") || cell.textContent.trim();
     });
@@ -234,4 +238,154 @@ fn the_demo_report_prints_in_a_handful_of_pages() {
         .sum::<usize>();
     assert!((1..12).contains(&pages), "{pages} pages printed");
     eprintln!("the demo report prints on {pages} pages");
+}
+
+/// Test-only: in "All changes", reads the count, scrolls to the end, filters by the text in
+/// `window.wanted` (typed, so through the debounce), then sorts by "When" both ways; posts
+/// what each step showed and how many table rows the page held after each.
+const REACH: &str = r#"
+(function () {
+  var table = document.getElementById("all-changes");
+  var box = document.getElementById("all-box");
+  var input = document.getElementById("all-filter");
+  var out = { trs: [] };
+  var count = function () { return document.getElementById("all-shown").textContent; };
+  var data = function (col) {
+    out.trs.push(table.getElementsByTagName("tr").length);
+    return Array.prototype.filter.call(table.tBodies[0].rows, function (r) {
+      return r.className !== "pad";
+    }).map(function (r) {
+      var cell = r.cells[col];
+      return cell.getAttribute("data-v") || cell.textContent;
+    });
+  };
+  // A large table comes gzipped: the script shows it once unpacked.
+  if (document.documentElement.getAttribute("data-script") !== "ran") {
+    table.addEventListener("all-ready", function () { go(); });
+  } else {
+    go();
+  }
+  function go() {
+  out.count = count();
+  out.encoding = document.getElementById("all-data").getAttribute("data-encoding");
+  out.first = data(8);
+  box.scrollTop = box.scrollHeight;
+  box.dispatchEvent(new Event("scroll"));
+  setTimeout(function () {
+    out.last = data(8);
+    input.value = window.wanted;
+    input.dispatchEvent(new Event("input"));
+    setTimeout(function () {
+      out.filtered = count();
+      out.found = data(8);
+      input.value = "";
+      input.dispatchEvent(new Event("input"));
+      // The filter under "Object type" alone.
+      var typeFilter = table.tHead.rows[1].cells[1].firstChild;
+      typeFilter.value = "PROJ";
+      typeFilter.dispatchEvent(new Event("input"));
+      setTimeout(function () {
+        out.projects = count();
+        out.types = data(1).filter(function (t) { return t !== "PROJ"; });
+        typeFilter.value = "";
+        typeFilter.dispatchEvent(new Event("input"));
+      }, 400);
+      setTimeout(function () {
+        var when = table.tHead.rows[0].cells[0];
+        when.click();
+        out.ascending = data(0);
+        when.click();
+        out.descending = data(0);
+        out.unfiltered = count();
+        window.parent.postMessage(JSON.stringify(out), "*");
+      }, 800);
+    }, 400);
+  }, 300);
+  }
+})();
+"#;
+
+/// "All changes" holds every row of a 30,000-change report (it held the first 20,000), packed
+/// (gzip in base64) and unpacked by the page: the count says so, the last rows are reachable by scrolling, a filter by the last entry's id
+/// finds exactly it, "When" sorts by instant both ways, and the page never holds more than a
+/// few hundred table rows.
+#[test]
+fn all_changes_reaches_every_row_of_a_large_report_with_few_rows_in_the_page() {
+    let Some(browser) = chromium() else { return };
+    let sim = sim(&generate(30_000, 7));
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("big.csv");
+    ok(against(&sim, "export").arg("-o").arg(&csv));
+    let ids = csv_ids(&fs::read_to_string(&csv).unwrap());
+    assert_eq!(ids.len(), 30_000);
+    let wanted = ids.last().unwrap().clone();
+    assert_eq!(ids.iter().filter(|i| i.contains(&wanted)).count(), 1);
+    let projects = csv_rows(&fs::read_to_string(&csv).unwrap())
+        .iter()
+        .filter(|r| r["obj_code"] == "PROJ")
+        .count();
+    assert!((1..30_000).contains(&projects), "{projects}");
+    let page = dir.path().join("big.html");
+    ok(bin().arg("report").arg(&csv).arg("-o").arg(&page));
+    // Without script the page says where the rows are.
+    let html = fs::read_to_string(&page).unwrap();
+    let note = &html[html.find("id=\"all-noscript\"").unwrap()..];
+    let note = &note[..note.find("</noscript>").unwrap()];
+    assert!(
+        note.contains("30,000 rows") && note.contains("#evidence"),
+        "{note}"
+    );
+    let script = format!("window.wanted = {};{REACH}", serde_json::json!(wanted));
+    let seen = run_in_page(browser, &page, 1400, &script);
+    let list = |key: &str| -> Vec<String> {
+        let v = seen[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{key}: {seen}"));
+        v.iter().map(|v| v.as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(seen["count"], "30,000", "{seen}");
+    assert_eq!(seen["encoding"], "gzip+base64", "a large table is packed");
+    assert_eq!(list("first")[0], ids[0]);
+    assert_eq!(list("last").last(), Some(&wanted), "the end is reachable");
+    assert_eq!(seen["filtered"], "1");
+    assert_eq!(list("found"), [wanted]);
+    assert_eq!(seen["unfiltered"], "30,000");
+    assert_eq!(
+        seen["projects"],
+        format_count(projects),
+        "rows of type PROJ"
+    );
+    assert_eq!(seen["types"], serde_json::json!([]), "only PROJ rows shown");
+    let instants =
+        |key: &str| -> Vec<i64> { list(key).iter().map(|v| v.parse().unwrap()).collect() };
+    let (up, down) = (instants("ascending"), instants("descending"));
+    assert!(
+        up.len() > 20 && up.windows(2).all(|w| w[0] <= w[1]),
+        "{up:?}"
+    );
+    assert!(down.windows(2).all(|w| w[0] >= w[1]), "{down:?}");
+    assert!(down[0] >= *up.last().unwrap() && up[0] < down[0]);
+    let trs: Vec<u64> = seen["trs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .collect();
+    assert!(
+        trs.len() == 6 && trs.iter().all(|n| (3..=300).contains(n)),
+        "{trs:?}"
+    );
+}
+
+/// `n` with thousands separators, as the page counts.
+fn format_count(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
