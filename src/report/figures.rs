@@ -32,6 +32,9 @@ pub struct Figures {
     pub by_obj_code: HashMap<String, u64>,
     pub by_field: HashMap<String, u64>,
     pub by_editor: HashMap<String, u64>,
+    /// Changes by top object (a task's project; a project's own changes count for it), by
+    /// its code and id.
+    pub by_top: HashMap<(String, String), u64>,
     /// (object type, field) → entries.
     pub coverage: BTreeMap<(String, String), u64>,
     pub per_day: BTreeMap<NaiveDate, u64>,
@@ -66,6 +69,7 @@ impl Figures {
             coverage: BTreeMap::new(),
             per_day: BTreeMap::new(),
             per_hour: BTreeMap::new(),
+            by_top: HashMap::new(),
             people: HashMap::new(),
             first: None,
             last: None,
@@ -119,6 +123,19 @@ impl Receiver for Figures {
         bump(&mut self.by_obj_code, r.obj_code.as_deref().unwrap_or(none));
         bump(&mut self.by_field, r.field_name.as_deref().unwrap_or(none));
         bump(&mut self.by_editor, &editor(&r));
+        let top = match (r.top_obj_code.as_deref(), r.top_obj_id.as_deref()) {
+            (Some(code), Some(id)) if !id.is_empty() => Some((code, id)),
+            _ => match (r.obj_code.as_deref(), r.obj_id.as_deref()) {
+                (Some(code @ "PROJ"), Some(id)) => Some((code, id)),
+                _ => None,
+            },
+        };
+        if let Some((code, id)) = top {
+            *self
+                .by_top
+                .entry((code.to_string(), id.to_string()))
+                .or_default() += 1;
+        }
         if let (Some(id), Some(name)) = (r.edited_by_id.as_deref(), r.edited_by_name.as_deref())
             && !name.is_empty()
             && !self.people.contains_key(id)

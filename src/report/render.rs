@@ -279,15 +279,41 @@ fn span(f: &Figures) -> String {
 }
 
 fn totals(f: &Figures) -> Vec<Total> {
+    let projects = by_project(f);
     [
         ("change type", "by-change-type", &f.by_change_type),
         ("object type", "by-object-type", &f.by_obj_code),
         ("field", "by-field", &f.by_field),
         ("editor", "by-editor", &f.by_editor),
+        ("project (top object)", "by-project", &projects),
     ]
     .into_iter()
+    .filter(|(_, _, counts)| !counts.is_empty())
     .map(|(what, id, counts)| total(what, id, counts))
     .collect()
+}
+
+/// Changes by top object, each named as the records name it ("PROJ Website Relaunch"), by
+/// its id where they do not, or when two share a name.
+fn by_project(f: &Figures) -> HashMap<String, u64> {
+    let name = |code: &str, id: &str| match f.objects.get(id) {
+        Some((_, name, _)) if !name.is_empty() => format!("{code} {name}"),
+        _ => format!("{code} {id}"),
+    };
+    let mut named: HashMap<String, u32> = HashMap::new();
+    for (code, id) in f.by_top.keys() {
+        *named.entry(name(code, id)).or_default() += 1;
+    }
+    f.by_top
+        .iter()
+        .map(|((code, id), n)| {
+            let label = name(code, id);
+            match named[&label] {
+                1 => (label, *n),
+                _ => (format!("{label} ({id})"), *n),
+            }
+        })
+        .collect()
 }
 
 fn total(what: &'static str, id: &'static str, counts: &HashMap<String, u64>) -> Total {

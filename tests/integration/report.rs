@@ -109,6 +109,26 @@ fn check_totals(html: &str, rows: &[serde_json::Map<String, Value>]) {
     );
     assert_eq!(totals(html, "by-object-type"), count_by(rows, "obj_code"));
     assert_eq!(totals(html, "by-field"), count_by(rows, "field_name"));
+    // By project: a change counts for its top object, a project's own for the project.
+    let mut projects: HashMap<String, u64> = HashMap::new();
+    for r in rows {
+        let top = match (r["top_obj_id"].as_str(), r["obj_code"].as_str()) {
+            (Some(id), _) if !id.is_empty() => Some(id),
+            (_, Some("PROJ")) => r["obj_id"].as_str(),
+            _ => None,
+        };
+        if let Some(id) = top {
+            *projects.entry(id.to_string()).or_default() += 1;
+        }
+    }
+    // The table lists the 50 with the most changes.
+    let shown = totals(html, "by-project");
+    let mut shown_counts: Vec<u64> = shown.values().copied().collect();
+    let mut expected: Vec<u64> = projects.values().copied().collect();
+    shown_counts.sort_unstable_by(|a, b| b.cmp(a));
+    expected.sort_unstable_by(|a, b| b.cmp(a));
+    expected.truncate(50);
+    assert_eq!(shown_counts, expected, "{shown:?}");
     let deletes = rows.iter().filter(|r| r["change_type"] == "D").count() as u64;
     assert_eq!(number(&text_by_id(html, "count-deletes")), deletes);
     // Owner and assignee changes, but their first assignment at creation (A).
