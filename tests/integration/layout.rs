@@ -122,6 +122,25 @@ fn the_demo_report_fits_a_phone_and_a_desktop_without_breaking_words() {
     check(browser, &page);
 }
 
+/// A report of more changes than are rendered on the server (its table drawn by the script
+/// from the embedded, gzipped data) fits too.
+#[test]
+fn a_large_report_fits_a_phone_and_a_desktop_without_breaking_words() {
+    let Some(browser) = chromium() else { return };
+    let sim = sim(&generate(3_000, 9));
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("large.html");
+    ok(against(&sim, "report")
+        .args(["--since", "2000-01-01", "-o"])
+        .arg(&page));
+    assert!(
+        fs::read_to_string(&page)
+            .unwrap()
+            .contains("id=\"all-data\"")
+    );
+    check(browser, &page);
+}
+
 #[test]
 fn a_signed_out_dirs_report_fits_a_phone_and_a_desktop_without_breaking_words() {
     let Some(browser) = chromium() else { return };

@@ -4,6 +4,16 @@
 // word that is broken across lines (a word is a run of non-space characters within one text
 // node: a <wbr> between two runs marks a break that is allowed).
 (function () {
+  // A large report draws its table once its embedded data is unpacked: measure after that.
+  var table = document.getElementById("all-changes");
+  if (table && document.getElementById("all-data") && !table.classList.contains("virtual")) {
+    table.addEventListener("all-ready", measure);
+  } else {
+    measure();
+  }
+})();
+
+function measure() {
   var width = window.innerWidth;
   var over = document.documentElement.scrollWidth - width;
   var broken = [];
@@ -37,4 +47,4 @@
       (el.className && el.className.baseVal === undefined ? "." + el.className : "") + " to " + Math.round(right));
   });
   window.parent.postMessage(JSON.stringify({ width: width, over: over, broken: broken, wide: wide }), "*");
-})();
+}
