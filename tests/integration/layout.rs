@@ -4,7 +4,6 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
 use jrnle_audit::simulator::generate::generate;
 use serde_json::Value;
@@ -65,21 +64,17 @@ fn run_in_page(browser: &str, page: &Path, width: u32, script: &str) -> Value {
         ),
     )
     .unwrap();
-    let profile = tempfile::tempdir().unwrap();
-    let o = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(["--virtual-time-budget=5000", "--hide-scrollbars"])
-        .arg(format!("--window-size={},1000", width.max(500) + 100))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", frame.display()))
-        .output()
-        .unwrap();
+    let window = format!("--window-size={},1000", width.max(500) + 100);
+    let o = headless(
+        browser,
+        &frame,
+        &[
+            "--virtual-time-budget=5000",
+            "--hide-scrollbars",
+            &window,
+            "--dump-dom",
+        ],
+    );
     let dom = String::from_utf8_lossy(&o.stdout);
     let at = dom
         .rfind("<pre id=\"layout\">")
@@ -104,13 +99,6 @@ fn check(browser: &str, page: &Path) {
             page.display()
         );
     }
-}
-
-fn chromium() -> Option<&'static str> {
-    tool(
-        &["chromium", "chromium-browser", "google-chrome"],
-        &["--version"],
-    )
 }
 
 #[test]
@@ -229,20 +217,8 @@ fn the_demo_report_prints_in_a_handful_of_pages() {
     let html = fs::read_to_string(&page).unwrap();
     assert!(html.contains("id=\"all-on-paper\""));
     let pdf = dir.path().join("demo.pdf");
-    let profile = tempfile::tempdir().unwrap();
-    let o = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg("--no-pdf-header-footer")
-        .arg(format!("--print-to-pdf={}", pdf.display()))
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .unwrap();
+    let print = format!("--print-to-pdf={}", pdf.display());
+    let o = headless(browser, &page, &["--no-pdf-header-footer", &print]);
     assert!(o.status.success(), "{}", stderr(&o));
     let bytes = fs::read(&pdf).unwrap();
     // Each page is one `/Type /Page` object (the page tree is `/Type /Pages`).

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -381,30 +380,14 @@ fn hostile_records() -> Vec<RawRecord> {
     records
 }
 
-/// Chromium, or `None` where it is not installed (CI installs it and sets
-/// `JRNLE_REQUIRE_TOOLS`, so a missing browser fails there).
-fn chromium() -> Option<&'static str> {
-    tool(
-        &["chromium", "chromium-browser", "google-chrome"],
-        &["--version"],
-    )
-}
-
-fn headless(browser: &str, page: &Path, extra: &[&str]) -> std::process::Output {
-    let profile = tempfile::tempdir().unwrap();
-    Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(["--virtual-time-budget=3000", "--window-size=1200,2000"])
-        .args(extra)
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .unwrap()
+/// The page in a 1200 × 2000 window, its script given 3 s of virtual time.
+fn headless_page(browser: &str, page: &Path, extra: &[&str]) -> std::process::Output {
+    let flags = [
+        &["--virtual-time-budget=3000", "--window-size=1200,2000"],
+        extra,
+    ]
+    .concat();
+    headless(browser, page, &flags)
 }
 
 #[test]
@@ -435,7 +418,7 @@ fn hostile_values_are_inert_text_in_a_real_browser() {
         );
     }
     let Some(browser) = chromium() else { return };
-    let o = headless(browser, &page, &["--dump-dom"]);
+    let o = headless_page(browser, &page, &["--dump-dom"]);
     let dom = without_marks(&String::from_utf8_lossy(&o.stdout));
     assert!(
         dom.contains("data-script=\"ran\""),
@@ -453,7 +436,7 @@ fn hostile_values_are_inert_text_in_a_real_browser() {
     // The totals survive the browser's parsing too.
     assert_eq!(number(&text_by_id(&dom, "row-count")), 30);
     let shot = dir.path().join("hostile.png");
-    let o = headless(
+    let o = headless_page(
         browser,
         &page,
         &[&format!("--screenshot={}", shot.display())],

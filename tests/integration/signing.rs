@@ -74,20 +74,6 @@ fn verify(dir: &Path, extra: &[&str]) -> std::process::Output {
     run(bin().arg("verify").arg(dir).args(extra))
 }
 
-/// `verify --json` with `extra`: its exit code and the kinds of its findings.
-fn finding_kinds(dir: &Path, extra: &[&str]) -> (Option<i32>, Vec<String>) {
-    let o = run(bin().args(["verify", "--json"]).arg(dir).args(extra));
-    let found: Value = serde_json::from_str(stdout(&o).trim())
-        .unwrap_or_else(|e| panic!("no JSON ({e}): {}", stderr(&o)));
-    let kinds = found["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["kind"].as_str().unwrap().to_string())
-        .collect();
-    (o.status.code(), kinds)
-}
-
 /// `written_at` of a manifest as ssh-keygen's `-Overify-time=` takes it (to the second).
 fn verify_time(manifest: &Path) -> String {
     let m: Value = serde_json::from_slice(&fs::read(manifest).unwrap()).unwrap();

@@ -361,3 +361,44 @@ pub fn without_marks(html: &str) -> String {
     out.push_str(&rest);
     out
 }
+
+/// `verify --json DIR EXTRA...`: its exit code and the kind of each finding.
+pub fn finding_kinds(dir: &Path, extra: &[&str]) -> (Option<i32>, Vec<String>) {
+    let o = run(bin().args(["verify", "--json"]).arg(dir).args(extra));
+    let found: serde_json::Value = serde_json::from_str(stdout(&o).trim())
+        .unwrap_or_else(|e| panic!("no JSON ({e}): {}", stderr(&o)));
+    let kinds = found["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap().to_string())
+        .collect();
+    (o.status.code(), kinds)
+}
+
+/// Chromium, or `None` where it is not installed (CI installs it and sets
+/// `JRNLE_REQUIRE_TOOLS`, so a missing browser fails there).
+pub fn chromium() -> Option<&'static str> {
+    tool(
+        &["chromium", "chromium-browser", "google-chrome"],
+        &["--version"],
+    )
+}
+
+/// Headless `browser` on `page` with `flags` (a window size, `--dump-dom`, `--screenshot`,
+/// `--print-to-pdf`...), in a throw-away profile.
+pub fn headless(browser: &str, page: &Path, flags: &[&str]) -> Output {
+    let profile = tempfile::tempdir().unwrap();
+    Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(flags)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap()
+}
