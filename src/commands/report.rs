@@ -13,6 +13,7 @@ use crate::deliver::Delivery;
 use crate::error::{Error, Result};
 use crate::labels::Labeler;
 use crate::model::date::format_utc_ms;
+use crate::model::tenant_zone::OffsetsSeen;
 use crate::output::{Destination, Format, WriteOptions, open_sink};
 use crate::report::evidence::{self, Evidence};
 use crate::report::exceptions::BusinessTime;
@@ -34,13 +35,16 @@ pub fn run(args: ReportArgs) -> Result<()> {
             args.output.display()
         )));
     }
-    let spec = spec(&args)?;
+    let mut spec = spec(&args)?;
     let runtime = super::runtime()?;
     // Kept until the report is written: the query's records, when the report ran it.
     let mut _fetched = None;
     let (evidence, files) = match args.inputs.as_slice() {
         [] => {
-            let (ev, file) = runtime.block_on(from_query(&args))?;
+            let (ev, file, offsets) = runtime.block_on(from_query(&args))?;
+            if args.tz.is_none() {
+                tenant_zone(&mut spec, &offsets);
+            }
             let path = file.path().to_path_buf();
             _fetched = Some(file);
             (ev, vec![(path, Format::Ndjson)])
@@ -76,10 +80,11 @@ pub fn run(args: ReportArgs) -> Result<()> {
         ));
     }
     console::note(format!(
-        "wrote the report of {} to {} in {:.1} s",
+        "wrote the report of {} to {} in {:.1} s; times and business hours in {}",
         console::plural(made.rows, "change", "changes"),
         args.output.display(),
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        spec.zone_note
     ));
     match evidence.verify {
         Some(v) if !v.intact => Err(Error::Verify {
@@ -95,16 +100,27 @@ pub fn run(args: ReportArgs) -> Result<()> {
 
 /// The report's options, checked.
 fn spec(args: &ReportArgs) -> Result<Spec> {
-    let zone = match args.tz.as_deref() {
-        None => chrono_tz::UTC,
-        Some(z) => z.parse().map_err(|_| {
-            Error::usage(format!(
-                "unknown --tz {z:?}: use an IANA time zone name such as Europe/Stockholm"
-            ))
-        })?,
+    let (zone, zone_note) = match args.tz.as_deref() {
+        None => (
+            chrono_tz::UTC,
+            "UTC (the records keep UTC; --tz reads them in the tenant's zone)".to_string(),
+        ),
+        Some(z) => {
+            let zone: chrono_tz::Tz = z.parse().map_err(|_| {
+                Error::usage(format!(
+                    "unknown --tz {z:?}: use an IANA time zone name such as Europe/Stockholm"
+                ))
+            })?;
+            (zone, format!("{} (--tz)", zone.name()))
+        }
     };
     let business =
         BusinessTime::parse(&args.business_hours, &args.business_days).map_err(Error::usage)?;
+    if args.table_rows == 0 {
+        return Err(Error::usage(
+            "--table-rows must be at least 1 (it is how many changes \"All changes\" embeds)",
+        ));
+    }
     if args.bulk_threshold < 2 {
         return Err(Error::usage(
             "--bulk-threshold must be at least 2: one change is not a bulk edit",
@@ -113,12 +129,38 @@ fn spec(args: &ReportArgs) -> Result<Spec> {
     Ok(Spec {
         title: args.title.clone().unwrap_or_else(|| DEFAULT_TITLE.into()),
         zone,
+        zone_note,
         business,
         business_text: format!("{}, {}", args.business_hours, args.business_days),
         bulk_threshold: args.bulk_threshold,
         top: args.top,
         objects: args.objects.clone(),
+        table_rows: args.table_rows,
     })
+}
+
+/// Without `--tz`, a query's report is in the tenant's zone as Workfront's dates show it (each
+/// `entryDate` carries the tenant's offset of its day; API notes §5), and says it was inferred.
+fn tenant_zone(spec: &mut Spec, offsets: &OffsetsSeen) {
+    match offsets.zone() {
+        Some(zone) => {
+            spec.zone = zone;
+            spec.zone_note = format!(
+                "{} (the tenant's zone, as the offsets of Workfront's dates show it: {}; \
+                 --tz sets it)",
+                zone.name(),
+                offsets.describe()
+            );
+        }
+        None if !offsets.describe().is_empty() => {
+            spec.zone_note = format!(
+                "UTC (Workfront's dates came with offsets no one zone gives: {}; --tz sets \
+                 the zone)",
+                offsets.describe()
+            );
+        }
+        None => {}
+    }
 }
 
 /// Filters select what a query fetches; inputs are reported whole, so filters with inputs
@@ -142,7 +184,7 @@ fn refuse_filters(f: &FilterArgs, demo: bool) -> Result<()> {
 
 /// Run the query as `export` would, into a private temporary file; the evidence is the
 /// query's.
-async fn from_query(args: &ReportArgs) -> Result<(Evidence, tempfile::NamedTempFile)> {
+async fn from_query(args: &ReportArgs) -> Result<(Evidence, tempfile::NamedTempFile, OffsetsSeen)> {
     let settings = Settings::resolve(&args.connection, &args.filters)?;
     let client = settings.client().await?;
     let labeler = match args.labels {
@@ -213,7 +255,7 @@ async fn from_query(args: &ReportArgs) -> Result<(Evidence, tempfile::NamedTempF
         asked_fields: f.fields.clone(),
         ..Evidence::default()
     };
-    Ok((ev, file))
+    Ok((ev, file, source.offsets_seen().clone()))
 }
 
 /// How the out-dir's signatures are judged: against `--allowed-signers` when given.
