@@ -446,7 +446,8 @@ fn hostile_values_are_inert_text_in_a_real_browser() {
 }
 
 /// Values show as the CSV writes them, whatever the report read: a query, a CSV file or an
-/// NDJSON file (which held `2.5e-7` back as serde_json's exponent form).
+/// NDJSON file (which held `2.5e-7` back as serde_json's exponent form); in a zone, dates as
+/// `export --tz` writes them.
 #[test]
 fn values_are_rendered_as_in_the_csv_whatever_the_input() {
     let dir = tempfile::tempdir().unwrap();
@@ -454,25 +455,23 @@ fn values_are_rendered_as_in_the_csv_whatever_the_input() {
     let ndjson = dir.path().join("demo.ndjson");
     ok(bin().args(["export", "--demo", "-o"]).arg(&csv));
     ok(bin().args(["export", "--demo", "-o"]).arg(&ndjson));
-    let expected: HashMap<String, (String, String)> = csv_rows(&fs::read_to_string(&csv).unwrap())
-        .into_iter()
-        .map(|r| {
-            let value = |k: &str| r[k].strip_prefix('\'').unwrap_or(&r[k]).to_string();
-            (r["id"].clone(), (value("old_value"), value("new_value")))
-        })
-        .collect();
+    let values = |csv: &Path| -> HashMap<String, (String, String)> {
+        csv_rows(&fs::read_to_string(csv).unwrap())
+            .into_iter()
+            .map(|r| {
+                let value = |k: &str| r[k].strip_prefix('\'').unwrap_or(&r[k]).to_string();
+                (r["id"].clone(), (value("old_value"), value("new_value")))
+            })
+            .collect()
+    };
+    let expected = values(&csv);
     assert!(expected.values().any(|(_, new)| new == "0.00000025"));
     let query = dir.path().join("query.html");
-    ok(bin().args(["report", "--demo", "-o"]).arg(&query));
-    for (input, page) in [
-        (None, query),
-        (Some(&csv), dir.path().join("csv.html")),
-        (Some(&ndjson), dir.path().join("ndjson.html")),
-    ] {
-        if let Some(input) = input {
-            ok(bin().arg("report").arg(input).arg("-o").arg(&page));
-        }
-        let html = fs::read_to_string(&page).unwrap();
+    ok(bin()
+        .args(["report", "--demo", "--tz", "UTC", "-o"])
+        .arg(&query));
+    let same = |page: &Path, expected: &HashMap<String, (String, String)>| {
+        let html = fs::read_to_string(page).unwrap();
         assert!(!html.contains("2.5e-7"), "{}", page.display());
         let rows = table(&html, "all-changes");
         assert_eq!(rows.len(), expected.len());
@@ -487,7 +486,39 @@ fn values_are_rendered_as_in_the_csv_whatever_the_input() {
                 row[8]
             );
         }
+    };
+    for (input, page) in [
+        (None, query),
+        (Some(&csv), dir.path().join("csv.html")),
+        (Some(&ndjson), dir.path().join("ndjson.html")),
+    ] {
+        if let Some(input) = input {
+            ok(bin().arg("report").arg(input).arg("-o").arg(&page));
+        }
+        same(&page, &expected);
     }
+    // In the tenant's zone (the query's default), dates as `export --tz` writes them.
+    let denver_csv = dir.path().join("denver.csv");
+    ok(bin()
+        .args(["export", "--demo", "--tz", "America/Denver", "-o"])
+        .arg(&denver_csv));
+    let denver = values(&denver_csv);
+    assert!(
+        denver
+            .values()
+            .any(|(old, _)| old == "2025-07-31T00:00:00.000-06:00"),
+        "a date value in Denver's summer offset"
+    );
+    let page = dir.path().join("denver.html");
+    ok(bin().args(["report", "--demo", "-o"]).arg(&page));
+    same(&page, &denver);
+    let page = dir.path().join("csv-denver.html");
+    ok(bin()
+        .arg("report")
+        .arg(&csv)
+        .args(["--tz", "America/Denver", "-o"])
+        .arg(&page));
+    same(&page, &denver);
 }
 
 /// The chart over time is sized to the window (hours for a day) and drawn to the window's end:
