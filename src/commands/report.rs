@@ -103,7 +103,7 @@ fn spec(args: &ReportArgs) -> Result<Spec> {
     let (zone, zone_note) = match args.tz.as_deref() {
         None => (
             chrono_tz::UTC,
-            "UTC (the records keep UTC; --tz reads them in the tenant's zone)".to_string(),
+            "UTC (files keep UTC: --tz ZONE, e.g. the tenant's, shows them in a zone)".to_string(),
         ),
         Some(z) => {
             let zone: chrono_tz::Tz = z.parse().map_err(|_| {
@@ -173,10 +173,16 @@ fn refuse_filters(f: &FilterArgs, demo: bool) -> Result<()> {
         || !f.change_types.is_empty()
         || f.since.is_some()
         || f.until.is_some();
-    if set || demo {
+    if demo {
         return Err(Error::usage(
-            "filters and --demo select what a query fetches; with INPUT the inputs are reported \
-             whole: drop the filters, or drop INPUT to run the query",
+            "--demo runs the demo query; with INPUT the inputs are reported instead: drop \
+             --demo, or drop INPUT",
+        ));
+    }
+    if set {
+        return Err(Error::usage(
+            "filters select what a query fetches; with INPUT the inputs are reported whole: \
+             drop the filters, or drop INPUT to run the query",
         ));
     }
     Ok(())

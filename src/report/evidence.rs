@@ -198,10 +198,14 @@ pub fn out_dir(dir: &Path, policy: &verify::Policy) -> Result<(Evidence, Vec<(Pa
             }
         }
     }
+    // No manifest: no out-dir at all, which is a usage error for the report (README: exit 2);
+    // `verify` alone answers it as evidence that is not intact.
     if chain.is_empty() {
-        return Err(Error::NoSeries {
-            dir: dir.display().to_string(),
-        });
+        return Err(Error::usage(format!(
+            "{} holds no manifest, so no series to report: give the --out-dir of a sync, \
+             snapshot or listen, or files export wrote",
+            dir.display()
+        )));
     }
     let head = chain.last().cloned();
     let series = head.as_ref().map_or(1, |c| c.manifest.series);

@@ -16,8 +16,8 @@ use crate::model::change::{ChangeRecord, ValueType};
 pub const SHOWN: usize = 200;
 
 /// Status codes of a finished or closed piece of work. Workfront's custom statuses each
-/// equate to one of the system statuses, so the codes stored are these or open ones; with
-/// `--labels`, a label saying so also counts.
+/// equate to one of the system statuses, so the codes stored are these or open ones (or
+/// these with a qualifier, `CPL:A`); with `--labels`, a label saying so also counts.
 const CLOSED_CODES: [&str; 5] = ["CPL", "CLS", "DED", "REJ", "RLV"];
 const CLOSED_WORDS: [&str; 6] = [
     "complete", "closed", "resolved", "rejected", "dead", "cancel",
@@ -186,8 +186,10 @@ pub struct Slip {
     pub obj_name: String,
     pub field: String,
     pub moves: u64,
-    /// The moves' differences added up, in days (negative: pulled in).
+    /// The moves' differences added up, in days (negative: pulled in overall).
     pub days: String,
+    /// The moves' sizes added up, in days, whichever way each went.
+    pub days_moved: String,
 }
 
 /// Each editor's recent changes while a bulk edit is looked for.
@@ -208,8 +210,8 @@ pub struct Exceptions {
     pub owner_changes: Listed,
     pub bulk_edits: Vec<BulkEdit>,
     editors: HashMap<String, EditorWindow>,
-    /// (object id, field) → (moves, days, code, name)
-    moves: HashMap<(String, String), (u64, f64, String, String)>,
+    /// (object id, field) → (moves, net days, days moved, code, name)
+    moves: HashMap<(String, String), (u64, f64, f64, String, String)>,
 }
 
 impl Exceptions {
@@ -301,12 +303,15 @@ impl Exceptions {
             (
                 0,
                 0.0,
+                0.0,
                 r.obj_code.as_deref().unwrap_or("").to_string(),
                 r.obj_name.as_deref().unwrap_or("").to_string(),
             )
         });
+        let days = (new - old).num_minutes() as f64 / (24.0 * 60.0);
         slot.0 += 1;
-        slot.1 += (new - old).num_minutes() as f64 / (24.0 * 60.0);
+        slot.1 += days;
+        slot.2 += days.abs();
     }
 
     /// The bulk edits still open at the end, closed; each prompt's groups; the slips, most
@@ -330,13 +335,14 @@ impl Exceptions {
             .moves
             .iter()
             .filter(|(_, (n, ..))| *n >= MOVES_LISTED)
-            .map(|((obj_id, field), (moves, days, code, name))| Slip {
+            .map(|((obj_id, field), (moves, days, moved, code, name))| Slip {
                 obj_code: code.clone(),
                 obj_id: obj_id.clone(),
                 obj_name: name.clone(),
                 field: field.clone(),
                 moves: *moves,
                 days: format!("{days:.1}"),
+                days_moved: format!("{moved:.1}"),
             })
             .collect();
         slips.sort_by(|a, b| b.moves.cmp(&a.moves).then(a.obj_id.cmp(&b.obj_id)));
@@ -347,8 +353,10 @@ impl Exceptions {
 /// A status leaving a closed code for an open one.
 fn is_regression(r: &ChangeRecord<'_>) -> bool {
     let labels = r.labels.as_deref();
+    // A composite code is its system status with a qualifier (`CPL:A`: complete, pending
+    // approval; API notes §1): judged by the system status before the colon.
     let closed = |code: &str, label: Option<&str>| {
-        CLOSED_CODES.contains(&code)
+        CLOSED_CODES.contains(&code.split(':').next().unwrap_or(code))
             || label.is_some_and(|l| {
                 let l = l.to_lowercase();
                 CLOSED_WORDS.iter().any(|w| l.contains(w))
@@ -364,6 +372,26 @@ fn is_regression(r: &ChangeRecord<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_composite_code_is_judged_by_its_system_status() {
+        let status = |old: &str, new: &str| {
+            let mut r = ChangeRecord::empty(crate::model::change::SourceKind::Journal);
+            r.field_name = Some("status".into());
+            r.value_type = ValueType::Text;
+            r.old_value = crate::model::change::Value::Text(old.to_string().into());
+            r.new_value = crate::model::change::Value::Text(new.to_string().into());
+            is_regression(&r)
+        };
+        assert!(
+            !status("CPL", "CPL:A"),
+            "complete to complete, pending approval"
+        );
+        assert!(status("CPL:A", "INP"), "approval rejected: back to work");
+        assert!(status("CPL", "INP"));
+        assert!(!status("INP", "CPL:A"));
+        assert!(!status("NEW", "INP"));
+    }
 
     #[test]
     fn business_time_reads_ranges_and_lists() {

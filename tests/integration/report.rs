@@ -219,7 +219,11 @@ fn report_over_a_sync_out_dir_shows_the_evidence_and_the_failure_of_tampering() 
     for path in &data_files {
         let bytes = fs::read(path).unwrap();
         let hash = jrnle_audit::evidence::manifest::hex(&Sha256::digest(&bytes));
-        assert!(html.contains(&hash), "{} {hash}", path.display());
+        assert!(
+            without_marks(&html).contains(&hash),
+            "{} {hash}",
+            path.display()
+        );
     }
     // Tampered: the report is still written, the failure is at the top, and exit is 5.
     let victim = data_files
@@ -727,7 +731,7 @@ fn business_hours_are_judged_in_the_tenants_zone_and_prompts_grouped() {
     let from_files = dir.path().join("files.html");
     ok(bin().arg("report").arg(&csv).arg("-o").arg(&from_files));
     let html = without_marks(&fs::read_to_string(&from_files).unwrap());
-    assert!(strip_tags(&html).contains("times in UTC (the records keep UTC; --tz reads them"));
+    assert!(strip_tags(&html).contains("times in UTC (files keep UTC: --tz ZONE, e.g. the tenant"));
     assert_eq!(number(&text_by_id(&html, "count-off-hours")), 23);
 }
 
@@ -799,4 +803,17 @@ fn a_table_cut_short_names_the_files_holding_the_rest() {
         .arg(dir.path().join("zero.html")));
     assert_eq!(refused.status.code(), Some(2));
     assert!(!dir.path().join("zero.html").exists());
+}
+
+/// A directory with no manifest is no out-dir: a usage error (exit 2), and no page written.
+#[test]
+fn a_directory_without_a_series_is_refused_as_usage() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    let page = dir.path().join("r.html");
+    let o = report(&[empty.to_str().unwrap()], &page);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("holds no manifest"), "{}", stderr(&o));
+    assert!(!page.exists());
 }
