@@ -192,6 +192,18 @@ pub struct Slip {
     pub days_moved: String,
 }
 
+/// One object's planned-date moves so far.
+#[derive(Default)]
+struct Moves {
+    count: u64,
+    /// Days, signed, added up.
+    net: f64,
+    /// Days, whichever way, added up.
+    either: f64,
+    obj_code: String,
+    obj_name: String,
+}
+
 /// Each editor's recent changes while a bulk edit is looked for.
 #[derive(Default)]
 struct EditorWindow {
@@ -210,8 +222,8 @@ pub struct Exceptions {
     pub owner_changes: Listed,
     pub bulk_edits: Vec<BulkEdit>,
     editors: HashMap<String, EditorWindow>,
-    /// (object id, field) → (moves, net days, days moved, code, name)
-    moves: HashMap<(String, String), (u64, f64, f64, String, String)>,
+    /// (object id, field) → its moves
+    moves: HashMap<(String, String), Moves>,
 }
 
 impl Exceptions {
@@ -299,19 +311,15 @@ impl Exceptions {
             r.obj_id.as_deref().unwrap_or("").to_string(),
             field.to_string(),
         );
-        let slot = self.moves.entry(key).or_insert_with(|| {
-            (
-                0,
-                0.0,
-                0.0,
-                r.obj_code.as_deref().unwrap_or("").to_string(),
-                r.obj_name.as_deref().unwrap_or("").to_string(),
-            )
+        let slot = self.moves.entry(key).or_insert_with(|| Moves {
+            obj_code: r.obj_code.as_deref().unwrap_or("").to_string(),
+            obj_name: r.obj_name.as_deref().unwrap_or("").to_string(),
+            ..Moves::default()
         });
         let days = (new - old).num_minutes() as f64 / (24.0 * 60.0);
-        slot.0 += 1;
-        slot.1 += days;
-        slot.2 += days.abs();
+        slot.count += 1;
+        slot.net += days;
+        slot.either += days.abs();
     }
 
     /// The bulk edits still open at the end, closed; each prompt's groups; the slips, most
@@ -334,15 +342,15 @@ impl Exceptions {
         let mut slips: Vec<Slip> = self
             .moves
             .iter()
-            .filter(|(_, (n, ..))| *n >= MOVES_LISTED)
-            .map(|((obj_id, field), (moves, days, moved, code, name))| Slip {
-                obj_code: code.clone(),
+            .filter(|(_, m)| m.count >= MOVES_LISTED)
+            .map(|((obj_id, field), m)| Slip {
+                obj_code: m.obj_code.clone(),
                 obj_id: obj_id.clone(),
-                obj_name: name.clone(),
+                obj_name: m.obj_name.clone(),
                 field: field.clone(),
-                moves: *moves,
-                days: format!("{days:.1}"),
-                days_moved: format!("{moved:.1}"),
+                moves: m.count,
+                days: format!("{:.1}", m.net),
+                days_moved: format!("{:.1}", m.either),
             })
             .collect();
         slips.sort_by(|a, b| b.moves.cmp(&a.moves).then(a.obj_id.cmp(&b.obj_id)));
