@@ -733,6 +733,11 @@ pub struct ExportArgs {
     /// condition and priority codes in words, from each object type's metadata.
     #[arg(long)]
     pub labels: bool,
+
+    /// Write Parquet into a new directory -o DIR, one Hive-style directory per month or day
+    /// of the entries (year=2025/month=07/part-00000.parquet, in UTC), with _manifest.json.
+    #[arg(long, value_enum, value_name = "month|day")]
+    pub partition_by: Option<crate::output::partitioned::Partition>,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ pub mod destination;
 pub mod format;
 mod json;
 mod parquet;
+pub mod partitioned;
 mod xlsx;
 
 use std::io::{self, Write};

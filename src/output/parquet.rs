@@ -182,115 +182,72 @@ pub(super) fn open<'a>(
     out: &'a mut (dyn Write + 'a),
     o: &WriteOptions,
 ) -> io::Result<Box<dyn RecordSink + 'a>> {
-    let extras = Extras::of(o);
-    let columns = columns(extras);
-    let schema = parse_message_type(&schema(&columns)).map_err(parquet_error)?;
-    let mut metadata = vec![KeyValue::new(
-        "jrnle-audit.version".to_string(),
-        env!("CARGO_PKG_VERSION").to_string(),
-    )];
-    for (what, fact) in &o.about {
-        let value = match fact {
-            Fact::Text(t) => t.clone(),
-            Fact::Count(n) => n.to_string(),
-            Fact::Instant(t) => format_utc_ms(t),
-        };
-        let key = format!(
-            "jrnle-audit.{}",
-            what.to_lowercase().replace([' ', '\''], "_")
-        );
-        metadata.push(KeyValue::new(key, value));
-    }
-    let properties = WriterProperties::builder()
-        .set_created_by(format!("jrnle-audit {}", env!("CARGO_PKG_VERSION")))
-        .set_compression(Compression::SNAPPY)
-        .set_key_value_metadata(Some(metadata))
-        .build();
     let pending = Pending::default();
-    let writer = SerializedFileWriter::new(pending.clone(), schema.into(), properties.into())
-        .map_err(parquet_error)?;
-    let buffers = columns.iter().map(|_| Buffer::default()).collect();
-    Ok(Box::new(ParquetWriter {
-        out,
-        pending,
-        writer: Some(writer),
-        columns,
-        buffers,
-        rows: 0,
-        extras,
-    }))
+    let file = ParquetFile::new(pending.clone(), o)?;
+    Ok(Box::new(ParquetSink { out, pending, file }))
 }
 
-struct ParquetWriter<'a> {
+/// The format table's sink: a [`ParquetFile`] writing into [`Pending`], each row group handed
+/// on to the output as it is flushed.
+struct ParquetSink<'a> {
     out: &'a mut (dyn Write + 'a),
     pending: Pending,
-    writer: Option<SerializedFileWriter<Pending>>,
+    file: ParquetFile<Pending>,
+}
+
+impl RecordSink for ParquetSink<'_> {
+    fn write(&mut self, record: &ChangeRecord<'_>) -> io::Result<()> {
+        if self.file.push(record)? {
+            self.pending.hand_on(self.out)?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> io::Result<()> {
+        self.file.close()?;
+        self.pending.hand_on(self.out)?;
+        self.out.flush()
+    }
+}
+
+/// One Parquet file being written into `W`: rows buffered by column, a row group written
+/// each [`ROW_GROUP`] rows.
+pub(crate) struct ParquetFile<W: Write + Send> {
+    writer: Option<SerializedFileWriter<W>>,
     columns: Vec<(&'static str, Kind)>,
     buffers: Vec<Buffer>,
     /// Rows buffered in the current row group.
     rows: usize,
+    /// Rows written in all.
+    pub written: u64,
     extras: Extras,
 }
 
-fn parquet_error(e: parquet::errors::ParquetError) -> io::Error {
-    io::Error::other(format!("Parquet: {e}"))
-}
-
-/// A cell of the record's text columns as a datum.
-fn datum(cell: Cell<'_>) -> Datum<'_> {
-    match cell {
-        Cell::Null => Datum::Null,
-        Cell::Text(s) | Cell::Number(s) => Datum::Text(s),
-        Cell::Bool(b) => Datum::Bool(b),
+impl<W: Write + Send> ParquetFile<W> {
+    pub fn new(into: W, o: &WriteOptions) -> io::Result<ParquetFile<W>> {
+        let extras = Extras::of(o);
+        let columns = columns(extras);
+        let schema = parse_message_type(&schema(&columns)).map_err(parquet_error)?;
+        let properties = WriterProperties::builder()
+            .set_created_by(format!("jrnle-audit {}", env!("CARGO_PKG_VERSION")))
+            .set_compression(Compression::SNAPPY)
+            .set_key_value_metadata(Some(metadata(&o.about)))
+            .build();
+        let writer = SerializedFileWriter::new(into, schema.into(), properties.into())
+            .map_err(parquet_error)?;
+        let buffers = columns.iter().map(|_| Buffer::default()).collect();
+        Ok(ParquetFile {
+            writer: Some(writer),
+            columns,
+            buffers,
+            rows: 0,
+            written: 0,
+            extras,
+        })
     }
-}
 
-fn millis(text: Option<&str>) -> Option<i64> {
-    text.and_then(parse_timestamp).map(|t| t.timestamp_millis())
-}
-
-/// The typed companions of one value: as a number, as an instant.
-fn typed(cell: &Cell<'_>, value_type: ValueType) -> (Datum<'static>, Datum<'static>) {
-    match (cell, value_type) {
-        (Cell::Number(n), ValueType::Number) => match n.parse::<f64>() {
-            Ok(v) => (Datum::Double(v), Datum::Null),
-            Err(_) => (Datum::Null, Datum::Null),
-        },
-        (Cell::Text(t), ValueType::Date) => match millis(Some(t)) {
-            Some(ms) => (Datum::Null, Datum::Millis(ms)),
-            None => (Datum::Null, Datum::Null),
-        },
-        _ => (Datum::Null, Datum::Null),
-    }
-}
-
-impl ParquetWriter<'_> {
-    /// Write the buffered rows as a row group and hand its bytes on.
-    fn flush_group(&mut self) -> io::Result<()> {
-        if self.rows == 0 {
-            return Ok(());
-        }
-        let writer = self
-            .writer
-            .as_mut()
-            .ok_or_else(|| io::Error::other("closed"))?;
-        let mut group = writer.next_row_group().map_err(parquet_error)?;
-        for (buffer, (_, kind)) in self.buffers.iter_mut().zip(&self.columns) {
-            let mut column = group
-                .next_column()
-                .map_err(parquet_error)?
-                .ok_or_else(|| io::Error::other("Parquet: fewer columns than the schema"))?;
-            buffer.drain(*kind, &mut column).map_err(parquet_error)?;
-            column.close().map_err(parquet_error)?;
-        }
-        group.close().map_err(parquet_error)?;
-        self.rows = 0;
-        self.pending.hand_on(self.out)
-    }
-}
-
-impl RecordSink for ParquetWriter<'_> {
-    fn write(&mut self, record: &ChangeRecord<'_>) -> io::Result<()> {
+    /// Add a record; `true` when that filled a row group, which was written.
+    pub fn push(&mut self, record: &ChangeRecord<'_>) -> io::Result<bool> {
         let cells = record.cells();
         let empty = crate::model::change::Labels::default();
         let labels = record.labels.as_deref().unwrap_or(&empty);
@@ -323,19 +280,100 @@ impl RecordSink for ParquetWriter<'_> {
             _ => Datum::Null,
         });
         self.rows += 1;
-        if self.rows >= ROW_GROUP {
-            self.flush_group()?;
+        self.written += 1;
+        if self.rows < ROW_GROUP {
+            return Ok(false);
         }
+        self.flush_group()?;
+        Ok(true)
+    }
+
+    /// Write the buffered rows as a row group.
+    fn flush_group(&mut self) -> io::Result<()> {
+        if self.rows == 0 {
+            return Ok(());
+        }
+        let writer = self
+            .writer
+            .as_mut()
+            .ok_or_else(|| io::Error::other("closed"))?;
+        let mut group = writer.next_row_group().map_err(parquet_error)?;
+        for (buffer, (_, kind)) in self.buffers.iter_mut().zip(&self.columns) {
+            let mut column = group
+                .next_column()
+                .map_err(parquet_error)?
+                .ok_or_else(|| io::Error::other("Parquet: fewer columns than the schema"))?;
+            buffer.drain(*kind, &mut column).map_err(parquet_error)?;
+            column.close().map_err(parquet_error)?;
+        }
+        group.close().map_err(parquet_error)?;
+        self.rows = 0;
         Ok(())
     }
 
-    fn finish(mut self: Box<Self>) -> io::Result<()> {
+    /// Write the last row group and the footer; the writer it wrote into.
+    pub fn close(&mut self) -> io::Result<Option<W>> {
         self.flush_group()?;
-        if let Some(writer) = self.writer.take() {
-            writer.close().map_err(parquet_error)?;
+        match self.writer.take() {
+            Some(writer) => writer.into_inner().map(Some).map_err(parquet_error),
+            None => Ok(None),
         }
-        self.pending.hand_on(self.out)?;
-        self.out.flush()
+    }
+}
+
+/// The file's key-value metadata: the tool's version and the evidence (`jrnle-audit.query`,
+/// `jrnle-audit.tenant`, ...).
+fn metadata(about: &[(String, Fact)]) -> Vec<KeyValue> {
+    let mut out = vec![KeyValue::new(
+        "jrnle-audit.version".to_string(),
+        env!("CARGO_PKG_VERSION").to_string(),
+    )];
+    for (what, fact) in about {
+        let value = match fact {
+            Fact::Text(t) => t.clone(),
+            Fact::Count(n) => n.to_string(),
+            Fact::Instant(t) => format_utc_ms(t),
+        };
+        let key: String = what
+            .to_lowercase()
+            .chars()
+            .filter(|c| *c != '\'')
+            .map(|c| if c.is_alphanumeric() { c } else { '_' })
+            .collect();
+        out.push(KeyValue::new(format!("jrnle-audit.{key}"), value));
+    }
+    out
+}
+
+fn parquet_error(e: parquet::errors::ParquetError) -> io::Error {
+    io::Error::other(format!("Parquet: {e}"))
+}
+
+/// A cell of the record's text columns as a datum.
+fn datum(cell: Cell<'_>) -> Datum<'_> {
+    match cell {
+        Cell::Null => Datum::Null,
+        Cell::Text(s) | Cell::Number(s) => Datum::Text(s),
+        Cell::Bool(b) => Datum::Bool(b),
+    }
+}
+
+fn millis(text: Option<&str>) -> Option<i64> {
+    text.and_then(parse_timestamp).map(|t| t.timestamp_millis())
+}
+
+/// The typed companions of one value: as a number, as an instant.
+fn typed(cell: &Cell<'_>, value_type: ValueType) -> (Datum<'static>, Datum<'static>) {
+    match (cell, value_type) {
+        (Cell::Number(n), ValueType::Number) => match n.parse::<f64>() {
+            Ok(v) => (Datum::Double(v), Datum::Null),
+            Err(_) => (Datum::Null, Datum::Null),
+        },
+        (Cell::Text(t), ValueType::Date) => match millis(Some(t)) {
+            Some(ms) => (Datum::Null, Datum::Millis(ms)),
+            None => (Datum::Null, Datum::Null),
+        },
+        _ => (Datum::Null, Datum::Null),
     }
 }
 
