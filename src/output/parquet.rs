@@ -385,8 +385,10 @@ fn reader(bytes: Bytes) -> Result<SerializedFileReader<Bytes>, String> {
 /// The ids of a Parquet data file (the format table's `read_ids`).
 pub(super) fn read_ids(data: &[u8]) -> Result<HashSet<String>, String> {
     let file = reader(Bytes::copy_from_slice(data))?;
-    let projection = parse_message_type("message p { OPTIONAL BYTE_ARRAY id (STRING); }")
-        .map_err(|e| e.to_string())?;
+    // A projection names its root as the file's schema does.
+    let projection =
+        parse_message_type("message jrnle_change { OPTIONAL BYTE_ARRAY id (STRING); }")
+            .map_err(|e| e.to_string())?;
     let rows = file
         .get_row_iter(Some(projection))
         .map_err(|e| format!("no id column: {e}"))?;
@@ -450,5 +452,68 @@ fn text(field: &Field) -> Option<String> {
             chrono::DateTime::from_timestamp_millis(*ms).map(|t| format_utc_ms(&t))
         }
         other => Some(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::change::{SourceKind, Value};
+
+    fn record(id: &str, date: &str, value: Value<'static>) -> ChangeRecord<'static> {
+        let mut r = ChangeRecord::empty(SourceKind::Journal);
+        r.id = Some(id.to_string().into());
+        r.entry_date = Some(date.to_string().into());
+        r.value_type = match value {
+            Value::Number(_) => ValueType::Number,
+            _ => ValueType::Text,
+        };
+        r.new_value = value;
+        r
+    }
+
+    #[test]
+    fn ids_and_records_read_back_as_written_across_row_groups() {
+        let mut bytes = Vec::new();
+        let mut sink = open(&mut bytes, &WriteOptions::default()).unwrap();
+        let n = ROW_GROUP + 3;
+        for i in 0..n {
+            let value = match i % 3 {
+                0 => Value::Number("0.00000025".into()),
+                1 => Value::Text("text".into()),
+                _ => Value::Null,
+            };
+            sink.write(&record(
+                &format!("id{i}"),
+                "2025-11-02T07:30:00.123Z",
+                value,
+            ))
+            .unwrap();
+        }
+        // An entry date that is no instant keeps its text.
+        sink.write(&record("odd", "not a date", Value::Null))
+            .unwrap();
+        sink.finish().unwrap();
+        let ids = read_ids(&bytes).unwrap();
+        assert_eq!(ids.len(), n + 1);
+        assert!(ids.contains("id0") && ids.contains(&format!("id{}", n - 1)));
+        let mut back = Vec::new();
+        read_records(&mut &bytes[..], &mut |r| {
+            back.push(r);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(back.len(), n + 1);
+        assert_eq!(
+            back[0],
+            record(
+                "id0",
+                "2025-11-02T07:30:00.123Z",
+                Value::Number("0.00000025".into())
+            )
+        );
+        assert_eq!(back[1].new_value, Value::Text("text".into()));
+        assert_eq!(back[n].entry_date.as_deref(), Some("not a date"));
+        assert!(read_ids(b"PAR1 not parquet").is_err());
     }
 }

@@ -18,6 +18,7 @@ mod listen;
 mod messages;
 mod normalize;
 mod oauth;
+mod parquet;
 mod pipes;
 mod profiles;
 mod readable;
