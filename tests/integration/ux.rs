@@ -274,7 +274,7 @@ fn usage_errors_are_clap_s_own_lines_with_exit_2() {
         "{err}"
     );
     assert!(
-        err.contains("[possible values: csv, json, ndjson, xlsx]"),
+        err.contains("[possible values: csv, json, ndjson, xlsx, parquet]"),
         "{err}"
     );
     assert!(!err.contains("; "), "not folded: {err}");
