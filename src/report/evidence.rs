@@ -396,7 +396,7 @@ pub fn export_files(paths: &[PathBuf]) -> Result<(Evidence, Vec<(PathBuf, Format
         files.push((path.clone(), format));
     }
     ev.notes.push(
-        "export files do not record the tenant, the query, when they were extracted or \
+        "Export files do not record the tenant, the query, when they were extracted or \
          Workfront's count: a sync out-dir does (its manifests), and is the better evidence"
             .into(),
     );
