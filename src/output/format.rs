@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::io::{self, Write};
 use std::path::Path;
 
-use crate::output::{RecordSink, WriteOptions, csv, json, xlsx};
+use crate::output::{RecordSink, RowSink, Table, WriteOptions, csv, json, xlsx};
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -25,6 +25,13 @@ pub enum Format {
 /// Opens a sink writing into `out`.
 pub type OpenSink =
     for<'a> fn(&'a mut (dyn Write + 'a), &WriteOptions) -> io::Result<Box<dyn RecordSink + 'a>>;
+
+/// Opens a sink writing rows of a table into `out`.
+pub type OpenRows = for<'a> fn(
+    &'a mut (dyn Write + 'a),
+    &WriteOptions,
+    &Table,
+) -> io::Result<Box<dyn RowSink + 'a>>;
 
 /// Reads the ids of a data file's bytes; the error says what is wrong with it.
 pub type ReadIds = fn(&[u8]) -> Result<HashSet<String>, String>;
@@ -48,6 +55,8 @@ pub struct FormatSpec {
     /// Whether it can go to stdout (a binary workbook cannot).
     pub stdout: bool,
     pub open: OpenSink,
+    /// How to open a sink writing rows of another table (the answers' commands).
+    pub open_rows: OpenRows,
     /// How `sync` reads back what a committed file delivered; `None` if it cannot.
     pub read_ids: Option<ReadIds>,
     /// How `report` reads the records of a file written in the format; `None` if it cannot.
@@ -70,6 +79,7 @@ pub static FORMATS: [FormatSpec; 4] = [
         excel: true,
         stdout: true,
         open: csv::open,
+        open_rows: csv::open_rows,
         read_ids: Some(csv::read_ids),
         read_records: Some(csv::read_records),
     },
@@ -80,6 +90,7 @@ pub static FORMATS: [FormatSpec; 4] = [
         excel: false,
         stdout: true,
         open: json::open_array,
+        open_rows: json::open_array_rows,
         read_ids: Some(json::read_array_ids),
         read_records: Some(json::read_array_records),
     },
@@ -90,6 +101,7 @@ pub static FORMATS: [FormatSpec; 4] = [
         excel: false,
         stdout: true,
         open: json::open_lines,
+        open_rows: json::open_line_rows,
         read_ids: Some(json::read_line_ids),
         read_records: Some(json::read_line_records),
     },
@@ -100,6 +112,7 @@ pub static FORMATS: [FormatSpec; 4] = [
         excel: false,
         stdout: false,
         open: xlsx::open,
+        open_rows: xlsx::open_rows,
         read_ids: Some(xlsx::read_ids),
         // A workbook's cells are typed for people; `report` reads CSV, JSON and NDJSON.
         read_records: None,
