@@ -62,6 +62,15 @@ impl Answer {
         })
     }
 
+    /// The table of `columns`, with `value_label` last under `--labels`.
+    pub fn table(&self, columns: &[&'static str], sheet: &'static str) -> Table {
+        let mut columns = columns.to_vec();
+        if self.labels {
+            columns.push("value_label");
+        }
+        Table { columns, sheet }
+    }
+
     /// Replay the history into `to`, entries before `until` (all without it).
     pub fn replay(&self, to: &mut dyn Listener, until: Option<DateTime<Utc>>) -> Result<Totals> {
         let mut source = WrittenRecords::new(self.history.files.clone());

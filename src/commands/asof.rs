@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::history::asof::{AsOf, AsOfRow};
 use crate::model::change::{Cell, Value, ValueType};
 use crate::model::date::parse_user_time_at;
-use crate::output::{RowSink, Table};
+use crate::output::RowSink;
 
 use super::answers::{Answer, opt, summarize, text, write_table};
 
@@ -29,14 +29,7 @@ pub fn run(args: AsofArgs) -> Result<()> {
     let at = parse_user_time_at(&args.at, chrono::Utc::now())
         .map_err(|e| Error::usage(format!("--at: {e}")))?;
     let answer = Answer::prepare(&args.history, &args.output, false)?;
-    let mut columns = COLUMNS.to_vec();
-    if answer.labels {
-        columns.push("value_label");
-    }
-    let table = Table {
-        columns,
-        sheet: "As of",
-    };
+    let table = answer.table(&COLUMNS, "As of");
     let mut asof = AsOf::new(at);
     let totals = answer.replay(&mut asof, None)?;
     let rows = asof.rows();

@@ -112,14 +112,7 @@ fn visits(
     let mut durations = Durations::new(field, until, calendar);
     let totals = answer.replay(&mut durations, Some(until))?;
     let rows = durations.rows();
-    let mut columns = COLUMNS.to_vec();
-    if answer.labels {
-        columns.push("value_label");
-    }
-    let table = Table {
-        columns,
-        sheet: "Durations",
-    };
+    let table = answer.table(&COLUMNS, "Durations");
     write_table(answer, &table, |sink| {
         rows.iter().try_for_each(|r| visit_row(answer, sink, r))
     })?;

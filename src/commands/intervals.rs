@@ -5,7 +5,7 @@ use crate::cli::IntervalsArgs;
 use crate::error::{Error, Result};
 use crate::history::{Interval, Listener};
 use crate::model::change::{Cell, ValueType};
-use crate::output::{RowSink, Table};
+use crate::output::RowSink;
 
 use super::answers::{Answer, opt, summarize, text, write_table};
 
@@ -29,14 +29,7 @@ pub const COLUMNS: [&str; 14] = [
 
 pub fn run(args: IntervalsArgs) -> Result<()> {
     let answer = Answer::prepare(&args.history, &args.output, false)?;
-    let mut columns = COLUMNS.to_vec();
-    if answer.labels {
-        columns.push("value_label");
-    }
-    let table = Table {
-        columns,
-        sheet: "Intervals",
-    };
+    let table = answer.table(&COLUMNS, "Intervals");
     let mut totals = None;
     let mut rows = 0;
     write_table(&answer, &table, |sink| {
