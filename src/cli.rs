@@ -217,9 +217,17 @@ pub struct ReportArgs {
     #[arg(long, value_name = "TEXT")]
     pub title: Option<String>,
 
-    /// Show times, days and business hours in this IANA zone, e.g. Europe/Paris [default: UTC].
+    /// Show times, days and business hours in this IANA zone, e.g. Europe/Paris [default: a
+    /// query's report: the tenant's zone, as the offsets of Workfront's dates show it; files:
+    /// UTC].
     #[arg(long, value_name = "ZONE")]
     pub tz: Option<String>,
+
+    /// Embed at most N changes in "All changes" (a browser holds about a million); the page
+    /// says how many more there are and which files hold them. Counts, charts and prompts
+    /// always cover every change.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub table_rows: u64,
 
     /// With a query: add the labels of codes (statuses in words) from Workfront's metadata.
     /// Files written with --labels carry them already.

@@ -21,8 +21,12 @@ use crate::source::written::WrittenRecords;
 /// A command's resolved output and the history it reads.
 pub(super) struct Answer {
     pub out: OutputSettings,
-    /// The zone of the output's instants and of business calendars: `--tz`, else UTC.
+    /// The zone of the output's instants: `--tz`, else UTC (as `export` writes).
     pub zone: Tz,
+    /// The zone of business calendars: `--tz`, else the tenant's zone when a query ran and
+    /// Workfront's date offsets show it, else UTC; and where it came from, for the summary.
+    pub calendar_zone: Tz,
+    pub calendar_note: String,
     pub labels: bool,
     pub order: Order,
     history: super::inputs::History,
@@ -47,9 +51,12 @@ impl Answer {
                 problems: v.problems.clone(),
             });
         }
+        let (calendar_zone, calendar_note) = calendar_zone(output, zone, &read);
         Ok(Answer {
             out,
             zone,
+            calendar_zone,
+            calendar_note,
             labels: history.labels,
             order: if history.sort {
                 Order::Sort
@@ -105,6 +112,31 @@ impl Answer {
             Value::Text(t) => t.to_string(),
             Value::Number(n) => n.clone(),
         }
+    }
+}
+
+/// The zone business time is counted in, and what the summary says of it.
+fn calendar_zone(output: &OutputArgs, zone: Tz, read: &super::inputs::History) -> (Tz, String) {
+    if output.tz.is_some() {
+        return (zone, format!("{} (--tz)", zone.name()));
+    }
+    match read.offsets.as_ref() {
+        Some(offsets) => match offsets.zone() {
+            Some(tenant) => (
+                tenant,
+                format!(
+                    "{} (the tenant's zone, as the offsets of Workfront's dates show it: {}; \
+                     --tz sets it)",
+                    tenant.name(),
+                    offsets.describe()
+                ),
+            ),
+            None => (
+                zone,
+                "UTC (no one zone gives Workfront's offsets; --tz sets it)".into(),
+            ),
+        },
+        None => (zone, "UTC (files keep UTC; --tz sets the zone)".into()),
     }
 }
 

@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::cli::DurationsArgs;
+use crate::console;
 use crate::error::{Error, Result};
 use crate::history::calendar::{BusinessTime, Calendar};
 use crate::history::cycles::{Cycle, Cycles};
@@ -71,7 +72,7 @@ pub fn run(args: DurationsArgs) -> Result<()> {
     };
     let answer = Answer::prepare(&args.history, &args.output, true)?;
     let calendar = Calendar {
-        zone: answer.zone,
+        zone: answer.calendar_zone,
         hours,
         holidays,
     };
@@ -80,10 +81,11 @@ pub fn run(args: DurationsArgs) -> Result<()> {
         (
             "calendar",
             format!(
-                "{} {}, {} holidays",
+                "{} {}, {} in {}",
                 args.business_hours,
                 args.business_days,
-                calendar.holidays.len()
+                console::plural(calendar.holidays.len() as u64, "holiday", "holidays"),
+                answer.calendar_note
             ),
         ),
         ("until", answer.instant(until)),

@@ -13,6 +13,7 @@ use crate::deliver::Delivery;
 use crate::error::{Error, Result};
 use crate::labels::Labeler;
 use crate::model::date::format_utc_ms;
+use crate::model::tenant_zone::OffsetsSeen;
 use crate::output::{Format, WriteOptions, open_sink};
 use crate::report::evidence::{self, Evidence};
 use crate::settings::Settings;
@@ -67,18 +68,22 @@ pub(super) struct History {
     pub evidence: Evidence,
     pub files: Vec<(PathBuf, Format)>,
     pub fetched: Option<tempfile::NamedTempFile>,
+    /// The UTC offsets of Workfront's dates the query met (the tenant's zone shows in them),
+    /// when the command ran the query.
+    pub offsets: Option<OffsetsSeen>,
 }
 
 /// Read the input: an out-dir is verified and its newest series' files taken, export files
 /// hashed and their format sniffed, a query run into a temporary file.
 pub(super) fn read(runtime: &tokio::runtime::Runtime, given: &Given<'_>) -> Result<History> {
     if given.inputs.is_empty() {
-        let (evidence, file) = runtime.block_on(from_query(given))?;
+        let (evidence, file, offsets) = runtime.block_on(from_query(given))?;
         let path = file.path().to_path_buf();
         return Ok(History {
             evidence,
             files: vec![(path, Format::Ndjson)],
             fetched: Some(file),
+            offsets: Some(offsets),
         });
     }
     refuse_filters(given)?;
@@ -104,6 +109,7 @@ pub(super) fn read(runtime: &tokio::runtime::Runtime, given: &Given<'_>) -> Resu
         evidence,
         files,
         fetched: None,
+        offsets: None,
     })
 }
 
@@ -130,7 +136,7 @@ fn refuse_filters(given: &Given<'_>) -> Result<()> {
 
 /// Run the query as `export` would, into a private temporary file; the evidence is the
 /// query's.
-async fn from_query(given: &Given<'_>) -> Result<(Evidence, tempfile::NamedTempFile)> {
+async fn from_query(given: &Given<'_>) -> Result<(Evidence, tempfile::NamedTempFile, OffsetsSeen)> {
     let settings = Settings::resolve(given.connection, given.filters)?;
     let client = settings.client().await?;
     let labeler = match given.labels {
@@ -201,7 +207,7 @@ async fn from_query(given: &Given<'_>) -> Result<(Evidence, tempfile::NamedTempF
         asked_fields: f.fields.clone(),
         ..Evidence::default()
     };
-    Ok((ev, file))
+    Ok((ev, file, source.offsets_seen().clone()))
 }
 
 /// How an out-dir's signatures and timestamps are judged: against `--allowed-signers` and

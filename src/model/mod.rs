@@ -11,3 +11,4 @@ pub mod number;
 pub mod raw;
 pub mod sanitize;
 pub mod scan;
+pub mod tenant_zone;

@@ -1,8 +1,7 @@
 //! The report's review prompts, found while the records stream past: deletes, bulk edits,
 //! changes outside business hours, status regressions, repeated moves of planned dates,
-//! owner and assignee changes (not the first assignment at creation). Each keeps its count and
-//! the first
-//! [`SHOWN`] rows behind it; none of them is an accusation, and the report says so.
+//! owner and assignee changes (not the first assignment at creation). Each keeps its count,
+//! the first [`SHOWN`] rows behind it, and its count per editor and per object; none of them is an accusation, and the report says so.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -40,19 +39,88 @@ const PLANNED_DATE: &str = "plannedCompletionDate";
 /// Objects whose planned date moved at least this often are listed.
 pub const MOVES_LISTED: u64 = 3;
 
-/// A prompt's count and the first rows behind it.
+/// Editors and objects listed under a prompt's groups; the rest are counted as "more".
+pub const GROUPS_SHOWN: usize = 10;
+
+/// A prompt's count, the first rows behind it, and the count per editor and per object.
 #[derive(Debug, Default, Serialize)]
 pub struct Listed {
     pub count: u64,
     pub rows: Vec<Row>,
+    /// The editors and objects with the most rows, most first (set by [`Listed::group`]).
+    pub groups: Groups,
+    #[serde(skip)]
+    editors: HashMap<String, u64>,
+    /// (type, id) → (name, count)
+    #[serde(skip)]
+    objects: HashMap<(String, String), (String, u64)>,
+}
+
+/// A prompt's rows counted by editor and by object, the largest groups first.
+#[derive(Debug, Default, Serialize)]
+pub struct Groups {
+    pub editors: Vec<(String, u64)>,
+    pub more_editors: usize,
+    pub objects: Vec<GroupedObject>,
+    pub more_objects: usize,
+}
+
+/// One object's rows under a prompt.
+#[derive(Debug, Serialize)]
+pub struct GroupedObject {
+    pub obj_code: String,
+    pub obj_id: String,
+    pub obj_name: String,
+    pub count: u64,
 }
 
 impl Listed {
-    fn add(&mut self, row: impl FnOnce() -> Row) {
+    fn add(&mut self, r: &ChangeRecord<'_>, row: impl FnOnce() -> Row) {
         self.count += 1;
         if self.rows.len() < SHOWN {
             self.rows.push(row());
         }
+        *self.editors.entry(editor(r)).or_default() += 1;
+        let key = (
+            r.obj_code.as_deref().unwrap_or("").to_string(),
+            r.obj_id.as_deref().unwrap_or("").to_string(),
+        );
+        let slot = self.objects.entry(key).or_default();
+        if slot.0.is_empty() {
+            slot.0 = r.obj_name.as_deref().unwrap_or("").to_string();
+        }
+        slot.1 += 1;
+    }
+
+    /// Order the groups, most rows first (then by name), keeping [`GROUPS_SHOWN`] of each.
+    pub fn group(&mut self) {
+        let mut editors: Vec<(String, u64)> = self.editors.drain().collect();
+        editors.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let more_editors = editors.len().saturating_sub(GROUPS_SHOWN);
+        editors.truncate(GROUPS_SHOWN);
+        let mut objects: Vec<GroupedObject> = self
+            .objects
+            .drain()
+            .map(|((obj_code, obj_id), (obj_name, count))| GroupedObject {
+                obj_code,
+                obj_id,
+                obj_name,
+                count,
+            })
+            .collect();
+        objects.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then_with(|| (&a.obj_name, &a.obj_id).cmp(&(&b.obj_name, &b.obj_id)))
+        });
+        let more_objects = objects.len().saturating_sub(GROUPS_SHOWN);
+        objects.truncate(GROUPS_SHOWN);
+        self.groups = Groups {
+            editors,
+            more_editors,
+            objects,
+            more_objects,
+        };
     }
 }
 
@@ -123,22 +191,22 @@ impl Exceptions {
         let row = || Row::of(r, &zone);
         let field = r.field_name.as_deref().unwrap_or("");
         if r.change_type.as_deref() == Some("D") {
-            self.deletes.add(row);
+            self.deletes.add(r, row);
         }
         if let Some(t) = at {
             if !self.business.contains(&t, &zone) {
-                self.off_hours.add(row);
+                self.off_hours.add(r, row);
             }
             self.bulk(editor(r), t);
         }
         if field == "status" && is_regression(r) {
-            self.regressions.add(row);
+            self.regressions.add(r, row);
         }
         // An owner given when the object is created (`A`) is routine, not a change of owner.
         // Custom-field edits are no exception by themselves (30,050 in a 120k-change series):
         // they show in the totals by field, and their dates in the moved dates.
         if OWNER_FIELDS.contains(&field) && r.change_type.as_deref() != Some("A") {
-            self.owner_changes.add(row);
+            self.owner_changes.add(r, row);
         }
         if field == PLANNED_DATE || (r.custom_field && r.value_type == ValueType::Date) {
             self.moved(r, field);
@@ -199,8 +267,17 @@ impl Exceptions {
         slot.1 += (new - old).num_minutes() as f64 / (24.0 * 60.0);
     }
 
-    /// The bulk edits still open at the end, closed; the slips, most moves first.
+    /// The bulk edits still open at the end, closed; each prompt's groups; the slips, most
+    /// moves first.
     pub fn finish(&mut self) -> Vec<Slip> {
+        for listed in [
+            &mut self.deletes,
+            &mut self.off_hours,
+            &mut self.regressions,
+            &mut self.owner_changes,
+        ] {
+            listed.group();
+        }
         for w in self.editors.values_mut() {
             if let Some(done) = w.open.take() {
                 self.bulk_edits.push(done);

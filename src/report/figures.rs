@@ -53,8 +53,14 @@ pub struct Figures {
     /// People by id, from the editors the records name: owner and assignee changes show
     /// them by name.
     pub people: HashMap<String, String>,
-    /// Every row, for the embedded data.
+    /// Every row, for the embedded data, up to [`Figures::table_limit`].
     pub table: AllChanges,
+    /// The most rows embedded (`--table-rows`).
+    pub table_limit: u64,
+    /// The rows embedded, and the time of the last one ("All changes" ends there when the
+    /// limit cut it).
+    pub table_rows: u64,
+    pub table_last: Option<String>,
 }
 
 impl Figures {
@@ -78,6 +84,9 @@ impl Figures {
             exceptions,
             all: Vec::new(),
             table: AllChanges::default(),
+            table_limit: u64::MAX,
+            table_rows: 0,
+            table_last: None,
         }
     }
 
@@ -181,10 +190,16 @@ impl Receiver for Figures {
         }
         self.exceptions.add(&r, at);
         let row = Row::of(&r, &self.zone);
-        if self.all.len() < SERVER_ROWS {
-            self.all.push(row.clone());
+        if self.table_rows < self.table_limit {
+            if self.all.len() < SERVER_ROWS {
+                self.all.push(row.clone());
+            }
+            self.table_rows += 1;
+            if self.table_rows == self.table_limit {
+                self.table_last = Some(row.when.clone());
+            }
+            self.table.push(row);
         }
-        self.table.push(row);
         Ok(())
     }
 }

@@ -3,8 +3,8 @@
 //! file hashes, `verify`'s result), coverage and caveats, totals, changes over time with the
 //! gaps marked, review prompts, per-object timelines and the changes themselves.
 //!
-//! Records come from any [`ChangeSource`]: files this tool wrote, read back
-//! ([`crate::source::written`]). The report reads them twice: once to count everything
+//! Records come from files this tool wrote, read back ([`WrittenRecords`], a
+//! [`crate::source::ChangeSource`]). The report reads them twice: once to count everything
 //! ([`figures::Figures`]), once for the timelines of the objects the counts chose. Memory grows
 //! with the input only by what the page embeds: every change's cells, compactly
 //! ([`columns::AllChanges`]), for "All changes".
@@ -21,6 +21,7 @@ use chrono_tz::Tz;
 
 use crate::error::Result;
 use crate::source::ChangeSource;
+use crate::source::written::WrittenRecords;
 
 use evidence::Evidence;
 use exceptions::{BusinessTime, Exceptions};
@@ -30,12 +31,16 @@ use figures::{Figures, Timelines};
 pub struct Spec {
     pub title: String,
     pub zone: Tz,
+    /// The zone and where it came from, for the page and the summary line.
+    pub zone_note: String,
     pub business: BusinessTime,
     /// As the user wrote it, for the page.
     pub business_text: String,
     pub bulk_threshold: u64,
     pub top: usize,
     pub objects: Vec<String>,
+    /// The most changes "All changes" embeds (`--table-rows`).
+    pub table_rows: u64,
 }
 
 /// What was made: the page, and what the command reports about it.
@@ -49,14 +54,12 @@ pub struct Made {
 }
 
 /// Read `source` twice and render the page.
-pub async fn build(
-    source: &mut dyn ChangeSource,
-    evidence: &Evidence,
-    spec: &Spec,
-) -> Result<Made> {
+pub async fn build(source: &mut WrittenRecords, evidence: &Evidence, spec: &Spec) -> Result<Made> {
     let exceptions = Exceptions::new(spec.zone, spec.business.clone(), spec.bulk_threshold);
     let mut figures = Figures::new(spec.zone, exceptions);
+    figures.table_limit = spec.table_rows;
     source.deliver(None, &mut figures).await?;
+    let table_cut = table_cut(&figures, source);
     let shown = figures.shown_objects(spec.top, &spec.objects);
     let mut timelines = Timelines::new(spec.zone, &shown);
     source.deliver(None, &mut timelines).await?;
@@ -77,9 +80,11 @@ pub async fn build(
         title: &spec.title,
         generated_at: crate::model::date::format_utc_ms(&chrono::Utc::now()),
         business: spec.business_text.clone(),
+        zone_note: spec.zone_note.clone(),
         bulk_threshold: spec.bulk_threshold,
         top: spec.top,
         asked_objects: !spec.objects.is_empty(),
+        table_cut,
     };
     let html = render::render(&mut figures, evidence, lines, &options)?;
     Ok(Made {
@@ -87,5 +92,27 @@ pub async fn build(
         rows: figures.rows,
         failed_verify: evidence.verify.as_ref().is_some_and(|v| !v.intact),
         objects_not_found,
+    })
+}
+
+/// When `--table-rows` cut "All changes" short: where it ends, and the files holding the rest
+/// (the file the cut falls in and every later one; none for a query's temporary file).
+fn table_cut(figures: &Figures, source: &WrittenRecords) -> Option<render::TableCut> {
+    if figures.rows <= figures.table_rows {
+        return None;
+    }
+    let mut before = 0;
+    let mut files = Vec::new();
+    for (path, n) in source.per_file() {
+        before += n;
+        if before > figures.table_rows {
+            let name = path.file_name().unwrap_or(path.as_os_str());
+            files.push(name.to_string_lossy().into_owned());
+        }
+    }
+    Some(render::TableCut {
+        shown: figures.table_rows,
+        last: figures.table_last.clone().unwrap_or_default(),
+        files,
     })
 }

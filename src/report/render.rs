@@ -30,9 +30,21 @@ pub struct Options<'a> {
     pub title: &'a str,
     pub generated_at: String,
     pub business: String,
+    /// The report's zone and where it came from (`--tz`, the tenant's offsets, or UTC).
+    pub zone_note: String,
     pub bulk_threshold: u64,
     pub top: usize,
     pub asked_objects: bool,
+    pub table_cut: Option<TableCut>,
+}
+
+/// "All changes" cut short by `--table-rows`: the rows embedded, the time of the last one, and
+/// the input files that hold the rest.
+#[derive(Serialize)]
+pub struct TableCut {
+    pub shown: u64,
+    pub last: String,
+    pub files: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -170,6 +182,7 @@ pub fn render(
         generated_at: &o.generated_at,
         tool_version: env!("CARGO_PKG_VERSION"),
         zone: &zone,
+        zone_note: &o.zone_note,
         evidence,
         damaged_files: evidence
             .files
@@ -194,6 +207,7 @@ pub fn render(
         asked_objects: o.asked_objects,
         timelines,
         all: &figures.all,
+        table_cut: &o.table_cut,
         all_data: std::mem::take(&mut figures.table).finish(),
     };
     let context = TemplateValue::from(minijinja::value::Serde(&page));
@@ -214,6 +228,7 @@ struct Page<'a> {
     generated_at: &'a str,
     tool_version: &'static str,
     zone: &'a str,
+    zone_note: &'a str,
     evidence: &'a Evidence,
     rows: u64,
     span: String,
@@ -234,6 +249,7 @@ struct Page<'a> {
     timelines: Vec<Timeline>,
     all: &'a [Row],
     /// Every row of "All changes", safe inside a `<script>` element.
+    table_cut: &'a Option<TableCut>,
     all_data: super::columns::Data,
 }
 

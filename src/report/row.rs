@@ -30,6 +30,16 @@ pub struct Row {
 
 impl Row {
     pub fn of(r: &ChangeRecord<'_>, zone: &Tz) -> Row {
+        // Date values in the report's zone, as `export --tz` writes them (UTC as the records
+        // keep it, when the report is in UTC).
+        let zoned;
+        let values = match *zone {
+            chrono_tz::UTC => r,
+            _ => {
+                zoned = r.in_zone(zone);
+                &zoned
+            }
+        };
         let labels = r.labels.as_deref();
         let with_label = |v: &Value<'_>, label: Option<&str>| {
             let text = value_text(v);
@@ -52,8 +62,14 @@ impl Row {
                 Some(l) => format!("{} ({l})", text(&r.change_type)),
                 None => text(&r.change_type),
             },
-            old: with_label(&r.old_value, labels.and_then(|l| l.old_label.as_deref())),
-            new: with_label(&r.new_value, labels.and_then(|l| l.new_label.as_deref())),
+            old: with_label(
+                &values.old_value,
+                labels.and_then(|l| l.old_label.as_deref()),
+            ),
+            new: with_label(
+                &values.new_value,
+                labels.and_then(|l| l.new_label.as_deref()),
+            ),
             editor: editor(r),
         }
     }

@@ -7,7 +7,10 @@ use futures::future::LocalBoxFuture;
 use crate::error::Result;
 use crate::model::anomaly::AnomalySet;
 use crate::model::change::{ChangeRecord, SourceKind};
+use crate::model::date::parse_parts;
+use crate::model::raw::Field;
 use crate::model::raw::RawJrnle;
+use crate::model::tenant_zone::OffsetsSeen;
 use crate::normalize::normalize;
 use crate::source::{ChangeSource, Description, Receiver, TimeRange};
 use crate::workfront::client::Client;
@@ -22,6 +25,7 @@ pub struct JournalSource<'c> {
     filters: Filters,
     concurrency: usize,
     progress: indicatif::ProgressBar,
+    offsets: OffsetsSeen,
 }
 
 impl<'c> JournalSource<'c> {
@@ -38,7 +42,14 @@ impl<'c> JournalSource<'c> {
             filters,
             concurrency,
             progress,
+            offsets: OffsetsSeen::default(),
         }
+    }
+
+    /// The offsets the delivered entries' dates were written with: the tenant's zone, as far
+    /// as Workfront says it ([`OffsetsSeen::zone`]).
+    pub fn offsets_seen(&self) -> &OffsetsSeen {
+        &self.offsets
     }
 
     /// The filters' search, within `range` when one is given.
@@ -87,6 +98,7 @@ impl ChangeSource for JournalSource<'_> {
     ) -> LocalBoxFuture<'a, Result<u64>> {
         async move {
             let search = self.search(range.as_ref());
+            let offsets = &mut self.offsets;
             let stats = fetch(
                 self.client,
                 &search,
@@ -95,6 +107,9 @@ impl ChangeSource for JournalSource<'_> {
                 NormalizeEntry,
                 |window: Vec<Normalized>| {
                     for entry in window {
+                        if let Some((at, offset)) = entry.offset {
+                            offsets.add(at, offset);
+                        }
                         to.take(entry.record, entry.anomalies)?;
                     }
                     Ok(())
@@ -112,6 +127,8 @@ struct Normalized {
     record: ChangeRecord<'static>,
     anomalies: AnomalySet,
     comparable: bool,
+    /// The instant and the offset (seconds east) its `entryDate` was written with.
+    offset: Option<(chrono::DateTime<chrono::Utc>, i32)>,
 }
 
 /// Normalize an entry while its answer is parsed, in the request's own task (so the task
@@ -123,11 +140,22 @@ struct NormalizeEntry;
 impl Convert<Journal, Normalized> for NormalizeEntry {
     fn convert(self, raw: RawJrnle<'_>) -> Normalized {
         let comparable = has_comparable_key(&raw);
+        let offset = match &raw.entry_date {
+            Field::Text(s) => match parse_parts(s) {
+                Some((naive, Some(o))) => {
+                    let at = naive - chrono::Duration::seconds(o.local_minus_utc() as i64);
+                    Some((at.and_utc(), o.local_minus_utc()))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
         let (record, anomalies) = normalize(raw);
         Normalized {
             record: record.into_owned(),
             anomalies,
             comparable,
+            offset,
         }
     }
 }

@@ -16,11 +16,24 @@ use crate::source::{ChangeSource, Description, Receiver, TimeRange};
 /// The files, with their formats.
 pub struct WrittenRecords {
     files: Vec<(PathBuf, Format)>,
+    /// The records each file handed on in the last delivery, in file order.
+    per_file: Vec<u64>,
 }
 
 impl WrittenRecords {
     pub fn new(files: Vec<(PathBuf, Format)>) -> WrittenRecords {
-        WrittenRecords { files }
+        WrittenRecords {
+            files,
+            per_file: Vec::new(),
+        }
+    }
+
+    /// Each file and the records it handed on in the last delivery, in delivery order.
+    pub fn per_file(&self) -> impl Iterator<Item = (&PathBuf, u64)> {
+        self.files
+            .iter()
+            .map(|(p, _)| p)
+            .zip(self.per_file.iter().copied())
     }
 }
 
@@ -49,7 +62,9 @@ impl ChangeSource for WrittenRecords {
         async move {
             super::whole_only(range, "written records")?;
             let mut n = 0;
+            self.per_file.clear();
             for (path, format) in &self.files {
+                let before = n;
                 let name = path.display().to_string();
                 let mut file = File::open(path)
                     .map_err(|e| Error::usage(format!("cannot read {name}: {e}")))?;
@@ -64,6 +79,7 @@ impl ChangeSource for WrittenRecords {
                     to.take(record, AnomalySet::default())
                 })
                 .map_err(|e| Error::usage(format!("{name} is not a file this tool wrote: {e}")))?;
+                self.per_file.push(n - before);
             }
             Ok(n)
         }

@@ -446,7 +446,8 @@ fn hostile_values_are_inert_text_in_a_real_browser() {
 }
 
 /// Values show as the CSV writes them, whatever the report read: a query, a CSV file or an
-/// NDJSON file (which held `2.5e-7` back as serde_json's exponent form).
+/// NDJSON file (which held `2.5e-7` back as serde_json's exponent form); in a zone, dates as
+/// `export --tz` writes them.
 #[test]
 fn values_are_rendered_as_in_the_csv_whatever_the_input() {
     let dir = tempfile::tempdir().unwrap();
@@ -454,25 +455,23 @@ fn values_are_rendered_as_in_the_csv_whatever_the_input() {
     let ndjson = dir.path().join("demo.ndjson");
     ok(bin().args(["export", "--demo", "-o"]).arg(&csv));
     ok(bin().args(["export", "--demo", "-o"]).arg(&ndjson));
-    let expected: HashMap<String, (String, String)> = csv_rows(&fs::read_to_string(&csv).unwrap())
-        .into_iter()
-        .map(|r| {
-            let value = |k: &str| r[k].strip_prefix('\'').unwrap_or(&r[k]).to_string();
-            (r["id"].clone(), (value("old_value"), value("new_value")))
-        })
-        .collect();
+    let values = |csv: &Path| -> HashMap<String, (String, String)> {
+        csv_rows(&fs::read_to_string(csv).unwrap())
+            .into_iter()
+            .map(|r| {
+                let value = |k: &str| r[k].strip_prefix('\'').unwrap_or(&r[k]).to_string();
+                (r["id"].clone(), (value("old_value"), value("new_value")))
+            })
+            .collect()
+    };
+    let expected = values(&csv);
     assert!(expected.values().any(|(_, new)| new == "0.00000025"));
     let query = dir.path().join("query.html");
-    ok(bin().args(["report", "--demo", "-o"]).arg(&query));
-    for (input, page) in [
-        (None, query),
-        (Some(&csv), dir.path().join("csv.html")),
-        (Some(&ndjson), dir.path().join("ndjson.html")),
-    ] {
-        if let Some(input) = input {
-            ok(bin().arg("report").arg(input).arg("-o").arg(&page));
-        }
-        let html = fs::read_to_string(&page).unwrap();
+    ok(bin()
+        .args(["report", "--demo", "--tz", "UTC", "-o"])
+        .arg(&query));
+    let same = |page: &Path, expected: &HashMap<String, (String, String)>| {
+        let html = fs::read_to_string(page).unwrap();
         assert!(!html.contains("2.5e-7"), "{}", page.display());
         let rows = table(&html, "all-changes");
         assert_eq!(rows.len(), expected.len());
@@ -487,7 +486,39 @@ fn values_are_rendered_as_in_the_csv_whatever_the_input() {
                 row[8]
             );
         }
+    };
+    for (input, page) in [
+        (None, query),
+        (Some(&csv), dir.path().join("csv.html")),
+        (Some(&ndjson), dir.path().join("ndjson.html")),
+    ] {
+        if let Some(input) = input {
+            ok(bin().arg("report").arg(input).arg("-o").arg(&page));
+        }
+        same(&page, &expected);
     }
+    // In the tenant's zone (the query's default), dates as `export --tz` writes them.
+    let denver_csv = dir.path().join("denver.csv");
+    ok(bin()
+        .args(["export", "--demo", "--tz", "America/Denver", "-o"])
+        .arg(&denver_csv));
+    let denver = values(&denver_csv);
+    assert!(
+        denver
+            .values()
+            .any(|(old, _)| old == "2025-07-31T00:00:00.000-06:00"),
+        "a date value in Denver's summer offset"
+    );
+    let page = dir.path().join("denver.html");
+    ok(bin().args(["report", "--demo", "-o"]).arg(&page));
+    same(&page, &denver);
+    let page = dir.path().join("csv-denver.html");
+    ok(bin()
+        .arg("report")
+        .arg(&csv)
+        .args(["--tz", "America/Denver", "-o"])
+        .arg(&page));
+    same(&page, &denver);
 }
 
 /// The chart over time is sized to the window (hours for a day) and drawn to the window's end:
@@ -500,6 +531,8 @@ fn the_time_chart_counts_hours_of_a_day_and_runs_to_the_windows_end() {
         .args([
             "report",
             "--demo",
+            "--tz",
+            "UTC",
             "--since",
             "2025-02-03",
             "--until",
@@ -561,7 +594,7 @@ fn every_time_is_in_the_reports_zone_with_its_offset() {
         .args(["--since", "2025-02-03", "--until", "2025-02-04", "-o"])
         .arg(&page));
     let html = without_marks(&fs::read_to_string(&page).unwrap());
-    assert!(html.contains("times in America&#x2f;Denver"));
+    assert!(strip_tags(&html).contains("times in America/Denver (--tz)"));
     let window = text_by_id(
         &html.replace("<tr><th scope=\"row\">Window</th><td>", "<td id=\"w\">"),
         "w",
@@ -614,7 +647,7 @@ fn owner_changes_leave_out_creation_and_name_the_people() {
     let html = without_marks(&fs::read_to_string(&page).unwrap());
     assert_eq!(number(&text_by_id(&html, "count-owners")), 1);
     let owners = &html[html.find("id=\"owners\"").unwrap()..];
-    let owners = strip_tags(&owners[..owners.find("</table>").unwrap()]);
+    let owners = strip_tags(&owners[..owners.find("</section>").unwrap()]);
     let name = records
         .iter()
         .find(|r| r.get("editedByID").and_then(Value::as_str) == Some(new.as_str()))
@@ -622,4 +655,148 @@ fn owner_changes_leave_out_creation_and_name_the_people() {
         .unwrap();
     assert!(owners.contains(&format!("{name} ({new})")), "{owners}");
     assert!(owners.contains("0000aaaa"), "an unnamed id stays: {owners}");
+}
+
+/// Without `--tz`, a query's report is in the tenant's zone as Workfront's offsets show it
+/// (the demo tenant is in Denver), and business hours are judged there. Counted by hand from
+/// fixtures/demo.json (08:00-18:00, Monday to Friday): in Denver 7 of the 30 changes are
+/// outside (the Sundays 2025-03-09, 2025-11-02 (three) and 2025-07-06, and Saturday
+/// 2025-07-05); in UTC 23 are. The prompts are grouped by editor and by object.
+#[test]
+fn business_hours_are_judged_in_the_tenants_zone_and_prompts_grouped() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("tenant.html");
+    let out = run(bin().args(["report", "--demo", "-o"]).arg(&page));
+    assert_eq!(out.status.code(), Some(0));
+    let said = stderr(&out);
+    assert!(
+        said.contains("business hours in America/Denver (the tenant's zone, as the offsets of Workfront's dates show it: -0700, -0600"),
+        "{said}"
+    );
+    let html = without_marks(&fs::read_to_string(&page).unwrap());
+    assert!(
+        strip_tags(&html).contains("times in America/Denver (the tenant's zone, as the offsets")
+    );
+    assert_eq!(number(&text_by_id(&html, "count-off-hours")), 7);
+    assert_eq!(number(&text_by_id(&html, "count-deletes")), 2);
+    assert_eq!(number(&text_by_id(&html, "count-regressions")), 0);
+    assert_eq!(number(&text_by_id(&html, "count-owners")), 0);
+    let by_editor = table(&html, "off-hours-by-editor");
+    assert_eq!(
+        by_editor,
+        [
+            ["O'Brien, Pat", "3"],
+            ["Grace Hopper", "2"],
+            ["(unknown)", "1"],
+            ["Ada Lovelace", "1"],
+        ]
+    );
+    let by_object: Vec<(String, String)> = table(&html, "off-hours-by-object")
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].clone()))
+        .collect();
+    assert_eq!(by_object.len(), 2, "{by_object:?}");
+    assert!(
+        by_object[0].0.starts_with("TASK Build, test & ship"),
+        "{by_object:?}"
+    );
+    assert_eq!(by_object[0].1, "5");
+    assert!(
+        by_object[1].0.starts_with("TASK Design review"),
+        "{by_object:?}"
+    );
+    assert_eq!(by_object[1].1, "2");
+    // The groups add up to the prompt's count.
+    let deletes: u64 = table(&html, "deletes-by-editor")
+        .iter()
+        .map(|r| number(&r[1]))
+        .sum();
+    assert_eq!(deletes, 2);
+
+    let utc = dir.path().join("utc.html");
+    ok(bin()
+        .args(["report", "--demo", "--tz", "UTC", "-o"])
+        .arg(&utc));
+    let html = without_marks(&fs::read_to_string(&utc).unwrap());
+    assert!(strip_tags(&html).contains("times in UTC (--tz)"));
+    assert_eq!(number(&text_by_id(&html, "count-off-hours")), 23);
+
+    // Files keep UTC: their report says so, and how to read them in the tenant's zone.
+    let csv = dir.path().join("demo.csv");
+    ok(bin().args(["export", "--demo", "-o"]).arg(&csv));
+    let from_files = dir.path().join("files.html");
+    ok(bin().arg("report").arg(&csv).arg("-o").arg(&from_files));
+    let html = without_marks(&fs::read_to_string(&from_files).unwrap());
+    assert!(strip_tags(&html).contains("times in UTC (the records keep UTC; --tz reads them"));
+    assert_eq!(number(&text_by_id(&html, "count-off-hours")), 23);
+}
+
+/// `--table-rows` caps what "All changes" embeds: the page says where the table ends and
+/// names the input files that hold the rest (the file the cut falls in and every later one),
+/// while the counts still cover every change.
+#[test]
+fn a_table_cut_short_names_the_files_holding_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let (early, late) = (dir.path().join("early.csv"), dir.path().join("late.csv"));
+    ok(bin()
+        .args(["export", "--demo", "--until", "2025-03-01", "-o"])
+        .arg(&early));
+    ok(bin()
+        .args(["export", "--demo", "--since", "2025-03-01", "-o"])
+        .arg(&late));
+    let in_early = csv_rows(&fs::read_to_string(&early).unwrap()).len() as u64;
+    let in_late = csv_rows(&fs::read_to_string(&late).unwrap()).len() as u64;
+    assert!(in_early > 2 && in_late > 2, "{in_early} {in_late}");
+    let total = in_early + in_late;
+    let page = |limit: u64| {
+        let out = dir.path().join(format!("cut{limit}.html"));
+        ok(bin()
+            .arg("report")
+            .args([&early, &late])
+            .args(["--table-rows", &limit.to_string(), "-o"])
+            .arg(&out));
+        without_marks(&fs::read_to_string(&out).unwrap())
+    };
+    let embedded = |html: &str| -> u64 {
+        let data = &html[html.find("id=\"all-data\">").unwrap() + 14..];
+        let data: Value = serde_json::from_str(&data[..data.find("</script>").unwrap()]).unwrap();
+        data["n"].as_u64().unwrap()
+    };
+
+    let html = page(in_early + 1);
+    assert_eq!(number(&text_by_id(&html, "row-count")), total);
+    assert_eq!(embedded(&html), in_early + 1);
+    assert_eq!(table(&html, "all-changes").len() as u64, in_early + 1);
+    let said = |html: &str| {
+        let at = &html[html.find("id=\"all-cut\">").unwrap() + 14..];
+        strip_tags(&at[..at.find("</p>").unwrap()])
+    };
+    let cut = said(&html);
+    assert!(
+        cut.contains(&format!(
+            "the first {} of the {total} changes",
+            in_early + 1
+        )),
+        "{cut}"
+    );
+    assert!(
+        cut.contains(&format!("The other {} are in late.csv.", in_late - 1)),
+        "{cut}"
+    );
+
+    let html = page(in_early - 1);
+    assert_eq!(embedded(&html), in_early - 1);
+    let cut = said(&html);
+    assert!(cut.contains("are in early.csv, late.csv."), "{cut}");
+
+    let html = page(total);
+    assert!(!html.contains("id=\"all-cut\""), "nothing cut");
+    assert_eq!(embedded(&html), total);
+    let refused = run(bin()
+        .arg("report")
+        .arg(&early)
+        .args(["--table-rows", "0", "-o"])
+        .arg(dir.path().join("zero.html")));
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(!dir.path().join("zero.html").exists());
 }
