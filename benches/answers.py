@@ -3,7 +3,8 @@
 NDJSON file. Run by hand: `python3 benches/answers.py` (`--quick`: 100,000 entries only).
 
 For each size it writes that many generated raw records (`simulate --rows N --seed 1 --dump`),
-normalizes them to NDJSON (`normalize`, untimed), then times, each as a whole process with
+normalizes them to NDJSON (`normalize`) and puts them in entry order (a bulk edit's entries
+share a millisecond in no id order as generated), untimed, then times, each as a whole process with
 `/usr/bin/time -v` (peak memory: "Maximum resident set size"):
 
 - `intervals FILE --format ndjson -o OUT` (every interval written),
@@ -46,9 +47,19 @@ def records(n, tmp):
     with open(raw, "w") as f:
         subprocess.run([BIN, "simulate", "--rows", str(n), "--seed", "1", "--dump"],
                        stdout=f, check=True)
-    path = os.path.join(tmp, f"records-{n}.ndjson")
-    subprocess.run([BIN, "-q", "normalize", raw, "-o", path], check=True)
+    normalized = os.path.join(tmp, f"normalized-{n}.ndjson")
+    subprocess.run([BIN, "-q", "normalize", raw, "-o", normalized], check=True)
     os.remove(raw)
+    # `--dump` writes the records as generated: the bulk edit's entries share a millisecond
+    # in no id order. Put in entry order (entry_date, id), as export writes, untimed.
+    key = re.compile(r'"id":"([^"]*)","entry_date":"([^"]*)"')
+    with open(normalized) as f:
+        lines = f.readlines()
+    lines.sort(key=lambda line: key.match(line, 1).group(2, 1))
+    path = os.path.join(tmp, f"records-{n}.ndjson")
+    with open(path, "w") as f:
+        f.writelines(lines)
+    os.remove(normalized)
     return path
 
 

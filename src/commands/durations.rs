@@ -71,11 +71,7 @@ pub fn run(args: DurationsArgs) -> Result<()> {
         None => Default::default(),
     };
     let answer = Answer::prepare(&args.history, &args.output, true)?;
-    let calendar = Calendar {
-        zone: answer.calendar_zone,
-        hours,
-        holidays,
-    };
+    let calendar = Calendar::new(answer.calendar_zone, hours, holidays);
     let more = [
         ("field", field.clone()),
         (

@@ -3,6 +3,7 @@
 //! instants. Each business day's hours are placed in the zone's wall clock, so a day on which
 //! daylight saving starts or ends holds the real time between its opening and its closing.
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
@@ -60,29 +61,99 @@ pub struct Calendar {
     pub zone: Tz,
     pub hours: BusinessTime,
     pub holidays: BTreeSet<NaiveDate>,
+    /// Each day's opening and closing instants met so far, with running totals, so a span
+    /// of any length costs two lookups (visits can last months; there are millions).
+    days: RefCell<Days>,
 }
 
+/// Days from `base` on: each one's business span (none on a day off) and, in `sums[i]`, the
+/// business time of the days before day `i`.
+#[derive(Debug, Clone, Default)]
+struct Days {
+    base: Option<NaiveDate>,
+    spans: Vec<Option<(DateTime<Utc>, DateTime<Utc>)>>,
+    sums: Vec<i64>,
+}
+
+/// Days added beyond those asked for, so neighbouring spans find theirs made.
+const MARGIN: i64 = 62;
+
 impl Calendar {
+    pub fn new(zone: Tz, hours: BusinessTime, holidays: BTreeSet<NaiveDate>) -> Calendar {
+        Calendar {
+            zone,
+            hours,
+            holidays,
+            days: RefCell::default(),
+        }
+    }
+
     /// The business time in `[from, to)`, in milliseconds.
     pub fn business_millis(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
         if to <= from {
             return 0;
         }
-        let mut day = from.with_timezone(&self.zone).date_naive();
+        let first = from.with_timezone(&self.zone).date_naive();
         let last = to.with_timezone(&self.zone).date_naive();
-        let mut total = 0;
-        while day <= last {
-            if self.hours.days.contains(&day.weekday()) && !self.holidays.contains(&day) {
-                let open = self.instant(day, self.hours.start).max(from);
-                let close = self.instant(day, self.hours.end).min(to);
-                if close > open {
-                    total += (close - open).num_milliseconds();
-                }
-            }
-            let Some(next) = day.succ_opt() else { break };
-            day = next;
+        let mut days = self.days.borrow_mut();
+        self.cover(&mut days, first, last);
+        let index = |d: NaiveDate| days.base.map_or(0, |b| (d - b).num_days() as usize);
+        let (i, j) = (index(first), index(last));
+        let clip = |k: usize| {
+            days.spans[k].map_or(0, |(open, close)| {
+                (close.min(to) - open.max(from)).num_milliseconds().max(0)
+            })
+        };
+        match i == j {
+            true => clip(i),
+            false => clip(i) + (days.sums[j] - days.sums[i + 1]) + clip(j),
         }
-        total
+    }
+
+    /// Make `days` hold `first` to `last` (rebuilt from earlier when `first` is before it).
+    fn cover(&self, days: &mut Days, first: NaiveDate, last: NaiveDate) {
+        if days.base.is_none_or(|b| first < b) {
+            let base = first - Duration::days(MARGIN);
+            let end = days
+                .base
+                .map_or(last, |b| b + Duration::days(days.spans.len() as i64));
+            *days = Days {
+                base: Some(base),
+                spans: Vec::new(),
+                sums: vec![0],
+            };
+            self.extend(days, end.max(last));
+        }
+        self.extend(days, last);
+    }
+
+    /// Add days to `days` until it holds `last` (and a margin after it).
+    fn extend(&self, days: &mut Days, last: NaiveDate) {
+        let Some(base) = days.base else { return };
+        let held = base + Duration::days(days.spans.len() as i64);
+        if held > last {
+            return;
+        }
+        let mut day = held;
+        while day <= last + Duration::days(MARGIN) {
+            let span = self.span(day);
+            let millis = span.map_or(0, |(o, c)| (c - o).num_milliseconds().max(0));
+            days.sums
+                .push(days.sums.last().copied().unwrap_or(0) + millis);
+            days.spans.push(span);
+            day += Duration::days(1);
+        }
+    }
+
+    /// A day's business hours as instants, or `None` on a day off.
+    fn span(&self, day: NaiveDate) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let working = self.hours.days.contains(&day.weekday()) && !self.holidays.contains(&day);
+        working.then(|| {
+            (
+                self.instant(day, self.hours.start),
+                self.instant(day, self.hours.end),
+            )
+        })
     }
 
     /// The instant a wall-clock time of `day` names: the earlier of a repeated autumn hour,
@@ -105,11 +176,11 @@ mod tests {
     use super::*;
 
     fn calendar(hours: &str, days: &str, zone: &str, holidays: &[&str]) -> Calendar {
-        Calendar {
-            zone: zone.parse().unwrap(),
-            hours: BusinessTime::parse(hours, days).unwrap(),
-            holidays: holidays.iter().map(|d| d.parse().unwrap()).collect(),
-        }
+        Calendar::new(
+            zone.parse().unwrap(),
+            BusinessTime::parse(hours, days).unwrap(),
+            holidays.iter().map(|d| d.parse().unwrap()).collect(),
+        )
     }
 
     fn at(s: &str) -> DateTime<Utc> {
@@ -165,6 +236,24 @@ mod tests {
         assert_eq!(c.business_millis(a, at("2025-03-05T10:45:30Z")), 1_830_000);
         assert_eq!(c.business_millis(a, a), 0);
         assert_eq!(c.business_millis(a, at("2025-03-05T08:00:00Z")), 0);
+    }
+
+    #[test]
+    fn spans_far_apart_and_earlier_ones_after_later_ones_add_up_day_by_day() {
+        let c = calendar(
+            "09:00-17:00",
+            "mon-fri",
+            "America/New_York",
+            &["2025-12-25"],
+        );
+        // 2025: 261 weekdays, less the holiday, 8 h each.
+        let year = c.business_millis(at("2025-01-01T00:00:00Z"), at("2026-01-01T00:00:00Z"));
+        assert_eq!(year, 260 * 8 * 3_600_000);
+        // Asked again after a later span, an earlier one is the same.
+        let feb = c.business_millis(at("2024-02-05T00:00:00Z"), at("2024-02-10T00:00:00Z"));
+        assert_eq!(feb, 5 * 8 * 3_600_000);
+        let again = c.business_millis(at("2025-01-01T00:00:00Z"), at("2026-01-01T00:00:00Z"));
+        assert_eq!(again, year);
     }
 
     #[test]

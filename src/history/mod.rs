@@ -12,10 +12,12 @@ pub mod breaks;
 pub mod calendar;
 pub mod cycles;
 pub mod durations;
+pub mod for_report;
 pub mod holidays;
 pub mod interval;
 pub mod replay;
 pub mod status_time;
 
+pub use for_report::{ForReport, for_report};
 pub use interval::{ChainBreak, End, Interval, Step};
 pub use replay::{Listener, Order, Replay, Totals, run};

@@ -104,7 +104,7 @@ enum Slot {
 /// The replay's state: one slot per object and field.
 #[derive(Default)]
 pub struct Replay {
-    slots: HashMap<Box<str>, Slot>,
+    slots: HashMap<Box<str>, Slot, foldhash::fast::RandomState>,
     last: Option<(DateTime<Utc>, String)>,
     key: String,
     pub totals: Totals,
@@ -124,23 +124,19 @@ impl Replay {
             self.key.push_str(part);
             self.key.push('\u{1f}');
         }
-        let slot = self.slots.remove(self.key.as_str());
-        match slot {
+        match self.slots.get_mut(self.key.as_str()) {
+            Some(slot) => {
+                let before = std::mem::replace(slot, Slot::Deleted(String::new()));
+                next(&mut self.totals, before, &step, to)?;
+                *slot = after(step, to);
+            }
             None => {
                 self.totals.keys += 1;
-                self.first(&step, to)?;
+                first(&mut self.totals, &step, to)?;
+                let slot = after(step, to);
+                self.slots.insert(self.key.as_str().into(), slot);
             }
-            Some(slot) => self.next(slot, &step, to)?,
         }
-        let slot = if step.is_delete() {
-            to.deleted(&step);
-            Slot::Deleted(step.entry_id)
-        } else {
-            let opened = opened_by(step);
-            to.opened(&opened);
-            Slot::Open(opened)
-        };
-        self.slots.insert(self.key.as_str().into(), slot);
         Ok(())
     }
 
@@ -169,73 +165,87 @@ impl Replay {
         }
         Ok(())
     }
+}
 
-    /// The first entry of a key: the value before it, when the history can say.
-    fn first(&mut self, step: &Step, to: &mut dyn Listener) -> Result<()> {
-        let known = !step.is_add() && step.old_value != Value::Null;
-        to.first(step, known);
-        if known {
-            self.totals.intervals += 1;
-            to.interval(Interval {
-                obj_code: step.obj_code.clone(),
-                obj_id: step.obj_id.clone(),
-                obj_name: step.obj_name.clone(),
-                field_name: step.field_name.clone(),
-                value_type: step.value_type,
-                value: step.old_value.clone(),
-                label: step.old_label.clone(),
-                valid_from: None,
-                valid_to: Some(step.at),
-                set_by_id: None,
-                set_by_name: None,
-                set_by_entry_id: None,
-                ended_by_entry_id: Some(step.entry_id.clone()),
-                ended_by: Some(if step.is_delete() {
-                    End::Delete
-                } else {
-                    End::Change
-                }),
-            })?;
-        }
-        Ok(())
+/// What an entry leaves in its slot: the interval its new value opens, or its delete.
+fn after(step: Step, to: &mut dyn Listener) -> Slot {
+    if step.is_delete() {
+        to.deleted(&step);
+        Slot::Deleted(step.entry_id)
+    } else {
+        let opened = opened_by(step);
+        to.opened(&opened);
+        Slot::Open(opened)
     }
+}
 
-    /// A later entry of a key: the open interval (if any) closed, a chain break told.
-    fn next(&mut self, slot: Slot, step: &Step, to: &mut dyn Listener) -> Result<()> {
-        let (expected, expected_type, expected_entry) = match &slot {
-            Slot::Open(i) => (&i.value, i.value_type, i.set_by_entry_id.clone()),
-            Slot::Deleted(id) => (&Value::Null, step.value_type, Some(id.clone())),
-        };
-        let broken = !same_value(expected, &step.old_value, expected_type, step.value_type);
-        if broken {
-            self.totals.chain_breaks += 1;
-            to.chain_break(&ChainBreak {
-                obj_code: step.obj_code.clone(),
-                obj_id: step.obj_id.clone(),
-                obj_name: step.obj_name.clone(),
-                field_name: step.field_name.clone(),
-                value_type: step.value_type,
-                expected: expected.clone(),
-                found: step.old_value.clone(),
-                expected_entry_id: expected_entry,
-                entry_id: step.entry_id.clone(),
-                at: step.at,
-            });
-        }
-        if let Slot::Open(mut interval) = slot {
-            interval.valid_to = Some(step.at);
-            interval.ended_by_entry_id = Some(step.entry_id.clone());
-            interval.ended_by = Some(match (broken, step.is_delete()) {
-                (true, _) => End::ChainBreak,
-                (false, true) => End::Delete,
-                (false, false) => End::Change,
-            });
-            self.totals.intervals += 1;
-            to.interval(interval)?;
-        }
-        Ok(())
+/// The first entry of a key: the value before it, when the history can say.
+fn first(totals: &mut Totals, step: &Step, to: &mut dyn Listener) -> Result<()> {
+    let known = !step.is_add() && step.old_value != Value::Null;
+    to.first(step, known);
+    if known {
+        totals.intervals += 1;
+        to.interval(Interval {
+            obj_code: step.obj_code.clone(),
+            obj_id: step.obj_id.clone(),
+            obj_name: step.obj_name.clone(),
+            field_name: step.field_name.clone(),
+            value_type: step.value_type,
+            value: step.old_value.clone(),
+            label: step.old_label.clone(),
+            valid_from: None,
+            valid_to: Some(step.at),
+            set_by_id: None,
+            set_by_name: None,
+            set_by_entry_id: None,
+            ended_by_entry_id: Some(step.entry_id.clone()),
+            ended_by: Some(if step.is_delete() {
+                End::Delete
+            } else {
+                End::Change
+            }),
+        })?;
     }
+    Ok(())
+}
 
+/// A later entry of a key: the open interval (if any) closed, a chain break told.
+fn next(totals: &mut Totals, slot: Slot, step: &Step, to: &mut dyn Listener) -> Result<()> {
+    let (expected, expected_type, expected_entry) = match &slot {
+        Slot::Open(i) => (&i.value, i.value_type, i.set_by_entry_id.as_ref()),
+        Slot::Deleted(id) => (&Value::Null, step.value_type, Some(id)),
+    };
+    let broken = !same_value(expected, &step.old_value, expected_type, step.value_type);
+    if broken {
+        totals.chain_breaks += 1;
+        to.chain_break(&ChainBreak {
+            obj_code: step.obj_code.clone(),
+            obj_id: step.obj_id.clone(),
+            obj_name: step.obj_name.clone(),
+            field_name: step.field_name.clone(),
+            value_type: step.value_type,
+            expected: expected.clone(),
+            found: step.old_value.clone(),
+            expected_entry_id: expected_entry.cloned(),
+            entry_id: step.entry_id.clone(),
+            at: step.at,
+        });
+    }
+    if let Slot::Open(mut interval) = slot {
+        interval.valid_to = Some(step.at);
+        interval.ended_by_entry_id = Some(step.entry_id.clone());
+        interval.ended_by = Some(match (broken, step.is_delete()) {
+            (true, _) => End::ChainBreak,
+            (false, true) => End::Delete,
+            (false, false) => End::Change,
+        });
+        totals.intervals += 1;
+        to.interval(interval)?;
+    }
+    Ok(())
+}
+
+impl Replay {
     /// Hand out the intervals still open, by object code, object id and field, and the totals.
     pub fn finish(mut self, to: &mut dyn Listener) -> Result<Totals> {
         let mut open: Vec<(Box<str>, Interval)> = self

@@ -151,7 +151,7 @@ pub(super) fn read_ids(bytes: &[u8]) -> Result<HashSet<String>, String> {
 /// formula guard undone and a byte-order mark (`--excel`) skipped.
 pub(super) fn read_records(
     input: &mut dyn io::Read,
-    each: &mut dyn FnMut(ChangeRecord<'static>) -> crate::error::Result<()>,
+    each: &mut dyn FnMut(ChangeRecord<'_>) -> crate::error::Result<()>,
 ) -> crate::error::Result<(), String> {
     let mut input = io::BufReader::with_capacity(1 << 20, input);
     let start = io::BufRead::fill_buf(&mut input).map_err(|e| e.to_string())?;

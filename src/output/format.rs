@@ -40,7 +40,7 @@ pub type ReadIds = fn(&[u8]) -> Result<HashSet<String>, String>;
 /// the callback; the error says what is wrong with the file.
 pub type ReadRecords = fn(
     &mut dyn io::Read,
-    &mut dyn FnMut(crate::model::change::ChangeRecord<'static>) -> crate::error::Result<()>,
+    &mut dyn FnMut(crate::model::change::ChangeRecord<'_>) -> crate::error::Result<()>,
 ) -> Result<(), String>;
 
 /// One row of the table.
@@ -310,7 +310,7 @@ mod tests {
             assert_eq!(text.contains(SOURCE_COLUMN), source, "{format:?}: {text}");
             let mut back = Vec::new();
             (format.spec().read_records.unwrap())(&mut bytes.as_slice(), &mut |r| {
-                back.push(r);
+                back.push(r.into_owned());
                 Ok(())
             })
             .unwrap();

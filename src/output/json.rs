@@ -67,10 +67,10 @@ pub(super) fn read_line_ids(bytes: &[u8]) -> Result<HashSet<String>, String> {
 /// element at a time.
 pub(super) fn read_array_records(
     input: &mut dyn io::Read,
-    each: &mut dyn FnMut(ChangeRecord<'static>) -> crate::error::Result<()>,
+    each: &mut dyn FnMut(ChangeRecord<'_>) -> crate::error::Result<()>,
 ) -> Result<(), String> {
     use serde::de::{Deserializer, SeqAccess, Visitor};
-    struct Elements<'e>(&'e mut dyn FnMut(ChangeRecord<'static>) -> crate::error::Result<()>);
+    struct Elements<'e>(&'e mut dyn FnMut(ChangeRecord<'_>) -> crate::error::Result<()>);
     impl<'de> Visitor<'de> for Elements<'_> {
         type Value = ();
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -95,16 +95,27 @@ pub(super) fn read_array_records(
 /// Every record of a JSON Lines file this tool wrote (the format table's `read_records`).
 pub(super) fn read_line_records(
     input: &mut dyn io::Read,
-    each: &mut dyn FnMut(ChangeRecord<'static>) -> crate::error::Result<()>,
+    each: &mut dyn FnMut(ChangeRecord<'_>) -> crate::error::Result<()>,
 ) -> Result<(), String> {
-    let input = io::BufReader::with_capacity(1 << 20, input);
-    for (n, line) in io::BufRead::lines(input).enumerate() {
-        let line = line.map_err(|e| e.to_string())?;
+    let mut input = io::BufReader::with_capacity(1 << 20, input);
+    let mut buffer = String::new();
+    for n in 0.. {
+        buffer.clear();
+        if io::BufRead::read_line(&mut input, &mut buffer).map_err(|e| e.to_string())? == 0 {
+            break;
+        }
+        let line = buffer.trim_end_matches(['\n', '\r']);
         if line.trim().is_empty() {
             continue;
         }
+        // The usual line (keys and values as this tool writes them) borrowed from the text;
+        // anything else the general way, which also says what is wrong.
+        if let Some(record) = super::lines::record(line) {
+            each(record).map_err(|e| e.to_string())?;
+            continue;
+        }
         let row: serde_json::Map<String, Value> =
-            serde_json::from_str(&line).map_err(|e| format!("line {}: {e}", n + 1))?;
+            serde_json::from_str(line).map_err(|e| format!("line {}: {e}", n + 1))?;
         let record = record_of(&row).map_err(|e| format!("line {}: {e}", n + 1))?;
         each(record).map_err(|e| e.to_string())?;
     }
@@ -112,7 +123,9 @@ pub(super) fn read_line_records(
 }
 
 /// A record from one JSON object with the contract's keys.
-fn record_of(row: &serde_json::Map<String, Value>) -> Result<ChangeRecord<'static>, String> {
+pub(super) fn record_of(
+    row: &serde_json::Map<String, Value>,
+) -> Result<ChangeRecord<'static>, String> {
     let cell = |column: &str| match row.get(column)? {
         Value::Null => None,
         Value::String(s) => Some(s.clone()),

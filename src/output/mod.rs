@@ -6,6 +6,7 @@ mod csv;
 pub mod destination;
 pub mod format;
 mod json;
+mod lines;
 mod xlsx;
 
 use std::io::{self, Write};
