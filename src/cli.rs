@@ -89,6 +89,18 @@ pub enum Command {
     /// query run as export would.
     #[command(after_help = REPORT_HELP)]
     Report(ReportArgs),
+    /// Every field's value over time: one row per object, field and interval in which the
+    /// field held one value (SCD type 2), from a replay of the history; chain breaks marked.
+    #[command(after_help = INTERVALS_HELP)]
+    Intervals(IntervalsArgs),
+    /// Every object's fields as they stood at one instant: value, since when, set by whom
+    /// and by which entry.
+    #[command(after_help = ASOF_HELP)]
+    Asof(AsofArgs),
+    /// Time in each value of one field (status by default) per object, in real and business
+    /// time; or, with --cycle-start and --cycle-end, one cycle per object.
+    #[command(after_help = DURATIONS_HELP)]
+    Durations(DurationsArgs),
     /// Sign in once as a person (Workfront OAuth2 Web Application): later runs get their
     /// sessions from the stored refresh token.
     Login(LoginArgs),
@@ -258,6 +270,9 @@ impl Command {
             Command::Snapshot(a) => a.connection.verbose,
             Command::Fields(a) => a.connection.verbose,
             Command::Report(a) => a.connection.verbose,
+            Command::Intervals(a) => a.history.connection.verbose,
+            Command::Asof(a) => a.history.connection.verbose,
+            Command::Durations(a) => a.history.connection.verbose,
             Command::Login(a) => a.connection.verbose,
             Command::Auth {
                 command: AuthCommand::Status(a),
@@ -489,6 +504,10 @@ Commands:
     snapshot       Record changes of any field by comparing object states
   Report:
     report         Write a self-contained HTML audit report
+  Answers from the history:
+    intervals      Every field's value over time (SCD type 2 intervals)
+    asof           Every object's fields as they stood at one instant
+    durations      Time in each value of a field, with a business calendar
   Sign-in:
     login          Sign in once as a person (OAuth2 Web Application)
     logout         Delete a stored login
@@ -719,6 +738,112 @@ pub struct OutputArgs {
     #[arg(long, conflicts_with = "no_formula_guard")]
     pub excel: bool,
 }
+
+/// Where `intervals`, `asof` and `durations` read the history: what `report` reads.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// A sync --out-dir (verified first), or files written by export (CSV, JSON or JSON Lines;
+    /// detected). None: run the query as export would.
+    #[arg(value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Sort the entries in memory before the replay (memory then grows with the entries).
+    /// Without it, input not in entry order (entry_date, id) is refused: a sync out-dir holds
+    /// late arrivals after later entries.
+    #[arg(long)]
+    pub sort: bool,
+
+    /// With a query: add value_label, the labels of codes (statuses in words) from
+    /// Workfront's metadata. Files written with --labels carry them already.
+    #[arg(long)]
+    pub labels: bool,
+
+    /// With an out-dir: name who signed its manifests from this OpenSSH allowed-signers file.
+    #[arg(long, value_name = "FILE")]
+    pub allowed_signers: Option<PathBuf>,
+
+    /// With an out-dir: check its manifests' timestamps against these TSA CA certificates.
+    #[arg(long, value_name = "FILE")]
+    pub tsa_ca: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub filters: FilterArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct IntervalsArgs {
+    #[command(flatten)]
+    pub history: HistoryArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Write the open end of an interval as this instead of empty, e.g.
+    /// 9999-12-31T23:59:59.999Z (dbt, dlt) or 2300-01-01T00:00:00.000Z (Data Connect).
+    #[arg(long, value_name = "TEXT")]
+    pub open_end: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AsofArgs {
+    #[command(flatten)]
+    pub history: HistoryArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// The instant: RFC 3339 (2025-01-07T00:00:00Z), Workfront's format, a date (midnight
+    /// UTC) or a time ago (30m, 7d).
+    #[arg(long, value_name = "TIME", required = true)]
+    pub at: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DurationsArgs {
+    #[command(flatten)]
+    pub history: HistoryArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Business hours in --tz, e.g. 09:00-17:00.
+    #[arg(long, value_name = "HH:MM-HH:MM", default_value = "08:00-18:00")]
+    pub business_hours: String,
+
+    /// Business days, a range or a list, e.g. mon-fri or mon,tue,wed,thu.
+    #[arg(long, value_name = "DAYS", default_value = "mon-fri")]
+    pub business_days: String,
+
+    /// Days that are not business days: a file of dates (2025-12-25), one a line, or an
+    /// iCalendar file of all-day events.
+    #[arg(long, value_name = "FILE")]
+    pub holidays: Option<PathBuf>,
+
+    /// Rows are cycles, one per object, from the first entry into one of these values
+    /// (give them after the inputs: --cycle-start NEW PLN).
+    #[arg(long, value_name = "VALUE", num_args = 1.., requires = "cycle_end")]
+    pub cycle_start: Vec<String>,
+
+    /// ... to the last entry into one of these values after it.
+    #[arg(long, value_name = "VALUE", num_args = 1.., requires = "cycle_start")]
+    pub cycle_end: Vec<String>,
+}
+
+const INTERVALS_HELP: &str = "Examples:
+  every value of every tracked field over time, for a warehouse (dbt's open end):
+    jrnle-audit intervals /srv/audit/status -o intervals.csv --open-end 9999-12-31T23:59:59.999Z
+  from a query:
+    jrnle-audit intervals --since 2025-01-01 --field status -o status.ndjson";
+
+const ASOF_HELP: &str = "Examples:
+  every task's status on the day the project was approved:
+    jrnle-audit asof changes.csv --at 2025-06-30T17:00:00Z -o june30.xlsx --tz Europe/Paris";
+
+const DURATIONS_HELP: &str = "Examples:
+  time in each status, working hours 09:00-17:00 in Paris, holidays from a calendar:
+    jrnle-audit durations changes.csv --tz Europe/Paris --business-hours 09:00-17:00 \\
+        --holidays fr.ics -o status-time.csv
+  cycle time from the first start to the last completion:
+    jrnle-audit durations changes.csv --cycle-start INP --cycle-end CPL -o cycles.csv";
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {

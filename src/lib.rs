@@ -13,6 +13,7 @@ pub mod deliver;
 pub mod digest;
 pub mod error;
 pub mod evidence;
+pub mod history;
 pub mod input;
 pub mod interrupt;
 pub mod labels;

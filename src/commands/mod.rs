@@ -1,8 +1,13 @@
 //! One module per subcommand; `run` dispatches.
 
+mod answers;
+mod asof;
 mod count;
+mod durations;
 mod export;
 mod fields;
+mod inputs;
+mod intervals;
 mod listen;
 mod login;
 mod normalize;
@@ -58,6 +63,18 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Report(args) => {
             crate::interrupt::watch();
             report::run(args)
+        }
+        Command::Intervals(args) => {
+            crate::interrupt::watch();
+            intervals::run(args)
+        }
+        Command::Asof(args) => {
+            crate::interrupt::watch();
+            asof::run(args)
+        }
+        Command::Durations(args) => {
+            crate::interrupt::watch();
+            durations::run(args)
         }
         Command::Man => {
             let out = man_page().map_err(|e| Error::Internal(e.to_string()))?;

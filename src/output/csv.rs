@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::io::{self, Write};
 
 use crate::model::change::{COLUMNS, Cell, ChangeRecord, LABEL_COLUMNS};
-use crate::output::{Extras, RecordSink, WriteOptions};
+use crate::output::{Extras, RecordSink, RowSink, Table, WriteOptions};
 
 /// A CSV sink (the format table's `open`).
 pub(super) fn open<'a>(
@@ -20,6 +20,21 @@ pub(super) fn open<'a>(
     )?))
 }
 
+/// A CSV sink of another table (the format table's `open_rows`).
+pub(super) fn open_rows<'a>(
+    out: &'a mut (dyn Write + 'a),
+    o: &WriteOptions,
+    table: &Table,
+) -> io::Result<Box<dyn RowSink + 'a>> {
+    Ok(Box::new(CsvWriter::with_columns(
+        out,
+        o.formula_guard,
+        o.excel,
+        Extras::default(),
+        &table.columns,
+    )?))
+}
+
 pub(super) struct CsvWriter<W: Write> {
     inner: ::csv::Writer<W>,
     guard: bool,
@@ -28,7 +43,19 @@ pub(super) struct CsvWriter<W: Write> {
 
 impl<W: Write> CsvWriter<W> {
     /// `excel`: a UTF-8 byte-order mark and CRLF line ends, so Excel reads accents right.
-    pub(super) fn new(mut out: W, guard: bool, excel: bool, extras: Extras) -> io::Result<Self> {
+    pub(super) fn new(out: W, guard: bool, excel: bool, extras: Extras) -> io::Result<Self> {
+        let columns: Vec<&str> = COLUMNS.iter().copied().chain(extras.columns()).collect();
+        Self::with_columns(out, guard, excel, extras, &columns)
+    }
+
+    /// A writer whose header is `columns`.
+    fn with_columns(
+        mut out: W,
+        guard: bool,
+        excel: bool,
+        extras: Extras,
+        columns: &[&str],
+    ) -> io::Result<Self> {
         if excel {
             out.write_all("\u{feff}".as_bytes())?;
         }
@@ -40,7 +67,7 @@ impl<W: Write> CsvWriter<W> {
                 ::csv::Terminator::Any(b'\n')
             })
             .from_writer(out);
-        for column in COLUMNS.iter().chain(&extras.columns()) {
+        for column in columns {
             inner.write_field(column).map_err(io_error)?;
         }
         inner.write_record(None::<&[u8]>).map_err(io_error)?;
@@ -54,7 +81,13 @@ impl<W: Write> CsvWriter<W> {
     pub(super) fn write(&mut self, record: &ChangeRecord<'_>) -> io::Result<()> {
         let labels = record.labels.as_deref().cloned().unwrap_or_default();
         let extra = self.extras.cells(record, &labels);
-        for cell in record.cells().iter().chain(&extra) {
+        let cells = record.cells();
+        self.write_cells(cells.iter().chain(&extra))
+    }
+
+    /// One row of cells, in the header's order.
+    fn write_cells<'c>(&mut self, cells: impl Iterator<Item = &'c Cell<'c>>) -> io::Result<()> {
+        for cell in cells {
             let cell = cell.clone();
             let field: Cow<'_, str> = match cell {
                 Cell::Null => Cow::Borrowed(""),
@@ -74,6 +107,16 @@ impl<W: Write> CsvWriter<W> {
     /// `csv::Writer` flushes on drop and discards the error; flush here to report it.
     pub(super) fn finish(self) -> io::Result<W> {
         self.inner.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+impl<W: Write> RowSink for CsvWriter<W> {
+    fn write_row(&mut self, cells: &[Cell<'_>], _dates: u64) -> io::Result<()> {
+        self.write_cells(cells.iter())
+    }
+
+    fn finish(self: Box<Self>) -> io::Result<()> {
+        CsvWriter::finish(*self).map(drop)
     }
 }
 
@@ -108,7 +151,7 @@ pub(super) fn read_ids(bytes: &[u8]) -> Result<HashSet<String>, String> {
 /// formula guard undone and a byte-order mark (`--excel`) skipped.
 pub(super) fn read_records(
     input: &mut dyn io::Read,
-    each: &mut dyn FnMut(ChangeRecord<'static>) -> crate::error::Result<()>,
+    each: &mut dyn FnMut(ChangeRecord<'_>) -> crate::error::Result<()>,
 ) -> crate::error::Result<(), String> {
     let mut input = io::BufReader::with_capacity(1 << 20, input);
     let start = io::BufRead::fill_buf(&mut input).map_err(|e| e.to_string())?;

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::io::{self, Write};
 use std::path::Path;
 
-use crate::output::{RecordSink, WriteOptions, csv, json, parquet, xlsx};
+use crate::output::{RecordSink, RowSink, Table, WriteOptions, csv, json, parquet, xlsx};
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -28,6 +28,13 @@ pub enum Format {
 pub type OpenSink =
     for<'a> fn(&'a mut (dyn Write + 'a), &WriteOptions) -> io::Result<Box<dyn RecordSink + 'a>>;
 
+/// Opens a sink writing rows of a table into `out`.
+pub type OpenRows = for<'a> fn(
+    &'a mut (dyn Write + 'a),
+    &WriteOptions,
+    &Table,
+) -> io::Result<Box<dyn RowSink + 'a>>;
+
 /// Reads the ids of a data file's bytes; the error says what is wrong with it.
 pub type ReadIds = fn(&[u8]) -> Result<HashSet<String>, String>;
 
@@ -35,7 +42,7 @@ pub type ReadIds = fn(&[u8]) -> Result<HashSet<String>, String>;
 /// the callback; the error says what is wrong with the file.
 pub type ReadRecords = fn(
     &mut dyn io::Read,
-    &mut dyn FnMut(crate::model::change::ChangeRecord<'static>) -> crate::error::Result<()>,
+    &mut dyn FnMut(crate::model::change::ChangeRecord<'_>) -> crate::error::Result<()>,
 ) -> Result<(), String>;
 
 /// One row of the table.
@@ -50,6 +57,8 @@ pub struct FormatSpec {
     /// Whether it can go to stdout (a binary workbook cannot).
     pub stdout: bool,
     pub open: OpenSink,
+    /// How to open a sink writing rows of another table (the answers' commands).
+    pub open_rows: OpenRows,
     /// How `sync` reads back what a committed file delivered; `None` if it cannot.
     pub read_ids: Option<ReadIds>,
     /// How `report` reads the records of a file written in the format; `None` if it cannot.
@@ -72,6 +81,7 @@ pub static FORMATS: [FormatSpec; 5] = [
         excel: true,
         stdout: true,
         open: csv::open,
+        open_rows: csv::open_rows,
         read_ids: Some(csv::read_ids),
         read_records: Some(csv::read_records),
     },
@@ -82,6 +92,7 @@ pub static FORMATS: [FormatSpec; 5] = [
         excel: false,
         stdout: true,
         open: json::open_array,
+        open_rows: json::open_array_rows,
         read_ids: Some(json::read_array_ids),
         read_records: Some(json::read_array_records),
     },
@@ -92,6 +103,7 @@ pub static FORMATS: [FormatSpec; 5] = [
         excel: false,
         stdout: true,
         open: json::open_lines,
+        open_rows: json::open_line_rows,
         read_ids: Some(json::read_line_ids),
         read_records: Some(json::read_line_records),
     },
@@ -102,6 +114,7 @@ pub static FORMATS: [FormatSpec; 5] = [
         excel: false,
         stdout: false,
         open: xlsx::open,
+        open_rows: xlsx::open_rows,
         read_ids: Some(xlsx::read_ids),
         // A workbook's cells are typed for people; `report` reads CSV, JSON, NDJSON, Parquet.
         read_records: None,
@@ -113,6 +126,7 @@ pub static FORMATS: [FormatSpec; 5] = [
         excel: false,
         stdout: false,
         open: parquet::open,
+        open_rows: parquet::open_rows,
         read_ids: Some(parquet::read_ids),
         read_records: Some(parquet::read_records),
     },
@@ -310,7 +324,7 @@ mod tests {
             assert_eq!(text.contains(SOURCE_COLUMN), source, "{format:?}: {text}");
             let mut back = Vec::new();
             (format.spec().read_records.unwrap())(&mut bytes.as_slice(), &mut |r| {
-                back.push(r);
+                back.push(r.into_owned());
                 Ok(())
             })
             .unwrap();

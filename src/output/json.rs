@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::model::change::{COLUMNS, Cell, ChangeRecord, LABEL_COLUMNS};
 use crate::model::json::push_string;
-use crate::output::{Extras, RecordSink, WriteOptions};
+use crate::output::{Extras, RecordSink, RowSink, Table, WriteOptions};
 
 /// A JSON array sink (the format table's `open`).
 pub(super) fn open_array<'a>(
@@ -24,6 +24,26 @@ pub(super) fn open_lines<'a>(
     o: &WriteOptions,
 ) -> io::Result<Box<dyn RecordSink + 'a>> {
     Ok(Box::new(JsonWriter::new(out, false, Extras::of(o))?))
+}
+
+/// A JSON array sink of another table (the format table's `open_rows`).
+pub(super) fn open_array_rows<'a>(
+    out: &'a mut (dyn Write + 'a),
+    _: &WriteOptions,
+    table: &Table,
+) -> io::Result<Box<dyn RowSink + 'a>> {
+    let writer = JsonWriter::with_keys(out, true, Extras::default(), table.columns.clone())?;
+    Ok(Box::new(writer))
+}
+
+/// A JSON Lines sink of another table (the format table's `open_rows`).
+pub(super) fn open_line_rows<'a>(
+    out: &'a mut (dyn Write + 'a),
+    _: &WriteOptions,
+    table: &Table,
+) -> io::Result<Box<dyn RowSink + 'a>> {
+    let writer = JsonWriter::with_keys(out, false, Extras::default(), table.columns.clone())?;
+    Ok(Box::new(writer))
 }
 
 /// The ids of a JSON array data file (the format table's `read_ids`).
@@ -47,10 +67,10 @@ pub(super) fn read_line_ids(bytes: &[u8]) -> Result<HashSet<String>, String> {
 /// element at a time.
 pub(super) fn read_array_records(
     input: &mut dyn io::Read,
-    each: &mut dyn FnMut(ChangeRecord<'static>) -> crate::error::Result<()>,
+    each: &mut dyn FnMut(ChangeRecord<'_>) -> crate::error::Result<()>,
 ) -> Result<(), String> {
     use serde::de::{Deserializer, SeqAccess, Visitor};
-    struct Elements<'e>(&'e mut dyn FnMut(ChangeRecord<'static>) -> crate::error::Result<()>);
+    struct Elements<'e>(&'e mut dyn FnMut(ChangeRecord<'_>) -> crate::error::Result<()>);
     impl<'de> Visitor<'de> for Elements<'_> {
         type Value = ();
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -75,16 +95,27 @@ pub(super) fn read_array_records(
 /// Every record of a JSON Lines file this tool wrote (the format table's `read_records`).
 pub(super) fn read_line_records(
     input: &mut dyn io::Read,
-    each: &mut dyn FnMut(ChangeRecord<'static>) -> crate::error::Result<()>,
+    each: &mut dyn FnMut(ChangeRecord<'_>) -> crate::error::Result<()>,
 ) -> Result<(), String> {
-    let input = io::BufReader::with_capacity(1 << 20, input);
-    for (n, line) in io::BufRead::lines(input).enumerate() {
-        let line = line.map_err(|e| e.to_string())?;
+    let mut input = io::BufReader::with_capacity(1 << 20, input);
+    let mut buffer = String::new();
+    for n in 0.. {
+        buffer.clear();
+        if io::BufRead::read_line(&mut input, &mut buffer).map_err(|e| e.to_string())? == 0 {
+            break;
+        }
+        let line = buffer.trim_end_matches(['\n', '\r']);
         if line.trim().is_empty() {
             continue;
         }
+        // The usual line (keys and values as this tool writes them) borrowed from the text;
+        // anything else the general way, which also says what is wrong.
+        if let Some(record) = super::lines::record(line) {
+            each(record).map_err(|e| e.to_string())?;
+            continue;
+        }
         let row: serde_json::Map<String, Value> =
-            serde_json::from_str(&line).map_err(|e| format!("line {}: {e}", n + 1))?;
+            serde_json::from_str(line).map_err(|e| format!("line {}: {e}", n + 1))?;
         let record = record_of(&row).map_err(|e| format!("line {}: {e}", n + 1))?;
         each(record).map_err(|e| e.to_string())?;
     }
@@ -92,7 +123,9 @@ pub(super) fn read_line_records(
 }
 
 /// A record from one JSON object with the contract's keys.
-fn record_of(row: &serde_json::Map<String, Value>) -> Result<ChangeRecord<'static>, String> {
+pub(super) fn record_of(
+    row: &serde_json::Map<String, Value>,
+) -> Result<ChangeRecord<'static>, String> {
     let cell = |column: &str| match row.get(column)? {
         Value::Null => None,
         Value::String(s) => Some(s.clone()),
@@ -116,13 +149,23 @@ pub(super) struct JsonWriter<W: Write> {
     array: bool,
     first: bool,
     extras: Extras,
-    /// The names of `extras`' columns, made once.
-    extra_keys: Vec<&'static str>,
+    /// The keys of every object, in order (the contract's columns and `extras`').
+    keys: Vec<&'static str>,
     line: Vec<u8>,
 }
 
 impl<W: Write> JsonWriter<W> {
-    pub(super) fn new(mut out: W, array: bool, extras: Extras) -> io::Result<Self> {
+    pub(super) fn new(out: W, array: bool, extras: Extras) -> io::Result<Self> {
+        let keys = COLUMNS.iter().copied().chain(extras.columns()).collect();
+        Self::with_keys(out, array, extras, keys)
+    }
+
+    fn with_keys(
+        mut out: W,
+        array: bool,
+        extras: Extras,
+        keys: Vec<&'static str>,
+    ) -> io::Result<Self> {
         if array {
             out.write_all(b"[")?;
         }
@@ -131,12 +174,20 @@ impl<W: Write> JsonWriter<W> {
             array,
             first: true,
             extras,
-            extra_keys: extras.columns(),
+            keys,
             line: Vec::with_capacity(1024),
         })
     }
 
     pub(super) fn write(&mut self, record: &ChangeRecord<'_>) -> io::Result<()> {
+        let labels = record.labels.as_deref().cloned().unwrap_or_default();
+        let extra_cells = self.extras.cells(record, &labels);
+        let cells = record.cells();
+        self.write_cells(cells.iter().chain(&extra_cells))
+    }
+
+    /// One object of `keys` and `cells`, in order.
+    fn write_cells<'c>(&mut self, cells: impl Iterator<Item = &'c Cell<'c>>) -> io::Result<()> {
         let line = &mut self.line;
         line.clear();
         if self.array {
@@ -144,15 +195,7 @@ impl<W: Write> JsonWriter<W> {
         }
         self.first = false;
         line.push(b'{');
-        let labels = record.labels.as_deref().cloned().unwrap_or_default();
-        let extra_cells = self.extras.cells(record, &labels);
-        let cells = record.cells();
-        let pairs = COLUMNS
-            .iter()
-            .zip(cells.iter())
-            .chain(self.extra_keys.iter().zip(&extra_cells));
-        for (i, (key, cell)) in pairs.enumerate() {
-            let cell = cell.clone();
+        for (i, (key, cell)) in self.keys.iter().zip(cells).enumerate() {
             if i > 0 {
                 line.push(b',');
             }
@@ -180,6 +223,16 @@ impl<W: Write> JsonWriter<W> {
         }
         self.out.flush()?;
         Ok(self.out)
+    }
+}
+
+impl<W: Write> RowSink for JsonWriter<W> {
+    fn write_row(&mut self, cells: &[Cell<'_>], _dates: u64) -> io::Result<()> {
+        self.write_cells(cells.iter())
+    }
+
+    fn finish(self: Box<Self>) -> io::Result<()> {
+        JsonWriter::finish(*self).map(drop)
     }
 }
 

@@ -6,6 +6,7 @@ mod csv;
 pub mod destination;
 pub mod format;
 mod json;
+mod lines;
 mod parquet;
 pub mod partitioned;
 mod xlsx;
@@ -13,7 +14,7 @@ mod xlsx;
 use std::io::{self, Write};
 
 use crate::model::anomaly::Anomalies;
-use crate::model::change::ChangeRecord;
+use crate::model::change::{Cell, ChangeRecord};
 
 pub use self::csv::guard_formula;
 pub use self::destination::{Destination, HOLD_BACK, Output};
@@ -31,6 +32,36 @@ pub trait RecordSink {
 
     /// Write what closes the output (a JSON array's bracket) and flush.
     fn finish(self: Box<Self>) -> io::Result<()>;
+}
+
+/// Writes rows of another shape than the change record's (the tables `intervals`, `asof` and
+/// `durations` write), through the same writers: cells in the order of the [`Table`]'s
+/// columns. Bit `i` of `dates` marks cell `i` as an instant, which xlsx writes as a date-time
+/// (CSV and JSON write every cell as its text).
+pub trait RowSink {
+    fn write_row(&mut self, cells: &[Cell<'_>], dates: u64) -> io::Result<()>;
+
+    /// Write what closes the output and flush.
+    fn finish(self: Box<Self>) -> io::Result<()>;
+}
+
+/// A table's shape: its columns, and the name of its xlsx sheet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    pub columns: Vec<&'static str>,
+    pub sheet: &'static str,
+}
+
+/// Start writing rows of `table` in `format` into `out` (a CSV header or an opening bracket
+/// goes out here). Instants come as text already in the zone wanted (`--tz`); `options.zone`
+/// tells xlsx which zone its date-times show.
+pub fn open_rows<'a>(
+    format: Format,
+    out: &'a mut (dyn Write + 'a),
+    options: &WriteOptions,
+    table: &Table,
+) -> io::Result<Box<dyn RowSink + 'a>> {
+    (format.spec().open_rows)(out, options, table)
 }
 
 /// How records are written, beyond the format.

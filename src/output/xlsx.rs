@@ -19,7 +19,7 @@ use rust_xlsxwriter::{Format, FormatAlign, Workbook, Worksheet, XlsxError};
 use crate::model::anomaly::{Anomalies, Anomaly};
 use crate::model::change::{COLUMNS, Cell, ChangeRecord, ValueType};
 use crate::model::date::parse_timestamp;
-use crate::output::{Extras, Fact, RecordSink, WriteOptions};
+use crate::output::{Extras, Fact, RecordSink, RowSink, Table, WriteOptions};
 
 /// Data rows per sheet: Excel's 1,048,576 rows, less the header.
 pub const ROWS_PER_SHEET: u32 = 1_048_575;
@@ -35,22 +35,43 @@ pub(super) fn open<'a>(
     out: &'a mut (dyn Write + 'a),
     o: &WriteOptions,
 ) -> io::Result<Box<dyn RecordSink + 'a>> {
-    let mut sink = XlsxWriter {
-        out,
-        workbook: Workbook::new(),
-        sheets: 0,
-        row: 0,
-        rows: 0,
-        extras: Extras::of(o),
-        zone: o.zone,
-        about: o.about.clone(),
-        cut: 0,
-        header: Format::new().set_bold(),
-        date: Format::new().set_num_format(DATE_FORMAT),
-        zoned: HashMap::new(),
-    };
-    sink.new_sheet().map_err(xlsx_error)?;
-    Ok(Box::new(sink))
+    Ok(Box::new(XlsxWriter::new(out, o, None)?))
+}
+
+/// An xlsx sink of another table (the format table's `open_rows`): its sheets named for the
+/// table, its instants date-times in `--tz`.
+pub(super) fn open_rows<'a>(
+    out: &'a mut (dyn Write + 'a),
+    o: &WriteOptions,
+    table: &Table,
+) -> io::Result<Box<dyn RowSink + 'a>> {
+    Ok(Box::new(XlsxWriter::new(out, o, Some(table.clone()))?))
+}
+
+impl<'a> XlsxWriter<'a> {
+    fn new(
+        out: &'a mut (dyn Write + 'a),
+        o: &WriteOptions,
+        table: Option<Table>,
+    ) -> io::Result<XlsxWriter<'a>> {
+        let mut sink = XlsxWriter {
+            out,
+            workbook: Workbook::new(),
+            sheets: 0,
+            row: 0,
+            rows: 0,
+            extras: Extras::of(o),
+            zone: o.zone,
+            about: o.about.clone(),
+            cut: 0,
+            header: Format::new().set_bold(),
+            date: Format::new().set_num_format(DATE_FORMAT),
+            zoned: HashMap::new(),
+            table,
+        };
+        sink.new_sheet().map_err(xlsx_error)?;
+        Ok(sink)
+    }
 }
 
 struct XlsxWriter<'a> {
@@ -69,6 +90,8 @@ struct XlsxWriter<'a> {
     date: Format,
     /// With `--tz`: the date format of each UTC offset met, showing the offset.
     zoned: HashMap<i32, Format>,
+    /// Rows of another table than the change record's.
+    table: Option<Table>,
 }
 
 fn xlsx_error(e: XlsxError) -> io::Error {
@@ -77,6 +100,9 @@ fn xlsx_error(e: XlsxError) -> io::Error {
 
 impl XlsxWriter<'_> {
     fn columns(&self) -> Vec<String> {
+        if let Some(table) = &self.table {
+            return table.columns.iter().map(|c| c.to_string()).collect();
+        }
         let zone = self
             .zone
             .map_or("UTC".to_string(), |z| z.name().to_string());
@@ -101,7 +127,10 @@ impl XlsxWriter<'_> {
     /// A new "Changes" sheet with its header, widths, frozen row, autofilter and page setup.
     fn new_sheet(&mut self) -> Result<(), XlsxError> {
         self.sheets += 1;
-        let name = sheet_name(self.sheets);
+        let name = match &self.table {
+            Some(table) => sheet_named(table.sheet, self.sheets),
+            None => sheet_name(self.sheets),
+        };
         let columns = self.columns();
         let header = self.header.clone();
         let sheet = self.workbook.add_worksheet_with_constant_memory()?;
@@ -131,6 +160,27 @@ impl XlsxWriter<'_> {
     }
 
     fn write_row(&mut self, record: &ChangeRecord<'_>) -> Result<(), XlsxError> {
+        let is_date = record.value_type == ValueType::Date;
+        let labels = record.labels.as_deref().cloned().unwrap_or_default();
+        let mut cells: Vec<Cell<'_>> = record.cells().to_vec();
+        cells.extend(self.extras.cells(record, &labels));
+        let dates = 1 << 1 | if is_date { 1 << 9 | 1 << 10 } else { 0 };
+        self.write_cells(&cells, dates)?;
+        let utc = record.entry_date.as_deref().and_then(parse_timestamp);
+        if let (Some(_), Some(utc)) = (self.zone, utc) {
+            let sheet = self.workbook.worksheet_from_index(self.sheets - 1)?;
+            sheet.write_datetime_with_format(
+                self.row - 1,
+                cells.len() as u16,
+                utc.naive_utc(),
+                &self.date,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// One row of cells; bit `i` of `dates` marks cell `i` as an instant.
+    fn write_cells(&mut self, cells: &[Cell<'_>], dates: u64) -> Result<(), XlsxError> {
         if self.row > ROWS_PER_SHEET {
             self.close_sheet()?;
             self.new_sheet()?;
@@ -138,14 +188,10 @@ impl XlsxWriter<'_> {
         let row = self.row;
         let zone = self.zone;
         let mut cut = false;
-        let is_date = record.value_type == ValueType::Date;
-        let labels = record.labels.as_deref().cloned().unwrap_or_default();
-        let mut cells: Vec<Cell<'_>> = record.cells().to_vec();
-        cells.extend(self.extras.cells(record, &labels));
         let sheet = self.workbook.worksheet_from_index(self.sheets - 1)?;
         for (i, cell) in cells.iter().enumerate() {
             let col = i as u16;
-            let dated = i == 1 || (is_date && (i == 9 || i == 10));
+            let dated = i < 64 && dates & (1 << i) != 0;
             match cell {
                 // An empty text is an empty cell, as in CSV (a workbook stores no empty string).
                 Cell::Null | Cell::Text("") => {}
@@ -174,15 +220,6 @@ impl XlsxWriter<'_> {
                 },
             }
         }
-        let utc = record.entry_date.as_deref().and_then(parse_timestamp);
-        if let (Some(_), Some(utc)) = (zone, utc) {
-            sheet.write_datetime_with_format(
-                row,
-                cells.len() as u16,
-                utc.naive_utc(),
-                &self.date,
-            )?;
-        }
         self.cut += u64::from(cut);
         self.row += 1;
         self.rows += 1;
@@ -209,8 +246,16 @@ impl XlsxWriter<'_> {
             .iter()
             .map(|(what, value)| (what.clone(), value.clone(), String::new()))
             .collect();
-        let sheets: Vec<String> = (1..=self.sheets).map(sheet_name).collect();
+        let sheets: Vec<String> = (1..=self.sheets)
+            .map(|n| match &self.table {
+                Some(t) => sheet_named(t.sheet, n),
+                None => sheet_name(n),
+            })
+            .collect();
         let dates = match self.zone {
+            Some(_) if self.table.is_some() => {
+                format!("Excel date-times in {zone}, each showing its UTC offset")
+            }
             Some(_) => format!(
                 "Excel date-times in {zone}, each showing its UTC offset; the last column, \
                  {UTC_COLUMN}, sorts by instant (the repeated autumn hour included)"
@@ -305,6 +350,14 @@ fn wrapped_lines(chars: usize, width: f64) -> usize {
     (chars as f64 / (width * 0.9)).ceil().max(1.0) as usize
 }
 
+/// The name of data sheet `n` (from 1) of a table named `name`.
+fn sheet_named(name: &str, n: usize) -> String {
+    match n {
+        1 => name.to_string(),
+        n => format!("{name} {n}"),
+    }
+}
+
 /// The name of data sheet `n` (from 1).
 fn sheet_name(n: usize) -> String {
     match n {
@@ -370,6 +423,16 @@ fn fit(text: &str) -> (std::borrow::Cow<'_, str>, bool) {
     let mut cut: String = text.chars().take(keep).collect();
     cut.push_str(&format!("… [cut: {} characters]", len - keep));
     (cut.into(), true)
+}
+
+impl RowSink for XlsxWriter<'_> {
+    fn write_row(&mut self, cells: &[Cell<'_>], dates: u64) -> io::Result<()> {
+        self.write_cells(cells, dates).map_err(xlsx_error)
+    }
+
+    fn finish(self: Box<Self>) -> io::Result<()> {
+        RecordSink::finish(self)
+    }
 }
 
 impl RecordSink for XlsxWriter<'_> {

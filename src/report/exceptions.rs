@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use chrono::{DateTime, Datelike, NaiveTime, Utc, Weekday};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
@@ -124,50 +124,8 @@ impl Listed {
     }
 }
 
-/// When work is expected: `--business-hours` and `--business-days`, in the report's zone.
-#[derive(Debug, Clone)]
-pub struct BusinessTime {
-    pub start: NaiveTime,
-    pub end: NaiveTime,
-    pub days: Vec<Weekday>,
-}
-
-impl BusinessTime {
-    /// `08:00-18:00` and `mon-fri` (or a list, `mon,tue,sat`).
-    pub fn parse(hours: &str, days: &str) -> Result<BusinessTime, String> {
-        let bad_hours = || format!("--business-hours {hours:?} is not a range such as 08:00-18:00");
-        let (a, b) = hours.split_once('-').ok_or_else(bad_hours)?;
-        let time = |s: &str| NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| bad_hours());
-        let (start, end) = (time(a)?, time(b)?);
-        if start >= end {
-            return Err(bad_hours());
-        }
-        let day = |s: &str| {
-            s.trim().parse::<Weekday>().map_err(|_| {
-                format!("--business-days {days:?}: {s:?} is not a day (mon, tue, ... sun)")
-            })
-        };
-        let days = match days.split_once('-') {
-            Some((a, b)) => {
-                let (mut d, last) = (day(a)?, day(b)?);
-                let mut all = vec![d];
-                while d != last {
-                    d = d.succ();
-                    all.push(d);
-                }
-                all
-            }
-            None => days.split(',').map(day).collect::<Result<_, _>>()?,
-        };
-        Ok(BusinessTime { start, end, days })
-    }
-
-    fn contains(&self, t: &DateTime<Utc>, zone: &Tz) -> bool {
-        let local = t.with_timezone(zone);
-        let time = local.time();
-        self.days.contains(&local.weekday()) && time >= self.start && time < self.end
-    }
-}
+/// When work is expected (moved to the replay's calendar, which durations share).
+pub use crate::history::calendar::BusinessTime;
 
 /// A run of one editor's changes, at least the threshold within a minute.
 #[derive(Debug, Clone, Serialize)]
@@ -380,6 +338,7 @@ fn is_regression(r: &ChangeRecord<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Weekday;
 
     #[test]
     fn a_composite_code_is_judged_by_its_system_status() {

@@ -74,11 +74,23 @@ impl ChangeSource for WrittenRecords {
                         format.spec().name
                     ))
                 })?;
-                read(&mut file, &mut |record| {
+                // The receiver's own error (e.g. the replay refusing input out of order) is
+                // its own, not a sign the file is not one this tool wrote.
+                let mut refused = None;
+                let read = read(&mut file, &mut |record| {
                     n += 1;
-                    to.take(record, AnomalySet::default())
-                })
-                .map_err(|e| Error::usage(format!("{name} is not a file this tool wrote: {e}")))?;
+                    to.take(record, AnomalySet::default()).map_err(|e| {
+                        let line = e.to_string();
+                        refused = Some(e);
+                        Error::Internal(line)
+                    })
+                });
+                if let Some(e) = refused {
+                    return Err(e);
+                }
+                read.map_err(|e| {
+                    Error::usage(format!("{name} is not a file this tool wrote: {e}"))
+                })?;
                 self.per_file.push(n - before);
             }
             Ok(n)

@@ -1,6 +1,7 @@
 //! Integration tests: the real binary against the Workfront simulator over HTTP.
 
 mod admission;
+mod answers;
 mod auth;
 mod clients;
 mod compat;

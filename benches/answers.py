@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""The replay at scale (issue 29): `intervals` and `durations` over 1,000,000 entries from an
+NDJSON file. Run by hand: `python3 benches/answers.py` (`--quick`: 100,000 entries only).
+
+For each size it writes that many generated raw records (`simulate --rows N --seed 1 --dump`),
+normalizes them to NDJSON (`normalize`) and puts them in entry order (a bulk edit's entries
+share a millisecond in no id order as generated), untimed, then times, each as a whole process with
+`/usr/bin/time -v` (peak memory: "Maximum resident set size"):
+
+- `intervals FILE --format ndjson -o OUT` (every interval written),
+- `durations FILE --until 2026-01-01 -o OUT` (status, the default calendar),
+- `intervals FILE --sort ...` (the same, sorted in memory first: for contrast, its memory
+  grows with the entries),
+
+reading the entries replayed and the object fields met (the keys: one slot each, the replay's
+state) from the command's `--summary-format json` line. Entries/s is entries replayed over the
+process's wall time (start, reading, writing and exit included). Prints a Markdown table.
+Timings come from this machine and vary with its load.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release", "jrnle-audit")
+TIME = "/usr/bin/time"
+
+
+def timed(cmd):
+    """Run cmd under /usr/bin/time -v: (seconds, peak RSS in MiB, the summary JSON)."""
+    start = time.monotonic()
+    p = subprocess.run([TIME, "-v"] + cmd, capture_output=True, text=True)
+    secs = time.monotonic() - start
+    if p.returncode != 0:
+        sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr}")
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr).group(1))
+    summary = next(json.loads(line) for line in p.stderr.splitlines() if line.startswith("{"))
+    return secs, rss / 1024, summary
+
+
+def records(n, tmp):
+    raw = os.path.join(tmp, f"raw-{n}.ndjson")
+    with open(raw, "w") as f:
+        subprocess.run([BIN, "simulate", "--rows", str(n), "--seed", "1", "--dump"],
+                       stdout=f, check=True)
+    normalized = os.path.join(tmp, f"normalized-{n}.ndjson")
+    subprocess.run([BIN, "-q", "normalize", raw, "-o", normalized], check=True)
+    os.remove(raw)
+    # `--dump` writes the records as generated: the bulk edit's entries share a millisecond
+    # in no id order. Put in entry order (entry_date, id), as export writes, untimed.
+    key = re.compile(r'"id":"([^"]*)","entry_date":"([^"]*)"')
+    with open(normalized) as f:
+        lines = f.readlines()
+    lines.sort(key=lambda line: key.match(line, 1).group(2, 1))
+    path = os.path.join(tmp, f"records-{n}.ndjson")
+    with open(path, "w") as f:
+        f.writelines(lines)
+    os.remove(normalized)
+    return path
+
+
+def main():
+    subprocess.run(["cargo", "build", "--release", "--bin", "jrnle-audit"], cwd=ROOT, check=True)
+    sizes = [100_000] if "--quick" in sys.argv else [100_000, 1_000_000]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            path = records(n, tmp)
+            size = os.path.getsize(path) / 2**20
+            out = os.path.join(tmp, "out")
+            runs = [
+                ("intervals", ["intervals", path, "--format", "ndjson", "-o", out + ".ndjson"]),
+                ("durations", ["durations", path, "--until", "2026-01-01", "-o", out + ".csv"]),
+                ("intervals --sort",
+                 ["intervals", path, "--sort", "--format", "ndjson", "-o", out + ".ndjson"]),
+            ]
+            for name, args in runs:
+                secs, rss, s = timed([BIN] + args + ["--summary-format", "json"])
+                rows.append((f"{n:,} ({size:.0f} MiB)", name, f"{s['entries']:,}",
+                             f"{s['keys']:,}", f"{s['rows']:,}", f"{secs:.2f} s",
+                             f"{s['entries'] / secs / 1e3:,.0f} k/s", f"{rss:.1f} MiB",
+                             f"{rss * 2**20 / max(s['keys'], 1):,.0f} B"))
+    print("| records | command | entries replayed | keys (object fields) | rows written | wall "
+          "| entries/s | peak memory | memory / key |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+//! `durations --field FIELD`: per object and value of the field (status by default), its
+//! visits in real and business time; with `--cycle-start` and `--cycle-end`, one cycle per
+//! object instead. The calendar is `--business-hours`, `--business-days` and `--holidays` in
+//! the output's zone; open visits and cycles count up to `--until` (default now), and entries
+//! from `--until` on are not replayed.
+
+use chrono::{DateTime, Utc};
+
+use crate::cli::DurationsArgs;
+use crate::console;
+use crate::error::{Error, Result};
+use crate::history::calendar::{BusinessTime, Calendar};
+use crate::history::cycles::{Cycle, Cycles};
+use crate::history::durations::{Durations, ValueVisits};
+use crate::model::change::{Cell, Value, ValueType};
+use crate::model::date::parse_user_time_at;
+use crate::output::{RowSink, Table};
+
+use super::answers::{Answer, opt, seconds, summarize, text, write_table};
+
+/// The columns of visits, in contract order (docs/answers.md).
+pub const COLUMNS: [&str; 13] = [
+    "obj_code",
+    "obj_id",
+    "obj_name",
+    "field_name",
+    "value",
+    "visits",
+    "first_entered",
+    "last_left",
+    "total_seconds",
+    "business_seconds",
+    "first_visit_seconds",
+    "last_visit_seconds",
+    "open",
+];
+
+/// The columns of cycles, in contract order (docs/answers.md).
+pub const CYCLE_COLUMNS: [&str; 9] = [
+    "obj_code",
+    "obj_id",
+    "obj_name",
+    "field_name",
+    "cycle_start",
+    "cycle_end",
+    "elapsed_seconds",
+    "business_seconds",
+    "reopened",
+];
+
+pub fn run(args: DurationsArgs) -> Result<()> {
+    let now = Utc::now();
+    let filters = &args.history.filters;
+    let field = match filters.fields.as_slice() {
+        [] => "status".to_string(),
+        [one] => one.clone(),
+        _ => {
+            return Err(Error::usage(
+                "durations measures one field: give --field once",
+            ));
+        }
+    };
+    let until = match filters.until.as_deref() {
+        Some(u) => parse_user_time_at(u, now).map_err(|e| Error::usage(format!("--until: {e}")))?,
+        None => now,
+    };
+    let hours =
+        BusinessTime::parse(&args.business_hours, &args.business_days).map_err(Error::usage)?;
+    let holidays = match &args.holidays {
+        Some(path) => crate::history::holidays::read(path).map_err(Error::usage)?,
+        None => Default::default(),
+    };
+    let answer = Answer::prepare(&args.history, &args.output, true)?;
+    let calendar = Calendar::new(answer.calendar_zone, hours, holidays);
+    let more = [
+        ("field", field.clone()),
+        (
+            "calendar",
+            format!(
+                "{} {}, {} in {}",
+                args.business_hours,
+                args.business_days,
+                console::plural(calendar.holidays.len() as u64, "holiday", "holidays"),
+                answer.calendar_note
+            ),
+        ),
+        ("until", answer.instant(until)),
+    ];
+    let (rows, totals) = match args.cycle_start.is_empty() {
+        true => visits(&answer, &field, until, calendar)?,
+        false => cycles(&answer, &args, &field, until, &calendar)?,
+    };
+    summarize(
+        &answer,
+        args.output.summary.format,
+        "durations",
+        rows,
+        &totals,
+        &more,
+    );
+    Ok(())
+}
+
+fn visits(
+    answer: &Answer,
+    field: &str,
+    until: DateTime<Utc>,
+    calendar: Calendar,
+) -> Result<(u64, crate::history::Totals)> {
+    let mut durations = Durations::new(field, until, calendar);
+    let totals = answer.replay(&mut durations, Some(until))?;
+    let rows = durations.rows();
+    let table = answer.table(&COLUMNS, "Durations");
+    write_table(answer, &table, |sink| {
+        rows.iter().try_for_each(|r| visit_row(answer, sink, r))
+    })?;
+    Ok((rows.len() as u64, totals))
+}
+
+fn visit_row(answer: &Answer, sink: &mut dyn RowSink, r: &ValueVisits) -> Result<()> {
+    let value = answer.value(&r.value, r.value_type);
+    let first = answer.instant(r.first_entered);
+    let left = r.last_left.map(|t| answer.instant(t)).unwrap_or_default();
+    let n = [
+        r.visits.to_string(),
+        seconds(r.total_millis),
+        seconds(r.business_millis),
+        seconds(r.first_visit_millis),
+        seconds(r.last_visit_millis),
+    ];
+    let mut cells = vec![
+        text(&r.obj_code),
+        text(&r.obj_id),
+        opt(&r.obj_name),
+        text(&r.field_name),
+        match &r.value {
+            Value::Null => Cell::Null,
+            Value::Number(_) => Cell::Number(&value),
+            Value::Text(_) => Cell::Text(&value),
+        },
+        Cell::Number(&n[0]),
+        text(&first),
+        text(&left),
+        Cell::Number(&n[1]),
+        Cell::Number(&n[2]),
+        Cell::Number(&n[3]),
+        Cell::Number(&n[4]),
+        Cell::Bool(r.open),
+    ];
+    if answer.labels {
+        cells.push(opt(&r.label));
+    }
+    let dates = 1 << 6 | 1 << 7 | u64::from(r.value_type == ValueType::Date) << 4;
+    sink.write_row(&cells, dates).map_err(|e| Error::Write {
+        path: answer.place(),
+        source: e,
+    })
+}
+
+fn cycles(
+    answer: &Answer,
+    args: &DurationsArgs,
+    field: &str,
+    until: DateTime<Utc>,
+    calendar: &Calendar,
+) -> Result<(u64, crate::history::Totals)> {
+    let mut cycles = Cycles::new(field, &args.cycle_start, &args.cycle_end);
+    let totals = answer.replay(&mut cycles, Some(until))?;
+    let rows = cycles.rows(until, calendar);
+    let table = Table {
+        columns: CYCLE_COLUMNS.to_vec(),
+        sheet: "Cycles",
+    };
+    write_table(answer, &table, |sink| {
+        rows.iter().try_for_each(|c| cycle_row(answer, sink, c))
+    })?;
+    Ok((rows.len() as u64, totals))
+}
+
+fn cycle_row(answer: &Answer, sink: &mut dyn RowSink, c: &Cycle) -> Result<()> {
+    let start = answer.instant(c.start);
+    let end = c.end.map(|t| answer.instant(t)).unwrap_or_default();
+    let (elapsed, business) = (seconds(c.elapsed_millis), seconds(c.business_millis));
+    let cells = [
+        text(&c.obj_code),
+        text(&c.obj_id),
+        opt(&c.obj_name),
+        text(&c.field_name),
+        text(&start),
+        text(&end),
+        Cell::Number(&elapsed),
+        Cell::Number(&business),
+        Cell::Bool(c.reopened),
+    ];
+    sink.write_row(&cells, 1 << 4 | 1 << 5)
+        .map_err(|e| Error::Write {
+            path: answer.place(),
+            source: e,
+        })
+}

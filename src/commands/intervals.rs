@@ -1,0 +1,113 @@
+//! `intervals`: one row per object, field and interval in which the field held one value
+//! (SCD type 2), written as the replay closes each (the open ones last, by object and field).
+
+use crate::cli::IntervalsArgs;
+use crate::error::{Error, Result};
+use crate::history::{Interval, Listener};
+use crate::model::change::{Cell, ValueType};
+use crate::output::RowSink;
+
+use super::answers::{Answer, opt, summarize, text, write_table};
+
+/// The columns, in contract order (docs/answers.md).
+pub const COLUMNS: [&str; 14] = [
+    "obj_code",
+    "obj_id",
+    "obj_name",
+    "field_name",
+    "value_type",
+    "value",
+    "valid_from",
+    "valid_to",
+    "set_by_id",
+    "set_by_name",
+    "set_by_entry_id",
+    "ended_by_entry_id",
+    "ended_by",
+    "chain_break",
+];
+
+pub fn run(args: IntervalsArgs) -> Result<()> {
+    let answer = Answer::prepare(&args.history, &args.output, false)?;
+    let table = answer.table(&COLUMNS, "Intervals");
+    let mut totals = None;
+    let mut rows = 0;
+    write_table(&answer, &table, |sink| {
+        let mut writer = Rows {
+            answer: &answer,
+            sink,
+            open_end: args.open_end.as_deref(),
+            rows: 0,
+        };
+        totals = Some(answer.replay(&mut writer, None)?);
+        rows = writer.rows;
+        Ok(())
+    })?;
+    let totals = totals.unwrap_or_default();
+    let open = ("still open", totals.open.to_string());
+    summarize(
+        &answer,
+        args.output.summary.format,
+        "intervals",
+        rows,
+        &totals,
+        &[open],
+    );
+    Ok(())
+}
+
+/// The replay's intervals into the sink, one row each.
+struct Rows<'a> {
+    answer: &'a Answer,
+    sink: &'a mut dyn RowSink,
+    open_end: Option<&'a str>,
+    rows: u64,
+}
+
+impl Listener for Rows<'_> {
+    fn interval(&mut self, i: Interval) -> Result<()> {
+        let a = self.answer;
+        let value = a.value(&i.value, i.value_type);
+        let from = i.valid_from.map(|t| a.instant(t)).unwrap_or_default();
+        let to = match i.valid_to {
+            Some(t) => a.instant(t),
+            None => self.open_end.unwrap_or_default().to_string(),
+        };
+        let mut cells = vec![
+            text(&i.obj_code),
+            text(&i.obj_id),
+            opt(&i.obj_name),
+            text(&i.field_name),
+            Cell::Text(i.value_type.as_str()),
+            value_cell(&i, &value),
+            text(&from),
+            text(&to),
+            opt(&i.set_by_id),
+            opt(&i.set_by_name),
+            opt(&i.set_by_entry_id),
+            opt(&i.ended_by_entry_id),
+            i.ended_by.map_or(Cell::Null, |e| Cell::Text(e.as_str())),
+            Cell::Bool(i.chain_break()),
+        ];
+        if a.labels {
+            cells.push(opt(&i.label));
+        }
+        let dates = 1 << 6 | 1 << 7 | u64::from(i.value_type == ValueType::Date) << 5;
+        self.rows += 1;
+        self.sink
+            .write_row(&cells, dates)
+            .map_err(|e| Error::Write {
+                path: a.place(),
+                source: e,
+            })
+    }
+}
+
+/// A value's cell: a number as a number, null as null, anything else as text.
+pub(super) fn value_cell<'v>(i: &Interval, rendered: &'v str) -> Cell<'v> {
+    match &i.value {
+        crate::model::change::Value::Null => Cell::Null,
+        crate::model::change::Value::Number(_) => Cell::Number(rendered),
+        crate::model::change::Value::Text(_) => Cell::Text(rendered),
+    }
+}

@@ -1,0 +1,16 @@
+//! Chain breaks gathered from the replay, for the report and the summaries.
+
+use super::interval::ChainBreak;
+use super::replay::Listener;
+
+/// Every chain break, in entry order.
+#[derive(Debug, Default)]
+pub struct ChainBreaks {
+    pub found: Vec<ChainBreak>,
+}
+
+impl Listener for ChainBreaks {
+    fn chain_break(&mut self, found: &ChainBreak) {
+        self.found.push(found.clone());
+    }
+}

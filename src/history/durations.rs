@@ -1,0 +1,133 @@
+//! `durations`: per object and value of one field, its visits (the intervals in which the
+//! field held the value), gathered from the replay's intervals. A visit is counted from the
+//! entry that began it; a value held from before the history has no start and is left out.
+//! Open visits count up to the end given (`--until`) and mark the row open.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::calendar::Calendar;
+use super::interval::Interval;
+use super::replay::Listener;
+use crate::error::Result;
+use crate::model::change::{Value, ValueType};
+
+/// One object's visits of one value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueVisits {
+    pub obj_code: String,
+    pub obj_id: String,
+    pub obj_name: Option<String>,
+    pub field_name: String,
+    pub value_type: ValueType,
+    pub value: Value<'static>,
+    pub label: Option<String>,
+    pub visits: u64,
+    pub first_entered: DateTime<Utc>,
+    /// The end of the last visit; `None` while it is open.
+    pub last_left: Option<DateTime<Utc>>,
+    pub total_millis: i64,
+    pub business_millis: i64,
+    pub first_visit_millis: i64,
+    /// When the last visit began, and how long it lasted.
+    pub last_entered: DateTime<Utc>,
+    pub last_visit_millis: i64,
+    pub open: bool,
+}
+
+/// The visits of one field's values, per object.
+pub struct Durations {
+    field: String,
+    until: DateTime<Utc>,
+    calendar: Calendar,
+    by: HashMap<(String, String, String), ValueVisits>,
+}
+
+impl Durations {
+    pub fn new(field: &str, until: DateTime<Utc>, calendar: Calendar) -> Durations {
+        Durations {
+            field: field.to_string(),
+            until,
+            calendar,
+            by: HashMap::new(),
+        }
+    }
+
+    /// The rows, by object code, object id, first entry into the value, and value.
+    pub fn rows(self) -> Vec<ValueVisits> {
+        let mut rows: Vec<ValueVisits> = self.by.into_values().collect();
+        rows.sort_by(|a, b| {
+            (
+                &a.obj_code,
+                &a.obj_id,
+                a.first_entered,
+                value_text(&a.value),
+            )
+                .cmp(&(
+                    &b.obj_code,
+                    &b.obj_id,
+                    b.first_entered,
+                    value_text(&b.value),
+                ))
+        });
+        rows
+    }
+}
+
+/// A value as text, for keys and sorting (null is empty).
+pub fn value_text(v: &Value<'_>) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::Text(t) => t.to_string(),
+        Value::Number(n) => n.clone(),
+    }
+}
+
+impl Listener for Durations {
+    fn interval(&mut self, i: Interval) -> Result<()> {
+        let Some(from) = i.valid_from else {
+            return Ok(());
+        };
+        if i.field_name != self.field {
+            return Ok(());
+        }
+        let to = i.valid_to.unwrap_or(self.until).max(from);
+        let millis = (to - from).num_milliseconds();
+        let business = self.calendar.business_millis(from, to);
+        let key = (i.obj_code.clone(), i.obj_id.clone(), value_text(&i.value));
+        let open = i.valid_to.is_none();
+        let row = self.by.entry(key).or_insert_with(|| ValueVisits {
+            obj_code: i.obj_code,
+            obj_id: i.obj_id,
+            obj_name: i.obj_name.clone(),
+            field_name: i.field_name,
+            value_type: i.value_type,
+            value: i.value,
+            label: i.label,
+            visits: 0,
+            first_entered: from,
+            last_left: i.valid_to,
+            total_millis: 0,
+            business_millis: 0,
+            first_visit_millis: millis,
+            last_entered: from,
+            last_visit_millis: millis,
+            open,
+        });
+        row.visits += 1;
+        row.total_millis += millis;
+        row.business_millis += business;
+        if from < row.first_entered {
+            (row.first_entered, row.first_visit_millis) = (from, millis);
+        }
+        if from >= row.last_entered {
+            (row.last_entered, row.last_visit_millis) = (from, millis);
+            (row.last_left, row.open) = (i.valid_to, open);
+            if i.obj_name.is_some() {
+                row.obj_name = i.obj_name;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,139 @@
+//! Holidays for a business calendar (`--holidays FILE`): dates one a line (`2025-12-25`;
+//! blank lines and `#` comments allowed), or an iCalendar file (RFC 5545) read minimally: each
+//! `VEVENT`'s all-day `DTSTART;VALUE=DATE:20251225` (or `DTSTART:20251225`), with its
+//! `DTEND;VALUE=DATE` (exclusive) for a holiday of several days. An event that repeats
+//! (`RRULE`, `RDATE`) or starts at a time of day is refused, not half read: list its dates.
+//! No crate is taken for this: the full iCalendar grammar (recurrences, time zones) is far
+//! more than holidays need, and what is not read is said.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use chrono::NaiveDate;
+
+/// The holidays a file lists; the error is one line naming the file and the line.
+pub fn read(path: &Path) -> Result<BTreeSet<NaiveDate>, String> {
+    let name = path.display();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("--holidays {name}: cannot read it: {e}"))?;
+    let parsed = match text.trim_start_matches('\u{feff}').trim_start() {
+        t if t.starts_with("BEGIN:VCALENDAR") => calendar(&unfold(&text)),
+        _ => lines(&text),
+    };
+    parsed.map_err(|(line, what)| format!("--holidays {name}: line {line}: {what}"))
+}
+
+type Failure = (usize, String);
+
+/// Dates, one a line.
+fn lines(text: &str) -> Result<BTreeSet<NaiveDate>, Failure> {
+    let mut out = BTreeSet::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim().trim_start_matches('\u{feff}');
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let date = NaiveDate::parse_from_str(line, "%Y-%m-%d").map_err(|_| {
+            (
+                n + 1,
+                format!("{line:?} is not a date such as 2025-12-25 (or give an iCalendar file)"),
+            )
+        })?;
+        out.insert(date);
+    }
+    Ok(out)
+}
+
+/// iCalendar's folded lines (a line starting with a space or tab continues the one before)
+/// joined, each with its line number.
+fn unfold(text: &str) -> Vec<(usize, String)> {
+    let mut out: Vec<(usize, String)> = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        match (line.strip_prefix([' ', '\t']), out.last_mut()) {
+            (Some(rest), Some((_, last))) => last.push_str(rest),
+            _ => out.push((n + 1, line.to_string())),
+        }
+    }
+    out
+}
+
+/// The all-day events of an iCalendar file.
+fn calendar(lines: &[(usize, String)]) -> Result<BTreeSet<NaiveDate>, Failure> {
+    let mut out = BTreeSet::new();
+    let mut event: Option<(usize, Option<NaiveDate>, Option<NaiveDate>)> = None;
+    for (n, line) in lines {
+        let (head, value) = line.split_once(':').unwrap_or((line, ""));
+        let name = head.split(';').next().unwrap_or("").to_ascii_uppercase();
+        match (name.as_str(), &mut event) {
+            ("BEGIN", None) if value.eq_ignore_ascii_case("VEVENT") => {
+                event = Some((*n, None, None))
+            }
+            ("END", Some((start_line, start, end))) if value.eq_ignore_ascii_case("VEVENT") => {
+                let first = start.ok_or((*start_line, "an event without DTSTART".to_string()))?;
+                let last = end.and_then(|e| e.pred_opt()).unwrap_or(first).max(first);
+                out.extend(first.iter_days().take_while(|d| *d <= last));
+                event = None;
+            }
+            ("DTSTART", Some((_, start, _))) => *start = Some(all_day(*n, head, value)?),
+            ("DTEND", Some((_, _, end))) => *end = Some(all_day(*n, head, value)?),
+            ("RRULE" | "RDATE", Some(_)) => {
+                return Err((
+                    *n,
+                    "a repeating event is not read here: list each holiday's date".into(),
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// An all-day date (`20251225`).
+fn all_day(n: usize, head: &str, value: &str) -> Result<NaiveDate, Failure> {
+    NaiveDate::parse_from_str(value.trim(), "%Y%m%d").map_err(|_| {
+        (
+            n,
+            format!(
+                "{head}:{value} is not an all-day date (VALUE=DATE, e.g. 20251225): holidays are \
+                 whole days"
+            ),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn dates_one_a_line_with_comments() {
+        let got = lines("# holidays\n2025-12-25\n\n 2025-12-26 \n").unwrap();
+        assert_eq!(got, [d("2025-12-25"), d("2025-12-26")].into());
+        assert_eq!(lines("2025-12-25\nXmas\n").unwrap_err().0, 2);
+    }
+
+    #[test]
+    fn icalendar_all_day_events_with_their_ends() {
+        let ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nSUMMARY:Christmas\r\n \
+                   Day\r\nDTSTART;VALUE=DATE:20251225\r\nDTEND;VALUE=DATE:20251227\r\nEND:VEVENT\r\n\
+                   BEGIN:VEVENT\r\nDTSTART:20260101\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let got = calendar(&unfold(ics)).unwrap();
+        assert_eq!(
+            got,
+            [d("2025-12-25"), d("2025-12-26"), d("2026-01-01")].into()
+        );
+    }
+
+    #[test]
+    fn repeating_and_timed_events_are_refused() {
+        let rrule = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART;VALUE=DATE:20251225\nRRULE:FREQ=YEARLY\nEND:VEVENT\n";
+        assert_eq!(calendar(&unfold(rrule)).unwrap_err().0, 4);
+        let timed = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART:20251225T090000Z\nEND:VEVENT\n";
+        assert!(calendar(&unfold(timed)).unwrap_err().1.contains("all-day"));
+    }
+}

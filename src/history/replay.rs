@@ -1,0 +1,534 @@
+//! The replay itself: entries in entry order `(entry_date, id)`, one slot per object and field
+//! (the interval open on it, or the delete that ended the last one), events to a [`Listener`].
+//!
+//! Rules (docs/answers.md):
+//! - An entry's new value opens an interval at its `entry_date`; the next entry of the same
+//!   object and field closes it there (half-open: `[valid_from, valid_to)`). Entries at one
+//!   millisecond follow their ids, so the earlier one's interval is empty but kept.
+//! - The first entry of an object and field that is not an add (`A`) and has an old value
+//!   says the field held that value from before the history: an interval with no start.
+//! - A delete (`D`) closes the open interval and opens none.
+//! - An entry whose old value differs from the open interval's value (null after a delete)
+//!   is a chain break: the interval ends there with `ended_by` `chain_break`.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use futures::FutureExt;
+
+use super::interval::{ChainBreak, End, Interval, Step};
+use crate::error::{Error, Result};
+use crate::model::anomaly::AnomalySet;
+use crate::model::change::{ChangeRecord, Value, ValueType};
+use crate::model::date::{format_utc_ms, parse_timestamp};
+use crate::source::{ChangeSource, Receiver};
+
+/// What the replay tells, in entry order (and the open intervals at the end).
+pub trait Listener {
+    /// The first entry of an object and field: what was there before it is its old value,
+    /// `known` unless it is an add or has no old value.
+    fn first(&mut self, _step: &Step, _known: bool) {}
+    /// An interval began (its `valid_to` is not known yet).
+    fn opened(&mut self, _interval: &Interval) {}
+    /// A delete ended the field's value; none follows until the next entry.
+    fn deleted(&mut self, _step: &Step) {}
+    /// An entry's old value is not the value the history left.
+    fn chain_break(&mut self, _found: &ChainBreak) {}
+    /// An interval is complete: closed by an entry, or (at the end, `valid_to` empty) open.
+    fn interval(&mut self, _interval: Interval) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Two listeners fed by one replay.
+impl<A: Listener, B: Listener> Listener for (A, B) {
+    fn first(&mut self, step: &Step, known: bool) {
+        self.0.first(step, known);
+        self.1.first(step, known);
+    }
+    fn opened(&mut self, interval: &Interval) {
+        self.0.opened(interval);
+        self.1.opened(interval);
+    }
+    fn deleted(&mut self, step: &Step) {
+        self.0.deleted(step);
+        self.1.deleted(step);
+    }
+    fn chain_break(&mut self, found: &ChainBreak) {
+        self.0.chain_break(found);
+        self.1.chain_break(found);
+    }
+    fn interval(&mut self, interval: Interval) -> Result<()> {
+        self.0.interval(interval.clone())?;
+        self.1.interval(interval)
+    }
+}
+
+/// How input out of entry order is met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Refused with one line naming the two entries (exit 2).
+    Check,
+    /// Sorted in memory first (`--sort`): memory grows with the entries.
+    Sort,
+}
+
+/// What a replay met.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Records read.
+    pub records: u64,
+    /// Entries replayed (field changes of an object, with an id and a date).
+    pub entries: u64,
+    /// Records that change no field (approvals, `DW`, …) or lack an id, object or date.
+    pub skipped: u64,
+    /// Entries at or after the end given (`--until`), not replayed.
+    pub after_end: u64,
+    pub chain_breaks: u64,
+    /// Intervals handed out, open ones included.
+    pub intervals: u64,
+    /// Objects and fields met.
+    pub keys: u64,
+    /// Intervals still open at the end.
+    pub open: u64,
+}
+
+// Nearly every slot is open: boxing the interval would cost an allocation per entry.
+#[allow(clippy::large_enum_variant)]
+enum Slot {
+    Open(Interval),
+    /// Deleted by this entry.
+    Deleted(String),
+}
+
+/// The replay's state: one slot per object and field.
+#[derive(Default)]
+pub struct Replay {
+    slots: HashMap<Box<str>, Slot, foldhash::fast::RandomState>,
+    last: Option<(DateTime<Utc>, String)>,
+    key: String,
+    pub totals: Totals,
+}
+
+impl Replay {
+    pub fn new() -> Replay {
+        Replay::default()
+    }
+
+    /// Replay one entry; an entry not after the previous one in `(entry_date, id)` is refused.
+    pub fn push(&mut self, step: Step, to: &mut dyn Listener) -> Result<()> {
+        self.check_order(&step)?;
+        self.totals.entries += 1;
+        self.key.clear();
+        for part in [&step.obj_code, &step.obj_id, &step.field_name] {
+            self.key.push_str(part);
+            self.key.push('\u{1f}');
+        }
+        match self.slots.get_mut(self.key.as_str()) {
+            Some(slot) => {
+                let before = std::mem::replace(slot, Slot::Deleted(String::new()));
+                next(&mut self.totals, before, &step, to)?;
+                *slot = after(step, to);
+            }
+            None => {
+                self.totals.keys += 1;
+                first(&mut self.totals, &step, to)?;
+                let slot = after(step, to);
+                self.slots.insert(self.key.as_str().into(), slot);
+            }
+        }
+        Ok(())
+    }
+
+    fn check_order(&mut self, step: &Step) -> Result<()> {
+        if let Some((at, id)) = &self.last
+            && (step.at, step.entry_id.as_str()) <= (*at, id.as_str())
+        {
+            let how = match (step.at, step.entry_id.as_str()) == (*at, id.as_str()) {
+                true => "appears twice".to_string(),
+                false => format!("comes after entry {id} ({})", format_utc_ms(at)),
+            };
+            return Err(Error::usage(format!(
+                "the input is not in entry order: entry {} ({}) {how}; the history is replayed \
+                 in (entry_date, id) order: give --sort to sort it in memory first (a sync \
+                 out-dir holds late arrivals after later entries)",
+                step.entry_id,
+                format_utc_ms(&step.at)
+            )));
+        }
+        match &mut self.last {
+            Some((at, id)) => {
+                *at = step.at;
+                id.clone_from(&step.entry_id);
+            }
+            None => self.last = Some((step.at, step.entry_id.clone())),
+        }
+        Ok(())
+    }
+}
+
+/// What an entry leaves in its slot: the interval its new value opens, or its delete.
+fn after(step: Step, to: &mut dyn Listener) -> Slot {
+    if step.is_delete() {
+        to.deleted(&step);
+        Slot::Deleted(step.entry_id)
+    } else {
+        let opened = opened_by(step);
+        to.opened(&opened);
+        Slot::Open(opened)
+    }
+}
+
+/// The first entry of a key: the value before it, when the history can say.
+fn first(totals: &mut Totals, step: &Step, to: &mut dyn Listener) -> Result<()> {
+    let known = !step.is_add() && step.old_value != Value::Null;
+    to.first(step, known);
+    if known {
+        totals.intervals += 1;
+        to.interval(Interval {
+            obj_code: step.obj_code.clone(),
+            obj_id: step.obj_id.clone(),
+            obj_name: step.obj_name.clone(),
+            field_name: step.field_name.clone(),
+            value_type: step.value_type,
+            value: step.old_value.clone(),
+            label: step.old_label.clone(),
+            valid_from: None,
+            valid_to: Some(step.at),
+            set_by_id: None,
+            set_by_name: None,
+            set_by_entry_id: None,
+            ended_by_entry_id: Some(step.entry_id.clone()),
+            ended_by: Some(if step.is_delete() {
+                End::Delete
+            } else {
+                End::Change
+            }),
+        })?;
+    }
+    Ok(())
+}
+
+/// A later entry of a key: the open interval (if any) closed, a chain break told.
+fn next(totals: &mut Totals, slot: Slot, step: &Step, to: &mut dyn Listener) -> Result<()> {
+    let (expected, expected_type, expected_entry) = match &slot {
+        Slot::Open(i) => (&i.value, i.value_type, i.set_by_entry_id.as_ref()),
+        Slot::Deleted(id) => (&Value::Null, step.value_type, Some(id)),
+    };
+    let broken = !same_value(expected, &step.old_value, expected_type, step.value_type);
+    if broken {
+        totals.chain_breaks += 1;
+        to.chain_break(&ChainBreak {
+            obj_code: step.obj_code.clone(),
+            obj_id: step.obj_id.clone(),
+            obj_name: step.obj_name.clone(),
+            field_name: step.field_name.clone(),
+            value_type: step.value_type,
+            expected: expected.clone(),
+            found: step.old_value.clone(),
+            expected_entry_id: expected_entry.cloned(),
+            entry_id: step.entry_id.clone(),
+            at: step.at,
+        });
+    }
+    if let Slot::Open(mut interval) = slot {
+        interval.valid_to = Some(step.at);
+        interval.ended_by_entry_id = Some(step.entry_id.clone());
+        interval.ended_by = Some(match (broken, step.is_delete()) {
+            (true, _) => End::ChainBreak,
+            (false, true) => End::Delete,
+            (false, false) => End::Change,
+        });
+        totals.intervals += 1;
+        to.interval(interval)?;
+    }
+    Ok(())
+}
+
+impl Replay {
+    /// Hand out the intervals still open, by object code, object id and field, and the totals.
+    pub fn finish(mut self, to: &mut dyn Listener) -> Result<Totals> {
+        let mut open: Vec<(Box<str>, Interval)> = self
+            .slots
+            .drain()
+            .filter_map(|(k, s)| match s {
+                Slot::Open(i) => Some((k, i)),
+                Slot::Deleted(_) => None,
+            })
+            .collect();
+        open.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        self.totals.open = open.len() as u64;
+        self.totals.intervals += open.len() as u64;
+        for (_, interval) in open {
+            to.interval(interval)?;
+        }
+        Ok(self.totals)
+    }
+}
+
+/// The interval an entry's new value opens.
+fn opened_by(step: Step) -> Interval {
+    Interval {
+        obj_code: step.obj_code,
+        obj_id: step.obj_id,
+        obj_name: step.obj_name,
+        field_name: step.field_name,
+        value_type: step.value_type,
+        value: step.new_value,
+        label: step.new_label,
+        valid_from: Some(step.at),
+        valid_to: None,
+        set_by_id: step.edited_by_id,
+        set_by_name: step.edited_by_name,
+        set_by_entry_id: Some(step.entry_id),
+        ended_by_entry_id: None,
+        ended_by: None,
+    }
+}
+
+/// Whether two values are the same: dates by instant (a file written with `--tz` shows one
+/// instant with the offset of its day), numbers by value, text exactly.
+pub fn same_value(a: &Value<'_>, b: &Value<'_>, a_type: ValueType, b_type: ValueType) -> bool {
+    match (a, b) {
+        (Value::Null, Value::Null) => true,
+        (Value::Number(x), Value::Number(y)) => {
+            x == y || matches!((x.parse::<f64>(), y.parse::<f64>()), (Ok(p), Ok(q)) if p == q)
+        }
+        (Value::Text(x), Value::Text(y))
+            if a_type == ValueType::Date && b_type == ValueType::Date =>
+        {
+            x == y
+                || matches!((parse_timestamp(x), parse_timestamp(y)), (Some(p), Some(q)) if p == q)
+        }
+        (Value::Text(x), Value::Text(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// A record as the replay reads it: `None` for one that changes no field of an object (or
+/// lacks its id or date).
+pub fn step_of(record: ChangeRecord<'_>) -> Option<Step> {
+    let at = parse_timestamp(record.entry_date.as_deref()?)?.with_timezone(&Utc);
+    let s = |t: Option<std::borrow::Cow<'_, str>>| t.map(std::borrow::Cow::into_owned);
+    let labels = record.labels.map(|l| *l).unwrap_or_default();
+    Some(Step {
+        obj_code: s(record.obj_code).unwrap_or_default(),
+        obj_id: s(record.obj_id)?,
+        obj_name: s(record.obj_name),
+        field_name: s(record.field_name)?,
+        entry_id: s(record.id)?,
+        at,
+        change_type: s(record.change_type),
+        value_type: record.value_type,
+        old_value: owned(record.old_value),
+        new_value: owned(record.new_value),
+        old_label: labels.old_label,
+        new_label: labels.new_label,
+        edited_by_id: s(record.edited_by_id),
+        edited_by_name: s(record.edited_by_name),
+    })
+}
+
+fn owned(v: Value<'_>) -> Value<'static> {
+    match v {
+        Value::Null => Value::Null,
+        Value::Text(t) => Value::Text(t.into_owned().into()),
+        Value::Number(n) => Value::Number(n),
+    }
+}
+
+/// The records of a source, fed to the replay as they come (or gathered and sorted first).
+struct Feed<'l> {
+    replay: Replay,
+    to: &'l mut dyn Listener,
+    order: Order,
+    until: Option<DateTime<Utc>>,
+    gathered: Vec<Step>,
+}
+
+impl Receiver for Feed<'_> {
+    fn take(&mut self, record: ChangeRecord<'_>, _: AnomalySet) -> Result<()> {
+        self.replay.totals.records += 1;
+        let Some(step) = step_of(record) else {
+            self.replay.totals.skipped += 1;
+            return Ok(());
+        };
+        if self.until.is_some_and(|end| step.at >= end) {
+            self.replay.totals.after_end += 1;
+            return Ok(());
+        }
+        match self.order {
+            Order::Check => self.replay.push(step, self.to),
+            Order::Sort => {
+                self.gathered.push(step);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Replay every record of `source` into `to`: entries before `until` (all without it), in
+/// entry order.
+pub async fn run(
+    source: &mut dyn ChangeSource,
+    to: &mut dyn Listener,
+    order: Order,
+    until: Option<DateTime<Utc>>,
+) -> Result<Totals> {
+    let mut feed = Feed {
+        replay: Replay::new(),
+        to,
+        order,
+        until,
+        gathered: Vec::new(),
+    };
+    source.deliver(None, &mut feed).boxed_local().await?;
+    let mut gathered = std::mem::take(&mut feed.gathered);
+    gathered.sort_by(|a, b| (a.at, &a.entry_id).cmp(&(b.at, &b.entry_id)));
+    for step in gathered {
+        feed.replay.push(step, feed.to)?;
+    }
+    feed.replay.finish(feed.to)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(id: &str, at: &str, kind: &str, old: Option<&str>, new: Option<&str>) -> Step {
+        let v = |x: Option<&str>| x.map_or(Value::Null, |t| Value::Text(t.to_string().into()));
+        Step {
+            obj_code: "TASK".into(),
+            obj_id: "t1".into(),
+            obj_name: Some("Task".into()),
+            field_name: "status".into(),
+            entry_id: id.into(),
+            at: at.parse().unwrap(),
+            change_type: Some(kind.into()),
+            value_type: ValueType::Text,
+            old_value: v(old),
+            new_value: v(new),
+            old_label: None,
+            new_label: None,
+            edited_by_id: Some("u1".into()),
+            edited_by_name: None,
+        }
+    }
+
+    #[derive(Default)]
+    struct Seen {
+        intervals: Vec<Interval>,
+        breaks: Vec<ChainBreak>,
+    }
+
+    impl Listener for Seen {
+        fn chain_break(&mut self, found: &ChainBreak) {
+            self.breaks.push(found.clone());
+        }
+        fn interval(&mut self, interval: Interval) -> Result<()> {
+            self.intervals.push(interval);
+            Ok(())
+        }
+    }
+
+    fn replay(steps: Vec<Step>) -> (Seen, Totals) {
+        let (mut replay, mut seen) = (Replay::new(), Seen::default());
+        for s in steps {
+            replay.push(s, &mut seen).unwrap();
+        }
+        let totals = replay.finish(&mut seen).unwrap();
+        (seen, totals)
+    }
+
+    fn text(v: &Value<'_>) -> String {
+        super::super::durations::value_text(v)
+    }
+
+    #[test]
+    fn values_chain_into_half_open_intervals_with_one_before_the_history() {
+        let (seen, totals) = replay(vec![
+            step("e1", "2025-01-01T00:00:00Z", "E", Some("NEW"), Some("INP")),
+            step("e2", "2025-01-02T00:00:00Z", "E", Some("INP"), Some("CPL")),
+        ]);
+        let got: Vec<(String, Option<String>, Option<&str>)> = seen
+            .intervals
+            .iter()
+            .map(|i| {
+                (
+                    text(&i.value),
+                    i.valid_from.map(|d| d.to_rfc3339()),
+                    i.ended_by.map(End::as_str),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("NEW".into(), None, Some("change")),
+                (
+                    "INP".into(),
+                    Some("2025-01-01T00:00:00+00:00".into()),
+                    Some("change")
+                ),
+                ("CPL".into(), Some("2025-01-02T00:00:00+00:00".into()), None),
+            ]
+        );
+        assert_eq!((totals.intervals, totals.open, totals.keys), (3, 1, 1));
+    }
+
+    #[test]
+    fn an_old_value_that_differs_is_a_chain_break() {
+        let (seen, totals) = replay(vec![
+            step("e1", "2025-01-01T00:00:00Z", "A", None, Some("NEW")),
+            step("e2", "2025-01-02T00:00:00Z", "E", Some("PLN"), Some("INP")),
+        ]);
+        assert_eq!(totals.chain_breaks, 1);
+        assert_eq!(seen.intervals[0].ended_by, Some(End::ChainBreak));
+        let b = &seen.breaks[0];
+        assert_eq!(
+            (text(&b.expected), text(&b.found)),
+            ("NEW".into(), "PLN".into())
+        );
+        assert_eq!(
+            (b.expected_entry_id.as_deref(), b.entry_id.as_str()),
+            (Some("e1"), "e2")
+        );
+    }
+
+    #[test]
+    fn a_delete_closes_and_a_later_add_reopens() {
+        let (seen, totals) = replay(vec![
+            step("e1", "2025-01-01T00:00:00Z", "A", None, Some("NEW")),
+            step("e2", "2025-01-02T00:00:00Z", "D", Some("NEW"), None),
+            step("e3", "2025-01-03T00:00:00Z", "A", None, Some("INP")),
+        ]);
+        assert_eq!(totals.chain_breaks, 0);
+        assert_eq!(seen.intervals.len(), 2);
+        assert_eq!(seen.intervals[0].ended_by, Some(End::Delete));
+        assert_eq!(text(&seen.intervals[1].value), "INP");
+    }
+
+    #[test]
+    fn entries_out_of_order_are_refused_and_same_millisecond_follows_ids() {
+        let (mut replay, mut seen) = (Replay::new(), Seen::default());
+        let t = "2025-01-01T00:00:00Z";
+        replay
+            .push(step("e1", t, "E", Some("A"), Some("B")), &mut seen)
+            .unwrap();
+        replay
+            .push(step("e2", t, "E", Some("B"), Some("C")), &mut seen)
+            .unwrap();
+        let err = replay
+            .push(step("e0", t, "E", Some("C"), Some("D")), &mut seen)
+            .unwrap_err();
+        assert_eq!(err.exit_code(), crate::error::exit::USAGE);
+        assert!(err.to_string().contains("entry e0"), "{err}");
+        assert!(err.to_string().contains("--sort"), "{err}");
+        // The interval of B is empty, [t, t), and kept.
+        let b = &seen.intervals[1];
+        assert_eq!(
+            (b.valid_from, b.valid_to),
+            (Some(t.parse().unwrap()), Some(t.parse().unwrap()))
+        );
+    }
+}
