@@ -36,6 +36,8 @@ pub struct Options<'a> {
     pub top: usize,
     pub asked_objects: bool,
     pub table_cut: Option<TableCut>,
+    /// Chain breaks and time in status, from the replay.
+    pub answers: super::answers::Answers,
 }
 
 /// "All changes" cut short by `--table-rows`: the rows embedded, the time of the last one, and
@@ -196,7 +198,8 @@ pub fn render(
         coverage,
         totals: totals(figures),
         time: time_chart(figures, evidence),
-        prompts: prompts(&figures.exceptions, &slips),
+        prompts: prompts(&figures.exceptions, &slips, o.answers.chain_breaks),
+        answers: &o.answers,
         exceptions: tables,
         bulk_edits: &figures.exceptions.bulk_edits,
         bulk_threshold: o.bulk_threshold,
@@ -245,6 +248,7 @@ struct Page<'a> {
     bulk_threshold: u64,
     business: &'a str,
     slips: &'a [Slip],
+    answers: &'a super::answers::Answers,
     /// Rows shown under a prompt.
     shown: usize,
     moves_listed: u64,
@@ -381,7 +385,7 @@ fn shorten(s: &str, n: usize) -> String {
     out
 }
 
-fn prompts(e: &Exceptions, slips: &[Slip]) -> Vec<Prompt> {
+fn prompts(e: &Exceptions, slips: &[Slip], chain_breaks: u64) -> Vec<Prompt> {
     // (one, many, anchor, count)
     let all = [
         ("delete entry", "delete entries", "deletes", e.deletes.count),
@@ -398,6 +402,7 @@ fn prompts(e: &Exceptions, slips: &[Slip]) -> Vec<Prompt> {
             "regressions",
             e.regressions.count,
         ),
+        ("chain break", "chain breaks", "chain-breaks", chain_breaks),
         (
             "object with planned dates moved often",
             "objects with planned dates moved often",

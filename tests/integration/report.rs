@@ -817,3 +817,63 @@ fn a_directory_without_a_series_is_refused_as_usage() {
     assert!(stderr(&o).contains("holds no manifest"), "{}", stderr(&o));
     assert!(!page.exists());
 }
+
+/// A chain break (an entry's old value is not the value the history left) is a prompt and a
+/// row naming both values and both entries; the time in each status comes from the same
+/// replay. By hand from fixtures/demo.json: task b2…02's status went NEW → INP on 2025-03-09,
+/// then INP → ONH on 2025-11-02 at 01:30 -06:00; saying that second entry changed it from PLN
+/// breaks the chain: the history left INP, set by the first.
+#[test]
+fn a_chain_break_is_listed_with_both_values_and_both_entries() {
+    let mut records = demo_records();
+    let status = |r: &RawRecord, date: &str| {
+        r.get("fieldName").and_then(Value::as_str) == Some("status")
+            && r.get("entryDate").and_then(Value::as_str) == Some(date)
+    };
+    let set_by = records
+        .iter()
+        .find(|r| status(r, "2025-03-09T01:59:59:999-0700"))
+        .map(|r| r["ID"].as_str().unwrap().to_string())
+        .unwrap();
+    let broken = records
+        .iter_mut()
+        .find(|r| status(r, "2025-11-02T01:30:00:000-0600"))
+        .unwrap();
+    assert_eq!(broken["oldTextVal"], "INP");
+    broken.insert("oldTextVal".into(), Value::String("PLN".into()));
+    let breaking = broken["ID"].as_str().unwrap().to_string();
+    let sim = sim(&records);
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("b.html");
+    ok(against(&sim, "report")
+        .args([
+            "--since",
+            "2025-01-01",
+            "--until",
+            "2026-01-01",
+            "--tz",
+            "UTC",
+            "-o",
+        ])
+        .arg(&page));
+    let html = without_marks(&fs::read_to_string(&page).unwrap());
+    assert_eq!(number(&text_by_id(&html, "count-chain-breaks")), 1);
+    let rows = table(&html, "chain-breaks-table");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let row = &rows[0];
+    assert_eq!(row[0], "2025-11-02 07:30:00.000 +00:00");
+    assert!(row[1].starts_with("TASK Build, test & ship"), "{row:?}");
+    assert_eq!(
+        (row[2].as_str(), row[3].as_str(), row[4].as_str()),
+        ("status", "INP", "PLN")
+    );
+    assert_eq!(row[5], format!("{set_by}{breaking}"));
+    // Time in status: every status that was entered in the window is a row.
+    let statuses: Vec<String> = table(&html, "status-time")
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    for s in ["INP", "CPL", "ONH"] {
+        assert!(statuses.iter().any(|v| v == s), "{s} in {statuses:?}");
+    }
+}
