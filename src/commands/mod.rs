@@ -4,6 +4,7 @@ mod count;
 mod export;
 mod fields;
 mod listen;
+mod load;
 mod login;
 mod normalize;
 mod report;
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> Result<()> {
             snapshot::run(args)
         }
         Command::Verify(args) => verify::run(args),
+        Command::Load(args) => load::run(args),
         Command::Listen(args) => listen::run(args),
         Command::Subscriptions { command } => subscriptions::run(command),
         Command::Completions { shell } => {
