@@ -15,6 +15,7 @@ mod help;
 mod journal;
 mod layout;
 mod listen;
+mod load;
 mod messages;
 mod normalize;
 mod oauth;
