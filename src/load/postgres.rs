@@ -89,8 +89,20 @@ impl Postgres {
 fn database_error(shown: &str, e: &tokio_postgres::Error) -> Error {
     Error::Database {
         target: shown.to_string(),
-        message: e.to_string(),
+        message: with_causes(e),
     }
+}
+
+/// An error and its causes, `: `-separated (tokio-postgres's `Display` says only the kind:
+/// "db error", "error performing TLS handshake").
+pub(super) fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text
 }
 
 fn sql_type(kind: Kind) -> &'static str {

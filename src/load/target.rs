@@ -99,8 +99,12 @@ fn postgres(text: &str, shown: &str, pg_password: Option<Secret>) -> Result<Post
     } else {
         format!("{base}?{rest}")
     };
-    let mut config = tokio_postgres::Config::from_str(&rebuilt)
-        .map_err(|e| Error::usage(format!("--into {shown}: {e}")))?;
+    let mut config = tokio_postgres::Config::from_str(&rebuilt).map_err(|e| {
+        Error::usage(format!(
+            "--into {shown}: {}",
+            super::postgres::with_causes(&e)
+        ))
+    })?;
     let tls = match mode.as_deref() {
         None | Some("prefer") => TlsMode::Prefer,
         Some("disable") => TlsMode::Disable,

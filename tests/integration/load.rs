@@ -400,6 +400,62 @@ fn the_password_never_shows() {
     assert!(!stdout(&o).contains(PASSWORD), "{}", stdout(&o));
 }
 
+#[test]
+fn tls_as_libpq_modes_say_with_the_certificate_checked_in_the_verify_modes() {
+    let Some(openssl) = tool(&["openssl"], &["version"]) else {
+        return;
+    };
+    let certs = tempfile::tempdir().unwrap();
+    crate::listen::certificates(certs.path(), openssl);
+    let Some(cluster) = Cluster::start_with(Some(certs.path())) else {
+        return;
+    };
+    let (_sim, dir) = series(1);
+    let ca = certs.path().join("ca.pem");
+    let base = |host: &str, mode: &str| {
+        format!(
+            "postgres://jrnle:{PASSWORD}@{host}:{}/postgres?sslmode={mode}",
+            cluster.port
+        )
+    };
+    let with_ca =
+        |host: &str, mode: &str| format!("{}&sslrootcert={}", base(host, mode), ca.display());
+    let log = || std::fs::read_to_string(cluster.dir.path().join("log")).unwrap_or_default();
+    for (n, (url, code)) in [
+        // The certificate names 127.0.0.1 and chains to the test CA.
+        (with_ca("127.0.0.1", "verify-full"), 0),
+        // localhost is not the name it carries: verify-full refuses, verify-ca takes it.
+        (with_ca("localhost", "verify-full"), 4),
+        (with_ca("localhost", "verify-ca"), 0),
+        // The system's roots do not hold the test CA.
+        (base("127.0.0.1", "verify-full"), 4),
+        // require and prefer encrypt without checking, as libpq.
+        (base("localhost", "require"), 0),
+        (base("localhost", "prefer"), 0),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let before = log().matches("SSL enabled").count();
+        let o = run(bin().arg("load").arg(dir.path()).args([
+            "--into",
+            &url,
+            "--table",
+            &format!("t{n}"),
+        ]));
+        assert_eq!(o.status.code(), Some(code), "{url}: {}", stderr(&o));
+        assert!(!stderr(&o).contains(PASSWORD), "{}", stderr(&o));
+        if code == 0 {
+            assert!(
+                log().matches("SSL enabled").count() > before,
+                "{url}: no TLS"
+            );
+        } else {
+            assert!(stderr(&o).contains("certificate"), "{}", stderr(&o));
+        }
+    }
+}
+
 /// A throw-away PostgreSQL cluster: initdb in a temporary directory (as the `postgres` user
 /// when the tests run as root: initdb refuses root), a free port, password authentication;
 /// stopped and removed when dropped, also when the test fails.
@@ -413,6 +469,12 @@ struct Cluster {
 impl Cluster {
     /// `None` (the test skips) when PostgreSQL is not installed, unless JRNLE_REQUIRE_TOOLS.
     fn start() -> Option<Cluster> {
+        Cluster::start_with(None)
+    }
+
+    /// With `certs` (a directory holding `server.pem` and `server.key`), serving TLS with
+    /// them, and logging each connection (whether it used TLS).
+    fn start_with(certs: Option<&Path>) -> Option<Cluster> {
         let Some(bin) = postgres_bin() else {
             assert!(
                 std::env::var_os("JRNLE_REQUIRE_TOOLS").is_none(),
@@ -424,6 +486,20 @@ impl Cluster {
         let as_postgres = rustix::process::geteuid().is_root();
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("pw"), PASSWORD).unwrap();
+        let mut options = String::new();
+        if let Some(certs) = certs {
+            for file in ["server.pem", "server.key"] {
+                std::fs::copy(certs.join(file), dir.path().join(file)).unwrap();
+            }
+            use std::os::unix::fs::PermissionsExt;
+            let key = dir.path().join("server.key");
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+            options = format!(
+                " -c ssl=on -c log_connections=on -c ssl_cert_file={} -c ssl_key_file={}",
+                dir.path().join("server.pem").display(),
+                key.display()
+            );
+        }
         if as_postgres {
             let o = Command::new("chown")
                 .args(["-R", "postgres"])
@@ -460,7 +536,7 @@ impl Cluster {
             ],
         );
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off{options}",
             port,
             cluster.dir.path().display()
         );
