@@ -1201,6 +1201,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn load_never_shows_the_connection_strings_password_in_debug() {
+        let cli = Cli::try_parse_from([
+            "jrnle-audit",
+            "load",
+            "out",
+            "--into",
+            "postgres://audit:hunter2-pw@db/warehouse",
+        ])
+        .unwrap();
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        let Command::Load(args) = cli.command else {
+            panic!("not load")
+        };
+        assert_eq!(
+            args.into.expose(),
+            "postgres://audit:hunter2-pw@db/warehouse"
+        );
+        assert_eq!(args.table, "jrnle_changes");
+    }
+
+    #[test]
     fn usage_errors_say_what_is_wrong_and_what_is_accepted() {
         let err = Cli::try_parse_from(["jrnle-audit", "export", "--format", "xml"]).unwrap_err();
         let text = err.render().to_string();
