@@ -3,14 +3,14 @@
 use crate::cli::LoadArgs;
 use crate::console;
 use crate::error::{Error, Result};
-use crate::load::target::{Into, Target};
+use crate::load::target::{DatabaseUrl, Target};
 use crate::load::{Database, Outcome, Steps, Tables, postgres::Postgres, sqlite::Sqlite};
 use crate::secret::Secret;
 
 pub fn run(args: LoadArgs) -> Result<()> {
     let tables = Tables::new(&args.table)?;
     let pg_password = std::env::var("PGPASSWORD").ok().map(Secret::new);
-    let into = Into::parse(&args.into, pg_password)?;
+    let into = DatabaseUrl::parse(&args.into, pg_password)?;
     if !args.dir.is_dir() {
         return Err(Error::usage(format!(
             "{} is not a directory: give the --out-dir of a sync, snapshot or listen",
@@ -40,7 +40,7 @@ pub fn run(args: LoadArgs) -> Result<()> {
 /// The closing line (or JSON object) on stderr.
 fn summary(
     args: &LoadArgs,
-    into: &Into,
+    into: &DatabaseUrl,
     tables: &Tables,
     outcome: &Outcome,
     elapsed: std::time::Duration,

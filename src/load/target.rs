@@ -39,21 +39,23 @@ pub enum Target {
 }
 
 /// `--into`, parsed, with the text shown in messages.
-pub struct Into {
+pub struct DatabaseUrl {
     pub target: Target,
     /// The connection string with its password replaced by `****`.
     pub shown: String,
 }
 
-impl std::fmt::Debug for Into {
+impl std::fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Into").field("shown", &self.shown).finish()
+        f.debug_struct("DatabaseUrl")
+            .field("shown", &self.shown)
+            .finish()
     }
 }
 
-impl Into {
+impl DatabaseUrl {
     /// Read `--into`. `pg_password` is `PGPASSWORD`, used when the URL carries no password.
-    pub fn parse(url: &Secret, pg_password: Option<Secret>) -> Result<Into> {
+    pub fn parse(url: &Secret, pg_password: Option<Secret>) -> Result<DatabaseUrl> {
         let text = url.expose();
         let shown = redacted(text);
         if let Some(path) = text.strip_prefix("sqlite:") {
@@ -64,7 +66,7 @@ impl Into {
                 ));
             }
             let target = Target::Sqlite(PathBuf::from(path));
-            return Ok(Into { target, shown });
+            return Ok(DatabaseUrl { target, shown });
         }
         if !(text.starts_with("postgres://") || text.starts_with("postgresql://")) {
             return Err(Error::usage(format!(
@@ -74,7 +76,7 @@ impl Into {
         }
         let postgres = postgres(text, &shown, pg_password)?;
         let target = Target::Postgres(Box::new(postgres));
-        Ok(Into { target, shown })
+        Ok(DatabaseUrl { target, shown })
     }
 }
 
@@ -198,7 +200,7 @@ mod tests {
             ("sqlite:changes.db", "sqlite:changes.db"),
         ] {
             assert_eq!(redacted(url), shown);
-            let parsed = Into::parse(&Secret::new(url), None).unwrap();
+            let parsed = DatabaseUrl::parse(&Secret::new(url), None).unwrap();
             assert_eq!(parsed.shown, shown);
             assert!(!format!("{parsed:?}").contains("s3cr"), "{parsed:?}");
             if let Target::Postgres(p) = &parsed.target {
@@ -209,7 +211,7 @@ mod tests {
 
     #[test]
     fn sslmode_is_read_as_libpq_reads_it() {
-        let mode = |url: &str| match Into::parse(&Secret::new(url), None).map(|i| i.target) {
+        let mode = |url: &str| match DatabaseUrl::parse(&Secret::new(url), None).map(|i| i.target) {
             Ok(Target::Postgres(p)) => Ok(p.tls),
             Ok(Target::Sqlite(_)) => panic!("sqlite"),
             Err(e) => Err(e.to_string()),
@@ -235,7 +237,8 @@ mod tests {
     #[test]
     fn pgpassword_is_used_only_when_the_url_has_none() {
         let parse = |url: &str| {
-            let into = Into::parse(&Secret::new(url), Some(Secret::new("from-env"))).unwrap();
+            let into =
+                DatabaseUrl::parse(&Secret::new(url), Some(Secret::new("from-env"))).unwrap();
             match into.target {
                 Target::Postgres(p) => p.config.get_password().map(|p| p.to_vec()),
                 Target::Sqlite(_) => None,
@@ -248,7 +251,7 @@ mod tests {
     #[test]
     fn other_schemes_are_refused() {
         for url in ["mysql://u:pw@h/d", "sqlite:", "changes.db"] {
-            let e = Into::parse(&Secret::new(url), None).unwrap_err();
+            let e = DatabaseUrl::parse(&Secret::new(url), None).unwrap_err();
             assert_eq!(e.exit_code(), 2);
             assert!(!e.to_string().contains("pw@"), "{e}");
         }

@@ -634,3 +634,53 @@ fn postgres_bin() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).find(|p| p.join("initdb").exists() && p.join("pg_ctl").exists())
 }
+
+#[test]
+fn bad_input_is_one_line_exit_2_and_creates_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("audit.db");
+    let into = format!("sqlite:{}", db.display());
+    let sim = sim(&generate(50, 5));
+    let workbook = tempfile::tempdir().unwrap();
+    ok(against(&sim, "sync")
+        .arg("--out-dir")
+        .arg(workbook.path())
+        .args(["--since", "2025-10-01", "--format", "xlsx", "--lag", "0s"]));
+    let missing = tmp.path().join("missing");
+    for (args, says) in [
+        (
+            vec![missing.to_str().unwrap(), "--into", &into],
+            "is not a directory",
+        ),
+        (
+            vec![
+                workbook.path().to_str().unwrap(),
+                "--into",
+                "mysql://u:pw@h/d",
+            ],
+            "give sqlite:PATH or postgres://",
+        ),
+        (
+            vec![
+                workbook.path().to_str().unwrap(),
+                "--into",
+                &into,
+                "--table",
+                "a b",
+            ],
+            "not a plain table name",
+        ),
+        (
+            vec![workbook.path().to_str().unwrap(), "--into", &into],
+            "xlsx data files, which load cannot read back",
+        ),
+    ] {
+        let o = run(bin().arg("load").args(&args));
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        let text = stderr(&o);
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.contains(says), "{text}");
+        assert!(!text.contains(":pw@"), "{text}");
+        assert!(!db.exists(), "{args:?} created the database");
+    }
+}
