@@ -321,7 +321,14 @@ fn load_one(
         sha256: c.sha256.clone(),
         rows,
     };
-    outcome.inserted += db.commit(tables, &line)?;
+    let inserted = db.commit(tables, &line)?;
+    crate::console::verbose(format!(
+        "loaded {} ({}, {} to the table)",
+        c.name,
+        crate::console::plural(rows, "row", "rows"),
+        crate::console::plural(inserted, "new", "new")
+    ));
+    outcome.inserted += inserted;
     outcome.rows += rows;
     outcome.loaded += 1;
     steps.step("committed")

@@ -381,6 +381,16 @@ fn the_password_never_shows() {
             assert!(all.contains(":****@127.0.0.1"), "{all}");
         }
     }
+    // -v's log lines neither.
+    let o = run(bin().args(["-v", "load"]).arg(dir.path()).args([
+        "--into",
+        &cluster.url(PASSWORD),
+        "--table",
+        "logged",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("INFO loaded jrnle-"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains(PASSWORD), "{}", stderr(&o));
     // Through the environment, and PGPASSWORD: the same.
     let o = run(bin()
         .arg("load")
