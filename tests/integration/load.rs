@@ -232,6 +232,45 @@ fn postgres_holds_every_entry_once_across_reruns_and_kill_9() {
     twice_and_killed(&db);
 }
 
+/// Two loads of one table at once: the first held inside its first manifest's transaction
+/// while the second starts, then let go; each manifest is loaded by one of them, once.
+fn two_at_once(db: &Db) {
+    let (_sim, dir) = series(3);
+    let mut first = db
+        .load(dir.path(), "shared")
+        .env("JRNLE_LOAD_STEPS", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(first.stderr.take().unwrap()).lines();
+    let line = lines.next().unwrap().unwrap();
+    assert_eq!(line, "load-step: begun");
+    let second = db
+        .load(dir.path(), "shared")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A closed stdin lets the first run on without stopping.
+    drop(first.stdin.take());
+    for _ in lines {}
+    assert!(first.wait().unwrap().success());
+    let o = second.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    holds_exactly(db, dir.path(), "shared");
+}
+
+#[test]
+fn two_loads_at_once_load_each_manifest_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    two_at_once(&Db::Sqlite(tmp.path().join("audit.db")));
+    if let Some(cluster) = Cluster::start() {
+        two_at_once(&Db::Postgres(cluster));
+    }
+}
+
 #[test]
 fn snapshot_and_listen_out_dirs_load_too() {
     let tmp = tempfile::tempdir().unwrap();
