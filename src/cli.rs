@@ -908,9 +908,10 @@ Examples:
   PGPASSWORD=... jrnle-audit load /srv/audit/status \\
       --into 'postgres://audit@db.example.com/warehouse?sslmode=verify-full'
 
-The out-dir is verified first (exit 5 and nothing loaded if it is not intact). Each
-manifest's rows and its line in <table>_manifests are committed together: a rerun, or a
-run after a kill, loads only what is missing. The password is never shown.";
+The out-dir is verified first (exit 5 and nothing loaded if it is not intact).
+Each manifest's rows and its line in NAME_manifests (--table) are committed
+together: a rerun, or a run after a kill, loads only what is missing. The
+password is never shown.";
 
 #[derive(Debug, Args)]
 pub struct LoadArgs {
@@ -925,7 +926,7 @@ pub struct LoadArgs {
           value_parser = parse_secret)]
     pub into: crate::secret::Secret,
 
-    /// The table the changes go into; the manifests loaded are kept in <TABLE>_manifests.
+    /// The table the changes go into; the manifests loaded are kept in NAME_manifests.
     #[arg(long, value_name = "NAME", default_value = crate::load::DEFAULT_TABLE)]
     pub table: String,
 
