@@ -16,6 +16,7 @@ mod help;
 mod journal;
 mod layout;
 mod listen;
+mod load;
 mod messages;
 mod normalize;
 mod oauth;
