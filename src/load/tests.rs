@@ -86,3 +86,35 @@ fn table_names_are_plain_identifiers() {
         assert_eq!(Tables::new(bad).unwrap_err().exit_code(), 2, "{bad}");
     }
 }
+
+#[test]
+fn a_records_values_are_typed_and_an_entry_date_that_is_no_date_is_null() {
+    use crate::model::change::{ChangeRecord, SourceKind, Value, ValueType};
+    use std::borrow::Cow;
+    let mut r = ChangeRecord::empty(SourceKind::Event);
+    r.id = Some(Cow::Borrowed("e1"));
+    r.entry_date = Some(Cow::Borrowed("2025-01-07T17:15:02.117Z"));
+    r.custom_field = true;
+    r.value_type = ValueType::Number;
+    r.old_value = Value::Number("7.75".into());
+    let (values, null_date) = columns::values(&r, "m.manifest.json").unwrap();
+    assert!(!null_date);
+    assert_eq!(values[0], Val::Text("e1"));
+    assert_eq!(values[1], Val::Timestamp("2025-01-07T17:15:02.117Z"));
+    assert_eq!(values[6], Val::Bool(true));
+    assert_eq!(values[8], Val::Text("number"));
+    assert_eq!(values[9], Val::Text("7.75"));
+    assert_eq!(values[10], Val::Null);
+    assert_eq!(values[columns::WIDTH - 2], Val::Text("event"));
+    assert_eq!(values[columns::WIDTH - 1], Val::Text("m.manifest.json"));
+    let names = columns::columns().map(|c| c.name);
+    assert_eq!(&names[..3], ["id", "entry_date", "obj_code"]);
+    assert_eq!(&names[columns::WIDTH - 2..], ["source", "loaded_from"]);
+    // Kept as text by normalization, loaded as null and counted.
+    r.entry_date = Some(Cow::Borrowed("last Tuesday"));
+    let (values, null_date) = columns::values(&r, "m").unwrap();
+    assert!(null_date);
+    assert_eq!(values[1], Val::Null);
+    r.id = None;
+    assert_eq!(columns::values(&r, "m").unwrap_err().exit_code(), 2);
+}
