@@ -240,6 +240,23 @@ fn a_sync_series_in_parquet_verifies_reads_its_ids_back_and_is_reported() {
     assert_eq!(seen.len(), expected, "every entry once");
     let o = run(bin().arg("verify").arg(dir.path()));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // And it loads into a database like any series.
+    let db = dir.path().with_extension("db");
+    ok(bin()
+        .arg("load")
+        .arg(dir.path())
+        .arg("--into")
+        .arg(format!("sqlite:{}", db.display())));
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (rows, ids): (i64, i64) = conn
+        .query_row(
+            "select count(*), count(distinct id) from jrnle_changes",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((rows as usize, ids as usize), (expected, expected));
+    let _ = fs::remove_file(&db);
     let page = dir.path().with_extension("html");
     ok(bin().arg("report").arg(dir.path()).arg("-o").arg(&page));
     let html = fs::read_to_string(&page).unwrap();
