@@ -104,20 +104,12 @@ fn workfronts_node_client_gets_exactly_the_dumped_data() {
 
 #[test]
 fn python_workfront_gets_exactly_the_dumped_data() {
-    let Some(python) = tool(&["python3"], &["-c", "import venv"]) else {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(python) = python_venv(dir.path(), &["python-workfront==0.8"]) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let venv = dir.path().join("venv");
-    install(Command::new(python).args(["-m", "venv"]).arg(&venv));
-    install(Command::new(venv.join("bin/pip")).args([
-        "install",
-        "-q",
-        "--disable-pip-version-check",
-        "python-workfront==0.8",
-    ]));
     let (_sim, url) = simulate();
-    let o = Command::new(venv.join("bin/python"))
+    let o = Command::new(python)
         .arg(script("python_workfront.py"))
         .args([&url, CLIENT_KEY])
         .output()

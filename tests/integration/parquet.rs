@@ -17,18 +17,8 @@ use crate::util::*;
 fn python() -> Option<&'static Path> {
     static VENV: OnceLock<Option<(tempfile::TempDir, PathBuf)>> = OnceLock::new();
     VENV.get_or_init(|| {
-        let python = tool(&["python3"], &["-c", "import venv, ensurepip"])?;
         let dir = tempfile::tempdir().unwrap();
-        let venv = dir.path().join("venv");
-        install(Command::new(python).args(["-m", "venv"]).arg(&venv));
-        install(Command::new(venv.join("bin/pip")).args([
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            "pyarrow",
-            "duckdb",
-        ]));
-        let python = venv.join("bin/python");
+        let python = python_venv(dir.path(), &["pyarrow", "duckdb"])?;
         Some((dir, python))
     })
     .as_ref()

@@ -413,3 +413,17 @@ pub fn install(cmd: &mut Command) {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// A virtualenv in `dir` with `packages` installed from PyPI; its python, or `None` (skipped)
+/// where Python's venv is missing and tools are not required.
+pub fn python_venv(dir: &std::path::Path, packages: &[&str]) -> Option<std::path::PathBuf> {
+    let python = tool(&["python3"], &["-c", "import venv, ensurepip"])?;
+    let venv = dir.join("venv");
+    install(Command::new(python).args(["-m", "venv"]).arg(&venv));
+    install(
+        Command::new(venv.join("bin/pip"))
+            .args(["install", "-q", "--disable-pip-version-check"])
+            .args(packages),
+    );
+    Some(venv.join("bin/python"))
+}
