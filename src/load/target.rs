@@ -146,27 +146,44 @@ fn postgres(text: &str, shown: &str, pg_password: Option<Secret>) -> Result<Post
 }
 
 /// The connection string as messages show it: the password of the user part and any
-/// `password=` parameter replaced by `****`.
+/// `password=` parameter replaced by `****`. A password may be written unencoded (holding
+/// `/`, `?` or `@`), so the user part runs to the last `@` before the query; text that is no
+/// URL at all (a libpq `key=value` string, a slip of `postgres:/`) is shown only up to its
+/// first `:` or space, since it may hold a password anywhere.
 pub fn redacted(text: &str) -> String {
-    let (base, query) = match text.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (text, None),
+    if text.starts_with("sqlite:") {
+        return text.to_string();
+    }
+    let Some((scheme, rest)) = text.split_once("://") else {
+        let end = text.find([':', ' ', '=']).unwrap_or(text.len()).min(12);
+        return format!("{}… (not shown: not a URL)", &text[..end]);
     };
-    let mut shown = match base.split_once("://") {
-        Some((scheme, rest)) => {
-            let end = rest.find('/').unwrap_or(rest.len());
-            let (authority, path) = rest.split_at(end);
-            let authority = match authority.rsplit_once('@') {
-                Some((user, host)) => match user.split_once(':') {
-                    Some((name, _)) => format!("{name}:****@{host}"),
-                    None => format!("{user}@{host}"),
-                },
-                None => authority.to_string(),
-            };
-            format!("{scheme}://{authority}{path}")
+    // Where the user part ends: the last '@' not inside the query.
+    let at = match rest.rfind('@') {
+        Some(i) if !rest[..i].contains('?') => Some(i),
+        _ => {
+            let q = rest.find('?').unwrap_or(rest.len());
+            rest[..q].rfind('@')
         }
-        None => base.to_string(),
     };
+    let (user, after) = match at {
+        Some(i) => {
+            let user = &rest[..i];
+            let user = match user.split_once(':') {
+                Some((name, _)) => format!("{name}:****@"),
+                None => format!("{user}@"),
+            };
+            (user, &rest[i + 1..])
+        }
+        // An '@' only where no user part can end: which part is the password is unclear.
+        None if rest.contains('@') => return format!("{scheme}://… (not shown: ambiguous)"),
+        None => (String::new(), rest),
+    };
+    let (place, query) = match after.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (after, None),
+    };
+    let mut shown = format!("{scheme}://{user}{place}");
     if let Some(query) = query {
         let pairs: Vec<String> = query
             .split('&')
@@ -183,6 +200,33 @@ pub fn redacted(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn no_password_shows_however_the_url_is_written() {
+        for (text, secret) in [
+            (
+                "postgres:/postgres:S3cr3tPW_xyz@127.0.0.1/audit",
+                "S3cr3tPW_xyz",
+            ),
+            (
+                "host=127.0.0.1 user=u password=S3cr3tPW_xyz dbname=audit",
+                "S3cr3tPW_xyz",
+            ),
+            (
+                "postgres://odd:p@ss w:rd/%+@127.0.0.1:55432/audit",
+                "ss w:rd",
+            ),
+            ("postgres://u:pw?x@h/db?password=a@bcd", "bcd"),
+            ("postgres://u@h/db?password=ab@cd&sslmode=require", "cd&"),
+        ] {
+            let shown = super::redacted(text);
+            assert!(!shown.contains(secret), "{text} -> {shown}");
+        }
+        assert_eq!(
+            super::redacted("postgres://odd:p@ss w:rd/%+@127.0.0.1:55432/audit"),
+            "postgres://odd:****@127.0.0.1:55432/audit"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -424,6 +424,22 @@ pub(super) fn read_records(
     let mut bytes = Vec::new();
     input.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
     let file = reader(Bytes::from(bytes))?;
+    // A Parquet file from elsewhere is not read as change records: it must have the record's
+    // columns, `entry_date` among them as this tool writes it.
+    let schema = file.metadata().file_metadata().schema_descr();
+    let names: HashSet<&str> = schema.columns().iter().map(|c| c.name()).collect();
+    let missing: Vec<&str> = COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| !names.contains(c))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "a Parquet file without the change record's columns ({} missing): not written by \
+             export, normalize or sync",
+            missing.join(", ")
+        ));
+    }
     let has_labels = file
         .metadata()
         .file_metadata()

@@ -91,8 +91,22 @@ pub struct Partitioned {
     committed: bool,
 }
 
-/// Refuse a target that exists, before any work is done.
+/// Refuse a target that exists, or whose name says it is a file of some format (`-o x.csv`),
+/// before any work is done.
 pub fn check(target: &Path) -> Result<(), String> {
+    if let Some(ext) = target.extension().and_then(|e| e.to_str()) {
+        let ext = ext.to_ascii_lowercase();
+        if super::FORMATS
+            .iter()
+            .any(|f| f.extensions.contains(&ext.as_str()))
+        {
+            return Err(format!(
+                "-o {}: --partition-by writes a directory, not a .{ext} file: give the \
+                 directory's name without an extension",
+                target.display()
+            ));
+        }
+    }
     match target.symlink_metadata() {
         Ok(_) => Err(format!(
             "-o {} exists: --partition-by writes a new directory; give a name that is not \
@@ -100,6 +114,31 @@ pub fn check(target: &Path) -> Result<(), String> {
             target.display()
         )),
         Err(_) => Ok(()),
+    }
+}
+
+/// Remove what a run killed with `kill -9` left beside the target: hidden directories
+/// `.<name>.<pid>.partial` whose process is gone (a live run's is left alone; where `/proc`
+/// cannot tell, nothing is removed).
+fn remove_stale(parent: &Path, name: &std::ffi::OsStr) {
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(".partial"))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let gone =
+            Path::new("/proc/self").exists() && !Path::new("/proc").join(pid.to_string()).exists();
+        if gone && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = fs::remove_dir_all(entry.path());
+        }
     }
 }
 
@@ -122,6 +161,7 @@ impl Partitioned {
                 parent.display()
             ));
         }
+        remove_stale(&parent, name);
         let mut hidden = std::ffi::OsString::from(".");
         hidden.push(name);
         hidden.push(format!(".{}.partial", std::process::id()));
@@ -208,7 +248,10 @@ impl Partitioned {
             files: &self.files,
         };
         let text = serde_json::to_vec_pretty(&manifest).map_err(io::Error::other)?;
-        let mut f = File::create(self.temp.join(MANIFEST))?;
+        let mut f = super::atomic::private()
+            .write(true)
+            .create_new(true)
+            .open(self.temp.join(MANIFEST))?;
         f.write_all(&text)?;
         f.sync_all()
     }

@@ -131,6 +131,47 @@ fn partitioned_output_reads_back_with_hive_partitioning_and_lists_its_files() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("exists"), "{}", stderr(&o));
     assert_eq!(fs::read(parts.join("_manifest.json")).unwrap(), before);
+    // A name that says it is a file is refused; a directory a killed run left (its process
+    // gone) is removed by the next run into the same name.
+    let o = run(against(&sim, "export")
+        .args(["--partition-by", "month", "-o"])
+        .arg(dir.path().join("pm.csv")));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!dir.path().join("pm.csv").exists());
+    let stale = dir.path().join(".again.4000000.partial");
+    fs::create_dir_all(stale.join("year=2025")).unwrap();
+    ok(against(&sim, "export")
+        .args(["--since", "2025-01-01", "--partition-by", "month", "-o"])
+        .arg(dir.path().join("again")));
+    assert!(!stale.exists(), "the killed run's directory is removed");
+}
+
+#[test]
+fn a_parquet_file_from_elsewhere_is_not_read_as_change_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(python) = python() else {
+        return;
+    };
+    let other = dir.path().join("other.parquet");
+    let o = Command::new(python)
+        .args([
+            "-c",
+            "import sys, pyarrow as pa, pyarrow.parquet as pq; \
+             pq.write_table(pa.table({'a': [1, 2, 3]}), sys.argv[1])",
+        ])
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let page = dir.path().join("r.html");
+    let o = run(bin().arg("report").arg(&other).arg("-o").arg(&page));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("without the change record's columns"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!page.exists());
 }
 
 /// The .parquet files under `dir`, as paths relative to `root`.
