@@ -8,7 +8,10 @@ use crate::load::{Database, Outcome, Steps, Tables, postgres::Postgres, sqlite::
 use crate::secret::Secret;
 
 pub fn run(args: LoadArgs) -> Result<()> {
-    let tables = Tables::new(&args.table)?;
+    let mut tables = Tables::new(&args.table)?;
+    if args.intervals {
+        tables = tables.with_intervals();
+    }
     let pg_password = std::env::var("PGPASSWORD").ok().map(Secret::new);
     let into = DatabaseUrl::parse(&args.into, pg_password)?;
     if !args.dir.is_dir() {
