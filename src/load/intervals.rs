@@ -74,22 +74,38 @@ pub fn create_statements(
 }
 
 /// The statement that selects, from the changes table, every entry of every object and field
-/// that a manifest's rows (`loaded_from` = the first parameter, `mark`) touched.
-/// `select_of` gives the expression that reads a column as text in the database's dialect.
-pub fn touched_select(changes: &str, mark: &str, select_of: fn(&str) -> String) -> String {
+/// that a manifest's rows (`loaded_from` = `mark`, the statement's parameter) touched; every
+/// entry without a mark. `select_of` gives the expression that reads a column as text in the
+/// database's dialect.
+pub fn touched_select(changes: &str, mark: Option<&str>, select_of: fn(&str) -> String) -> String {
     let names: Vec<String> = RECORD_COLUMNS.iter().map(|c| select_of(c)).collect();
     format!(
-        "SELECT {} FROM {changes} WHERE ({KEY}) IN (SELECT {KEY} FROM {changes} \
-         WHERE loaded_from = {mark})",
-        names.join(", ")
+        "SELECT {} FROM {changes}{}",
+        names.join(", "),
+        touched_where(changes, mark)
     )
 }
 
-/// The statement that deletes the intervals of those objects and fields.
-pub fn touched_delete(changes: &str, intervals: &str, mark: &str) -> String {
+/// The statement that deletes the intervals of those objects and fields (all without a mark).
+pub fn touched_delete(changes: &str, intervals: &str, mark: Option<&str>) -> String {
+    format!("DELETE FROM {intervals}{}", touched_where(changes, mark))
+}
+
+fn touched_where(changes: &str, mark: Option<&str>) -> String {
+    match mark {
+        Some(mark) => {
+            format!(" WHERE ({KEY}) IN (SELECT {KEY} FROM {changes} WHERE loaded_from = {mark})")
+        }
+        None => String::new(),
+    }
+}
+
+/// The statement that says whether the intervals table must be built from the whole changes
+/// table: it is empty while the changes are not (they were loaded without `--intervals`).
+pub fn behind(changes: &str, intervals: &str) -> String {
     format!(
-        "DELETE FROM {intervals} WHERE ({KEY}) IN (SELECT {KEY} FROM {changes} \
-         WHERE loaded_from = {mark})"
+        "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM {intervals}) \
+         AND EXISTS (SELECT 1 FROM {changes})"
     )
 }
 

@@ -100,15 +100,26 @@ pub trait Database {
     fn rollback(&mut self) -> Result<()>;
     /// With `--intervals`, in the open transaction once all the manifest's rows were given:
     /// every entry of the changes table of each object and field that the rows this manifest
-    /// inserted (`loaded_from` = `manifest`) touched.
-    fn touched(&mut self, tables: &Tables, manifest: &str) -> Result<Vec<ChangeRecord<'static>>>;
-    /// Replace the intervals of those objects and fields by `rows`.
+    /// inserted (`loaded_from` = `manifest`) touched; every entry without a manifest.
+    fn touched(
+        &mut self,
+        tables: &Tables,
+        manifest: Option<&str>,
+    ) -> Result<Vec<ChangeRecord<'static>>>;
+    /// Replace the intervals of those objects and fields (all without a manifest) by `rows`.
     fn replace_intervals(
         &mut self,
         tables: &Tables,
-        manifest: &str,
+        manifest: Option<&str>,
         rows: &[[intervals::Cell; intervals::WIDTH]],
     ) -> Result<()>;
+    /// Whether a table of that name exists.
+    fn has_table(&mut self, name: &str) -> Result<bool>;
+    /// Start a transaction (locked as [`Database::begin`]) that builds the intervals table
+    /// from the whole changes table; whether it must (see [`intervals::behind`]).
+    fn begin_rebuild(&mut self, tables: &Tables) -> Result<bool>;
+    /// Commit that transaction.
+    fn commit_rebuild(&mut self) -> Result<()>;
 }
 
 /// What a load did.
@@ -257,6 +268,7 @@ pub fn load(
     db.prepare(tables)?;
     let loaded = db.loaded(tables)?;
     let from = resume_at(dir, chain, &loaded)?;
+    intervals_first(db, tables)?;
     let mut outcome = Outcome {
         manifests: chain.len(),
         already_loaded: from,
@@ -272,6 +284,42 @@ pub fn load(
         }
     }
     Ok(outcome)
+}
+
+/// Before any manifest: with `--intervals`, the intervals table built from the whole changes
+/// table in one transaction when it is behind (the changes were loaded without it until now);
+/// without, a table that has an intervals table is refused (exit 2), as its intervals would
+/// fall behind.
+fn intervals_first(db: &mut dyn Database, tables: &Tables) -> Result<()> {
+    if tables.intervals.is_none() {
+        let name = format!("{}_intervals", tables.changes);
+        if db.has_table(&name)? {
+            return Err(Error::usage(format!(
+                "{name} holds the intervals of {}: load it with --intervals, or they fall \
+                 behind; nothing was loaded",
+                tables.changes
+            )));
+        }
+        return Ok(());
+    }
+    let result = (|| {
+        if !db.begin_rebuild(tables)? {
+            return db.rollback();
+        }
+        let records = db.touched(tables, None)?;
+        let rows = intervals::recompute(records)?;
+        db.replace_intervals(tables, None, &rows)?;
+        crate::console::verbose(format!(
+            "built {} from the {} already loaded",
+            crate::console::plural(rows.len() as u64, "interval", "intervals"),
+            tables.changes
+        ));
+        db.commit_rebuild()
+    })();
+    if result.is_err() {
+        let _ = db.rollback();
+    }
+    result
 }
 
 /// Begin the manifest's transaction; whether another run loaded it in between (then the
@@ -351,9 +399,9 @@ fn load_one(
         ));
     }
     if tables.intervals.is_some() {
-        let records = db.touched(tables, &c.name)?;
+        let records = db.touched(tables, Some(&c.name))?;
         let rows = intervals::recompute(records)?;
-        db.replace_intervals(tables, &c.name, &rows)?;
+        db.replace_intervals(tables, Some(&c.name), &rows)?;
     }
     steps.step("commit")?;
     let line = Loaded {

@@ -276,9 +276,14 @@ impl Database for Postgres {
         Ok(inserted)
     }
 
-    fn touched(&mut self, tables: &Tables, manifest: &str) -> Result<Vec<ChangeRecord<'static>>> {
+    fn touched(
+        &mut self,
+        tables: &Tables,
+        manifest: Option<&str>,
+    ) -> Result<Vec<ChangeRecord<'static>>> {
         self.settle(tables)?;
-        let sql = intervals::touched_select(&tables.changes, "$1", |c| match c {
+        let mark = manifest.map(|_| "$1");
+        let sql = intervals::touched_select(&tables.changes, mark, |c| match c {
             "entry_date" => {
                 "to_char(entry_date AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
                     .to_string()
@@ -286,9 +291,13 @@ impl Database for Postgres {
             "custom_field" => "custom_field::text".to_string(),
             _ => c.to_string(),
         });
+        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = match &manifest {
+            Some(m) => vec![m],
+            None => vec![],
+        };
         let rows = self
             .rt
-            .block_on(self.client.query(&sql, &[&manifest]))
+            .block_on(self.client.query(&sql, &params))
             .map_err(|e| self.fail(&e))?;
         rows.iter()
             .map(|r| {
@@ -303,15 +312,19 @@ impl Database for Postgres {
     fn replace_intervals(
         &mut self,
         tables: &Tables,
-        manifest: &str,
+        manifest: Option<&str>,
         rows: &[[Cell; intervals::WIDTH]],
     ) -> Result<()> {
         let Some(table) = &tables.intervals else {
             return Ok(());
         };
-        let delete = intervals::touched_delete(&tables.changes, table, "$1");
+        let delete = intervals::touched_delete(&tables.changes, table, manifest.map(|_| "$1"));
+        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = match &manifest {
+            Some(m) => vec![m],
+            None => vec![],
+        };
         self.rt
-            .block_on(self.client.execute(&delete, &[&manifest]))
+            .block_on(self.client.execute(&delete, &params))
             .map_err(|e| self.fail(&e))?;
         let copy = format!("COPY {table} ({}) FROM STDIN", intervals::names());
         let sink = self
@@ -325,6 +338,41 @@ impl Database for Postgres {
             self.row(&values)?;
         }
         self.finish_copy()
+    }
+
+    fn has_table(&mut self, name: &str) -> Result<bool> {
+        let row = self
+            .rt
+            .block_on(
+                self.client
+                    .query_one("SELECT to_regclass($1) IS NOT NULL", &[&name]),
+            )
+            .map_err(|e| self.fail(&e))?;
+        Ok(row.get(0))
+    }
+
+    fn begin_rebuild(&mut self, tables: &Tables) -> Result<bool> {
+        let Some(table) = &tables.intervals else {
+            return Ok(false);
+        };
+        self.execute(&format!(
+            "BEGIN; LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE;",
+            tables.manifests
+        ))?;
+        self.inserted = Some(0);
+        let found = self
+            .rt
+            .block_on(
+                self.client
+                    .query_opt(&intervals::behind(&tables.changes, table), &[]),
+            )
+            .map_err(|e| self.fail(&e))?;
+        Ok(found.is_some())
+    }
+
+    fn commit_rebuild(&mut self) -> Result<()> {
+        self.inserted = None;
+        self.execute("COMMIT")
     }
 
     fn rollback(&mut self) -> Result<()> {

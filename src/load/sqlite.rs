@@ -173,11 +173,17 @@ impl Database for Sqlite {
         Ok(self.inserted)
     }
 
-    fn touched(&mut self, tables: &Tables, manifest: &str) -> Result<Vec<ChangeRecord<'static>>> {
-        let sql = intervals::touched_select(&tables.changes, "?1", |c| c.to_string());
+    fn touched(
+        &mut self,
+        tables: &Tables,
+        manifest: Option<&str>,
+    ) -> Result<Vec<ChangeRecord<'static>>> {
+        let mark = manifest.map(|_| "?1");
+        let sql = intervals::touched_select(&tables.changes, mark, |c| c.to_string());
         let mut statement = self.conn.prepare(&sql).map_err(|e| error(&self.path, &e))?;
+        let params: Vec<&str> = manifest.into_iter().collect();
         let mut rows = statement
-            .query([manifest])
+            .query(rusqlite::params_from_iter(params))
             .map_err(|e| error(&self.path, &e))?;
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(|e| error(&self.path, &e))? {
@@ -208,15 +214,16 @@ impl Database for Sqlite {
     fn replace_intervals(
         &mut self,
         tables: &Tables,
-        manifest: &str,
+        manifest: Option<&str>,
         rows: &[[Cell; intervals::WIDTH]],
     ) -> Result<()> {
         let Some(table) = &tables.intervals else {
             return Ok(());
         };
-        let delete = intervals::touched_delete(&tables.changes, table, "?1");
+        let delete = intervals::touched_delete(&tables.changes, table, manifest.map(|_| "?1"));
+        let params: Vec<&str> = manifest.into_iter().collect();
         self.conn
-            .execute(&delete, [manifest])
+            .execute(&delete, rusqlite::params_from_iter(params))
             .map_err(|e| self.fail(&e))?;
         let marks: Vec<String> = (1..=intervals::WIDTH).map(|i| format!("?{i}")).collect();
         let insert = format!(
@@ -235,6 +242,36 @@ impl Database for Sqlite {
                 .map_err(|e| error(&self.path, &e))?;
         }
         Ok(())
+    }
+
+    fn has_table(&mut self, name: &str) -> Result<bool> {
+        self.conn
+            .query_row(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [name],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|found| found.is_some())
+            .map_err(|e| self.fail(&e))
+    }
+
+    fn begin_rebuild(&mut self, tables: &Tables) -> Result<bool> {
+        let Some(table) = &tables.intervals else {
+            return Ok(false);
+        };
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| self.fail(&e))?;
+        self.conn
+            .query_row(&intervals::behind(&tables.changes, table), [], |_| Ok(()))
+            .optional()
+            .map(|found| found.is_some())
+            .map_err(|e| self.fail(&e))
+    }
+
+    fn commit_rebuild(&mut self) -> Result<()> {
+        self.conn.execute_batch("COMMIT").map_err(|e| self.fail(&e))
     }
 
     fn rollback(&mut self) -> Result<()> {

@@ -899,3 +899,37 @@ fn late_entries_are_recomputed_into_place_in_sqlite_and_postgres() {
         late_entries_take_their_place(&Db::Postgres(cluster));
     }
 }
+
+/// A table loaded without `--intervals` gets its intervals table built from all its changes
+/// by the first load with it; once it has one, a load without `--intervals` is refused (exit
+/// 2, one line, nothing loaded), as the intervals would fall behind.
+fn intervals_added_later(db: &Db) {
+    let (sim, dir) = series(2);
+    let dir = dir.path();
+    ok(&mut db.load(dir, "later"));
+    sim.simulator.journal_now(30);
+    ok(&mut sync(&sim, dir));
+    ok(db.load(dir, "later").arg("--intervals"));
+    holds_exactly(db, dir, "later");
+    assert_eq!(interval_rows(db, "later"), intervals_of(dir));
+    sim.simulator.journal_now(30);
+    ok(&mut sync(&sim, dir));
+    let o = run(&mut db.load(dir, "later"));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(stderr(&o).trim().lines().count(), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("--intervals"), "{}", stderr(&o));
+    let loaded = db.query("SELECT manifest FROM later_manifests").len();
+    assert_eq!(loaded, manifests(dir).len() - 1, "a refused load loaded");
+    ok(db.load(dir, "later").arg("--intervals"));
+    holds_exactly(db, dir, "later");
+    assert_eq!(interval_rows(db, "later"), intervals_of(dir));
+}
+
+#[test]
+fn intervals_added_to_a_loaded_table_are_built_and_then_required() {
+    let tmp = tempfile::tempdir().unwrap();
+    intervals_added_later(&Db::Sqlite(tmp.path().join("audit.db")));
+    if let Some(cluster) = Cluster::start() {
+        intervals_added_later(&Db::Postgres(cluster));
+    }
+}
