@@ -193,3 +193,65 @@ pub fn record_of(cell: impl Fn(&str) -> Option<String>) -> Result<ChangeRecord<'
         crate::error::Error::Internal(format!("a row of the changes table does not read: {e}"))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, at: &str, old: &str, new: &str) -> ChangeRecord<'static> {
+        let cells = [
+            ("id", id),
+            ("entry_date", at),
+            ("obj_code", "TASK"),
+            ("obj_id", "t1"),
+            ("field_name", "plannedCompletionDate"),
+            ("change_type", "E"),
+            ("value_type", "date"),
+            ("old_value", old),
+            ("new_value", new),
+        ];
+        record_of(|c| {
+            cells
+                .iter()
+                .find(|(name, _)| *name == c)
+                .map(|(_, v)| v.to_string())
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_late_entry_takes_its_place_whatever_order_the_table_gives() {
+        let entries = || {
+            vec![
+                record(
+                    "e2",
+                    "2025-01-03T00:00:00.000Z",
+                    "2025-02-02T00:00:00+01:00",
+                    "2025-03-01T00:00:00.000Z",
+                ),
+                // Late: dated before e2, read after it.
+                record(
+                    "e1",
+                    "2025-01-02T00:00:00.000Z",
+                    "2025-02-01T00:00:00.000Z",
+                    "2025-02-01T23:00:00.000Z",
+                ),
+            ]
+        };
+        let rows = recompute(entries()).unwrap();
+        let mut reversed = entries();
+        reversed.reverse();
+        assert_eq!(recompute(reversed).unwrap(), rows);
+        let cells = |i: usize, c: usize| rows[i][c].clone();
+        let t = |s: &str| Cell::Timestamp(s.into());
+        // Before the history, then e1's value (the same instant as e2's old value, written
+        // with an offset: no chain break), then e2's, open.
+        assert_eq!(rows.len(), 3);
+        assert_eq!(cells(1, 5), Cell::Text("2025-02-01T23:00:00.000Z".into()));
+        assert_eq!(cells(1, 6), t("2025-01-02T00:00:00.000Z"));
+        assert_eq!(cells(1, 7), t("2025-01-03T00:00:00.000Z"));
+        assert_eq!(cells(1, 12), Cell::Text("change".into()));
+        assert_eq!(cells(1, 13), Cell::Bool(false));
+        assert_eq!((cells(2, 7), cells(2, 12)), (Cell::Null, Cell::Null));
+    }
+}

@@ -268,7 +268,7 @@ pub fn load(
     db.prepare(tables)?;
     let loaded = db.loaded(tables)?;
     let from = resume_at(dir, chain, &loaded)?;
-    intervals_first(db, tables)?;
+    intervals_first(db, tables, steps)?;
     let mut outcome = Outcome {
         manifests: chain.len(),
         already_loaded: from,
@@ -290,7 +290,7 @@ pub fn load(
 /// table in one transaction when it is behind (the changes were loaded without it until now);
 /// without, a table that has an intervals table is refused (exit 2), as its intervals would
 /// fall behind.
-fn intervals_first(db: &mut dyn Database, tables: &Tables) -> Result<()> {
+fn intervals_first(db: &mut dyn Database, tables: &Tables, steps: &mut Steps) -> Result<()> {
     if tables.intervals.is_none() {
         let name = format!("{}_intervals", tables.changes);
         if db.has_table(&name)? {
@@ -314,6 +314,7 @@ fn intervals_first(db: &mut dyn Database, tables: &Tables) -> Result<()> {
             crate::console::plural(rows.len() as u64, "interval", "intervals"),
             tables.changes
         ));
+        steps.step("intervals built")?;
         db.commit_rebuild()
     })();
     if result.is_err() {

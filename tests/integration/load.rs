@@ -907,6 +907,9 @@ fn intervals_added_later(db: &Db) {
     let (sim, dir) = series(2);
     let dir = dir.path();
     ok(&mut db.load(dir, "later"));
+    // Killed before the build commits: nothing of it stays, the next load builds it.
+    assert!(killed_at_step(db.load(dir, "later").arg("--intervals"), 1));
+    assert!(interval_rows(db, "later").is_empty());
     sim.simulator.journal_now(30);
     ok(&mut sync(&sim, dir));
     ok(db.load(dir, "later").arg("--intervals"));
