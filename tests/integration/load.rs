@@ -923,7 +923,13 @@ fn intervals_added_later(db: &Db) {
     assert!(stderr(&o).contains("--intervals"), "{}", stderr(&o));
     let loaded = db.query("SELECT manifest FROM later_manifests").len();
     assert_eq!(loaded, manifests(dir).len() - 1, "a refused load loaded");
-    ok(db.load(dir, "later").arg("--intervals"));
+    let o = run(db
+        .load(dir, "later")
+        .args(["--intervals", "--summary-format", "json"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let summary: serde_json::Value = serde_json::from_str(stderr(&o).trim()).unwrap();
+    assert_eq!(summary["intervals"], "later_intervals");
+    assert_eq!(summary["loaded"], 1);
     holds_exactly(db, dir, "later");
     assert_eq!(interval_rows(db, "later"), intervals_of(dir));
 }
