@@ -234,10 +234,11 @@ fn postgres_holds_every_entry_once_across_reruns_and_kill_9() {
 
 /// Two loads of one table at once: the first held inside its first manifest's transaction
 /// while the second starts, then let go; each manifest is loaded by one of them, once.
-fn two_at_once(db: &Db) {
+fn two_at_once(db: &Db, flags: &[&str]) {
     let (_sim, dir) = series(3);
     let mut first = db
         .load(dir.path(), "shared")
+        .args(flags)
         .env("JRNLE_LOAD_STEPS", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -249,6 +250,7 @@ fn two_at_once(db: &Db) {
     assert_eq!(line, "load-step: begun");
     let second = db
         .load(dir.path(), "shared")
+        .args(flags)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -260,14 +262,21 @@ fn two_at_once(db: &Db) {
     let o = second.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     holds_exactly(db, dir.path(), "shared");
+    if !flags.is_empty() {
+        assert_eq!(interval_rows(db, "shared"), intervals_of(dir.path()));
+    }
 }
 
 #[test]
 fn two_loads_at_once_load_each_manifest_once() {
     let tmp = tempfile::tempdir().unwrap();
-    two_at_once(&Db::Sqlite(tmp.path().join("audit.db")));
+    two_at_once(&Db::Sqlite(tmp.path().join("audit.db")), &[]);
+    two_at_once(&Db::Sqlite(tmp.path().join("iv.db")), &["--intervals"]);
     if let Some(cluster) = Cluster::start() {
-        two_at_once(&Db::Postgres(cluster));
+        two_at_once(&Db::Postgres(cluster), &[]);
+    }
+    if let Some(cluster) = Cluster::start() {
+        two_at_once(&Db::Postgres(cluster), &["--intervals"]);
     }
 }
 
@@ -310,6 +319,11 @@ fn snapshot_and_listen_out_dirs_load_too() {
         holds_exactly(&db, dir, &table);
         let sources = db.query(&format!("SELECT DISTINCT source FROM {table}"));
         assert_eq!(sources, [[source.to_string()]]);
+        let table = format!("{source}_intervals");
+        ok(db.load(dir, &table).arg("--intervals"));
+        let rows = interval_rows(&db, &table);
+        assert!(!rows.is_empty(), "{source}: no intervals");
+        assert_eq!(rows, intervals_of(dir), "{source}");
     }
     assert!(
         !ndjson_counts(snap.path(), "id").is_empty(),
@@ -824,7 +838,6 @@ fn intervals_across_runs_and_kills(db: &Db) {
         before.iter().any(|r| !r[7].is_empty()),
         "no interval closed"
     );
-    eprintln!("{} intervals", before.len());
     let mut rng = jrnle_audit::rng::SplitMix64::new(31);
     let files = manifests(dir);
     let steps: u64 = files.values().map(|rows| rows + 3).sum();
