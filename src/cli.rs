@@ -1060,6 +1060,11 @@ pub struct LoadArgs {
     #[arg(long, value_name = "NAME", default_value = crate::load::DEFAULT_TABLE)]
     pub table: String,
 
+    /// Also keep NAME_intervals: one row per object, field and interval in which the field held
+    /// one value (the columns of `intervals`), brought up to date with each manifest.
+    #[arg(long)]
+    pub intervals: bool,
+
     #[command(flatten)]
     pub summary: SummaryArgs,
 }

@@ -8,7 +8,10 @@ use crate::load::{Database, Outcome, Steps, Tables, postgres::Postgres, sqlite::
 use crate::secret::Secret;
 
 pub fn run(args: LoadArgs) -> Result<()> {
-    let tables = Tables::new(&args.table)?;
+    let mut tables = Tables::new(&args.table)?;
+    if args.intervals {
+        tables = tables.with_intervals();
+    }
     let pg_password = std::env::var("PGPASSWORD").ok().map(Secret::new);
     let into = DatabaseUrl::parse(&args.into, pg_password)?;
     if !args.dir.is_dir() {
@@ -58,6 +61,7 @@ fn summary(
             "dir": args.dir.display().to_string(),
             "into": into.shown,
             "table": tables.changes,
+            "intervals": tables.intervals,
             "manifests": outcome.manifests,
             "already_loaded": outcome.already_loaded,
             "loaded": outcome.loaded,
@@ -76,12 +80,15 @@ fn summary(
             console::plural(n, "entry", "entries")
         ),
     };
+    let table = match &tables.intervals {
+        Some(intervals) => format!("{} (and {intervals})", tables.changes),
+        None => tables.changes.clone(),
+    };
     console::note(format!(
-        "loaded {} ({}{already}) into {} table {} in {:.1} s; {} loaded before",
+        "loaded {} ({}{already}) into {} table {table} in {:.1} s; {} loaded before",
         console::plural(outcome.loaded as u64, "manifest", "manifests"),
         console::plural(outcome.rows, "entry", "entries"),
         into.shown,
-        tables.changes,
         elapsed.as_secs_f64(),
         console::plural(
             outcome.already_loaded as u64,

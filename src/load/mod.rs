@@ -4,6 +4,7 @@
 //! and a kill leaves every manifest loaded once or not at all.
 
 pub mod columns;
+pub mod intervals;
 pub mod postgres;
 pub mod sqlite;
 pub mod steps;
@@ -19,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::evidence::files::open_no_follow;
 use crate::evidence::manifest::{Committed, load_chain};
 use crate::evidence::verify::{Policy, verify_with};
+use crate::model::change::ChangeRecord;
 use crate::output::Format;
 
 pub use columns::Val;
@@ -27,12 +29,13 @@ pub use steps::Steps;
 /// The default `--table`.
 pub const DEFAULT_TABLE: &str = "jrnle_changes";
 
-/// The two tables of a load: the changes, and the bookkeeping of the manifests loaded into it
-/// (`<table>_manifests`).
+/// The tables of a load: the changes, the bookkeeping of the manifests loaded into it
+/// (`<table>_manifests`) and, with `--intervals`, the SCD2 table (`<table>_intervals`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tables {
     pub changes: String,
     pub manifests: String,
+    pub intervals: Option<String>,
 }
 
 impl Tables {
@@ -53,7 +56,14 @@ impl Tables {
         Ok(Tables {
             changes: name.to_string(),
             manifests: format!("{name}_manifests"),
+            intervals: None,
         })
+    }
+
+    /// With the intervals table, `<name>_intervals`.
+    pub fn with_intervals(mut self) -> Tables {
+        self.intervals = Some(format!("{}_intervals", self.changes));
+        self
     }
 }
 
@@ -88,6 +98,28 @@ pub trait Database {
     fn commit(&mut self, tables: &Tables, loaded: &Loaded) -> Result<u64>;
     /// Abandon the transaction begun.
     fn rollback(&mut self) -> Result<()>;
+    /// With `--intervals`, in the open transaction once all the manifest's rows were given:
+    /// every entry of the changes table of each object and field that the rows this manifest
+    /// inserted (`loaded_from` = `manifest`) touched; every entry without a manifest.
+    fn touched(
+        &mut self,
+        tables: &Tables,
+        manifest: Option<&str>,
+    ) -> Result<Vec<ChangeRecord<'static>>>;
+    /// Replace the intervals of those objects and fields (all without a manifest) by `rows`.
+    fn replace_intervals(
+        &mut self,
+        tables: &Tables,
+        manifest: Option<&str>,
+        rows: &[[intervals::Cell; intervals::WIDTH]],
+    ) -> Result<()>;
+    /// Whether a table of that name exists.
+    fn has_table(&mut self, name: &str) -> Result<bool>;
+    /// Start a transaction (locked as [`Database::begin`]) that builds the intervals table
+    /// from the whole changes table; whether it must (see [`intervals::behind`]).
+    fn begin_rebuild(&mut self, tables: &Tables) -> Result<bool>;
+    /// Commit that transaction.
+    fn commit_rebuild(&mut self) -> Result<()>;
 }
 
 /// What a load did.
@@ -236,6 +268,7 @@ pub fn load(
     db.prepare(tables)?;
     let loaded = db.loaded(tables)?;
     let from = resume_at(dir, chain, &loaded)?;
+    intervals_first(db, tables, steps)?;
     let mut outcome = Outcome {
         manifests: chain.len(),
         already_loaded: from,
@@ -253,6 +286,65 @@ pub fn load(
     Ok(outcome)
 }
 
+/// Before any manifest: with `--intervals`, the intervals table built from the whole changes
+/// table in one transaction when it is behind (the changes were loaded without it until now);
+/// without, a table that has an intervals table is refused (exit 2), as its intervals would
+/// fall behind.
+fn intervals_first(db: &mut dyn Database, tables: &Tables, steps: &mut Steps) -> Result<()> {
+    if tables.intervals.is_none() {
+        let name = format!("{}_intervals", tables.changes);
+        if db.has_table(&name)? {
+            return Err(Error::usage(format!(
+                "{name} holds the intervals of {}: load it with --intervals, or they fall \
+                 behind; nothing was loaded",
+                tables.changes
+            )));
+        }
+        return Ok(());
+    }
+    let result = (|| {
+        if !db.begin_rebuild(tables)? {
+            return db.rollback();
+        }
+        let records = db.touched(tables, None)?;
+        let rows = intervals::recompute(records)?;
+        db.replace_intervals(tables, None, &rows)?;
+        crate::console::verbose(format!(
+            "built {} from the {} already loaded",
+            crate::console::plural(rows.len() as u64, "interval", "intervals"),
+            tables.changes
+        ));
+        steps.step("intervals built")?;
+        db.commit_rebuild()
+    })();
+    if result.is_err() {
+        let _ = db.rollback();
+    }
+    result
+}
+
+/// Begin the manifest's transaction; whether another run loaded it in between (then the
+/// transaction is over).
+fn there_already(
+    dir: &Path,
+    c: &Committed,
+    position: u64,
+    db: &mut dyn Database,
+    tables: &Tables,
+) -> Result<bool> {
+    let Some(there) = db.begin(tables, position)? else {
+        return Ok(false);
+    };
+    db.rollback()?;
+    if there.sha256 != c.sha256 || there.manifest != c.name {
+        return Err(altered(
+            dir,
+            format!("{} was loaded by another run as {}", c.name, there.manifest),
+        ));
+    }
+    Ok(true)
+}
+
 /// One manifest: its data file's rows, hashed as they are read and checked against the
 /// manifest before the commit, so what is loaded is what was verified.
 fn load_one(
@@ -264,14 +356,7 @@ fn load_one(
     steps: &mut Steps,
     outcome: &mut Outcome,
 ) -> Result<()> {
-    if let Some(there) = db.begin(tables, position)? {
-        db.rollback()?;
-        if there.sha256 != c.sha256 || there.manifest != c.name {
-            return Err(altered(
-                dir,
-                format!("{} was loaded by another run as {}", c.name, there.manifest),
-            ));
-        }
+    if there_already(dir, c, position, db, tables)? {
         outcome.already_loaded += 1;
         return Ok(());
     }
@@ -313,6 +398,11 @@ fn load_one(
                 data.name
             ),
         ));
+    }
+    if tables.intervals.is_some() {
+        let records = db.touched(tables, Some(&c.name))?;
+        let rows = intervals::recompute(records)?;
+        db.replace_intervals(tables, Some(&c.name), &rows)?;
     }
     steps.step("commit")?;
     let line = Loaded {

@@ -10,10 +10,12 @@ use futures::SinkExt;
 use tokio_postgres::{Client, CopyInSink, NoTls};
 
 use super::columns::{self, Kind, Val};
+use super::intervals::{self, Cell};
 use super::target::{self, TlsMode};
 use super::tls::MakeRustls;
 use super::{Database, Loaded, Tables};
 use crate::error::{Error, Result};
+use crate::model::change::{COLUMNS as RECORD_COLUMNS, ChangeRecord};
 
 /// The temporary table a manifest's rows are copied into first (emptied at each commit).
 const STAGE: &str = "jrnle_load_stage";
@@ -30,6 +32,8 @@ pub struct Postgres {
     /// The COPY of the open transaction, and the rows not sent yet.
     copy: Option<Pin<Box<CopyInSink<Bytes>>>>,
     buffer: Vec<u8>,
+    /// The rows of the open transaction inserted into the table, once they are.
+    inserted: Option<u64>,
 }
 
 impl Postgres {
@@ -61,6 +65,7 @@ impl Postgres {
             shown: shown.to_string(),
             copy: None,
             buffer: Vec::with_capacity(CHUNK + 4096),
+            inserted: None,
         })
     }
 
@@ -83,6 +88,39 @@ impl Postgres {
         let sent = self.rt.block_on(copy.as_mut().send(chunk));
         self.buffer = Vec::with_capacity(CHUNK + 4096);
         sent.map_err(|e| database_error(&self.shown, &e))
+    }
+}
+
+impl Postgres {
+    /// Send the rest of the COPY and end it.
+    fn finish_copy(&mut self) -> Result<()> {
+        self.flush()?;
+        if let Some(mut copy) = self.copy.take() {
+            self.rt
+                .block_on(copy.as_mut().finish())
+                .map_err(|e| self.fail(&e))?;
+        }
+        Ok(())
+    }
+
+    /// The manifest's rows, copied into the stage, inserted into the table where their id is
+    /// new (once per transaction): how many.
+    fn settle(&mut self, tables: &Tables) -> Result<u64> {
+        if let Some(n) = self.inserted {
+            return Ok(n);
+        }
+        self.finish_copy()?;
+        let names = columns::names();
+        let insert = format!(
+            "INSERT INTO {} ({names}) SELECT {names} FROM {STAGE} ON CONFLICT (id) DO NOTHING",
+            tables.changes
+        );
+        let inserted = self
+            .rt
+            .block_on(self.client.execute(&insert, &[]))
+            .map_err(|e| self.fail(&e))?;
+        self.inserted = Some(inserted);
+        Ok(inserted)
     }
 }
 
@@ -145,8 +183,15 @@ fn loaded_of(row: &tokio_postgres::Row) -> Loaded {
 
 impl Database for Postgres {
     fn prepare(&mut self, tables: &Tables) -> Result<()> {
-        let create =
+        let mut create =
             columns::create_statements(&tables.changes, &tables.manifests, sql_type, "TIMESTAMPTZ");
+        if let Some(table) = &tables.intervals {
+            create.push_str(&intervals::create_statements(
+                &tables.changes,
+                table,
+                sql_type,
+            ));
+        }
         self.execute(&format!(
             "BEGIN; {create} COMMIT; CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} \
              (LIKE {}) ON COMMIT DELETE ROWS;",
@@ -171,6 +216,7 @@ impl Database for Postgres {
             "BEGIN; LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE;",
             tables.manifests
         ))?;
+        self.inserted = None;
         let sql = format!(
             "SELECT position, manifest, sha256, row_count FROM {} WHERE position = $1",
             tables.manifests
@@ -208,21 +254,7 @@ impl Database for Postgres {
     }
 
     fn commit(&mut self, tables: &Tables, loaded: &Loaded) -> Result<u64> {
-        self.flush()?;
-        if let Some(mut copy) = self.copy.take() {
-            self.rt
-                .block_on(copy.as_mut().finish())
-                .map_err(|e| self.fail(&e))?;
-        }
-        let names = columns::names();
-        let insert = format!(
-            "INSERT INTO {} ({names}) SELECT {names} FROM {STAGE} ON CONFLICT (id) DO NOTHING",
-            tables.changes
-        );
-        let inserted = self
-            .rt
-            .block_on(self.client.execute(&insert, &[]))
-            .map_err(|e| self.fail(&e))?;
+        let inserted = self.settle(tables)?;
         let line = format!(
             "INSERT INTO {} (position, manifest, sha256, row_count, inserted, loaded_at) \
              VALUES ($1, $2, $3, $4, $5, now())",
@@ -240,10 +272,111 @@ impl Database for Postgres {
             .block_on(self.client.execute(&line, &params))
             .map_err(|e| self.fail(&e))?;
         self.execute("COMMIT")?;
+        self.inserted = None;
         Ok(inserted)
     }
 
+    fn touched(
+        &mut self,
+        tables: &Tables,
+        manifest: Option<&str>,
+    ) -> Result<Vec<ChangeRecord<'static>>> {
+        self.settle(tables)?;
+        let mark = manifest.map(|_| "$1");
+        let sql = intervals::touched_select(&tables.changes, mark, |c| match c {
+            "entry_date" => {
+                "to_char(entry_date AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+                    .to_string()
+            }
+            "custom_field" => "custom_field::text".to_string(),
+            _ => c.to_string(),
+        });
+        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = match &manifest {
+            Some(m) => vec![m],
+            None => vec![],
+        };
+        let rows = self
+            .rt
+            .block_on(self.client.query(&sql, &params))
+            .map_err(|e| self.fail(&e))?;
+        rows.iter()
+            .map(|r| {
+                intervals::record_of(|column| {
+                    let i = RECORD_COLUMNS.iter().position(|c| *c == column)?;
+                    r.get::<_, Option<String>>(i)
+                })
+            })
+            .collect()
+    }
+
+    fn replace_intervals(
+        &mut self,
+        tables: &Tables,
+        manifest: Option<&str>,
+        rows: &[[Cell; intervals::WIDTH]],
+    ) -> Result<()> {
+        let Some(table) = &tables.intervals else {
+            return Ok(());
+        };
+        let delete = intervals::touched_delete(&tables.changes, table, manifest.map(|_| "$1"));
+        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = match &manifest {
+            Some(m) => vec![m],
+            None => vec![],
+        };
+        self.rt
+            .block_on(self.client.execute(&delete, &params))
+            .map_err(|e| self.fail(&e))?;
+        let copy = format!("COPY {table} ({}) FROM STDIN", intervals::names());
+        let sink = self
+            .rt
+            .block_on(self.client.copy_in::<_, Bytes>(&copy))
+            .map_err(|e| self.fail(&e))?;
+        self.copy = Some(Box::pin(sink));
+        self.buffer.clear();
+        for row in rows {
+            let values: Vec<Val<'_>> = row.iter().map(Cell::val).collect();
+            self.row(&values)?;
+        }
+        self.finish_copy()
+    }
+
+    fn has_table(&mut self, name: &str) -> Result<bool> {
+        let row = self
+            .rt
+            .block_on(
+                self.client
+                    .query_one("SELECT to_regclass($1) IS NOT NULL", &[&name]),
+            )
+            .map_err(|e| self.fail(&e))?;
+        Ok(row.get(0))
+    }
+
+    fn begin_rebuild(&mut self, tables: &Tables) -> Result<bool> {
+        let Some(table) = &tables.intervals else {
+            return Ok(false);
+        };
+        self.execute(&format!(
+            "BEGIN; LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE;",
+            tables.manifests
+        ))?;
+        self.inserted = Some(0);
+        let found = self
+            .rt
+            .block_on(
+                self.client
+                    .query_opt(&intervals::behind(&tables.changes, table), &[]),
+            )
+            .map_err(|e| self.fail(&e))?;
+        Ok(found.is_some())
+    }
+
+    fn commit_rebuild(&mut self) -> Result<()> {
+        self.inserted = None;
+        self.execute("COMMIT")
+    }
+
     fn rollback(&mut self) -> Result<()> {
+        self.inserted = None;
         // Dropping an unfinished COPY aborts it; the transaction is then rolled back.
         self.copy = None;
         self.buffer.clear();

@@ -8,8 +8,10 @@ use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension};
 
 use super::columns::{self, Kind, Val};
+use super::intervals::{self, Cell};
 use super::{Database, Loaded, Tables};
 use crate::error::{Error, Result};
+use crate::model::change::{COLUMNS as RECORD_COLUMNS, ChangeRecord};
 
 /// An open SQLite file.
 pub struct Sqlite {
@@ -86,8 +88,15 @@ impl ToSql for Val<'_> {
 
 impl Database for Sqlite {
     fn prepare(&mut self, tables: &Tables) -> Result<()> {
-        let create =
+        let mut create =
             columns::create_statements(&tables.changes, &tables.manifests, sql_type, "TEXT");
+        if let Some(table) = &tables.intervals {
+            create.push_str(&intervals::create_statements(
+                &tables.changes,
+                table,
+                sql_type,
+            ));
+        }
         self.conn
             .execute_batch(&format!("BEGIN IMMEDIATE; {create} COMMIT;"))
             .map_err(|e| self.fail(&e))?;
@@ -162,6 +171,107 @@ impl Database for Sqlite {
             .execute_batch("COMMIT")
             .map_err(|e| self.fail(&e))?;
         Ok(self.inserted)
+    }
+
+    fn touched(
+        &mut self,
+        tables: &Tables,
+        manifest: Option<&str>,
+    ) -> Result<Vec<ChangeRecord<'static>>> {
+        let mark = manifest.map(|_| "?1");
+        let sql = intervals::touched_select(&tables.changes, mark, |c| c.to_string());
+        let mut statement = self.conn.prepare(&sql).map_err(|e| error(&self.path, &e))?;
+        let params: Vec<&str> = manifest.into_iter().collect();
+        let mut rows = statement
+            .query(rusqlite::params_from_iter(params))
+            .map_err(|e| error(&self.path, &e))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(|e| error(&self.path, &e))? {
+            let texts = RECORD_COLUMNS
+                .iter()
+                .enumerate()
+                .map(|(i, name)| match r.get_ref(i)? {
+                    ValueRef::Null => Ok(None),
+                    ValueRef::Integer(n) if *name == "custom_field" => {
+                        Ok(Some((n != 0).to_string()))
+                    }
+                    ValueRef::Integer(n) => Ok(Some(n.to_string())),
+                    ValueRef::Real(x) => Ok(Some(x.to_string())),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => {
+                        Ok(Some(String::from_utf8_lossy(t).into_owned()))
+                    }
+                })
+                .collect::<rusqlite::Result<Vec<Option<String>>>>()
+                .map_err(|e| error(&self.path, &e))?;
+            out.push(intervals::record_of(|column| {
+                let i = RECORD_COLUMNS.iter().position(|c| *c == column)?;
+                texts[i].clone()
+            })?);
+        }
+        Ok(out)
+    }
+
+    fn replace_intervals(
+        &mut self,
+        tables: &Tables,
+        manifest: Option<&str>,
+        rows: &[[Cell; intervals::WIDTH]],
+    ) -> Result<()> {
+        let Some(table) = &tables.intervals else {
+            return Ok(());
+        };
+        let delete = intervals::touched_delete(&tables.changes, table, manifest.map(|_| "?1"));
+        let params: Vec<&str> = manifest.into_iter().collect();
+        self.conn
+            .execute(&delete, rusqlite::params_from_iter(params))
+            .map_err(|e| self.fail(&e))?;
+        let marks: Vec<String> = (1..=intervals::WIDTH).map(|i| format!("?{i}")).collect();
+        let insert = format!(
+            "INSERT INTO {table} ({}) VALUES ({})",
+            intervals::names(),
+            marks.join(", ")
+        );
+        let mut statement = self
+            .conn
+            .prepare_cached(&insert)
+            .map_err(|e| error(&self.path, &e))?;
+        for row in rows {
+            let values: Vec<Val<'_>> = row.iter().map(Cell::val).collect();
+            statement
+                .execute(rusqlite::params_from_iter(values))
+                .map_err(|e| error(&self.path, &e))?;
+        }
+        Ok(())
+    }
+
+    fn has_table(&mut self, name: &str) -> Result<bool> {
+        self.conn
+            .query_row(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [name],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|found| found.is_some())
+            .map_err(|e| self.fail(&e))
+    }
+
+    fn begin_rebuild(&mut self, tables: &Tables) -> Result<bool> {
+        let Some(table) = &tables.intervals else {
+            return Ok(false);
+        };
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| self.fail(&e))?;
+        self.conn
+            .query_row(&intervals::behind(&tables.changes, table), [], |_| Ok(()))
+            .optional()
+            .map(|found| found.is_some())
+            .map_err(|e| self.fail(&e))
+    }
+
+    fn commit_rebuild(&mut self) -> Result<()> {
+        self.conn.execute_batch("COMMIT").map_err(|e| self.fail(&e))
     }
 
     fn rollback(&mut self) -> Result<()> {

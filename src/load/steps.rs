@@ -1,5 +1,6 @@
 //! A test's hold on a load (`JRNLE_LOAD_STEPS=1`, undocumented): at each step (a manifest's
-//! transaction begun, each row, before and after its commit) the load prints `load-step:
+//! transaction begun, each row, before and after its commit; with `--intervals`, an intervals
+//! table built from loaded changes, before its commit) the load prints `load-step:
 //! <what>` on stderr and waits for one byte on stdin, so a test kills it at a moment it chose
 //! rather than at a moment it hoped for. Without the variable a step costs one branch.
 

@@ -234,10 +234,11 @@ fn postgres_holds_every_entry_once_across_reruns_and_kill_9() {
 
 /// Two loads of one table at once: the first held inside its first manifest's transaction
 /// while the second starts, then let go; each manifest is loaded by one of them, once.
-fn two_at_once(db: &Db) {
+fn two_at_once(db: &Db, flags: &[&str]) {
     let (_sim, dir) = series(3);
     let mut first = db
         .load(dir.path(), "shared")
+        .args(flags)
         .env("JRNLE_LOAD_STEPS", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -249,6 +250,7 @@ fn two_at_once(db: &Db) {
     assert_eq!(line, "load-step: begun");
     let second = db
         .load(dir.path(), "shared")
+        .args(flags)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -260,14 +262,21 @@ fn two_at_once(db: &Db) {
     let o = second.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     holds_exactly(db, dir.path(), "shared");
+    if !flags.is_empty() {
+        assert_eq!(interval_rows(db, "shared"), intervals_of(dir.path()));
+    }
 }
 
 #[test]
 fn two_loads_at_once_load_each_manifest_once() {
     let tmp = tempfile::tempdir().unwrap();
-    two_at_once(&Db::Sqlite(tmp.path().join("audit.db")));
+    two_at_once(&Db::Sqlite(tmp.path().join("audit.db")), &[]);
+    two_at_once(&Db::Sqlite(tmp.path().join("iv.db")), &["--intervals"]);
     if let Some(cluster) = Cluster::start() {
-        two_at_once(&Db::Postgres(cluster));
+        two_at_once(&Db::Postgres(cluster), &[]);
+    }
+    if let Some(cluster) = Cluster::start() {
+        two_at_once(&Db::Postgres(cluster), &["--intervals"]);
     }
 }
 
@@ -310,6 +319,11 @@ fn snapshot_and_listen_out_dirs_load_too() {
         holds_exactly(&db, dir, &table);
         let sources = db.query(&format!("SELECT DISTINCT source FROM {table}"));
         assert_eq!(sources, [[source.to_string()]]);
+        let table = format!("{source}_intervals");
+        ok(db.load(dir, &table).arg("--intervals"));
+        let rows = interval_rows(&db, &table);
+        assert!(!rows.is_empty(), "{source}: no intervals");
+        assert_eq!(rows, intervals_of(dir), "{source}");
     }
     assert!(
         !ndjson_counts(snap.path(), "id").is_empty(),
@@ -731,5 +745,213 @@ fn bad_input_is_one_line_exit_2_and_creates_nothing() {
         assert!(text.contains(says), "{text}");
         assert!(!text.contains(":pw@"), "{text}");
         assert!(!db.exists(), "{args:?} created the database");
+    }
+}
+
+/// The intervals table's rows, each cell as `intervals` writes it in CSV (null as empty), in
+/// the columns' order, sorted.
+fn interval_rows(db: &Db, table: &str) -> Vec<Vec<String>> {
+    let columns = jrnle_audit::load::intervals::columns();
+    let cells: Vec<String> = columns
+        .iter()
+        .map(|c| match (c.name, db) {
+            ("valid_from" | "valid_to", Db::Postgres(_)) => format!(
+                "COALESCE(to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), '')",
+                c.name
+            ),
+            ("chain_break", _) => "CASE WHEN chain_break THEN 'true' ELSE 'false' END".to_string(),
+            (name, _) => format!("COALESCE({name}, '')"),
+        })
+        .collect();
+    // Each row as one hex text (a value may hold a line end or a `|`), cells split by US.
+    let sql = match db {
+        Db::Postgres(_) => format!(
+            "SELECT encode(convert_to({}, 'UTF8'), 'hex') FROM {table}_intervals",
+            cells.join(" || chr(31) || ")
+        ),
+        Db::Sqlite(_) => format!(
+            "SELECT hex({}) FROM {table}_intervals",
+            cells.join(" || char(31) || ")
+        ),
+    };
+    let unhex = |h: &str| {
+        let bytes: Vec<u8> = (0..h.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+            .collect();
+        String::from_utf8(bytes).unwrap()
+    };
+    let mut rows: Vec<Vec<String>> = db
+        .query(&sql)
+        .into_iter()
+        .map(|r| unhex(&r[0]).split('\u{1f}').map(str::to_string).collect())
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// What `jrnle-audit intervals DIR` writes for the series, in the same shape.
+fn intervals_of(dir: &Path) -> Vec<Vec<String>> {
+    let out = ok(bin().arg("intervals").arg(dir).args([
+        "--sort",
+        "--format",
+        "csv",
+        "--no-formula-guard",
+    ]));
+    let columns = jrnle_audit::load::intervals::columns();
+    let mut rows: Vec<Vec<String>> = csv_rows(&out)
+        .into_iter()
+        .map(|r| columns.iter().map(|c| r[c.name].clone()).collect())
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// A series loaded with `--intervals` as it grows (an interval opened by one manifest closed
+/// by a later one), then again (nothing changes), then into another table with `kill -9` at
+/// seeded steps: each time the intervals table is what `intervals` writes.
+fn intervals_across_runs_and_kills(db: &Db) {
+    let (sim, dir) = series(2);
+    let dir = dir.path();
+    let load = |table: &str| {
+        let mut cmd = db.load(dir, table);
+        cmd.arg("--intervals");
+        cmd
+    };
+    ok(&mut load("grown"));
+    for _ in 0..3 {
+        sim.simulator.journal_now(30);
+        ok(&mut sync(&sim, dir));
+        ok(&mut load("grown"));
+        holds_exactly(db, dir, "grown");
+        assert_eq!(interval_rows(db, "grown"), intervals_of(dir));
+    }
+    let before = interval_rows(db, "grown");
+    ok(&mut load("grown"));
+    assert_eq!(
+        interval_rows(db, "grown"),
+        before,
+        "a rerun changed the intervals"
+    );
+    assert!(before.iter().any(|r| r[7].is_empty()), "no interval open");
+    assert!(
+        before.iter().any(|r| !r[7].is_empty()),
+        "no interval closed"
+    );
+    let mut rng = jrnle_audit::rng::SplitMix64::new(31);
+    let files = manifests(dir);
+    let steps: u64 = files.values().map(|rows| rows + 3).sum();
+    for _ in 0..5 {
+        let target = 1 + rng.below(steps);
+        killed_at_step(&mut load("killed"), target);
+        each_manifest_once_or_not_at_all(db, dir, "killed");
+    }
+    ok(&mut load("killed"));
+    holds_exactly(db, dir, "killed");
+    assert_eq!(interval_rows(db, "killed"), intervals_of(dir));
+}
+
+#[test]
+fn sqlite_intervals_equal_what_intervals_writes_across_runs_and_kill_9() {
+    let tmp = tempfile::tempdir().unwrap();
+    intervals_across_runs_and_kills(&Db::Sqlite(tmp.path().join("audit.db")));
+}
+
+#[test]
+fn postgres_intervals_equal_what_intervals_writes_across_runs_and_kill_9() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    intervals_across_runs_and_kills(&Db::Postgres(cluster));
+}
+
+/// Entries that arrive late (dated before entries of the same objects and fields that an
+/// earlier manifest loaded), delivered by a later run's lookback: the touched intervals are
+/// recomputed, so the table is still what `intervals` writes.
+fn late_entries_take_their_place(db: &Db) {
+    let (sim, dir) = series(2);
+    let dir = dir.path();
+    let load = || {
+        let mut cmd = db.load(dir, "late");
+        cmd.arg("--intervals");
+        cmd
+    };
+    ok(&mut load());
+    let before: HashSet<String> = ndjson_counts(dir, "id").into_keys().collect();
+    // Inside the generated history (October and November 2025), journaled now.
+    let early: chrono::DateTime<chrono::Utc> = "2025-11-03T12:00:00Z".parse().unwrap();
+    sim.simulator.journal_at(60, early);
+    ok(sync(&sim, dir).args(["--lookback", "20000h"]));
+    let late: HashSet<String> = ndjson_counts(dir, "id")
+        .into_keys()
+        .filter(|id| !before.contains(id))
+        .collect();
+    assert!(!late.is_empty(), "the lookback delivered nothing");
+    ok(&mut load());
+    let rows = interval_rows(db, "late");
+    assert_eq!(rows, intervals_of(dir));
+    // A late entry's value ended by an entry an earlier manifest loaded.
+    assert!(
+        rows.iter()
+            .any(|r| late.contains(&r[10]) && before.contains(&r[11])),
+        "no late entry came before a loaded one"
+    );
+    ok(&mut load());
+    assert_eq!(
+        interval_rows(db, "late"),
+        rows,
+        "a rerun changed the intervals"
+    );
+}
+
+#[test]
+fn late_entries_are_recomputed_into_place_in_sqlite_and_postgres() {
+    let tmp = tempfile::tempdir().unwrap();
+    late_entries_take_their_place(&Db::Sqlite(tmp.path().join("audit.db")));
+    if let Some(cluster) = Cluster::start() {
+        late_entries_take_their_place(&Db::Postgres(cluster));
+    }
+}
+
+/// A table loaded without `--intervals` gets its intervals table built from all its changes
+/// by the first load with it; once it has one, a load without `--intervals` is refused (exit
+/// 2, one line, nothing loaded), as the intervals would fall behind.
+fn intervals_added_later(db: &Db) {
+    let (sim, dir) = series(2);
+    let dir = dir.path();
+    ok(&mut db.load(dir, "later"));
+    // Killed before the build commits: nothing of it stays, the next load builds it.
+    assert!(killed_at_step(db.load(dir, "later").arg("--intervals"), 1));
+    assert!(interval_rows(db, "later").is_empty());
+    sim.simulator.journal_now(30);
+    ok(&mut sync(&sim, dir));
+    ok(db.load(dir, "later").arg("--intervals"));
+    holds_exactly(db, dir, "later");
+    assert_eq!(interval_rows(db, "later"), intervals_of(dir));
+    sim.simulator.journal_now(30);
+    ok(&mut sync(&sim, dir));
+    let o = run(&mut db.load(dir, "later"));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(stderr(&o).trim().lines().count(), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("--intervals"), "{}", stderr(&o));
+    let loaded = db.query("SELECT manifest FROM later_manifests").len();
+    assert_eq!(loaded, manifests(dir).len() - 1, "a refused load loaded");
+    let o = run(db
+        .load(dir, "later")
+        .args(["--intervals", "--summary-format", "json"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let summary: serde_json::Value = serde_json::from_str(stderr(&o).trim()).unwrap();
+    assert_eq!(summary["intervals"], "later_intervals");
+    assert_eq!(summary["loaded"], 1);
+    holds_exactly(db, dir, "later");
+    assert_eq!(interval_rows(db, "later"), intervals_of(dir));
+}
+
+#[test]
+fn intervals_added_to_a_loaded_table_are_built_and_then_required() {
+    let tmp = tempfile::tempdir().unwrap();
+    intervals_added_later(&Db::Sqlite(tmp.path().join("audit.db")));
+    if let Some(cluster) = Cluster::start() {
+        intervals_added_later(&Db::Postgres(cluster));
     }
 }
