@@ -196,7 +196,7 @@ pub fn check_readable(dir: &Path, chain: &[Committed]) -> Result<()> {
         if format.and_then(|f| f.spec().read_records).is_none() {
             return Err(Error::usage(format!(
                 "{}: {} holds {} data files, which load cannot read back; nothing was loaded \
-                 (a series in CSV, JSON or NDJSON loads)",
+                 (a series in CSV, JSON, NDJSON or Parquet loads)",
                 dir.display(),
                 c.name,
                 c.manifest.query.format
