@@ -186,9 +186,9 @@ fn hash_open(path: &Path, mut file: File) -> Result<FileHash> {
 }
 
 /// The manifests of an out-dir that read (one that does not is among verify's problems
-/// already). None at all: no out-dir, which is a usage error for the report (README: exit
-/// 2); `verify` alone answers it as evidence that is not intact.
-fn manifests(dir: &Path) -> Result<Vec<Committed>> {
+/// already). None at all: no out-dir, which is a usage error (README: exit 2), unless verify
+/// found the series' manifests removed (exit 5).
+fn manifests(dir: &Path, report: &verify::Report) -> Result<Vec<Committed>> {
     let mut chain: Vec<Committed> = Vec::new();
     for name in crate::evidence::files::read_dir(dir)? {
         if name.ends_with(MANIFEST_SUFFIX)
@@ -197,9 +197,16 @@ fn manifests(dir: &Path) -> Result<Vec<Committed>> {
             chain.push(c);
         }
     }
+    // Manifests removed from a series (its state file remembers commits): altered evidence.
+    if chain.is_empty() && !report.problems.is_empty() {
+        return Err(Error::Verify {
+            dir: format!("{} (nothing was written)", dir.display()),
+            problems: crate::evidence::verify::finding::lines(&report.problems),
+        });
+    }
     if chain.is_empty() {
         return Err(Error::usage(format!(
-            "{} holds no manifest, so no series to report: give the --out-dir of a sync, \
+            "{} holds no manifest, so no series to read: give the --out-dir of a sync, \
              snapshot or listen, or files export wrote",
             dir.display()
         )));
@@ -211,7 +218,7 @@ fn manifests(dir: &Path) -> Result<Vec<Committed>> {
 /// new series repeats history under other filters, so series are never added together).
 pub fn out_dir(dir: &Path, policy: &verify::Policy) -> Result<(Evidence, Vec<(PathBuf, Format)>)> {
     let report = verify::verify_with(dir, None, policy)?;
-    let mut chain = manifests(dir)?;
+    let mut chain = manifests(dir, &report)?;
     let head = chain.last().cloned();
     let series = head.as_ref().map_or(1, |c| c.manifest.series);
     chain.retain(|c| c.manifest.series == series);

@@ -816,6 +816,20 @@ fn a_directory_without_a_series_is_refused_as_usage() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("holds no manifest"), "{}", stderr(&o));
     assert!(!page.exists());
+    // A series whose only manifest was removed is altered evidence, not a usage slip: exit 5.
+    let series = dir.path().join("series");
+    ok(bin()
+        .args(["sync", "--demo", "--since", "2025-01-01", "--out-dir"])
+        .arg(&series));
+    for e in fs::read_dir(&series).unwrap() {
+        let path = e.unwrap().path();
+        if path.to_string_lossy().ends_with(".manifest.json") {
+            fs::remove_file(path).unwrap();
+        }
+    }
+    let o = report(&[series.to_str().unwrap()], &page);
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(!page.exists());
 }
 
 /// A chain break (an entry's old value is not the value the history left) is a prompt and a
