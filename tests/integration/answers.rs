@@ -373,3 +373,23 @@ fn check_asof(
         );
     }
 }
+
+#[test]
+fn a_query_run_as_export_runs_it_gives_labels_and_the_tenants_zone_for_the_calendar() {
+    let o = run(bin().args(["intervals", "--demo", "--until", "2026-01-01", "--labels"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let rows = csv_rows(&String::from_utf8(o.stdout).unwrap());
+    let planning = rows
+        .iter()
+        .find(|r| r["field_name"] == "status" && r["value"] == "PLN")
+        .unwrap();
+    assert_eq!(planning["value_label"], "Planning");
+    let o = run(bin().args(["durations", "--demo", "--until", "2026-01-01"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("in America/Denver (the tenant's zone"),
+        "{err}"
+    );
+    assert!(err.contains("times in UTC"), "{err}");
+}
