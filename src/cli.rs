@@ -65,6 +65,10 @@ pub enum Command {
     /// Check an out-dir of sync, snapshot or listen: every file against its manifest, the
     /// hash chain, the windows, a snapshot's state.
     Verify(VerifyArgs),
+    /// Load a verified out-dir of sync, snapshot or listen into a PostgreSQL or SQLite table,
+    /// exactly once: a rerun loads only what is new.
+    #[command(after_help = LOAD_HELP)]
+    Load(LoadArgs),
     /// Receive Workfront event-subscription deliveries and keep their field changes as
     /// evidence, as sync does: acknowledged only once on disk, committed every --rotate.
     #[command(after_help = LISTEN_HELP)]
@@ -287,6 +291,7 @@ impl Command {
             | Command::Listen(_)
             | Command::Simulate(_)
             | Command::Verify(_)
+            | Command::Load(_)
             | Command::Completions { .. }
             | Command::Man => 0,
         }
@@ -498,6 +503,7 @@ Commands:
   Scheduled evidence:
     sync           Append the entries no earlier run delivered to an out-dir
     verify         Check an out-dir: files, manifests, hash chain, state
+    load           Load a verified out-dir into PostgreSQL or SQLite, once
   Real time and snapshots:
     listen         Receive event-subscription deliveries as evidence
     subscriptions  Create, list and delete event subscriptions
@@ -858,6 +864,11 @@ pub struct ExportArgs {
     /// condition and priority codes in words, from each object type's metadata.
     #[arg(long)]
     pub labels: bool,
+
+    /// Write Parquet into a new directory -o DIR, one Hive-style directory per month or day
+    /// of the entries (year=2025/month=07/part-00000.parquet, in UTC), with _manifest.json.
+    #[arg(long, value_enum, value_name = "month|day")]
+    pub partition_by: Option<crate::output::partitioned::Partition>,
 }
 
 #[derive(Debug, Args)]
@@ -1019,6 +1030,43 @@ pub struct TsaArgs {
     /// tsa_urls].
     #[arg(long = "tsa-url", value_name = "URL")]
     pub tsa_urls: Vec<String>,
+}
+
+const LOAD_HELP: &str = "\
+Examples:
+  jrnle-audit load /srv/audit/status --into sqlite:audit.db
+  PGPASSWORD=... jrnle-audit load /srv/audit/status \\
+      --into 'postgres://audit@db.example.com/warehouse?sslmode=verify-full'
+
+The out-dir is verified first (exit 5 and nothing loaded if it is not intact).
+Each manifest's rows and its line in NAME_manifests (--table) are committed
+together: a rerun, or a run after a kill, loads only what is missing. The
+password is never shown.";
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// An out-dir written by sync, snapshot or listen, e.g. /srv/audit/status.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// The database: sqlite:PATH (created if missing) or postgres://USER[:PASSWORD]@HOST[:PORT]/DB
+    /// with libpq's sslmode=disable|prefer|require|verify-ca|verify-full (default prefer) and
+    /// sslrootcert=FILE; the password may come from PGPASSWORD instead.
+    #[arg(long, env = "JRNLE_LOAD_INTO", value_name = "URL", hide_env_values = true,
+          value_parser = parse_secret)]
+    pub into: crate::secret::Secret,
+
+    /// The table the changes go into; the manifests loaded are kept in NAME_manifests.
+    #[arg(long, value_name = "NAME", default_value = crate::load::DEFAULT_TABLE)]
+    pub table: String,
+
+    #[command(flatten)]
+    pub summary: SummaryArgs,
+}
+
+/// A value kept as a [`crate::secret::Secret`]: never shown by `Debug`.
+fn parse_secret(text: &str) -> Result<crate::secret::Secret, std::convert::Infallible> {
+    Ok(crate::secret::Secret::new(text))
 }
 
 #[derive(Debug, Args)]
@@ -1282,6 +1330,28 @@ fn parse_rate(s: &str) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn load_never_shows_the_connection_strings_password_in_debug() {
+        let cli = Cli::try_parse_from([
+            "jrnle-audit",
+            "load",
+            "out",
+            "--into",
+            "postgres://audit:hunter2-pw@db/warehouse",
+        ])
+        .unwrap();
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        let Command::Load(args) = cli.command else {
+            panic!("not load")
+        };
+        assert_eq!(
+            args.into.expose(),
+            "postgres://audit:hunter2-pw@db/warehouse"
+        );
+        assert_eq!(args.table, "jrnle_changes");
+    }
 
     #[test]
     fn usage_errors_say_what_is_wrong_and_what_is_accepted() {

@@ -42,7 +42,7 @@ pub fn about(
                 false => query.join("; ").into(),
             },
         ),
-        ("Window".into(), format!("{} UTC", filters.window()).into()),
+        ("Window".into(), filters.window().into()),
     ];
     if let Some(since) = filters.since {
         lines.push(("Window start".into(), Fact::Instant(since)));

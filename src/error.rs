@@ -77,6 +77,11 @@ pub enum Error {
     )]
     NoSeries { dir: String },
 
+    /// The database of `load` failed: unreachable, refused the login, or answered an error.
+    /// `target` is the connection string as shown (its password never).
+    #[error("{target}: {message}")]
+    Database { target: String, message: String },
+
     /// A bug or an impossible state.
     #[error("internal error: {0}")]
     Internal(String),
@@ -89,7 +94,7 @@ impl Error {
             Error::Usage(_) => exit::USAGE,
             Error::Io { .. } | Error::Write { .. } | Error::Internal(_) => exit::INTERNAL,
             Error::Auth { .. } => exit::AUTH,
-            Error::Api { .. } | Error::Network { .. } => exit::API,
+            Error::Api { .. } | Error::Network { .. } | Error::Database { .. } => exit::API,
             Error::Incomplete { .. } | Error::Verify { .. } | Error::NoSeries { .. } => {
                 exit::INCOMPLETE
             }
@@ -138,6 +143,11 @@ mod tests {
             message: "m".into(),
         };
         assert_eq!(api.exit_code(), 4);
+        let database = Error::Database {
+            target: "sqlite:x.db".into(),
+            message: "m".into(),
+        };
+        assert_eq!(database.exit_code(), 4);
         let incomplete = Error::Incomplete {
             window: "w".into(),
             expected: 2,

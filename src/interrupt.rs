@@ -23,7 +23,12 @@ pub fn watch() {
             if let Some(signal) = signals.forever().next() {
                 let pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
                 for path in pending.iter() {
-                    let _ = std::fs::remove_file(path);
+                    // A file, or a directory written whole (`export --partition-by`).
+                    match path.is_dir() {
+                        true => std::fs::remove_dir_all(path),
+                        false => std::fs::remove_file(path),
+                    }
+                    .ok();
                 }
                 let name = if signal == SIGINT { "SIGINT" } else { "SIGTERM" };
                 // On a line of its own, not after the progress bar.

@@ -18,6 +18,7 @@ pub mod input;
 pub mod interrupt;
 pub mod labels;
 pub mod listen;
+pub mod load;
 pub mod model;
 pub mod normalize;
 pub mod output;

@@ -40,6 +40,12 @@ impl Answer {
     pub fn prepare(history: &HistoryArgs, output: &OutputArgs, files_keep: bool) -> Result<Answer> {
         let started = Instant::now();
         let out = OutputSettings::resolve(output, history.labels)?;
+        if out.format == crate::output::Format::Parquet {
+            return Err(Error::usage(
+                "Parquet holds change records (export, normalize, sync); intervals, asof and \
+                 durations write CSV, JSON, NDJSON or xlsx",
+            ));
+        }
         let zone = out.options.zone.unwrap_or(chrono_tz::UTC);
         let runtime = super::runtime()?;
         let mut given = super::inputs::Given::of_history(history);

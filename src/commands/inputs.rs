@@ -133,10 +133,16 @@ fn refuse_filters(given: &Given<'_>) -> Result<()> {
         || !f.change_types.is_empty()
         || f.since.is_some()
         || (f.until.is_some() && !kept);
-    if set || given.connection.demo {
+    if given.connection.demo {
         return Err(Error::usage(
-            "filters and --demo select what a query fetches; with INPUT the inputs are read \
-             whole: drop the filters, or drop INPUT to run the query",
+            "--demo runs the demo query; with INPUT the inputs are read instead: drop --demo, \
+             or drop INPUT",
+        ));
+    }
+    if set {
+        return Err(Error::usage(
+            "filters select what a query fetches; with INPUT the inputs are read whole: drop \
+             the filters, or drop INPUT to run the query",
         ));
     }
     Ok(())

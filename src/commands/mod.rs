@@ -9,6 +9,7 @@ mod fields;
 mod inputs;
 mod intervals;
 mod listen;
+mod load;
 mod login;
 mod normalize;
 mod report;
@@ -48,6 +49,7 @@ pub fn run(cli: Cli) -> Result<()> {
             snapshot::run(args)
         }
         Command::Verify(args) => verify::run(args),
+        Command::Load(args) => load::run(args),
         Command::Listen(args) => listen::run(args),
         Command::Subscriptions { command } => subscriptions::run(command),
         Command::Completions { shell } => {

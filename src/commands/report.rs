@@ -70,7 +70,7 @@ fn spec(args: &ReportArgs) -> Result<Spec> {
     let (zone, zone_note) = match args.tz.as_deref() {
         None => (
             chrono_tz::UTC,
-            "UTC (the records keep UTC; --tz reads them in the tenant's zone)".to_string(),
+            "UTC (files keep UTC: --tz ZONE, e.g. the tenant's, shows them in a zone)".to_string(),
         ),
         Some(z) => {
             let zone: chrono_tz::Tz = z.parse().map_err(|_| {

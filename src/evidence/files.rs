@@ -39,6 +39,32 @@ pub fn read_no_follow(path: &Path) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// The size and SHA-256 (hex) of an evidence file, read a MiB at a time without following a
+/// link (a data file can be gigabytes: it is never held whole); anything but a regular file
+/// is refused, never read.
+pub fn hash_no_follow(path: &Path) -> io::Result<(u64, String)> {
+    use sha2::{Digest, Sha256};
+    let mut file = open_no_follow(path, OpenOptions::new().read(true))?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let (mut hasher, mut size, mut buf) = (Sha256::new(), 0u64, vec![0u8; 1 << 20]);
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+    Ok((size, crate::digest::hex(&hasher.finalize())))
+}
+
 /// Whether an error is a link refused by [`open_no_follow`].
 pub fn is_link(e: &io::Error) -> bool {
     e.raw_os_error() == Some(libc::ELOOP)

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::io::{self, Write};
 use std::path::Path;
 
-use crate::output::{RecordSink, RowSink, Table, WriteOptions, csv, json, xlsx};
+use crate::output::{RecordSink, RowSink, Table, WriteOptions, csv, json, parquet, xlsx};
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -20,6 +20,8 @@ pub enum Format {
     Ndjson,
     /// An Excel workbook with typed cells and an About sheet (to a file only).
     Xlsx,
+    /// Apache Parquet with typed columns, for DuckDB, Spark and warehouses (to a file only).
+    Parquet,
 }
 
 /// Opens a sink writing into `out`.
@@ -71,7 +73,7 @@ impl FormatSpec {
 }
 
 /// Every format, the default (CSV) first.
-pub static FORMATS: [FormatSpec; 4] = [
+pub static FORMATS: [FormatSpec; 5] = [
     FormatSpec {
         format: Format::Csv,
         name: "csv",
@@ -114,13 +116,24 @@ pub static FORMATS: [FormatSpec; 4] = [
         open: xlsx::open,
         open_rows: xlsx::open_rows,
         read_ids: Some(xlsx::read_ids),
-        // A workbook's cells are typed for people; `report` reads CSV, JSON and NDJSON.
+        // A workbook's cells are typed for people; `report` reads CSV, JSON, NDJSON, Parquet.
         read_records: None,
+    },
+    FormatSpec {
+        format: Format::Parquet,
+        name: "parquet",
+        extensions: &["parquet"],
+        excel: false,
+        stdout: false,
+        open: parquet::open,
+        open_rows: parquet::open_rows,
+        read_ids: Some(parquet::read_ids),
+        read_records: Some(parquet::read_records),
     },
 ];
 
 /// Extensions of formats the tool does not write: a file named so would hold something else.
-const UNWRITTEN: [&str; 8] = ["xls", "xlsm", "ods", "tsv", "parquet", "xml", "html", "htm"];
+const UNWRITTEN: [&str; 7] = ["xls", "xlsm", "ods", "tsv", "xml", "html", "htm"];
 
 /// Extensions of compressed files. The tool writes no compression: a `.csv.gz` would be plain
 /// CSV under a gzip name, which a reader then fails to open (or worse, an archive job keeps as
@@ -154,7 +167,7 @@ impl Format {
                 written.extension()
             )),
             None if UNWRITTEN.contains(&ext.as_str()) => Err(format!(
-                "no format writes .{ext} files: name the output .csv, .json, .ndjson or .xlsx"
+                "no format writes .{ext} files: name the output .csv, .json, .ndjson, .xlsx or .parquet"
             )),
             None if COMPRESSED.contains(&ext.as_str()) => {
                 // The compressor that writes this suffix, for the example.
@@ -196,6 +209,7 @@ impl Format {
         let start = start.strip_prefix("\u{feff}".as_bytes()).unwrap_or(start);
         let first = start.iter().position(|b| !b.is_ascii_whitespace());
         match first.map(|i| &start[i..]) {
+            _ if start.starts_with(b"PAR1") => Some(Format::Parquet),
             Some([b'[', ..]) => Some(Format::Json),
             Some([b'{', ..]) => Some(Format::Ndjson),
             Some(rest) if rest.starts_with(b"id,entry_date,") => Some(Format::Csv),

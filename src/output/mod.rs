@@ -7,6 +7,8 @@ pub mod destination;
 pub mod format;
 mod json;
 mod lines;
+mod parquet;
+pub mod partitioned;
 mod xlsx;
 
 use std::io::{self, Write};

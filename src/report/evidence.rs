@@ -185,24 +185,33 @@ fn hash_open(path: &Path, mut file: File) -> Result<FileHash> {
     })
 }
 
+/// The manifests of an out-dir that read (one that does not is among verify's problems
+/// already). None at all: no out-dir, which is a usage error for the report (README: exit
+/// 2); `verify` alone answers it as evidence that is not intact.
+fn manifests(dir: &Path) -> Result<Vec<Committed>> {
+    let mut chain: Vec<Committed> = Vec::new();
+    for name in crate::evidence::files::read_dir(dir)? {
+        if name.ends_with(MANIFEST_SUFFIX)
+            && let Ok(c) = crate::evidence::manifest::load_one(dir, &name)
+        {
+            chain.push(c);
+        }
+    }
+    if chain.is_empty() {
+        return Err(Error::usage(format!(
+            "{} holds no manifest, so no series to report: give the --out-dir of a sync, \
+             snapshot or listen, or files export wrote",
+            dir.display()
+        )));
+    }
+    Ok(chain)
+}
+
 /// A `sync` out-dir: `verify`'s result, then the newest series' data files in order (a
 /// new series repeats history under other filters, so series are never added together).
 pub fn out_dir(dir: &Path, policy: &verify::Policy) -> Result<(Evidence, Vec<(PathBuf, Format)>)> {
     let report = verify::verify_with(dir, None, policy)?;
-    let mut chain: Vec<Committed> = Vec::new();
-    for name in crate::evidence::files::read_dir(dir)? {
-        if name.ends_with(MANIFEST_SUFFIX) {
-            // A manifest that does not read is among verify's problems already.
-            if let Ok(c) = crate::evidence::manifest::load_one(dir, &name) {
-                chain.push(c);
-            }
-        }
-    }
-    if chain.is_empty() {
-        return Err(Error::NoSeries {
-            dir: dir.display().to_string(),
-        });
-    }
+    let mut chain = manifests(dir)?;
     let head = chain.last().cloned();
     let series = head.as_ref().map_or(1, |c| c.manifest.series);
     chain.retain(|c| c.manifest.series == series);
@@ -375,7 +384,7 @@ pub fn export_files(paths: &[PathBuf]) -> Result<(Evidence, Vec<(PathBuf, Format
         ev.files.push(hash_file(path)?);
     }
     ev.notes.push(
-        "export files do not record the tenant, the query, when they were extracted or \
+        "Export files do not record the tenant, the query, when they were extracted or \
          Workfront's count: a sync out-dir does (its manifests), and is the better evidence"
             .into(),
     );

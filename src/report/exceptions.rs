@@ -16,8 +16,8 @@ use crate::model::change::{ChangeRecord, ValueType};
 pub const SHOWN: usize = 200;
 
 /// Status codes of a finished or closed piece of work. Workfront's custom statuses each
-/// equate to one of the system statuses, so the codes stored are these or open ones; with
-/// `--labels`, a label saying so also counts.
+/// equate to one of the system statuses, so the codes stored are these or open ones (or
+/// these with a qualifier, `CPL:A`); with `--labels`, a label saying so also counts.
 const CLOSED_CODES: [&str; 5] = ["CPL", "CLS", "DED", "REJ", "RLV"];
 const CLOSED_WORDS: [&str; 6] = [
     "complete", "closed", "resolved", "rejected", "dead", "cancel",
@@ -144,8 +144,22 @@ pub struct Slip {
     pub obj_name: String,
     pub field: String,
     pub moves: u64,
-    /// The moves' differences added up, in days (negative: pulled in).
+    /// The moves' differences added up, in days (negative: pulled in overall).
     pub days: String,
+    /// The moves' sizes added up, in days, whichever way each went.
+    pub days_moved: String,
+}
+
+/// One object's planned-date moves so far.
+#[derive(Default)]
+struct Moves {
+    count: u64,
+    /// Days, signed, added up.
+    net: f64,
+    /// Days, whichever way, added up.
+    either: f64,
+    obj_code: String,
+    obj_name: String,
 }
 
 /// Each editor's recent changes while a bulk edit is looked for.
@@ -166,8 +180,8 @@ pub struct Exceptions {
     pub owner_changes: Listed,
     pub bulk_edits: Vec<BulkEdit>,
     editors: HashMap<String, EditorWindow>,
-    /// (object id, field) → (moves, days, code, name)
-    moves: HashMap<(String, String), (u64, f64, String, String)>,
+    /// (object id, field) → its moves
+    moves: HashMap<(String, String), Moves>,
 }
 
 impl Exceptions {
@@ -255,16 +269,15 @@ impl Exceptions {
             r.obj_id.as_deref().unwrap_or("").to_string(),
             field.to_string(),
         );
-        let slot = self.moves.entry(key).or_insert_with(|| {
-            (
-                0,
-                0.0,
-                r.obj_code.as_deref().unwrap_or("").to_string(),
-                r.obj_name.as_deref().unwrap_or("").to_string(),
-            )
+        let slot = self.moves.entry(key).or_insert_with(|| Moves {
+            obj_code: r.obj_code.as_deref().unwrap_or("").to_string(),
+            obj_name: r.obj_name.as_deref().unwrap_or("").to_string(),
+            ..Moves::default()
         });
-        slot.0 += 1;
-        slot.1 += (new - old).num_minutes() as f64 / (24.0 * 60.0);
+        let days = (new - old).num_minutes() as f64 / (24.0 * 60.0);
+        slot.count += 1;
+        slot.net += days;
+        slot.either += days.abs();
     }
 
     /// The bulk edits still open at the end, closed; each prompt's groups; the slips, most
@@ -287,14 +300,15 @@ impl Exceptions {
         let mut slips: Vec<Slip> = self
             .moves
             .iter()
-            .filter(|(_, (n, ..))| *n >= MOVES_LISTED)
-            .map(|((obj_id, field), (moves, days, code, name))| Slip {
-                obj_code: code.clone(),
+            .filter(|(_, m)| m.count >= MOVES_LISTED)
+            .map(|((obj_id, field), m)| Slip {
+                obj_code: m.obj_code.clone(),
                 obj_id: obj_id.clone(),
-                obj_name: name.clone(),
+                obj_name: m.obj_name.clone(),
                 field: field.clone(),
-                moves: *moves,
-                days: format!("{days:.1}"),
+                moves: m.count,
+                days: format!("{:.1}", m.net),
+                days_moved: format!("{:.1}", m.either),
             })
             .collect();
         slips.sort_by(|a, b| b.moves.cmp(&a.moves).then(a.obj_id.cmp(&b.obj_id)));
@@ -305,8 +319,10 @@ impl Exceptions {
 /// A status leaving a closed code for an open one.
 fn is_regression(r: &ChangeRecord<'_>) -> bool {
     let labels = r.labels.as_deref();
+    // A composite code is its system status with a qualifier (`CPL:A`: complete, pending
+    // approval; API notes §1): judged by the system status before the colon.
     let closed = |code: &str, label: Option<&str>| {
-        CLOSED_CODES.contains(&code)
+        CLOSED_CODES.contains(&code.split(':').next().unwrap_or(code))
             || label.is_some_and(|l| {
                 let l = l.to_lowercase();
                 CLOSED_WORDS.iter().any(|w| l.contains(w))
@@ -323,6 +339,26 @@ fn is_regression(r: &ChangeRecord<'_>) -> bool {
 mod tests {
     use super::*;
     use chrono::Weekday;
+
+    #[test]
+    fn a_composite_code_is_judged_by_its_system_status() {
+        let status = |old: &str, new: &str| {
+            let mut r = ChangeRecord::empty(crate::model::change::SourceKind::Journal);
+            r.field_name = Some("status".into());
+            r.value_type = ValueType::Text;
+            r.old_value = crate::model::change::Value::Text(old.to_string().into());
+            r.new_value = crate::model::change::Value::Text(new.to_string().into());
+            is_regression(&r)
+        };
+        assert!(
+            !status("CPL", "CPL:A"),
+            "complete to complete, pending approval"
+        );
+        assert!(status("CPL:A", "INP"), "approval rejected: back to work");
+        assert!(status("CPL", "INP"));
+        assert!(!status("INP", "CPL:A"));
+        assert!(!status("NEW", "INP"));
+    }
 
     #[test]
     fn business_time_reads_ranges_and_lists() {

@@ -4,11 +4,13 @@
 //! gaps marked, review prompts, per-object timelines and the changes themselves.
 //!
 //! Records come from files this tool wrote, read back ([`WrittenRecords`], a
-//! [`crate::source::ChangeSource`]). The report reads them twice: once to count everything
+//! [`crate::source::ChangeSource`]). A third pass replays the history ([`answers`]) for the
+//! chain breaks and the time in each status. The report reads them twice: once to count everything
 //! ([`figures::Figures`]), once for the timelines of the objects the counts chose. Memory grows
 //! with the input only by what the page embeds: every change's cells, compactly
 //! ([`columns::AllChanges`]), for "All changes".
 
+pub mod answers;
 pub mod columns;
 pub mod evidence;
 pub mod exceptions;
@@ -60,6 +62,16 @@ pub async fn build(source: &mut WrittenRecords, evidence: &Evidence, spec: &Spec
     figures.table_limit = spec.table_rows;
     source.deliver(None, &mut figures).await?;
     let table_cut = table_cut(&figures, source);
+    // Open visits count up to the window's end, or the last entry when the input has no window.
+    let until = evidence
+        .window
+        .as_ref()
+        .and_then(|(_, to)| crate::model::date::parse_timestamp(to))
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .or(figures.last)
+        .unwrap_or_else(chrono::Utc::now);
+    let found = answers::replay(source, until).await?;
+    let answers = answers::Answers::of(found, until, &spec.zone);
     let shown = figures.shown_objects(spec.top, &spec.objects);
     let mut timelines = Timelines::new(spec.zone, &shown);
     source.deliver(None, &mut timelines).await?;
@@ -85,6 +97,7 @@ pub async fn build(source: &mut WrittenRecords, evidence: &Evidence, spec: &Spec
         top: spec.top,
         asked_objects: !spec.objects.is_empty(),
         table_cut,
+        answers,
     };
     let html = render::render(&mut figures, evidence, lines, &options)?;
     Ok(Made {

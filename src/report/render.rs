@@ -36,6 +36,8 @@ pub struct Options<'a> {
     pub top: usize,
     pub asked_objects: bool,
     pub table_cut: Option<TableCut>,
+    /// Chain breaks and time in status, from the replay.
+    pub answers: super::answers::Answers,
 }
 
 /// "All changes" cut short by `--table-rows`: the rows embedded, the time of the last one, and
@@ -196,16 +198,19 @@ pub fn render(
         coverage,
         totals: totals(figures),
         time: time_chart(figures, evidence),
-        prompts: prompts(&figures.exceptions, &slips),
+        prompts: prompts(&figures.exceptions, &slips, o.answers.chain_breaks),
+        answers: &o.answers,
         exceptions: tables,
         bulk_edits: &figures.exceptions.bulk_edits,
         bulk_threshold: o.bulk_threshold,
         business: &o.business,
         slips: &slips,
+        shown: super::exceptions::SHOWN,
         moves_listed: MOVES_LISTED,
         top: o.top,
         asked_objects: o.asked_objects,
         timelines,
+        timelines_ranked: figures.objects.len(),
         all: &figures.all,
         table_cut: &o.table_cut,
         all_data: std::mem::take(&mut figures.table).finish(),
@@ -243,8 +248,13 @@ struct Page<'a> {
     bulk_threshold: u64,
     business: &'a str,
     slips: &'a [Slip],
+    answers: &'a super::answers::Answers,
+    /// Rows shown under a prompt.
+    shown: usize,
     moves_listed: u64,
     top: usize,
+    /// Objects in the input (fewer than `top`: all are shown).
+    timelines_ranked: usize,
     asked_objects: bool,
     timelines: Vec<Timeline>,
     all: &'a [Row],
@@ -342,7 +352,7 @@ fn total(what: &'static str, id: &'static str, counts: &HashMap<String, u64>) ->
         .enumerate()
         .map(|(i, (label, count))| Bar {
             label: label.to_string(),
-            short: shorten(label, 26),
+            short: shorten(label, 22),
             count: *count,
             y: i * 20,
             width: (*count * 280).div_ceil(max),
@@ -375,39 +385,44 @@ fn shorten(s: &str, n: usize) -> String {
     out
 }
 
-fn prompts(e: &Exceptions, slips: &[Slip]) -> Vec<Prompt> {
-    vec![
-        Prompt {
-            title: "deletes",
-            anchor: "deletes",
-            count: e.deletes.count,
-        },
-        Prompt {
-            title: "bulk edits",
-            anchor: "bulk",
-            count: e.bulk_edits.len() as u64,
-        },
-        Prompt {
-            title: "outside business hours",
-            anchor: "off-hours",
-            count: e.off_hours.count,
-        },
-        Prompt {
-            title: "status regressions",
-            anchor: "regressions",
-            count: e.regressions.count,
-        },
-        Prompt {
-            title: "objects with planned dates moved often",
-            anchor: "slips",
-            count: slips.len() as u64,
-        },
-        Prompt {
-            title: "owner or assignee changes",
-            anchor: "owners",
-            count: e.owner_changes.count,
-        },
-    ]
+fn prompts(e: &Exceptions, slips: &[Slip], chain_breaks: u64) -> Vec<Prompt> {
+    // (one, many, anchor, count)
+    let all = [
+        ("delete entry", "delete entries", "deletes", e.deletes.count),
+        ("bulk edit", "bulk edits", "bulk", e.bulk_edits.len() as u64),
+        (
+            "change outside business hours",
+            "changes outside business hours",
+            "off-hours",
+            e.off_hours.count,
+        ),
+        (
+            "status regression",
+            "status regressions",
+            "regressions",
+            e.regressions.count,
+        ),
+        ("chain break", "chain breaks", "chain-breaks", chain_breaks),
+        (
+            "object with planned dates moved often",
+            "objects with planned dates moved often",
+            "slips",
+            slips.len() as u64,
+        ),
+        (
+            "owner or assignee change",
+            "owner or assignee changes",
+            "owners",
+            e.owner_changes.count,
+        ),
+    ];
+    all.into_iter()
+        .map(|(one, many, anchor, count)| Prompt {
+            title: if count == 1 { one } else { many },
+            anchor,
+            count,
+        })
+        .collect()
 }
 
 fn timeline(f: &Figures, id: String, rows: Vec<Row>) -> Timeline {
@@ -445,9 +460,10 @@ fn words(text: &str) -> String {
         match word.chars().count() {
             0 => {}
             _ if plain => out.push_str(&breakable(word)),
+            // Kept whole (Chromium breaks at a `<wbr>` even inside `nowrap`).
             n if n <= 40 => {
                 out.push_str("<span class=\"w\">");
-                out.push_str(&breakable(word));
+                out.extend(word.chars().map(escape));
                 out.push_str("</span>");
             }
             _ => out.push_str(&breakable(word)),
@@ -457,18 +473,22 @@ fn words(text: &str) -> String {
     out
 }
 
-/// `text` as HTML with a `<wbr>` after each `-`, `_`, `/`, `.` or `:` of a word longer than 24
-/// characters, and every 16 characters of a run without them: a long file name, hash or id
-/// may break there, and nowhere else, on a narrow screen.
-fn breakable(text: &str) -> String {
-    let escape = |c: char| match c {
+/// A character as HTML text.
+fn escape(c: char) -> String {
+    match c {
         '&' => "&amp;".to_string(),
         '<' => "&lt;".to_string(),
         '>' => "&gt;".to_string(),
         '"' => "&quot;".to_string(),
         '\'' => "&#x27;".to_string(),
         c => c.to_string(),
-    };
+    }
+}
+
+/// `text` as HTML with a `<wbr>` after each `-`, `_`, `/`, `.` or `:` of a word longer than 24
+/// characters, and every 16 characters of a run without them: a long file name, hash or id
+/// may break there, and nowhere else, on a narrow screen.
+fn breakable(text: &str) -> String {
     let mut out = String::new();
     for (i, word) in text.split(' ').enumerate() {
         if i > 0 {

@@ -74,17 +74,6 @@ fn script(name: &str) -> std::path::PathBuf {
         .join(name)
 }
 
-/// Run an installer, failing the test with what it printed when it fails.
-fn install(cmd: &mut Command) {
-    let o = cmd.output().unwrap();
-    assert!(
-        o.status.success(),
-        "{:?}: {}",
-        cmd,
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
 #[test]
 fn workfronts_node_client_gets_exactly_the_dumped_data() {
     let (Some(node), Some(npm)) = (

@@ -76,7 +76,7 @@ fn exit_2_for_usage_and_configuration_errors() {
     for (args, needle) in [
         (
             ["--format", "xml"],
-            "invalid value 'xml' for '--format <FORMAT>'\n  [possible values: csv, json, ndjson, xlsx]",
+            "invalid value 'xml' for '--format <FORMAT>'\n  [possible values: csv, json, ndjson, xlsx, parquet]",
         ),
         (["--max-concurrency", "11"], "11 is not in 1..=10"),
     ] {

@@ -219,7 +219,11 @@ fn report_over_a_sync_out_dir_shows_the_evidence_and_the_failure_of_tampering() 
     for path in &data_files {
         let bytes = fs::read(path).unwrap();
         let hash = jrnle_audit::evidence::manifest::hex(&Sha256::digest(&bytes));
-        assert!(html.contains(&hash), "{} {hash}", path.display());
+        assert!(
+            without_marks(&html).contains(&hash),
+            "{} {hash}",
+            path.display()
+        );
     }
     // Tampered: the report is still written, the failure is at the top, and exit is 5.
     let victim = data_files
@@ -727,7 +731,7 @@ fn business_hours_are_judged_in_the_tenants_zone_and_prompts_grouped() {
     let from_files = dir.path().join("files.html");
     ok(bin().arg("report").arg(&csv).arg("-o").arg(&from_files));
     let html = without_marks(&fs::read_to_string(&from_files).unwrap());
-    assert!(strip_tags(&html).contains("times in UTC (the records keep UTC; --tz reads them"));
+    assert!(strip_tags(&html).contains("times in UTC (files keep UTC: --tz ZONE, e.g. the tenant"));
     assert_eq!(number(&text_by_id(&html, "count-off-hours")), 23);
 }
 
@@ -799,4 +803,77 @@ fn a_table_cut_short_names_the_files_holding_the_rest() {
         .arg(dir.path().join("zero.html")));
     assert_eq!(refused.status.code(), Some(2));
     assert!(!dir.path().join("zero.html").exists());
+}
+
+/// A directory with no manifest is no out-dir: a usage error (exit 2), and no page written.
+#[test]
+fn a_directory_without_a_series_is_refused_as_usage() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    let page = dir.path().join("r.html");
+    let o = report(&[empty.to_str().unwrap()], &page);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("holds no manifest"), "{}", stderr(&o));
+    assert!(!page.exists());
+}
+
+/// A chain break (an entry's old value is not the value the history left) is a prompt and a
+/// row naming both values and both entries; the time in each status comes from the same
+/// replay. By hand from fixtures/demo.json: task b2…02's status went NEW → INP on 2025-03-09,
+/// then INP → ONH on 2025-11-02 at 01:30 -06:00; saying that second entry changed it from PLN
+/// breaks the chain: the history left INP, set by the first.
+#[test]
+fn a_chain_break_is_listed_with_both_values_and_both_entries() {
+    let mut records = demo_records();
+    let status = |r: &RawRecord, date: &str| {
+        r.get("fieldName").and_then(Value::as_str) == Some("status")
+            && r.get("entryDate").and_then(Value::as_str) == Some(date)
+    };
+    let set_by = records
+        .iter()
+        .find(|r| status(r, "2025-03-09T01:59:59:999-0700"))
+        .map(|r| r["ID"].as_str().unwrap().to_string())
+        .unwrap();
+    let broken = records
+        .iter_mut()
+        .find(|r| status(r, "2025-11-02T01:30:00:000-0600"))
+        .unwrap();
+    assert_eq!(broken["oldTextVal"], "INP");
+    broken.insert("oldTextVal".into(), Value::String("PLN".into()));
+    let breaking = broken["ID"].as_str().unwrap().to_string();
+    let sim = sim(&records);
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("b.html");
+    ok(against(&sim, "report")
+        .args([
+            "--since",
+            "2025-01-01",
+            "--until",
+            "2026-01-01",
+            "--tz",
+            "UTC",
+            "-o",
+        ])
+        .arg(&page));
+    let html = without_marks(&fs::read_to_string(&page).unwrap());
+    assert_eq!(number(&text_by_id(&html, "count-chain-breaks")), 1);
+    let rows = table(&html, "chain-breaks-table");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let row = &rows[0];
+    assert_eq!(row[0], "2025-11-02 07:30:00.000 +00:00");
+    assert!(row[1].starts_with("TASK Build, test & ship"), "{row:?}");
+    assert_eq!(
+        (row[2].as_str(), row[3].as_str(), row[4].as_str()),
+        ("status", "INP", "PLN")
+    );
+    assert_eq!(row[5], format!("{set_by}{breaking}"));
+    // Time in status: every status that was entered in the window is a row.
+    let statuses: Vec<String> = table(&html, "status-time")
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    for s in ["INP", "CPL", "ONH"] {
+        assert!(statuses.iter().any(|v| v == s), "{s} in {statuses:?}");
+    }
 }

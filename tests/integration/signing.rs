@@ -271,7 +271,7 @@ fn a_key_is_judged_at_the_manifests_timestamp_when_it_has_one() {
 /// Rewrite the data file of manifest `index` with its first record left out, that manifest
 /// and every later one (chain links) and the state file to match, as someone who can write
 /// the out-dir would; with `sign`, each rewritten manifest is signed again with that key.
-fn rewrite_from(dir: &Path, index: usize, sign: Option<&Path>) {
+pub(crate) fn rewrite_from(dir: &Path, index: usize, sign: Option<&Path>) {
     use sha2::{Digest, Sha256};
     let hex = |b: &[u8]| jrnle_audit::evidence::manifest::hex(&Sha256::digest(b));
     let signer = sign.map(|key| SigningKey::load(key, None).unwrap());

@@ -402,3 +402,14 @@ pub fn headless(browser: &str, page: &Path, flags: &[&str]) -> Output {
         .output()
         .unwrap()
 }
+
+/// Run an installer, failing the test with what it printed when it fails.
+pub fn install(cmd: &mut Command) {
+    let o = cmd.output().unwrap();
+    assert!(
+        o.status.success(),
+        "{:?}: {}",
+        cmd,
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -274,7 +274,7 @@ fn usage_errors_are_clap_s_own_lines_with_exit_2() {
         "{err}"
     );
     assert!(
-        err.contains("[possible values: csv, json, ndjson, xlsx]"),
+        err.contains("[possible values: csv, json, ndjson, xlsx, parquet]"),
         "{err}"
     );
     assert!(!err.contains("; "), "not folded: {err}");
@@ -406,7 +406,7 @@ fn bash_completes_options_and_values_after_the_subcommand() {
     );
     assert_eq!(
         complete("jrnle-audit export --format ''", "", "--format"),
-        "csv json ndjson xlsx"
+        "csv json ndjson xlsx parquet"
     );
     assert!(complete("jrnle-audit sync --out", "--out", "sync").contains("--out-dir"));
     assert!(complete("jrnle-audit ex", "ex", "jrnle-audit").contains("export"));
@@ -495,7 +495,7 @@ fn completes_options_and_values(complete: impl Fn(&str) -> Vec<String>) {
     assert_eq!(complete("jrnle-audit export --fo"), ["--format"]);
     assert_eq!(
         complete("jrnle-audit export --format "),
-        ["csv", "json", "ndjson", "xlsx"]
+        ["csv", "json", "ndjson", "parquet", "xlsx"]
     );
     assert!(complete("jrnle-audit ex").contains(&"export".to_string()));
     assert!(complete("jrnle-audit simulate --faults ").contains(&"429".to_string()));

@@ -16,9 +16,7 @@ use crate::output::Format;
 
 use crate::evidence::STATE_DB;
 use crate::evidence::files::read_dir;
-use crate::evidence::manifest::{
-    Committed, data_file_name, is_data_file_name, load_one, sha256_hex,
-};
+use crate::evidence::manifest::{Committed, data_file_name, is_data_file_name, load_one};
 use crate::evidence::state;
 use crate::evidence::{
     JOURNAL_FILE, LOCK_FILE, MANIFEST_SUFFIX, PARTIAL_SUFFIX, QUARANTINE_FILE, STATE_FILE,
@@ -487,7 +485,7 @@ pub fn check_data_file(dir: &Path, c: &Committed, problems: &mut Vec<Finding>) {
         ));
         return;
     }
-    match crate::evidence::files::read_no_follow(&dir.join(&data.name)) {
+    match crate::evidence::files::hash_no_follow(&dir.join(&data.name)) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             problems.push(Finding::new(
                 Some(data.name.to_string()),
@@ -496,15 +494,15 @@ pub fn check_data_file(dir: &Path, c: &Committed, problems: &mut Vec<Finding>) {
             ));
         }
         Err(e) => problems.push(crate::evidence::files::unreadable(&data.name, &e)),
-        Ok(bytes) => {
-            if bytes.len() as u64 != data.size {
+        Ok((size, sha256)) => {
+            if size != data.size {
                 problems.push(Finding::new(
                     Some(data.name.to_string()),
                     Kind::Altered,
-                    format!("{} bytes, the manifest says {}", bytes.len(), data.size),
+                    format!("{size} bytes, the manifest says {}", data.size),
                 ));
             }
-            if sha256_hex(&bytes) != data.sha256 {
+            if sha256 != data.sha256 {
                 problems.push(Finding::new(
                     Some(data.name.to_string()),
                     Kind::Altered,

@@ -1,0 +1,259 @@
+//! `--into`: which database a load goes to (`sqlite:PATH`, `postgres://…`), read once from the
+//! connection string held as a [`Secret`]; what is shown of it never holds its password.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+/// How TLS is used with PostgreSQL: libpq's `sslmode` values (`allow` excepted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain TCP.
+    Disable,
+    /// TLS when the server offers it, else plain; the certificate not checked (libpq's
+    /// default).
+    Prefer,
+    /// TLS or no connection; the certificate not checked.
+    Require,
+    /// TLS with a certificate that chains to a trusted root, whatever name it carries.
+    VerifyCa,
+    /// TLS with a certificate that chains to a trusted root and names the host.
+    VerifyFull,
+}
+
+/// A PostgreSQL server to load into.
+pub struct Postgres {
+    /// What tokio-postgres connects with (its `Debug` hides the password).
+    pub config: tokio_postgres::Config,
+    pub tls: TlsMode,
+    /// `sslrootcert`: the roots to trust instead of the system's.
+    pub root_cert: Option<PathBuf>,
+}
+
+/// Where a load goes.
+pub enum Target {
+    Sqlite(PathBuf),
+    Postgres(Box<Postgres>),
+}
+
+/// `--into`, parsed, with the text shown in messages.
+pub struct DatabaseUrl {
+    pub target: Target,
+    /// The connection string with its password replaced by `****`.
+    pub shown: String,
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseUrl")
+            .field("shown", &self.shown)
+            .finish()
+    }
+}
+
+impl DatabaseUrl {
+    /// Read `--into`. `pg_password` is `PGPASSWORD`, used when the URL carries no password.
+    pub fn parse(url: &Secret, pg_password: Option<Secret>) -> Result<DatabaseUrl> {
+        let text = url.expose();
+        let shown = redacted(text);
+        if let Some(path) = text.strip_prefix("sqlite:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err(Error::usage(
+                    "--into sqlite: needs a file, e.g. sqlite:changes.db",
+                ));
+            }
+            let target = Target::Sqlite(PathBuf::from(path));
+            return Ok(DatabaseUrl { target, shown });
+        }
+        if !(text.starts_with("postgres://") || text.starts_with("postgresql://")) {
+            return Err(Error::usage(format!(
+                "--into {shown}: not a database this tool loads into: give sqlite:PATH or \
+                 postgres://USER@HOST/DB"
+            )));
+        }
+        let postgres = postgres(text, &shown, pg_password)?;
+        let target = Target::Postgres(Box::new(postgres));
+        Ok(DatabaseUrl { target, shown })
+    }
+}
+
+/// A PostgreSQL URL: `sslmode` and `sslrootcert` taken out (tokio-postgres knows only three
+/// modes), the rest read by tokio-postgres.
+fn postgres(text: &str, shown: &str, pg_password: Option<Secret>) -> Result<Postgres> {
+    let (base, query) = text.split_once('?').unwrap_or((text, ""));
+    let (mut mode, mut root_cert) = (None, None);
+    let mut rest = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        match &*key {
+            "sslmode" => mode = Some(value.into_owned()),
+            "sslrootcert" => root_cert = Some(PathBuf::from(&*value)),
+            _ => {
+                rest.append_pair(&key, &value);
+            }
+        }
+    }
+    let rest = rest.finish();
+    let rebuilt = if rest.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{rest}")
+    };
+    let mut config = tokio_postgres::Config::from_str(&rebuilt).map_err(|e| {
+        Error::usage(format!(
+            "--into {shown}: {}",
+            super::postgres::with_causes(&e)
+        ))
+    })?;
+    let tls = match mode.as_deref() {
+        None | Some("prefer") => TlsMode::Prefer,
+        Some("disable") => TlsMode::Disable,
+        // libpq: require with a root certificate file checks the chain, as verify-ca.
+        Some("require") if root_cert.is_some() => TlsMode::VerifyCa,
+        Some("require") => TlsMode::Require,
+        Some("verify-ca") => TlsMode::VerifyCa,
+        Some("verify-full") => TlsMode::VerifyFull,
+        Some(other) => {
+            return Err(Error::usage(format!(
+                "--into {shown}: sslmode={other} is not offered: use disable, prefer, require, \
+                 verify-ca or verify-full"
+            )));
+        }
+    };
+    config.ssl_mode(match tls {
+        TlsMode::Disable => tokio_postgres::config::SslMode::Disable,
+        TlsMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+        _ => tokio_postgres::config::SslMode::Require,
+    });
+    if config.get_password().is_none()
+        && let Some(password) = pg_password
+    {
+        config.password(password.expose());
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("jrnle-audit");
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(std::time::Duration::from_secs(10));
+    }
+    Ok(Postgres {
+        config,
+        tls,
+        root_cert,
+    })
+}
+
+/// The connection string as messages show it: the password of the user part and any
+/// `password=` parameter replaced by `****`.
+pub fn redacted(text: &str) -> String {
+    let (base, query) = match text.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (text, None),
+    };
+    let mut shown = match base.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = rest.find('/').unwrap_or(rest.len());
+            let (authority, path) = rest.split_at(end);
+            let authority = match authority.rsplit_once('@') {
+                Some((user, host)) => match user.split_once(':') {
+                    Some((name, _)) => format!("{name}:****@{host}"),
+                    None => format!("{user}@{host}"),
+                },
+                None => authority.to_string(),
+            };
+            format!("{scheme}://{authority}{path}")
+        }
+        None => base.to_string(),
+    };
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=****"),
+                _ => pair.to_string(),
+            })
+            .collect();
+        shown.push('?');
+        shown.push_str(&pairs.join("&"));
+    }
+    shown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_is_never_shown() {
+        for (url, shown) in [
+            (
+                "postgres://audit:s3cr%40t@db.example.com:5432/warehouse?sslmode=require",
+                "postgres://audit:****@db.example.com:5432/warehouse?sslmode=require",
+            ),
+            (
+                "postgresql://audit@db/w?password=s3cr%40t&sslmode=disable",
+                "postgresql://audit@db/w?password=****&sslmode=disable",
+            ),
+            ("postgres://db/w", "postgres://db/w"),
+            ("sqlite:changes.db", "sqlite:changes.db"),
+        ] {
+            assert_eq!(redacted(url), shown);
+            let parsed = DatabaseUrl::parse(&Secret::new(url), None).unwrap();
+            assert_eq!(parsed.shown, shown);
+            assert!(!format!("{parsed:?}").contains("s3cr"), "{parsed:?}");
+            if let Target::Postgres(p) = &parsed.target {
+                assert!(!format!("{:?}", p.config).contains("s3cr"));
+            }
+        }
+    }
+
+    #[test]
+    fn sslmode_is_read_as_libpq_reads_it() {
+        let mode = |url: &str| match DatabaseUrl::parse(&Secret::new(url), None).map(|i| i.target) {
+            Ok(Target::Postgres(p)) => Ok(p.tls),
+            Ok(Target::Sqlite(_)) => panic!("sqlite"),
+            Err(e) => Err(e.to_string()),
+        };
+        assert_eq!(mode("postgres://h/d"), Ok(TlsMode::Prefer));
+        assert_eq!(mode("postgres://h/d?sslmode=disable"), Ok(TlsMode::Disable));
+        assert_eq!(mode("postgres://h/d?sslmode=require"), Ok(TlsMode::Require));
+        assert_eq!(
+            mode("postgres://h/d?sslmode=require&sslrootcert=/ca.pem"),
+            Ok(TlsMode::VerifyCa)
+        );
+        assert_eq!(
+            mode("postgres://h/d?sslmode=verify-full"),
+            Ok(TlsMode::VerifyFull)
+        );
+        assert!(
+            mode("postgres://h/d?sslmode=allow")
+                .unwrap_err()
+                .contains("sslmode=allow")
+        );
+    }
+
+    #[test]
+    fn pgpassword_is_used_only_when_the_url_has_none() {
+        let parse = |url: &str| {
+            let into =
+                DatabaseUrl::parse(&Secret::new(url), Some(Secret::new("from-env"))).unwrap();
+            match into.target {
+                Target::Postgres(p) => p.config.get_password().map(|p| p.to_vec()),
+                Target::Sqlite(_) => None,
+            }
+        };
+        assert_eq!(parse("postgres://u@h/d"), Some(b"from-env".to_vec()));
+        assert_eq!(parse("postgres://u:x@h/d"), Some(b"x".to_vec()));
+    }
+
+    #[test]
+    fn other_schemes_are_refused() {
+        for url in ["mysql://u:pw@h/d", "sqlite:", "changes.db"] {
+            let e = DatabaseUrl::parse(&Secret::new(url), None).unwrap_err();
+            assert_eq!(e.exit_code(), 2);
+            assert!(!e.to_string().contains("pw@"), "{e}");
+        }
+    }
+}

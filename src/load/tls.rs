@@ -1,0 +1,237 @@
+//! TLS to PostgreSQL through the process's rustls and ring (src/crypto.rs), as reqwest's
+//! client makes it: the platform verifier (the system's roots) for `verify-full`, or the roots
+//! of `sslrootcert`; `verify-ca` drops the name check; `prefer` and `require` encrypt without
+//! checking the certificate, as libpq does (the handshake's signatures are still checked).
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect, TlsStream};
+
+use super::target::TlsMode;
+use crate::error::{Error, Result};
+
+/// What tokio-postgres calls for a TLS connection.
+#[derive(Clone)]
+pub struct MakeRustls(Arc<rustls::ClientConfig>);
+
+impl MakeRustls {
+    /// The client configuration for `mode` (unused for `disable`).
+    pub fn new(mode: TlsMode, root_cert: Option<&std::path::Path>) -> Result<MakeRustls> {
+        crate::crypto::install();
+        let provider = crate::crypto::tls_provider();
+        let verifier: Arc<dyn ServerCertVerifier> = match (mode, root_cert) {
+            (TlsMode::Disable | TlsMode::Prefer | TlsMode::Require, _) => {
+                Arc::new(Unchecked(provider.clone()))
+            }
+            (_, Some(path)) => {
+                let mut roots = rustls::RootCertStore::empty();
+                let pem = std::fs::read(path).map_err(|e| {
+                    Error::usage(format!("cannot read sslrootcert {}: {e}", path.display()))
+                })?;
+                for cert in rustls_pki_types::pem::PemObject::pem_slice_iter(&pem) {
+                    let cert: CertificateDer<'static> = cert.map_err(|e| {
+                        Error::usage(format!("sslrootcert {}: {e}", path.display()))
+                    })?;
+                    roots.add(cert).map_err(|e| {
+                        Error::usage(format!("sslrootcert {}: {e}", path.display()))
+                    })?;
+                }
+                rustls::client::WebPkiServerVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider.clone(),
+                )
+                .build()
+                .map_err(|e| Error::usage(format!("sslrootcert {}: {e}", path.display())))?
+            }
+            (_, None) => Arc::new(
+                rustls_platform_verifier::Verifier::new(provider.clone())
+                    .map_err(|e| Error::Internal(format!("the system's roots: {e}")))?,
+            ),
+        };
+        let verifier: Arc<dyn ServerCertVerifier> = match mode {
+            TlsMode::VerifyCa => Arc::new(AnyName(verifier)),
+            _ => verifier,
+        };
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::Internal(format!("TLS: {e}")))?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth();
+        Ok(MakeRustls(Arc::new(config)))
+    }
+}
+
+impl<S> MakeTlsConnect<S> for MakeRustls
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    type Stream = Stream<S>;
+    type TlsConnect = Connect;
+    type Error = io::Error;
+
+    fn make_tls_connect(&mut self, domain: &str) -> io::Result<Connect> {
+        let name = ServerName::try_from(domain.to_string())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        Ok(Connect(self.0.clone(), name))
+    }
+}
+
+/// One connection's handshake.
+pub struct Connect(Arc<rustls::ClientConfig>, ServerName<'static>);
+
+impl<S> TlsConnect<S> for Connect
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    type Stream = Stream<S>;
+    type Error = io::Error;
+    type Future = Pin<Box<dyn Future<Output = io::Result<Stream<S>>> + Send>>;
+
+    fn connect(self, stream: S) -> Self::Future {
+        let Connect(config, name) = self;
+        Box::pin(async move {
+            let tls = tokio_rustls::TlsConnector::from(config)
+                .connect(name, stream)
+                .await?;
+            Ok(Stream(tls))
+        })
+    }
+}
+
+/// A TLS connection to the server.
+pub struct Stream<S>(tokio_rustls::client::TlsStream<S>);
+
+impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream for Stream<S> {
+    fn channel_binding(&self) -> ChannelBinding {
+        // SCRAM's channel binding is left out (tokio-postgres then authenticates without
+        // it, as libpq's default channel_binding=prefer does with a server that offers none).
+        ChannelBinding::none()
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Stream<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Stream<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+/// `prefer` and `require`: any certificate, as libpq takes it in those modes; the handshake
+/// is still signed by the certificate's key.
+#[derive(Debug)]
+struct Unchecked(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for Unchecked {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        let algorithms = &self.0.signature_verification_algorithms;
+        verify_tls12_signature(message, cert, dss, algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        let algorithms = &self.0.signature_verification_algorithms;
+        verify_tls13_signature(message, cert, dss, algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// `verify-ca`: the chain checked, a certificate issued for another name accepted.
+#[derive(Debug)]
+struct AnyName(Arc<dyn ServerCertVerifier>);
+
+impl ServerCertVerifier for AnyName {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, name, ocsp, now)
+        {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
