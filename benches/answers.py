@@ -8,13 +8,16 @@ share a millisecond in no id order as generated), untimed, then times, each as a
 `/usr/bin/time -v` (peak memory: "Maximum resident set size"):
 
 - `intervals FILE --format ndjson -o OUT` (every interval written),
-- `durations FILE --until 2026-01-01 -o OUT` (status, the default calendar),
+- `durations FILE --until 2040-01-01 -o OUT` (status, the default calendar),
 - `intervals FILE --sort ...` (the same, sorted in memory first: for contrast, its memory
   grows with the entries),
 
-reading the entries replayed and the object fields met (the keys: one slot each, the replay's
+and, unless `--quick`, the 100,000 records ten times over (each copy 365 days later, with
+its own ids: ten times the entries on the same keys), reading the entries replayed and the
+object fields met (the keys: one slot each, the replay's
 state) from the command's `--summary-format json` line. Entries/s is entries replayed over the
-process's wall time (start, reading, writing and exit included). Prints a Markdown table.
+process's wall time (start, reading, writing and exit included), and over its CPU time (user
+plus system), which a loaded machine disturbs less. Prints a Markdown table.
 Timings come from this machine and vary with its load.
 """
 import json
@@ -31,15 +34,17 @@ TIME = "/usr/bin/time"
 
 
 def timed(cmd):
-    """Run cmd under /usr/bin/time -v: (seconds, peak RSS in MiB, the summary JSON)."""
+    """Run cmd under /usr/bin/time -v: (seconds, CPU seconds, peak RSS in MiB, the summary)."""
     start = time.monotonic()
     p = subprocess.run([TIME, "-v"] + cmd, capture_output=True, text=True)
     secs = time.monotonic() - start
     if p.returncode != 0:
         sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr}")
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr).group(1))
+    cpu = sum(float(re.search(rf"{what} time \(seconds\): ([0-9.]+)", p.stderr).group(1))
+              for what in ("User", "System"))
     summary = next(json.loads(line) for line in p.stderr.splitlines() if line.startswith("{"))
-    return secs, rss / 1024, summary
+    return secs, cpu, rss / 1024, summary
 
 
 def records(n, tmp):
@@ -63,30 +68,55 @@ def records(n, tmp):
     return path
 
 
+def repeated(path, times, tmp):
+    """`path`'s records `times` over, each copy 365 days after the one before, its entry ids
+    with the copy's number added (their order kept): as many entries again per copy, on the same objects and fields (keys)."""
+    import datetime
+    out = os.path.join(tmp, f"repeated-{times}.ndjson")
+    date = re.compile(r'"id":"([^"]*)","entry_date":"([^"]*)"')
+    with open(path) as f:
+        lines = f.readlines()
+    with open(out, "w") as f:
+        for k in range(times):
+            shift = datetime.timedelta(days=365 * k)
+            for line in lines:
+                m = date.match(line, 1)
+                when = datetime.datetime.strptime(m.group(2), "%Y-%m-%dT%H:%M:%S.%fZ") + shift
+                stamp = when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+                f.write(line[:m.start(1)] + f"{m.group(1)}{k}" + '","entry_date":"'
+                        + stamp + line[m.end(2):])
+    return out
+
+
 def main():
     subprocess.run(["cargo", "build", "--release", "--bin", "jrnle-audit"], cwd=ROOT, check=True)
     sizes = [100_000] if "--quick" in sys.argv else [100_000, 1_000_000]
+    # A third input: the 100,000 records ten times over, on the same keys: memory follows the
+    # keys, not the entries.
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for n in sizes:
-            path = records(n, tmp)
+        inputs = [(f"{n:,}", records(n, tmp)) for n in sizes]
+        if "--quick" not in sys.argv:
+            inputs.append(("100,000 x 10 (the same keys)", repeated(inputs[0][1], 10, tmp)))
+        for label, path in inputs:
             size = os.path.getsize(path) / 2**20
             out = os.path.join(tmp, "out")
             runs = [
                 ("intervals", ["intervals", path, "--format", "ndjson", "-o", out + ".ndjson"]),
-                ("durations", ["durations", path, "--until", "2026-01-01", "-o", out + ".csv"]),
+                ("durations", ["durations", path, "--until", "2040-01-01", "-o", out + ".csv"]),
                 ("intervals --sort",
                  ["intervals", path, "--sort", "--format", "ndjson", "-o", out + ".ndjson"]),
             ]
             for name, args in runs:
-                secs, rss, s = timed([BIN] + args + ["--summary-format", "json"])
-                rows.append((f"{n:,} ({size:.0f} MiB)", name, f"{s['entries']:,}",
+                secs, cpu, rss, s = timed([BIN] + args + ["--summary-format", "json"])
+                rows.append((f"{label} ({size:.0f} MiB)", name, f"{s['entries']:,}",
                              f"{s['keys']:,}", f"{s['rows']:,}", f"{secs:.2f} s",
-                             f"{s['entries'] / secs / 1e3:,.0f} k/s", f"{rss:.1f} MiB",
+                             f"{cpu:.2f} s", f"{s['entries'] / secs / 1e3:,.0f} k/s",
+                             f"{s['entries'] / cpu / 1e3:,.0f} k/s", f"{rss:.1f} MiB",
                              f"{rss * 2**20 / max(s['keys'], 1):,.0f} B"))
     print("| records | command | entries replayed | keys (object fields) | rows written | wall "
-          "| entries/s | peak memory | memory / key |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| CPU | entries/s (wall) | entries/s (CPU) | peak memory | memory / key |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print("| " + " | ".join(r) + " |")
 

@@ -32,7 +32,7 @@ pub struct AsOfRow {
 /// The rows at `at`, gathered as the replay runs (one per object and field).
 pub struct AsOf {
     at: DateTime<Utc>,
-    rows: HashMap<String, AsOfRow>,
+    rows: HashMap<String, AsOfRow, foldhash::fast::RandomState>,
     key: String,
 }
 
@@ -40,18 +40,17 @@ impl AsOf {
     pub fn new(at: DateTime<Utc>) -> AsOf {
         AsOf {
             at,
-            rows: HashMap::new(),
+            rows: HashMap::default(),
             key: String::new(),
         }
     }
 
-    fn key(&mut self, code: &str, id: &str, field: &str) -> &str {
+    fn key(&mut self, code: &str, id: &str, field: &str) {
         self.key.clear();
         for part in [code, id, field] {
             self.key.push_str(part);
             self.key.push('\u{1f}');
         }
-        &self.key
     }
 
     /// The rows, by object code, object id and field.
@@ -62,10 +61,13 @@ impl AsOf {
     }
 
     fn set(&mut self, row: AsOfRow) {
-        let key = self
-            .key(&row.obj_code, &row.obj_id, &row.field_name)
-            .to_string();
-        self.rows.insert(key, row);
+        self.key(&row.obj_code, &row.obj_id, &row.field_name);
+        match self.rows.get_mut(self.key.as_str()) {
+            Some(slot) => *slot = row,
+            None => {
+                self.rows.insert(self.key.clone(), row);
+            }
+        }
     }
 }
 

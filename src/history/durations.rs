@@ -41,7 +41,9 @@ pub struct Durations {
     field: String,
     until: DateTime<Utc>,
     calendar: Calendar,
-    by: HashMap<(String, String, String), ValueVisits>,
+    /// By object code, object id and value, joined.
+    by: HashMap<Box<str>, ValueVisits, foldhash::fast::RandomState>,
+    key: String,
 }
 
 impl Durations {
@@ -50,7 +52,8 @@ impl Durations {
             field: field.to_string(),
             until,
             calendar,
-            by: HashMap::new(),
+            by: HashMap::default(),
+            key: String::new(),
         }
     }
 
@@ -95,26 +98,36 @@ impl Listener for Durations {
         let to = i.valid_to.unwrap_or(self.until).max(from);
         let millis = (to - from).num_milliseconds();
         let business = self.calendar.business_millis(from, to);
-        let key = (i.obj_code.clone(), i.obj_id.clone(), value_text(&i.value));
         let open = i.valid_to.is_none();
-        let row = self.by.entry(key).or_insert_with(|| ValueVisits {
-            obj_code: i.obj_code,
-            obj_id: i.obj_id,
-            obj_name: i.obj_name.clone(),
-            field_name: i.field_name,
-            value_type: i.value_type,
-            value: i.value,
-            label: i.label,
-            visits: 0,
-            first_entered: from,
-            last_left: i.valid_to,
-            total_millis: 0,
-            business_millis: 0,
-            first_visit_millis: millis,
-            last_entered: from,
-            last_visit_millis: millis,
-            open,
-        });
+        self.key.clear();
+        for part in [i.obj_code.as_str(), &i.obj_id, &value_text(&i.value)] {
+            self.key.push_str(part);
+            self.key.push('\u{1f}');
+        }
+        if !self.by.contains_key(self.key.as_str()) {
+            let row = ValueVisits {
+                obj_code: i.obj_code.clone(),
+                obj_id: i.obj_id.clone(),
+                obj_name: i.obj_name.clone(),
+                field_name: i.field_name.clone(),
+                value_type: i.value_type,
+                value: i.value.clone(),
+                label: i.label.clone(),
+                visits: 0,
+                first_entered: from,
+                last_left: i.valid_to,
+                total_millis: 0,
+                business_millis: 0,
+                first_visit_millis: millis,
+                last_entered: from,
+                last_visit_millis: millis,
+                open,
+            };
+            self.by.insert(self.key.as_str().into(), row);
+        }
+        let Some(row) = self.by.get_mut(self.key.as_str()) else {
+            return Ok(());
+        };
         row.visits += 1;
         row.total_millis += millis;
         row.business_millis += business;

@@ -5,7 +5,8 @@
 //! What it holds: one slot per object and field met (the interval open on it, or the delete
 //! that ended the last one), never the entries: memory grows with the keys, not the history.
 //! Input not in entry order is refused (exit 2), or sorted in memory first when asked
-//! ([`Order::Sort`]).
+//! ([`Order::Sort`]). The report reads its chain breaks and time in status through
+//! [`for_report`].
 
 pub mod asof;
 pub mod breaks;

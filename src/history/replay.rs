@@ -93,10 +93,9 @@ pub struct Totals {
     pub open: u64,
 }
 
-// Nearly every slot is open: boxing the interval would cost an allocation per entry.
-#[allow(clippy::large_enum_variant)]
+/// Boxed, so the map's growth and the final sort move pointers, not intervals.
 enum Slot {
-    Open(Interval),
+    Open(Box<Interval>),
     /// Deleted by this entry.
     Deleted(String),
 }
@@ -173,7 +172,7 @@ fn after(step: Step, to: &mut dyn Listener) -> Slot {
         to.deleted(&step);
         Slot::Deleted(step.entry_id)
     } else {
-        let opened = opened_by(step);
+        let opened = Box::new(opened_by(step));
         to.opened(&opened);
         Slot::Open(opened)
     }
@@ -240,7 +239,7 @@ fn next(totals: &mut Totals, slot: Slot, step: &Step, to: &mut dyn Listener) -> 
             (false, false) => End::Change,
         });
         totals.intervals += 1;
-        to.interval(interval)?;
+        to.interval(*interval)?;
     }
     Ok(())
 }
@@ -248,7 +247,7 @@ fn next(totals: &mut Totals, slot: Slot, step: &Step, to: &mut dyn Listener) -> 
 impl Replay {
     /// Hand out the intervals still open, by object code, object id and field, and the totals.
     pub fn finish(mut self, to: &mut dyn Listener) -> Result<Totals> {
-        let mut open: Vec<(Box<str>, Interval)> = self
+        let mut open: Vec<(Box<str>, Box<Interval>)> = self
             .slots
             .drain()
             .filter_map(|(k, s)| match s {
@@ -260,7 +259,7 @@ impl Replay {
         self.totals.open = open.len() as u64;
         self.totals.intervals += open.len() as u64;
         for (_, interval) in open {
-            to.interval(interval)?;
+            to.interval(*interval)?;
         }
         Ok(self.totals)
     }

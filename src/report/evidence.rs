@@ -386,6 +386,21 @@ pub fn export_files(paths: &[PathBuf]) -> Result<(Evidence, Vec<(PathBuf, Format
         ),
         ..Evidence::default()
     };
+    let files = sniff_files(paths)?;
+    for path in paths {
+        ev.files.push(hash_file(path)?);
+    }
+    ev.notes.push(
+        "Export files do not record the tenant, the query, when they were extracted or \
+         Workfront's count: a sync out-dir does (its manifests), and is the better evidence"
+            .into(),
+    );
+    Ok((ev, files))
+}
+
+/// Each file export wrote, with its format read from its first bytes (nothing hashed: for
+/// commands that show no evidence).
+pub fn sniff_files(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Format)>> {
     let mut files = Vec::new();
     for path in paths {
         let name = path.display().to_string();
@@ -399,15 +414,9 @@ pub fn export_files(paths: &[PathBuf]) -> Result<(Evidence, Vec<(PathBuf, Format
                  out-dir): give files export wrote, or the --out-dir of a sync"
             ))
         })?;
-        ev.files.push(hash_file(path)?);
         files.push((path.clone(), format));
     }
-    ev.notes.push(
-        "Export files do not record the tenant, the query, when they were extracted or \
-         Workfront's count: a sync out-dir does (its manifests), and is the better evidence"
-            .into(),
-    );
-    Ok((ev, files))
+    Ok(files)
 }
 
 /// The filters that are set, as `(flag, values)`.

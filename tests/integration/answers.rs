@@ -373,3 +373,55 @@ fn check_asof(
         );
     }
 }
+
+#[test]
+fn a_query_run_as_export_runs_it_gives_labels_and_the_tenants_zone_for_the_calendar() {
+    let o = run(bin().args(["intervals", "--demo", "--until", "2026-01-01", "--labels"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let rows = csv_rows(&String::from_utf8(o.stdout).unwrap());
+    let planning = rows
+        .iter()
+        .find(|r| r["field_name"] == "status" && r["value"] == "PLN")
+        .unwrap();
+    assert_eq!(planning["value_label"], "Planning");
+    let o = run(bin().args(["durations", "--demo", "--until", "2026-01-01"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("in America/Denver (the tenant's zone"),
+        "{err}"
+    );
+    assert!(err.contains("times in UTC"), "{err}");
+}
+
+#[test]
+fn a_cycle_with_no_end_yet_counts_up_to_until_and_has_no_cycle_end() {
+    // s06 entered NEW on Monday 2025-03-17 10:00 EDT and is still there on --until:
+    // 58 real hours, 7 + 8 + 8 business hours (computed by hand, as the fixture's rows).
+    let rows = csv_rows(&durations(
+        "09:00-17:00",
+        "holidays.txt",
+        &["--cycle-start", "NEW", "--cycle-end", "CPL"],
+    ));
+    let s06 = rows.iter().find(|r| r["obj_id"] == "s06").unwrap();
+    let got: Vec<&str> = [
+        "cycle_start",
+        "cycle_end",
+        "elapsed_seconds",
+        "business_seconds",
+        "reopened",
+    ]
+    .iter()
+    .map(|c| s06[*c].as_str())
+    .collect();
+    assert_eq!(
+        got,
+        [
+            "2025-03-17T10:00:00.000-04:00",
+            "",
+            "208800",
+            "82800",
+            "false"
+        ]
+    );
+}
