@@ -58,8 +58,12 @@ pub struct Answers {
 /// unsorted input under [`Order::Check`], and the report must not).
 pub async fn replay(source: &mut dyn ChangeSource, until: DateTime<Utc>) -> Result<ForReport> {
     match for_report(source, STATUS_FIELD, until, Order::Check).await {
-        Ok(found) => Ok(found),
-        Err(_) => for_report(source, STATUS_FIELD, until, Order::Sort).await,
+        // Out of order is the replay's usage error; anything else (a file that does not
+        // read) is not retried.
+        Err(crate::error::Error::Usage(_)) => {
+            for_report(source, STATUS_FIELD, until, Order::Sort).await
+        }
+        found => found,
     }
 }
 

@@ -260,42 +260,57 @@ const REACH: &str = r#"
   } else {
     go();
   }
+  // Each step waits for what it caused (the scroller draws on the next frame, the filter
+  // after its debounce), polling, never for a fixed time: a loaded machine only waits longer.
+  function until(ok, then) {
+    var t0 = Date.now();
+    (function poll() {
+      if (ok() || Date.now() - t0 > 20000) { then(); } else { setTimeout(poll, 20); }
+    })();
+  }
+  var has = function (id) {
+    return Array.prototype.some.call(table.tBodies[0].rows, function (r) {
+      return r.cells[8] && r.cells[8].textContent === id;
+    });
+  };
   function go() {
   out.count = count();
   out.encoding = document.getElementById("all-data").getAttribute("data-encoding");
   out.first = data(8);
   box.scrollTop = box.scrollHeight;
   box.dispatchEvent(new Event("scroll"));
-  setTimeout(function () {
+  until(function () { return has(window.wanted); }, function () {
     out.last = data(8);
     input.value = window.wanted;
     input.dispatchEvent(new Event("input"));
-    setTimeout(function () {
+    until(function () { return count() === "1"; }, function () {
       out.filtered = count();
       out.found = data(8);
       input.value = "";
       input.dispatchEvent(new Event("input"));
-      // The filter under "Object type" alone.
-      var typeFilter = table.tHead.rows[1].cells[1].firstChild;
-      typeFilter.value = "PROJ";
-      typeFilter.dispatchEvent(new Event("input"));
-      setTimeout(function () {
-        out.projects = count();
-        out.types = data(1).filter(function (t) { return t !== "PROJ"; });
-        typeFilter.value = "";
+      until(function () { return count() === out.count; }, function () {
+        // The filter under "Object type" alone.
+        var typeFilter = table.tHead.rows[1].cells[1].firstChild;
+        typeFilter.value = "PROJ";
         typeFilter.dispatchEvent(new Event("input"));
-      }, 400);
-      setTimeout(function () {
-        var when = table.tHead.rows[0].cells[0];
-        when.click();
-        out.ascending = data(0);
-        when.click();
-        out.descending = data(0);
-        out.unfiltered = count();
-        window.parent.postMessage(JSON.stringify(out), "*");
-      }, 800);
-    }, 400);
-  }, 300);
+        until(function () { return count() !== out.count; }, function () {
+          out.projects = count();
+          out.types = data(1).filter(function (t) { return t !== "PROJ"; });
+          typeFilter.value = "";
+          typeFilter.dispatchEvent(new Event("input"));
+          until(function () { return count() === out.count; }, function () {
+            var when = table.tHead.rows[0].cells[0];
+            when.click();
+            out.ascending = data(0);
+            when.click();
+            out.descending = data(0);
+            out.unfiltered = count();
+            window.parent.postMessage(JSON.stringify(out), "*");
+          });
+        });
+      });
+    });
+  });
   }
 })();
 "#;
