@@ -126,6 +126,15 @@ pub(super) fn read_line_records(
 pub(super) fn record_of(
     row: &serde_json::Map<String, Value>,
 ) -> Result<ChangeRecord<'static>, String> {
+    // This tool writes every contract key, null or not: an object without `id` is
+    // something else (raw Workfront records say `ID`, another tool's JSON).
+    if !row.contains_key("id") {
+        return Err(
+            "no \"id\" key: not change records this tool wrote (raw Workfront records? \
+             make change records with jrnle-audit normalize first)"
+                .into(),
+        );
+    }
     let cell = |column: &str| match row.get(column)? {
         Value::Null => None,
         Value::String(s) => Some(s.clone()),

@@ -67,8 +67,9 @@ type Text<'a> = Option<Cow<'a, str>>;
 /// reader ignores them.
 #[derive(serde::Deserialize)]
 struct Line<'a> {
-    #[serde(borrow)]
-    id: Text<'a>,
+    // A key (null or not) in every line this tool writes.
+    #[serde(borrow, default, deserialize_with = "present")]
+    id: Option<Text<'a>>,
     #[serde(borrow)]
     entry_date: Text<'a>,
     #[serde(borrow)]
@@ -113,6 +114,8 @@ struct Line<'a> {
 /// The record on `line`, or `None` when the general reader must read it.
 pub(super) fn record(line: &str) -> Option<ChangeRecord<'_>> {
     let l: Line<'_> = serde_json::from_str(line).ok()?;
+    // Without them, the general reader says what the line is not.
+    let id = l.id?;
     let value_type = match l.value_type.as_deref() {
         Some("date") => ValueType::Date,
         Some("number") => ValueType::Number,
@@ -140,7 +143,7 @@ pub(super) fn record(line: &str) -> Option<ChangeRecord<'_>> {
         })
     });
     Some(ChangeRecord {
-        id: l.id,
+        id,
         entry_date: l.entry_date,
         obj_code: l.obj_code,
         obj_id: l.obj_id,

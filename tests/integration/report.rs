@@ -891,3 +891,26 @@ fn a_chain_break_is_listed_with_both_values_and_both_entries() {
         assert!(statuses.iter().any(|v| v == s), "{s} in {statuses:?}");
     }
 }
+
+/// Raw Workfront records (or any JSON that is not change records) are refused by what reads
+/// change records back, with the way forward, and nothing is written.
+#[test]
+fn raw_records_are_refused_with_the_way_to_make_change_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw.ndjson");
+    fs::write(
+        &raw,
+        ok(bin().args(["simulate", "--rows", "20", "--seed", "3", "--dump"])),
+    )
+    .unwrap();
+    for command in ["report", "intervals"] {
+        let out = dir.path().join(match command {
+            "report" => "out.html",
+            _ => "out.csv",
+        });
+        let o = run(bin().arg(command).arg(&raw).arg("-o").arg(&out));
+        assert_eq!(o.status.code(), Some(2), "{command}: {}", stderr(&o));
+        assert!(stderr(&o).contains("normalize first"), "{}", stderr(&o));
+        assert!(!out.exists());
+    }
+}
