@@ -386,16 +386,3 @@ fn all_changes_reaches_every_row_of_a_large_report_with_few_rows_in_the_page() {
         "{trs:?}"
     );
 }
-
-/// `n` with thousands separators, as the page counts.
-fn format_count(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}

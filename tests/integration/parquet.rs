@@ -291,19 +291,7 @@ fn a_sync_series_in_parquet_verifies_reads_its_ids_back_and_is_reported() {
     let page = dir.path().with_extension("html");
     ok(bin().arg("report").arg(dir.path()).arg("-o").arg(&page));
     let html = fs::read_to_string(&page).unwrap();
-    let count = format!("id=\"row-count\">{}<", thousands(expected as u64));
+    let count = format!("id=\"row-count\">{}<", format_count(expected));
     assert!(html.contains(&count), "{count}");
     let _ = fs::remove_file(&page);
-}
-
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

@@ -427,3 +427,16 @@ pub fn python_venv(dir: &std::path::Path, packages: &[&str]) -> Option<std::path
     );
     Some(venv.join("bin/python"))
 }
+
+/// `n` with thousands separators, as the report and summaries count.
+pub fn format_count(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
