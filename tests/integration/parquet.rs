@@ -97,6 +97,10 @@ fn partitioned_output_reads_back_with_hive_partitioning_and_lists_its_files() {
     // The manifest names every file with its rows and hash, and nothing else is there.
     let manifest: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(parts.join("_manifest.json")).unwrap()).unwrap();
+    // Private like every file the tool writes (mode 0600), the parts and the manifest alike.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&parts.join("_manifest.json")), 0o600);
     let files = manifest["files"].as_array().unwrap();
     assert!(files.len() > 1, "{manifest}");
     let mut rows = 0;
@@ -106,6 +110,7 @@ fn partitioned_output_reads_back_with_hive_partitioning_and_lists_its_files() {
         let bytes = fs::read(&path).unwrap();
         assert_eq!(f["sha256"], jrnle_audit::digest::sha256_hex(&bytes));
         assert_eq!(f["bytes"], bytes.len() as u64);
+        assert_eq!(mode(&path), 0o600);
         let name = f["path"].as_str().unwrap();
         assert!(
             name.starts_with("year=2") && name.contains("/month=") && name.contains("/day="),
