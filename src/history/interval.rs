@@ -49,12 +49,16 @@ pub struct Interval {
     pub set_by_entry_id: Option<String>,
     pub ended_by_entry_id: Option<String>,
     pub ended_by: Option<End>,
+    /// The next entry of its object and field says it changed from another value: it ended
+    /// the interval (`ended_by` chain break), or, after the delete that ended it, says the
+    /// field held a value again (`ended_by` delete).
+    pub chain_break: bool,
 }
 
 impl Interval {
-    /// Whether the entry that ended it says it changed from another value.
+    /// Whether the chain broke after it (see the field).
     pub fn chain_break(&self) -> bool {
-        self.ended_by == Some(End::ChainBreak)
+        self.chain_break
     }
 
     /// Its length in milliseconds of real time, an open one counted up to `until`; `None`

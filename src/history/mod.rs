@@ -17,6 +17,7 @@ pub mod for_report;
 pub mod holidays;
 pub mod interval;
 pub mod replay;
+pub mod same_millisecond;
 pub mod status_time;
 
 pub use for_report::{ForReport, for_report};

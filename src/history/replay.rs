@@ -4,10 +4,13 @@
 //! Rules (docs/answers.md):
 //! - An entry's new value opens an interval at its `entry_date`; the next entry of the same
 //!   object and field closes it there (half-open: `[valid_from, valid_to)`). Entries at one
-//!   millisecond follow their ids, so the earlier one's interval is empty but kept.
+//!   millisecond follow their values (`same_millisecond`), so the earlier one's interval is
+//!   empty but kept.
 //! - The first entry of an object and field that is not an add (`A`) and has an old value
 //!   says the field held that value from before the history: an interval with no start.
-//! - A delete (`D`) closes the open interval and opens none.
+//! - A delete (`D`) closes the open interval and opens none; the closed interval is handed
+//!   out at the field's next entry (or at the end), once it is known whether that entry breaks
+//!   the chain (says the field held a value after the delete).
 //! - An entry whose old value differs from the open interval's value (null after a delete)
 //!   is a chain break: the interval ends there with `ended_by` `chain_break`.
 
@@ -17,6 +20,7 @@ use chrono::{DateTime, Utc};
 use futures::FutureExt;
 
 use super::interval::{ChainBreak, End, Interval, Step};
+use super::same_millisecond;
 use crate::error::{Error, Result};
 use crate::model::anomaly::AnomalySet;
 use crate::model::change::{ChangeRecord, Value, ValueType};
@@ -96,8 +100,12 @@ pub struct Totals {
 /// Boxed, so the map's growth and the final sort move pointers, not intervals.
 enum Slot {
     Open(Box<Interval>),
-    /// Deleted by this entry.
-    Deleted(String),
+    /// Deleted by the entry `by`; `ended` is the interval the delete closed, not handed out
+    /// yet (none when the field's first entry was the delete).
+    Deleted {
+        by: String,
+        ended: Option<Box<Interval>>,
+    },
 }
 
 /// The replay's state: one slot per object and field.
@@ -105,6 +113,9 @@ enum Slot {
 pub struct Replay {
     slots: HashMap<Box<str>, Slot, foldhash::fast::RandomState>,
     last: Option<(DateTime<Utc>, String)>,
+    /// The entries of the latest millisecond, not replayed yet: they are put in the order their
+    /// values chain first ([`same_millisecond`]).
+    pending: Vec<Step>,
     key: String,
     pub totals: Totals,
 }
@@ -115,24 +126,56 @@ impl Replay {
     }
 
     /// Replay one entry; an entry not after the previous one in `(entry_date, id)` is refused.
+    /// Entries of one millisecond are held until the next millisecond (or [`Replay::finish`]).
     pub fn push(&mut self, step: Step, to: &mut dyn Listener) -> Result<()> {
         self.check_order(&step)?;
         self.totals.entries += 1;
-        self.key.clear();
-        for part in [&step.obj_code, &step.obj_id, &step.field_name] {
-            self.key.push_str(part);
-            self.key.push('\u{1f}');
+        if self.pending.first().is_some_and(|held| held.at != step.at) {
+            self.flush(to)?;
         }
+        self.pending.push(step);
+        Ok(())
+    }
+
+    /// Replay the entries held, their fields' entries in the order their values chain.
+    fn flush(&mut self, to: &mut dyn Listener) -> Result<()> {
+        let mut pending = std::mem::take(&mut self.pending);
+        same_millisecond::chain_order(&mut pending, |step| self.left(step));
+        for step in pending.drain(..) {
+            self.apply(step, to)?;
+        }
+        self.pending = pending;
+        Ok(())
+    }
+
+    /// The value the history left for a step's object and field (`None`: none met yet).
+    fn left(&self, step: &Step) -> Option<Value<'static>> {
+        let mut key = String::new();
+        key_into(&mut key, step);
+        match self.slots.get(key.as_str())? {
+            Slot::Open(i) => Some(i.value.clone()),
+            Slot::Deleted { .. } => Some(Value::Null),
+        }
+    }
+
+    fn apply(&mut self, step: Step, to: &mut dyn Listener) -> Result<()> {
+        key_into(&mut self.key, &step);
         match self.slots.get_mut(self.key.as_str()) {
             Some(slot) => {
-                let before = std::mem::replace(slot, Slot::Deleted(String::new()));
-                next(&mut self.totals, before, &step, to)?;
-                *slot = after(step, to);
+                let before = std::mem::replace(
+                    slot,
+                    Slot::Deleted {
+                        by: String::new(),
+                        ended: None,
+                    },
+                );
+                let ended = next(&mut self.totals, before, &step, to)?;
+                *slot = after(step, ended, to);
             }
             None => {
                 self.totals.keys += 1;
                 first(&mut self.totals, &step, to)?;
-                let slot = after(step, to);
+                let slot = after(step, None, to);
                 self.slots.insert(self.key.as_str().into(), slot);
             }
         }
@@ -166,11 +209,24 @@ impl Replay {
     }
 }
 
-/// What an entry leaves in its slot: the interval its new value opens, or its delete.
-fn after(step: Step, to: &mut dyn Listener) -> Slot {
+/// The key of a step's slot: object code, object id and field.
+fn key_into(key: &mut String, step: &Step) {
+    key.clear();
+    for part in [&step.obj_code, &step.obj_id, &step.field_name] {
+        key.push_str(part);
+        key.push('\u{1f}');
+    }
+}
+
+/// What an entry leaves in its slot: the interval its new value opens, or its delete (with the
+/// interval it `ended`, handed out at the next entry).
+fn after(step: Step, ended: Option<Box<Interval>>, to: &mut dyn Listener) -> Slot {
     if step.is_delete() {
         to.deleted(&step);
-        Slot::Deleted(step.entry_id)
+        Slot::Deleted {
+            by: step.entry_id,
+            ended,
+        }
     } else {
         let opened = Box::new(opened_by(step));
         to.opened(&opened);
@@ -203,16 +259,24 @@ fn first(totals: &mut Totals, step: &Step, to: &mut dyn Listener) -> Result<()> 
             } else {
                 End::Change
             }),
+            chain_break: false,
         })?;
     }
     Ok(())
 }
 
-/// A later entry of a key: the open interval (if any) closed, a chain break told.
-fn next(totals: &mut Totals, slot: Slot, step: &Step, to: &mut dyn Listener) -> Result<()> {
+/// A later entry of a key: the open interval (if any) closed, a chain break told. An interval
+/// a delete closed is handed out now, marked when this entry breaks the chain after it; the one
+/// this entry closes is returned instead when it is a delete.
+fn next(
+    totals: &mut Totals,
+    slot: Slot,
+    step: &Step,
+    to: &mut dyn Listener,
+) -> Result<Option<Box<Interval>>> {
     let (expected, expected_type, expected_entry) = match &slot {
         Slot::Open(i) => (&i.value, i.value_type, i.set_by_entry_id.as_ref()),
-        Slot::Deleted(id) => (&Value::Null, step.value_type, Some(id)),
+        Slot::Deleted { by, .. } => (&Value::Null, step.value_type, Some(by)),
     };
     let broken = !same_value(expected, &step.old_value, expected_type, step.value_type);
     if broken {
@@ -230,36 +294,55 @@ fn next(totals: &mut Totals, slot: Slot, step: &Step, to: &mut dyn Listener) -> 
             at: step.at,
         });
     }
-    if let Slot::Open(mut interval) = slot {
-        interval.valid_to = Some(step.at);
-        interval.ended_by_entry_id = Some(step.entry_id.clone());
-        interval.ended_by = Some(match (broken, step.is_delete()) {
-            (true, _) => End::ChainBreak,
-            (false, true) => End::Delete,
-            (false, false) => End::Change,
-        });
-        totals.intervals += 1;
-        to.interval(*interval)?;
+    match slot {
+        Slot::Open(mut interval) => {
+            interval.valid_to = Some(step.at);
+            interval.ended_by_entry_id = Some(step.entry_id.clone());
+            interval.ended_by = Some(match (broken, step.is_delete()) {
+                (true, _) => End::ChainBreak,
+                (false, true) => End::Delete,
+                (false, false) => End::Change,
+            });
+            interval.chain_break = broken;
+            if interval.ended_by == Some(End::Delete) {
+                return Ok(Some(interval));
+            }
+            totals.intervals += 1;
+            to.interval(*interval)?;
+        }
+        Slot::Deleted {
+            ended: Some(mut interval),
+            ..
+        } => {
+            interval.chain_break = broken;
+            totals.intervals += 1;
+            to.interval(*interval)?;
+        }
+        Slot::Deleted { ended: None, .. } => {}
     }
-    Ok(())
+    Ok(None)
 }
 
 impl Replay {
     /// Hand out the intervals still open, by object code, object id and field, and the totals.
     pub fn finish(mut self, to: &mut dyn Listener) -> Result<Totals> {
-        let mut open: Vec<(Box<str>, Box<Interval>)> = self
-            .slots
-            .drain()
-            .filter_map(|(k, s)| match s {
-                Slot::Open(i) => Some((k, i)),
-                Slot::Deleted(_) => None,
-            })
-            .collect();
-        open.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        self.flush(to)?;
+        let (mut open, mut deleted) = (Vec::new(), Vec::new());
+        for (key, slot) in self.slots.drain() {
+            match slot {
+                Slot::Open(i) => open.push((key, i)),
+                Slot::Deleted { ended: Some(i), .. } => deleted.push((key, i)),
+                Slot::Deleted { ended: None, .. } => {}
+            }
+        }
         self.totals.open = open.len() as u64;
-        self.totals.intervals += open.len() as u64;
-        for (_, interval) in open {
-            to.interval(*interval)?;
+        // The intervals the last deletes closed, then the open ones, each by key.
+        for mut group in [deleted, open] {
+            group.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            self.totals.intervals += group.len() as u64;
+            for (_, interval) in group {
+                to.interval(*interval)?;
+            }
         }
         Ok(self.totals)
     }
@@ -282,6 +365,7 @@ fn opened_by(step: Step) -> Interval {
         set_by_entry_id: Some(step.entry_id),
         ended_by_entry_id: None,
         ended_by: None,
+        chain_break: false,
     }
 }
 
@@ -508,7 +592,48 @@ mod tests {
     }
 
     #[test]
-    fn entries_out_of_order_are_refused_and_same_millisecond_follows_ids() {
+    fn same_millisecond_entries_follow_their_values_not_their_ids() {
+        let t = "2025-01-01T00:00:00Z";
+        let (seen, totals) = replay(vec![
+            step("e1", "2024-12-31T00:00:00Z", "A", None, Some("NEW")),
+            step("e2", t, "E", Some("INP"), Some("CPL")),
+            step("e3", t, "E", Some("NEW"), Some("INP")),
+        ]);
+        assert_eq!(totals.chain_breaks, 0);
+        let got: Vec<(String, Option<&str>)> = seen
+            .intervals
+            .iter()
+            .map(|i| (text(&i.value), i.set_by_entry_id.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("NEW".into(), Some("e1")),
+                ("INP".into(), Some("e3")),
+                ("CPL".into(), Some("e2"))
+            ]
+        );
+    }
+
+    #[test]
+    fn a_value_after_a_delete_marks_the_interval_the_delete_ended() {
+        let (seen, totals) = replay(vec![
+            step("e1", "2025-01-01T00:00:00Z", "A", None, Some("NEW")),
+            step("e2", "2025-01-02T00:00:00Z", "D", Some("NEW"), None),
+            step("e3", "2025-01-03T00:00:00Z", "E", Some("INP"), Some("CPL")),
+        ]);
+        assert_eq!(totals.chain_breaks, 1);
+        let first = &seen.intervals[0];
+        assert_eq!(
+            (first.ended_by, first.chain_break(), text(&first.value)),
+            (Some(End::Delete), true, "NEW".into())
+        );
+        assert_eq!(seen.breaks[0].expected_entry_id.as_deref(), Some("e2"));
+        assert!(!seen.intervals[1].chain_break());
+    }
+
+    #[test]
+    fn entries_out_of_order_are_refused_and_same_millisecond_leaves_an_empty_interval() {
         let (mut replay, mut seen) = (Replay::new(), Seen::default());
         let t = "2025-01-01T00:00:00Z";
         replay
@@ -523,6 +648,7 @@ mod tests {
         assert_eq!(err.exit_code(), crate::error::exit::USAGE);
         assert!(err.to_string().contains("entry e0"), "{err}");
         assert!(err.to_string().contains("--sort"), "{err}");
+        replay.finish(&mut seen).unwrap();
         // The interval of B is empty, [t, t), and kept.
         let b = &seen.intervals[1];
         assert_eq!(

@@ -104,12 +104,14 @@ fn is_instant(t: &str) -> bool {
 
 /// The statements that create the two tables when missing, with `type_of` naming each kind's
 /// SQL type in the database's dialect. The bookkeeping table: each loaded manifest's place in
-/// the chain, name, SHA-256, rows, rows inserted and when.
+/// the chain, name, SHA-256, rows, rows inserted and when. It is created first, and
+/// `after_bookkeeping` (PostgreSQL's lock on it) follows at once, before anything else.
 pub fn create_statements(
     changes: &str,
     manifests: &str,
     type_of: fn(Kind) -> &'static str,
     instant: &str,
+    after_bookkeeping: &str,
 ) -> String {
     let columns: Vec<String> = columns()
         .iter()
@@ -120,10 +122,11 @@ pub fn create_statements(
         })
         .collect();
     format!(
-        "CREATE TABLE IF NOT EXISTS {changes} ({});\n\
-         CREATE TABLE IF NOT EXISTS {manifests} (position BIGINT PRIMARY KEY, \
+        "CREATE TABLE IF NOT EXISTS {manifests} (position BIGINT PRIMARY KEY, \
          manifest TEXT NOT NULL UNIQUE, sha256 TEXT NOT NULL, row_count BIGINT NOT NULL, \
-         inserted BIGINT NOT NULL, loaded_at {instant} NOT NULL);",
+         inserted BIGINT NOT NULL, loaded_at {instant} NOT NULL);\n\
+         {after_bookkeeping}\n\
+         CREATE TABLE IF NOT EXISTS {changes} ({});",
         columns.join(", ")
     )
 }

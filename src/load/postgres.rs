@@ -183,8 +183,25 @@ fn loaded_of(row: &tokio_postgres::Row) -> Loaded {
 
 impl Database for Postgres {
     fn prepare(&mut self, tables: &Tables) -> Result<()> {
-        let mut create =
-            columns::create_statements(&tables.changes, &tables.manifests, sql_type, "TIMESTAMPTZ");
+        // Creating an index takes a lock that waits for a load's open transaction, which may
+        // then wait for a table this one has: a deadlock. Every load's transaction takes the
+        // bookkeeping table's lock first, so this one does too, right after creating it; an
+        // advisory lock keeps two first runs from creating the same tables at once.
+        let lock = format!(
+            "LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE;",
+            tables.manifests
+        );
+        let mut create = format!(
+            "SELECT pg_advisory_xact_lock(hashtext('jrnle-audit load {}'));\n{}",
+            tables.manifests.replace('\'', "''"),
+            columns::create_statements(
+                &tables.changes,
+                &tables.manifests,
+                sql_type,
+                "TIMESTAMPTZ",
+                &lock,
+            )
+        );
         if let Some(table) = &tables.intervals {
             create.push_str(&intervals::create_statements(
                 &tables.changes,

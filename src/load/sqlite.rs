@@ -89,7 +89,7 @@ impl ToSql for Val<'_> {
 impl Database for Sqlite {
     fn prepare(&mut self, tables: &Tables) -> Result<()> {
         let mut create =
-            columns::create_statements(&tables.changes, &tables.manifests, sql_type, "TEXT");
+            columns::create_statements(&tables.changes, &tables.manifests, sql_type, "TEXT", "");
         if let Some(table) = &tables.intervals {
             create.push_str(&intervals::create_statements(
                 &tables.changes,
