@@ -759,8 +759,9 @@ pub struct HistoryArgs {
     #[arg(long)]
     pub sort: bool,
 
-    /// With a query: add value_label, the labels of codes (statuses in words) from
-    /// Workfront's metadata. Files written with --labels carry them already.
+    /// Add value_label, the value in words (statuses): with a query, from Workfront's
+    /// metadata; with files, from the labels they carry (written by export --labels; empty
+    /// where they carry none).
     #[arg(long)]
     pub labels: bool,
 

@@ -6,6 +6,12 @@ use clap::Parser;
 use jrnle_audit::cli::Cli;
 use jrnle_audit::error::exit;
 
+/// mimalloc instead of the system allocator: the replay and the writers allocate and free
+/// millions of short strings, where glibc's malloc spent a third of the time
+/// (BENCHMARKS.md, "Answers").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

@@ -39,13 +39,20 @@ impl Answer {
     /// refused before anything is written: exit 5).
     pub fn prepare(history: &HistoryArgs, output: &OutputArgs, files_keep: bool) -> Result<Answer> {
         let started = Instant::now();
-        let out = OutputSettings::resolve(output, history.labels)?;
-        if out.format == crate::output::Format::Parquet {
+        let parquet = |p: &PathBuf| {
+            p.extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+        };
+        if output.format == Some(crate::output::Format::Parquet)
+            || output.output.as_ref().is_some_and(parquet)
+        {
             return Err(Error::usage(
                 "Parquet holds change records (export, normalize, sync); intervals, asof and \
                  durations write CSV, JSON, NDJSON or xlsx",
             ));
         }
+        let out = OutputSettings::resolve(output, history.labels)?;
+        out.destination.refuse_over(&history.inputs)?;
         let zone = out.options.zone.unwrap_or(chrono_tz::UTC);
         let runtime = super::runtime()?;
         let mut given = super::inputs::Given::of_history(history);
@@ -187,6 +194,28 @@ pub(super) fn seconds(millis: i64) -> String {
     }
 }
 
+/// One more thing a command's summary says: its key in the JSON object, its words in the line,
+/// its value (a number stays a number in JSON).
+pub(super) struct Said {
+    pub key: &'static str,
+    pub words: &'static str,
+    pub value: serde_json::Value,
+}
+
+impl Said {
+    pub fn new(
+        key: &'static str,
+        words: &'static str,
+        value: impl Into<serde_json::Value>,
+    ) -> Said {
+        Said {
+            key,
+            words,
+            value: value.into(),
+        }
+    }
+}
+
 /// The summary line (or JSON object): rows written, entries replayed, keys, chain breaks, the
 /// zone, and what else the command says.
 pub(super) fn summarize(
@@ -195,7 +224,7 @@ pub(super) fn summarize(
     command: &str,
     rows: u64,
     totals: &Totals,
-    more: &[(&str, String)],
+    more: &[Said],
 ) {
     console::clear_progress();
     let place = answer.place().display().to_string();
@@ -213,8 +242,8 @@ pub(super) fn summarize(
             "zone": answer.zone.name(),
             "elapsed_s": (elapsed * 1000.0).round() / 1000.0,
         });
-        for (k, val) in more {
-            v[*k] = val.clone().into();
+        for said in more {
+            v[said.key] = said.value.clone();
         }
         console::summary_json(&v);
         return;
@@ -230,7 +259,10 @@ pub(super) fn summarize(
         ),
         format!("times in {}", answer.zone.name()),
     ];
-    parts.extend(more.iter().map(|(k, v)| format!("{k} {v}")));
+    parts.extend(more.iter().map(|said| match &said.value {
+        serde_json::Value::String(s) => format!("{} {s}", said.words),
+        other => format!("{} {other}", said.words),
+    }));
     console::note(format!(
         "wrote {} from {} to {place} in {elapsed:.1} s ({})",
         plural(rows, "row", "rows"),

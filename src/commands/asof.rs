@@ -8,7 +8,7 @@ use crate::model::change::{Cell, Value, ValueType};
 use crate::model::date::parse_user_time_at;
 use crate::output::RowSink;
 
-use super::answers::{Answer, opt, summarize, text, write_table};
+use super::answers::{Answer, Said, opt, summarize, text, write_table};
 
 /// The columns, in contract order (docs/answers.md).
 pub const COLUMNS: [&str; 11] = [
@@ -26,8 +26,18 @@ pub const COLUMNS: [&str; 11] = [
 ];
 
 pub fn run(args: AsofArgs) -> Result<()> {
-    let at = parse_user_time_at(&args.at, chrono::Utc::now())
-        .map_err(|e| Error::usage(format!("--at: {e}")))?;
+    let now = chrono::Utc::now();
+    let at = parse_user_time_at(&args.at, now).map_err(|e| Error::usage(format!("--at: {e}")))?;
+    // A query's --until ends the history it fetches: values after it cannot be known.
+    if let Some(until) = args.history.filters.until.as_deref()
+        && parse_user_time_at(until, now).is_ok_and(|until| until <= at)
+    {
+        return Err(Error::usage(format!(
+            "--until {until} is not after --at {}: the query would fetch no entries up to that \
+             instant; leave --until out, or give one after --at",
+            args.at
+        )));
+    }
     let answer = Answer::prepare(&args.history, &args.output, false)?;
     let table = answer.table(&COLUMNS, "As of");
     let mut asof = AsOf::new(at);
@@ -39,7 +49,7 @@ pub fn run(args: AsofArgs) -> Result<()> {
         }
         Ok(())
     })?;
-    let at = ("at", answer.instant(at));
+    let at = Said::new("at", "at", answer.instant(at));
     let count = rows.len() as u64;
     summarize(
         &answer,

@@ -16,7 +16,27 @@ use crate::model::change::{Cell, Value, ValueType};
 use crate::model::date::parse_user_time_at;
 use crate::output::{RowSink, Table};
 
-use super::answers::{Answer, opt, seconds, summarize, text, write_table};
+use super::answers::{Answer, Said, opt, seconds, summarize, text, write_table};
+
+/// `--cycle-start` and `--cycle-end` take every value after them, so inputs given after them
+/// are read as values, and the command would run a query instead: refuse that with the way
+/// out, when no input was given and a value names a file or directory that exists.
+fn refuse_swallowed_inputs(args: &DurationsArgs) -> Result<()> {
+    if !args.history.inputs.is_empty() {
+        return Ok(());
+    }
+    let values = args.cycle_start.iter().map(|v| ("--cycle-start", v));
+    let values = values.chain(args.cycle_end.iter().map(|v| ("--cycle-end", v)));
+    for (flag, value) in values {
+        if std::path::Path::new(value).exists() {
+            return Err(Error::usage(format!(
+                "{flag} took {value} as a value: it names a file; give the inputs before \
+                 --cycle-start (durations {value} --cycle-start …), or end the values with --"
+            )));
+        }
+    }
+    Ok(())
+}
 
 /// The columns of visits, in contract order (docs/answers.md).
 pub const COLUMNS: [&str; 13] = [
@@ -49,6 +69,7 @@ pub const CYCLE_COLUMNS: [&str; 9] = [
 ];
 
 pub fn run(args: DurationsArgs) -> Result<()> {
+    refuse_swallowed_inputs(&args)?;
     let now = Utc::now();
     let filters = &args.history.filters;
     let field = match filters.fields.as_slice() {
@@ -73,8 +94,9 @@ pub fn run(args: DurationsArgs) -> Result<()> {
     let answer = Answer::prepare(&args.history, &args.output, true)?;
     let calendar = Calendar::new(answer.calendar_zone, hours, holidays);
     let more = [
-        ("field", field.clone()),
-        (
+        Said::new("field", "field", field.clone()),
+        Said::new(
+            "calendar",
             "calendar",
             format!(
                 "{} {}, {} in {}",
@@ -84,7 +106,7 @@ pub fn run(args: DurationsArgs) -> Result<()> {
                 answer.calendar_note
             ),
         ),
-        ("until", answer.instant(until)),
+        Said::new("until", "until", answer.instant(until)),
     ];
     let (rows, totals) = match args.cycle_start.is_empty() {
         true => visits(&answer, &field, until, calendar)?,

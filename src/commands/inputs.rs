@@ -25,6 +25,9 @@ pub(super) struct Given<'a> {
     pub connection: &'a ConnectionArgs,
     pub filters: &'a FilterArgs,
     pub labels: bool,
+    /// `--labels` also means something with files: the answers' `value_label` column, from the
+    /// labels the files carry (the report shows those without it, and warns).
+    pub labels_with_files: bool,
     pub allowed_signers: Option<&'a Path>,
     pub tsa_ca: Option<&'a Path>,
     /// `--field` and `--until` mean something with files too (`durations`: the field
@@ -44,6 +47,7 @@ impl<'a> Given<'a> {
             connection: &args.connection,
             filters: &args.filters,
             labels: args.labels,
+            labels_with_files: false,
             allowed_signers: args.allowed_signers.as_deref(),
             tsa_ca: args.tsa_ca.as_deref(),
             field_and_until_with_files: false,
@@ -58,6 +62,7 @@ impl<'a> Given<'a> {
             connection: &args.connection,
             filters: &args.filters,
             labels: args.labels,
+            labels_with_files: true,
             allowed_signers: args.allowed_signers.as_deref(),
             tsa_ca: args.tsa_ca.as_deref(),
             field_and_until_with_files: false,
@@ -92,7 +97,7 @@ pub(super) fn read(runtime: &tokio::runtime::Runtime, given: &Given<'_>) -> Resu
         });
     }
     refuse_filters(given)?;
-    if given.labels {
+    if given.labels && !given.labels_with_files {
         console::warn(
             "--labels applies to a query: files carry the labels they were written with \
              (export --labels), and those are shown",

@@ -7,7 +7,7 @@ use crate::history::{Interval, Listener};
 use crate::model::change::{Cell, ValueType};
 use crate::output::RowSink;
 
-use super::answers::{Answer, opt, summarize, text, write_table};
+use super::answers::{Answer, Said, opt, summarize, text, write_table};
 
 /// The columns, in contract order (docs/answers.md).
 pub const COLUMNS: [&str; 14] = [
@@ -44,7 +44,7 @@ pub fn run(args: IntervalsArgs) -> Result<()> {
         Ok(())
     })?;
     let totals = totals.unwrap_or_default();
-    let open = ("still open", totals.open.to_string());
+    let open = Said::new("open", "still open", totals.open);
     summarize(
         &answer,
         args.output.summary.format,
@@ -92,7 +92,11 @@ impl Listener for Rows<'_> {
         if a.labels {
             cells.push(opt(&i.label));
         }
-        let dates = 1 << 6 | 1 << 7 | u64::from(i.value_type == ValueType::Date) << 5;
+        // An open end is empty or the sentinel as given (`--open-end`): text, never shifted
+        // into `--tz` (9999-12-31T23:59:59.999Z east of UTC would be a year xlsx cannot hold).
+        let dates = 1 << 6
+            | u64::from(i.valid_to.is_some()) << 7
+            | u64::from(i.value_type == ValueType::Date) << 5;
         self.rows += 1;
         self.sink
             .write_row(&cells, dates)

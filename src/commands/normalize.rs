@@ -9,6 +9,7 @@ use crate::source::saved::SavedRecords;
 pub fn run(args: NormalizeArgs) -> Result<()> {
     let started = std::time::Instant::now();
     let mut out = OutputSettings::resolve(&args.output, false)?;
+    out.destination.refuse_over(&args.inputs)?;
     let mut source = SavedRecords::open(&args.inputs)?;
     out.options.about = vec![
         (

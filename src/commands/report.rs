@@ -19,6 +19,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
     let started = Instant::now();
     let destination = Destination::from_arg(Some(&args.output));
     destination.check()?;
+    destination.refuse_over(&args.inputs)?;
     let ext = args.output.extension().and_then(|e| e.to_str());
     if !ext.is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm")) {
         return Err(Error::usage(format!(

@@ -13,7 +13,8 @@ use chrono_tz::Tz;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BusinessTime {
     pub start: NaiveTime,
-    pub end: NaiveTime,
+    /// The closing time; `None` for `24:00`, the end of the day (`00:00-24:00`: all day).
+    pub end: Option<NaiveTime>,
     pub days: Vec<Weekday>,
 }
 
@@ -23,8 +24,12 @@ impl BusinessTime {
         let bad_hours = || format!("--business-hours {hours:?} is not a range such as 08:00-18:00");
         let (a, b) = hours.split_once('-').ok_or_else(bad_hours)?;
         let time = |s: &str| NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| bad_hours());
-        let (start, end) = (time(a)?, time(b)?);
-        if start >= end {
+        let start = time(a)?;
+        let end = match b.trim() {
+            "24:00" => None,
+            b => Some(time(b)?),
+        };
+        if end.is_some_and(|end| start >= end) {
             return Err(bad_hours());
         }
         let day = |s: &str| {
@@ -51,7 +56,9 @@ impl BusinessTime {
     pub fn contains(&self, t: &DateTime<Utc>, zone: &Tz) -> bool {
         let local = t.with_timezone(zone);
         let time = local.time();
-        self.days.contains(&local.weekday()) && time >= self.start && time < self.end
+        self.days.contains(&local.weekday())
+            && time >= self.start
+            && self.end.is_none_or(|end| time < end)
     }
 }
 
@@ -151,7 +158,10 @@ impl Calendar {
         working.then(|| {
             (
                 self.instant(day, self.hours.start),
-                self.instant(day, self.hours.end),
+                match self.hours.end {
+                    Some(end) => self.instant(day, end),
+                    None => self.instant(day + Duration::days(1), NaiveTime::MIN),
+                },
             )
         })
     }
@@ -263,6 +273,14 @@ mod tests {
         let b = BusinessTime::parse("22:00-23:30", "sat,sun").unwrap();
         assert_eq!(b.days, vec![Weekday::Sat, Weekday::Sun]);
         assert!(BusinessTime::parse("18:00-08:00", "mon-fri").is_err());
+        assert!(BusinessTime::parse("08:00-24:30", "mon-fri").is_err());
+        let all_day = BusinessTime::parse("00:00-24:00", "mon-sun").unwrap();
+        assert_eq!((all_day.start, all_day.end), (NaiveTime::MIN, None));
+        let c = Calendar::new(chrono_tz::America::New_York, all_day, BTreeSet::new());
+        // Across the spring change (2025-03-09 loses an hour): 47 real hours in two days.
+        let from = "2025-03-08T05:00:00Z".parse().unwrap();
+        let to = "2025-03-10T04:00:00Z".parse().unwrap();
+        assert_eq!(c.business_millis(from, to), 47 * 3_600_000);
         assert!(BusinessTime::parse("08:00-18:00", "monday-funday").is_err());
     }
 }

@@ -12,6 +12,7 @@ use super::interval::Interval;
 use super::replay::Listener;
 use crate::error::Result;
 use crate::model::change::{Value, ValueType};
+use crate::model::date::format_utc_ms;
 
 /// One object's visits of one value.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,6 +88,43 @@ pub fn value_text(v: &Value<'_>) -> String {
     }
 }
 
+/// A value as it is grouped: one value however it was written, as the replay compares values
+/// (`same_value`): a number by its decimal value (`8`, `8.0` and `8.00` are one), a date by its
+/// instant (the offset of `--tz` aside), text exactly. Rows show the value as first written.
+fn value_key(v: &Value<'_>, value_type: ValueType) -> String {
+    match v {
+        Value::Number(n) => canonical_number(n),
+        Value::Text(t) if value_type == ValueType::Date => crate::model::date::parse_timestamp(t)
+            .map_or_else(|| t.to_string(), |d| format_utc_ms(&d.with_timezone(&Utc))),
+        other => value_text(other),
+    }
+}
+
+/// A decimal number's canonical text: no leading zeros, no trailing fractional zeros, `-0` as
+/// `0`; one with an exponent (never written by this tool) as f64 prints it.
+fn canonical_number(n: &str) -> String {
+    if n.contains(['e', 'E']) {
+        return n
+            .parse::<f64>()
+            .map_or_else(|_| n.to_string(), |f| f.to_string());
+    }
+    let (sign, digits) = match n.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", n.strip_prefix('+').unwrap_or(n)),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let int = int.trim_start_matches('0');
+    let frac = frac.trim_end_matches('0');
+    let int = if int.is_empty() { "0" } else { int };
+    if int == "0" && frac.is_empty() {
+        return "0".into();
+    }
+    match frac.is_empty() {
+        true => format!("{sign}{int}"),
+        false => format!("{sign}{int}.{frac}"),
+    }
+}
+
 impl Listener for Durations {
     fn interval(&mut self, i: Interval) -> Result<()> {
         let Some(from) = i.valid_from else {
@@ -100,7 +138,11 @@ impl Listener for Durations {
         let business = self.calendar.business_millis(from, to);
         let open = i.valid_to.is_none();
         self.key.clear();
-        for part in [i.obj_code.as_str(), &i.obj_id, &value_text(&i.value)] {
+        for part in [
+            i.obj_code.as_str(),
+            &i.obj_id,
+            &value_key(&i.value, i.value_type),
+        ] {
             self.key.push_str(part);
             self.key.push('\u{1f}');
         }
@@ -142,5 +184,28 @@ impl Listener for Durations {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_group_by_value_and_dates_by_instant() {
+        let n = |s: &str| value_key(&Value::Number(s.into()), ValueType::Number);
+        assert_eq!(n("8"), n("8.00"));
+        assert_eq!(n("008.50"), "8.5");
+        assert_eq!(n("-0.0"), "0");
+        assert_eq!(n("-12.340"), "-12.34");
+        assert_ne!(n("8"), n("80"));
+        assert_eq!(n("1e3"), "1000");
+        let d = |s: &str| value_key(&Value::Text(s.to_string().into()), ValueType::Date);
+        assert_eq!(
+            d("2025-03-09T01:00:00.000-05:00"),
+            d("2025-03-09T06:00:00.000Z")
+        );
+        let t = |s: &str| value_key(&Value::Text(s.to_string().into()), ValueType::Text);
+        assert_ne!(t("8"), t("8.00"));
     }
 }

@@ -1,5 +1,5 @@
 //! Holidays for a business calendar (`--holidays FILE`): dates one a line (`2025-12-25`;
-//! blank lines and `#` comments allowed), or an iCalendar file (RFC 5545) read minimally: each
+//! blank lines and `#` comments allowed, also after a date; a file of none is refused), or an iCalendar file (RFC 5545) read minimally: each
 //! `VEVENT`'s all-day `DTSTART;VALUE=DATE:20251225` (or `DTSTART:20251225`), with its
 //! `DTEND;VALUE=DATE` (exclusive) for a holiday of several days. An event that repeats
 //! (`RRULE`, `RDATE`) or starts at a time of day is refused, not half read: list its dates.
@@ -20,7 +20,15 @@ pub fn read(path: &Path) -> Result<BTreeSet<NaiveDate>, String> {
         t if t.starts_with("BEGIN:VCALENDAR") => calendar(&unfold(&text)),
         _ => lines(&text),
     };
-    parsed.map_err(|(line, what)| format!("--holidays {name}: line {line}: {what}"))
+    let dates = parsed.map_err(|(line, what)| format!("--holidays {name}: line {line}: {what}"))?;
+    if dates.is_empty() {
+        // An empty list is more likely the wrong file than a year without holidays.
+        return Err(format!(
+            "--holidays {name}: it lists no holiday (dates such as 2025-12-25, one a line, or \
+             all-day iCalendar events): leave --holidays out for none"
+        ));
+    }
+    Ok(dates)
 }
 
 type Failure = (usize, String);
@@ -29,8 +37,10 @@ type Failure = (usize, String);
 fn lines(text: &str) -> Result<BTreeSet<NaiveDate>, Failure> {
     let mut out = BTreeSet::new();
     for (n, line) in text.lines().enumerate() {
-        let line = line.trim().trim_start_matches('\u{feff}');
-        if line.is_empty() || line.starts_with('#') {
+        // A comment runs from `#` to the end of the line, on a line of its own or after a date.
+        let line = line.split('#').next().unwrap_or("");
+        let line = line.trim().trim_start_matches('\u{feff}').trim();
+        if line.is_empty() {
             continue;
         }
         let date = NaiveDate::parse_from_str(line, "%Y-%m-%d").map_err(|_| {
@@ -112,7 +122,7 @@ mod tests {
 
     #[test]
     fn dates_one_a_line_with_comments() {
-        let got = lines("# holidays\n2025-12-25\n\n 2025-12-26 \n").unwrap();
+        let got = lines("# holidays\n2025-12-25 # Christmas\n\n 2025-12-26 \n").unwrap();
         assert_eq!(got, [d("2025-12-25"), d("2025-12-26")].into());
         assert_eq!(lines("2025-12-25\nXmas\n").unwrap_err().0, 2);
     }
@@ -135,5 +145,16 @@ mod tests {
         assert_eq!(calendar(&unfold(rrule)).unwrap_err().0, 4);
         let timed = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART:20251225T090000Z\nEND:VEVENT\n";
         assert!(calendar(&unfold(timed)).unwrap_err().1.contains("all-day"));
+    }
+
+    #[test]
+    fn a_file_that_lists_no_holiday_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("holidays.txt");
+        std::fs::write(&path, "# none this year\n\n").unwrap();
+        let err = read(&path).unwrap_err();
+        assert!(err.contains("lists no holiday"), "{err}");
+        std::fs::write(&path, "2025-12-25\n").unwrap();
+        assert_eq!(read(&path).unwrap().len(), 1);
     }
 }

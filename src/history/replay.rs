@@ -116,6 +116,8 @@ pub struct Replay {
     /// The entries of the latest millisecond, not replayed yet: they are put in the order their
     /// values chain first ([`same_millisecond`]).
     pending: Vec<Step>,
+    /// The entries were sorted before (`--sort`): an entry out of order can only be one twice.
+    sorted: bool,
     key: String,
     pub totals: Totals,
 }
@@ -186,16 +188,25 @@ impl Replay {
         if let Some((at, id)) = &self.last
             && (step.at, step.entry_id.as_str()) <= (*at, id.as_str())
         {
-            let how = match (step.at, step.entry_id.as_str()) == (*at, id.as_str()) {
-                true => "appears twice".to_string(),
-                false => format!("comes after entry {id} ({})", format_utc_ms(at)),
+            let when = format_utc_ms(&step.at);
+            if (step.at, step.entry_id.as_str()) == (*at, id.as_str()) {
+                return Err(Error::usage(format!(
+                    "entry {} ({when}) appears twice in the input: give each file once (inputs \
+                     that overlap, such as two exports of one window, hold entries twice)",
+                    step.entry_id
+                )));
+            }
+            let sort = if self.sorted {
+                ""
+            } else {
+                ": give --sort to sort it in memory first (a sync out-dir holds late arrivals \
+                 after later entries)"
             };
             return Err(Error::usage(format!(
-                "the input is not in entry order: entry {} ({}) {how}; the history is replayed \
-                 in (entry_date, id) order: give --sort to sort it in memory first (a sync \
-                 out-dir holds late arrivals after later entries)",
+                "the input is not in entry order: entry {} ({when}) comes after entry {id} ({}); \
+                 the history is replayed in (entry_date, id) order{sort}",
                 step.entry_id,
-                format_utc_ms(&step.at)
+                format_utc_ms(at)
             )));
         }
         match &mut self.last {
@@ -388,18 +399,56 @@ pub fn same_value(a: &Value<'_>, b: &Value<'_>, a_type: ValueType, b_type: Value
     }
 }
 
-/// A record as the replay reads it: `None` for one that changes no field of an object (or
-/// lacks its id or date).
+/// A record as the replay reads it. Returned and taken apart at once, never stored: boxing the
+/// entry would cost an allocation per entry for nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum Read {
+    Entry(Step),
+    /// A record that changes no field (an approval, `DW`, …): skipped and counted.
+    NoField,
+    /// A record the replay cannot place (no id, object or readable date): what is missing.
+    Unreadable(String),
+}
+
+/// A record as the replay reads it, `None` unless it is an entry.
 pub fn step_of(record: ChangeRecord<'_>) -> Option<Step> {
-    let at = parse_timestamp(record.entry_date.as_deref()?)?.with_timezone(&Utc);
+    match read(record) {
+        Read::Entry(step) => Some(step),
+        Read::NoField | Read::Unreadable(_) => None,
+    }
+}
+
+/// A record as the replay reads it: an entry, a record that changes no field, or one that
+/// cannot be placed in the history.
+pub fn read(record: ChangeRecord<'_>) -> Read {
+    if record.field_name.is_none() {
+        return Read::NoField;
+    }
+    let id = record.id.as_deref().unwrap_or("");
+    let at = match record.entry_date.as_deref().map(parse_timestamp) {
+        Some(Some(at)) => at.with_timezone(&Utc),
+        Some(None) => {
+            return Read::Unreadable(format!(
+                "entry {id:?} has an entry_date that is not a date: {:?}",
+                record.entry_date.as_deref().unwrap_or("")
+            ));
+        }
+        None => return Read::Unreadable(format!("entry {id:?} has no entry_date")),
+    };
+    if id.is_empty() {
+        return Read::Unreadable("a record of a field change has no id".into());
+    }
+    if record.obj_id.is_none() {
+        return Read::Unreadable(format!("entry {id:?} names no object (obj_id)"));
+    }
     let s = |t: Option<std::borrow::Cow<'_, str>>| t.map(std::borrow::Cow::into_owned);
     let labels = record.labels.map(|l| *l).unwrap_or_default();
-    Some(Step {
+    Read::Entry(Step {
         obj_code: s(record.obj_code).unwrap_or_default(),
-        obj_id: s(record.obj_id)?,
+        obj_id: s(record.obj_id).unwrap_or_default(),
         obj_name: s(record.obj_name),
-        field_name: s(record.field_name)?,
-        entry_id: s(record.id)?,
+        field_name: s(record.field_name).unwrap_or_default(),
+        entry_id: s(record.id).unwrap_or_default(),
         at,
         change_type: s(record.change_type),
         value_type: record.value_type,
@@ -412,6 +461,8 @@ pub fn step_of(record: ChangeRecord<'_>) -> Option<Step> {
     })
 }
 
+/// A value the replay keeps. Empty text stays a value (Workfront records a name cleared to
+/// `""`); CSV cannot tell it from none, and reads both as none (docs/answers.md).
 fn owned(v: Value<'_>) -> Value<'static> {
     match v {
         Value::Null => Value::Null,
@@ -432,9 +483,18 @@ struct Feed<'l> {
 impl Receiver for Feed<'_> {
     fn take(&mut self, record: ChangeRecord<'_>, _: AnomalySet) -> Result<()> {
         self.replay.totals.records += 1;
-        let Some(step) = step_of(record) else {
-            self.replay.totals.skipped += 1;
-            return Ok(());
+        let step = match read(record) {
+            Read::Entry(step) => step,
+            Read::NoField => {
+                self.replay.totals.skipped += 1;
+                return Ok(());
+            }
+            Read::Unreadable(what) => {
+                return Err(Error::usage(format!(
+                    "{what}: the history cannot place it (records as export writes them carry \
+                     an id, an object and a date)"
+                )));
+            }
         };
         if self.until.is_some_and(|end| step.at >= end) {
             self.replay.totals.after_end += 1;
@@ -458,8 +518,10 @@ pub async fn run(
     order: Order,
     until: Option<DateTime<Utc>>,
 ) -> Result<Totals> {
+    let mut replay = Replay::new();
+    replay.sorted = order == Order::Sort;
     let mut feed = Feed {
-        replay: Replay::new(),
+        replay,
         to,
         order,
         until,

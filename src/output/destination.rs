@@ -24,6 +24,16 @@ pub enum Destination {
     InPlace(PathBuf),
 }
 
+/// A path with its links and `..` resolved: the file itself when it exists, else its directory
+/// and its name; `None` when the directory does not exist either.
+fn resolved(path: &Path) -> Option<PathBuf> {
+    if let Ok(found) = path.canonicalize() {
+        return Some(found);
+    }
+    let name = path.file_name()?;
+    Some(parent_dir(path).canonicalize().ok()?.join(name))
+}
+
 impl Destination {
     pub fn from_arg(path: Option<&Path>) -> Destination {
         match path {
@@ -67,6 +77,38 @@ impl Destination {
                 "output directory {} does not exist: create it or choose another --output",
                 dir.display()
             )));
+        }
+        Ok(())
+    }
+
+    /// Refuse, before any work is done, a file that would replace one of the `inputs` (the
+    /// input read while its replacement is written, then lost) or land inside an input
+    /// directory (a file in an out-dir that no manifest lists, which `verify` refuses).
+    pub fn refuse_over(&self, inputs: &[PathBuf]) -> Result<()> {
+        let Destination::File(path) = self else {
+            return Ok(());
+        };
+        let Some(out) = resolved(path) else {
+            return Ok(());
+        };
+        for input in inputs {
+            let Ok(read) = input.canonicalize() else {
+                continue;
+            };
+            if out == read {
+                return Err(Error::usage(format!(
+                    "--output {} is an input of this run: write to another file",
+                    path.display()
+                )));
+            }
+            if read.is_dir() && out.starts_with(&read) {
+                return Err(Error::usage(format!(
+                    "--output {} is inside the input directory {}: write elsewhere (a file \
+                     there is in no manifest, and verify refuses the out-dir)",
+                    path.display(),
+                    input.display()
+                )));
+            }
         }
         Ok(())
     }

@@ -2,6 +2,7 @@
 
 mod admission;
 mod answers;
+mod answers_rules;
 mod auth;
 mod clients;
 mod compat;
