@@ -93,7 +93,8 @@ impl Answer {
 
     /// Replay the history into `to`, entries before `until` (all without it).
     pub fn replay(&self, to: &mut dyn Listener, until: Option<DateTime<Utc>>) -> Result<Totals> {
-        let mut source = WrittenRecords::new(self.history.files.clone());
+        let mut source = WrittenRecords::new(self.history.files.clone())
+            .unguarded(&self.history.evidence.unguarded);
         self.runtime
             .block_on(crate::history::run(&mut source, to, self.order, until))
     }

@@ -39,7 +39,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
     if let (None, Some(offsets)) = (&args.tz, &offsets) {
         tenant_zone(&mut spec, offsets);
     }
-    let mut source = WrittenRecords::new(files);
+    let mut source = WrittenRecords::new(files).unguarded(&evidence.unguarded);
     let made = runtime.block_on(build(&mut source, &evidence, &spec))?;
     destination.write_with(|w| w.write_all(made.html.as_bytes()))?;
     for id in &made.objects_not_found {

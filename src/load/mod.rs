@@ -363,7 +363,7 @@ fn load_one(
     steps.step("begun")?;
     let data = &c.manifest.data_file;
     let read = Format::named(&c.manifest.query.format)
-        .and_then(|f| f.spec().read_records)
+        .and_then(|f| f.read_records(c.manifest.query.formula_guard))
         .ok_or_else(|| Error::Internal(format!("{}: format not readable", c.name)))?;
     let path = dir.join(&data.name);
     let file = open_no_follow(&path, std::fs::OpenOptions::new().read(true))

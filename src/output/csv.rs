@@ -153,6 +153,23 @@ pub(super) fn read_records(
     input: &mut dyn io::Read,
     each: &mut dyn FnMut(ChangeRecord<'_>) -> crate::error::Result<()>,
 ) -> crate::error::Result<(), String> {
+    read_records_with(input, each, unguard_formula)
+}
+
+/// [`read_records`] for a file written without the formula guard (`--no-formula-guard`, as
+/// its manifest records): every cell as it is, a leading `'` kept.
+pub(super) fn read_unguarded_records(
+    input: &mut dyn io::Read,
+    each: &mut dyn FnMut(ChangeRecord<'_>) -> crate::error::Result<()>,
+) -> crate::error::Result<(), String> {
+    read_records_with(input, each, |cell| cell)
+}
+
+fn read_records_with(
+    input: &mut dyn io::Read,
+    each: &mut dyn FnMut(ChangeRecord<'_>) -> crate::error::Result<()>,
+    unguard: fn(&str) -> &str,
+) -> crate::error::Result<(), String> {
     let mut input = io::BufReader::with_capacity(1 << 20, input);
     let start = io::BufRead::fill_buf(&mut input).map_err(|e| e.to_string())?;
     if start.starts_with("\u{feff}".as_bytes()) {
@@ -165,7 +182,7 @@ pub(super) fn read_records(
     while reader.read_record(&mut row).map_err(|e| e.to_string())? {
         let cell = |column: &str| {
             let i = headers.iter().position(|h| h == column)?;
-            let v = unguard_formula(row.get(i)?);
+            let v = unguard(row.get(i)?);
             (!v.is_empty()).then(|| v.to_string())
         };
         let record = ChangeRecord::from_columns(cell, has_labels)
@@ -193,9 +210,11 @@ fn io_error(e: ::csv::Error) -> io::Error {
 }
 
 /// Spreadsheets run a cell starting with `=`, `+`, `-`, `@`, tab or carriage return as a
-/// formula (OWASP "CSV injection"); a leading `'` makes them show it as text.
+/// formula (OWASP "CSV injection"); a leading `'` makes them show it as text. A value that
+/// itself starts with `'` before such a character (`'=x`) gets one too (`''=x`), so that
+/// reading the file back strips exactly the `'` that was added.
 pub fn guard_formula(text: &str) -> Cow<'_, str> {
-    match text.as_bytes().first() {
+    match text.trim_start_matches('\'').as_bytes().first() {
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => Cow::Owned(format!("'{text}")),
         _ => Cow::Borrowed(text),
     }
@@ -234,8 +253,13 @@ mod tests {
         for c in ['=', '+', '-', '@', '\t', '\r'] {
             assert_eq!(guard_formula(&format!("{c}1")), format!("'{c}1"));
         }
-        for safe in ["", "a=1", " =1", "'=1", "1-2", "é"] {
+        for safe in ["", "a=1", " =1", "'1", "1-2", "é"] {
             assert_eq!(guard_formula(safe), safe);
+        }
+        assert_eq!(guard_formula("'=1"), "''=1");
+        // A value that starts with the guard's own mark reads back as it was.
+        for value in ["'=1+1", "''@x", "'plain", "'", "=x"] {
+            assert_eq!(unguard_formula(&guard_formula(value)), value, "{value}");
         }
     }
 

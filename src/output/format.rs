@@ -143,6 +143,16 @@ const COMPRESSED: [&str; 10] = [
 ];
 
 impl Format {
+    /// How to read back the records of a file written in this format, with the formula guard
+    /// on or off as it was written (a manifest records it; a CSV cell of a file written
+    /// without it is read as it is, a leading `'` kept); `None` if it cannot be read.
+    pub fn read_records(self, formula_guard: bool) -> Option<ReadRecords> {
+        match (self, formula_guard) {
+            (Format::Csv, false) => Some(super::csv::read_unguarded_records),
+            _ => self.spec().read_records,
+        }
+    }
+
     /// Refuse an output file whose extension says another format than `self` (`-o out.csv`
     /// with `--format json`, or `-o out.xlsx` while no format writes xlsx): a file must hold
     /// what its name says. A name without a known extension (`out.txt`) is left alone.

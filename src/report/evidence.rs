@@ -58,6 +58,9 @@ pub struct Evidence {
     /// What Workfront counted for the window, when that was recorded.
     pub server_count: Option<u64>,
     pub files: Vec<FileHash>,
+    /// The data files written without the formula guard (their manifests say so): their CSV
+    /// cells are read as they are.
+    pub unguarded: Vec<PathBuf>,
     pub verify: Option<Verified>,
     /// Data warnings from normalization, by kind, when this run normalized the records.
     pub warnings: Vec<(String, u64)>,
@@ -135,6 +138,7 @@ impl Default for Evidence {
             extracted: None,
             server_count: None,
             files: Vec::new(),
+            unguarded: Vec::new(),
             verify: None,
             warnings: Vec::new(),
             warnings_known: false,
@@ -238,6 +242,9 @@ pub fn out_dir(dir: &Path, policy: &verify::Policy) -> Result<(Evidence, Vec<(Pa
         if found.is_empty() {
             ev.files.push(hash_evidence(&data)?);
             if let Some(format) = Format::named(&m.query.format) {
+                if !m.query.formula_guard {
+                    ev.unguarded.push(data.clone());
+                }
                 files.push((data, format));
             }
         } else {

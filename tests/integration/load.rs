@@ -955,3 +955,43 @@ fn intervals_added_to_a_loaded_table_are_built_and_then_required() {
         intervals_added_later(&Db::Postgres(cluster));
     }
 }
+
+/// Values that start like the formula guard's mark, in a CSV series written with the guard
+/// and one written without it (`--no-formula-guard`, which its manifests record): each loads,
+/// and `intervals` reads each, exactly as Workfront sent the values.
+#[test]
+fn csv_cells_load_as_written_with_the_formula_guard_on_or_off() {
+    let mut records = generate(20, 5);
+    let values = ["'=1+1", "=SUM(A1)", "'plain", "''@x"];
+    let mut ids = Vec::new();
+    for (record, value) in records
+        .iter_mut()
+        .filter(|r| r["newTextVal"].is_string() && r["fieldName"] != "ownerID")
+        .zip(values)
+    {
+        record.insert("newTextVal".into(), value.into());
+        ids.push((record["ID"].as_str().unwrap().to_string(), value));
+    }
+    assert_eq!(ids.len(), values.len());
+    let sim = sim(&records);
+    let tmp = tempfile::tempdir().unwrap();
+    for guard in [&[][..], &["--no-formula-guard"][..]] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = against(&sim, "sync");
+        cmd.arg("--out-dir").arg(dir.path());
+        cmd.args(["--since", "2025-10-01", "--format", "csv", "--lag", "0s"]);
+        ok(cmd.args(guard));
+        let db = Db::Sqlite(tmp.path().join(format!("g{}.db", guard.len())));
+        ok(&mut db.load(dir.path(), "t"));
+        let rows = ndjson_rows(&ok(bin()
+            .arg("intervals")
+            .arg(dir.path())
+            .args(["--sort", "--format", "ndjson"])));
+        for (id, value) in &ids {
+            let got = db.query(&format!("SELECT new_value FROM t WHERE id = '{id}'"));
+            assert_eq!(got, [[value.to_string()]], "{guard:?} {id}");
+            let set = rows.iter().find(|r| r["set_by_entry_id"] == id.as_str()).unwrap();
+            assert_eq!(set["value"], *value, "{guard:?} {id}");
+        }
+    }
+}
