@@ -257,6 +257,7 @@ impl Database for Postgres {
     }
 
     fn row(&mut self, values: &[Val<'_>]) -> Result<()> {
+        refuse_nul(values)?;
         for (i, value) in values.iter().enumerate() {
             if i > 0 {
                 self.buffer.push(b'\t');
@@ -399,6 +400,31 @@ impl Database for Postgres {
         self.buffer.clear();
         self.execute("ROLLBACK")
     }
+}
+
+
+/// PostgreSQL's text cannot hold a NUL character (U+0000), which a Workfront value can: the
+/// server would refuse the manifest's COPY with an encoding error, again at every run. Said
+/// here instead, naming the manifest, the entry and the column, before anything is sent.
+fn refuse_nul(values: &[Val<'_>]) -> Result<()> {
+    let Some(at) = values
+        .iter()
+        .position(|v| matches!(v, Val::Text(t) if t.contains('\0')))
+    else {
+        return Ok(());
+    };
+    let text = |v: Option<&Val<'_>>| match v {
+        Some(Val::Text(t)) => t.to_string(),
+        _ => String::new(),
+    };
+    let column = columns::columns()[at].name;
+    Err(Error::usage(format!(
+        "{}: entry {} holds a NUL character in {column}, which PostgreSQL text cannot store; \
+         nothing of that manifest was loaded: load the series into SQLite (--into \
+         sqlite:PATH), which keeps it",
+        text(values.last()),
+        text(values.first())
+    )))
 }
 
 #[cfg(test)]

@@ -995,3 +995,39 @@ fn csv_cells_load_as_written_with_the_formula_guard_on_or_off() {
         }
     }
 }
+
+/// A value holding a NUL character (which Workfront's JSON can carry as `\u0000`): SQLite keeps
+/// it; PostgreSQL's text cannot, so the load says which manifest, entry and column, loads
+/// nothing of that manifest, and exits 2 (not an opaque encoding error from the server).
+#[test]
+fn a_nul_character_loads_into_sqlite_and_is_refused_by_name_for_postgres() {
+    let mut records = generate(20, 5);
+    let record = records
+        .iter_mut()
+        .find(|r| r["newTextVal"].is_string() && r["fieldName"] != "ownerID")
+        .unwrap();
+    record.insert("newTextVal".into(), "a\u{0}b".into());
+    let id = record["ID"].as_str().unwrap().to_string();
+    let sim = sim(&records);
+    let dir = tempfile::tempdir().unwrap();
+    ok(&mut sync(&sim, dir.path()));
+    let tmp = tempfile::tempdir().unwrap();
+    let db = Db::Sqlite(tmp.path().join("nul.db"));
+    ok(&mut db.load(dir.path(), "t"));
+    let got = db.query(&format!("SELECT hex(new_value) FROM t WHERE id = '{id}'"));
+    assert_eq!(got, [["610062".to_string()]]);
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    let db = Db::Postgres(cluster);
+    let o = run(&mut db.load(dir.path(), "t"));
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let manifest = manifests(dir.path()).into_keys().next().unwrap();
+    assert!(
+        err.contains(&manifest) && err.contains(&id) && err.contains("new_value"),
+        "{err}"
+    );
+    assert_eq!(db.query("SELECT count(*) FROM t"), [["0".to_string()]]);
+}
