@@ -113,8 +113,8 @@ pub trait Database {
         manifest: Option<&str>,
         rows: &[[intervals::Cell; intervals::WIDTH]],
     ) -> Result<()>;
-    /// Whether a table of that name exists.
-    fn has_table(&mut self, name: &str) -> Result<bool>;
+    /// The columns of the table of that name, in order; `None` when there is none.
+    fn table_columns(&mut self, name: &str) -> Result<Option<Vec<String>>>;
     /// Start a transaction (locked as [`Database::begin`]) that builds the intervals table
     /// from the whole changes table; whether it must (see [`intervals::behind`]).
     fn begin_rebuild(&mut self, tables: &Tables) -> Result<bool>;
@@ -169,9 +169,13 @@ pub fn verified_chain(dir: &Path) -> Result<Vec<Committed>> {
         }
         let chain = chain?;
         if chain.is_empty() {
-            return Err(Error::NoSeries {
-                dir: dir.display().to_string(),
-            });
+            // Nothing verify could miss (a series whose manifests were removed is among its
+            // problems above, exit 5): a directory that never held a series, a bad DIR.
+            return Err(Error::usage(format!(
+                "{} holds no manifest, so no series to load: give the --out-dir of a sync, \
+                 snapshot or listen",
+                dir.display()
+            )));
         }
         return Ok(chain);
     }
@@ -265,6 +269,7 @@ pub fn load(
     steps: &mut Steps,
 ) -> Result<Outcome> {
     check_readable(dir, chain)?;
+    check_tables(db, tables)?;
     db.prepare(tables)?;
     let loaded = db.loaded(tables)?;
     let from = resume_at(dir, chain, &loaded)?;
@@ -286,6 +291,38 @@ pub fn load(
     Ok(outcome)
 }
 
+/// Tables of the names `load` would use that exist with other columns (another program's, or
+/// the database's own, `--table pg_class`) are refused before anything is created: loading
+/// would fail later, having created the others.
+fn check_tables(db: &mut dyn Database, tables: &Tables) -> Result<()> {
+    let names = |cs: &[columns::Column]| cs.iter().map(|c| c.name.to_string()).collect();
+    let bookkeeping = [
+        "position",
+        "manifest",
+        "sha256",
+        "row_count",
+        "inserted",
+        "loaded_at",
+    ];
+    let mut expected: Vec<(&str, Vec<String>)> = vec![
+        (&tables.changes, names(&columns::columns())),
+        (&tables.manifests, bookkeeping.map(String::from).to_vec()),
+    ];
+    if let Some(table) = &tables.intervals {
+        expected.push((table, names(&intervals::columns())));
+    }
+    for (table, want) in expected {
+        if db.table_columns(table)?.is_some_and(|have| have != want) {
+            return Err(Error::usage(format!(
+                "--table {}: a table {table} exists with other columns (not one load made): \
+                 choose another --table; nothing was created or loaded",
+                tables.changes
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Before any manifest: with `--intervals`, the intervals table built from the whole changes
 /// table in one transaction when it is behind (the changes were loaded without it until now);
 /// without, a table that has an intervals table is refused (exit 2), as its intervals would
@@ -293,7 +330,7 @@ pub fn load(
 fn intervals_first(db: &mut dyn Database, tables: &Tables, steps: &mut Steps) -> Result<()> {
     if tables.intervals.is_none() {
         let name = format!("{}_intervals", tables.changes);
-        if db.has_table(&name)? {
+        if db.table_columns(&name)?.is_some() {
             return Err(Error::usage(format!(
                 "{name} holds the intervals of {}: load it with --intervals, or they fall \
                  behind; nothing was loaded",

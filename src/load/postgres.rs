@@ -358,15 +358,15 @@ impl Database for Postgres {
         self.finish_copy()
     }
 
-    fn has_table(&mut self, name: &str) -> Result<bool> {
+    fn table_columns(&mut self, name: &str) -> Result<Option<Vec<String>>> {
+        let sql = "SELECT to_regclass($1) IS NOT NULL, ARRAY(SELECT attname::text FROM \
+                   pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT \
+                   attisdropped ORDER BY attnum)";
         let row = self
             .rt
-            .block_on(
-                self.client
-                    .query_one("SELECT to_regclass($1) IS NOT NULL", &[&name]),
-            )
+            .block_on(self.client.query_one(sql, &[&name]))
             .map_err(|e| self.fail(&e))?;
-        Ok(row.get(0))
+        Ok(row.get::<_, bool>(0).then(|| row.get(1)))
     }
 
     fn begin_rebuild(&mut self, tables: &Tables) -> Result<bool> {
@@ -401,7 +401,6 @@ impl Database for Postgres {
         self.execute("ROLLBACK")
     }
 }
-
 
 /// PostgreSQL's text cannot hold a NUL character (U+0000), which a Workfront value can: the
 /// server would refuse the manifest's COPY with an encoding error, again at every run. Said

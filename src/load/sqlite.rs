@@ -244,16 +244,16 @@ impl Database for Sqlite {
         Ok(())
     }
 
-    fn has_table(&mut self, name: &str) -> Result<bool> {
-        self.conn
-            .query_row(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                [name],
-                |_| Ok(()),
-            )
-            .optional()
-            .map(|found| found.is_some())
-            .map_err(|e| self.fail(&e))
+    fn table_columns(&mut self, name: &str) -> Result<Option<Vec<String>>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")
+            .map_err(|e| self.fail(&e))?;
+        let names = st
+            .query_map([name], |r| r.get::<_, String>(0))
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<String>>>())
+            .map_err(|e| self.fail(&e))?;
+        Ok((!names.is_empty()).then_some(names))
     }
 
     fn begin_rebuild(&mut self, tables: &Tables) -> Result<bool> {

@@ -1,7 +1,7 @@
 //! `--into`: which database a load goes to (`sqlite:PATH`, `postgres://…`), read once from the
 //! connection string held as a [`Secret`]; what is shown of it never holds its password.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::error::{Error, Result};
@@ -85,21 +85,23 @@ impl DatabaseUrl {
 fn postgres(text: &str, shown: &str, pg_password: Option<Secret>) -> Result<Postgres> {
     let (base, query) = text.split_once('?').unwrap_or((text, ""));
     let (mut mode, mut root_cert) = (None, None);
-    let mut rest = form_urlencoded::Serializer::new(String::new());
-    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+    // The parameters this tool reads are taken out; the others are kept byte for byte (decoded
+    // and encoded again, `%20` would become `+`, which the driver reads as a plus sign).
+    let mut rest = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let Some((key, value)) = form_urlencoded::parse(pair.as_bytes()).next() else {
+            continue;
+        };
         match &*key {
             "sslmode" => mode = Some(value.into_owned()),
             "sslrootcert" => root_cert = Some(PathBuf::from(&*value)),
-            _ => {
-                rest.append_pair(&key, &value);
-            }
+            _ => rest.push(pair),
         }
     }
-    let rest = rest.finish();
     let rebuilt = if rest.is_empty() {
         base.to_string()
     } else {
-        format!("{base}?{rest}")
+        format!("{base}?{}", rest.join("&"))
     };
     let mut config = tokio_postgres::Config::from_str(&rebuilt).map_err(|e| {
         Error::usage(format!(
@@ -131,6 +133,15 @@ fn postgres(text: &str, shown: &str, pg_password: Option<Secret>) -> Result<Post
         && let Some(password) = pg_password
     {
         config.password(password.expose());
+    }
+    // No host: the local server's Unix socket, as libpq connects (Debian's directory, else
+    // /tmp); TLS does not apply there.
+    if config.get_hosts().is_empty() {
+        let dir = ["/var/run/postgresql", "/tmp"]
+            .into_iter()
+            .find(|d| Path::new(d).is_dir())
+            .unwrap_or("/tmp");
+        config.host_path(dir);
     }
     if config.get_application_name().is_none() {
         config.application_name("jrnle-audit");
@@ -290,6 +301,27 @@ mod tests {
         };
         assert_eq!(parse("postgres://u@h/d"), Some(b"from-env".to_vec()));
         assert_eq!(parse("postgres://u:x@h/d"), Some(b"x".to_vec()));
+    }
+
+    #[test]
+    fn other_parameters_are_kept_as_written_and_no_host_is_the_local_socket() {
+        let config = |url: &str| match DatabaseUrl::parse(&Secret::new(url), None).unwrap().target {
+            Target::Postgres(p) => p.config,
+            _ => panic!("{url}"),
+        };
+        let c = config("postgres://u@h/d?application_name=audit%20job&sslmode=disable");
+        assert_eq!(c.get_application_name(), Some("audit job"));
+        let c = config("postgres:///d");
+        assert!(
+            matches!(c.get_hosts(), [tokio_postgres::config::Host::Unix(_)]),
+            "{:?}",
+            c.get_hosts()
+        );
+        let c = config("postgres://u@/d?host=/run/pg");
+        assert_eq!(
+            c.get_hosts(),
+            [tokio_postgres::config::Host::Unix("/run/pg".into())]
+        );
     }
 
     #[test]

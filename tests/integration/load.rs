@@ -990,7 +990,10 @@ fn csv_cells_load_as_written_with_the_formula_guard_on_or_off() {
         for (id, value) in &ids {
             let got = db.query(&format!("SELECT new_value FROM t WHERE id = '{id}'"));
             assert_eq!(got, [[value.to_string()]], "{guard:?} {id}");
-            let set = rows.iter().find(|r| r["set_by_entry_id"] == id.as_str()).unwrap();
+            let set = rows
+                .iter()
+                .find(|r| r["set_by_entry_id"] == id.as_str())
+                .unwrap();
             assert_eq!(set["value"], *value, "{guard:?} {id}");
         }
     }
@@ -1030,4 +1033,40 @@ fn a_nul_character_loads_into_sqlite_and_is_refused_by_name_for_postgres() {
         "{err}"
     );
     assert_eq!(db.query("SELECT count(*) FROM t"), [["0".to_string()]]);
+}
+
+/// A `--table` naming a table load did not make (another program's, or the database's own)
+/// is refused before anything is created, and an empty directory is a bad DIR: exit 2.
+#[test]
+fn a_table_of_other_columns_or_a_directory_without_a_series_is_exit_2() {
+    let (_sim, dir) = series(1);
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("other.db");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("CREATE TABLE audit (a TEXT, b TEXT);")
+        .unwrap();
+    let sqlite = Db::Sqlite(path);
+    let mut dbs = vec![(sqlite, "audit")];
+    if let Some(cluster) = Cluster::start() {
+        dbs.push((Db::Postgres(cluster), "pg_class"));
+    }
+    for (db, table) in &dbs {
+        let o = run(&mut db.load(dir.path(), table));
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("exists with other columns"), "{err}");
+        let made = db.query(&format!(
+            "SELECT count(*) FROM {}",
+            match db {
+                Db::Sqlite(_) => "sqlite_master WHERE name LIKE '%manifests'",
+                Db::Postgres(_) => "pg_tables WHERE tablename LIKE '%manifests'",
+            }
+        ));
+        assert_eq!(made, [["0".to_string()]], "{table}: a table was created");
+    }
+    let empty = tempfile::tempdir().unwrap();
+    let o = run(&mut dbs[0].0.load(empty.path(), "audit"));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("holds no manifest"), "{}", stderr(&o));
 }
