@@ -95,5 +95,5 @@ fn partitioned(args: &ExportArgs, by: Partition, out: &OutputSettings) -> Result
             "--partition-by writes Parquet: drop --format, or give --format parquet",
         ));
     }
-    Partitioned::create(dir, by, out.options.clone()).map_err(Error::usage)
+    Partitioned::create(dir, by, out.options.clone())
 }

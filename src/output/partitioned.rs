@@ -144,22 +144,30 @@ fn remove_stale(parent: &Path, name: &std::ffi::OsStr) {
 
 impl Partitioned {
     /// Start writing `target`, which must not exist yet (a directory is never merged into:
-    /// its old files would mix with the new ones).
-    pub fn create(target: &Path, by: Partition, options: WriteOptions) -> Result<Self, String> {
-        check(target)?;
+    /// its old files would mix with the new ones). A name refused is a usage error (exit 2);
+    /// a directory that cannot be made where asked, an I/O error (exit 1), as for a file.
+    pub fn create(
+        target: &Path,
+        by: Partition,
+        options: WriteOptions,
+    ) -> crate::error::Result<Self> {
+        use crate::error::Error;
+        check(target).map_err(Error::usage)?;
         let name = target
             .file_name()
-            .ok_or_else(|| format!("-o {}: give the directory's name", target.display()))?;
+            .ok_or_else(|| {
+                Error::usage(format!("-o {}: give the directory's name", target.display()))
+            })?;
         let parent = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
         if !parent.is_dir() {
-            return Err(format!(
+            return Err(Error::usage(format!(
                 "-o {}: {} is no directory",
                 target.display(),
                 parent.display()
-            ));
+            )));
         }
         remove_stale(&parent, name);
         let mut hidden = std::ffi::OsString::from(".");
@@ -168,7 +176,8 @@ impl Partitioned {
         let temp = parent.join(hidden);
         crate::interrupt::watch();
         let unfinished = Unfinished::new(&temp);
-        fs::create_dir(&temp).map_err(|e| format!("cannot create {}: {e}", temp.display()))?;
+        fs::create_dir(&temp)
+            .map_err(|e| Error::io(format!("cannot create {}", temp.display()), e))?;
         Ok(Partitioned {
             target: target.to_path_buf(),
             temp,
