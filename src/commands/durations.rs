@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::history::calendar::{BusinessTime, Calendar};
 use crate::history::cycles::{Cycle, Cycles};
 use crate::history::durations::{Durations, ValueVisits};
+use crate::history::seen::Seen;
 use crate::model::change::{Cell, Value, ValueType};
 use crate::model::date::parse_user_time_at;
 use crate::output::{RowSink, Table};
@@ -68,7 +69,7 @@ pub const CYCLE_COLUMNS: [&str; 9] = [
     "reopened",
 ];
 
-pub fn run(args: DurationsArgs) -> Result<()> {
+pub fn run(mut args: DurationsArgs) -> Result<()> {
     refuse_swallowed_inputs(&args)?;
     let now = Utc::now();
     let filters = &args.history.filters;
@@ -91,6 +92,11 @@ pub fn run(args: DurationsArgs) -> Result<()> {
         Some(path) => crate::history::holidays::read(path).map_err(Error::usage)?,
         None => Default::default(),
     };
+    // The field measured is the field a query fetches (the default too): the others' entries
+    // would be fetched for nothing.
+    if args.history.filters.fields.is_empty() {
+        args.history.filters.fields.push(field.clone());
+    }
     let answer = Answer::prepare(&args.history, &args.output, true)?;
     let calendar = Calendar::new(answer.calendar_zone, hours, holidays);
     let more = [
@@ -129,9 +135,17 @@ fn visits(
     until: DateTime<Utc>,
     calendar: Calendar,
 ) -> Result<(u64, crate::history::Totals)> {
-    let mut durations = Durations::new(field, until, calendar);
-    let totals = answer.replay(&mut durations, Some(until))?;
+    let mut listeners = (Durations::new(field, until, calendar), Seen::new(field));
+    let totals = answer.replay(&mut listeners, Some(until))?;
+    let (durations, seen) = listeners;
     let rows = durations.rows();
+    if rows.is_empty() && !seen.fields.contains(field) && !seen.fields.is_empty() {
+        console::warn(format!(
+            "no entry changes {field}: the fields the history changes are {} (names are \
+             case-sensitive; --field chooses)",
+            Seen::list(&seen.fields)
+        ));
+    }
     let table = answer.table(&COLUMNS, "Durations");
     write_table(answer, &table, |sink| {
         rows.iter().try_for_each(|r| visit_row(answer, sink, r))
@@ -186,9 +200,28 @@ fn cycles(
     until: DateTime<Utc>,
     calendar: &Calendar,
 ) -> Result<(u64, crate::history::Totals)> {
-    let mut cycles = Cycles::new(field, &args.cycle_start, &args.cycle_end);
-    let totals = answer.replay(&mut cycles, Some(until))?;
+    let mut listeners = (
+        Cycles::new(field, &args.cycle_start, &args.cycle_end),
+        Seen::new(field),
+    );
+    let totals = answer.replay(&mut listeners, Some(until))?;
+    let (cycles, seen) = listeners;
     let rows = cycles.rows(until, calendar);
+    let never: Vec<&String> = (args.cycle_start.iter().chain(&args.cycle_end))
+        .filter(|v| !seen.values.contains(*v))
+        .collect();
+    if !never.is_empty() && !seen.values.is_empty() {
+        console::warn(format!(
+            "{field} never takes {}: its values in the history are {} (values are \
+             case-sensitive codes)",
+            never
+                .iter()
+                .map(|v| v.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            Seen::list(&seen.values)
+        ));
+    }
     let table = Table {
         columns: CYCLE_COLUMNS.to_vec(),
         sheet: "Cycles",

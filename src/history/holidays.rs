@@ -1,8 +1,10 @@
 //! Holidays for a business calendar (`--holidays FILE`): dates one a line (`2025-12-25`;
-//! blank lines and `#` comments allowed, also after a date; a file of none is refused), or an iCalendar file (RFC 5545) read minimally: each
-//! `VEVENT`'s all-day `DTSTART;VALUE=DATE:20251225` (or `DTSTART:20251225`), with its
-//! `DTEND;VALUE=DATE` (exclusive) for a holiday of several days. An event that repeats
-//! (`RRULE`, `RDATE`) or starts at a time of day is refused, not half read: list its dates.
+//! blank lines and `#` comments allowed, also after a date; a file of none is refused), or an
+//! iCalendar file (RFC 5545) read minimally: each `VEVENT`'s all-day
+//! `DTSTART;VALUE=DATE:20251225` (or `DTSTART:20251225`), with its `DTEND;VALUE=DATE`
+//! (exclusive) or a `DURATION` of whole days for a holiday of several days; `STATUS:CANCELLED`
+//! events are left out. An event that repeats (`RRULE`, `RDATE`, `EXDATE`), starts at a time
+//! of day, lasts hours, ends before it starts or is cut short is refused, not half read.
 //! No crate is taken for this: the full iCalendar grammar (recurrences, time zones) is far
 //! more than holidays need, and what is not read is said.
 
@@ -68,26 +70,76 @@ fn unfold(text: &str) -> Vec<(usize, String)> {
     out
 }
 
-/// The all-day events of an iCalendar file.
+/// One `VEVENT` as read so far.
+struct Event {
+    /// The line of its `BEGIN:VEVENT`.
+    line: usize,
+    start: Option<NaiveDate>,
+    /// `DTEND` (exclusive), or `DTSTART` plus `DURATION`.
+    end: Option<NaiveDate>,
+    days: Option<u64>,
+    cancelled: bool,
+}
+
+impl Event {
+    /// Its days, at `END:VEVENT`; none for a cancelled event.
+    fn close(self) -> Result<Vec<NaiveDate>, Failure> {
+        let first = self
+            .start
+            .ok_or((self.line, "an event without DTSTART".to_string()))?;
+        let end = match (self.end, self.days) {
+            (Some(_), Some(_)) => {
+                return Err((self.line, "an event with both DTEND and DURATION".into()));
+            }
+            (Some(end), None) => end,
+            (None, Some(days)) => first + chrono::Days::new(days),
+            (None, None) => first + chrono::Days::new(1),
+        };
+        if end <= first {
+            return Err((
+                self.line,
+                "an event whose DTEND is not after its DTSTART".into(),
+            ));
+        }
+        if self.cancelled {
+            return Ok(Vec::new());
+        }
+        Ok(first.iter_days().take_while(|d| *d < end).collect())
+    }
+}
+
+/// The all-day events of an iCalendar file (`STATUS:CANCELLED` ones left out).
 fn calendar(lines: &[(usize, String)]) -> Result<BTreeSet<NaiveDate>, Failure> {
     let mut out = BTreeSet::new();
-    let mut event: Option<(usize, Option<NaiveDate>, Option<NaiveDate>)> = None;
+    let mut event: Option<Event> = None;
     for (n, line) in lines {
         let (head, value) = line.split_once(':').unwrap_or((line, ""));
         let name = head.split(';').next().unwrap_or("").to_ascii_uppercase();
+        let is = |what: &str| value.trim().eq_ignore_ascii_case(what);
         match (name.as_str(), &mut event) {
-            ("BEGIN", None) if value.eq_ignore_ascii_case("VEVENT") => {
-                event = Some((*n, None, None))
+            ("BEGIN", None) if is("VEVENT") => {
+                event = Some(Event {
+                    line: *n,
+                    start: None,
+                    end: None,
+                    days: None,
+                    cancelled: false,
+                })
             }
-            ("END", Some((start_line, start, end))) if value.eq_ignore_ascii_case("VEVENT") => {
-                let first = start.ok_or((*start_line, "an event without DTSTART".to_string()))?;
-                let last = end.and_then(|e| e.pred_opt()).unwrap_or(first).max(first);
-                out.extend(first.iter_days().take_while(|d| *d <= last));
-                event = None;
+            ("END", Some(_)) if is("VEVENT") => {
+                out.extend(
+                    event
+                        .take()
+                        .map(Event::close)
+                        .transpose()?
+                        .unwrap_or_default(),
+                );
             }
-            ("DTSTART", Some((_, start, _))) => *start = Some(all_day(*n, head, value)?),
-            ("DTEND", Some((_, _, end))) => *end = Some(all_day(*n, head, value)?),
-            ("RRULE" | "RDATE", Some(_)) => {
+            ("DTSTART", Some(e)) => e.start = Some(all_day(*n, head, value)?),
+            ("DTEND", Some(e)) => e.end = Some(all_day(*n, head, value)?),
+            ("DURATION", Some(e)) => e.days = Some(whole_days(*n, value)?),
+            ("STATUS", Some(e)) => e.cancelled = is("CANCELLED"),
+            ("RRULE" | "RDATE" | "EXDATE", Some(_)) => {
                 return Err((
                     *n,
                     "a repeating event is not read here: list each holiday's date".into(),
@@ -96,7 +148,30 @@ fn calendar(lines: &[(usize, String)]) -> Result<BTreeSet<NaiveDate>, Failure> {
             _ => {}
         }
     }
+    if let Some(e) = event {
+        return Err((
+            e.line,
+            "an event without END:VEVENT (the file is cut short?)".into(),
+        ));
+    }
     Ok(out)
+}
+
+/// A `DURATION` of whole days (`P1D`, `P2W`); one with a time part is refused.
+fn whole_days(n: usize, value: &str) -> Result<u64, Failure> {
+    let v = value.trim();
+    let number = |s: &str| s.parse::<u64>().ok().filter(|d| *d > 0);
+    let days = match v.strip_prefix('P') {
+        Some(d) if d.ends_with('D') => number(&d[..d.len() - 1]),
+        Some(w) if w.ends_with('W') => number(&w[..w.len() - 1]).map(|w| w * 7),
+        _ => None,
+    };
+    days.ok_or_else(|| {
+        (
+            n,
+            format!("DURATION:{v} is not whole days (P1D, P2W): holidays are whole days"),
+        )
+    })
 }
 
 /// An all-day date (`20251225`).
@@ -137,6 +212,30 @@ mod tests {
             got,
             [d("2025-12-25"), d("2025-12-26"), d("2026-01-01")].into()
         );
+    }
+
+    #[test]
+    fn durations_cancelled_events_and_cut_files_are_read_as_said() {
+        let ics = |body: &str| format!("BEGIN:VCALENDAR\n{body}END:VCALENDAR\n");
+        let got = calendar(&unfold(&ics(
+            "BEGIN:VEVENT\nDTSTART;VALUE=DATE:20250312\nDURATION:P3D\nEND:VEVENT\n\
+             BEGIN:VEVENT\nDTSTART;VALUE=DATE:20250401\nSTATUS:CANCELLED\nEND:VEVENT\n",
+        )))
+        .unwrap();
+        assert_eq!(
+            got,
+            [d("2025-03-12"), d("2025-03-13"), d("2025-03-14")].into()
+        );
+        let refused = |body: &str| calendar(&unfold(&ics(body))).unwrap_err().1;
+        assert!(
+            refused("BEGIN:VEVENT\nDTSTART:20250312\nDURATION:PT4H\nEND:VEVENT\n")
+                .contains("whole days")
+        );
+        assert!(
+            refused("BEGIN:VEVENT\nDTSTART:20250312\nDTEND:20250310\nEND:VEVENT\n")
+                .contains("not after")
+        );
+        assert!(refused("BEGIN:VEVENT\nDTSTART:20250312\n").contains("END:VEVENT"));
     }
 
     #[test]

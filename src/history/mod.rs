@@ -18,6 +18,7 @@ pub mod holidays;
 pub mod interval;
 pub mod replay;
 pub mod same_millisecond;
+pub mod seen;
 pub mod status_time;
 
 pub use for_report::{ForReport, for_report};

@@ -29,6 +29,21 @@ pub const COLUMNS: [&str; 17] = [
 /// The columns `--labels` adds after the contract columns.
 pub const LABEL_COLUMNS: [&str; 3] = ["change_label", "old_label", "new_label"];
 
+/// The columns a record read back must have (null or not), as every file this tool writes has
+/// them: without one, the history read from it would be wrong (a missing `old_value` is a
+/// chain break at every entry, a missing `change_type` hides every delete).
+pub const READ_COLUMNS: [&str; 9] = [
+    "id",
+    "entry_date",
+    "obj_code",
+    "obj_id",
+    "field_name",
+    "change_type",
+    "value_type",
+    "old_value",
+    "new_value",
+];
+
 /// The column that says where a record came from, after the contract columns (and the
 /// labels): written by the sources other than the journal (`listen`); journal exports keep
 /// exactly the contract's columns.

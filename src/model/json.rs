@@ -47,6 +47,39 @@ pub fn push_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+/// Whether `s` is a number as JSON writes one (RFC 8259: `-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?`).
+/// A value typed as a number but written otherwise (`01`, `.5`, `NaN`, a hand-edited file's
+/// text) is written as a string, so the output stays JSON.
+pub fn is_number(s: &str) -> bool {
+    let digits = |b: &[u8]| b.iter().take_while(|c| c.is_ascii_digit()).count();
+    let b = s.as_bytes();
+    let mut i = usize::from(b.first() == Some(&b'-'));
+    match b.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => i += digits(&b[i..]),
+        _ => return false,
+    }
+    if b.get(i) == Some(&b'.') {
+        let n = digits(&b[i + 1..]);
+        if n == 0 {
+            return false;
+        }
+        i += 1 + n;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let n = digits(&b[i..]);
+        if n == 0 {
+            return false;
+        }
+        i += n;
+    }
+    i == b.len()
+}
+
 /// The bytes a JSON string cannot hold as they are: control characters, `"` and `\`.
 static NEEDS_ESCAPE: [bool; 256] = {
     let mut table = [false; 256];
@@ -63,6 +96,27 @@ static NEEDS_ESCAPE: [bool; 256] = {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_are_told_from_text_as_json_reads_them() {
+        for n in [
+            "0",
+            "-0",
+            "8",
+            "-12.50",
+            "1e3",
+            "2.5E-7",
+            "10000000000000000000001",
+        ] {
+            assert!(is_number(n), "{n}");
+            assert!(serde_json::from_str::<serde_json::Value>(n).is_ok(), "{n}");
+        }
+        for t in [
+            "", "-", "01", ".5", "5.", "+5", "1_000", "0x10", "NaN", "-inf", "1e", "8 ",
+        ] {
+            assert!(!is_number(t), "{t}");
+        }
+    }
 
     #[test]
     fn strings_are_escaped_exactly_as_serde_json_does() {

@@ -25,6 +25,31 @@ pub fn render_number(x: f64) -> String {
     }
 }
 
+/// A decimal number's canonical text: no leading zeros, no trailing fractional zeros, `-0` as
+/// `0`; one with an exponent (never written by this tool) as f64 prints it.
+pub fn canonical(n: &str) -> String {
+    if n.contains(['e', 'E']) {
+        return n
+            .parse::<f64>()
+            .map_or_else(|_| n.to_string(), |f| f.to_string());
+    }
+    let (sign, digits) = match n.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", n.strip_prefix('+').unwrap_or(n)),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let int = int.trim_start_matches('0');
+    let frac = frac.trim_end_matches('0');
+    let int = if int.is_empty() { "0" } else { int };
+    if int == "0" && frac.is_empty() {
+        return "0".into();
+    }
+    match frac.is_empty() {
+        true => format!("{sign}{int}"),
+        false => format!("{sign}{int}.{frac}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

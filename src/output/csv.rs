@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::io::{self, Write};
 
-use crate::model::change::{COLUMNS, Cell, ChangeRecord, LABEL_COLUMNS};
+use crate::model::change::{COLUMNS, Cell, ChangeRecord, LABEL_COLUMNS, READ_COLUMNS};
 use crate::output::{Extras, RecordSink, RowSink, Table, WriteOptions};
 
 /// A CSV sink (the format table's `open`).
@@ -177,6 +177,15 @@ fn read_records_with(
     }
     let mut reader = ::csv::Reader::from_reader(input);
     let headers = reader.headers().map_err(|e| e.to_string())?.clone();
+    if let Some(column) = READ_COLUMNS
+        .iter()
+        .find(|c| !headers.iter().any(|h| h == **c))
+    {
+        return Err(format!(
+            "no {column} column: not change records as this tool writes them (every file has \
+             it); read a file export wrote, or add the column"
+        ));
+    }
     let has_labels = headers.iter().any(|h| h == LABEL_COLUMNS[0]);
     let mut row = ::csv::StringRecord::new();
     while reader.read_record(&mut row).map_err(|e| e.to_string())? {

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use serde_json::Value;
 
-use crate::model::change::{COLUMNS, Cell, ChangeRecord, LABEL_COLUMNS};
+use crate::model::change::{COLUMNS, Cell, ChangeRecord, LABEL_COLUMNS, READ_COLUMNS};
 use crate::model::json::push_string;
 use crate::output::{Extras, RecordSink, RowSink, Table, WriteOptions};
 
@@ -135,6 +135,12 @@ pub(super) fn record_of(
                 .into(),
         );
     }
+    if let Some(key) = READ_COLUMNS.iter().find(|k| !row.contains_key(**k)) {
+        return Err(format!(
+            "no \"{key}\" key: not change records as this tool writes them (every record \
+             has it, null or not); read a file export wrote, or write the key"
+        ));
+    }
     let cell = |column: &str| match row.get(column)? {
         Value::Null => None,
         Value::String(s) => Some(s.clone()),
@@ -212,7 +218,10 @@ impl<W: Write> JsonWriter<W> {
             line.push(b':');
             match cell {
                 Cell::Null => line.extend_from_slice(b"null"),
-                Cell::Number(n) => line.extend_from_slice(n.as_bytes()),
+                Cell::Number(n) if crate::model::json::is_number(n) => {
+                    line.extend_from_slice(n.as_bytes())
+                }
+                Cell::Number(n) => push_string(line, n),
                 Cell::Bool(true) => line.extend_from_slice(b"true"),
                 Cell::Bool(false) => line.extend_from_slice(b"false"),
                 Cell::Text(t) => push_string(line, t),

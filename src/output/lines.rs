@@ -61,6 +61,11 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Cow<'de, str
     <Text<'de> as serde::Deserialize>::deserialize(d).map(|t| Some(t.0))
 }
 
+/// A key that is there (even null) is `Some`, for values.
+fn there<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Scalar<'de>>>, D::Error> {
+    <Option<Scalar<'de>> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
 type Text<'a> = Option<Cow<'a, str>>;
 
 /// The keys of a change record line (docs/record.md); others are ignored, as the general
@@ -70,25 +75,25 @@ struct Line<'a> {
     // A key (null or not) in every line this tool writes.
     #[serde(borrow, default, deserialize_with = "present")]
     id: Option<Text<'a>>,
-    #[serde(borrow)]
-    entry_date: Text<'a>,
-    #[serde(borrow)]
-    obj_code: Text<'a>,
-    #[serde(borrow)]
-    obj_id: Text<'a>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    entry_date: Option<Text<'a>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    obj_code: Option<Text<'a>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    obj_id: Option<Text<'a>>,
     #[serde(borrow)]
     obj_name: Text<'a>,
-    #[serde(borrow)]
-    field_name: Text<'a>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    field_name: Option<Text<'a>>,
     custom_field: Option<bool>,
-    #[serde(borrow)]
-    change_type: Text<'a>,
-    #[serde(borrow)]
-    value_type: Text<'a>,
-    #[serde(borrow)]
-    old_value: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    new_value: Option<Scalar<'a>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    change_type: Option<Text<'a>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    value_type: Option<Text<'a>>,
+    #[serde(borrow, default, deserialize_with = "there")]
+    old_value: Option<Option<Scalar<'a>>>,
+    #[serde(borrow, default, deserialize_with = "there")]
+    new_value: Option<Option<Scalar<'a>>>,
     #[serde(borrow)]
     edited_by_id: Text<'a>,
     #[serde(borrow)]
@@ -114,9 +119,13 @@ struct Line<'a> {
 /// The record on `line`, or `None` when the general reader must read it.
 pub(super) fn record(line: &str) -> Option<ChangeRecord<'_>> {
     let l: Line<'_> = serde_json::from_str(line).ok()?;
-    // Without them, the general reader says what the line is not.
+    // Without them (the keys the answers read: every line this tool writes has them, null or
+    // not), the general reader says what the line is not.
     let id = l.id?;
-    let value_type = match l.value_type.as_deref() {
+    let (entry_date, obj_code, obj_id) = (l.entry_date?, l.obj_code?, l.obj_id?);
+    let (field_name, change_type, value_type) = (l.field_name?, l.change_type?, l.value_type?);
+    let (old_value, new_value) = (l.old_value?, l.new_value?);
+    let value_type = match value_type.as_deref() {
         Some("date") => ValueType::Date,
         Some("number") => ValueType::Number,
         Some("text") => ValueType::Text,
@@ -144,16 +153,16 @@ pub(super) fn record(line: &str) -> Option<ChangeRecord<'_>> {
     });
     Some(ChangeRecord {
         id,
-        entry_date: l.entry_date,
-        obj_code: l.obj_code,
-        obj_id: l.obj_id,
+        entry_date,
+        obj_code,
+        obj_id,
         obj_name: l.obj_name,
-        field_name: l.field_name,
+        field_name,
         custom_field: l.custom_field.unwrap_or(false),
-        change_type: l.change_type,
+        change_type,
         value_type,
-        old_value: value(l.old_value, value_type),
-        new_value: value(l.new_value, value_type),
+        old_value: value(old_value, value_type),
+        new_value: value(new_value, value_type),
         edited_by_id: l.edited_by_id,
         edited_by_name: l.edited_by_name,
         sub_obj_code: l.sub_obj_code,
@@ -184,8 +193,8 @@ mod tests {
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo.expected.ndjson");
         let text = std::fs::read_to_string(path).unwrap();
         let extra = [
-            r#"{"id":"x","entry_date":"2025-01-01T00:00:00.000Z","value_type":"number","old_value":2.5e-7,"new_value":"8","custom_field":true,"change_label":"Edit","old_label":null,"new_label":"In \"Progress\"","source":"event"}"#,
-            r#"{"id":"y","value_type":"text","old_value":12,"new_value":true,"unknown":1}"#,
+            r#"{"id":"x","entry_date":"2025-01-01T00:00:00.000Z","obj_code":"TASK","obj_id":"t","field_name":"f","change_type":"E","value_type":"number","old_value":2.5e-7,"new_value":"8","custom_field":true,"change_label":"Edit","old_label":null,"new_label":"In \"Progress\"","source":"event"}"#,
+            r#"{"id":"y","entry_date":null,"obj_code":null,"obj_id":null,"field_name":null,"change_type":null,"value_type":"text","old_value":12,"new_value":true,"unknown":1}"#,
         ];
         for line in text.lines().chain(extra) {
             let fast = record(line).expect(line);
@@ -199,6 +208,8 @@ mod tests {
             r#"{"id":"x","value_type":"weird"}"#,
             r#"{"id":"x","old_value":[1]}"#,
             r#"{"id":"x","id":"y"}"#,
+            // Without a key the replay reads (old_value).
+            r#"{"id":"y","entry_date":null,"obj_code":null,"obj_id":null,"field_name":null,"change_type":null,"value_type":"text","new_value":"x"}"#,
             "not json",
         ] {
             assert!(record(line).is_none(), "{line}");

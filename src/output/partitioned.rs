@@ -153,11 +153,12 @@ impl Partitioned {
     ) -> crate::error::Result<Self> {
         use crate::error::Error;
         check(target).map_err(Error::usage)?;
-        let name = target
-            .file_name()
-            .ok_or_else(|| {
-                Error::usage(format!("-o {}: give the directory's name", target.display()))
-            })?;
+        let name = target.file_name().ok_or_else(|| {
+            Error::usage(format!(
+                "-o {}: give the directory's name",
+                target.display()
+            ))
+        })?;
         let parent = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),

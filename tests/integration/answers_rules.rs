@@ -420,3 +420,174 @@ fn an_open_end_sentinel_east_of_utc_is_written_as_given() {
         open[6]
     );
 }
+
+#[test]
+fn a_file_without_a_column_the_replay_reads_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = history(
+        dir.path(),
+        "h.csv",
+        &[[
+            "e1",
+            "2025-03-01T09:00:00.000Z",
+            "t1",
+            "status",
+            "E",
+            "text",
+            "NEW",
+            "INP",
+        ]],
+    );
+    let text = std::fs::read_to_string(&input).unwrap();
+    // The CSV without its old_value column (the 10th).
+    let cut: String = text
+        .lines()
+        .map(|l| {
+            let mut cells: Vec<&str> = l.split(',').collect();
+            cells.remove(9);
+            format!("{}\n", cells.join(","))
+        })
+        .collect();
+    let no_old = dir.path().join("no_old.csv");
+    std::fs::write(&no_old, cut).unwrap();
+    refused(
+        &["intervals".as_ref(), no_old.as_os_str()],
+        "no old_value column",
+    );
+    // JSON Lines with change_type spelled otherwise.
+    let record = format!(
+        "{}\n",
+        serde_json::json!({
+            "id": "e1", "entry_date": "2025-03-01T09:00:00.000Z", "obj_code": "TASK",
+            "obj_id": "t1", "field_name": "status", "changeType": "E", "value_type": "text",
+            "old_value": "NEW", "new_value": "INP"
+        })
+    );
+    let misspelt = dir.path().join("misspelt.ndjson");
+    std::fs::write(&misspelt, record).unwrap();
+    refused(
+        &[
+            "asof".as_ref(),
+            misspelt.as_os_str(),
+            "--at".as_ref(),
+            "2025-03-02".as_ref(),
+        ],
+        "no \"change_type\" key",
+    );
+}
+
+#[test]
+fn numbers_not_written_as_json_numbers_stay_json_and_compare_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = "12345678901234567890123";
+    let input = history(
+        dir.path(),
+        "n.csv",
+        &[
+            [
+                "e1",
+                "2025-03-01T09:00:00.000Z",
+                "t1",
+                "work",
+                "E",
+                "number",
+                "01",
+                "NaN",
+            ],
+            [
+                "e2",
+                "2025-03-02T09:00:00.000Z",
+                "t2",
+                "work",
+                "E",
+                "number",
+                "1",
+                big,
+            ],
+            [
+                "e3",
+                "2025-03-03T09:00:00.000Z",
+                "t2",
+                "work",
+                "E",
+                "number",
+                "12345678901234567890124",
+                "2",
+            ],
+        ],
+    );
+    let text = ok(bin()
+        .arg("intervals")
+        .arg(&input)
+        .args(["--format", "ndjson"]));
+    let rows = ndjson_rows(&text);
+    let t1: Vec<&serde_json::Value> = rows
+        .iter()
+        .filter(|r| r["obj_id"] == "t1")
+        .map(|r| &r["value"])
+        .collect();
+    assert_eq!(t1, [&serde_json::json!("01"), &serde_json::json!("NaN")]);
+    // Two integers that a double cannot tell apart: a chain break.
+    let broken: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["chain_break"] == true)
+        .map(|r| r["set_by_entry_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(broken, ["e2"]);
+}
+
+#[test]
+fn a_field_or_value_that_never_occurs_is_named_with_what_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = history(
+        dir.path(),
+        "h.csv",
+        &[
+            [
+                "e1",
+                "2025-03-01T09:00:00.000Z",
+                "t1",
+                "status",
+                "E",
+                "text",
+                "NEW",
+                "INP",
+            ],
+            [
+                "e2",
+                "2025-03-02T09:00:00.000Z",
+                "t1",
+                "status",
+                "E",
+                "text",
+                "INP",
+                "CPL",
+            ],
+        ],
+    );
+    let o = run(bin().arg("durations").arg(&input).args([
+        "--field",
+        "Status",
+        "--until",
+        "2025-03-05",
+    ]));
+    assert_eq!(o.status.code(), Some(0));
+    let err = stderr(&o);
+    assert!(
+        err.contains("no entry changes Status") && err.contains("are status"),
+        "{err}"
+    );
+    let o = run(bin().arg("durations").arg(&input).args([
+        "--until",
+        "2025-03-05",
+        "--cycle-start",
+        "inp",
+        "--cycle-end",
+        "CPL",
+    ]));
+    let err = stderr(&o);
+    assert!(
+        err.contains("status never takes inp") && err.contains("CPL, INP"),
+        "{err}"
+    );
+}
