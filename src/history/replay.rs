@@ -678,10 +678,18 @@ mod tests {
         let (num, txt, date) = (ValueType::Number, ValueType::Text, ValueType::Date);
         assert!(same_value(&n("8"), &n("8.00"), num, num));
         let big = "12345678901234567890123";
-        assert!(!same_value(&n(big), &n("12345678901234567890124"), num, num));
+        assert!(!same_value(
+            &n(big),
+            &n("12345678901234567890124"),
+            num,
+            num
+        ));
         assert!(same_value(&Value::Null, &t(""), txt, txt));
         assert!(!same_value(&Value::Null, &t("x"), txt, txt));
-        let (a, b) = (t("2025-03-09T01:00:00.000-05:00"), t("2025-03-09T06:00:00.000Z"));
+        let (a, b) = (
+            t("2025-03-09T01:00:00.000-05:00"),
+            t("2025-03-09T06:00:00.000Z"),
+        );
         assert!(same_value(&a, &b, date, date));
     }
 
