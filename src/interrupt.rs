@@ -14,6 +14,11 @@ static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 /// Remove the pending files on SIGINT or SIGTERM and exit `128 + signal`. Once per process;
 /// for the commands that write files.
 pub fn watch() {
+    watch_saying("nothing committed by this run");
+}
+
+/// [`watch`], the line ending with what a stop leaves (`load` commits manifest by manifest).
+pub fn watch_saying(left: &'static str) {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
@@ -30,11 +35,15 @@ pub fn watch() {
                     }
                     .ok();
                 }
-                let name = if signal == SIGINT { "SIGINT" } else { "SIGTERM" };
+                let name = if signal == SIGINT {
+                    "SIGINT"
+                } else {
+                    "SIGTERM"
+                };
                 // On a line of its own, not after the progress bar.
                 crate::console::clear_progress();
                 eprintln!(
-                    "jrnle-audit: interrupted by {name}: {} unfinished file{} removed, nothing committed by this run",
+                    "jrnle-audit: interrupted by {name}: {} unfinished file{} removed, {left}",
                     pending.len(),
                     if pending.len() == 1 { "" } else { "s" }
                 );

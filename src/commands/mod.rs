@@ -49,7 +49,15 @@ pub fn run(cli: Cli) -> Result<()> {
             snapshot::run(args)
         }
         Command::Verify(args) => verify::run(args),
-        Command::Load(args) => load::run(args),
+        Command::Load(args) => {
+            // The manifest being loaded is abandoned with the connection (its transaction is
+            // rolled back); those before it stay loaded.
+            crate::interrupt::watch_saying(
+                "the manifest being loaded was not loaded (those before it were); run load \
+                 again to go on",
+            );
+            load::run(args)
+        }
         Command::Listen(args) => listen::run(args),
         Command::Subscriptions { command } => subscriptions::run(command),
         Command::Completions { shell } => {

@@ -30,10 +30,13 @@ impl Steps {
         if !self.on {
             return Ok(());
         }
-        let mut stderr = std::io::stderr().lock();
-        writeln!(stderr, "load-step: {what}")
-            .and_then(|()| stderr.flush())
-            .map_err(|e| Error::io("load-step", e))?;
+        {
+            // Let go of stderr before waiting: a signal's line must get through.
+            let mut stderr = std::io::stderr().lock();
+            writeln!(stderr, "load-step: {what}")
+                .and_then(|()| stderr.flush())
+                .map_err(|e| Error::io("load-step", e))?;
+        }
         let mut byte = [0u8; 1];
         if std::io::stdin()
             .read(&mut byte)

@@ -34,6 +34,7 @@ impl MakeRustls {
             }
             (_, Some(path)) => {
                 let mut roots = rustls::RootCertStore::empty();
+                let mut listed = Vec::new();
                 let pem = std::fs::read(path).map_err(|e| {
                     Error::usage(format!("cannot read sslrootcert {}: {e}", path.display()))
                 })?;
@@ -41,16 +42,18 @@ impl MakeRustls {
                     let cert: CertificateDer<'static> = cert.map_err(|e| {
                         Error::usage(format!("sslrootcert {}: {e}", path.display()))
                     })?;
+                    listed.push(cert.clone());
                     roots.add(cert).map_err(|e| {
                         Error::usage(format!("sslrootcert {}: {e}", path.display()))
                     })?;
                 }
-                rustls::client::WebPkiServerVerifier::builder_with_provider(
+                let chains = rustls::client::WebPkiServerVerifier::builder_with_provider(
                     Arc::new(roots),
                     provider.clone(),
                 )
                 .build()
-                .map_err(|e| Error::usage(format!("sslrootcert {}: {e}", path.display())))?
+                .map_err(|e| Error::usage(format!("sslrootcert {}: {e}", path.display())))?;
+                Arc::new(Listed { chains, listed })
             }
             (_, None) => Arc::new(
                 rustls_platform_verifier::Verifier::new(provider.clone())
@@ -186,6 +189,83 @@ impl ServerCertVerifier for Unchecked {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// `sslrootcert`'s certificates as trust anchors, and, as libpq (OpenSSL) does, a server
+/// certificate that is itself one of them (a self-signed server, Debian's default, its own
+/// certificate given as the root): webpki refuses a trust anchor as the end certificate, so
+/// that one is taken when its bytes are the listed certificate's, its name (webpki) and its
+/// validity period (x509-parser) checked as any certificate's.
+/// The handshake's signature is still checked with its key.
+#[derive(Debug)]
+struct Listed {
+    chains: Arc<dyn ServerCertVerifier>,
+    listed: Vec<CertificateDer<'static>>,
+}
+
+impl ServerCertVerifier for Listed {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        let checked = self
+            .chains
+            .verify_server_cert(end_entity, intermediates, name, ocsp, now);
+        let anchor = matches!(
+            checked,
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::UnknownIssuer | CertificateError::Other(_)
+            ))
+        ) && self
+            .listed
+            .iter()
+            .any(|c| c.as_ref() == end_entity.as_ref());
+        if !anchor {
+            return checked;
+        }
+        let cert = webpki::EndEntityCert::try_from(end_entity).map_err(|e| {
+            rustls::Error::InvalidCertificate(CertificateError::Other(rustls::OtherError(
+                Arc::new(e),
+            )))
+        })?;
+        cert.verify_is_valid_for_subject_name(name)
+            .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::NotValidForName))?;
+        // Its validity period, as any certificate's.
+        let valid = x509_parser::parse_x509_certificate(end_entity.as_ref())
+            .ok()
+            .zip(x509_parser::time::ASN1Time::from_timestamp(now.as_secs() as i64).ok())
+            .is_some_and(|((_, c), at)| c.validity().is_valid_at(at));
+        if !valid {
+            return Err(rustls::Error::InvalidCertificate(CertificateError::Expired));
+        }
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        self.chains.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        self.chains.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.chains.supported_verify_schemes()
     }
 }
 

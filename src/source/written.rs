@@ -150,4 +150,3 @@ fn read_ahead(
         (read, taken)
     })
 }
-

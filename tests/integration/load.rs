@@ -1070,3 +1070,120 @@ fn a_table_of_other_columns_or_a_directory_without_a_series_is_exit_2() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("holds no manifest"), "{}", stderr(&o));
 }
+
+/// Ctrl-C in the middle of a manifest (held at one of its rows): one line that says what a stop
+/// leaves, exit 130, that manifest not loaded and those before it loaded; the next run ends
+/// the load.
+#[test]
+fn an_interrupted_load_says_what_it_left_and_the_next_run_goes_on() {
+    let (_sim, dir) = series(3);
+    let tmp = tempfile::tempdir().unwrap();
+    let db = Db::Sqlite(tmp.path().join("int.db"));
+    let mut child = db
+        .load(dir.path(), "t")
+        .env("JRNLE_LOAD_STEPS", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let (mut begun, mut rest) = (0, Vec::new());
+    while let Some(Ok(line)) = lines.next() {
+        begun += u64::from(line == "load-step: begun");
+        // The second manifest begun and one of its rows given: stop there.
+        if begun == 2 && line == "load-step: row" {
+            let sent = Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(sent.success());
+            rest.extend(lines.by_ref().map_while(Result::ok));
+            break;
+        }
+        let _ = stdin.write_all(b".").and_then(|()| stdin.flush());
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{rest:?}");
+    let said: Vec<&String> = rest
+        .iter()
+        .filter(|l| !l.starts_with("load-step"))
+        .collect();
+    assert_eq!(said.len(), 1, "{rest:?}");
+    assert!(
+        said[0].contains("interrupted by SIGINT")
+            && said[0].contains("the manifest being loaded was not loaded"),
+        "{said:?}"
+    );
+    assert_eq!(
+        db.query("SELECT count(*) FROM t_manifests"),
+        [["1".to_string()]]
+    );
+    each_manifest_once_or_not_at_all(&db, dir.path(), "t");
+    ok(&mut db.load(dir.path(), "t"));
+    holds_exactly(&db, dir.path(), "t");
+}
+
+/// A server with a self-signed certificate (Debian's default), that certificate given as
+/// `sslrootcert`: taken in `verify-full` for the name it carries and in `verify-ca` for any, as
+/// libpq takes it; refused for another name in `verify-full`.
+#[test]
+fn a_self_signed_server_certificate_given_as_the_root_is_taken_as_libpq_takes_it() {
+    let Some(openssl) = tool(&["openssl"], &["version"]) else {
+        return;
+    };
+    let certs = tempfile::tempdir().unwrap();
+    let made = Command::new(openssl)
+        .current_dir(certs.path())
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.pem",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let Some(cluster) = Cluster::start_with(Some(certs.path())) else {
+        return;
+    };
+    let (_sim, dir) = series(1);
+    let root = certs.path().join("server.pem");
+    for (n, (host, mode, code)) in [
+        ("127.0.0.1", "verify-full", 0),
+        ("localhost", "verify-ca", 0),
+        ("localhost", "verify-full", 4),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let url = format!(
+            "postgres://jrnle:{PASSWORD}@{host}:{}/postgres?sslmode={mode}&sslrootcert={}",
+            cluster.port,
+            root.display()
+        );
+        let o = run(bin().arg("load").arg(dir.path()).args([
+            "--into",
+            &url,
+            "--table",
+            &format!("s{n}"),
+        ]));
+        assert_eq!(o.status.code(), Some(code), "{host} {mode}: {}", stderr(&o));
+    }
+}
