@@ -30,13 +30,21 @@ impl BusinessTime {
             b => Some(time(b)?),
         };
         if end.is_some_and(|end| start >= end) {
-            return Err(bad_hours());
+            return Err(format!(
+                "--business-hours {hours:?}: it closes before it opens; hours lie within one \
+                 day (a shift across midnight is not supported; 00:00-24:00 is the whole day)"
+            ));
         }
         let day = |s: &str| {
             s.trim().parse::<Weekday>().map_err(|_| {
                 format!("--business-days {days:?}: {s:?} is not a day (mon, tue, ... sun)")
             })
         };
+        if days.contains('-') && days.contains(',') {
+            return Err(format!(
+                "--business-days {days:?}: a range (mon-fri) or a list (mon,tue,sat), not both"
+            ));
+        }
         let days = match days.split_once('-') {
             Some((a, b)) => {
                 let (mut d, last) = (day(a)?, day(b)?);
@@ -274,6 +282,10 @@ mod tests {
         assert_eq!(b.days, vec![Weekday::Sat, Weekday::Sun]);
         assert!(BusinessTime::parse("18:00-08:00", "mon-fri").is_err());
         assert!(BusinessTime::parse("08:00-24:30", "mon-fri").is_err());
+        let overnight = BusinessTime::parse("17:00-09:00", "mon-fri").unwrap_err();
+        assert!(overnight.contains("closes before it opens"), "{overnight}");
+        let mixed = BusinessTime::parse("08:00-18:00", "mon-fri,sat").unwrap_err();
+        assert!(mixed.contains("not both"), "{mixed}");
         let all_day = BusinessTime::parse("00:00-24:00", "mon-sun").unwrap();
         assert_eq!((all_day.start, all_day.end), (NaiveTime::MIN, None));
         let c = Calendar::new(chrono_tz::America::New_York, all_day, BTreeSet::new());
