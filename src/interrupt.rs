@@ -14,8 +14,11 @@ static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 /// Remove the pending files on SIGINT or SIGTERM and exit `128 + signal`. Once per process;
 /// for the commands that write files.
 pub fn watch() {
-    watch_saying("nothing committed by this run");
+    watch_saying(COMMITTED_NOTHING);
 }
+
+/// What a stop leaves, for the commands that commit at the end.
+const COMMITTED_NOTHING: &str = "nothing committed by this run";
 
 /// [`watch`], the line ending with what a stop leaves (`load` commits manifest by manifest).
 pub fn watch_saying(left: &'static str) {
@@ -42,11 +45,13 @@ pub fn watch_saying(left: &'static str) {
                 };
                 // On a line of its own, not after the progress bar.
                 crate::console::clear_progress();
-                eprintln!(
-                    "jrnle-audit: interrupted by {name}: {} unfinished file{} removed, {left}",
-                    pending.len(),
-                    if pending.len() == 1 { "" } else { "s" }
-                );
+                let removed = match pending.len() {
+                    // A command that writes no file (load) has nothing to say of files.
+                    0 if left != COMMITTED_NOTHING => String::new(),
+                    1 => "1 unfinished file removed, ".to_string(),
+                    n => format!("{n} unfinished files removed, "),
+                };
+                eprintln!("jrnle-audit: interrupted by {name}: {removed}{left}");
                 std::process::exit(128 + signal);
             }
         });

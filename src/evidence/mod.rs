@@ -33,3 +33,22 @@ pub const JOURNAL_FILE: &str = "deliveries.journal";
 pub const QUARANTINE_FILE: &str = "quarantine.journal";
 /// A `snapshot` out-dir's state: the last known values of each object (see [`state_db`]).
 pub const STATE_DB: &str = state_db::STATE_DB;
+
+/// Whether `dir` never was an out-dir: no manifest, and none of the files a run of `sync`,
+/// `snapshot` or `listen` leaves. A command given such a directory was given the wrong path
+/// (exit 2), where an out-dir whose manifests were removed is altered evidence (exit 5).
+pub fn never_an_out_dir(dir: &std::path::Path) -> bool {
+    let Ok(names) = files::read_dir(dir) else {
+        return false;
+    };
+    let markers = [
+        LOCK_FILE,
+        STATE_FILE,
+        JOURNAL_FILE,
+        QUARANTINE_FILE,
+        STATE_DB,
+    ];
+    !names
+        .iter()
+        .any(|n| n.ends_with(MANIFEST_SUFFIX) || markers.contains(&n.as_str()))
+}

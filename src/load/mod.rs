@@ -38,6 +38,130 @@ pub struct Tables {
     pub intervals: Option<String>,
 }
 
+/// Words PostgreSQL reserves (its "SQL Key Words" appendix, the reserved ones) and SQLite
+/// cannot take as a table name unquoted: a `--table` name is written into statements
+/// unquoted, so these are refused before anything is sent.
+const RESERVED: &[&str] = &[
+    "abort",
+    "add",
+    "all",
+    "alter",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "authorization",
+    "autoincrement",
+    "between",
+    "binary",
+    "both",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "collation",
+    "column",
+    "commit",
+    "concurrently",
+    "constraint",
+    "create",
+    "cross",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_schema",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "default",
+    "deferrable",
+    "delete",
+    "desc",
+    "distinct",
+    "do",
+    "drop",
+    "else",
+    "end",
+    "escape",
+    "except",
+    "exists",
+    "false",
+    "fetch",
+    "for",
+    "foreign",
+    "freeze",
+    "from",
+    "full",
+    "grant",
+    "group",
+    "having",
+    "ilike",
+    "in",
+    "index",
+    "initially",
+    "inner",
+    "insert",
+    "intersect",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "lateral",
+    "leading",
+    "left",
+    "like",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "natural",
+    "not",
+    "nothing",
+    "notnull",
+    "null",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "outer",
+    "overlaps",
+    "placing",
+    "primary",
+    "references",
+    "returning",
+    "right",
+    "select",
+    "session_user",
+    "set",
+    "similar",
+    "some",
+    "symmetric",
+    "system_user",
+    "table",
+    "tablesample",
+    "then",
+    "to",
+    "trailing",
+    "transaction",
+    "true",
+    "union",
+    "unique",
+    "update",
+    "user",
+    "using",
+    "values",
+    "variadic",
+    "verbose",
+    "when",
+    "where",
+    "window",
+    "with",
+];
+
 impl Tables {
     /// `name` and `<name>_manifests`. A name is a plain SQL identifier (lower-case letters,
     /// digits and `_`, not starting with a digit, at most 50 characters): it is written into
@@ -51,6 +175,12 @@ impl Tables {
             return Err(Error::usage(format!(
                 "--table {name:?} is not a plain table name: use lower-case letters, digits and \
                  _ (not first), at most 50 characters, e.g. {DEFAULT_TABLE}"
+            )));
+        }
+        if RESERVED.contains(&name) || name.starts_with("pg_") || name.starts_with("sqlite_") {
+            return Err(Error::usage(format!(
+                "--table {name}: a word SQL reserves, or a prefix the database keeps for its own \
+                 tables (pg_, sqlite_): choose another name, e.g. {DEFAULT_TABLE}"
             )));
         }
         Ok(Tables {
@@ -142,6 +272,9 @@ pub struct Outcome {
 /// The out-dir's chain, verified with the checks every run makes before it appends (those of
 /// `verify` with no flag); again when it changed while it was checked (a run committing).
 pub fn verified_chain(dir: &Path) -> Result<Vec<Committed>> {
+    if crate::evidence::never_an_out_dir(dir) {
+        return Err(no_series(dir));
+    }
     let mut tries = 0;
     loop {
         let chain = load_chain(dir);
@@ -171,14 +304,19 @@ pub fn verified_chain(dir: &Path) -> Result<Vec<Committed>> {
         if chain.is_empty() {
             // Nothing verify could miss (a series whose manifests were removed is among its
             // problems above, exit 5): a directory that never held a series, a bad DIR.
-            return Err(Error::usage(format!(
-                "{} holds no manifest, so no series to load: give the --out-dir of a sync, \
-                 snapshot or listen",
-                dir.display()
-            )));
+            return Err(no_series(dir));
         }
         return Ok(chain);
     }
+}
+
+/// A directory that holds no series: the wrong DIR (exit 2).
+fn no_series(dir: &Path) -> Error {
+    Error::usage(format!(
+        "{} holds no manifest, so no series to load: give the --out-dir of a sync, snapshot or \
+         listen (an export --partition-by directory is read with DuckDB or pyarrow, not loaded)",
+        dir.display()
+    ))
 }
 
 fn same_chain(a: &[Committed], b: &[Committed]) -> bool {

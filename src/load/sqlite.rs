@@ -26,6 +26,25 @@ pub struct Sqlite {
 impl Sqlite {
     /// Open (or create) the file.
     pub fn open(path: &Path) -> Result<Sqlite> {
+        // A new database file is made private (0600), as the out-dir's files are: it holds
+        // the tenant's history. An existing one keeps the mode its owner gave it.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            let made = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path);
+            if let Err(e) = made
+                && e.kind() != std::io::ErrorKind::AlreadyExists
+            {
+                return Err(Error::Database {
+                    target: format!("sqlite:{}", path.display()),
+                    message: format!("cannot create the database file: {e}"),
+                });
+            }
+        }
         let conn = Connection::open(path).map_err(|e| error(path, &e))?;
         // Another load of the same file holds its write lock for one manifest at a time.
         conn.busy_timeout(std::time::Duration::from_secs(60))

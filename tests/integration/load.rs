@@ -219,8 +219,13 @@ fn twice_and_killed(db: &Db) {
 #[test]
 fn sqlite_holds_every_entry_once_across_reruns_and_kill_9() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = Db::Sqlite(tmp.path().join("audit.db"));
+    let path = tmp.path().join("audit.db");
+    let db = Db::Sqlite(path.clone());
     twice_and_killed(&db);
+    // The database holds the tenant's history: made private, as the out-dir's files are.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
 }
 
 #[test]
@@ -734,6 +739,26 @@ fn bad_input_is_one_line_exit_2_and_creates_nothing() {
             "not a plain table name",
         ),
         (
+            vec![
+                workbook.path().to_str().unwrap(),
+                "--into",
+                &into,
+                "--table",
+                "order",
+            ],
+            "a word SQL reserves",
+        ),
+        (
+            vec![
+                workbook.path().to_str().unwrap(),
+                "--into",
+                &into,
+                "--table",
+                "sqlite_stat1",
+            ],
+            "a prefix the database keeps",
+        ),
+        (
             vec![workbook.path().to_str().unwrap(), "--into", &into],
             "xlsx data files, which load cannot read back",
         ),
@@ -1049,7 +1074,9 @@ fn a_table_of_other_columns_or_a_directory_without_a_series_is_exit_2() {
     let sqlite = Db::Sqlite(path);
     let mut dbs = vec![(sqlite, "audit")];
     if let Some(cluster) = Cluster::start() {
-        dbs.push((Db::Postgres(cluster), "pg_class"));
+        let pg = Db::Postgres(cluster);
+        pg.query("CREATE TABLE audit (a TEXT, b TEXT)");
+        dbs.push((pg, "audit"));
     }
     for (db, table) in &dbs {
         let o = run(&mut db.load(dir.path(), table));
@@ -1065,10 +1092,18 @@ fn a_table_of_other_columns_or_a_directory_without_a_series_is_exit_2() {
         ));
         assert_eq!(made, [["0".to_string()]], "{table}: a table was created");
     }
+    // An empty directory, and one of other files (never an out-dir): the wrong DIR, not
+    // altered evidence.
     let empty = tempfile::tempdir().unwrap();
-    let o = run(&mut dbs[0].0.load(empty.path(), "audit"));
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("holds no manifest"), "{}", stderr(&o));
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(other.path().join("notes.txt"), "x").unwrap();
+    std::fs::write(other.path().join("_manifest.json"), "{}").unwrap();
+    for not_out_dir in [empty.path(), other.path()] {
+        let o = run(&mut dbs[0].0.load(not_out_dir, "audit"));
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+        assert!(stderr(&o).contains("holds no manifest"), "{}", stderr(&o));
+    }
 }
 
 /// Ctrl-C in the middle of a manifest (held at one of its rows): one line that says what a stop
@@ -1113,7 +1148,8 @@ fn an_interrupted_load_says_what_it_left_and_the_next_run_goes_on() {
     assert_eq!(said.len(), 1, "{rest:?}");
     assert!(
         said[0].contains("interrupted by SIGINT")
-            && said[0].contains("the manifest being loaded was not loaded"),
+            && said[0].contains("the manifest being loaded was not loaded")
+            && !said[0].contains("unfinished file"),
         "{said:?}"
     );
     assert_eq!(
