@@ -82,7 +82,29 @@ impl DatabaseUrl {
 
 /// A PostgreSQL URL: `sslmode` and `sslrootcert` taken out (tokio-postgres knows only three
 /// modes), the rest read by tokio-postgres.
+/// A user or password holding an unencoded `@`, `/` or `?` makes the driver read part of it as
+/// the host (`postgres://u:Pa55:w@rd/x@db/wh` connects to `rd`): refused, with the way out.
+fn refuse_unencoded_userinfo(text: &str, shown: &str) -> Result<()> {
+    let rest = text.split_once("://").map_or(text, |(_, r)| r);
+    // The part before the query, unless the query holds the last `@` only (then the user part
+    // holds a `?`).
+    let base = match rest.find('?') {
+        Some(q) if rest[..q].contains('@') || !rest.contains('@') => &rest[..q],
+        _ => rest,
+    };
+    if let Some(at) = base.rfind('@')
+        && base[..at].contains(['@', '/', '?'])
+    {
+        return Err(Error::usage(format!(
+            "--into {shown}: the user or password holds an unencoded @, / or ?: percent-encode \
+             it (%40, %2F, %3F), or give the password in PGPASSWORD"
+        )));
+    }
+    Ok(())
+}
+
 fn postgres(text: &str, shown: &str, pg_password: Option<Secret>) -> Result<Postgres> {
+    refuse_unencoded_userinfo(text, shown)?;
     let (base, query) = text.split_once('?').unwrap_or((text, ""));
     let (mut mode, mut root_cert) = (None, None);
     // The parameters this tool reads are taken out; the others are kept byte for byte (decoded
@@ -322,6 +344,29 @@ mod tests {
             c.get_hosts(),
             [tokio_postgres::config::Host::Unix("/run/pg".into())]
         );
+    }
+
+    #[test]
+    fn a_user_part_with_an_unencoded_at_slash_or_question_mark_is_refused() {
+        for url in [
+            "postgres://audit:Pa55:w@rd/x@127.0.0.1:5433/wh",
+            "postgres://audit:pa/ss@h/d",
+            "postgres://audit:pa?ss@h/d",
+        ] {
+            let e = DatabaseUrl::parse(&Secret::new(url), None).unwrap_err();
+            assert!(e.to_string().contains("percent-encode"), "{e}");
+            assert!(
+                !e.to_string().contains("Pa55") && !e.to_string().contains("ss@"),
+                "{e}"
+            );
+        }
+        for url in [
+            "postgres://audit:Pa55%3Aw%40rd%2Fx@127.0.0.1:5433/wh",
+            "postgres://u:p@h/d?application_name=a@b",
+            "postgres:///d",
+        ] {
+            assert!(DatabaseUrl::parse(&Secret::new(url), None).is_ok(), "{url}");
+        }
     }
 
     #[test]
