@@ -19,6 +19,7 @@ use crate::model::change::{Cell, ChangeRecord};
 pub use self::csv::guard_formula;
 pub use self::destination::{Destination, HOLD_BACK, Output};
 pub use self::format::{FORMATS, Format, FormatSpec};
+pub use self::parquet::evidence_of as parquet_evidence;
 
 /// Writes change records one at a time; [`RecordSink::finish`] reports any write error that
 /// buffering held back.

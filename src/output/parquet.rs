@@ -358,6 +358,27 @@ fn metadata(about: &[(String, Fact)]) -> Vec<KeyValue> {
     out
 }
 
+/// The evidence a Parquet file this tool wrote carries in its metadata (see [`metadata`]), by
+/// key without the `jrnle-audit.` prefix (`query`, `tenant`, `window_start`, ...); empty for a
+/// file without it (or not readable: the reading of its records says why).
+pub fn evidence_of(path: &std::path::Path) -> Vec<(String, String)> {
+    let Ok(file) = std::fs::File::open(path) else {
+        return Vec::new();
+    };
+    let Ok(reader) = SerializedFileReader::new(file) else {
+        return Vec::new();
+    };
+    let pairs = reader.metadata().file_metadata().key_value_metadata();
+    pairs
+        .into_iter()
+        .flatten()
+        .filter_map(|kv| {
+            let key = kv.key.strip_prefix("jrnle-audit.")?;
+            Some((key.to_string(), kv.value.clone()?))
+        })
+        .collect()
+}
+
 fn parquet_error(e: parquet::errors::ParquetError) -> io::Error {
     io::Error::other(format!("Parquet: {e}"))
 }

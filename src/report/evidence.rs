@@ -397,6 +397,33 @@ pub fn export_files(paths: &[PathBuf]) -> Result<(Evidence, Vec<(PathBuf, Format
     for path in paths {
         ev.files.push(hash_file(path)?);
     }
+    // A Parquet file carries its evidence in its metadata; with one such file, the report
+    // shows it (with several, each may tell another query: the note below stands).
+    let parquet: Vec<&PathBuf> = (files.iter())
+        .filter(|(_, f)| *f == Format::Parquet)
+        .map(|(p, _)| p)
+        .collect();
+    if let ([one], 1) = (parquet.as_slice(), files.len()) {
+        let said = crate::output::parquet_evidence(one);
+        let get = |key: &str| said.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+        if let Some(query) = get("query") {
+            ev.input = format!("a Parquet file written by export ({})", one.display());
+            // As export describes it; no filter is said by the page itself.
+            if query != "all journal entries (no filter)" {
+                ev.query.push((String::new(), query));
+            }
+            ev.tenant_url = get("tenant");
+            ev.api_version = get("api_version");
+            ev.window = get("window_start").zip(get("window_end"));
+            ev.extracted = get("extracted");
+            ev.notes.push(format!(
+                "From the file's metadata, as export wrote it (Workfront's count: {}); the \
+                 metadata is not signed: a sync out-dir's manifests are the better evidence",
+                get("workfronts_count").unwrap_or_else(|| "not recorded".into())
+            ));
+            return Ok((ev, files));
+        }
+    }
     ev.notes.push(
         "Export files do not record the tenant, the query, when they were extracted or \
          Workfront's count: a sync out-dir does (its manifests), and is the better evidence"

@@ -300,3 +300,54 @@ fn a_sync_series_in_parquet_verifies_reads_its_ids_back_and_is_reported() {
     assert!(html.contains(&count), "{count}");
     let _ = fs::remove_file(&page);
 }
+
+/// A report of one Parquet file shows the evidence its metadata carries (the tenant, the
+/// query, the window, when it was extracted), said to come from the file and to be unsigned;
+/// a CSV file of the same query records none of it.
+#[test]
+fn a_report_of_a_parquet_export_shows_the_evidence_in_its_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let flags = [
+        "--since",
+        "2025-01-01",
+        "--until",
+        "2026-01-01",
+        "--obj-code",
+        "TASK",
+    ];
+    let text = |input: &Path| {
+        let page = dir.path().join("r.html");
+        ok(bin().arg("report").arg(input).arg("-o").arg(&page));
+        let html = fs::read_to_string(&page).unwrap();
+        let start = html.find("id=\"evidence\"").unwrap();
+        html[start..start + 8000].to_string()
+    };
+    let pq = dir.path().join("t.parquet");
+    ok(bin()
+        .args(["export", "--demo"])
+        .args(flags)
+        .arg("-o")
+        .arg(&pq));
+    let evidence = text(&pq);
+    for shown in [
+        "<span class=\"w\">--obj-code</span> TASK</code>",
+        "2025-01-01 00:00:00.000 +00:00",
+        "2026-01-01 00:00:00.000 +00:00",
+        "metadata,</span> as export wrote it",
+        "the metadata is not <span class=\"w\">signed:</span>",
+    ] {
+        assert!(evidence.contains(shown), "{shown}: {evidence}");
+    }
+    let csv = dir.path().join("t.csv");
+    ok(bin()
+        .args(["export", "--demo"])
+        .args(flags)
+        .arg("-o")
+        .arg(&csv));
+    let evidence = text(&csv);
+    assert!(!evidence.contains("--obj-code</span> TASK"), "{evidence}");
+    assert!(
+        evidence.contains("Query</th><td>not recorded in the input"),
+        "{evidence}"
+    );
+}
