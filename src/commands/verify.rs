@@ -42,16 +42,14 @@ pub fn run(args: VerifyArgs) -> Result<()> {
     }
     if found.problems.is_empty() && found.manifests == 0 {
         // Not "intact": nothing is committed yet, only what a first run left.
-        println!(
+        return print_lines(&[format!(
             "{}: no manifest yet: only what an interrupted first run left (above), which the \
              next run completes or removes",
             args.dir.display()
-        );
-        return Ok(());
+        )]);
     }
     if found.problems.is_empty() {
-        print_intact(&args, &found);
-        return Ok(());
+        return print_lines(&intact_lines(&args, &found));
     }
     for problem in &found.problems {
         console::finding(format!("verify: {problem}"));
@@ -66,9 +64,19 @@ pub fn run(args: VerifyArgs) -> Result<()> {
     })
 }
 
-/// The result of intact evidence on stdout: the "intact" line, who signed, the timestamps,
+/// The result on stdout, each line; a reader that stops early (`| head -1`) is no failure.
+fn print_lines(lines: &[String]) -> Result<()> {
+    crate::output::Destination::Stdout.write_with(|w| {
+        for line in lines {
+            writeln!(w, "{line}")?;
+        }
+        Ok(())
+    })
+}
+
+/// The result of intact evidence for stdout: the "intact" line, who signed, the timestamps,
 /// the head.
-fn print_intact(args: &VerifyArgs, found: &Report) {
+fn intact_lines(args: &VerifyArgs, found: &Report) -> Vec<String> {
     let span = match (&found.first_from, &found.last_to, &found.series_from) {
         (Some(a), Some(b), _) if found.series <= 1 => format!(", windows [{a}, {b})"),
         (Some(a), Some(b), Some(s)) => format!(
@@ -85,28 +93,25 @@ fn print_intact(args: &VerifyArgs, found: &Report) {
             if n == 1 { "it" } else { "them" }
         ),
     };
-    println!(
+    let mut lines = vec![format!(
         "{}: intact: {}, {}{span}, hash chain and data files verified{left}",
         args.dir.display(),
         console::plural(found.manifests as u64, "manifest", "manifests"),
         console::plural(found.rows, "entry", "entries")
-    );
-    for line in signature_lines(found) {
-        println!("{line}");
-    }
-    if let Some(line) = found.timestamps.as_ref().and_then(timestamp_line) {
-        println!("{line}");
-    }
+    )];
+    lines.extend(signature_lines(found));
+    lines.extend(found.timestamps.as_ref().and_then(timestamp_line));
     if let (Some(later), Some(recorded)) = (found.recorded_head, &args.expect_head) {
         let recorded = recorded.split_whitespace().next().unwrap_or_default();
-        println!(
+        lines.push(format!(
             "recorded head {recorded}: in the chain, {} after it",
             console::plural(later as u64, "manifest", "manifests")
-        );
+        ));
     }
     if let Some(head) = &found.head {
-        println!("head: {head}");
+        lines.push(format!("head: {head}"));
     }
+    lines
 }
 
 /// What is asked must exist: the directory, and a state file when one is named (a mistake to

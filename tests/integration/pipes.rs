@@ -40,3 +40,39 @@ fn a_pipe_closed_early_exits_0_in_every_format() {
         );
     }
 }
+
+/// `verify DIR | head -1`: the reader gone before verify prints (a pipe whose reading end is
+/// closed before the start), which is no failure: exit 0, nothing on stderr (it once panicked
+/// in `println!`).
+#[test]
+fn verify_into_a_pipe_closed_before_it_prints_exits_0() {
+    let sim = sim(&generate(50, 3));
+    let dir = tempfile::tempdir().unwrap();
+    let synced = crate::util::against(&sim, "sync")
+        .arg("--out-dir")
+        .arg(dir.path())
+        .args(["--since", "2025-10-01", "--lag", "0s", "-q"])
+        .status()
+        .unwrap();
+    assert!(synced.success());
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let o = Command::new(env!("CARGO_BIN_EXE_jrnle-audit"))
+        .arg("verify")
+        .arg(dir.path())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
