@@ -39,13 +39,9 @@ impl Answer {
     /// refused before anything is written: exit 5).
     pub fn prepare(history: &HistoryArgs, output: &OutputArgs, files_keep: bool) -> Result<Answer> {
         let started = Instant::now();
-        let parquet = |p: &PathBuf| {
-            p.extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
-        };
-        if output.format == Some(crate::output::Format::Parquet)
-            || output.output.as_ref().is_some_and(parquet)
-        {
+        // Before the output is resolved, which would first ask a Parquet file for `-o`.
+        let format = crate::output::Format::choose(output.format, output.output.as_deref());
+        if format == crate::output::Format::Parquet {
             return Err(Error::usage(
                 "Parquet holds change records (export, normalize, sync); intervals, asof and \
                  durations write CSV, JSON, NDJSON or xlsx",

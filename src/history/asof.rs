@@ -45,14 +45,6 @@ impl AsOf {
         }
     }
 
-    fn key(&mut self, code: &str, id: &str, field: &str) {
-        self.key.clear();
-        for part in [code, id, field] {
-            self.key.push_str(part);
-            self.key.push('\u{1f}');
-        }
-    }
-
     /// The rows, by object code, object id and field.
     pub fn rows(self) -> Vec<AsOfRow> {
         let mut rows: Vec<(String, AsOfRow)> = self.rows.into_iter().collect();
@@ -61,7 +53,7 @@ impl AsOf {
     }
 
     fn set(&mut self, row: AsOfRow) {
-        self.key(&row.obj_code, &row.obj_id, &row.field_name);
+        super::replay::join_key(&mut self.key, [&row.obj_code, &row.obj_id, &row.field_name]);
         match self.rows.get_mut(self.key.as_str()) {
             Some(slot) => *slot = row,
             None => {

@@ -112,15 +112,8 @@ impl Listener for Durations {
         let millis = (to - from).num_milliseconds();
         let business = self.calendar.business_millis(from, to);
         let open = i.valid_to.is_none();
-        self.key.clear();
-        for part in [
-            i.obj_code.as_str(),
-            &i.obj_id,
-            &value_key(&i.value, i.value_type),
-        ] {
-            self.key.push_str(part);
-            self.key.push('\u{1f}');
-        }
+        let value = value_key(&i.value, i.value_type);
+        super::replay::join_key(&mut self.key, [&i.obj_code, &i.obj_id, &value]);
         if !self.by.contains_key(self.key.as_str()) {
             let row = ValueVisits {
                 obj_code: i.obj_code.clone(),

@@ -237,8 +237,14 @@ impl Replay {
 
 /// The key of a step's slot: object code, object id and field.
 fn key_into(key: &mut String, step: &Step) {
+    join_key(key, [&step.obj_code, &step.obj_id, &step.field_name]);
+}
+
+/// A map key of three parts (each ended by U+001F, which no part holds), written into `key`:
+/// the one way the replay and its listeners key an object's field or value.
+pub fn join_key(key: &mut String, parts: [&str; 3]) {
     key.clear();
-    for part in [&step.obj_code, &step.obj_id, &step.field_name] {
+    for part in parts {
         key.push_str(part);
         key.push('\u{1f}');
     }

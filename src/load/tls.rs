@@ -28,6 +28,7 @@ impl MakeRustls {
     pub fn new(mode: TlsMode, root_cert: Option<&std::path::Path>) -> Result<MakeRustls> {
         crate::crypto::install();
         let provider = crate::crypto::tls_provider();
+        let any_name = mode == TlsMode::VerifyCa;
         let verifier: Arc<dyn ServerCertVerifier> = match (mode, root_cert) {
             (TlsMode::Disable | TlsMode::Prefer | TlsMode::Require, _) => {
                 Arc::new(Unchecked(provider.clone()))
@@ -53,16 +54,20 @@ impl MakeRustls {
                 )
                 .build()
                 .map_err(|e| Error::usage(format!("sslrootcert {}: {e}", path.display())))?;
-                Arc::new(Listed { chains, listed })
+                Arc::new(Checked {
+                    chains,
+                    listed,
+                    any_name,
+                })
             }
-            (_, None) => Arc::new(
-                rustls_platform_verifier::Verifier::new(provider.clone())
-                    .map_err(|e| Error::Internal(format!("the system's roots: {e}")))?,
-            ),
-        };
-        let verifier: Arc<dyn ServerCertVerifier> = match mode {
-            TlsMode::VerifyCa => Arc::new(AnyName(verifier)),
-            _ => verifier,
+            (_, None) => Arc::new(Checked {
+                chains: Arc::new(
+                    rustls_platform_verifier::Verifier::new(provider.clone())
+                        .map_err(|e| Error::Internal(format!("the system's roots: {e}")))?,
+                ),
+                listed: Vec::new(),
+                any_name,
+            }),
         };
         let config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -192,19 +197,47 @@ impl ServerCertVerifier for Unchecked {
     }
 }
 
-/// `sslrootcert`'s certificates as trust anchors, and, as libpq (OpenSSL) does, a server
-/// certificate that is itself one of them (a self-signed server, Debian's default, its own
-/// certificate given as the root): webpki refuses a trust anchor as the end certificate, so
-/// that one is taken when its bytes are the listed certificate's, its name (webpki) and its
-/// validity period (x509-parser) checked as any certificate's.
-/// The handshake's signature is still checked with its key.
+/// The verify modes: the chain checked by `chains` (the system's roots, or `sslrootcert`'s).
+/// As libpq (OpenSSL) does, a server certificate that is itself one of the `listed` roots (a
+/// self-signed server, Debian's default, its own certificate given as `sslrootcert`) is taken:
+/// webpki refuses a trust anchor as the end certificate, so that one is taken when its bytes
+/// are a listed certificate's, its name (webpki) and validity period (x509-parser) checked as
+/// any certificate's. `verify-ca` (`any_name`) takes a certificate issued for another name.
+/// The handshake's signature is always checked with the certificate's key.
 #[derive(Debug)]
-struct Listed {
+struct Checked {
     chains: Arc<dyn ServerCertVerifier>,
     listed: Vec<CertificateDer<'static>>,
+    any_name: bool,
 }
 
-impl ServerCertVerifier for Listed {
+impl Checked {
+    /// A listed root presented as the server's own certificate: its name and validity.
+    fn as_listed(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        name: &ServerName<'_>,
+        now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        let cert = webpki::EndEntityCert::try_from(end_entity).map_err(|e| {
+            rustls::Error::InvalidCertificate(CertificateError::Other(rustls::OtherError(
+                Arc::new(e),
+            )))
+        })?;
+        cert.verify_is_valid_for_subject_name(name)
+            .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::NotValidForName))?;
+        let valid = x509_parser::parse_x509_certificate(end_entity.as_ref())
+            .ok()
+            .zip(x509_parser::time::ASN1Time::from_timestamp(now.as_secs() as i64).ok())
+            .is_some_and(|((_, c), at)| c.validity().is_valid_at(at));
+        if !valid {
+            return Err(rustls::Error::InvalidCertificate(CertificateError::Expired));
+        }
+        Ok(ServerCertVerified::assertion())
+    }
+}
+
+impl ServerCertVerifier for Checked {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -213,9 +246,9 @@ impl ServerCertVerifier for Listed {
         ocsp: &[u8],
         now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        let checked = self
-            .chains
-            .verify_server_cert(end_entity, intermediates, name, ocsp, now);
+        let mut checked =
+            self.chains
+                .verify_server_cert(end_entity, intermediates, name, ocsp, now);
         let anchor = matches!(
             checked,
             Err(rustls::Error::InvalidCertificate(
@@ -225,25 +258,15 @@ impl ServerCertVerifier for Listed {
             .listed
             .iter()
             .any(|c| c.as_ref() == end_entity.as_ref());
-        if !anchor {
-            return checked;
+        if anchor {
+            checked = self.as_listed(end_entity, name, now);
         }
-        let cert = webpki::EndEntityCert::try_from(end_entity).map_err(|e| {
-            rustls::Error::InvalidCertificate(CertificateError::Other(rustls::OtherError(
-                Arc::new(e),
-            )))
-        })?;
-        cert.verify_is_valid_for_subject_name(name)
-            .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::NotValidForName))?;
-        // Its validity period, as any certificate's.
-        let valid = x509_parser::parse_x509_certificate(end_entity.as_ref())
-            .ok()
-            .zip(x509_parser::time::ASN1Time::from_timestamp(now.as_secs() as i64).ok())
-            .is_some_and(|((_, c), at)| c.validity().is_valid_at(at));
-        if !valid {
-            return Err(rustls::Error::InvalidCertificate(CertificateError::Expired));
+        match checked {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) if self.any_name => Ok(ServerCertVerified::assertion()),
+            other => other,
         }
-        Ok(ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(
@@ -266,52 +289,5 @@ impl ServerCertVerifier for Listed {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.chains.supported_verify_schemes()
-    }
-}
-
-/// `verify-ca`: the chain checked, a certificate issued for another name accepted.
-#[derive(Debug)]
-struct AnyName(Arc<dyn ServerCertVerifier>);
-
-impl ServerCertVerifier for AnyName {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        name: &ServerName<'_>,
-        ocsp: &[u8],
-        now: UnixTime,
-    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, name, ocsp, now)
-        {
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
     }
 }
