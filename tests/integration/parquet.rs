@@ -351,3 +351,27 @@ fn a_report_of_a_parquet_export_shows_the_evidence_in_its_metadata() {
         "{evidence}"
     );
 }
+
+/// A partitioned directory that cannot be made where asked (here `/proc`, which takes no new
+/// directory even from root) is an I/O error, exit 1, as a file there is; a name refused is
+/// a usage error, exit 2.
+#[test]
+fn a_partition_directory_that_cannot_be_made_is_exit_1_as_a_file_is() {
+    for out in ["/proc/jrnle-audit-test", "/proc/jrnle-audit-test.csv"] {
+        let mut cmd = bin();
+        cmd.args(["export", "--demo", "-o", out]);
+        if !out.ends_with(".csv") {
+            cmd.args(["--partition-by", "month"]);
+        }
+        let o = run(&mut cmd);
+        assert_eq!(o.status.code(), Some(1), "{out}: {}", stderr(&o));
+        assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let named = dir.path().join("x.csv");
+    let o = run(bin()
+        .args(["export", "--demo", "--partition-by", "month", "-o"])
+        .arg(&named));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!named.exists());
+}
