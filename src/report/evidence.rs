@@ -57,6 +57,9 @@ pub struct Evidence {
     pub extracted: Option<String>,
     /// What Workfront counted for the window, when that was recorded.
     pub server_count: Option<u64>,
+    /// What the input says of Workfront's count when it is no single number (a Parquet
+    /// file's metadata: "checked window by window: ...").
+    pub server_count_said: Option<String>,
     pub files: Vec<FileHash>,
     /// The data files written without the formula guard (their manifests say so): their CSV
     /// cells are read as they are.
@@ -137,6 +140,7 @@ impl Default for Evidence {
             window: None,
             extracted: None,
             server_count: None,
+            server_count_said: None,
             files: Vec::new(),
             unguarded: Vec::new(),
             verify: None,
@@ -416,11 +420,14 @@ pub fn export_files(paths: &[PathBuf]) -> Result<(Evidence, Vec<(PathBuf, Format
             ev.api_version = get("api_version");
             ev.window = get("window_start").zip(get("window_end"));
             ev.extracted = get("extracted");
-            ev.notes.push(format!(
-                "From the file's metadata, as export wrote it (Workfront's count: {}); the \
-                 metadata is not signed: a sync out-dir's manifests are the better evidence",
-                get("workfronts_count").unwrap_or_else(|| "not recorded".into())
-            ));
+            let count = get("workfronts_count");
+            ev.server_count = count.as_deref().and_then(|c| c.parse().ok());
+            ev.server_count_said = count.filter(|_| ev.server_count.is_none());
+            ev.notes.push(
+                "From the file's metadata, as export wrote it; the metadata is not signed: a \
+                 sync out-dir's manifests are the better evidence"
+                    .into(),
+            );
             return Ok((ev, files));
         }
     }

@@ -333,7 +333,8 @@ fn a_report_of_a_parquet_export_shows_the_evidence_in_its_metadata() {
         "<span class=\"w\">--obj-code</span> TASK</code>",
         "2025-01-01 00:00:00.000 +00:00",
         "2026-01-01 00:00:00.000 +00:00",
-        "metadata,</span> as export wrote it",
+        "metadata,</span> as export wrote",
+        "id=\"server-count\">checked window by window",
         "the metadata is not <span class=\"w\">signed:</span>",
     ] {
         assert!(evidence.contains(shown), "{shown}: {evidence}");
