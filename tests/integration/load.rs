@@ -142,16 +142,21 @@ fn each_manifest_once_or_not_at_all(db: &Db, dir: &Path, table: &str) {
     }
 }
 
-/// Run `cmd` one step at a time (`JRNLE_LOAD_STEPS`) and `kill -9` it at step `target`.
-/// Whether it was killed (else it finished, successfully).
-fn killed_at_step(cmd: &mut Command, target: u64) -> bool {
-    let mut child = cmd
-        .env("JRNLE_LOAD_STEPS", "1")
+/// `cmd` started with the test's hold on each step (`JRNLE_LOAD_STEPS`): it prints
+/// `load-step: <what>` on stderr and waits for a byte on stdin.
+fn stepped(cmd: &mut Command) -> std::process::Child {
+    cmd.env("JRNLE_LOAD_STEPS", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// Run `cmd` one step at a time (`JRNLE_LOAD_STEPS`) and `kill -9` it at step `target`.
+/// Whether it was killed (else it finished, successfully).
+fn killed_at_step(cmd: &mut Command, target: u64) -> bool {
+    let mut child = stepped(cmd);
     let mut stdin = child.stdin.take().unwrap();
     let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
     let mut steps = 0;
@@ -241,15 +246,7 @@ fn postgres_holds_every_entry_once_across_reruns_and_kill_9() {
 /// while the second starts, then let go; each manifest is loaded by one of them, once.
 fn two_at_once(db: &Db, flags: &[&str]) {
     let (_sim, dir) = series(3);
-    let mut first = db
-        .load(dir.path(), "shared")
-        .args(flags)
-        .env("JRNLE_LOAD_STEPS", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut first = stepped(db.load(dir.path(), "shared").args(flags));
     let mut lines = std::io::BufReader::new(first.stderr.take().unwrap()).lines();
     let line = lines.next().unwrap().unwrap();
     assert_eq!(line, "load-step: begun");
@@ -1114,14 +1111,7 @@ fn an_interrupted_load_says_what_it_left_and_the_next_run_goes_on() {
     let (_sim, dir) = series(3);
     let tmp = tempfile::tempdir().unwrap();
     let db = Db::Sqlite(tmp.path().join("int.db"));
-    let mut child = db
-        .load(dir.path(), "t")
-        .env("JRNLE_LOAD_STEPS", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = stepped(&mut db.load(dir.path(), "t"));
     let mut stdin = child.stdin.take().unwrap();
     let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
     let (mut begun, mut rest) = (0, Vec::new());
