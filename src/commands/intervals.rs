@@ -65,7 +65,7 @@ struct Rows<'a> {
 }
 
 impl Listener for Rows<'_> {
-    fn interval(&mut self, i: Interval) -> Result<()> {
+    fn interval(&mut self, i: &Interval) -> Result<()> {
         let a = self.answer;
         let value = a.value(&i.value, i.value_type);
         let from = i.valid_from.map(|t| a.instant(t)).unwrap_or_default();

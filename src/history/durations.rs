@@ -101,7 +101,7 @@ fn value_key(v: &Value<'_>, value_type: ValueType) -> String {
 }
 
 impl Listener for Durations {
-    fn interval(&mut self, i: Interval) -> Result<()> {
+    fn interval(&mut self, i: &Interval) -> Result<()> {
         let Some(from) = i.valid_from else {
             return Ok(());
         };
@@ -148,7 +148,7 @@ impl Listener for Durations {
             (row.last_entered, row.last_visit_millis) = (from, millis);
             (row.last_left, row.open) = (i.valid_to, open);
             if i.obj_name.is_some() {
-                row.obj_name = i.obj_name;
+                row.obj_name.clone_from(&i.obj_name);
             }
         }
         Ok(())

@@ -39,13 +39,9 @@ pub trait Listener {
     /// An entry's old value is not the value the history left.
     fn chain_break(&mut self, _found: &ChainBreak) {}
     /// An interval is complete: closed by an entry, or (at the end, `valid_to` empty) open.
-    fn interval(&mut self, _interval: Interval) -> Result<()> {
+    /// Lent, not given: the replay reuses its allocation for the interval the entry opens.
+    fn interval(&mut self, _interval: &Interval) -> Result<()> {
         Ok(())
-    }
-    /// Whether [`Listener::interval`] does anything: a pair of listeners clones each interval
-    /// for its second only when it does.
-    fn takes_intervals(&self) -> bool {
-        true
     }
 }
 
@@ -67,19 +63,9 @@ impl<A: Listener, B: Listener> Listener for (A, B) {
         self.0.chain_break(found);
         self.1.chain_break(found);
     }
-    fn interval(&mut self, interval: Interval) -> Result<()> {
-        match (self.0.takes_intervals(), self.1.takes_intervals()) {
-            (true, true) => {
-                self.0.interval(interval.clone())?;
-                self.1.interval(interval)
-            }
-            (true, false) => self.0.interval(interval),
-            (false, true) => self.1.interval(interval),
-            (false, false) => Ok(()),
-        }
-    }
-    fn takes_intervals(&self) -> bool {
-        self.0.takes_intervals() || self.1.takes_intervals()
+    fn interval(&mut self, interval: &Interval) -> Result<()> {
+        self.0.interval(interval)?;
+        self.1.interval(interval)
     }
 }
 
@@ -130,7 +116,7 @@ pub struct Replay {
     last: Option<(DateTime<Utc>, String)>,
     /// The entries of the latest millisecond, not replayed yet: they are put in the order their
     /// values chain first ([`same_millisecond`]).
-    pending: Vec<Step>,
+    pending: same_millisecond::Held,
     /// The entries were sorted before (`--sort`): an entry out of order can only be one twice.
     sorted: bool,
     key: String,
@@ -147,7 +133,7 @@ impl Replay {
     pub fn push(&mut self, step: Step, to: &mut dyn Listener) -> Result<()> {
         self.check_order(&step)?;
         self.totals.entries += 1;
-        if self.pending.first().is_some_and(|held| held.at != step.at) {
+        if self.pending.at().is_some_and(|held| held != step.at) {
             self.flush(to)?;
         }
         self.pending.push(step);
@@ -156,13 +142,11 @@ impl Replay {
 
     /// Replay the entries held, their fields' entries in the order their values chain.
     fn flush(&mut self, to: &mut dyn Listener) -> Result<()> {
-        let mut pending = std::mem::take(&mut self.pending);
-        same_millisecond::chain_order(&mut pending, |step| self.left(step));
-        for step in pending.drain(..) {
-            self.apply(step, to)?;
-        }
-        self.pending = pending;
-        Ok(())
+        let order = self.pending.chain_order(|step| self.left(step));
+        let mut held = std::mem::take(&mut self.pending);
+        let replayed = held.drain(order, |step| self.apply(step, to));
+        self.pending = held;
+        replayed
     }
 
     /// The value the history left for a step's object and field (`None`: none met yet).
@@ -186,13 +170,13 @@ impl Replay {
                         ended: None,
                     },
                 );
-                let ended = next(&mut self.totals, before, &step, to)?;
-                *slot = after(step, ended, to);
+                let (ended, spare) = next(&mut self.totals, before, &step, to)?;
+                *slot = after(step, ended, spare, to);
             }
             None => {
                 self.totals.keys += 1;
                 first(&mut self.totals, &step, to)?;
-                let slot = after(step, None, to);
+                let slot = after(step, None, None, to);
                 self.slots.insert(self.key.as_str().into(), slot);
             }
         }
@@ -250,9 +234,15 @@ pub fn join_key(key: &mut String, parts: [&str; 3]) {
     }
 }
 
-/// What an entry leaves in its slot: the interval its new value opens, or its delete (with the
-/// interval it `ended`, handed out at the next entry).
-fn after(step: Step, ended: Option<Box<Interval>>, to: &mut dyn Listener) -> Slot {
+/// What an entry leaves in its slot: the interval its new value opens (in `spare`, the
+/// allocation of the interval just handed out, when there is one: an allocation less per
+/// entry), or its delete (with the interval it `ended`, handed out at the next entry).
+fn after(
+    step: Step,
+    ended: Option<Box<Interval>>,
+    spare: Option<Box<Interval>>,
+    to: &mut dyn Listener,
+) -> Slot {
     if step.is_delete() {
         to.deleted(&step);
         Slot::Deleted {
@@ -260,7 +250,13 @@ fn after(step: Step, ended: Option<Box<Interval>>, to: &mut dyn Listener) -> Slo
             ended,
         }
     } else {
-        let opened = Box::new(opened_by(step));
+        let opened = match spare {
+            Some(mut reused) => {
+                *reused = opened_by(step);
+                reused
+            }
+            None => Box::new(opened_by(step)),
+        };
         to.opened(&opened);
         Slot::Open(opened)
     }
@@ -272,7 +268,7 @@ fn first(totals: &mut Totals, step: &Step, to: &mut dyn Listener) -> Result<()> 
     to.first(step, known);
     if known {
         totals.intervals += 1;
-        to.interval(Interval {
+        to.interval(&Interval {
             obj_code: step.obj_code.clone(),
             obj_id: step.obj_id.clone(),
             obj_name: step.obj_name.clone(),
@@ -297,15 +293,14 @@ fn first(totals: &mut Totals, step: &Step, to: &mut dyn Listener) -> Result<()> 
     Ok(())
 }
 
+/// What [`next`] leaves: the interval a delete closed (handed out at the next entry), and the
+/// allocation of an interval handed out, to reuse.
+type Closed = (Option<Box<Interval>>, Option<Box<Interval>>);
+
 /// A later entry of a key: the open interval (if any) closed, a chain break told. An interval
 /// a delete closed is handed out now, marked when this entry breaks the chain after it; the one
 /// this entry closes is returned instead when it is a delete.
-fn next(
-    totals: &mut Totals,
-    slot: Slot,
-    step: &Step,
-    to: &mut dyn Listener,
-) -> Result<Option<Box<Interval>>> {
+fn next(totals: &mut Totals, slot: Slot, step: &Step, to: &mut dyn Listener) -> Result<Closed> {
     let (expected, expected_type, expected_entry) = match &slot {
         Slot::Open(i) => (&i.value, i.value_type, i.set_by_entry_id.as_ref()),
         Slot::Deleted { by, .. } => (&Value::Null, step.value_type, Some(by)),
@@ -337,10 +332,11 @@ fn next(
             });
             interval.chain_break = broken;
             if interval.ended_by == Some(End::Delete) {
-                return Ok(Some(interval));
+                return Ok((Some(interval), None));
             }
             totals.intervals += 1;
-            to.interval(*interval)?;
+            to.interval(&interval)?;
+            Ok((None, Some(interval)))
         }
         Slot::Deleted {
             ended: Some(mut interval),
@@ -348,11 +344,11 @@ fn next(
         } => {
             interval.chain_break = broken;
             totals.intervals += 1;
-            to.interval(*interval)?;
+            to.interval(&interval)?;
+            Ok((None, Some(interval)))
         }
-        Slot::Deleted { ended: None, .. } => {}
+        Slot::Deleted { ended: None, .. } => Ok((None, None)),
     }
-    Ok(None)
 }
 
 impl Replay {
@@ -373,7 +369,7 @@ impl Replay {
             group.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             self.totals.intervals += group.len() as u64;
             for (_, interval) in group {
-                to.interval(*interval)?;
+                to.interval(&interval)?;
             }
         }
         Ok(self.totals)
@@ -594,8 +590,8 @@ mod tests {
         fn chain_break(&mut self, found: &ChainBreak) {
             self.breaks.push(found.clone());
         }
-        fn interval(&mut self, interval: Interval) -> Result<()> {
-            self.intervals.push(interval);
+        fn interval(&mut self, interval: &Interval) -> Result<()> {
+            self.intervals.push(interval.clone());
             Ok(())
         }
     }

@@ -10,48 +10,119 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
+
 use super::interval::Step;
 use super::replay::same_value;
+use crate::error::Result;
 use crate::model::change::Value;
 
-/// Reorder `steps` (one millisecond's entries, in id order) so that each object and field's
-/// entries chain; `current` gives the value the history left for a step's object and field
-/// (`None`: nothing met yet). The positions a field's entries take stay where they were.
-pub fn chain_order(steps: &mut Vec<Step>, current: impl Fn(&Step) -> Option<Value<'static>>) {
-    if steps.len() < 2 {
-        return;
-    }
-    // placement[to] = from: which step goes to each position.
-    let mut placement: Vec<usize> = (0..steps.len()).collect();
-    {
-        let mut groups: HashMap<(&str, &str, &str), Vec<usize>, foldhash::fast::RandomState> =
-            HashMap::default();
-        for (at, s) in steps.iter().enumerate() {
-            groups
-                .entry((&s.obj_code, &s.obj_id, &s.field_name))
-                .or_default()
-                .push(at);
+/// Entries held in chunks of this many: a bulk edit's hundreds of thousands of entries at one
+/// millisecond grow the chunks without moving the entries held (a `Vec` doubling copied each
+/// again into fresh memory: a seventh of `intervals`' time; BENCHMARKS.md, "Answers").
+const CHUNK: usize = 1024;
+
+/// One millisecond's entries, in the order they came (id order), until they are replayed.
+/// The chunks are kept for the next millisecond.
+#[derive(Default)]
+pub struct Held {
+    /// `None` once taken.
+    chunks: Vec<Vec<Option<Step>>>,
+    len: usize,
+}
+
+impl Held {
+    pub fn push(&mut self, step: Step) {
+        let chunk = self.len / CHUNK;
+        if chunk == self.chunks.len() {
+            self.chunks.push(Vec::with_capacity(CHUNK));
         }
-        for positions in groups.into_values().filter(|p| p.len() > 1) {
-            let order = chained(&positions, steps, current(&steps[positions[0]]));
+        self.chunks[chunk].push(Some(step));
+        self.len += 1;
+    }
+
+    /// The millisecond held, if any.
+    pub fn at(&self) -> Option<DateTime<Utc>> {
+        self.chunks.first()?.first()?.as_ref().map(|s| s.at)
+    }
+
+    fn get(&self, i: usize) -> &Step {
+        self.chunks[i / CHUNK][i % CHUNK]
+            .as_ref()
+            .expect("an entry held is taken once")
+    }
+
+    /// Hand each entry to `apply` in `order` (from [`Held::chain_order`]); empty after,
+    /// whatever `apply` says.
+    pub fn drain(
+        &mut self,
+        order: Option<Vec<usize>>,
+        mut apply: impl FnMut(Step) -> Result<()>,
+    ) -> Result<()> {
+        let len = std::mem::take(&mut self.len);
+        let chunks = &mut self.chunks;
+        let mut take = |i: usize| {
+            chunks[i / CHUNK][i % CHUNK]
+                .take()
+                .expect("a permutation takes each entry once")
+        };
+        let applied = match order {
+            None => (0..len).try_for_each(|i| apply(take(i))),
+            Some(order) => order.into_iter().try_for_each(|i| apply(take(i))),
+        };
+        self.chunks.iter_mut().for_each(Vec::clear);
+        applied
+    }
+
+    /// Which entry goes to each position so that each object and field's entries chain
+    /// (`None`: each stays where it is); `current` gives the value the history left for a
+    /// step's object and field (`None`: nothing met yet). The positions a field's entries take
+    /// stay where they were.
+    pub fn chain_order(
+        &self,
+        current: impl Fn(&Step) -> Option<Value<'static>>,
+    ) -> Option<Vec<usize>> {
+        if self.len < 2 {
+            return None;
+        }
+        // Most keys have one entry in a millisecond: only those met twice get a list.
+        type Key<'s> = (&'s str, &'s str, &'s str);
+        let mut first: HashMap<Key<'_>, usize, foldhash::fast::RandomState> = HashMap::default();
+        let mut repeated: HashMap<usize, Vec<usize>, foldhash::fast::RandomState> =
+            HashMap::default();
+        for at in 0..self.len {
+            let s = self.get(at);
+            let key = (
+                s.obj_code.as_str(),
+                s.obj_id.as_str(),
+                s.field_name.as_str(),
+            );
+            match first.get(&key) {
+                Some(&head) => repeated.entry(head).or_insert_with(|| vec![head]).push(at),
+                None => {
+                    first.insert(key, at);
+                }
+            }
+        }
+        let mut placement: Vec<usize> = (0..self.len).collect();
+        let mut moved = false;
+        for positions in repeated.into_values() {
+            let order = chained(&positions, |i| self.get(i), current(self.get(positions[0])));
             for (to, from) in positions.into_iter().zip(order) {
+                moved |= to != from;
                 placement[to] = from;
             }
         }
+        moved.then_some(placement)
     }
-    if placement.iter().enumerate().all(|(to, &from)| to == from) {
-        return;
-    }
-    let mut taken: Vec<Option<Step>> = steps.drain(..).map(Some).collect();
-    steps.extend(placement.into_iter().map(|from| {
-        taken[from]
-            .take()
-            .expect("a permutation takes each step once")
-    }));
 }
 
 /// The positions of one field's entries (ascending: id order) in the order their values chain.
-fn chained(positions: &[usize], steps: &[Step], mut value: Option<Value<'static>>) -> Vec<usize> {
+fn chained<'s>(
+    positions: &[usize],
+    steps: impl Fn(usize) -> &'s Step,
+    mut value: Option<Value<'static>>,
+) -> Vec<usize> {
     let mut rest: Vec<usize> = positions.to_vec();
     let mut order = Vec::with_capacity(rest.len());
     while !rest.is_empty() {
@@ -59,17 +130,17 @@ fn chained(positions: &[usize], steps: &[Step], mut value: Option<Value<'static>
             |v: &Value<'_>, s: &Step| same_value(v, &s.old_value, s.value_type, s.value_type);
         let continues = value
             .as_ref()
-            .and_then(|v| rest.iter().position(|&i| follows(v, &steps[i])));
+            .and_then(|v| rest.iter().position(|&i| follows(v, steps(i))));
         // No entry continues the chain: a head (an entry whose old value no other entry left).
         let head = || {
             rest.iter().position(|&i| {
                 !rest
                     .iter()
-                    .any(|&j| j != i && follows(&left(&steps[j]), &steps[i]))
+                    .any(|&j| j != i && follows(&left(steps(j)), steps(i)))
             })
         };
         let pick = rest.remove(continues.or_else(head).unwrap_or(0));
-        value = Some(left(&steps[pick]));
+        value = Some(left(steps(pick)));
         order.push(pick);
     }
     order
@@ -109,51 +180,56 @@ mod tests {
         }
     }
 
-    fn ids(steps: &[Step]) -> Vec<&str> {
-        steps.iter().map(|s| s.entry_id.as_str()).collect()
+    /// The ids in the order the entries are replayed, the value left being `current`.
+    fn ids(steps: &[Step], current: Option<&str>) -> Vec<String> {
+        let mut held = Held::default();
+        steps.iter().cloned().for_each(|s| held.push(s));
+        let order = held.chain_order(|_| current.map(|c| Value::Text(c.to_string().into())));
+        let mut ids = Vec::new();
+        held.drain(order, |s| {
+            ids.push(s.entry_id);
+            Ok(())
+        })
+        .unwrap();
+        ids
     }
 
     #[test]
     fn a_fields_entries_follow_their_values_and_other_fields_keep_their_places() {
-        let mut steps = vec![
+        let steps = vec![
             step("a", "status", Some("INP"), Some("CPL")),
             step("b", "name", Some("x"), Some("y")),
             step("c", "status", Some("NEW"), Some("INP")),
         ];
-        chain_order(&mut steps, |_| Some(Value::Text("NEW".into())));
-        assert_eq!(ids(&steps), ["c", "b", "a"]);
+        assert_eq!(ids(&steps, Some("NEW")), ["c", "b", "a"]);
     }
 
     #[test]
     fn without_a_value_left_the_head_of_the_chain_comes_first() {
-        let mut steps = vec![
+        let steps = vec![
             step("a", "status", Some("INP"), Some("CPL")),
             step("b", "status", Some("CPL"), Some("DON")),
             step("c", "status", Some("NEW"), Some("INP")),
         ];
-        chain_order(&mut steps, |_| None);
-        assert_eq!(ids(&steps), ["c", "a", "b"]);
+        assert_eq!(ids(&steps, None), ["c", "a", "b"]);
     }
 
     #[test]
     fn a_value_and_back_at_one_millisecond_starts_from_the_value_left() {
-        let mut steps = vec![
+        let steps = vec![
             step("a", "status", Some("INP"), Some("NEW")),
             step("b", "status", Some("NEW"), Some("INP")),
         ];
-        chain_order(&mut steps, |_| Some(Value::Text("INP".into())));
-        assert_eq!(ids(&steps), ["a", "b"]);
-        chain_order(&mut steps, |_| Some(Value::Text("NEW".into())));
-        assert_eq!(ids(&steps), ["b", "a"]);
+        assert_eq!(ids(&steps, Some("INP")), ["a", "b"]);
+        assert_eq!(ids(&steps, Some("NEW")), ["b", "a"]);
     }
 
     #[test]
     fn entries_that_do_not_chain_keep_their_id_order() {
-        let mut steps = vec![
+        let steps = vec![
             step("a", "status", Some("X"), Some("Y")),
             step("b", "status", Some("P"), Some("Q")),
         ];
-        chain_order(&mut steps, |_| Some(Value::Text("NEW".into())));
-        assert_eq!(ids(&steps), ["a", "b"]);
+        assert_eq!(ids(&steps, Some("NEW")), ["a", "b"]);
     }
 }

@@ -37,10 +37,6 @@ impl Seen {
 }
 
 impl Listener for Seen {
-    fn takes_intervals(&self) -> bool {
-        false
-    }
-
     fn opened(&mut self, i: &Interval) {
         if !self.fields.contains(&i.field_name) {
             self.fields.insert(i.field_name.clone());

@@ -89,7 +89,7 @@ pub fn nearest_rank(sorted: &[i64], p: usize) -> i64 {
 }
 
 impl Listener for StatusTime {
-    fn interval(&mut self, i: Interval) -> Result<()> {
+    fn interval(&mut self, i: &Interval) -> Result<()> {
         let (Some(millis), true) = (i.millis(self.until), i.field_name == self.field) else {
             return Ok(());
         };
@@ -100,9 +100,9 @@ impl Listener for StatusTime {
         }
         all.push(millis);
         let visit = Visit {
-            obj_code: i.obj_code,
-            obj_id: i.obj_id,
-            obj_name: i.obj_name,
+            obj_code: i.obj_code.clone(),
+            obj_id: i.obj_id.clone(),
+            obj_name: i.obj_name.clone(),
             entered: i.valid_from.unwrap_or(self.until),
             millis,
             open: i.valid_to.is_none(),

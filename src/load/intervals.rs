@@ -146,8 +146,8 @@ pub fn recompute(records: Vec<ChangeRecord<'static>>) -> Result<Vec<[Cell; WIDTH
 struct Rows(Vec<[Cell; WIDTH]>);
 
 impl Listener for Rows {
-    fn interval(&mut self, i: Interval) -> Result<()> {
-        self.0.push(row(&i));
+    fn interval(&mut self, i: &Interval) -> Result<()> {
+        self.0.push(row(i));
         Ok(())
     }
 }
