@@ -2,6 +2,7 @@
 //! rows written as `export` writes (any format, stdout or an atomic file, `--tz`), instants and
 //! seconds as cells, and the summary line (which always names the zone).
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -112,15 +113,15 @@ impl Answer {
     }
 
     /// A value as written: a date in the output's zone, anything else as the record had it.
-    pub fn value(&self, v: &Value<'_>, value_type: ValueType) -> String {
+    pub fn value<'v>(&self, v: &'v Value<'_>, value_type: ValueType) -> Cow<'v, str> {
         match v {
-            Value::Null => String::new(),
+            Value::Null => Cow::Borrowed(""),
             Value::Text(t) if value_type == ValueType::Date => match parse_timestamp(t) {
-                Some(d) => self.instant(d.with_timezone(&Utc)),
-                None => t.to_string(),
+                Some(d) => Cow::Owned(self.instant(d.with_timezone(&Utc))),
+                None => Cow::Borrowed(t),
             },
-            Value::Text(t) => t.to_string(),
-            Value::Number(n) => n.clone(),
+            Value::Text(t) => Cow::Borrowed(t),
+            Value::Number(n) => Cow::Borrowed(n),
         }
     }
 }
@@ -174,8 +175,8 @@ pub(super) fn text(s: &str) -> Cell<'_> {
 }
 
 /// A cell of optional text.
-pub(super) fn opt(s: &Option<String>) -> Cell<'_> {
-    s.as_deref().map_or(Cell::Null, Cell::Text)
+pub(super) fn opt(s: Option<&str>) -> Cell<'_> {
+    s.map_or(Cell::Null, Cell::Text)
 }
 
 /// Milliseconds as seconds, exact: `7200`, `0.25`.

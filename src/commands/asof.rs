@@ -68,7 +68,7 @@ fn write_row(answer: &Answer, sink: &mut dyn RowSink, r: &AsOfRow) -> Result<()>
     let mut cells = vec![
         text(&r.obj_code),
         text(&r.obj_id),
-        opt(&r.obj_name),
+        opt(r.obj_name.as_deref()),
         text(&r.field_name),
         Cell::Text(r.value_type.as_str()),
         match &r.value {
@@ -78,12 +78,12 @@ fn write_row(answer: &Answer, sink: &mut dyn RowSink, r: &AsOfRow) -> Result<()>
         },
         Cell::Bool(r.known),
         text(&since),
-        opt(&r.set_by_id),
-        opt(&r.set_by_name),
-        opt(&r.set_by_entry_id),
+        opt(r.set_by_id.as_deref()),
+        opt(r.set_by_name.as_deref()),
+        opt(r.set_by_entry_id.as_deref()),
     ];
     if answer.labels {
-        cells.push(opt(&r.label));
+        cells.push(opt(r.label.as_deref()));
     }
     let dates = 1 << 7 | u64::from(r.value_type == ValueType::Date) << 5;
     sink.write_row(&cells, dates).map_err(|e| Error::Write {

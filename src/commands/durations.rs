@@ -167,7 +167,7 @@ fn visit_row(answer: &Answer, sink: &mut dyn RowSink, r: &ValueVisits) -> Result
     let mut cells = vec![
         text(&r.obj_code),
         text(&r.obj_id),
-        opt(&r.obj_name),
+        opt(r.obj_name.as_deref()),
         text(&r.field_name),
         match &r.value {
             Value::Null => Cell::Null,
@@ -184,7 +184,7 @@ fn visit_row(answer: &Answer, sink: &mut dyn RowSink, r: &ValueVisits) -> Result
         Cell::Bool(r.open),
     ];
     if answer.labels {
-        cells.push(opt(&r.label));
+        cells.push(opt(r.label.as_deref()));
     }
     let dates = 1 << 6 | 1 << 7 | u64::from(r.value_type == ValueType::Date) << 4;
     sink.write_row(&cells, dates).map_err(|e| Error::Write {
@@ -239,7 +239,7 @@ fn cycle_row(answer: &Answer, sink: &mut dyn RowSink, c: &Cycle) -> Result<()> {
     let cells = [
         text(&c.obj_code),
         text(&c.obj_id),
-        opt(&c.obj_name),
+        opt(c.obj_name.as_deref()),
         text(&c.field_name),
         text(&start),
         text(&end),

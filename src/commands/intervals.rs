@@ -74,23 +74,23 @@ impl Listener for Rows<'_> {
             None => self.open_end.unwrap_or_default().to_string(),
         };
         let mut cells = vec![
-            text(&i.obj_code),
-            text(&i.obj_id),
-            opt(&i.obj_name),
-            text(&i.field_name),
+            text(i.obj_code()),
+            text(i.obj_id()),
+            opt(i.obj_name()),
+            text(i.field_name()),
             Cell::Text(i.value_type.as_str()),
             value_cell(&i, &value),
             text(&from),
             text(&to),
-            opt(&i.set_by_id),
-            opt(&i.set_by_name),
-            opt(&i.set_by_entry_id),
-            opt(&i.ended_by_entry_id),
+            opt(i.set_by_id()),
+            opt(i.set_by_name()),
+            opt(i.set_by_entry_id()),
+            opt(i.ended_by_entry_id()),
             i.ended_by.map_or(Cell::Null, |e| Cell::Text(e.as_str())),
             Cell::Bool(i.chain_break()),
         ];
         if a.labels {
-            cells.push(opt(&i.label));
+            cells.push(opt(i.label()));
         }
         // An open end is empty or the sentinel as given (`--open-end`): text, never shifted
         // into `--tz` (9999-12-31T23:59:59.999Z east of UTC would be a year xlsx cannot hold).

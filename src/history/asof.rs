@@ -91,18 +91,18 @@ impl Listener for AsOf {
             return;
         }
         self.set(AsOfRow {
-            obj_code: i.obj_code.clone(),
-            obj_id: i.obj_id.clone(),
-            obj_name: i.obj_name.clone(),
-            field_name: i.field_name.clone(),
+            obj_code: i.obj_code().to_string(),
+            obj_id: i.obj_id().to_string(),
+            obj_name: i.obj_name().map(str::to_string),
+            field_name: i.field_name().to_string(),
             value_type: i.value_type,
             value: i.value.clone(),
-            label: i.label.clone(),
+            label: i.label().map(str::to_string),
             known: true,
             since: i.valid_from,
-            set_by_id: i.set_by_id.clone(),
-            set_by_name: i.set_by_name.clone(),
-            set_by_entry_id: i.set_by_entry_id.clone(),
+            set_by_id: i.set_by_id().map(str::to_string),
+            set_by_name: i.set_by_name().map(str::to_string),
+            set_by_entry_id: i.set_by_entry_id().map(str::to_string),
         });
     }
 

@@ -10,7 +10,7 @@ pub struct ChainBreaks {
 }
 
 impl Listener for ChainBreaks {
-    fn chain_break(&mut self, found: &ChainBreak) {
-        self.found.push(found.clone());
+    fn chain_break(&mut self, found: &dyn Fn() -> ChainBreak) {
+        self.found.push(found());
     }
 }

@@ -61,21 +61,21 @@ impl Cycles {
 impl Listener for Cycles {
     fn opened(&mut self, i: &Interval) {
         let Some(from) = i.valid_from else { return };
-        if i.field_name != self.field {
+        if i.field_name() != self.field {
             return;
         }
         let value = value_text(&i.value);
-        let key = (i.obj_code.clone(), i.obj_id.clone());
+        let key = (i.obj_code().to_string(), i.obj_id().to_string());
         let is_end = self.ends.contains(&value);
         match self.by.get_mut(&key) {
             None if self.starts.contains(&value) => {
                 self.by.insert(
                     key,
                     Cycle {
-                        obj_code: i.obj_code.clone(),
-                        obj_id: i.obj_id.clone(),
-                        obj_name: i.obj_name.clone(),
-                        field_name: i.field_name.clone(),
+                        obj_code: i.obj_code().to_string(),
+                        obj_id: i.obj_id().to_string(),
+                        obj_name: i.obj_name().map(str::to_string),
+                        field_name: i.field_name().to_string(),
                         start: from,
                         end: None,
                         elapsed_millis: 0,
@@ -87,7 +87,7 @@ impl Listener for Cycles {
             None => {}
             Some(c) if is_end => {
                 c.end = Some(from);
-                c.obj_name = i.obj_name.clone().or(c.obj_name.take());
+                c.obj_name = i.obj_name().map(str::to_string).or(c.obj_name.take());
             }
             Some(c) => c.reopened |= c.end.is_some(),
         }

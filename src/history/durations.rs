@@ -105,7 +105,7 @@ impl Listener for Durations {
         let Some(from) = i.valid_from else {
             return Ok(());
         };
-        if i.field_name != self.field {
+        if i.field_name() != self.field {
             return Ok(());
         }
         let to = i.valid_to.unwrap_or(self.until).max(from);
@@ -113,16 +113,16 @@ impl Listener for Durations {
         let business = self.calendar.business_millis(from, to);
         let open = i.valid_to.is_none();
         let value = value_key(&i.value, i.value_type);
-        super::replay::join_key(&mut self.key, [&i.obj_code, &i.obj_id, &value]);
+        super::replay::join_key(&mut self.key, [i.obj_code(), i.obj_id(), &value]);
         if !self.by.contains_key(self.key.as_str()) {
             let row = ValueVisits {
-                obj_code: i.obj_code.clone(),
-                obj_id: i.obj_id.clone(),
-                obj_name: i.obj_name.clone(),
-                field_name: i.field_name.clone(),
+                obj_code: i.obj_code().to_string(),
+                obj_id: i.obj_id().to_string(),
+                obj_name: i.obj_name().map(str::to_string),
+                field_name: i.field_name().to_string(),
                 value_type: i.value_type,
                 value: i.value.clone(),
-                label: i.label.clone(),
+                label: i.label().map(str::to_string),
                 visits: 0,
                 first_entered: from,
                 last_left: i.valid_to,
@@ -147,8 +147,8 @@ impl Listener for Durations {
         if from >= row.last_entered {
             (row.last_entered, row.last_visit_millis) = (from, millis);
             (row.last_left, row.open) = (i.valid_to, open);
-            if i.obj_name.is_some() {
-                row.obj_name.clone_from(&i.obj_name);
+            if i.obj_name().is_some() {
+                row.obj_name.clone_from(&i.obj_name().map(str::to_string));
             }
         }
         Ok(())

@@ -27,27 +27,19 @@ impl End {
     }
 }
 
-/// One value held by one object's field over `[valid_from, valid_to)`.
+/// One value held by one object's field over `[valid_from, valid_to)`. Its text but the value
+/// is kept in one allocation, read through the methods: an interval is written out long after
+/// it was read, and ten strings scattered over the heap cost a cache miss each (BENCHMARKS.md,
+/// "Answers").
 #[derive(Debug, Clone, PartialEq)]
 pub struct Interval {
-    pub obj_code: String,
-    pub obj_id: String,
-    /// The object's name as the entry that set the value names it (for a value held from
-    /// before the history, the entry that ended it).
-    pub obj_name: Option<String>,
-    pub field_name: String,
+    texts: Texts,
     pub value_type: ValueType,
     pub value: Value<'static>,
-    /// The value's label (`--labels`), when the records carry one.
-    pub label: Option<String>,
     /// `None`: held from before the history begins.
     pub valid_from: Option<DateTime<Utc>>,
     /// `None`: still open.
     pub valid_to: Option<DateTime<Utc>>,
-    pub set_by_id: Option<String>,
-    pub set_by_name: Option<String>,
-    pub set_by_entry_id: Option<String>,
-    pub ended_by_entry_id: Option<String>,
     pub ended_by: Option<End>,
     /// The next entry of its object and field says it changed from another value: it ended
     /// the interval (`ended_by` chain break), or, after the delete that ended it, says the
@@ -55,7 +47,180 @@ pub struct Interval {
     pub chain_break: bool,
 }
 
+/// The text of an interval, in the order of [`Field`], in one string.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Texts {
+    text: String,
+    /// Where each field ends in `text`.
+    ends: [u32; FIELDS],
+    /// Which fields are there (a bit each): an absent field and an empty one differ.
+    present: u16,
+}
+
+/// An interval's text fields, in the order they are written.
+#[derive(Clone, Copy)]
+enum Field {
+    ObjCode,
+    ObjId,
+    ObjName,
+    FieldName,
+    Label,
+    SetById,
+    SetByName,
+    SetByEntryId,
+    /// Written last, when the interval ends.
+    EndedByEntryId,
+}
+
+const FIELDS: usize = 9;
+
+/// The length of an entry id as Workfront writes them, kept free for the one that ends it.
+const ID: usize = 32;
+
+impl Texts {
+    /// Start again, keeping the allocation.
+    fn clear(&mut self, capacity: usize) {
+        self.text.clear();
+        self.text.reserve(capacity);
+        self.present = 0;
+    }
+
+    /// Write `field`, which comes after every field written since [`Texts::clear`].
+    fn push(&mut self, field: Field, value: Option<&str>) {
+        if let Some(v) = value {
+            self.text.push_str(v);
+            self.present |= 1 << field as u16;
+        }
+        self.ends[field as usize] = self.text.len() as u32;
+    }
+
+    fn get(&self, field: Field) -> Option<&str> {
+        let at = field as usize;
+        if self.present & (1 << at) == 0 {
+            return None;
+        }
+        let start = at.checked_sub(1).map_or(0, |before| self.ends[before]) as usize;
+        Some(&self.text[start..self.ends[at] as usize])
+    }
+}
+
 impl Interval {
+    /// The interval `step`'s new value opens.
+    pub fn opened_by(step: Step) -> Interval {
+        let mut interval = Interval {
+            texts: Texts::default(),
+            value_type: step.value_type,
+            value: Value::Null,
+            valid_from: None,
+            valid_to: None,
+            ended_by: None,
+            chain_break: false,
+        };
+        interval.reopen(step);
+        interval
+    }
+
+    /// Become the interval `step`'s new value opens, keeping the allocation.
+    pub fn reopen(&mut self, step: Step) {
+        let t = &mut self.texts;
+        let len = |o: &Option<String>| o.as_ref().map_or(0, String::len);
+        t.clear(
+            step.obj_code.len()
+                + step.obj_id.len()
+                + step.field_name.len()
+                + step.entry_id.len()
+                + len(&step.obj_name)
+                + len(&step.new_label)
+                + len(&step.edited_by_id)
+                + len(&step.edited_by_name)
+                + ID,
+        );
+        t.push(Field::ObjCode, Some(&step.obj_code));
+        t.push(Field::ObjId, Some(&step.obj_id));
+        t.push(Field::ObjName, step.obj_name.as_deref());
+        t.push(Field::FieldName, Some(&step.field_name));
+        t.push(Field::Label, step.new_label.as_deref());
+        t.push(Field::SetById, step.edited_by_id.as_deref());
+        t.push(Field::SetByName, step.edited_by_name.as_deref());
+        t.push(Field::SetByEntryId, Some(&step.entry_id));
+        self.value_type = step.value_type;
+        self.value = step.new_value;
+        self.valid_from = Some(step.at);
+        self.valid_to = None;
+        self.ended_by = None;
+        self.chain_break = false;
+    }
+
+    /// The value `step` says its field held from before the history, ended by `step`.
+    pub fn before(step: &Step, ended_by: End) -> Interval {
+        let mut texts = Texts::default();
+        texts.push(Field::ObjCode, Some(&step.obj_code));
+        texts.push(Field::ObjId, Some(&step.obj_id));
+        texts.push(Field::ObjName, step.obj_name.as_deref());
+        texts.push(Field::FieldName, Some(&step.field_name));
+        texts.push(Field::Label, step.old_label.as_deref());
+        texts.push(Field::SetById, None);
+        texts.push(Field::SetByName, None);
+        texts.push(Field::SetByEntryId, None);
+        texts.push(Field::EndedByEntryId, Some(&step.entry_id));
+        Interval {
+            texts,
+            value_type: step.value_type,
+            value: step.old_value.clone(),
+            valid_from: None,
+            valid_to: Some(step.at),
+            ended_by: Some(ended_by),
+            chain_break: false,
+        }
+    }
+
+    /// End it at `at` by the entry `entry_id`.
+    pub fn close(&mut self, at: DateTime<Utc>, entry_id: &str, ended_by: End, broken: bool) {
+        self.valid_to = Some(at);
+        self.texts.push(Field::EndedByEntryId, Some(entry_id));
+        self.ended_by = Some(ended_by);
+        self.chain_break = broken;
+    }
+
+    pub fn obj_code(&self) -> &str {
+        self.texts.get(Field::ObjCode).unwrap_or_default()
+    }
+
+    pub fn obj_id(&self) -> &str {
+        self.texts.get(Field::ObjId).unwrap_or_default()
+    }
+
+    /// The object's name as the entry that set the value names it (for a value held from
+    /// before the history, the entry that ended it).
+    pub fn obj_name(&self) -> Option<&str> {
+        self.texts.get(Field::ObjName)
+    }
+
+    pub fn field_name(&self) -> &str {
+        self.texts.get(Field::FieldName).unwrap_or_default()
+    }
+
+    /// The value's label (`--labels`), when the records carry one.
+    pub fn label(&self) -> Option<&str> {
+        self.texts.get(Field::Label)
+    }
+
+    pub fn set_by_id(&self) -> Option<&str> {
+        self.texts.get(Field::SetById)
+    }
+
+    pub fn set_by_name(&self) -> Option<&str> {
+        self.texts.get(Field::SetByName)
+    }
+
+    pub fn set_by_entry_id(&self) -> Option<&str> {
+        self.texts.get(Field::SetByEntryId)
+    }
+
+    pub fn ended_by_entry_id(&self) -> Option<&str> {
+        self.texts.get(Field::EndedByEntryId)
+    }
+
     /// Whether the chain broke after it (see the field).
     pub fn chain_break(&self) -> bool {
         self.chain_break

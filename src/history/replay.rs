@@ -36,8 +36,10 @@ pub trait Listener {
     fn opened(&mut self, _interval: &Interval) {}
     /// A delete ended the field's value; none follows until the next entry.
     fn deleted(&mut self, _step: &Step) {}
-    /// An entry's old value is not the value the history left.
-    fn chain_break(&mut self, _found: &ChainBreak) {}
+    /// An entry's old value is not the value the history left: `found` builds the break,
+    /// for the listeners that keep it (half the entries of a history can break the chain, and
+    /// most listeners only count them).
+    fn chain_break(&mut self, _found: &dyn Fn() -> ChainBreak) {}
     /// An interval is complete: closed by an entry, or (at the end, `valid_to` empty) open.
     /// Lent, not given: the replay reuses its allocation for the interval the entry opens.
     fn interval(&mut self, _interval: &Interval) -> Result<()> {
@@ -59,7 +61,7 @@ impl<A: Listener, B: Listener> Listener for (A, B) {
         self.0.deleted(step);
         self.1.deleted(step);
     }
-    fn chain_break(&mut self, found: &ChainBreak) {
+    fn chain_break(&mut self, found: &dyn Fn() -> ChainBreak) {
         self.0.chain_break(found);
         self.1.chain_break(found);
     }
@@ -252,10 +254,10 @@ fn after(
     } else {
         let opened = match spare {
             Some(mut reused) => {
-                *reused = opened_by(step);
+                reused.reopen(step);
                 reused
             }
-            None => Box::new(opened_by(step)),
+            None => Box::new(Interval::opened_by(step)),
         };
         to.opened(&opened);
         Slot::Open(opened)
@@ -268,27 +270,12 @@ fn first(totals: &mut Totals, step: &Step, to: &mut dyn Listener) -> Result<()> 
     to.first(step, known);
     if known {
         totals.intervals += 1;
-        to.interval(&Interval {
-            obj_code: step.obj_code.clone(),
-            obj_id: step.obj_id.clone(),
-            obj_name: step.obj_name.clone(),
-            field_name: step.field_name.clone(),
-            value_type: step.value_type,
-            value: step.old_value.clone(),
-            label: step.old_label.clone(),
-            valid_from: None,
-            valid_to: Some(step.at),
-            set_by_id: None,
-            set_by_name: None,
-            set_by_entry_id: None,
-            ended_by_entry_id: Some(step.entry_id.clone()),
-            ended_by: Some(if step.is_delete() {
-                End::Delete
-            } else {
-                End::Change
-            }),
-            chain_break: false,
-        })?;
+        let ended_by = if step.is_delete() {
+            End::Delete
+        } else {
+            End::Change
+        };
+        to.interval(&Interval::before(step, ended_by))?;
     }
     Ok(())
 }
@@ -302,13 +289,13 @@ type Closed = (Option<Box<Interval>>, Option<Box<Interval>>);
 /// this entry closes is returned instead when it is a delete.
 fn next(totals: &mut Totals, slot: Slot, step: &Step, to: &mut dyn Listener) -> Result<Closed> {
     let (expected, expected_type, expected_entry) = match &slot {
-        Slot::Open(i) => (&i.value, i.value_type, i.set_by_entry_id.as_ref()),
-        Slot::Deleted { by, .. } => (&Value::Null, step.value_type, Some(by)),
+        Slot::Open(i) => (&i.value, i.value_type, i.set_by_entry_id()),
+        Slot::Deleted { by, .. } => (&Value::Null, step.value_type, Some(by.as_str())),
     };
     let broken = !same_value(expected, &step.old_value, expected_type, step.value_type);
     if broken {
         totals.chain_breaks += 1;
-        to.chain_break(&ChainBreak {
+        to.chain_break(&|| ChainBreak {
             obj_code: step.obj_code.clone(),
             obj_id: step.obj_id.clone(),
             obj_name: step.obj_name.clone(),
@@ -316,21 +303,19 @@ fn next(totals: &mut Totals, slot: Slot, step: &Step, to: &mut dyn Listener) -> 
             value_type: step.value_type,
             expected: expected.clone(),
             found: step.old_value.clone(),
-            expected_entry_id: expected_entry.cloned(),
+            expected_entry_id: expected_entry.map(str::to_string),
             entry_id: step.entry_id.clone(),
             at: step.at,
         });
     }
     match slot {
         Slot::Open(mut interval) => {
-            interval.valid_to = Some(step.at);
-            interval.ended_by_entry_id = Some(step.entry_id.clone());
-            interval.ended_by = Some(match (broken, step.is_delete()) {
+            let ended_by = match (broken, step.is_delete()) {
                 (true, _) => End::ChainBreak,
                 (false, true) => End::Delete,
                 (false, false) => End::Change,
-            });
-            interval.chain_break = broken;
+            };
+            interval.close(step.at, &step.entry_id, ended_by, broken);
             if interval.ended_by == Some(End::Delete) {
                 return Ok((Some(interval), None));
             }
@@ -373,27 +358,6 @@ impl Replay {
             }
         }
         Ok(self.totals)
-    }
-}
-
-/// The interval an entry's new value opens.
-fn opened_by(step: Step) -> Interval {
-    Interval {
-        obj_code: step.obj_code,
-        obj_id: step.obj_id,
-        obj_name: step.obj_name,
-        field_name: step.field_name,
-        value_type: step.value_type,
-        value: step.new_value,
-        label: step.new_label,
-        valid_from: Some(step.at),
-        valid_to: None,
-        set_by_id: step.edited_by_id,
-        set_by_name: step.edited_by_name,
-        set_by_entry_id: Some(step.entry_id),
-        ended_by_entry_id: None,
-        ended_by: None,
-        chain_break: false,
     }
 }
 
@@ -587,8 +551,8 @@ mod tests {
     }
 
     impl Listener for Seen {
-        fn chain_break(&mut self, found: &ChainBreak) {
-            self.breaks.push(found.clone());
+        fn chain_break(&mut self, found: &dyn Fn() -> ChainBreak) {
+            self.breaks.push(found());
         }
         fn interval(&mut self, interval: &Interval) -> Result<()> {
             self.intervals.push(interval.clone());

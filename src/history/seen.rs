@@ -38,10 +38,10 @@ impl Seen {
 
 impl Listener for Seen {
     fn opened(&mut self, i: &Interval) {
-        if !self.fields.contains(&i.field_name) {
-            self.fields.insert(i.field_name.clone());
+        if !self.fields.contains(i.field_name()) {
+            self.fields.insert(i.field_name().to_string());
         }
-        if i.field_name == self.field && self.values.len() < 10_000 {
+        if i.field_name() == self.field && self.values.len() < 10_000 {
             let value = super::durations::value_text(&i.value);
             if !self.values.contains(&value) {
                 self.values.insert(value);

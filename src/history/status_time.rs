@@ -90,19 +90,19 @@ pub fn nearest_rank(sorted: &[i64], p: usize) -> i64 {
 
 impl Listener for StatusTime {
     fn interval(&mut self, i: &Interval) -> Result<()> {
-        let (Some(millis), true) = (i.millis(self.until), i.field_name == self.field) else {
+        let (Some(millis), true) = (i.millis(self.until), i.field_name() == self.field) else {
             return Ok(());
         };
         let value = value_text(&i.value);
         let (label, all, longest) = self.by.entry(value).or_default();
         if label.is_none() {
-            label.clone_from(&i.label);
+            label.clone_from(&i.label().map(str::to_string));
         }
         all.push(millis);
         let visit = Visit {
-            obj_code: i.obj_code.clone(),
-            obj_id: i.obj_id.clone(),
-            obj_name: i.obj_name.clone(),
+            obj_code: i.obj_code().to_string(),
+            obj_id: i.obj_id().to_string(),
+            obj_name: i.obj_name().map(str::to_string),
             entered: i.valid_from.unwrap_or(self.until),
             millis,
             open: i.valid_to.is_none(),

@@ -156,7 +156,7 @@ impl Listener for Rows {
 /// millisecond, anything else as the record has it).
 pub fn row(i: &Interval) -> [Cell; WIDTH] {
     let text = |t: &str| Cell::Text(t.to_string());
-    let opt = |t: &Option<String>| t.as_deref().map_or(Cell::Null, text);
+    let opt = |t: Option<&str>| t.map_or(Cell::Null, text);
     let at = |t: Option<chrono::DateTime<Utc>>| {
         t.map_or(Cell::Null, |t| Cell::Timestamp(format_utc_ms(&t)))
     };
@@ -170,18 +170,18 @@ pub fn row(i: &Interval) -> [Cell; WIDTH] {
         Value::Number(n) => text(n),
     };
     [
-        text(&i.obj_code),
-        text(&i.obj_id),
-        opt(&i.obj_name),
-        text(&i.field_name),
+        text(i.obj_code()),
+        text(i.obj_id()),
+        opt(i.obj_name()),
+        text(i.field_name()),
         text(i.value_type.as_str()),
         value,
         at(i.valid_from),
         at(i.valid_to),
-        opt(&i.set_by_id),
-        opt(&i.set_by_name),
-        opt(&i.set_by_entry_id),
-        opt(&i.ended_by_entry_id),
+        opt(i.set_by_id()),
+        opt(i.set_by_name()),
+        opt(i.set_by_entry_id()),
+        opt(i.ended_by_entry_id()),
         i.ended_by.map_or(Cell::Null, |e| text(e.as_str())),
         Cell::Bool(i.chain_break()),
     ]
