@@ -14,7 +14,7 @@ use crate::console;
 use crate::error::{Error, Result};
 use crate::history::{Listener, Order, Totals};
 use crate::model::change::{Cell, Value, ValueType};
-use crate::model::date::{format_utc_ms, parse_timestamp};
+use crate::model::date::{parse_timestamp, write_utc_ms};
 use crate::output::{RowSink, Table, open_rows};
 use crate::settings::OutputSettings;
 use crate::source::written::WrittenRecords;
@@ -103,12 +103,20 @@ impl Answer {
 
     /// The instant as written: UTC, or `--tz` with its offset, to the millisecond.
     pub fn instant(&self, t: DateTime<Utc>) -> String {
+        let mut out = String::with_capacity(29);
+        self.write_instant(&mut out, t);
+        out
+    }
+
+    /// [`Answer::instant`] written over `out`, for a row's reused buffers.
+    pub fn write_instant(&self, out: &mut String, t: DateTime<Utc>) {
+        out.clear();
         match self.out.options.zone {
-            None => format_utc_ms(&t),
-            Some(z) => t
-                .with_timezone(&z)
-                .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
-                .to_string(),
+            None => write_utc_ms(out, &t),
+            Some(z) => {
+                use std::fmt::Write as _;
+                let _ = write!(out, "{}", t.with_timezone(&z).format("%Y-%m-%dT%H:%M:%S%.3f%:z"));
+            }
         }
     }
 

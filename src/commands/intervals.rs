@@ -38,6 +38,8 @@ pub fn run(args: IntervalsArgs) -> Result<()> {
             sink,
             open_end: args.open_end.as_deref(),
             rows: 0,
+            from: String::new(),
+            to: String::new(),
         };
         totals = Some(answer.replay(&mut writer, None)?);
         rows = writer.rows;
@@ -62,36 +64,45 @@ struct Rows<'a> {
     sink: &'a mut dyn RowSink,
     open_end: Option<&'a str>,
     rows: u64,
+    /// `valid_from` and `valid_to` as written, reused from row to row.
+    from: String,
+    to: String,
 }
 
 impl Listener for Rows<'_> {
     fn interval(&mut self, i: &Interval) -> Result<()> {
         let a = self.answer;
         let value = a.value(&i.value, i.value_type);
-        let from = i.valid_from.map(|t| a.instant(t)).unwrap_or_default();
-        let to = match i.valid_to {
-            Some(t) => a.instant(t),
-            None => self.open_end.unwrap_or_default().to_string(),
-        };
-        let mut cells = vec![
+        self.from.clear();
+        if let Some(t) = i.valid_from {
+            a.write_instant(&mut self.from, t);
+        }
+        match i.valid_to {
+            Some(t) => a.write_instant(&mut self.to, t),
+            None => {
+                self.to.clear();
+                self.to.push_str(self.open_end.unwrap_or_default());
+            }
+        }
+        let cells = [
             text(i.obj_code()),
             text(i.obj_id()),
             opt(i.obj_name()),
             text(i.field_name()),
             Cell::Text(i.value_type.as_str()),
-            value_cell(&i, &value),
-            text(&from),
-            text(&to),
+            value_cell(i, &value),
+            text(&self.from),
+            text(&self.to),
             opt(i.set_by_id()),
             opt(i.set_by_name()),
             opt(i.set_by_entry_id()),
             opt(i.ended_by_entry_id()),
             i.ended_by.map_or(Cell::Null, |e| Cell::Text(e.as_str())),
             Cell::Bool(i.chain_break()),
+            opt(i.label()),
         ];
-        if a.labels {
-            cells.push(opt(i.label()));
-        }
+        // `label` only with `--labels`.
+        let cells = &cells[..if a.labels { 15 } else { 14 }];
         // An open end is empty or the sentinel as given (`--open-end`): text, never shifted
         // into `--tz` (9999-12-31T23:59:59.999Z east of UTC would be a year xlsx cannot hold).
         let dates = 1 << 6
@@ -99,7 +110,7 @@ impl Listener for Rows<'_> {
             | u64::from(i.value_type == ValueType::Date) << 5;
         self.rows += 1;
         self.sink
-            .write_row(&cells, dates)
+            .write_row(cells, dates)
             .map_err(|e| Error::Write {
                 path: a.place(),
                 source: e,

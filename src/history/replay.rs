@@ -671,7 +671,7 @@ mod tests {
         let got: Vec<(String, Option<&str>)> = seen
             .intervals
             .iter()
-            .map(|i| (text(&i.value), i.set_by_entry_id.as_deref()))
+            .map(|i| (text(&i.value), i.set_by_entry_id()))
             .collect();
         assert_eq!(
             got,

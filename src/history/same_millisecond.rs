@@ -9,6 +9,8 @@
 //! break stays a break). Entries of different fields keep their id order.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::hash::BuildHasher;
 
 use chrono::{DateTime, Utc};
 
@@ -28,11 +30,21 @@ const CHUNK: usize = 1024;
 pub struct Held {
     /// `None` once taken.
     chunks: Vec<Vec<Option<Step>>>,
+    /// Each entry's object and field hashed as it came, while its text was in the cache
+    /// (read again a bulk edit later, the text of hundreds of thousands of entries is not).
+    hashes: Vec<u64>,
     len: usize,
+}
+
+/// An entry's object and field.
+fn key(step: &Step) -> (&str, &str, &str) {
+    (&step.obj_code, &step.obj_id, &step.field_name)
 }
 
 impl Held {
     pub fn push(&mut self, step: Step) {
+        self.hashes
+            .push(foldhash::fast::FixedState::default().hash_one(key(&step)));
         let chunk = self.len / CHUNK;
         if chunk == self.chunks.len() {
             self.chunks.push(Vec::with_capacity(CHUNK));
@@ -60,6 +72,7 @@ impl Held {
         mut apply: impl FnMut(Step) -> Result<()>,
     ) -> Result<()> {
         let len = std::mem::take(&mut self.len);
+        self.hashes.clear();
         let chunks = &mut self.chunks;
         let mut take = |i: usize| {
             chunks[i / CHUNK][i % CHUNK]
@@ -85,22 +98,26 @@ impl Held {
         if self.len < 2 {
             return None;
         }
-        // Most keys have one entry in a millisecond: only those met twice get a list.
-        type Key<'s> = (&'s str, &'s str, &'s str);
-        let mut first: HashMap<Key<'_>, usize, foldhash::fast::RandomState> = HashMap::default();
+        // Most keys have one entry in a millisecond: only those met twice get a list. Keys are
+        // found by their hash; two keys of one hash (the text tells) take the next free one.
+        let mut first: HashMap<u64, usize, foldhash::fast::RandomState> =
+            HashMap::with_capacity_and_hasher(self.len, Default::default());
         let mut repeated: HashMap<usize, Vec<usize>, foldhash::fast::RandomState> =
             HashMap::default();
         for at in 0..self.len {
-            let s = self.get(at);
-            let key = (
-                s.obj_code.as_str(),
-                s.obj_id.as_str(),
-                s.field_name.as_str(),
-            );
-            match first.get(&key) {
-                Some(&head) => repeated.entry(head).or_insert_with(|| vec![head]).push(at),
-                None => {
-                    first.insert(key, at);
+            let mut hash = self.hashes[at];
+            loop {
+                match first.entry(hash) {
+                    Entry::Vacant(free) => {
+                        free.insert(at);
+                        break;
+                    }
+                    Entry::Occupied(met) if key(self.get(*met.get())) == key(self.get(at)) => {
+                        let head = *met.get();
+                        repeated.entry(head).or_insert_with(|| vec![head]).push(at);
+                        break;
+                    }
+                    Entry::Occupied(_) => hash = hash.wrapping_add(1),
                 }
             }
         }
@@ -222,6 +239,32 @@ mod tests {
         ];
         assert_eq!(ids(&steps, Some("INP")), ["a", "b"]);
         assert_eq!(ids(&steps, Some("NEW")), ["b", "a"]);
+    }
+
+    #[test]
+    fn two_fields_of_one_hash_are_told_apart_by_their_text() {
+        let mut held = Held::default();
+        for s in [
+            step("a", "status", Some("INP"), Some("CPL")),
+            step("b", "name", Some("x"), Some("y")),
+            step("c", "status", Some("NEW"), Some("INP")),
+            step("d", "name", Some("w"), Some("x")),
+        ] {
+            held.push(s);
+        }
+        // As if every key hashed alike.
+        held.hashes.iter_mut().for_each(|h| *h = 7);
+        let order = held.chain_order(|s| {
+            let left = if s.field_name == "status" { "NEW" } else { "w" };
+            Some(Value::Text(left.to_string().into()))
+        });
+        let mut ids = Vec::new();
+        held.drain(order, |s| {
+            ids.push(s.entry_id);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(ids, ["c", "d", "a", "b"]);
     }
 
     #[test]

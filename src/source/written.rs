@@ -117,12 +117,18 @@ fn read_ahead(
 ) -> (std::result::Result<(), String>, Result<()>) {
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<ChangeRecord<'static>>>(4);
+        // Emptied batches go back to the reading thread: a new one each time was fresh memory
+        // the kernel had to clear, a batch at a time.
+        let (back, emptied) = std::sync::mpsc::channel::<Vec<ChangeRecord<'static>>>();
         let reader = scope.spawn(move || {
             let mut batch = Vec::with_capacity(BATCH);
             let read = read(file, &mut |record| {
                 batch.push(record.into_owned());
                 if batch.len() == BATCH {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    let next = emptied
+                        .try_recv()
+                        .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                    let full = std::mem::replace(&mut batch, next);
                     // The taker stopped: so does the reading.
                     tx.send(full)
                         .map_err(|_| Error::Internal("the reading was stopped".into()))?;
@@ -135,13 +141,14 @@ fn read_ahead(
             read
         });
         let mut taken = Ok(());
-        'batches: for batch in rx.iter() {
-            for record in batch {
+        'batches: for mut batch in rx.iter() {
+            for record in batch.drain(..) {
                 taken = take(record);
                 if taken.is_err() {
                     break 'batches;
                 }
             }
+            let _ = back.send(batch);
         }
         drop(rx);
         let read = reader
