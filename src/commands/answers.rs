@@ -115,7 +115,11 @@ impl Answer {
             None => write_utc_ms(out, &t),
             Some(z) => {
                 use std::fmt::Write as _;
-                let _ = write!(out, "{}", t.with_timezone(&z).format("%Y-%m-%dT%H:%M:%S%.3f%:z"));
+                let _ = write!(
+                    out,
+                    "{}",
+                    t.with_timezone(&z).format("%Y-%m-%dT%H:%M:%S%.3f%:z")
+                );
             }
         }
     }

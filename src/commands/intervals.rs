@@ -109,12 +109,10 @@ impl Listener for Rows<'_> {
             | u64::from(i.valid_to.is_some()) << 7
             | u64::from(i.value_type == ValueType::Date) << 5;
         self.rows += 1;
-        self.sink
-            .write_row(cells, dates)
-            .map_err(|e| Error::Write {
-                path: a.place(),
-                source: e,
-            })
+        self.sink.write_row(cells, dates).map_err(|e| Error::Write {
+            path: a.place(),
+            source: e,
+        })
     }
 }
 

@@ -42,8 +42,9 @@ pub struct Durations {
     field: String,
     until: DateTime<Utc>,
     calendar: Calendar,
-    /// By object code, object id and value, joined.
-    by: HashMap<Box<str>, ValueVisits, foldhash::fast::RandomState>,
+    /// By object code, object id and value, joined. Boxed: the map grows by moving pointers,
+    /// not rows (its growth into fresh memory was an eighth of `durations`; BENCHMARKS.md).
+    by: HashMap<Box<str>, Box<ValueVisits>, foldhash::fast::RandomState>,
     key: String,
 }
 
@@ -60,31 +61,30 @@ impl Durations {
 
     /// The rows, by object code, object id, first entry into the value, and value.
     pub fn rows(self) -> Vec<ValueVisits> {
-        let mut rows: Vec<ValueVisits> = self.by.into_values().collect();
+        let mut rows: Vec<Box<ValueVisits>> = self.by.into_values().collect();
         rows.sort_by(|a, b| {
-            (
-                &a.obj_code,
-                &a.obj_id,
-                a.first_entered,
-                value_text(&a.value),
-            )
-                .cmp(&(
-                    &b.obj_code,
-                    &b.obj_id,
-                    b.first_entered,
-                    value_text(&b.value),
-                ))
+            (&a.obj_code, &a.obj_id, a.first_entered, value_str(&a.value)).cmp(&(
+                &b.obj_code,
+                &b.obj_id,
+                b.first_entered,
+                value_str(&b.value),
+            ))
         });
-        rows
+        rows.into_iter().map(|row| *row).collect()
     }
 }
 
 /// A value as text, for keys and sorting (null is empty).
 pub fn value_text(v: &Value<'_>) -> String {
+    value_str(v).to_string()
+}
+
+/// [`value_text`], borrowed.
+pub fn value_str<'v>(v: &'v Value<'_>) -> &'v str {
     match v {
-        Value::Null => String::new(),
-        Value::Text(t) => t.to_string(),
-        Value::Number(n) => n.clone(),
+        Value::Null => "",
+        Value::Text(t) => t,
+        Value::Number(n) => n,
     }
 }
 
@@ -114,29 +114,29 @@ impl Listener for Durations {
         let open = i.valid_to.is_none();
         let value = value_key(&i.value, i.value_type);
         super::replay::join_key(&mut self.key, [i.obj_code(), i.obj_id(), &value]);
-        if !self.by.contains_key(self.key.as_str()) {
-            let row = ValueVisits {
-                obj_code: i.obj_code().to_string(),
-                obj_id: i.obj_id().to_string(),
-                obj_name: i.obj_name().map(str::to_string),
-                field_name: i.field_name().to_string(),
-                value_type: i.value_type,
-                value: i.value.clone(),
-                label: i.label().map(str::to_string),
-                visits: 0,
-                first_entered: from,
-                last_left: i.valid_to,
-                total_millis: 0,
-                business_millis: 0,
-                first_visit_millis: millis,
-                last_entered: from,
-                last_visit_millis: millis,
-                open,
-            };
-            self.by.insert(self.key.as_str().into(), row);
-        }
-        let Some(row) = self.by.get_mut(self.key.as_str()) else {
-            return Ok(());
+        let row = match self.by.get_mut(self.key.as_str()) {
+            Some(row) => row,
+            None => {
+                let row = Box::new(ValueVisits {
+                    obj_code: i.obj_code().to_string(),
+                    obj_id: i.obj_id().to_string(),
+                    obj_name: i.obj_name().map(str::to_string),
+                    field_name: i.field_name().to_string(),
+                    value_type: i.value_type,
+                    value: i.value.clone(),
+                    label: i.label().map(str::to_string),
+                    visits: 0,
+                    first_entered: from,
+                    last_left: i.valid_to,
+                    total_millis: 0,
+                    business_millis: 0,
+                    first_visit_millis: millis,
+                    last_entered: from,
+                    last_visit_millis: millis,
+                    open,
+                });
+                self.by.entry(self.key.as_str().into()).or_insert(row)
+            }
         };
         row.visits += 1;
         row.total_millis += millis;
@@ -147,8 +147,11 @@ impl Listener for Durations {
         if from >= row.last_entered {
             (row.last_entered, row.last_visit_millis) = (from, millis);
             (row.last_left, row.open) = (i.valid_to, open);
-            if i.obj_name().is_some() {
-                row.obj_name.clone_from(&i.obj_name().map(str::to_string));
+            if let Some(name) = i.obj_name() {
+                match &mut row.obj_name {
+                    Some(kept) => name.clone_into(kept),
+                    None => row.obj_name = Some(name.to_string()),
+                }
             }
         }
         Ok(())
