@@ -3,11 +3,11 @@
 
 use crate::cli::IntervalsArgs;
 use crate::error::{Error, Result};
-use crate::history::{Interval, Listener};
+use crate::history::Interval;
 use crate::model::change::{Cell, ValueType};
 use crate::output::RowSink;
 
-use super::answers::{Answer, Said, opt, summarize, text, write_table};
+use super::answers::{Answer, Said, opt, summarize, text};
 
 /// The columns, in contract order (docs/answers.md).
 pub const COLUMNS: [&str; 14] = [
@@ -30,47 +30,37 @@ pub const COLUMNS: [&str; 14] = [
 pub fn run(args: IntervalsArgs) -> Result<()> {
     let answer = Answer::prepare(&args.history, &args.output, false)?;
     let table = answer.table(&COLUMNS, "Intervals");
-    let mut totals = None;
-    let mut rows = 0;
-    write_table(&answer, &table, |sink| {
-        let mut writer = Rows {
-            answer: &answer,
-            sink,
-            open_end: args.open_end.as_deref(),
-            rows: 0,
-            from: String::new(),
-            to: String::new(),
-        };
-        totals = Some(answer.replay(&mut writer, None)?);
-        rows = writer.rows;
-        Ok(())
-    })?;
-    let totals = totals.unwrap_or_default();
+    let mut rows = Rows {
+        answer: &answer,
+        open_end: args.open_end.as_deref(),
+        from: String::new(),
+        to: String::new(),
+    };
+    let (totals, written) =
+        super::beside::intervals_written_beside(&answer, &table, |sink, i| rows.write(sink, i))?;
     let open = Said::new("open", "still open", totals.open);
     summarize(
         &answer,
         args.output.summary.format,
         "intervals",
-        rows,
+        written,
         &totals,
         &[open],
     );
     Ok(())
 }
 
-/// The replay's intervals into the sink, one row each.
+/// The replay's intervals as rows, one each.
 struct Rows<'a> {
     answer: &'a Answer,
-    sink: &'a mut dyn RowSink,
     open_end: Option<&'a str>,
-    rows: u64,
     /// `valid_from` and `valid_to` as written, reused from row to row.
     from: String,
     to: String,
 }
 
-impl Listener for Rows<'_> {
-    fn interval(&mut self, i: &Interval) -> Result<()> {
+impl Rows<'_> {
+    fn write(&mut self, sink: &mut dyn RowSink, i: &Interval) -> Result<()> {
         let a = self.answer;
         let value = a.value(&i.value, i.value_type);
         self.from.clear();
@@ -108,8 +98,7 @@ impl Listener for Rows<'_> {
         let dates = 1 << 6
             | u64::from(i.valid_to.is_some()) << 7
             | u64::from(i.value_type == ValueType::Date) << 5;
-        self.rows += 1;
-        self.sink.write_row(cells, dates).map_err(|e| Error::Write {
+        sink.write_row(cells, dates).map_err(|e| Error::Write {
             path: a.place(),
             source: e,
         })

@@ -2,6 +2,7 @@
 
 mod answers;
 mod asof;
+mod beside;
 mod count;
 mod durations;
 mod export;

@@ -48,7 +48,7 @@ pub struct Interval {
 }
 
 /// The text of an interval, in the order of [`Field`], in one string.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Default, PartialEq)]
 struct Texts {
     text: String,
     /// Where each field ends in `text`.
@@ -76,6 +76,23 @@ const FIELDS: usize = 9;
 
 /// The length of an entry id as Workfront writes them, kept free for the one that ends it.
 const ID: usize = 32;
+
+impl Clone for Texts {
+    fn clone(&self) -> Texts {
+        Texts {
+            text: self.text.clone(),
+            ends: self.ends,
+            present: self.present,
+        }
+    }
+
+    /// Keeps this one's allocation.
+    fn clone_from(&mut self, source: &Texts) {
+        self.text.clone_from(&source.text);
+        self.ends = source.ends;
+        self.present = source.present;
+    }
+}
 
 impl Texts {
     /// Start again, keeping the allocation.
@@ -106,7 +123,7 @@ impl Texts {
 
 impl Interval {
     /// The interval `step`'s new value opens.
-    pub fn opened_by(step: Step) -> Interval {
+    pub fn opened_by(step: &mut Step) -> Interval {
         let mut interval = Interval {
             texts: Texts::default(),
             value_type: step.value_type,
@@ -120,8 +137,8 @@ impl Interval {
         interval
     }
 
-    /// Become the interval `step`'s new value opens, keeping the allocation.
-    pub fn reopen(&mut self, step: Step) {
+    /// Become the interval `step`'s new value opens (taken from it), keeping the allocation.
+    pub fn reopen(&mut self, step: &mut Step) {
         let t = &mut self.texts;
         let len = |o: &Option<String>| o.as_ref().map_or(0, String::len);
         t.clear(
@@ -144,7 +161,7 @@ impl Interval {
         t.push(Field::SetByName, step.edited_by_name.as_deref());
         t.push(Field::SetByEntryId, Some(&step.entry_id));
         self.value_type = step.value_type;
-        self.value = step.new_value;
+        self.value = std::mem::replace(&mut step.new_value, Value::Null);
         self.valid_from = Some(step.at);
         self.valid_to = None;
         self.ended_by = None;
@@ -172,6 +189,17 @@ impl Interval {
             ended_by: Some(ended_by),
             chain_break: false,
         }
+    }
+
+    /// Become a copy of `other`, keeping this one's allocation for the text.
+    pub fn copy_from(&mut self, other: &Interval) {
+        self.texts.clone_from(&other.texts);
+        self.value_type = other.value_type;
+        self.value.clone_from(&other.value);
+        self.valid_from = other.valid_from;
+        self.valid_to = other.valid_to;
+        self.ended_by = other.ended_by;
+        self.chain_break = other.chain_break;
     }
 
     /// End it at `at` by the entry `entry_id`.

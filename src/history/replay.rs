@@ -161,8 +161,8 @@ impl Replay {
         }
     }
 
-    fn apply(&mut self, step: Step, to: &mut dyn Listener) -> Result<()> {
-        key_into(&mut self.key, &step);
+    fn apply(&mut self, step: &mut Step, to: &mut dyn Listener) -> Result<()> {
+        key_into(&mut self.key, step);
         match self.slots.get_mut(self.key.as_str()) {
             Some(slot) => {
                 let before = std::mem::replace(
@@ -172,12 +172,12 @@ impl Replay {
                         ended: None,
                     },
                 );
-                let (ended, spare) = next(&mut self.totals, before, &step, to)?;
+                let (ended, spare) = next(&mut self.totals, before, step, to)?;
                 *slot = after(step, ended, spare, to);
             }
             None => {
                 self.totals.keys += 1;
-                first(&mut self.totals, &step, to)?;
+                first(&mut self.totals, step, to)?;
                 let slot = after(step, None, None, to);
                 self.slots.insert(self.key.as_str().into(), slot);
             }
@@ -240,15 +240,15 @@ pub fn join_key(key: &mut String, parts: [&str; 3]) {
 /// allocation of the interval just handed out, when there is one: an allocation less per
 /// entry), or its delete (with the interval it `ended`, handed out at the next entry).
 fn after(
-    step: Step,
+    step: &mut Step,
     ended: Option<Box<Interval>>,
     spare: Option<Box<Interval>>,
     to: &mut dyn Listener,
 ) -> Slot {
     if step.is_delete() {
-        to.deleted(&step);
+        to.deleted(step);
         Slot::Deleted {
-            by: step.entry_id,
+            by: std::mem::take(&mut step.entry_id),
             ended,
         }
     } else {

@@ -64,24 +64,28 @@ impl Held {
             .expect("an entry held is taken once")
     }
 
-    /// Hand each entry to `apply` in `order` (from [`Held::chain_order`]); empty after,
-    /// whatever `apply` says.
+    /// Lend each entry to `apply` in `order` (from [`Held::chain_order`]), which may take
+    /// its parts; empty after, whatever `apply` says.
     pub fn drain(
         &mut self,
         order: Option<Vec<usize>>,
-        mut apply: impl FnMut(Step) -> Result<()>,
+        mut apply: impl FnMut(&mut Step) -> Result<()>,
     ) -> Result<()> {
         let len = std::mem::take(&mut self.len);
         self.hashes.clear();
         let chunks = &mut self.chunks;
-        let mut take = |i: usize| {
-            chunks[i / CHUNK][i % CHUNK]
-                .take()
-                .expect("a permutation takes each entry once")
+        // Lent where it lies, not moved out: a step is a few hundred bytes, and each move
+        // copied them (BENCHMARKS.md, "Answers").
+        let mut lend = |i: usize| {
+            apply(
+                chunks[i / CHUNK][i % CHUNK]
+                    .as_mut()
+                    .expect("an entry held is there until the chunks are cleared"),
+            )
         };
         let applied = match order {
-            None => (0..len).try_for_each(|i| apply(take(i))),
-            Some(order) => order.into_iter().try_for_each(|i| apply(take(i))),
+            None => (0..len).try_for_each(&mut lend),
+            Some(order) => order.into_iter().try_for_each(&mut lend),
         };
         self.chunks.iter_mut().for_each(Vec::clear);
         applied
@@ -204,7 +208,7 @@ mod tests {
         let order = held.chain_order(|_| current.map(|c| Value::Text(c.to_string().into())));
         let mut ids = Vec::new();
         held.drain(order, |s| {
-            ids.push(s.entry_id);
+            ids.push(s.entry_id.clone());
             Ok(())
         })
         .unwrap();
@@ -260,7 +264,7 @@ mod tests {
         });
         let mut ids = Vec::new();
         held.drain(order, |s| {
-            ids.push(s.entry_id);
+            ids.push(s.entry_id.clone());
             Ok(())
         })
         .unwrap();

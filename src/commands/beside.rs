@@ -1,0 +1,125 @@
+//! Rows written on a thread of their own while the replay runs on this one: the replay copies
+//! each interval into a batch (its text is one string, and the batches come back to be
+//! refilled), the writing thread renders and writes them. On two cores the replay and the
+//! writing overlap: rendering and writing `intervals`' rows was a third of the replay thread's
+//! time (BENCHMARKS.md, "Answers").
+
+use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
+
+use super::answers::{Answer, write_table};
+use crate::error::{Error, Result};
+use crate::history::{Interval, Listener, Totals};
+use crate::output::{RowSink, Table};
+
+/// Intervals handed over at a time.
+const BATCH: usize = 1024;
+
+/// What the writing thread is sent.
+enum Message {
+    /// A batch, of which the first so many are filled.
+    Rows(Vec<Interval>, usize),
+    /// The replay finished: the rows are complete and the output may be committed.
+    End,
+}
+
+/// Replay the answer's history, each interval written by `write` on a thread of its own into
+/// the table's output. The output is committed only when the replay finished: a replay that
+/// fails leaves nothing, as when both ran on one thread. Returns the totals and the rows
+/// written.
+pub(super) fn intervals_written_beside(
+    answer: &Answer,
+    table: &Table,
+    mut write: impl FnMut(&mut dyn RowSink, &Interval) -> Result<()> + Send,
+) -> Result<(Totals, u64)> {
+    std::thread::scope(|scope| {
+        let (tx, rx) = sync_channel::<Message>(4);
+        let (back, emptied) = channel::<Vec<Interval>>();
+        let writer = scope.spawn(move || {
+            let mut rows = 0;
+            write_table(answer, table, |sink| {
+                for message in rx {
+                    let (batch, filled) = match message {
+                        Message::Rows(batch, filled) => (batch, filled),
+                        Message::End => return Ok(()),
+                    };
+                    for interval in &batch[..filled] {
+                        write(sink, interval)?;
+                        rows += 1;
+                    }
+                    let _ = back.send(batch);
+                }
+                Err(Error::Internal("the replay stopped before its end".into()))
+            })?;
+            Ok(rows)
+        });
+        let mut handoff = Handoff {
+            batch: Vec::new(),
+            filled: 0,
+            tx,
+            emptied,
+            stopped: false,
+        };
+        let replayed = answer
+            .replay(&mut handoff, None)
+            .and_then(|totals| handoff.end().map(|()| totals));
+        let stopped = handoff.stopped;
+        drop(handoff);
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| Err(Error::Internal("the writing thread failed".into())));
+        match (replayed, written) {
+            (Ok(totals), Ok(rows)) => Ok((totals, rows)),
+            // The writing failed first (a full disk, a closed pipe): its error says why.
+            (_, Err(e)) if stopped => Err(e),
+            (Err(e), _) | (Ok(_), Err(e)) => Err(e),
+        }
+    })
+}
+
+/// The replay's side: intervals copied into batches, sent when full.
+struct Handoff {
+    batch: Vec<Interval>,
+    filled: usize,
+    tx: SyncSender<Message>,
+    emptied: Receiver<Vec<Interval>>,
+    /// The writing thread stopped taking batches.
+    stopped: bool,
+}
+
+impl Handoff {
+    fn send(&mut self, message: Message) -> Result<()> {
+        self.tx.send(message).map_err(|_| {
+            self.stopped = true;
+            Error::Internal("the writing stopped".into())
+        })
+    }
+
+    fn send_batch(&mut self) -> Result<()> {
+        let next = self.emptied.try_recv().unwrap_or_default();
+        let full = std::mem::replace(&mut self.batch, next);
+        let filled = std::mem::take(&mut self.filled);
+        self.send(Message::Rows(full, filled))
+    }
+
+    /// The last batch, and the word that the replay finished.
+    fn end(&mut self) -> Result<()> {
+        if self.filled > 0 {
+            self.send_batch()?;
+        }
+        self.send(Message::End)
+    }
+}
+
+impl Listener for Handoff {
+    fn interval(&mut self, interval: &Interval) -> Result<()> {
+        match self.batch.get_mut(self.filled) {
+            Some(kept) => kept.copy_from(interval),
+            None => self.batch.push(interval.clone()),
+        }
+        self.filled += 1;
+        if self.filled == BATCH {
+            self.send_batch()?;
+        }
+        Ok(())
+    }
+}
