@@ -47,7 +47,7 @@ pub struct Interval {
     pub chain_break: bool,
 }
 
-/// The text of an interval, in the order of [`Field`], in one string.
+/// The text of an interval, in the order of [`Part`], in one string.
 #[derive(Debug, Default, PartialEq)]
 struct Texts {
     text: String,
@@ -59,7 +59,7 @@ struct Texts {
 
 /// An interval's text fields, in the order they are written.
 #[derive(Clone, Copy)]
-enum Field {
+enum Part {
     ObjCode,
     ObjId,
     ObjName,
@@ -102,17 +102,17 @@ impl Texts {
         self.present = 0;
     }
 
-    /// Write `field`, which comes after every field written since [`Texts::clear`].
-    fn push(&mut self, field: Field, value: Option<&str>) {
+    /// Write `part`, which comes after every part written since [`Texts::clear`].
+    fn push(&mut self, part: Part, value: Option<&str>) {
         if let Some(v) = value {
             self.text.push_str(v);
-            self.present |= 1 << field as u16;
+            self.present |= 1 << part as u16;
         }
-        self.ends[field as usize] = self.text.len() as u32;
+        self.ends[part as usize] = self.text.len() as u32;
     }
 
-    fn get(&self, field: Field) -> Option<&str> {
-        let at = field as usize;
+    fn get(&self, part: Part) -> Option<&str> {
+        let at = part as usize;
         if self.present & (1 << at) == 0 {
             return None;
         }
@@ -152,14 +152,14 @@ impl Interval {
                 + len(&step.edited_by_name)
                 + ID,
         );
-        t.push(Field::ObjCode, Some(&step.obj_code));
-        t.push(Field::ObjId, Some(&step.obj_id));
-        t.push(Field::ObjName, step.obj_name.as_deref());
-        t.push(Field::FieldName, Some(&step.field_name));
-        t.push(Field::Label, step.new_label.as_deref());
-        t.push(Field::SetById, step.edited_by_id.as_deref());
-        t.push(Field::SetByName, step.edited_by_name.as_deref());
-        t.push(Field::SetByEntryId, Some(&step.entry_id));
+        t.push(Part::ObjCode, Some(&step.obj_code));
+        t.push(Part::ObjId, Some(&step.obj_id));
+        t.push(Part::ObjName, step.obj_name.as_deref());
+        t.push(Part::FieldName, Some(&step.field_name));
+        t.push(Part::Label, step.new_label.as_deref());
+        t.push(Part::SetById, step.edited_by_id.as_deref());
+        t.push(Part::SetByName, step.edited_by_name.as_deref());
+        t.push(Part::SetByEntryId, Some(&step.entry_id));
         self.value_type = step.value_type;
         self.value = std::mem::replace(&mut step.new_value, Value::Null);
         self.valid_from = Some(step.at);
@@ -171,15 +171,15 @@ impl Interval {
     /// The value `step` says its field held from before the history, ended by `step`.
     pub fn before(step: &Step, ended_by: End) -> Interval {
         let mut texts = Texts::default();
-        texts.push(Field::ObjCode, Some(&step.obj_code));
-        texts.push(Field::ObjId, Some(&step.obj_id));
-        texts.push(Field::ObjName, step.obj_name.as_deref());
-        texts.push(Field::FieldName, Some(&step.field_name));
-        texts.push(Field::Label, step.old_label.as_deref());
-        texts.push(Field::SetById, None);
-        texts.push(Field::SetByName, None);
-        texts.push(Field::SetByEntryId, None);
-        texts.push(Field::EndedByEntryId, Some(&step.entry_id));
+        texts.push(Part::ObjCode, Some(&step.obj_code));
+        texts.push(Part::ObjId, Some(&step.obj_id));
+        texts.push(Part::ObjName, step.obj_name.as_deref());
+        texts.push(Part::FieldName, Some(&step.field_name));
+        texts.push(Part::Label, step.old_label.as_deref());
+        texts.push(Part::SetById, None);
+        texts.push(Part::SetByName, None);
+        texts.push(Part::SetByEntryId, None);
+        texts.push(Part::EndedByEntryId, Some(&step.entry_id));
         Interval {
             texts,
             value_type: step.value_type,
@@ -205,48 +205,48 @@ impl Interval {
     /// End it at `at` by the entry `entry_id`.
     pub fn close(&mut self, at: DateTime<Utc>, entry_id: &str, ended_by: End, broken: bool) {
         self.valid_to = Some(at);
-        self.texts.push(Field::EndedByEntryId, Some(entry_id));
+        self.texts.push(Part::EndedByEntryId, Some(entry_id));
         self.ended_by = Some(ended_by);
         self.chain_break = broken;
     }
 
     pub fn obj_code(&self) -> &str {
-        self.texts.get(Field::ObjCode).unwrap_or_default()
+        self.texts.get(Part::ObjCode).unwrap_or_default()
     }
 
     pub fn obj_id(&self) -> &str {
-        self.texts.get(Field::ObjId).unwrap_or_default()
+        self.texts.get(Part::ObjId).unwrap_or_default()
     }
 
     /// The object's name as the entry that set the value names it (for a value held from
     /// before the history, the entry that ended it).
     pub fn obj_name(&self) -> Option<&str> {
-        self.texts.get(Field::ObjName)
+        self.texts.get(Part::ObjName)
     }
 
     pub fn field_name(&self) -> &str {
-        self.texts.get(Field::FieldName).unwrap_or_default()
+        self.texts.get(Part::FieldName).unwrap_or_default()
     }
 
     /// The value's label (`--labels`), when the records carry one.
     pub fn label(&self) -> Option<&str> {
-        self.texts.get(Field::Label)
+        self.texts.get(Part::Label)
     }
 
     pub fn set_by_id(&self) -> Option<&str> {
-        self.texts.get(Field::SetById)
+        self.texts.get(Part::SetById)
     }
 
     pub fn set_by_name(&self) -> Option<&str> {
-        self.texts.get(Field::SetByName)
+        self.texts.get(Part::SetByName)
     }
 
     pub fn set_by_entry_id(&self) -> Option<&str> {
-        self.texts.get(Field::SetByEntryId)
+        self.texts.get(Part::SetByEntryId)
     }
 
     pub fn ended_by_entry_id(&self) -> Option<&str> {
-        self.texts.get(Field::EndedByEntryId)
+        self.texts.get(Part::EndedByEntryId)
     }
 
     /// Whether the chain broke after it (see the field).
