@@ -132,6 +132,77 @@ fn input_out_of_entry_order_is_refused_with_one_line_and_nothing_written_unless_
     assert_eq!(table(&written), expected("intervals.expected.csv"));
 }
 
+/// `n` status changes of `n` tasks, a second apart, in entry order, as CSV.
+fn many_changes(n: usize) -> String {
+    let mut text = std::fs::read_to_string(answers("history.csv"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string()
+        + "\n";
+    let start: DateTime<Utc> = "2025-01-01T00:00:00Z".parse().unwrap();
+    for k in 0..n {
+        let at = (start + Duration::seconds(k as i64)).format("%Y-%m-%dT%H:%M:%S%.3fZ");
+        text += &format!(
+            "m{k:06},{at},TASK,t{k},Task {k},status,false,E,text,NEW,INP,u1,Ada,,,PROJ,p1\n"
+        );
+    }
+    text
+}
+
+#[test]
+fn a_refusal_after_thousands_of_rows_were_written_leaves_no_file() {
+    // The rows are written on a thread of their own while the replay runs: batches of them
+    // reach the writer before the replay meets the entry out of order at the end.
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = many_changes(5000);
+    text += "m000000,2025-01-01T00:00:00.000Z,TASK,t0,Task 0,status,false,E,text,INP,CPL,u1,Ada,,,PROJ,p1\n";
+    let input = dir.path().join("late.csv");
+    std::fs::write(&input, text).unwrap();
+    for format in ["csv", "ndjson", "xlsx"] {
+        let out = dir.path().join(format!("intervals.{format}"));
+        let o = run(bin().arg("intervals").arg(&input).arg("-o").arg(&out));
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("not in entry order"), "{err}");
+        assert!(!out.exists(), "{format}");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "{format}"
+        );
+    }
+    // Without the last entry every row is written: two per task.
+    let whole = dir.path().join("whole.csv");
+    std::fs::write(&whole, many_changes(5000)).unwrap();
+    let rows = csv_rows(&ok(bin().arg("intervals").arg(&whole)));
+    assert_eq!(rows.len(), 10_000);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn intervals_that_cannot_be_written_are_exit_1_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("many.csv");
+    std::fs::write(&input, many_changes(5000)).unwrap();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let o = bin()
+        .arg("intervals")
+        .arg(&input)
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("cannot write standard output"), "{err}");
+}
+
 #[test]
 fn the_open_end_sentinel_stands_in_for_an_empty_valid_to() {
     let sentinel = "9999-12-31T23:59:59.999Z";
