@@ -12,7 +12,7 @@ use chrono_tz::Tz;
 use crate::cli::{HistoryArgs, OutputArgs, SummaryFormat};
 use crate::console;
 use crate::error::{Error, Result};
-use crate::history::{Listener, Order, Totals};
+use crate::history::{Listener, Order, Scope, Totals};
 use crate::model::change::{Cell, Value, ValueType};
 use crate::model::date::{parse_timestamp, write_utc_ms};
 use crate::output::{RowSink, Table, open_rows};
@@ -89,11 +89,11 @@ impl Answer {
     }
 
     /// Replay the history into `to`, entries before `until` (all without it).
-    pub fn replay(&self, to: &mut dyn Listener, until: Option<DateTime<Utc>>) -> Result<Totals> {
+    pub fn replay(&self, to: &mut dyn Listener, scope: Scope<'_>) -> Result<Totals> {
         let mut source = WrittenRecords::new(self.history.files.clone())
             .unguarded(&self.history.evidence.unguarded);
         self.runtime
-            .block_on(crate::history::run(&mut source, to, self.order, until))
+            .block_on(crate::history::run(&mut source, to, self.order, scope))
     }
 
     /// Where the rows go, for messages.
@@ -247,6 +247,7 @@ pub(super) fn summarize(
             "entries": totals.entries,
             "records": totals.records,
             "skipped": totals.skipped,
+            "other_fields": totals.other_fields,
             "keys": totals.keys,
             "chain_breaks": totals.chain_breaks,
             "zone": answer.zone.name(),
@@ -269,6 +270,13 @@ pub(super) fn summarize(
         ),
         format!("times in {}", answer.zone.name()),
     ];
+    if totals.other_fields > 0 {
+        parts.push(plural(
+            totals.other_fields,
+            "entry of other fields passed over",
+            "entries of other fields passed over",
+        ));
+    }
     parts.extend(more.iter().map(|said| match &said.value {
         serde_json::Value::String(s) => format!("{} {s}", said.words),
         other => format!("{} {other}", said.words),

@@ -41,7 +41,7 @@ pub fn run(args: AsofArgs) -> Result<()> {
     let answer = Answer::prepare(&args.history, &args.output, false)?;
     let table = answer.table(&COLUMNS, "As of");
     let mut asof = AsOf::new(at);
-    let totals = answer.replay(&mut asof, None)?;
+    let totals = answer.replay(&mut asof, Default::default())?;
     let rows = asof.rows();
     write_table(&answer, &table, |sink| {
         for row in &rows {

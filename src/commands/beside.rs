@@ -60,7 +60,7 @@ pub(super) fn intervals_written_beside(
             stopped: false,
         };
         let replayed = answer
-            .replay(&mut handoff, None)
+            .replay(&mut handoff, Default::default())
             .and_then(|totals| handoff.end().map(|()| totals));
         let stopped = handoff.stopped;
         drop(handoff);

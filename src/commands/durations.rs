@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::cli::DurationsArgs;
 use crate::console;
 use crate::error::{Error, Result};
+use crate::history::Scope;
 use crate::history::calendar::{BusinessTime, Calendar};
 use crate::history::cycles::{Cycle, Cycles};
 use crate::history::durations::{Durations, ValueVisits};
@@ -136,7 +137,11 @@ fn visits(
     calendar: Calendar,
 ) -> Result<(u64, crate::history::Totals)> {
     let mut listeners = (Durations::new(field, until, calendar), Seen::new(field));
-    let totals = answer.replay(&mut listeners, Some(until))?;
+    let scope = Scope {
+        until: Some(until),
+        field: Some(field),
+    };
+    let totals = answer.replay(&mut listeners, scope)?;
     let (durations, seen) = listeners;
     let rows = durations.rows();
     if rows.is_empty() && !seen.fields.contains(field) && !seen.fields.is_empty() {
@@ -204,7 +209,11 @@ fn cycles(
         Cycles::new(field, &args.cycle_start, &args.cycle_end),
         Seen::new(field),
     );
-    let totals = answer.replay(&mut listeners, Some(until))?;
+    let scope = Scope {
+        until: Some(until),
+        field: Some(field),
+    };
+    let totals = answer.replay(&mut listeners, scope)?;
     let (cycles, seen) = listeners;
     let rows = cycles.rows(until, calendar);
     let never: Vec<&String> = (args.cycle_start.iter().chain(&args.cycle_end))

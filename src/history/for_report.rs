@@ -31,7 +31,11 @@ pub async fn for_report(
     order: Order,
 ) -> Result<ForReport> {
     let mut both = (ChainBreaks::default(), StatusTime::new(field, until));
-    let totals = run(source, &mut both, order, Some(until)).await?;
+    let scope = super::Scope {
+        until: Some(until),
+        field: None,
+    };
+    let totals = run(source, &mut both, order, scope).await?;
     let (breaks, time) = both;
     Ok(ForReport {
         chain_breaks: breaks.found,

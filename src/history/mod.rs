@@ -23,4 +23,4 @@ pub mod status_time;
 
 pub use for_report::{ForReport, for_report};
 pub use interval::{ChainBreak, End, Interval, Step};
-pub use replay::{Listener, Order, Replay, Totals, run};
+pub use replay::{Listener, Order, Replay, Scope, Totals, run};

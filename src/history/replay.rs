@@ -36,6 +36,8 @@ pub trait Listener {
     fn opened(&mut self, _interval: &Interval) {}
     /// A delete ended the field's value; none follows until the next entry.
     fn deleted(&mut self, _step: &Step) {}
+    /// An entry of another field than the one replayed was passed over ([`Scope::field`]).
+    fn passed_over(&mut self, _field: &str) {}
     /// An entry's old value is not the value the history left: `found` builds the break,
     /// for the listeners that keep it (half the entries of a history can break the chain, and
     /// most listeners only count them).
@@ -60,6 +62,10 @@ impl<A: Listener, B: Listener> Listener for (A, B) {
     fn deleted(&mut self, step: &Step) {
         self.0.deleted(step);
         self.1.deleted(step);
+    }
+    fn passed_over(&mut self, field: &str) {
+        self.0.passed_over(field);
+        self.1.passed_over(field);
     }
     fn chain_break(&mut self, found: &dyn Fn() -> ChainBreak) {
         self.0.chain_break(found);
@@ -91,6 +97,8 @@ pub struct Totals {
     pub skipped: u64,
     /// Entries at or after the end given (`--until`), not replayed.
     pub after_end: u64,
+    /// Entries of fields other than the one measured (`durations`), not replayed.
+    pub other_fields: u64,
     pub chain_breaks: u64,
     /// Intervals handed out, open ones included.
     pub intervals: u64,
@@ -455,18 +463,37 @@ fn owned(v: Value<'_>) -> Value<'static> {
     }
 }
 
+/// Which entries a replay takes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scope<'a> {
+    /// Entries before this instant only (`--until`); all without it.
+    pub until: Option<DateTime<Utc>>,
+    /// This field's entries only: `durations` measures one field, and the other fields'
+    /// entries cannot change its answer (a query fetches only that field; files are read
+    /// whole and the others passed over before the replay, counted in
+    /// [`Totals::other_fields`]).
+    pub field: Option<&'a str>,
+}
+
 /// The records of a source, fed to the replay as they come (or gathered and sorted first).
 struct Feed<'l> {
     replay: Replay,
     to: &'l mut dyn Listener,
     order: Order,
-    until: Option<DateTime<Utc>>,
+    scope: Scope<'l>,
     gathered: Vec<Step>,
 }
 
 impl Receiver for Feed<'_> {
     fn take(&mut self, record: ChangeRecord<'_>, _: AnomalySet) -> Result<()> {
         self.replay.totals.records += 1;
+        if let (Some(only), Some(field)) = (self.scope.field, record.field_name.as_deref())
+            && field != only
+        {
+            self.replay.totals.other_fields += 1;
+            self.to.passed_over(field);
+            return Ok(());
+        }
         let step = match read(record) {
             Read::Entry(step) => step,
             Read::NoField => {
@@ -480,7 +507,7 @@ impl Receiver for Feed<'_> {
                 )));
             }
         };
-        if self.until.is_some_and(|end| step.at >= end) {
+        if self.scope.until.is_some_and(|end| step.at >= end) {
             self.replay.totals.after_end += 1;
             return Ok(());
         }
@@ -494,13 +521,12 @@ impl Receiver for Feed<'_> {
     }
 }
 
-/// Replay every record of `source` into `to`: entries before `until` (all without it), in
-/// entry order.
+/// Replay the records of `source` that `scope` takes into `to`, in entry order.
 pub async fn run(
     source: &mut dyn ChangeSource,
     to: &mut dyn Listener,
     order: Order,
-    until: Option<DateTime<Utc>>,
+    scope: Scope<'_>,
 ) -> Result<Totals> {
     let mut replay = Replay::new();
     replay.sorted = order == Order::Sort;
@@ -508,7 +534,7 @@ pub async fn run(
         replay,
         to,
         order,
-        until,
+        scope,
         gathered: Vec::new(),
     };
     source.deliver(None, &mut feed).boxed_local().await?;

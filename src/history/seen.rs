@@ -37,6 +37,12 @@ impl Seen {
 }
 
 impl Listener for Seen {
+    fn passed_over(&mut self, field: &str) {
+        if !self.fields.contains(field) {
+            self.fields.insert(field.to_string());
+        }
+    }
+
     fn opened(&mut self, i: &Interval) {
         if !self.fields.contains(i.field_name()) {
             self.fields.insert(i.field_name().to_string());

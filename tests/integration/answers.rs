@@ -279,6 +279,40 @@ fn the_summary_counts_chain_breaks_and_names_the_zone() {
 }
 
 #[test]
+fn durations_passes_over_other_fields_and_counts_them() {
+    // From a file, durations replays its field's entries only, as a query fetches only them:
+    // the other fields' entries cannot change its rows.
+    let text = std::fs::read_to_string(answers("history.csv")).unwrap();
+    let rows = csv_rows(&text);
+    let field = |r: &HashMap<String, String>| r["field_name"].clone();
+    let status = rows.iter().filter(|r| field(r) == "status").count();
+    let others = rows
+        .iter()
+        .filter(|r| !field(r).is_empty() && field(r) != "status")
+        .count();
+    assert!(status > 0 && others > 0, "the fixture has both");
+    let o = run(bin().arg("durations").arg(answers("history.csv")).args([
+        "--until",
+        "2025-06-01",
+        "--summary-format",
+        "json",
+    ]));
+    let summary: serde_json::Value = serde_json::from_str(stderr(&o).trim()).unwrap();
+    assert_eq!(summary["entries"], status);
+    assert_eq!(summary["other_fields"], others);
+    assert_eq!(summary["records"], rows.len());
+    let o = run(bin()
+        .arg("durations")
+        .arg(answers("history.csv"))
+        .args(["--until", "2025-06-01"]));
+    assert!(
+        stderr(&o).contains(&format!("{others} entries of other fields passed over")),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn a_bad_holiday_file_is_one_line_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("holidays.txt");
