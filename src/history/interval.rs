@@ -48,7 +48,7 @@ pub struct Interval {
 }
 
 /// The text of an interval, in the order of [`Part`], in one string.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, Default)]
 struct Texts {
     text: String,
     /// Where each field ends in `text`.
@@ -58,7 +58,7 @@ struct Texts {
 }
 
 /// An interval's text fields, in the order they are written.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 enum Part {
     ObjCode,
     ObjId,
@@ -74,8 +74,27 @@ enum Part {
 
 const FIELDS: usize = 9;
 
+const PARTS: [Part; FIELDS] = [
+    Part::ObjCode,
+    Part::ObjId,
+    Part::ObjName,
+    Part::FieldName,
+    Part::Label,
+    Part::SetById,
+    Part::SetByName,
+    Part::SetByEntryId,
+    Part::EndedByEntryId,
+];
+
 /// The length of an entry id as Workfront writes them, kept free for the one that ends it.
 const ID: usize = 32;
+
+/// Equal when each part is: where an absent part would have ended is no part of the text.
+impl PartialEq for Texts {
+    fn eq(&self, other: &Texts) -> bool {
+        PARTS.iter().all(|&p| self.get(p) == other.get(p))
+    }
+}
 
 impl Clone for Texts {
     fn clone(&self) -> Texts {
@@ -312,4 +331,67 @@ pub struct ChainBreak {
     /// The entry whose old value is `found`, and when it was made.
     pub entry_id: String,
     pub at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(id: &str, name: Option<&str>, by: Option<&str>, new: &str) -> Step {
+        Step {
+            obj_code: "TASK".into(),
+            obj_id: "t1".into(),
+            obj_name: name.map(str::to_string),
+            field_name: "status".into(),
+            entry_id: id.into(),
+            at: "2025-01-01T00:00:00Z".parse().unwrap(),
+            change_type: Some("E".into()),
+            value_type: ValueType::Text,
+            old_value: Value::Null,
+            new_value: Value::Text(new.to_string().into()),
+            old_label: None,
+            new_label: None,
+            edited_by_id: by.map(str::to_string),
+            edited_by_name: None,
+        }
+    }
+
+    #[test]
+    fn an_intervals_parts_read_back_absent_empty_or_as_written_after_reuse() {
+        let mut i =
+            Interval::opened_by(&mut step("e1", Some("A long task name"), Some("u1"), "NEW"));
+        i.close(
+            "2025-01-02T00:00:00Z".parse().unwrap(),
+            "e2",
+            End::Change,
+            false,
+        );
+        assert_eq!(
+            (
+                i.obj_name(),
+                i.set_by_id(),
+                i.set_by_entry_id(),
+                i.ended_by_entry_id()
+            ),
+            (Some("A long task name"), Some("u1"), Some("e1"), Some("e2"))
+        );
+        // Reused for the next value: no name, an empty editor id, still open.
+        i.reopen(&mut step("e2", None, Some(""), "INP"));
+        assert_eq!(
+            (i.obj_code(), i.obj_id(), i.field_name()),
+            ("TASK", "t1", "status")
+        );
+        assert_eq!((i.obj_name(), i.set_by_id()), (None, Some("")));
+        assert_eq!(
+            (i.set_by_entry_id(), i.ended_by_entry_id()),
+            (Some("e2"), None)
+        );
+        assert_eq!(i.value, Value::Text("INP".into()));
+        // Equal to one made afresh, whatever the reused one held before.
+        let fresh = Interval::opened_by(&mut step("e2", None, Some(""), "INP"));
+        assert_eq!(i, fresh);
+        let mut copy = Interval::opened_by(&mut step("e9", Some("x"), None, "CPL"));
+        copy.copy_from(&i);
+        assert_eq!(copy, i);
+    }
 }
