@@ -12,7 +12,6 @@ use super::interval::Interval;
 use super::replay::Listener;
 use crate::error::Result;
 use crate::model::change::{Value, ValueType};
-use crate::model::date::format_utc_ms;
 
 /// One object's visits of one value.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,12 +91,7 @@ pub fn value_str<'v>(v: &'v Value<'_>) -> &'v str {
 /// (`same_value`): a number by its decimal value (`8`, `8.0` and `8.00` are one), a date by its
 /// instant (the offset of `--tz` aside), text exactly. Rows show the value as first written.
 fn value_key(v: &Value<'_>, value_type: ValueType) -> String {
-    match v {
-        Value::Number(n) => crate::model::number::canonical(n),
-        Value::Text(t) if value_type == ValueType::Date => crate::model::date::parse_timestamp(t)
-            .map_or_else(|| t.to_string(), |d| format_utc_ms(&d.with_timezone(&Utc))),
-        other => value_text(other),
-    }
+    super::replay::identity(v, value_type).into_owned()
 }
 
 impl Listener for Durations {

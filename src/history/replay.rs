@@ -369,6 +369,22 @@ impl Replay {
     }
 }
 
+/// A value as [`same_value`] tells values apart, as text: a number by its decimal value, a
+/// date by its instant, text exactly, none as empty text. Two values of one type are the same
+/// when these are.
+pub fn identity<'v>(v: &'v Value<'_>, value_type: ValueType) -> std::borrow::Cow<'v, str> {
+    use std::borrow::Cow;
+    match v {
+        Value::Number(n) => Cow::Owned(crate::model::number::canonical(n)),
+        Value::Text(t) if value_type == ValueType::Date => match parse_timestamp(t) {
+            Some(d) => Cow::Owned(format_utc_ms(&d.with_timezone(&Utc))),
+            None => Cow::Borrowed(t),
+        },
+        Value::Text(t) => Cow::Borrowed(t),
+        Value::Null => Cow::Borrowed(""),
+    }
+}
+
 /// Whether two values are the same: dates by instant (a file written with `--tz` shows one
 /// instant with the offset of its day), numbers by decimal value (exactly: `8` and `8.00` are
 /// one, two integers of 23 digits that differ in the last are two), text exactly, and empty
