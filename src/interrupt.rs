@@ -3,6 +3,7 @@
 //! `kill -9` cannot be caught: the next run into the directory removes what it left.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, Once};
 
 use signal_hook::consts::{SIGINT, SIGTERM};
@@ -10,6 +11,10 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 /// The unfinished files of this process. Held while a file is settled (committed or given
 /// up), so a signal never removes a file half way through its commit.
 static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// How many files this process renamed into place: a signal after the last commit, while the
+/// run says what it wrote, must not say that nothing was committed.
+static COMMITTED: AtomicUsize = AtomicUsize::new(0);
 
 /// Remove the pending files on SIGINT or SIGTERM and exit `128 + signal`. Once per process;
 /// for the commands that write files.
@@ -45,17 +50,35 @@ pub fn watch_saying(left: &'static str) {
                 };
                 // On a line of its own, not after the progress bar.
                 crate::console::clear_progress();
-                let removed = match pending.len() {
-                    // A command that writes no file (load) has nothing to say of files.
-                    0 if left != COMMITTED_NOTHING => String::new(),
-                    1 => "1 unfinished file removed, ".to_string(),
-                    n => format!("{n} unfinished files removed, "),
-                };
-                eprintln!("jrnle-audit: interrupted by {name}: {removed}{left}");
+                let line = stop_line(name, pending.len(), left, COMMITTED.load(Ordering::SeqCst));
+                eprintln!("jrnle-audit: {line}");
                 std::process::exit(128 + signal);
             }
         });
     });
+}
+
+/// The line a stop prints: what it removed, and what the run leaves.
+fn stop_line(signal: &str, unfinished: usize, left: &str, committed: usize) -> String {
+    let removed = match unfinished {
+        // A command that writes no file (load) has nothing to say of files.
+        0 if left != COMMITTED_NOTHING => String::new(),
+        1 => "1 unfinished file removed, ".to_string(),
+        n => format!("{n} unfinished files removed, "),
+    };
+    if left != COMMITTED_NOTHING || committed == 0 {
+        return format!("interrupted by {signal}: {removed}{left}");
+    }
+    match unfinished {
+        // The signal came after the output was renamed into place: it is whole.
+        0 => format!(
+            "interrupted by {signal}: the output was committed before the signal and is complete"
+        ),
+        _ => format!(
+            "interrupted by {signal}: {removed}{} before the signal",
+            crate::console::plural(committed as u64, "file committed", "files committed")
+        ),
+    }
 }
 
 /// A file being written, removed if a signal stops the run; dropping it stops watching.
@@ -75,6 +98,9 @@ impl Unfinished {
     pub fn settle<T>(self, commit: impl FnOnce() -> T) -> T {
         let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
         let out = commit();
+        // Counted whether or not the rename succeeded: a failed one ends the run with its
+        // error before a signal could be the reason it stopped.
+        COMMITTED.fetch_add(1, Ordering::SeqCst);
         pending.retain(|p| p != &self.0);
         drop(pending);
         std::mem::forget(self);
@@ -88,5 +114,31 @@ impl Drop for Unfinished {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|p| p != &self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stop_says_what_it_removed_and_whether_the_output_was_committed() {
+        assert_eq!(
+            stop_line("SIGINT", 1, COMMITTED_NOTHING, 0),
+            "interrupted by SIGINT: 1 unfinished file removed, nothing committed by this run"
+        );
+        assert_eq!(
+            stop_line("SIGINT", 0, COMMITTED_NOTHING, 1),
+            "interrupted by SIGINT: the output was committed before the signal and is complete"
+        );
+        assert_eq!(
+            stop_line("SIGINT", 1, COMMITTED_NOTHING, 2),
+            "interrupted by SIGINT: 1 unfinished file removed, 2 files committed before the signal"
+        );
+        let load = "the manifests loaded stay loaded";
+        assert_eq!(
+            stop_line("SIGTERM", 0, load, 3),
+            format!("interrupted by SIGTERM: {load}")
+        );
     }
 }
