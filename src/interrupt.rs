@@ -86,6 +86,17 @@ fn stop_line(signal: &str, unfinished: usize, left: &str, committed: usize) -> S
 pub struct Unfinished(PathBuf);
 
 impl Unfinished {
+    /// Create a file with `create` (which returns it and its path) and watch it at once: a
+    /// signal between the two would leave the file behind. The signal waits for both.
+    pub fn create<T>(
+        create: impl FnOnce() -> std::io::Result<(T, PathBuf)>,
+    ) -> std::io::Result<(T, Unfinished)> {
+        let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+        let (made, path) = create()?;
+        pending.push(path.clone());
+        Ok((made, Unfinished(path)))
+    }
+
     pub fn new(path: &Path) -> Unfinished {
         PENDING
             .lock()

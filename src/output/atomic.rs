@@ -57,12 +57,18 @@ impl AtomicFile {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(fail(e)),
             _ => {}
         }
-        let file = private()
-            .write(true)
-            .create_new(true)
-            .open(&temp)
-            .map_err(fail)?;
-        Ok(AtomicFile::over(path, temp, file, Some(Sha256::new())))
+        let (file, unfinished) = Unfinished::create(|| {
+            let file = private().write(true).create_new(true).open(&temp)?;
+            Ok((file, temp.clone()))
+        })
+        .map_err(fail)?;
+        Ok(AtomicFile::over(
+            path,
+            temp,
+            file,
+            unfinished,
+            Some(Sha256::new()),
+        ))
     }
 
     /// Write `path` under a fresh hidden name beside it (`.<name>.XXXXXX.tmp`), locked while
@@ -74,25 +80,34 @@ impl AtomicFile {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        let (file, temp) = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .and_then(|t| t.keep().map_err(|e| e.error))
-            .map_err(|source| Error::Write {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let ((file, temp), unfinished) = Unfinished::create(|| {
+            let (file, temp) = tempfile::Builder::new()
+                .prefix(&format!(".{name}."))
+                .suffix(".tmp")
+                .tempfile_in(dir)
+                .and_then(|t| t.keep().map_err(|e| e.error))?;
+            Ok(((file, temp.clone()), temp))
+        })
+        .map_err(|source| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        })?;
         // Another run writing the same name sees the lock and leaves the file alone (the OS
         // drops the lock when a run dies).
         let _ = file.try_lock();
-        Ok(AtomicFile::over(path, temp, file, None))
+        Ok(AtomicFile::over(path, temp, file, unfinished, None))
     }
 
-    fn over(path: &Path, temp: PathBuf, file: File, hasher: Option<Sha256>) -> AtomicFile {
+    fn over(
+        path: &Path,
+        temp: PathBuf,
+        file: File,
+        unfinished: Unfinished,
+        hasher: Option<Sha256>,
+    ) -> AtomicFile {
         AtomicFile {
             path: path.to_path_buf(),
-            unfinished: Some(Unfinished::new(&temp)),
+            unfinished: Some(unfinished),
             temp,
             out: Some(BufWriter::with_capacity(256 * 1024, file)),
             hasher,
