@@ -223,6 +223,8 @@ impl Format {
             Some([b'[', ..]) => Some(Format::Json),
             Some([b'{', ..]) => Some(Format::Ndjson),
             Some(rest) if rest.starts_with(b"id,entry_date,") => Some(Format::Csv),
+            // Nothing at all: JSON Lines of no record, as export writes a window without one.
+            None if start.is_empty() => Some(Format::Ndjson),
             _ => None,
         }
     }

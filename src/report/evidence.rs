@@ -445,6 +445,13 @@ pub fn sniff_files(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Format)>> {
     let mut files = Vec::new();
     for path in paths {
         let name = path.display().to_string();
+        // A pipe (`<(…)`, /dev/stdin) cannot be read twice: its first bytes would be gone.
+        if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+            return Err(Error::usage(format!(
+                "{name} is not a regular file (a pipe or a device): the inputs are read more \
+                 than once; save it to a file first"
+            )));
+        }
         let mut start = [0u8; 64];
         let n = File::open(path)
             .and_then(|mut f| f.read(&mut start))

@@ -279,6 +279,67 @@ fn the_summary_counts_chain_breaks_and_names_the_zone() {
 }
 
 #[test]
+fn an_empty_window_export_wrote_is_an_empty_history() {
+    // export writes a window without entries as an empty JSON Lines file.
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.ndjson");
+    ok(bin()
+        .args([
+            "export",
+            "--demo",
+            "--since",
+            "2030-01-01",
+            "--until",
+            "2030-01-02",
+            "-o",
+        ])
+        .arg(&empty));
+    assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0);
+    for command in ["intervals", "durations"] {
+        let o = run(bin()
+            .arg(command)
+            .arg(&empty)
+            .args(["--summary-format", "json"]));
+        assert_eq!(o.status.code(), Some(0), "{command}: {}", stderr(&o));
+        let summary: serde_json::Value = serde_json::from_str(stderr(&o).trim()).unwrap();
+        assert_eq!(
+            (summary["rows"].as_u64(), summary["records"].as_u64()),
+            (Some(0), Some(0))
+        );
+    }
+    let o = run(bin().arg("asof").arg(&empty).args(["--at", "2025-01-01"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_pipe_as_input_is_refused_with_the_way_out() {
+    let o = run(bin()
+        .arg("intervals")
+        .arg("/dev/stdin")
+        .stdin(std::fs::File::open(answers("history.csv")).unwrap()));
+    // A file given as stdin is a regular file: read as one.
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut child = bin()
+        .arg("intervals")
+        .arg("/dev/stdin")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdin.take());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("not a regular file") && err.contains("save it to a file"),
+        "{err}"
+    );
+}
+
+#[test]
 fn durations_passes_over_other_fields_and_counts_them() {
     // From a file, durations replays its field's entries only, as a query fetches only them:
     // the other fields' entries cannot change its rows.
