@@ -9,11 +9,11 @@ use chrono::{DateTime, Utc};
 use crate::cli::DurationsArgs;
 use crate::console;
 use crate::error::{Error, Result};
-use crate::history::Scope;
 use crate::history::calendar::{BusinessTime, Calendar};
 use crate::history::cycles::{Cycle, Cycles};
 use crate::history::durations::{Durations, ValueVisits};
 use crate::history::seen::Seen;
+use crate::history::{Listener, Scope};
 use crate::model::change::{Cell, Value, ValueType};
 use crate::model::date::parse_user_time_at;
 use crate::output::{RowSink, Table};
@@ -136,13 +136,18 @@ fn visits(
     until: DateTime<Utc>,
     calendar: Calendar,
 ) -> Result<(u64, crate::history::Totals)> {
-    let mut listeners = (Durations::new(field, until, calendar), Seen::new(field));
+    let mut seen = Seen::new(field);
     let scope = Scope {
         until: Some(until),
         field: Some(field),
     };
-    let totals = answer.replay(&mut listeners, scope)?;
-    let (durations, seen) = listeners;
+    // The visits are gathered on a thread of their own while the replay runs.
+    let (totals, durations) =
+        super::beside::replay_beside(answer, scope, &mut seen, move |pump| {
+            let mut durations = Durations::new(field, until, calendar);
+            pump.each(|interval| durations.interval(interval))?;
+            Ok(durations)
+        })?;
     let rows = durations.rows();
     if rows.is_empty() && !seen.fields.contains(field) && !seen.fields.is_empty() {
         console::warn(format!(

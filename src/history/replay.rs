@@ -49,6 +49,31 @@ pub trait Listener {
     }
 }
 
+/// No listener: what is told goes nowhere.
+impl Listener for () {}
+
+/// A listener lent.
+impl<L: Listener + ?Sized> Listener for &mut L {
+    fn first(&mut self, step: &Step, known: bool) {
+        (**self).first(step, known);
+    }
+    fn opened(&mut self, interval: &Interval) {
+        (**self).opened(interval);
+    }
+    fn deleted(&mut self, step: &Step) {
+        (**self).deleted(step);
+    }
+    fn passed_over(&mut self, field: &str) {
+        (**self).passed_over(field);
+    }
+    fn chain_break(&mut self, found: &dyn Fn() -> ChainBreak) {
+        (**self).chain_break(found);
+    }
+    fn interval(&mut self, interval: &Interval) -> Result<()> {
+        (**self).interval(interval)
+    }
+}
+
 /// Two listeners fed by one replay.
 impl<A: Listener, B: Listener> Listener for (A, B) {
     fn first(&mut self, step: &Step, known: bool) {

@@ -174,6 +174,13 @@ fn a_refusal_after_thousands_of_rows_were_written_leaves_no_file() {
             "{format}"
         );
     }
+    // durations gathers its visits on a thread of its own too: refused the same way.
+    let out = dir.path().join("durations.csv");
+    let o = run(bin().arg("durations").arg(&input).arg("-o").arg(&out));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not in entry order"), "{}", stderr(&o));
+    assert!(!out.exists());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     // Without the last entry every row is written: two per task.
     let whole = dir.path().join("whole.csv");
     std::fs::write(&whole, many_changes(5000)).unwrap();
