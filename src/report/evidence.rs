@@ -456,6 +456,13 @@ pub fn sniff_files(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Format)>> {
         let n = File::open(path)
             .and_then(|mut f| f.read(&mut start))
             .map_err(|e| Error::usage(format!("cannot read {name}: {e}")))?;
+        if n == 0 {
+            // Export writes a window without entries so; a file cut to nothing looks the same.
+            crate::console::warn(format!(
+                "{name} is empty: read as a history of no entries (export writes an empty \
+                 window so; a sync out-dir's manifests say how many entries a window had)"
+            ));
+        }
         let format = Format::sniff(&start[..n]).ok_or_else(|| {
             Error::usage(format!(
                 "{name} is not a CSV, JSON or JSON Lines file written by export (or a sync \

@@ -308,7 +308,14 @@ fn an_empty_window_export_wrote_is_an_empty_history() {
             .arg(&empty)
             .args(["--summary-format", "json"]));
         assert_eq!(o.status.code(), Some(0), "{command}: {}", stderr(&o));
-        let summary: serde_json::Value = serde_json::from_str(stderr(&o).trim()).unwrap();
+        let err = stderr(&o);
+        let (warning, summary) = err.trim().split_once('\n').unwrap();
+        // Never silently: an empty file could also be one cut to nothing.
+        assert!(
+            warning.contains("is empty: read as a history of no entries"),
+            "{err}"
+        );
+        let summary: serde_json::Value = serde_json::from_str(summary).unwrap();
         assert_eq!(
             (summary["rows"].as_u64(), summary["records"].as_u64()),
             (Some(0), Some(0))
