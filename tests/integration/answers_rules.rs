@@ -11,11 +11,15 @@ const HEADER: &str = "id,entry_date,obj_code,obj_id,obj_name,field_name,custom_f
                       change_type,value_type,old_value,new_value,edited_by_id,edited_by_name,\
                       sub_obj_code,sub_obj_id,top_obj_code,top_obj_id";
 
-/// A CSV history as export writes it: `(id, entry_date, obj_id, field, change_type,
-/// value_type, old, new)` each.
-fn history(dir: &Path, name: &str, entries: &[[&str; 8]]) -> PathBuf {
+/// A CSV history as export writes it, from one entry a line: `id | entry_date | obj_id | field
+/// | change_type | value_type | old | new` (an empty cell is no value).
+fn history(dir: &Path, name: &str, entries: &str) -> PathBuf {
     let mut text = format!("{HEADER}\n");
-    for [id, at, obj, field, kind, vtype, old, new] in entries {
+    for line in entries.lines().filter(|l| !l.trim().is_empty()) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let [id, at, obj, field, kind, vtype, old, new] = cells[..] else {
+            panic!("eight cells a line: {line}");
+        };
         text.push_str(&format!(
             "{id},{at},TASK,{obj},Task {obj},{field},false,{kind},{vtype},{old},{new},u1,Ada,,,,\n"
         ));
@@ -46,21 +50,14 @@ fn a_bulk_edits_entries_at_one_millisecond_follow_their_values_not_their_ids() {
     let input = history(
         dir.path(),
         "bulk.csv",
-        &[
-            [
-                "e0",
-                "2025-03-01T09:00:00.000Z",
-                "t1",
-                "status",
-                "A",
-                "text",
-                "",
-                "NEW",
-            ],
-            ["a", t, "t1", "status", "E", "text", "INP", "CPL"],
-            ["b", t, "t1", "status", "E", "text", "NEW", "INP"],
-            ["c", t, "t2", "status", "E", "text", "PLN", "INP"],
-        ],
+        &format!(
+            "
+            e0 | 2025-03-01T09:00:00.000Z | t1 | status | A | text | | NEW
+            a | {t} | t1 | status | E | text | INP | CPL
+            b | {t} | t1 | status | E | text | NEW | INP
+            c | {t} | t2 | status | E | text | PLN | INP
+        "
+        ),
     );
     assert_eq!(
         intervals_of(&input, "t1"),
@@ -85,38 +82,11 @@ fn a_value_after_a_delete_marks_the_interval_the_delete_ended() {
     let input = history(
         dir.path(),
         "deleted.csv",
-        &[
-            [
-                "e1",
-                "2025-03-01T09:00:00.000Z",
-                "t1",
-                "status",
-                "A",
-                "text",
-                "",
-                "NEW",
-            ],
-            [
-                "e2",
-                "2025-03-02T09:00:00.000Z",
-                "t1",
-                "status",
-                "D",
-                "text",
-                "NEW",
-                "",
-            ],
-            [
-                "e3",
-                "2025-03-03T09:00:00.000Z",
-                "t1",
-                "status",
-                "E",
-                "text",
-                "INP",
-                "CPL",
-            ],
-        ],
+        "
+            e1 | 2025-03-01T09:00:00.000Z | t1 | status | A | text | | NEW
+            e2 | 2025-03-02T09:00:00.000Z | t1 | status | D | text | NEW | 
+            e3 | 2025-03-03T09:00:00.000Z | t1 | status | E | text | INP | CPL
+        ",
     );
     assert_eq!(
         intervals_of(&input, "t1"),
@@ -134,48 +104,12 @@ fn json_lines_keep_an_empty_old_value_that_csv_cannot_and_numbers_group_by_value
     let csv = history(
         dir.path(),
         "h.csv",
-        &[
-            [
-                "e1",
-                "2025-03-01T09:00:00.000Z",
-                "t1",
-                "name",
-                "E",
-                "text",
-                "",
-                "Plan",
-            ],
-            [
-                "e2",
-                "2025-03-02T09:00:00.000Z",
-                "t1",
-                "name",
-                "E",
-                "text",
-                "Plan",
-                "",
-            ],
-            [
-                "e3",
-                "2025-03-03T09:00:00.000Z",
-                "t1",
-                "work",
-                "A",
-                "number",
-                "",
-                "8",
-            ],
-            [
-                "e4",
-                "2025-03-04T09:00:00.000Z",
-                "t1",
-                "work",
-                "E",
-                "number",
-                "8",
-                "8.00",
-            ],
-        ],
+        "
+            e1 | 2025-03-01T09:00:00.000Z | t1 | name | E | text | | Plan
+            e2 | 2025-03-02T09:00:00.000Z | t1 | name | E | text | Plan | 
+            e3 | 2025-03-03T09:00:00.000Z | t1 | work | A | number | | 8
+            e4 | 2025-03-04T09:00:00.000Z | t1 | work | E | number | 8 | 8.00
+        ",
     );
     let mut lines = String::new();
     for r in csv_rows(&std::fs::read_to_string(&csv).unwrap()) {
@@ -233,16 +167,9 @@ fn an_output_that_would_replace_an_input_or_land_in_an_out_dir_is_refused() {
     let input = history(
         dir.path(),
         "h.csv",
-        &[[
-            "e1",
-            "2025-03-01T09:00:00.000Z",
-            "t1",
-            "status",
-            "E",
-            "text",
-            "NEW",
-            "INP",
-        ]],
+        "
+            e1 | 2025-03-01T09:00:00.000Z | t1 | status | E | text | NEW | INP
+        ",
     );
     let before = std::fs::read(&input).unwrap();
     let inside = dir.path().join("sub").join("..").join("h.csv");
@@ -292,28 +219,10 @@ fn flags_that_would_answer_wrongly_are_refused_with_the_way_out() {
     let input = history(
         dir.path(),
         "h.csv",
-        &[
-            [
-                "e1",
-                "2025-03-01T09:00:00.000Z",
-                "t1",
-                "status",
-                "E",
-                "text",
-                "NEW",
-                "INP",
-            ],
-            [
-                "e1",
-                "2025-03-01T09:00:00.000Z",
-                "t1",
-                "status",
-                "E",
-                "text",
-                "NEW",
-                "INP",
-            ],
-        ],
+        "
+            e1 | 2025-03-01T09:00:00.000Z | t1 | status | E | text | NEW | INP
+            e1 | 2025-03-01T09:00:00.000Z | t1 | status | E | text | NEW | INP
+        ",
     );
     let os = |s: &'static str| -> &std::ffi::OsStr { s.as_ref() };
     // The input after --cycle-end is taken as a value: without this, a query would run.
@@ -358,16 +267,9 @@ fn flags_that_would_answer_wrongly_are_refused_with_the_way_out() {
     let undated = history(
         dir.path(),
         "undated.csv",
-        &[[
-            "e1",
-            "last tuesday",
-            "t1",
-            "status",
-            "E",
-            "text",
-            "NEW",
-            "INP",
-        ]],
+        "
+            e1 | last tuesday | t1 | status | E | text | NEW | INP
+        ",
     );
     refused(
         &[os("intervals"), undated.as_os_str()],
@@ -381,16 +283,9 @@ fn an_open_end_sentinel_east_of_utc_is_written_as_given() {
     let input = history(
         dir.path(),
         "h.csv",
-        &[[
-            "e1",
-            "2025-03-01T09:00:00.000Z",
-            "t1",
-            "status",
-            "E",
-            "text",
-            "NEW",
-            "INP",
-        ]],
+        "
+            e1 | 2025-03-01T09:00:00.000Z | t1 | status | E | text | NEW | INP
+        ",
     );
     let sentinel = "9999-12-31T23:59:59.999Z";
     let flags = ["--tz", "Asia/Tokyo", "--open-end", sentinel];
@@ -427,16 +322,9 @@ fn a_file_without_a_column_the_replay_reads_is_refused_naming_it() {
     let input = history(
         dir.path(),
         "h.csv",
-        &[[
-            "e1",
-            "2025-03-01T09:00:00.000Z",
-            "t1",
-            "status",
-            "E",
-            "text",
-            "NEW",
-            "INP",
-        ]],
+        "
+            e1 | 2025-03-01T09:00:00.000Z | t1 | status | E | text | NEW | INP
+        ",
     );
     let text = std::fs::read_to_string(&input).unwrap();
     // The CSV without its old_value column (the 10th).
@@ -483,38 +371,13 @@ fn numbers_not_written_as_json_numbers_stay_json_and_compare_exactly() {
     let input = history(
         dir.path(),
         "n.csv",
-        &[
-            [
-                "e1",
-                "2025-03-01T09:00:00.000Z",
-                "t1",
-                "work",
-                "E",
-                "number",
-                "01",
-                "NaN",
-            ],
-            [
-                "e2",
-                "2025-03-02T09:00:00.000Z",
-                "t2",
-                "work",
-                "E",
-                "number",
-                "1",
-                big,
-            ],
-            [
-                "e3",
-                "2025-03-03T09:00:00.000Z",
-                "t2",
-                "work",
-                "E",
-                "number",
-                "12345678901234567890124",
-                "2",
-            ],
-        ],
+        &format!(
+            "
+            e1 | 2025-03-01T09:00:00.000Z | t1 | work | E | number | 01 | NaN
+            e2 | 2025-03-02T09:00:00.000Z | t2 | work | E | number | 1 | {big}
+            e3 | 2025-03-03T09:00:00.000Z | t2 | work | E | number | 12345678901234567890124 | 2
+        "
+        ),
     );
     let text = ok(bin()
         .arg("intervals")
@@ -542,28 +405,10 @@ fn a_field_or_value_that_never_occurs_is_named_with_what_does() {
     let input = history(
         dir.path(),
         "h.csv",
-        &[
-            [
-                "e1",
-                "2025-03-01T09:00:00.000Z",
-                "t1",
-                "status",
-                "E",
-                "text",
-                "NEW",
-                "INP",
-            ],
-            [
-                "e2",
-                "2025-03-02T09:00:00.000Z",
-                "t1",
-                "status",
-                "E",
-                "text",
-                "INP",
-                "CPL",
-            ],
-        ],
+        "
+            e1 | 2025-03-01T09:00:00.000Z | t1 | status | E | text | NEW | INP
+            e2 | 2025-03-02T09:00:00.000Z | t1 | status | E | text | INP | CPL
+        ",
     );
     let o = run(bin().arg("durations").arg(&input).args([
         "--field",
