@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::calendar::Calendar;
 use super::interval::Interval;
-use super::replay::Listener;
+use super::replay::{Listener, identity};
 use crate::error::Result;
 use crate::model::change::{Value, ValueType};
 
@@ -87,13 +87,6 @@ pub fn value_str<'v>(v: &'v Value<'_>) -> &'v str {
     }
 }
 
-/// A value as it is grouped: one value however it was written, as the replay compares values
-/// (`same_value`): a number by its decimal value (`8`, `8.0` and `8.00` are one), a date by its
-/// instant (the offset of `--tz` aside), text exactly. Rows show the value as first written.
-fn value_key(v: &Value<'_>, value_type: ValueType) -> String {
-    super::replay::identity(v, value_type).into_owned()
-}
-
 impl Listener for Durations {
     fn interval(&mut self, i: &Interval) -> Result<()> {
         let Some(from) = i.valid_from else {
@@ -106,7 +99,9 @@ impl Listener for Durations {
         let millis = (to - from).num_milliseconds();
         let business = self.calendar.business_millis(from, to);
         let open = i.valid_to.is_none();
-        let value = value_key(&i.value, i.value_type);
+        // One value however it was written, as the replay compares values: `8` and `8.00`
+        // are one, a date by its instant. Rows show the value as first written.
+        let value = identity(&i.value, i.value_type);
         super::replay::join_key(&mut self.key, [i.obj_code(), i.obj_id(), &value]);
         let row = match self.by.get_mut(self.key.as_str()) {
             Some(row) => row,
@@ -158,19 +153,21 @@ mod tests {
 
     #[test]
     fn numbers_group_by_value_and_dates_by_instant() {
-        let n = |s: &str| value_key(&Value::Number(s.into()), ValueType::Number);
+        let n = |s: &str| identity(&Value::Number(s.into()), ValueType::Number).into_owned();
         assert_eq!(n("8"), n("8.00"));
         assert_eq!(n("008.50"), "8.5");
         assert_eq!(n("-0.0"), "0");
         assert_eq!(n("-12.340"), "-12.34");
         assert_ne!(n("8"), n("80"));
         assert_eq!(n("1e3"), "1000");
-        let d = |s: &str| value_key(&Value::Text(s.to_string().into()), ValueType::Date);
+        let d =
+            |s: &str| identity(&Value::Text(s.to_string().into()), ValueType::Date).into_owned();
         assert_eq!(
             d("2025-03-09T01:00:00.000-05:00"),
             d("2025-03-09T06:00:00.000Z")
         );
-        let t = |s: &str| value_key(&Value::Text(s.to_string().into()), ValueType::Text);
+        let t =
+            |s: &str| identity(&Value::Text(s.to_string().into()), ValueType::Text).into_owned();
         assert_ne!(t("8"), t("8.00"));
     }
 }

@@ -114,11 +114,16 @@ impl Clone for Texts {
 }
 
 impl Texts {
-    /// Start again, keeping the allocation.
-    fn clear(&mut self, capacity: usize) {
+    /// Every part anew, in [`PARTS`] order, keeping the allocation (with room for the id of
+    /// the entry that ends the interval).
+    fn write(&mut self, parts: [Option<&str>; FIELDS]) {
         self.text.clear();
-        self.text.reserve(capacity);
+        self.text
+            .reserve(parts.iter().flatten().map(|p| p.len()).sum::<usize>() + ID);
         self.present = 0;
+        for (part, value) in PARTS.into_iter().zip(parts) {
+            self.push(part, value);
+        }
     }
 
     /// Write `part`, which comes after every part written since [`Texts::clear`].
@@ -158,27 +163,18 @@ impl Interval {
 
     /// Become the interval `step`'s new value opens (taken from it), keeping the allocation.
     pub fn reopen(&mut self, step: &mut Step) {
-        let t = &mut self.texts;
-        let len = |o: &Option<String>| o.as_ref().map_or(0, String::len);
-        t.clear(
-            step.obj_code.len()
-                + step.obj_id.len()
-                + step.field_name.len()
-                + step.entry_id.len()
-                + len(&step.obj_name)
-                + len(&step.new_label)
-                + len(&step.edited_by_id)
-                + len(&step.edited_by_name)
-                + ID,
-        );
-        t.push(Part::ObjCode, Some(&step.obj_code));
-        t.push(Part::ObjId, Some(&step.obj_id));
-        t.push(Part::ObjName, step.obj_name.as_deref());
-        t.push(Part::FieldName, Some(&step.field_name));
-        t.push(Part::Label, step.new_label.as_deref());
-        t.push(Part::SetById, step.edited_by_id.as_deref());
-        t.push(Part::SetByName, step.edited_by_name.as_deref());
-        t.push(Part::SetByEntryId, Some(&step.entry_id));
+        self.texts.write([
+            Some(&step.obj_code),
+            Some(&step.obj_id),
+            step.obj_name.as_deref(),
+            Some(&step.field_name),
+            step.new_label.as_deref(),
+            step.edited_by_id.as_deref(),
+            step.edited_by_name.as_deref(),
+            Some(&step.entry_id),
+            // Written when the interval ends.
+            None,
+        ]);
         self.value_type = step.value_type;
         self.value = std::mem::replace(&mut step.new_value, Value::Null);
         self.valid_from = Some(step.at);
@@ -190,15 +186,17 @@ impl Interval {
     /// The value `step` says its field held from before the history, ended by `step`.
     pub fn before(step: &Step, ended_by: End) -> Interval {
         let mut texts = Texts::default();
-        texts.push(Part::ObjCode, Some(&step.obj_code));
-        texts.push(Part::ObjId, Some(&step.obj_id));
-        texts.push(Part::ObjName, step.obj_name.as_deref());
-        texts.push(Part::FieldName, Some(&step.field_name));
-        texts.push(Part::Label, step.old_label.as_deref());
-        texts.push(Part::SetById, None);
-        texts.push(Part::SetByName, None);
-        texts.push(Part::SetByEntryId, None);
-        texts.push(Part::EndedByEntryId, Some(&step.entry_id));
+        texts.write([
+            Some(&step.obj_code),
+            Some(&step.obj_id),
+            step.obj_name.as_deref(),
+            Some(&step.field_name),
+            step.old_label.as_deref(),
+            None,
+            None,
+            None,
+            Some(&step.entry_id),
+        ]);
         Interval {
             texts,
             value_type: step.value_type,

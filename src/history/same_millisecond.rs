@@ -310,9 +310,19 @@ mod tests {
 
     /// The ids in the order the entries are replayed, the value left being `current`.
     fn ids(steps: &[Step], current: Option<&str>) -> Vec<String> {
+        let held = holding(steps);
+        replayed(held, |_| current.map(|c| Value::Text(c.to_string().into())))
+    }
+
+    fn holding(steps: &[Step]) -> Held {
         let mut held = Held::default();
         steps.iter().cloned().for_each(|s| held.push(s));
-        let order = held.chain_order(|_| current.map(|c| Value::Text(c.to_string().into())));
+        held
+    }
+
+    /// The ids in the order `held` replays them, `current` giving the value left.
+    fn replayed(mut held: Held, current: impl Fn(&Step) -> Option<Value<'static>>) -> Vec<String> {
+        let order = held.chain_order(current);
         let mut ids = Vec::new();
         held.drain(order, |s| {
             ids.push(s.entry_id.clone());
@@ -354,27 +364,18 @@ mod tests {
 
     #[test]
     fn two_fields_of_one_hash_are_told_apart_by_their_text() {
-        let mut held = Held::default();
-        for s in [
+        let mut held = holding(&[
             step("a", "status", Some("INP"), Some("CPL")),
             step("b", "name", Some("x"), Some("y")),
             step("c", "status", Some("NEW"), Some("INP")),
             step("d", "name", Some("w"), Some("x")),
-        ] {
-            held.push(s);
-        }
+        ]);
         // As if every key hashed alike.
         held.hashes.iter_mut().for_each(|h| *h = 7);
-        let order = held.chain_order(|s| {
+        let ids = replayed(held, |s| {
             let left = if s.field_name == "status" { "NEW" } else { "w" };
             Some(Value::Text(left.to_string().into()))
         });
-        let mut ids = Vec::new();
-        held.drain(order, |s| {
-            ids.push(s.entry_id.clone());
-            Ok(())
-        })
-        .unwrap();
         assert_eq!(ids, ["c", "d", "a", "b"]);
     }
 
