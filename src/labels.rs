@@ -86,7 +86,7 @@ impl Labeler {
             let code = match v {
                 crate::model::change::Value::Null => return None,
                 crate::model::change::Value::Text(t) => t.as_ref(),
-                crate::model::change::Value::Number(n) => n.as_str(),
+                crate::model::change::Value::Number(n) => &**n,
             };
             Some(map.get(code).cloned().unwrap_or_else(|| code.to_string()))
         };

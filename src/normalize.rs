@@ -164,7 +164,7 @@ impl Reader<'_> {
     fn number<'a>(&mut self, f: Field<'a>) -> Value<'a> {
         match f {
             Field::Missing | Field::Null => Value::Null,
-            Field::Number(n) => Value::Number(render_json_number(&n)),
+            Field::Number(n) => Value::Number(render_json_number(&n).into()),
             Field::Text(s) => {
                 self.found.insert(Anomaly::NotNumber);
                 self.check(&s);

@@ -62,7 +62,8 @@ struct Rows<'a> {
 impl Rows<'_> {
     fn write(&mut self, sink: &mut dyn RowSink, i: &Interval) -> Result<()> {
         let a = self.answer;
-        let value = a.value(&i.value, i.value_type);
+        let held = i.value();
+        let value = a.value(&held, i.value_type);
         self.from.clear();
         if let Some(t) = i.valid_from {
             a.write_instant(&mut self.from, t);
@@ -107,7 +108,7 @@ impl Rows<'_> {
 
 /// A value's cell: a number as a number, null as null, anything else as text.
 pub(super) fn value_cell<'v>(i: &Interval, rendered: &'v str) -> Cell<'v> {
-    match &i.value {
+    match &i.value() {
         crate::model::change::Value::Null => Cell::Null,
         crate::model::change::Value::Number(_) => Cell::Number(rendered),
         crate::model::change::Value::Text(_) => Cell::Text(rendered),

@@ -71,13 +71,13 @@ impl Listener for AsOf {
             return;
         }
         self.set(AsOfRow {
-            obj_code: step.obj_code.clone(),
-            obj_id: step.obj_id.clone(),
-            obj_name: step.obj_name.clone(),
-            field_name: step.field_name.clone(),
+            obj_code: step.obj_code().to_string(),
+            obj_id: step.obj_id().to_string(),
+            obj_name: step.obj_name().map(str::to_string),
+            field_name: step.field_name().to_string(),
             value_type: step.value_type,
-            value: step.old_value.clone(),
-            label: step.old_label.clone(),
+            value: step.old_value().into_owned(),
+            label: step.old_label().map(str::to_string),
             known,
             since: None,
             set_by_id: None,
@@ -96,7 +96,7 @@ impl Listener for AsOf {
             obj_name: i.obj_name().map(str::to_string),
             field_name: i.field_name().to_string(),
             value_type: i.value_type,
-            value: i.value.clone(),
+            value: i.value().into_owned(),
             label: i.label().map(str::to_string),
             known: true,
             since: i.valid_from,
@@ -111,18 +111,18 @@ impl Listener for AsOf {
             return;
         }
         self.set(AsOfRow {
-            obj_code: step.obj_code.clone(),
-            obj_id: step.obj_id.clone(),
-            obj_name: step.obj_name.clone(),
-            field_name: step.field_name.clone(),
+            obj_code: step.obj_code().to_string(),
+            obj_id: step.obj_id().to_string(),
+            obj_name: step.obj_name().map(str::to_string),
+            field_name: step.field_name().to_string(),
             value_type: step.value_type,
             value: Value::Null,
             label: None,
             known: true,
             since: Some(step.at),
-            set_by_id: step.edited_by_id.clone(),
-            set_by_name: step.edited_by_name.clone(),
-            set_by_entry_id: Some(step.entry_id.clone()),
+            set_by_id: step.edited_by_id().map(str::to_string),
+            set_by_name: step.edited_by_name().map(str::to_string),
+            set_by_entry_id: Some(step.entry_id().to_string()),
         });
     }
 }

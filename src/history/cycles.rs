@@ -64,7 +64,7 @@ impl Listener for Cycles {
         if i.field_name() != self.field {
             return;
         }
-        let value = value_text(&i.value);
+        let value = value_text(&i.value());
         let key = (i.obj_code().to_string(), i.obj_id().to_string());
         let is_end = self.ends.contains(&value);
         match self.by.get_mut(&key) {

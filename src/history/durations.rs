@@ -101,7 +101,8 @@ impl Listener for Durations {
         let open = i.valid_to.is_none();
         // One value however it was written, as the replay compares values: `8` and `8.00`
         // are one, a date by its instant. Rows show the value as first written.
-        let value = identity(&i.value, i.value_type);
+        let held = i.value();
+        let value = identity(&held, i.value_type);
         super::replay::join_key(&mut self.key, [i.obj_code(), i.obj_id(), &value]);
         let row = match self.by.get_mut(self.key.as_str()) {
             Some(row) => row,
@@ -112,7 +113,7 @@ impl Listener for Durations {
                     obj_name: i.obj_name().map(str::to_string),
                     field_name: i.field_name().to_string(),
                     value_type: i.value_type,
-                    value: i.value.clone(),
+                    value: i.value().into_owned(),
                     label: i.label().map(str::to_string),
                     visits: 0,
                     first_entered: from,

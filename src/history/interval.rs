@@ -2,8 +2,11 @@
 //! that set it to the entry that ended it), a [`Step`] (one entry as the replay met it) and a
 //! [`ChainBreak`] (an entry whose old value is not the value the history left).
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 
+use super::packed::Packed;
 use crate::model::change::{Value, ValueType};
 
 /// What ended an interval: the next entry of its object and field.
@@ -27,15 +30,14 @@ impl End {
     }
 }
 
-/// One value held by one object's field over `[valid_from, valid_to)`. Its text but the value
-/// is kept in one allocation, read through the methods: an interval is written out long after
-/// it was read, and ten strings scattered over the heap cost a cache miss each (BENCHMARKS.md,
-/// "Answers").
+/// One value held by one object's field over `[valid_from, valid_to)`. Its text, the value
+/// included, is kept in one allocation ([`Packed`]), read through the methods.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Interval {
-    texts: Texts,
+    texts: Packed<FIELDS>,
     pub value_type: ValueType,
-    pub value: Value<'static>,
+    /// The value is a number (written as one), not text.
+    number: bool,
     /// `None`: held from before the history begins.
     pub valid_from: Option<DateTime<Utc>>,
     /// `None`: still open.
@@ -47,16 +49,6 @@ pub struct Interval {
     pub chain_break: bool,
 }
 
-/// The text of an interval, in the order of [`Part`], in one string.
-#[derive(Debug, Default)]
-struct Texts {
-    text: String,
-    /// Where each field ends in `text`.
-    ends: [u32; FIELDS],
-    /// Which fields are there (a bit each): an absent field and an empty one differ.
-    present: u16,
-}
-
 /// An interval's text fields, in the order they are written.
 #[derive(Clone, Copy, Debug)]
 enum Part {
@@ -64,6 +56,8 @@ enum Part {
     ObjId,
     ObjName,
     FieldName,
+    /// Absent for none.
+    Value,
     Label,
     SetById,
     SetByName,
@@ -72,86 +66,18 @@ enum Part {
     EndedByEntryId,
 }
 
-const FIELDS: usize = 9;
-
-const PARTS: [Part; FIELDS] = [
-    Part::ObjCode,
-    Part::ObjId,
-    Part::ObjName,
-    Part::FieldName,
-    Part::Label,
-    Part::SetById,
-    Part::SetByName,
-    Part::SetByEntryId,
-    Part::EndedByEntryId,
-];
+const FIELDS: usize = 10;
 
 /// The length of an entry id as Workfront writes them, kept free for the one that ends it.
 const ID: usize = 32;
 
-/// Equal when each part is: where an absent part would have ended is no part of the text.
-impl PartialEq for Texts {
-    fn eq(&self, other: &Texts) -> bool {
-        PARTS.iter().all(|&p| self.get(p) == other.get(p))
-    }
-}
-
-impl Clone for Texts {
-    fn clone(&self) -> Texts {
-        Texts {
-            text: self.text.clone(),
-            ends: self.ends,
-            present: self.present,
-        }
-    }
-
-    /// Keeps this one's allocation.
-    fn clone_from(&mut self, source: &Texts) {
-        self.text.clone_from(&source.text);
-        self.ends = source.ends;
-        self.present = source.present;
-    }
-}
-
-impl Texts {
-    /// Every part anew, in [`PARTS`] order, keeping the allocation (with room for the id of
-    /// the entry that ends the interval).
-    fn write(&mut self, parts: [Option<&str>; FIELDS]) {
-        self.text.clear();
-        self.text
-            .reserve(parts.iter().flatten().map(|p| p.len()).sum::<usize>() + ID);
-        self.present = 0;
-        for (part, value) in PARTS.into_iter().zip(parts) {
-            self.push(part, value);
-        }
-    }
-
-    /// Write `part`, which comes after every part written since [`Texts::clear`].
-    fn push(&mut self, part: Part, value: Option<&str>) {
-        if let Some(v) = value {
-            self.text.push_str(v);
-            self.present |= 1 << part as u16;
-        }
-        self.ends[part as usize] = self.text.len() as u32;
-    }
-
-    fn get(&self, part: Part) -> Option<&str> {
-        let at = part as usize;
-        if self.present & (1 << at) == 0 {
-            return None;
-        }
-        let start = at.checked_sub(1).map_or(0, |before| self.ends[before]) as usize;
-        Some(&self.text[start..self.ends[at] as usize])
-    }
-}
-
 impl Interval {
     /// The interval `step`'s new value opens.
-    pub fn opened_by(step: &mut Step) -> Interval {
+    pub fn opened_by(step: &Step) -> Interval {
         let mut interval = Interval {
-            texts: Texts::default(),
+            texts: Packed::default(),
             value_type: step.value_type,
-            value: Value::Null,
+            number: false,
             valid_from: None,
             valid_to: None,
             ended_by: None,
@@ -161,22 +87,27 @@ impl Interval {
         interval
     }
 
-    /// Become the interval `step`'s new value opens (taken from it), keeping the allocation.
-    pub fn reopen(&mut self, step: &mut Step) {
-        self.texts.write([
-            Some(&step.obj_code),
-            Some(&step.obj_id),
-            step.obj_name.as_deref(),
-            Some(&step.field_name),
-            step.new_label.as_deref(),
-            step.edited_by_id.as_deref(),
-            step.edited_by_name.as_deref(),
-            Some(&step.entry_id),
-            // Written when the interval ends.
-            None,
-        ]);
+    /// Become the interval `step`'s new value opens, keeping the allocation.
+    pub fn reopen(&mut self, step: &Step) {
+        let (value, number) = step.value(StepPart::NewValue);
+        self.texts.write(
+            [
+                Some(step.obj_code()),
+                Some(step.obj_id()),
+                step.obj_name(),
+                Some(step.field_name()),
+                value,
+                step.new_label(),
+                step.edited_by_id(),
+                step.edited_by_name(),
+                Some(step.entry_id()),
+                // Written when the interval ends.
+                None,
+            ],
+            ID,
+        );
         self.value_type = step.value_type;
-        self.value = std::mem::replace(&mut step.new_value, Value::Null);
+        self.number = number;
         self.valid_from = Some(step.at);
         self.valid_to = None;
         self.ended_by = None;
@@ -185,22 +116,27 @@ impl Interval {
 
     /// The value `step` says its field held from before the history, ended by `step`.
     pub fn before(step: &Step, ended_by: End) -> Interval {
-        let mut texts = Texts::default();
-        texts.write([
-            Some(&step.obj_code),
-            Some(&step.obj_id),
-            step.obj_name.as_deref(),
-            Some(&step.field_name),
-            step.old_label.as_deref(),
-            None,
-            None,
-            None,
-            Some(&step.entry_id),
-        ]);
+        let mut texts = Packed::default();
+        let (value, number) = step.value(StepPart::OldValue);
+        texts.write(
+            [
+                Some(step.obj_code()),
+                Some(step.obj_id()),
+                step.obj_name(),
+                Some(step.field_name()),
+                value,
+                step.old_label(),
+                None,
+                None,
+                None,
+                Some(step.entry_id()),
+            ],
+            0,
+        );
         Interval {
             texts,
             value_type: step.value_type,
-            value: step.old_value.clone(),
+            number,
             valid_from: None,
             valid_to: Some(step.at),
             ended_by: Some(ended_by),
@@ -212,7 +148,7 @@ impl Interval {
     pub fn copy_from(&mut self, other: &Interval) {
         self.texts.clone_from(&other.texts);
         self.value_type = other.value_type;
-        self.value.clone_from(&other.value);
+        self.number = other.number;
         self.valid_from = other.valid_from;
         self.valid_to = other.valid_to;
         self.ended_by = other.ended_by;
@@ -222,48 +158,58 @@ impl Interval {
     /// End it at `at` by the entry `entry_id`.
     pub fn close(&mut self, at: DateTime<Utc>, entry_id: &str, ended_by: End, broken: bool) {
         self.valid_to = Some(at);
-        self.texts.push(Part::EndedByEntryId, Some(entry_id));
+        self.texts
+            .push(Part::EndedByEntryId as usize, Some(entry_id));
         self.ended_by = Some(ended_by);
         self.chain_break = broken;
     }
 
+    fn get(&self, part: Part) -> Option<&str> {
+        self.texts.get(part as usize)
+    }
+
     pub fn obj_code(&self) -> &str {
-        self.texts.get(Part::ObjCode).unwrap_or_default()
+        self.get(Part::ObjCode).unwrap_or_default()
     }
 
     pub fn obj_id(&self) -> &str {
-        self.texts.get(Part::ObjId).unwrap_or_default()
+        self.get(Part::ObjId).unwrap_or_default()
     }
 
     /// The object's name as the entry that set the value names it (for a value held from
     /// before the history, the entry that ended it).
     pub fn obj_name(&self) -> Option<&str> {
-        self.texts.get(Part::ObjName)
+        self.get(Part::ObjName)
     }
 
     pub fn field_name(&self) -> &str {
-        self.texts.get(Part::FieldName).unwrap_or_default()
+        self.get(Part::FieldName).unwrap_or_default()
+    }
+
+    /// The value held (borrowed from the interval).
+    pub fn value(&self) -> Value<'_> {
+        value_of(self.get(Part::Value), self.number)
     }
 
     /// The value's label (`--labels`), when the records carry one.
     pub fn label(&self) -> Option<&str> {
-        self.texts.get(Part::Label)
+        self.get(Part::Label)
     }
 
     pub fn set_by_id(&self) -> Option<&str> {
-        self.texts.get(Part::SetById)
+        self.get(Part::SetById)
     }
 
     pub fn set_by_name(&self) -> Option<&str> {
-        self.texts.get(Part::SetByName)
+        self.get(Part::SetByName)
     }
 
     pub fn set_by_entry_id(&self) -> Option<&str> {
-        self.texts.get(Part::SetByEntryId)
+        self.get(Part::SetByEntryId)
     }
 
     pub fn ended_by_entry_id(&self) -> Option<&str> {
-        self.texts.get(Part::EndedByEntryId)
+        self.get(Part::EndedByEntryId)
     }
 
     /// Whether the chain broke after it (see the field).
@@ -280,33 +226,172 @@ impl Interval {
     }
 }
 
+/// A value kept as text: none when absent, else a number or text.
+fn value_of(text: Option<&str>, number: bool) -> Value<'_> {
+    match text {
+        None => Value::Null,
+        Some(t) if number => Value::Number(Cow::Borrowed(t)),
+        Some(t) => Value::Text(Cow::Borrowed(t)),
+    }
+}
+
+/// A value as text to keep, and whether it is a number.
+fn text_of<'v>(value: &'v Value<'_>) -> (Option<&'v str>, bool) {
+    match value {
+        Value::Null => (None, false),
+        Value::Text(t) => (Some(t), false),
+        Value::Number(n) => (Some(n), true),
+    }
+}
+
 /// One entry as the replay met it: the object and field it changed, when, by whom, from what
-/// to what.
+/// to what. Its text is kept in one allocation ([`Packed`]), read through the methods.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step {
-    pub obj_code: String,
-    pub obj_id: String,
-    pub obj_name: Option<String>,
-    pub field_name: String,
-    pub entry_id: String,
+    texts: Packed<STEP_FIELDS>,
     pub at: DateTime<Utc>,
-    pub change_type: Option<String>,
     pub value_type: ValueType,
-    pub old_value: Value<'static>,
-    pub new_value: Value<'static>,
-    pub old_label: Option<String>,
-    pub new_label: Option<String>,
-    pub edited_by_id: Option<String>,
-    pub edited_by_name: Option<String>,
+    /// Which values are numbers: a bit for the old one, a bit for the new.
+    numbers: u8,
+}
+
+/// An entry's text fields, in the order they are kept.
+#[derive(Clone, Copy, Debug)]
+enum StepPart {
+    ObjCode,
+    ObjId,
+    ObjName,
+    FieldName,
+    EntryId,
+    ChangeType,
+    OldValue,
+    NewValue,
+    OldLabel,
+    NewLabel,
+    EditedById,
+    EditedByName,
+}
+
+const STEP_FIELDS: usize = 12;
+
+/// What a [`Step`] is made of, borrowed (from a change record, or a test's table).
+#[derive(Debug, Clone)]
+pub struct StepOf<'a> {
+    pub obj_code: &'a str,
+    pub obj_id: &'a str,
+    pub obj_name: Option<&'a str>,
+    pub field_name: &'a str,
+    pub entry_id: &'a str,
+    pub at: DateTime<Utc>,
+    pub change_type: Option<&'a str>,
+    pub value_type: ValueType,
+    pub old_value: Value<'a>,
+    pub new_value: Value<'a>,
+    pub old_label: Option<&'a str>,
+    pub new_label: Option<&'a str>,
+    pub edited_by_id: Option<&'a str>,
+    pub edited_by_name: Option<&'a str>,
 }
 
 impl Step {
+    pub fn new(of: StepOf<'_>) -> Step {
+        let (old, old_number) = text_of(&of.old_value);
+        let (new, new_number) = text_of(&of.new_value);
+        let mut texts = Packed::default();
+        texts.write(
+            [
+                Some(of.obj_code),
+                Some(of.obj_id),
+                of.obj_name,
+                Some(of.field_name),
+                Some(of.entry_id),
+                of.change_type,
+                old,
+                new,
+                of.old_label,
+                of.new_label,
+                of.edited_by_id,
+                of.edited_by_name,
+            ],
+            0,
+        );
+        Step {
+            texts,
+            at: of.at,
+            value_type: of.value_type,
+            numbers: u8::from(old_number) | u8::from(new_number) << 1,
+        }
+    }
+
+    fn get(&self, part: StepPart) -> Option<&str> {
+        self.texts.get(part as usize)
+    }
+
+    /// A value's text and whether it is a number.
+    fn value(&self, part: StepPart) -> (Option<&str>, bool) {
+        let bit = match part {
+            StepPart::NewValue => 2,
+            _ => 1,
+        };
+        (self.get(part), self.numbers & bit != 0)
+    }
+
+    pub fn obj_code(&self) -> &str {
+        self.get(StepPart::ObjCode).unwrap_or_default()
+    }
+
+    pub fn obj_id(&self) -> &str {
+        self.get(StepPart::ObjId).unwrap_or_default()
+    }
+
+    pub fn obj_name(&self) -> Option<&str> {
+        self.get(StepPart::ObjName)
+    }
+
+    pub fn field_name(&self) -> &str {
+        self.get(StepPart::FieldName).unwrap_or_default()
+    }
+
+    pub fn entry_id(&self) -> &str {
+        self.get(StepPart::EntryId).unwrap_or_default()
+    }
+
+    pub fn change_type(&self) -> Option<&str> {
+        self.get(StepPart::ChangeType)
+    }
+
+    pub fn old_value(&self) -> Value<'_> {
+        let (text, number) = self.value(StepPart::OldValue);
+        value_of(text, number)
+    }
+
+    pub fn new_value(&self) -> Value<'_> {
+        let (text, number) = self.value(StepPart::NewValue);
+        value_of(text, number)
+    }
+
+    pub fn old_label(&self) -> Option<&str> {
+        self.get(StepPart::OldLabel)
+    }
+
+    pub fn new_label(&self) -> Option<&str> {
+        self.get(StepPart::NewLabel)
+    }
+
+    pub fn edited_by_id(&self) -> Option<&str> {
+        self.get(StepPart::EditedById)
+    }
+
+    pub fn edited_by_name(&self) -> Option<&str> {
+        self.get(StepPart::EditedByName)
+    }
+
     pub fn is_add(&self) -> bool {
-        self.change_type.as_deref() == Some("A")
+        self.change_type() == Some("A")
     }
 
     pub fn is_delete(&self) -> bool {
-        self.change_type.as_deref() == Some("D")
+        self.change_type() == Some("D")
     }
 }
 
@@ -336,28 +421,27 @@ mod tests {
     use super::*;
 
     fn step(id: &str, name: Option<&str>, by: Option<&str>, new: &str) -> Step {
-        Step {
-            obj_code: "TASK".into(),
-            obj_id: "t1".into(),
-            obj_name: name.map(str::to_string),
-            field_name: "status".into(),
-            entry_id: id.into(),
+        Step::new(StepOf {
+            obj_code: "TASK",
+            obj_id: "t1",
+            obj_name: name,
+            field_name: "status",
+            entry_id: id,
             at: "2025-01-01T00:00:00Z".parse().unwrap(),
-            change_type: Some("E".into()),
+            change_type: Some("E"),
             value_type: ValueType::Text,
             old_value: Value::Null,
-            new_value: Value::Text(new.to_string().into()),
+            new_value: Value::Text(new.into()),
             old_label: None,
             new_label: None,
-            edited_by_id: by.map(str::to_string),
+            edited_by_id: by,
             edited_by_name: None,
-        }
+        })
     }
 
     #[test]
     fn an_intervals_parts_read_back_absent_empty_or_as_written_after_reuse() {
-        let mut i =
-            Interval::opened_by(&mut step("e1", Some("A long task name"), Some("u1"), "NEW"));
+        let mut i = Interval::opened_by(&step("e1", Some("A long task name"), Some("u1"), "NEW"));
         i.close(
             "2025-01-02T00:00:00Z".parse().unwrap(),
             "e2",
@@ -374,7 +458,7 @@ mod tests {
             (Some("A long task name"), Some("u1"), Some("e1"), Some("e2"))
         );
         // Reused for the next value: no name, an empty editor id, still open.
-        i.reopen(&mut step("e2", None, Some(""), "INP"));
+        i.reopen(&step("e2", None, Some(""), "INP"));
         assert_eq!(
             (i.obj_code(), i.obj_id(), i.field_name()),
             ("TASK", "t1", "status")
@@ -384,11 +468,11 @@ mod tests {
             (i.set_by_entry_id(), i.ended_by_entry_id()),
             (Some("e2"), None)
         );
-        assert_eq!(i.value, Value::Text("INP".into()));
+        assert_eq!(i.value(), Value::Text("INP".into()));
         // Equal to one made afresh, whatever the reused one held before.
-        let fresh = Interval::opened_by(&mut step("e2", None, Some(""), "INP"));
+        let fresh = Interval::opened_by(&step("e2", None, Some(""), "INP"));
         assert_eq!(i, fresh);
-        let mut copy = Interval::opened_by(&mut step("e9", Some("x"), None, "CPL"));
+        let mut copy = Interval::opened_by(&step("e9", Some("x"), None, "CPL"));
         copy.copy_from(&i);
         assert_eq!(copy, i);
     }

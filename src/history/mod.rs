@@ -16,11 +16,12 @@ pub mod durations;
 pub mod for_report;
 pub mod holidays;
 pub mod interval;
+pub mod packed;
 pub mod replay;
 pub mod same_millisecond;
 pub mod seen;
 pub mod status_time;
 
 pub use for_report::{ForReport, for_report};
-pub use interval::{ChainBreak, End, Interval, Step};
+pub use interval::{ChainBreak, End, Interval, Step, StepOf};
 pub use replay::{Listener, Order, Replay, Scope, Totals, run};

@@ -14,12 +14,13 @@
 //! - An entry whose old value differs from the open interval's value (null after a delete)
 //!   is a chain break: the interval ends there with `ended_by` `chain_break`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use futures::FutureExt;
 
-use super::interval::{ChainBreak, End, Interval, Step};
+use super::interval::{ChainBreak, End, Interval, Step, StepOf};
 use super::same_millisecond;
 use crate::error::{Error, Result};
 use crate::model::anomaly::AnomalySet;
@@ -189,7 +190,7 @@ impl Replay {
         let mut key = String::new();
         key_into(&mut key, step);
         match self.slots.get(key.as_str())? {
-            Slot::Open(i) => Some(i.value.clone()),
+            Slot::Open(i) => Some(i.value().into_owned()),
             Slot::Deleted { .. } => Some(Value::Null),
         }
     }
@@ -220,14 +221,14 @@ impl Replay {
 
     fn check_order(&mut self, step: &Step) -> Result<()> {
         if let Some((at, id)) = &self.last
-            && (step.at, step.entry_id.as_str()) <= (*at, id.as_str())
+            && (step.at, step.entry_id()) <= (*at, id.as_str())
         {
             let when = format_utc_ms(&step.at);
-            if (step.at, step.entry_id.as_str()) == (*at, id.as_str()) {
+            if (step.at, step.entry_id()) == (*at, id.as_str()) {
                 return Err(Error::usage(format!(
                     "entry {} ({when}) appears twice in the input: give each file once (inputs \
                      that overlap, such as two exports of one window, hold entries twice)",
-                    step.entry_id
+                    step.entry_id()
                 )));
             }
             let sort = if self.sorted {
@@ -239,16 +240,17 @@ impl Replay {
             return Err(Error::usage(format!(
                 "the input is not in entry order: entry {} ({when}) comes after entry {id} ({}); \
                  the history is replayed in (entry_date, id) order{sort}",
-                step.entry_id,
+                step.entry_id(),
                 format_utc_ms(at)
             )));
         }
         match &mut self.last {
             Some((at, id)) => {
                 *at = step.at;
-                id.clone_from(&step.entry_id);
+                id.clear();
+                id.push_str(step.entry_id());
             }
-            None => self.last = Some((step.at, step.entry_id.clone())),
+            None => self.last = Some((step.at, step.entry_id().to_string())),
         }
         Ok(())
     }
@@ -256,7 +258,7 @@ impl Replay {
 
 /// The key of a step's slot: object code, object id and field.
 fn key_into(key: &mut String, step: &Step) {
-    join_key(key, [&step.obj_code, &step.obj_id, &step.field_name]);
+    join_key(key, [step.obj_code(), step.obj_id(), step.field_name()]);
 }
 
 /// A map key of three parts (each ended by U+001F, which no part holds), written into `key`:
@@ -281,7 +283,7 @@ fn after(
     if step.is_delete() {
         to.deleted(step);
         Slot::Deleted {
-            by: std::mem::take(&mut step.entry_id),
+            by: step.entry_id().to_string(),
             ended,
         }
     } else {
@@ -299,7 +301,7 @@ fn after(
 
 /// The first entry of a key: the value before it, when the history can say.
 fn first(totals: &mut Totals, step: &Step, to: &mut dyn Listener) -> Result<()> {
-    let known = !step.is_add() && step.old_value != Value::Null;
+    let known = !step.is_add() && step.old_value() != Value::Null;
     to.first(step, known);
     if known {
         totals.intervals += 1;
@@ -321,26 +323,29 @@ type Closed = (Option<Box<Interval>>, Option<Box<Interval>>);
 /// a delete closed is handed out now, marked when this entry breaks the chain after it; the one
 /// this entry closes is returned instead when it is a delete.
 fn next(totals: &mut Totals, slot: Slot, step: &Step, to: &mut dyn Listener) -> Result<Closed> {
-    let (expected, expected_type, expected_entry) = match &slot {
-        Slot::Open(i) => (&i.value, i.value_type, i.set_by_entry_id()),
-        Slot::Deleted { by, .. } => (&Value::Null, step.value_type, Some(by.as_str())),
+    let broken = {
+        let (expected, expected_type, expected_entry) = match &slot {
+            Slot::Open(i) => (i.value(), i.value_type, i.set_by_entry_id()),
+            Slot::Deleted { by, .. } => (Value::Null, step.value_type, Some(by.as_str())),
+        };
+        let broken = !same_value(&expected, &step.old_value(), expected_type, step.value_type);
+        if broken {
+            totals.chain_breaks += 1;
+            to.chain_break(&|| ChainBreak {
+                obj_code: step.obj_code().to_string(),
+                obj_id: step.obj_id().to_string(),
+                obj_name: step.obj_name().map(str::to_string),
+                field_name: step.field_name().to_string(),
+                value_type: step.value_type,
+                expected: expected.clone().into_owned(),
+                found: step.old_value().into_owned(),
+                expected_entry_id: expected_entry.map(str::to_string),
+                entry_id: step.entry_id().to_string(),
+                at: step.at,
+            });
+        }
+        broken
     };
-    let broken = !same_value(expected, &step.old_value, expected_type, step.value_type);
-    if broken {
-        totals.chain_breaks += 1;
-        to.chain_break(&|| ChainBreak {
-            obj_code: step.obj_code.clone(),
-            obj_id: step.obj_id.clone(),
-            obj_name: step.obj_name.clone(),
-            field_name: step.field_name.clone(),
-            value_type: step.value_type,
-            expected: expected.clone(),
-            found: step.old_value.clone(),
-            expected_entry_id: expected_entry.map(str::to_string),
-            entry_id: step.entry_id.clone(),
-            at: step.at,
-        });
-    }
     match slot {
         Slot::Open(mut interval) => {
             let ended_by = match (broken, step.is_delete()) {
@@ -348,7 +353,7 @@ fn next(totals: &mut Totals, slot: Slot, step: &Step, to: &mut dyn Listener) -> 
                 (false, true) => End::Delete,
                 (false, false) => End::Change,
             };
-            interval.close(step.at, &step.entry_id, ended_by, broken);
+            interval.close(step.at, step.entry_id(), ended_by, broken);
             if interval.ended_by == Some(End::Delete) {
                 return Ok((Some(interval), None));
             }
@@ -474,33 +479,32 @@ pub fn read(record: ChangeRecord<'_>) -> Read {
     if record.obj_id.is_none() {
         return Read::Unreadable(format!("entry {id:?} names no object (obj_id)"));
     }
-    let s = |t: Option<std::borrow::Cow<'_, str>>| t.map(std::borrow::Cow::into_owned);
-    let labels = record.labels.map(|l| *l).unwrap_or_default();
-    Read::Entry(Step {
-        obj_code: s(record.obj_code).unwrap_or_default(),
-        obj_id: s(record.obj_id).unwrap_or_default(),
-        obj_name: s(record.obj_name),
-        field_name: s(record.field_name).unwrap_or_default(),
-        entry_id: s(record.id).unwrap_or_default(),
+    let labels = record.labels.as_deref();
+    Read::Entry(Step::new(StepOf {
+        obj_code: record.obj_code.as_deref().unwrap_or_default(),
+        obj_id: record.obj_id.as_deref().unwrap_or_default(),
+        obj_name: record.obj_name.as_deref(),
+        field_name: record.field_name.as_deref().unwrap_or_default(),
+        entry_id: id,
         at,
-        change_type: s(record.change_type),
+        change_type: record.change_type.as_deref(),
         value_type: record.value_type,
-        old_value: owned(record.old_value),
-        new_value: owned(record.new_value),
-        old_label: labels.old_label,
-        new_label: labels.new_label,
-        edited_by_id: s(record.edited_by_id),
-        edited_by_name: s(record.edited_by_name),
-    })
+        old_value: borrowed(&record.old_value),
+        new_value: borrowed(&record.new_value),
+        old_label: labels.and_then(|l| l.old_label.as_deref()),
+        new_label: labels.and_then(|l| l.new_label.as_deref()),
+        edited_by_id: record.edited_by_id.as_deref(),
+        edited_by_name: record.edited_by_name.as_deref(),
+    }))
 }
 
 /// A value the replay keeps. Empty text stays a value (Workfront records a name cleared to
 /// `""`); CSV cannot tell it from none, and reads both as none (docs/answers.md).
-fn owned(v: Value<'_>) -> Value<'static> {
+fn borrowed<'v>(v: &'v Value<'_>) -> Value<'v> {
     match v {
         Value::Null => Value::Null,
-        Value::Text(t) => Value::Text(t.into_owned().into()),
-        Value::Number(n) => Value::Number(n),
+        Value::Text(t) => Value::Text(Cow::Borrowed(t)),
+        Value::Number(n) => Value::Number(Cow::Borrowed(n)),
     }
 }
 
@@ -580,7 +584,7 @@ pub async fn run(
     };
     source.deliver(None, &mut feed).boxed_local().await?;
     let mut gathered = std::mem::take(&mut feed.gathered);
-    gathered.sort_by(|a, b| (a.at, &a.entry_id).cmp(&(b.at, &b.entry_id)));
+    gathered.sort_by(|a, b| (a.at, a.entry_id()).cmp(&(b.at, b.entry_id())));
     for step in gathered {
         feed.replay.push(step, feed.to)?;
     }
@@ -592,23 +596,25 @@ mod tests {
     use super::*;
 
     fn step(id: &str, at: &str, kind: &str, old: Option<&str>, new: Option<&str>) -> Step {
-        let v = |x: Option<&str>| x.map_or(Value::Null, |t| Value::Text(t.to_string().into()));
-        Step {
-            obj_code: "TASK".into(),
-            obj_id: "t1".into(),
-            obj_name: Some("Task".into()),
-            field_name: "status".into(),
-            entry_id: id.into(),
+        fn v(x: Option<&str>) -> Value<'_> {
+            x.map_or(Value::Null, |t| Value::Text(t.into()))
+        }
+        Step::new(StepOf {
+            obj_code: "TASK",
+            obj_id: "t1",
+            obj_name: Some("Task"),
+            field_name: "status",
+            entry_id: id,
             at: at.parse().unwrap(),
-            change_type: Some(kind.into()),
+            change_type: Some(kind),
             value_type: ValueType::Text,
             old_value: v(old),
             new_value: v(new),
             old_label: None,
             new_label: None,
-            edited_by_id: Some("u1".into()),
+            edited_by_id: Some("u1"),
             edited_by_name: None,
-        }
+        })
     }
 
     #[derive(Default)]
@@ -651,7 +657,7 @@ mod tests {
             .iter()
             .map(|i| {
                 (
-                    text(&i.value),
+                    text(&i.value()),
                     i.valid_from.map(|d| d.to_rfc3339()),
                     i.ended_by.map(End::as_str),
                 )
@@ -701,12 +707,14 @@ mod tests {
         assert_eq!(totals.chain_breaks, 0);
         assert_eq!(seen.intervals.len(), 2);
         assert_eq!(seen.intervals[0].ended_by, Some(End::Delete));
-        assert_eq!(text(&seen.intervals[1].value), "INP");
+        assert_eq!(text(&seen.intervals[1].value()), "INP");
     }
 
     #[test]
     fn values_compare_by_decimal_value_instant_and_empty_as_none() {
-        let n = |s: &str| Value::Number(s.into());
+        fn n(s: &str) -> Value<'_> {
+            Value::Number(s.into())
+        }
         let t = |s: &str| Value::Text(s.to_string().into());
         let (num, txt, date) = (ValueType::Number, ValueType::Text, ValueType::Date);
         assert!(same_value(&n("8"), &n("8.00"), num, num));
@@ -738,7 +746,7 @@ mod tests {
         let got: Vec<(String, Option<&str>)> = seen
             .intervals
             .iter()
-            .map(|i| (text(&i.value), i.set_by_entry_id()))
+            .map(|i| (text(&i.value()), i.set_by_entry_id()))
             .collect();
         assert_eq!(
             got,
@@ -760,7 +768,7 @@ mod tests {
         assert_eq!(totals.chain_breaks, 1);
         let first = &seen.intervals[0];
         assert_eq!(
-            (first.ended_by, first.chain_break(), text(&first.value)),
+            (first.ended_by, first.chain_break(), text(&first.value())),
             (Some(End::Delete), true, "NEW".into())
         );
         assert_eq!(seen.breaks[0].expected_entry_id.as_deref(), Some("e2"));

@@ -41,7 +41,7 @@ pub struct Held {
 
 /// An entry's object and field.
 fn key(step: &Step) -> (&str, &str, &str) {
-    (&step.obj_code, &step.obj_id, &step.field_name)
+    (step.obj_code(), step.obj_id(), step.field_name())
 }
 
 impl Held {
@@ -164,7 +164,7 @@ fn chained<'s>(
         .map(|(&i, leaves)| {
             let s = steps(i);
             (
-                identity(&s.old_value, s.value_type),
+                identity(&s.old_value(), s.value_type).into_owned().into(),
                 identity(leaves, s.value_type),
             )
         })
@@ -279,25 +279,28 @@ fn left(step: &Step) -> Value<'static> {
     if step.is_delete() {
         Value::Null
     } else {
-        step.new_value.clone()
+        step.new_value().into_owned()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::history::StepOf;
     use crate::model::change::ValueType;
 
     fn step(id: &str, field: &str, old: Option<&str>, new: Option<&str>) -> Step {
-        let v = |x: Option<&str>| x.map_or(Value::Null, |t| Value::Text(t.to_string().into()));
-        Step {
-            obj_code: "TASK".into(),
-            obj_id: "t1".into(),
+        fn v(x: Option<&str>) -> Value<'_> {
+            x.map_or(Value::Null, |t| Value::Text(t.into()))
+        }
+        Step::new(StepOf {
+            obj_code: "TASK",
+            obj_id: "t1",
             obj_name: None,
-            field_name: field.into(),
-            entry_id: id.into(),
+            field_name: field,
+            entry_id: id,
             at: "2025-01-01T00:00:00Z".parse().unwrap(),
-            change_type: Some("E".into()),
+            change_type: Some("E"),
             value_type: ValueType::Text,
             old_value: v(old),
             new_value: v(new),
@@ -305,7 +308,7 @@ mod tests {
             new_label: None,
             edited_by_id: None,
             edited_by_name: None,
-        }
+        })
     }
 
     /// The ids in the order the entries are replayed, the value left being `current`.
@@ -325,7 +328,7 @@ mod tests {
         let order = held.chain_order(current);
         let mut ids = Vec::new();
         held.drain(order, |s| {
-            ids.push(s.entry_id.clone());
+            ids.push(s.entry_id().to_string());
             Ok(())
         })
         .unwrap();
@@ -373,7 +376,11 @@ mod tests {
         // As if every key hashed alike.
         held.hashes.iter_mut().for_each(|h| *h = 7);
         let ids = replayed(held, |s| {
-            let left = if s.field_name == "status" { "NEW" } else { "w" };
+            let left = if s.field_name() == "status" {
+                "NEW"
+            } else {
+                "w"
+            };
             Some(Value::Text(left.to_string().into()))
         });
         assert_eq!(ids, ["c", "d", "a", "b"]);
@@ -410,18 +417,18 @@ mod tests {
                 Some(&x2),
             ));
         }
-        steps.sort_by(|a, b| a.entry_id.cmp(&b.entry_id));
+        steps.sort_by(|a, b| a.entry_id().cmp(b.entry_id()));
         let by_id: HashMap<String, Step> = steps
             .iter()
-            .map(|s| (s.entry_id.clone(), s.clone()))
+            .map(|s| (s.entry_id().to_string(), s.clone()))
             .collect();
         let order = ids(&steps, Some("X0"));
         assert_eq!(order.len(), 2 * n);
         let mut value = "X0".to_string();
         for id in &order {
             let s = &by_id[id];
-            assert_eq!(s.old_value, Value::Text(value.clone().into()), "{id}");
-            value = super::super::durations::value_text(&s.new_value);
+            assert_eq!(s.old_value(), Value::Text(value.clone().into()), "{id}");
+            value = super::super::durations::value_text(&s.new_value());
         }
     }
 

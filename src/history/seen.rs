@@ -48,7 +48,8 @@ impl Listener for Seen {
             self.fields.insert(i.field_name().to_string());
         }
         if i.field_name() == self.field && self.values.len() < 10_000 {
-            let value = super::durations::value_str(&i.value);
+            let held = i.value();
+            let value = super::durations::value_str(&held);
             if !self.values.contains(value) {
                 self.values.insert(value.to_string());
             }

@@ -93,7 +93,7 @@ impl Listener for StatusTime {
         let (Some(millis), true) = (i.millis(self.until), i.field_name() == self.field) else {
             return Ok(());
         };
-        let value = value_text(&i.value);
+        let value = value_text(&i.value());
         let (label, all, longest) = self.by.entry(value).or_default();
         if label.is_none() {
             label.clone_from(&i.label().map(str::to_string));

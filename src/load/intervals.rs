@@ -133,7 +133,7 @@ impl Cell {
 /// `intervals --sort` replays them.
 pub fn recompute(records: Vec<ChangeRecord<'static>>) -> Result<Vec<[Cell; WIDTH]>> {
     let mut steps: Vec<_> = records.into_iter().filter_map(step_of).collect();
-    steps.sort_by(|a, b| (a.at, &a.entry_id).cmp(&(b.at, &b.entry_id)));
+    steps.sort_by(|a, b| (a.at, a.entry_id()).cmp(&(b.at, b.entry_id())));
     let mut rows = Rows(Vec::new());
     let mut replay = Replay::new();
     for step in steps {
@@ -160,7 +160,7 @@ pub fn row(i: &Interval) -> [Cell; WIDTH] {
     let at = |t: Option<chrono::DateTime<Utc>>| {
         t.map_or(Cell::Null, |t| Cell::Timestamp(format_utc_ms(&t)))
     };
-    let value = match &i.value {
+    let value = match &i.value() {
         Value::Null => Cell::Null,
         Value::Text(t) if i.value_type == ValueType::Date => match parse_timestamp(t) {
             Some(d) => Cell::Text(format_utc_ms(&d.with_timezone(&Utc))),

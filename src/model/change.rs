@@ -107,15 +107,16 @@ pub enum Cell<'a> {
 pub enum Value<'a> {
     Null,
     Text(Cow<'a, str>),
-    Number(String),
+    /// The number as written (decimal text, exact).
+    Number(Cow<'a, str>),
 }
 
 impl Value<'_> {
-    fn into_owned(self) -> Value<'static> {
+    pub fn into_owned(self) -> Value<'static> {
         match self {
             Value::Null => Value::Null,
             Value::Text(t) => Value::Text(Cow::Owned(t.into_owned())),
-            Value::Number(n) => Value::Number(n),
+            Value::Number(n) => Value::Number(Cow::Owned(n.into_owned())),
         }
     }
 
@@ -287,7 +288,7 @@ impl<'a> ChangeRecord<'a> {
                 Value::Null => Value::Null,
                 Value::Text(t) if is_date => Value::Text(local(t, zone)),
                 Value::Text(t) => Value::Text(Cow::Borrowed(t)),
-                Value::Number(n) => Value::Number(n.clone()),
+                Value::Number(n) => Value::Number(Cow::Borrowed(n)),
             }
         }
         let is_date = self.value_type == ValueType::Date;
@@ -331,7 +332,7 @@ impl<'a> ChangeRecord<'a> {
         };
         let value = |column: &str| match (cell(column), value_type) {
             (None, _) => Value::Null,
-            (Some(n), ValueType::Number) => Value::Number(n),
+            (Some(n), ValueType::Number) => Value::Number(n.into()),
             (Some(s), _) => Value::Text(Cow::Owned(s)),
         };
         let custom_field = match cell("custom_field").as_deref() {

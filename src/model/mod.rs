@@ -9,6 +9,7 @@ pub mod ids;
 pub mod json;
 pub mod number;
 pub mod raw;
+pub mod record_batch;
 pub mod sanitize;
 pub mod scan;
 pub mod tenant_zone;

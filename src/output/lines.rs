@@ -135,9 +135,11 @@ pub(super) fn record(line: &str) -> Option<ChangeRecord<'_>> {
     fn value(v: Option<Scalar<'_>>, value_type: ValueType) -> Value<'_> {
         match (v, value_type) {
             (None, _) => Value::Null,
-            (Some(Scalar::Text(t)), ValueType::Number) => Value::Number(t.into_owned()),
-            (Some(Scalar::Number(n)), ValueType::Number) => Value::Number(render_json_number(&n)),
-            (Some(Scalar::Bool(b)), ValueType::Number) => Value::Number(b.to_string()),
+            (Some(Scalar::Text(t)), ValueType::Number) => Value::Number(t),
+            (Some(Scalar::Number(n)), ValueType::Number) => {
+                Value::Number(render_json_number(&n).into())
+            }
+            (Some(Scalar::Bool(b)), ValueType::Number) => Value::Number(b.to_string().into()),
             (Some(Scalar::Text(t)), _) => Value::Text(t),
             (Some(Scalar::Number(n)), _) => Value::Text(Cow::Owned(render_json_number(&n))),
             (Some(Scalar::Bool(b)), _) => Value::Text(Cow::Owned(b.to_string())),

@@ -107,7 +107,7 @@ pub fn value_text(v: &Value<'_>) -> String {
     match v {
         Value::Null => String::new(),
         Value::Text(t) => t.to_string(),
-        Value::Number(n) => n.clone(),
+        Value::Number(n) => n.to_string(),
     }
 }
 

@@ -43,9 +43,7 @@ pub fn change_values(
         _ => ValueType::Text,
     };
     let as_text = |v: ChangeValue<'static>, t| match (v, value_type, t) {
-        (ChangeValue::Number(n), ValueType::Text, ValueType::Number) => {
-            ChangeValue::Text(Cow::Owned(n))
-        }
+        (ChangeValue::Number(n), ValueType::Text, ValueType::Number) => ChangeValue::Text(n),
         (v, _, _) => v,
     };
     (
@@ -60,7 +58,7 @@ fn typed(v: Option<&Value>) -> (ChangeValue<'static>, ValueType) {
     match v {
         None | Some(Value::Null) => (ChangeValue::Null, ValueType::None),
         Some(Value::Number(n)) => (
-            ChangeValue::Number(crate::normalize::render_json_number(n)),
+            ChangeValue::Number(crate::normalize::render_json_number(n).into()),
             ValueType::Number,
         ),
         Some(Value::String(s)) => match date(s) {

@@ -11,6 +11,7 @@ use futures::future::LocalBoxFuture;
 use crate::error::{Error, Result};
 use crate::model::anomaly::AnomalySet;
 use crate::model::change::ChangeRecord;
+use crate::model::record_batch::RecordBatch;
 use crate::output::Format;
 use crate::source::{ChangeSource, Description, Receiver, TimeRange};
 
@@ -113,21 +114,21 @@ const BATCH: usize = 2048;
 fn read_ahead(
     file: &mut File,
     read: crate::output::format::ReadRecords,
-    take: &mut dyn FnMut(ChangeRecord<'static>) -> Result<()>,
+    take: &mut dyn FnMut(ChangeRecord<'_>) -> Result<()>,
 ) -> (std::result::Result<(), String>, Result<()>) {
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<ChangeRecord<'static>>>(4);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(4);
         // Emptied batches go back to the reading thread: a new one each time was fresh memory
         // the kernel had to clear, a batch at a time.
-        let (back, emptied) = std::sync::mpsc::channel::<Vec<ChangeRecord<'static>>>();
+        let (back, emptied) = std::sync::mpsc::channel::<RecordBatch>();
         let reader = scope.spawn(move || {
-            let mut batch = Vec::with_capacity(BATCH);
+            let mut batch = RecordBatch::with_capacity(BATCH);
             let read = read(file, &mut |record| {
-                batch.push(record.into_owned());
+                batch.push(record);
                 if batch.len() == BATCH {
                     let next = emptied
                         .try_recv()
-                        .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                        .unwrap_or_else(|_| RecordBatch::with_capacity(BATCH));
                     let full = std::mem::replace(&mut batch, next);
                     // The taker stopped: so does the reading.
                     tx.send(full)
@@ -142,12 +143,13 @@ fn read_ahead(
         });
         let mut taken = Ok(());
         'batches: for mut batch in rx.iter() {
-            for record in batch.drain(..) {
+            for record in batch.drain() {
                 taken = take(record);
                 if taken.is_err() {
                     break 'batches;
                 }
             }
+            batch.clear();
             let _ = back.send(batch);
         }
         drop(rx);
