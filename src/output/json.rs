@@ -110,7 +110,8 @@ pub(super) fn read_line_records(
         }
         // The usual line (keys and values as this tool writes them) borrowed from the text;
         // anything else the general way, which also says what is wrong.
-        if let Some(record) = super::lines::record(line) {
+        if let Some(record) = super::line_scan::record(line).or_else(|| super::lines::record(line))
+        {
             each(record).map_err(|e| e.to_string())?;
             continue;
         }

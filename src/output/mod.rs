@@ -6,6 +6,7 @@ mod csv;
 pub mod destination;
 pub mod format;
 mod json;
+mod line_scan;
 mod lines;
 mod parquet;
 pub mod partitioned;
