@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 
 use crate::model::change::{ChangeRecord, Labels, SourceKind, Value, ValueType};
-use crate::model::number::{render_json_number, render_number};
+use crate::model::number::render_number;
 
 /// A JSON value as the scanner takes it.
 enum Token<'a> {
@@ -93,7 +93,7 @@ impl<'a> Scan<'a> {
         serde_json::from_str::<String>(token).ok().map(Cow::Owned)
     }
 
-    /// A number as serde_json reads it and [`render_json_number`] writes it, when that is
+    /// A number as serde_json reads it and [`crate::model::number::render_json_number`] writes it, when that is
     /// sure: a plain integer of at most 18 digits whose text is what `i64` writes (no `-0`, no
     /// leading zero), or a
     /// decimal of at most 15 digits without exponent (its double is the one correctly rounded
