@@ -148,7 +148,7 @@ enum Slot {
 /// The replay's state: one slot per object and field.
 #[derive(Default)]
 pub struct Replay {
-    slots: HashMap<Box<str>, Slot, foldhash::fast::RandomState>,
+    slots: Slots,
     last: Option<(DateTime<Utc>, String)>,
     /// The entries of the latest millisecond, not replayed yet: they are put in the order their
     /// values chain first ([`same_millisecond`]).
@@ -178,24 +178,15 @@ impl Replay {
 
     /// Replay the entries held, their fields' entries in the order their values chain.
     fn flush(&mut self, to: &mut dyn Listener) -> Result<()> {
-        let order = self.pending.chain_order(|step| self.left(step));
+        let (slots, key) = (&self.slots, &mut self.key);
+        let order = self.pending.chain_order(|step| left(slots, key, step));
         let mut held = std::mem::take(&mut self.pending);
         let replayed = held.drain(order, |step| self.apply(step, to));
         self.pending = held;
         replayed
     }
 
-    /// The value the history left for a step's object and field (`None`: none met yet).
-    fn left(&self, step: &Step) -> Option<Value<'static>> {
-        let mut key = String::new();
-        key_into(&mut key, step);
-        match self.slots.get(key.as_str())? {
-            Slot::Open(i) => Some(i.value().into_owned()),
-            Slot::Deleted { .. } => Some(Value::Null),
-        }
-    }
-
-    fn apply(&mut self, step: &mut Step, to: &mut dyn Listener) -> Result<()> {
+    fn apply(&mut self, step: &Step, to: &mut dyn Listener) -> Result<()> {
         key_into(&mut self.key, step);
         match self.slots.get_mut(self.key.as_str()) {
             Some(slot) => {
@@ -256,6 +247,19 @@ impl Replay {
     }
 }
 
+/// Each object and field met, by key ([`join_key`]).
+type Slots = HashMap<Box<str>, Slot, foldhash::fast::RandomState>;
+
+/// The value the history left for a step's object and field (`None`: none met yet); `key` is
+/// room to write its key in.
+fn left<'s>(slots: &'s Slots, key: &mut String, step: &Step) -> Option<Value<'s>> {
+    key_into(key, step);
+    match slots.get(key.as_str())? {
+        Slot::Open(i) => Some(i.value()),
+        Slot::Deleted { .. } => Some(Value::Null),
+    }
+}
+
 /// The key of a step's slot: object code, object id and field.
 fn key_into(key: &mut String, step: &Step) {
     join_key(key, [step.obj_code(), step.obj_id(), step.field_name()]);
@@ -275,7 +279,7 @@ pub fn join_key(key: &mut String, parts: [&str; 3]) {
 /// allocation of the interval just handed out, when there is one: an allocation less per
 /// entry), or its delete (with the interval it `ended`, handed out at the next entry).
 fn after(
-    step: &mut Step,
+    step: &Step,
     ended: Option<Box<Interval>>,
     spare: Option<Box<Interval>>,
     to: &mut dyn Listener,
@@ -378,7 +382,8 @@ impl Replay {
     /// Hand out the intervals still open, by object code, object id and field, and the totals.
     pub fn finish(mut self, to: &mut dyn Listener) -> Result<Totals> {
         self.flush(to)?;
-        let (mut open, mut deleted) = (Vec::new(), Vec::new());
+        // Sized once: grown by doubling, it was fresh memory for the kernel to clear twice over.
+        let (mut open, mut deleted) = (Vec::with_capacity(self.slots.len()), Vec::new());
         for (key, slot) in self.slots.drain() {
             match slot {
                 Slot::Open(i) => open.push((key, i)),

@@ -67,24 +67,24 @@ impl Held {
             .expect("an entry held is taken once")
     }
 
-    /// Lend each entry to `apply` in `order` (from [`Held::chain_order`]), which may take
-    /// its parts; empty after, whatever `apply` says.
+    /// Hand each entry to `apply` in `order` (from [`Held::chain_order`]); empty after,
+    /// whatever `apply` says.
     pub fn drain(
         &mut self,
         order: Option<Vec<usize>>,
-        mut apply: impl FnMut(&mut Step) -> Result<()>,
+        mut apply: impl FnMut(&Step) -> Result<()>,
     ) -> Result<()> {
         let len = std::mem::take(&mut self.len);
         self.hashes.clear();
         let chunks = &mut self.chunks;
-        // Lent where it lies, not moved out: a step is a few hundred bytes, and each move
-        // copied them (BENCHMARKS.md, "Answers").
+        // Taken out and dropped once applied: a bulk edit's hundreds of thousands of entries
+        // free their memory as they go, for the intervals they open to take (BENCHMARKS.md,
+        // "Answers").
         let mut lend = |i: usize| {
-            apply(
-                chunks[i / CHUNK][i % CHUNK]
-                    .as_mut()
-                    .expect("an entry held is there until the chunks are cleared"),
-            )
+            let step = chunks[i / CHUNK][i % CHUNK]
+                .take()
+                .expect("an entry held is taken once");
+            apply(&step)
         };
         let applied = match order {
             None => (0..len).try_for_each(&mut lend),
@@ -98,19 +98,21 @@ impl Held {
     /// (`None`: each stays where it is); `current` gives the value the history left for a
     /// step's object and field (`None`: nothing met yet). The positions a field's entries take
     /// stay where they were.
-    pub fn chain_order(
+    pub fn chain_order<'c>(
         &self,
-        current: impl Fn(&Step) -> Option<Value<'static>>,
+        mut current: impl FnMut(&Step) -> Option<Value<'c>>,
     ) -> Option<Vec<usize>> {
         if self.len < 2 {
             return None;
         }
-        // Most keys have one entry in a millisecond: only those met twice get a list. Keys are
+        // Most keys have one entry in a millisecond: only those met twice are ordered. Keys are
         // found by their hash; two keys of one hash (the text tells) take the next free one.
+        // Each entry of a key met before is paired with the key's first entry, and the pairs
+        // sorted: a key's entries lie together, in id order (one allocation for them all, not
+        // a list per key).
         let mut first: HashMap<u64, usize, foldhash::fast::RandomState> =
             HashMap::with_capacity_and_hasher(self.len, Default::default());
-        let mut repeated: HashMap<usize, Vec<usize>, foldhash::fast::RandomState> =
-            HashMap::default();
+        let mut repeated: Vec<(usize, usize)> = Vec::new();
         for at in 0..self.len {
             let mut hash = self.hashes[at];
             loop {
@@ -121,18 +123,27 @@ impl Held {
                     }
                     Entry::Occupied(met) if key(self.get(*met.get())) == key(self.get(at)) => {
                         let head = *met.get();
-                        repeated.entry(head).or_insert_with(|| vec![head]).push(at);
+                        if repeated.last().is_none_or(|&(h, _)| h != head) {
+                            repeated.push((head, head));
+                        }
+                        repeated.push((head, at));
                         break;
                     }
                     Entry::Occupied(_) => hash = hash.wrapping_add(1),
                 }
             }
         }
+        drop(first);
+        repeated.sort_unstable();
+        repeated.dedup();
         let mut placement: Vec<usize> = (0..self.len).collect();
         let mut moved = false;
-        for positions in repeated.into_values() {
+        let mut positions = Vec::new();
+        for group in repeated.chunk_by(|a, b| a.0 == b.0) {
+            positions.clear();
+            positions.extend(group.iter().map(|&(_, at)| at));
             let order = chained(&positions, |i| self.get(i), current(self.get(positions[0])));
-            for (to, from) in positions.into_iter().zip(order) {
+            for (&to, from) in positions.iter().zip(order) {
                 moved |= to != from;
                 placement[to] = from;
             }
@@ -153,33 +164,33 @@ impl Held {
 fn chained<'s>(
     positions: &[usize],
     steps: impl Fn(usize) -> &'s Step,
-    value: Option<Value<'static>>,
+    value: Option<Value<'_>>,
 ) -> Vec<usize> {
-    // What each entry starts from and leaves, as values are told apart (`left` is computed
-    // once per entry: it may be a fresh none after a delete).
-    let leaves: Vec<Value<'static>> = positions.iter().map(|&i| left(steps(i))).collect();
+    // What each entry starts from and leaves, as values are told apart, borrowed from the
+    // entries where they are text already.
+    let values: Vec<(Value<'s>, Value<'s>)> = positions
+        .iter()
+        .map(|&i| (steps(i).old_value(), left(steps(i))))
+        .collect();
     let ends: Vec<(Cow<'_, str>, Cow<'_, str>)> = positions
         .iter()
-        .zip(&leaves)
-        .map(|(&i, leaves)| {
-            let s = steps(i);
-            (
-                identity(&s.old_value(), s.value_type).into_owned().into(),
-                identity(leaves, s.value_type),
-            )
+        .zip(&values)
+        .map(|(&i, (old, leaves))| {
+            let t = steps(i).value_type;
+            (identity(old, t), identity(leaves, t))
         })
         .collect();
     let start = value
         .as_ref()
-        .map(|v| identity(v, steps(positions[0]).value_type).into_owned());
+        .map(|v| identity(v, steps(positions[0]).value_type));
     // A few entries (most often two): the lowest id that continues, when that chains them all.
     if ends.len() <= FEW {
-        let order = greedy(&ends, start.clone());
+        let order = greedy(&ends, start.as_deref());
         if chains(&ends, &order, start.as_deref()) {
             return order.into_iter().map(|k| positions[k]).collect();
         }
     }
-    let order = trail(&ends, start.as_deref()).unwrap_or_else(|| greedy(&ends, start));
+    let order = trail(&ends, start.as_deref()).unwrap_or_else(|| greedy(&ends, start.as_deref()));
     order.into_iter().map(|k| positions[k]).collect()
 }
 
@@ -244,7 +255,7 @@ fn trail(ends: &[(Cow<'_, str>, Cow<'_, str>)], start: Option<&str>) -> Option<V
 
 /// Some break is real: from the value left, the lowest id that continues the chain; where none
 /// does, a head (an entry whose old value no other entry leaves), else the lowest id.
-fn greedy(ends: &[(Cow<'_, str>, Cow<'_, str>)], mut value: Option<String>) -> Vec<usize> {
+fn greedy<'e>(ends: &'e [(Cow<'_, str>, Cow<'_, str>)], mut value: Option<&'e str>) -> Vec<usize> {
     let mut rest: Vec<usize> = (0..ends.len()).collect();
     // How many of the entries not yet placed leave each value.
     let mut leaving: Map<&str, usize> = Map::default();
@@ -253,9 +264,7 @@ fn greedy(ends: &[(Cow<'_, str>, Cow<'_, str>)], mut value: Option<String>) -> V
     }
     let mut order = Vec::with_capacity(ends.len());
     while !rest.is_empty() {
-        let continues = value
-            .as_deref()
-            .and_then(|v| rest.iter().position(|&k| ends[k].0 == v));
+        let continues = value.and_then(|v| rest.iter().position(|&k| ends[k].0 == v));
         let head = || {
             rest.iter().position(|&k| {
                 let (from, to) = &ends[k];
@@ -268,18 +277,18 @@ fn greedy(ends: &[(Cow<'_, str>, Cow<'_, str>)], mut value: Option<String>) -> V
         if let Some(n) = leaving.get_mut(ends[k].1.as_ref()) {
             *n -= 1;
         }
-        value = Some(ends[k].1.to_string());
+        value = Some(&ends[k].1);
         order.push(k);
     }
     order
 }
 
 /// The value an entry leaves: its new value, or none after a delete.
-fn left(step: &Step) -> Value<'static> {
+fn left(step: &Step) -> Value<'_> {
     if step.is_delete() {
         Value::Null
     } else {
-        step.new_value().into_owned()
+        step.new_value()
     }
 }
 
