@@ -35,30 +35,32 @@ impl<'a> Scan<'a> {
         &self.line.as_bytes()[self.at..]
     }
 
-    /// Past `text` if the line goes on with it.
-    fn expect(&mut self, text: &str) -> Option<()> {
-        self.bytes().starts_with(text.as_bytes()).then(|| {
-            self.at += text.len();
+    /// Past `text` if the line goes on with it. Of a length known when compiled: compared
+    /// in a few words, not by a call to `memcmp` (twenty keys a line).
+    fn expect<const N: usize>(&mut self, text: &[u8; N]) -> Option<()> {
+        (self.bytes().first_chunk::<N>() == Some(text)).then(|| {
+            self.at += N;
         })
     }
 
-    /// The value of key `key`, which comes next (after a comma unless `first`).
-    fn key(&mut self, key: &str, first: bool) -> Option<Token<'a>> {
-        if !first {
-            self.expect(",")?;
-        }
-        self.expect("\"")?;
+    /// Whether the line goes on with `text`.
+    fn next_is<const N: usize>(&self, text: &[u8; N]) -> bool {
+        self.bytes().first_chunk::<N>() == Some(text)
+    }
+
+    /// The value of the key `key` (`"key":`, after a comma but for the first), which comes
+    /// next.
+    fn key<const N: usize>(&mut self, key: &[u8; N]) -> Option<Token<'a>> {
         self.expect(key)?;
-        self.expect("\":")?;
         self.value()
     }
 
     fn value(&mut self) -> Option<Token<'a>> {
         match *self.bytes().first()? {
             b'"' => self.string().map(Token::Text),
-            b'n' => self.expect("null").map(|()| Token::Null),
-            b't' => self.expect("true").map(|()| Token::Bool(true)),
-            b'f' => self.expect("false").map(|()| Token::Bool(false)),
+            b'n' => self.expect(b"null").map(|()| Token::Null),
+            b't' => self.expect(b"true").map(|()| Token::Bool(true)),
+            b'f' => self.expect(b"false").map(|()| Token::Bool(false)),
             b'-' | b'0'..=b'9' => self.number().map(Token::Number),
             _ => None,
         }
@@ -163,53 +165,52 @@ fn value(token: Token<'_>, value_type: ValueType) -> Option<Value<'_>> {
 /// The record on `line` when it is exactly as this tool writes it; `None` for serde to read.
 pub(super) fn record(line: &str) -> Option<ChangeRecord<'_>> {
     let mut s = Scan { line, at: 0 };
-    s.expect("{")?;
-    let id = text(s.key("id", true)?)?;
-    let entry_date = text(s.key("entry_date", false)?)?;
-    let obj_code = text(s.key("obj_code", false)?)?;
-    let obj_id = text(s.key("obj_id", false)?)?;
-    let obj_name = text(s.key("obj_name", false)?)?;
-    let field_name = text(s.key("field_name", false)?)?;
-    let custom_field = match s.key("custom_field", false)? {
+    let id = text(s.key(b"{\"id\":")?)?;
+    let entry_date = text(s.key(b",\"entry_date\":")?)?;
+    let obj_code = text(s.key(b",\"obj_code\":")?)?;
+    let obj_id = text(s.key(b",\"obj_id\":")?)?;
+    let obj_name = text(s.key(b",\"obj_name\":")?)?;
+    let field_name = text(s.key(b",\"field_name\":")?)?;
+    let custom_field = match s.key(b",\"custom_field\":")? {
         Token::Bool(b) => b,
         Token::Null => false,
         Token::Text(_) | Token::Number(_) => return None,
     };
-    let change_type = text(s.key("change_type", false)?)?;
-    let value_type = match text(s.key("value_type", false)?)?.as_deref() {
+    let change_type = text(s.key(b",\"change_type\":")?)?;
+    let value_type = match text(s.key(b",\"value_type\":")?)?.as_deref() {
         Some("date") => ValueType::Date,
         Some("number") => ValueType::Number,
         Some("text") => ValueType::Text,
         Some("none") | None => ValueType::None,
         Some(_) => return None,
     };
-    let old_value = value(s.key("old_value", false)?, value_type)?;
-    let new_value = value(s.key("new_value", false)?, value_type)?;
-    let edited_by_id = text(s.key("edited_by_id", false)?)?;
-    let edited_by_name = text(s.key("edited_by_name", false)?)?;
-    let sub_obj_code = text(s.key("sub_obj_code", false)?)?;
-    let sub_obj_id = text(s.key("sub_obj_id", false)?)?;
-    let top_obj_code = text(s.key("top_obj_code", false)?)?;
-    let top_obj_id = text(s.key("top_obj_id", false)?)?;
-    let labels = if s.bytes().starts_with(b",\"change_label\":") {
+    let old_value = value(s.key(b",\"old_value\":")?, value_type)?;
+    let new_value = value(s.key(b",\"new_value\":")?, value_type)?;
+    let edited_by_id = text(s.key(b",\"edited_by_id\":")?)?;
+    let edited_by_name = text(s.key(b",\"edited_by_name\":")?)?;
+    let sub_obj_code = text(s.key(b",\"sub_obj_code\":")?)?;
+    let sub_obj_id = text(s.key(b",\"sub_obj_id\":")?)?;
+    let top_obj_code = text(s.key(b",\"top_obj_code\":")?)?;
+    let top_obj_id = text(s.key(b",\"top_obj_id\":")?)?;
+    let labels = if s.next_is(b",\"change_label\":") {
         let own = |t: Option<Cow<'_, str>>| t.map(Cow::into_owned);
         Some(Box::new(Labels {
-            change_label: own(text(s.key("change_label", false)?)?),
-            old_label: own(text(s.key("old_label", false)?)?),
-            new_label: own(text(s.key("new_label", false)?)?),
+            change_label: own(text(s.key(b",\"change_label\":")?)?),
+            old_label: own(text(s.key(b",\"old_label\":")?)?),
+            new_label: own(text(s.key(b",\"new_label\":")?)?),
         }))
     } else {
         None
     };
-    let source = if s.bytes().starts_with(b",\"source\":") {
-        text(s.key("source", false)?)?
+    let source = if s.next_is(b",\"source\":") {
+        text(s.key(b",\"source\":")?)?
             .as_deref()
             .and_then(SourceKind::named)
             .unwrap_or_default()
     } else {
         SourceKind::default()
     };
-    s.expect("}")?;
+    s.expect(b"}")?;
     if !s.bytes().is_empty() {
         return None;
     }
