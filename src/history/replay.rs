@@ -260,6 +260,15 @@ fn left<'s>(slots: &'s Slots, key: &mut String, step: &Step) -> Option<Value<'s>
     }
 }
 
+/// The first 16 bytes of `key` (zeros after a shorter one), as a number that orders as they
+/// do: keys of different prefixes order as these, and equal ones by the whole key.
+fn prefix(key: &str) -> u128 {
+    let mut bytes = [0u8; 16];
+    let n = key.len().min(16);
+    bytes[..n].copy_from_slice(&key.as_bytes()[..n]);
+    u128::from_be_bytes(bytes)
+}
+
 /// The key of a step's slot: object code, object id and field.
 fn key_into(key: &mut String, step: &Step) {
     join_key(key, [step.obj_code(), step.obj_id(), step.field_name()]);
@@ -393,10 +402,13 @@ impl Replay {
         }
         self.totals.open = open.len() as u64;
         // The intervals the last deletes closed, then the open ones, each by key.
-        for mut group in [deleted, open] {
-            group.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for group in [deleted, open] {
+            // By key; most told apart by its first 16 bytes, kept beside it, without reading
+            // the key itself (a cache miss each: the sort was the replay's last 5%).
+            let mut group: Vec<_> = group.into_iter().map(|(k, i)| (prefix(&k), k, i)).collect();
+            group.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
             self.totals.intervals += group.len() as u64;
-            for (_, interval) in group {
+            for (_, _, interval) in group {
                 to.interval(&interval)?;
             }
         }
