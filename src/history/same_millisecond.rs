@@ -34,7 +34,9 @@ pub struct Held {
     /// `None` once taken.
     chunks: Vec<Vec<Option<Step>>>,
     /// Each entry's object and field hashed as it came, while its text was in the cache
-    /// (read again a bulk edit later, the text of hundreds of thousands of entries is not).
+    /// (read again a bulk edit later, the text of hundreds of thousands of entries is not);
+    /// the first entry's once a second comes (most milliseconds hold one entry, which needs
+    /// no order).
     hashes: Vec<u64>,
     len: usize,
 }
@@ -46,8 +48,14 @@ fn key(step: &Step) -> (&str, &str, &str) {
 
 impl Held {
     pub fn push(&mut self, step: Step) {
-        self.hashes
-            .push(foldhash::fast::FixedState::default().hash_one(key(&step)));
+        let hash = |step: &Step| foldhash::fast::FixedState::default().hash_one(key(step));
+        if self.len == 1 {
+            let first = hash(self.get(0));
+            self.hashes.push(first);
+        }
+        if self.len >= 1 {
+            self.hashes.push(hash(&step));
+        }
         let chunk = self.len / CHUNK;
         if chunk == self.chunks.len() {
             self.chunks.push(Vec::with_capacity(CHUNK));
