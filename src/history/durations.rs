@@ -58,7 +58,7 @@ impl Durations {
         }
     }
 
-    /// The rows, by object code, object id, first entry into the value, and value.
+    /// The rows, by object code, object id, first entry into the value, value and value type.
     pub fn rows(self) -> Vec<ValueVisits> {
         // Sorted by a key kept beside each row (the object code's rank among the few codes,
         // the id's first 32 bytes, the first entry): read in place, most comparisons touch no
@@ -105,7 +105,8 @@ impl RowKey {
         }
     }
 
-    /// The order of (object code, object id, first entry, value): ids that differ in their
+    /// The order of (object code, object id, first entry, value, value type): ids that differ
+    /// in their
     /// first 32 bytes order as those do (a shorter one's zeros first), equal ones by length,
     /// or whole when longer.
     fn cmp(&self, other: &RowKey, a: &ValueVisits, b: &ValueVisits) -> std::cmp::Ordering {
@@ -121,6 +122,9 @@ impl RowKey {
             })
             .then(self.first_entered.cmp(&other.first_entered))
             .then_with(|| value_str(&a.value).cmp(value_str(&b.value)))
+            // One text as a date and as text (or a number) are two rows: ordered by type, not
+            // left to the map's order, which changes from run to run.
+            .then_with(|| a.value_type.as_str().cmp(b.value_type.as_str()))
     }
 }
 
@@ -279,5 +283,39 @@ mod tests {
         });
         assert_eq!(rows.len(), 3 * ids.len() * 3);
         assert_eq!(rows, expected);
+    }
+
+    #[test]
+    fn rows_of_one_text_as_a_date_and_as_text_come_in_one_order_every_time() {
+        let at = DateTime::from_timestamp(0, 0).unwrap();
+        let row = |value_type| ValueVisits {
+            obj_code: "TASK".into(),
+            obj_id: "t1".into(),
+            obj_name: None,
+            field_name: "status".into(),
+            value_type,
+            value: Value::Text("2025-01-01T00:00:00Z".into()),
+            label: None,
+            visits: 1,
+            first_entered: at,
+            last_left: None,
+            total_millis: 0,
+            business_millis: 0,
+            first_visit_millis: 0,
+            last_entered: at,
+            last_visit_millis: 0,
+            open: true,
+        };
+        // Each map is seeded anew: without a tie-break, the order would change among these.
+        for _ in 0..32 {
+            let hours =
+                super::super::calendar::BusinessTime::parse("09:00-17:00", "mon-fri").unwrap();
+            let calendar = Calendar::new(chrono_tz::UTC, hours, Default::default());
+            let mut d = Durations::new("status", Utc::now(), calendar);
+            d.by.insert("text".into(), Box::new(row(ValueType::Text)));
+            d.by.insert("date".into(), Box::new(row(ValueType::Date)));
+            let types: Vec<ValueType> = d.rows().iter().map(|r| r.value_type).collect();
+            assert_eq!(types, [ValueType::Date, ValueType::Text]);
+        }
     }
 }
