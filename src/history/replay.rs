@@ -14,7 +14,6 @@
 //! - An entry whose old value differs from the open interval's value (null after a delete)
 //!   is a chain break: the interval ends there with `ended_by` `chain_break`.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -506,23 +505,15 @@ pub fn read(record: ChangeRecord<'_>) -> Read {
         at,
         change_type: record.change_type.as_deref(),
         value_type: record.value_type,
-        old_value: borrowed(&record.old_value),
-        new_value: borrowed(&record.new_value),
+        // Empty text stays a value (Workfront records a name cleared to `""`); CSV cannot
+        // tell it from none, and reads both as none (docs/answers.md).
+        old_value: record.old_value.borrowed(),
+        new_value: record.new_value.borrowed(),
         old_label: labels.and_then(|l| l.old_label.as_deref()),
         new_label: labels.and_then(|l| l.new_label.as_deref()),
         edited_by_id: record.edited_by_id.as_deref(),
         edited_by_name: record.edited_by_name.as_deref(),
     }))
-}
-
-/// A value the replay keeps. Empty text stays a value (Workfront records a name cleared to
-/// `""`); CSV cannot tell it from none, and reads both as none (docs/answers.md).
-fn borrowed<'v>(v: &'v Value<'_>) -> Value<'v> {
-    match v {
-        Value::Null => Value::Null,
-        Value::Text(t) => Value::Text(Cow::Borrowed(t)),
-        Value::Number(n) => Value::Number(Cow::Borrowed(n)),
-    }
 }
 
 /// Which entries a replay takes.

@@ -80,6 +80,18 @@ pub enum ValueType {
 }
 
 impl ValueType {
+    /// The type a `value_type` cell names; a null cell (`None`) is [`ValueType::None`], a
+    /// name this tool never writes is `None`. The inverse of [`ValueType::as_str`].
+    pub fn named(name: Option<&str>) -> Option<ValueType> {
+        match name {
+            Some("date") => Some(ValueType::Date),
+            Some("number") => Some(ValueType::Number),
+            Some("text") => Some(ValueType::Text),
+            Some("none") | None => Some(ValueType::None),
+            Some(_) => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ValueType::Date => "date",
@@ -112,6 +124,15 @@ pub enum Value<'a> {
 }
 
 impl Value<'_> {
+    /// The same value, its text borrowed from this one.
+    pub fn borrowed(&self) -> Value<'_> {
+        match self {
+            Value::Null => Value::Null,
+            Value::Text(t) => Value::Text(Cow::Borrowed(t)),
+            Value::Number(n) => Value::Number(Cow::Borrowed(n)),
+        }
+    }
+
     pub fn into_owned(self) -> Value<'static> {
         match self {
             Value::Null => Value::Null,
@@ -323,13 +344,13 @@ impl<'a> ChangeRecord<'a> {
         has_labels: bool,
     ) -> Result<ChangeRecord<'static>, String> {
         let t = |column: &str| cell(column).map(Cow::Owned);
-        let value_type = match cell("value_type").as_deref() {
-            Some("date") => ValueType::Date,
-            Some("number") => ValueType::Number,
-            Some("text") => ValueType::Text,
-            Some("none") | None => ValueType::None,
-            Some(other) => return Err(format!("value_type {other:?} is not one this tool writes")),
-        };
+        let named = cell("value_type");
+        let value_type = ValueType::named(named.as_deref()).ok_or_else(|| {
+            format!(
+                "value_type {:?} is not one this tool writes",
+                named.as_deref().unwrap_or_default()
+            )
+        })?;
         let value = |column: &str| match (cell(column), value_type) {
             (None, _) => Value::Null,
             (Some(n), ValueType::Number) => Value::Number(n.into()),

@@ -177,13 +177,7 @@ pub(super) fn record(line: &str) -> Option<ChangeRecord<'_>> {
         Token::Text(_) | Token::Number(_) => return None,
     };
     let change_type = text(s.key(b",\"change_type\":")?)?;
-    let value_type = match text(s.key(b",\"value_type\":")?)?.as_deref() {
-        Some("date") => ValueType::Date,
-        Some("number") => ValueType::Number,
-        Some("text") => ValueType::Text,
-        Some("none") | None => ValueType::None,
-        Some(_) => return None,
-    };
+    let value_type = ValueType::named(text(s.key(b",\"value_type\":")?)?.as_deref())?;
     let old_value = value(s.key(b",\"old_value\":")?, value_type)?;
     let new_value = value(s.key(b",\"new_value\":")?, value_type)?;
     let edited_by_id = text(s.key(b",\"edited_by_id\":")?)?;

@@ -125,13 +125,7 @@ pub(super) fn record(line: &str) -> Option<ChangeRecord<'_>> {
     let (entry_date, obj_code, obj_id) = (l.entry_date?, l.obj_code?, l.obj_id?);
     let (field_name, change_type, value_type) = (l.field_name?, l.change_type?, l.value_type?);
     let (old_value, new_value) = (l.old_value?, l.new_value?);
-    let value_type = match value_type.as_deref() {
-        Some("date") => ValueType::Date,
-        Some("number") => ValueType::Number,
-        Some("text") => ValueType::Text,
-        Some("none") | None => ValueType::None,
-        Some(_) => return None,
-    };
+    let value_type = ValueType::named(value_type.as_deref())?;
     fn value(v: Option<Scalar<'_>>, value_type: ValueType) -> Value<'_> {
         match (v, value_type) {
             (None, _) => Value::Null,
